@@ -1,0 +1,34 @@
+// Entry point: parse keepalived's options and hand over to the config test or the daemon.
+// Modules are loaded lazily so that `--config-test` does not pay for the engines.
+import { CliError, parseArgs, USAGE, type CliOptions } from './options.js';
+import { VERSION } from './version.js';
+
+export async function main(argv: string[]): Promise<void> {
+  let opts: CliOptions;
+  try {
+    opts = parseArgs(argv);
+  } catch (e) {
+    if (e instanceof CliError) {
+      process.stderr.write(`tskeepalived: ${e.message}\n${USAGE}`);
+      process.exitCode = 4;
+      return;
+    }
+    throw e;
+  }
+  for (const w of opts.warnings) process.stderr.write(`tskeepalived: warning: ${w}\n`);
+  if (opts.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (opts.version) {
+    process.stdout.write(`tskeepalived v${VERSION} (keepalived 2.2.7 compatible)\n`);
+    return;
+  }
+  if (opts.configTest || opts.dumpConf) {
+    const { runCheckConfig } = await import('./check-config.js');
+    process.exitCode = await runCheckConfig(opts);
+    return;
+  }
+  const { runDaemon } = await import('../daemon/run.js');
+  await runDaemon(opts);
+}

@@ -1,0 +1,475 @@
+// The typed keepalived configuration model.
+//
+// Conventions:
+// - every durable node carries `loc` (source file and line of the keyword that opened it);
+// - durations are milliseconds (numbers, fractional allowed), never strings;
+// - addresses are validated and kept in canonical text form plus their family;
+// - defaults are applied as keepalived applies them (see src/config/defaults.ts);
+// - optional fields are absent when neither configured nor defaulted.
+
+export interface SourceLoc {
+  file: string;
+  line: number;
+}
+
+export type Family = 4 | 6;
+
+/** A validated IP prefix such as 192.0.2.1/24 or 2001:db8::1/64. */
+export interface IpPrefix {
+  address: string;
+  prefixLen: number;
+  family: Family;
+}
+
+/** A script line as keepalived splits it: argv plus optional user/group. */
+export interface ScriptSpec {
+  /** Original text of the command (as written after unquoting of the keyword argument). */
+  command: string;
+  /** argv split with keepalived's script quoting rules. */
+  argv: string[];
+  user?: string;
+  group?: string;
+  loc: SourceLoc;
+}
+
+// ---------------------------------------------------------------- global_defs
+
+export interface SmtpServer {
+  host: string;
+  port: number;
+}
+
+export interface GlobalDefs {
+  loc?: SourceLoc;
+  routerId: string;
+  notificationEmail: string[];
+  notificationEmailFrom?: string;
+  smtpServer?: SmtpServer;
+  smtpHeloName?: string;
+  /** ms */
+  smtpConnectTimeout: number;
+  smtpAlert?: boolean;
+  smtpAlertVrrp?: boolean;
+  smtpAlertChecker?: boolean;
+  scriptUser?: string;
+  scriptGroup?: string;
+  enableScriptSecurity: boolean;
+  vrrpMcastGroup4: string;
+  vrrpMcastGroup6: string;
+  defaultInterface?: string;
+  /** ms */
+  vrrpGarpMasterDelay: number;
+  vrrpGarpMasterRepeat: number;
+  /** ms; 0 = no refresh */
+  vrrpGarpMasterRefresh: number;
+  vrrpGarpMasterRefreshRepeat: number;
+  /** ms */
+  vrrpGarpInterval: number;
+  /** ms */
+  vrrpGnaInterval: number;
+  vrrpVersion: 2 | 3;
+  vrrpStrict: boolean;
+  vrrpSkipCheckAdvAddr: boolean;
+  vrrpCheckUnicastSrc: boolean;
+  vrrpHigherPrioSendAdvert: boolean;
+  vrrpLowerPrioNoAdvert: boolean;
+  notifyFifo?: FifoSpec;
+  vrrpNotifyFifo?: FifoSpec;
+  lvsNotifyFifo?: FifoSpec;
+  checkerLogAllFailures: boolean;
+  lvsFlush: boolean;
+  /** tskeepalived extension: load-balancer backend */
+  lbBackend?: LbBackendName;
+  /** tskeepalived extension: HOST:PORT of the status/metrics endpoint */
+  statusListen?: string;
+  /** Every keyword seen in global_defs with its raw arguments, including ones not modelled above. */
+  raw: RawKeyword[];
+}
+
+export interface FifoSpec {
+  path: string;
+  script?: ScriptSpec;
+}
+
+export type LbBackendName = 'ipvs' | 'nftables' | 'userspace' | 'dry-run';
+
+export interface RawKeyword {
+  keyword: string;
+  args: string[];
+  loc: SourceLoc;
+}
+
+// ---------------------------------------------------------------- addresses, routes, rules
+
+export interface VirtualAddress {
+  prefix: IpPrefix;
+  dev?: string;
+  brd?: string;
+  label?: string;
+  scope?: string;
+  /** `no_track`: a change of this address does not fault the instance */
+  noTrack: boolean;
+  loc: SourceLoc;
+}
+
+export interface VirtualRoute {
+  /** destination prefix, or 'default' (0.0.0.0/0, ::/0) */
+  dst: IpPrefix;
+  src?: string;
+  via?: string;
+  dev?: string;
+  /** route type: unicast (default), blackhole, unreachable, prohibit, ... */
+  type?: string;
+  table?: number;
+  metric?: number;
+  scope?: string;
+  protocol?: string;
+  noTrack: boolean;
+  /** every option word and value as written */
+  options: Record<string, string>;
+  loc: SourceLoc;
+}
+
+export interface VirtualRule {
+  from?: IpPrefix;
+  to?: IpPrefix;
+  table?: number;
+  preference?: number;
+  /** every option word and value as written */
+  options: Record<string, string>;
+  family: Family;
+  loc: SourceLoc;
+}
+
+// ---------------------------------------------------------------- vrrp tracking
+
+export interface VrrpScript {
+  name: string;
+  script?: ScriptSpec;
+  /** ms */
+  interval: number;
+  /** ms; default = interval */
+  timeout: number;
+  weight: number;
+  weightReverse: boolean;
+  rise: number;
+  fall: number;
+  /** initial state: true = start as failed */
+  initFail: boolean;
+  user?: string;
+  group?: string;
+  loc: SourceLoc;
+}
+
+export interface TrackFile {
+  name: string;
+  file?: string;
+  weight: number;
+  weightReverse: boolean;
+  initFile?: { value: number; overwrite: boolean };
+  loc: SourceLoc;
+}
+
+/** A reference from an instance or sync group to a tracked object, with an optional weight override. */
+export interface TrackRef {
+  name: string;
+  weight?: number;
+  reverse: boolean;
+  loc: SourceLoc;
+}
+
+export interface NotifyScripts {
+  master?: ScriptSpec;
+  backup?: ScriptSpec;
+  fault?: ScriptSpec;
+  stop?: ScriptSpec;
+  deleted?: ScriptSpec;
+  notify?: ScriptSpec;
+  masterRxLowerPri?: ScriptSpec;
+}
+
+export interface SyncGroup {
+  name: string;
+  members: string[];
+  notify: NotifyScripts;
+  smtpAlert?: boolean;
+  globalTracking: boolean;
+  syncGroupTrackingWeight: boolean;
+  trackInterface: TrackRef[];
+  trackScript: TrackRef[];
+  trackFile: TrackRef[];
+  loc: SourceLoc;
+}
+
+export type VrrpState = 'MASTER' | 'BACKUP';
+
+export interface VrrpAuth {
+  type: 'PASS' | 'AH';
+  /** keepalived truncates the password to 8 bytes */
+  pass: string;
+}
+
+export interface VrrpInstance {
+  name: string;
+  /** configured initial state; keepalived treats it as a hint */
+  state?: VrrpState;
+  interface?: string;
+  /** derived from -- or absent with -- `use_vmac` */
+  useVmac?: string | true;
+  vmacXmitBase: boolean;
+  dontTrackPrimary: boolean;
+  trackInterface: TrackRef[];
+  trackScript: TrackRef[];
+  trackFile: TrackRef[];
+  mcastSrcIp?: string;
+  unicastSrcIp?: string;
+  unicastPeers: { address: string; minTtl?: number; maxTtl?: number; loc: SourceLoc }[];
+  virtualRouterId?: number;
+  /** configured priority; 255 = address owner */
+  priority: number;
+  /** ms (v3 allows centisecond granularity) */
+  advertInt: number;
+  version: 2 | 3;
+  family: Family;
+  virtualIpaddress: VirtualAddress[];
+  virtualIpaddressExcluded: VirtualAddress[];
+  virtualRoutes: VirtualRoute[];
+  virtualRules: VirtualRule[];
+  nopreempt: boolean;
+  /** ms */
+  preemptDelay: number;
+  /** ms */
+  garpMasterDelay: number;
+  garpMasterRepeat: number;
+  /** ms; 0 = none */
+  garpMasterRefresh: number;
+  garpMasterRefreshRepeat: number;
+  auth?: VrrpAuth;
+  notify: NotifyScripts;
+  smtpAlert?: boolean;
+  accept?: boolean;
+  strictMode?: boolean;
+  lvsSyncDaemonInterface?: string;
+  loc: SourceLoc;
+}
+
+// ---------------------------------------------------------------- LVS
+
+export type LbKind = 'NAT' | 'DR' | 'TUN';
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+
+export interface HttpUrl {
+  path: string;
+  /** explicit codes/ranges; empty = keepalived's default (any 2xx) */
+  statusCodes: { from: number; to: number }[];
+  /** MD5 hex (lower case) */
+  digest?: string;
+  virtualhost?: string;
+  regex?: string;
+  regexNoMatch?: boolean;
+  loc: SourceLoc;
+}
+
+interface CheckerCommon {
+  connectIp?: string;
+  connectPort?: number;
+  bindto?: string;
+  bindPort?: number;
+  bindIf?: string;
+  /** ms */
+  connectTimeout: number;
+  /** number of retries after the first failure (keepalived: retry / nb_get_retry) */
+  retry: number;
+  /** ms */
+  delayBeforeRetry: number;
+  /** ms; absent = virtual server delay_loop */
+  delayLoop?: number;
+  /** ms; random delay before the first check */
+  warmup?: number;
+  fwmark?: number;
+  alpha?: boolean;
+  loc: SourceLoc;
+}
+
+export interface HttpCheck extends CheckerCommon {
+  type: 'HTTP_GET' | 'SSL_GET';
+  urls: HttpUrl[];
+  virtualhost?: string;
+  httpProtocol?: '1.0' | '1.0C' | '1.1' | '1.0K' | '1.1K' | string;
+  enableSni: boolean;
+  verifyCert?: boolean;
+  fastRecovery?: boolean;
+}
+
+export interface TcpCheck extends CheckerCommon {
+  type: 'TCP_CHECK';
+}
+
+export interface SmtpCheck extends CheckerCommon {
+  type: 'SMTP_CHECK';
+  heloName: string;
+}
+
+export interface MiscCheck extends CheckerCommon {
+  type: 'MISC_CHECK';
+  miscPath?: ScriptSpec;
+  /** ms */
+  miscTimeout?: number;
+  miscDynamic: boolean;
+  user?: string;
+  group?: string;
+}
+
+export interface DnsCheck extends CheckerCommon {
+  type: 'DNS_CHECK';
+  /** DNS query type, default SOA */
+  queryType: string;
+  /** query name, default "." */
+  name: string;
+}
+
+export interface UdpCheck extends CheckerCommon {
+  type: 'UDP_CHECK';
+  /** bytes to send (hex string in config, decoded here) */
+  payload?: Buffer;
+  requireReply: boolean;
+  /** expected reply bytes (prefix) */
+  reply?: Buffer;
+  minReplyLength?: number;
+  maxReplyLength?: number;
+}
+
+export interface PingCheck extends CheckerCommon {
+  type: 'PING_CHECK';
+}
+
+export interface FileCheck {
+  type: 'FILE_CHECK';
+  trackFile: string;
+  weight?: number;
+  weightReverse: boolean;
+  loc: SourceLoc;
+}
+
+export interface BfdCheck {
+  type: 'BFD_CHECK';
+  name?: string;
+  weight?: number;
+  loc: SourceLoc;
+}
+
+export type Checker = HttpCheck | TcpCheck | SmtpCheck | MiscCheck | DnsCheck | UdpCheck | PingCheck | FileCheck | BfdCheck;
+export type CheckerType = Checker['type'];
+
+export interface RealServer {
+  address: string;
+  family: Family;
+  port: number;
+  weight: number;
+  lbKind?: LbKind;
+  inhibitOnFailure: boolean;
+  notifyUp?: ScriptSpec;
+  notifyDown?: ScriptSpec;
+  /** ms; overrides the virtual server's */
+  delayLoop?: number;
+  alpha?: boolean;
+  retry?: number;
+  delayBeforeRetry?: number;
+  warmup?: number;
+  smtpAlert?: boolean;
+  uthreshold?: number;
+  lthreshold?: number;
+  checkers: Checker[];
+  loc: SourceLoc;
+}
+
+export interface VirtualServerGroupEntry {
+  /** an address range a.b.c.d-e or a single address with port */
+  kind: 'addr';
+  address: string;
+  /** last octet/hextet of a range (inclusive); absent for a single address */
+  rangeEnd?: string;
+  family: Family;
+  port: number;
+  loc: SourceLoc;
+}
+
+export interface VirtualServerGroupFwmark {
+  kind: 'fwmark';
+  fwmark: number;
+  loc: SourceLoc;
+}
+
+export interface VirtualServerGroup {
+  name: string;
+  entries: (VirtualServerGroupEntry | VirtualServerGroupFwmark)[];
+  loc: SourceLoc;
+}
+
+export type VirtualServerKey =
+  | { kind: 'addr'; address: string; family: Family; port: number }
+  | { kind: 'fwmark'; fwmark: number; family: Family }
+  | { kind: 'group'; group: string };
+
+export interface VirtualServer {
+  key: VirtualServerKey;
+  /** ms */
+  delayLoop: number;
+  lbAlgo: string;
+  lbKind: LbKind;
+  protocol: Protocol;
+  persistenceTimeout?: number;
+  persistenceGranularity?: string;
+  ops: boolean;
+  alpha: boolean;
+  omega: boolean;
+  quorum: number;
+  hysteresis: number;
+  quorumUp?: ScriptSpec;
+  quorumDown?: ScriptSpec;
+  inhibitOnFailure: boolean;
+  sorryServer?: { address: string; port: number; lbKind?: LbKind };
+  sorryServerInhibit: boolean;
+  virtualhost?: string;
+  /** retry / delay_before_retry / warmup / connect_timeout defaults for the checkers of this VS */
+  retry?: number;
+  delayBeforeRetry?: number;
+  warmup?: number;
+  connectTimeout?: number;
+  smtpAlert?: boolean;
+  realServers: RealServer[];
+  loc: SourceLoc;
+}
+
+// ---------------------------------------------------------------- the whole config
+
+export interface KeepalivedConfig {
+  /** absolute path of the top file */
+  file: string;
+  configId: string;
+  global: GlobalDefs;
+  staticIpaddress: VirtualAddress[];
+  staticRoutes: VirtualRoute[];
+  staticRules: VirtualRule[];
+  vrrpScripts: VrrpScript[];
+  trackFiles: TrackFile[];
+  syncGroups: SyncGroup[];
+  vrrpInstances: VrrpInstance[];
+  virtualServerGroups: VirtualServerGroup[];
+  virtualServers: VirtualServer[];
+}
+
+// ---------------------------------------------------------------- diagnostics
+
+/**
+ * keepalived -t exit classes: 'fatal' -> rc 4 (cannot run); 'error' and 'warning' -> rc 5;
+ * 'security' -> rc 6 (scripts without enable_script_security); 'info' -> no effect on rc.
+ */
+export type Severity = 'fatal' | 'error' | 'warning' | 'security' | 'info';
+
+export interface Diagnostic {
+  severity: Severity;
+  message: string;
+  file?: string;
+  line?: number;
+}

@@ -1,0 +1,41 @@
+// The contract between the reader/parser (src/parser) and the config builder (src/config).
+//
+// The parser applies keepalived's line-oriented semantics (decomment, include, @conditionals,
+// $DEFINITIONS, ~SEQ, brace splitting, tokenizing) and returns a tree of generic nodes:
+// one node per logical line, with `children` when a `{ ... }` block followed it.
+// It knows nothing about keyword meanings; the config builder interprets the tree.
+
+import type { Diagnostic, SourceLoc } from '../config/model.js';
+
+export interface ConfNode {
+  /** first word of the logical line (case-sensitive, as keepalived matches it) */
+  keyword: string;
+  /** the remaining words, split by the general tokenizer ("..." = one word, quotes removed) */
+  args: string[];
+  /**
+   * The logical line text after decomment and substitution, before tokenizing
+   * (for script-like values, which keepalived re-splits with its script quoting rules).
+   */
+  text: string;
+  loc: SourceLoc;
+  /** present when this line opened a `{ ... }` block */
+  children?: ConfNode[];
+  /** location of the closing brace, when the block was closed */
+  endLoc?: SourceLoc;
+}
+
+export interface ParseOptions {
+  /** for @ID / @^ID lines and ${_INSTANCE}; default: host name up to the first '.' */
+  configId?: string;
+  /** working directory against which the top file and its relative includes resolve; default process.cwd() */
+  cwd?: string;
+}
+
+export interface ParseResult {
+  /** top-level nodes */
+  nodes: ConfNode[];
+  /** lexical/structural diagnostics: unbalanced braces, include errors, bad ~SEQ, ... */
+  diagnostics: Diagnostic[];
+  /** every file read, absolute paths, in reading order */
+  files: string[];
+}
