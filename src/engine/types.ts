@@ -1,0 +1,75 @@
+// Contracts between the engines (VRRP, checkers) and the daemon around them.
+import type { KeepalivedConfig } from '../config/model.js';
+
+/** Events the engines publish; the daemon turns them into notify fifos, emails, logs and metrics. */
+export type EngineEvent =
+  | {
+      kind: 'vrrp-instance';
+      name: string;
+      state: 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP' | 'DELETED';
+      previous: 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP' | 'DELETED';
+      priority: number;
+      at: number; // epoch ms
+    }
+  | {
+      kind: 'vrrp-group';
+      name: string;
+      state: 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
+      previous: 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
+      at: number;
+    }
+  | {
+      kind: 'real-server';
+      /** keepalived's text for the virtual server, e.g. "[10.0.0.1]:tcp:80" or "FWM 1" */
+      virtualServer: string;
+      /** e.g. "[192.168.1.10]:tcp:80" */
+      realServer: string;
+      up: boolean;
+      weight: number;
+      /** checker that caused the change, e.g. "HTTP_GET" */
+      checker?: string;
+      reason?: string;
+      at: number;
+    }
+  | {
+      kind: 'virtual-server-quorum';
+      virtualServer: string;
+      up: boolean;
+      alive: number;
+      quorum: number;
+      at: number;
+    };
+
+export type EngineEventListener = (ev: EngineEvent) => void;
+
+/** A metric sample for the Prometheus endpoint. */
+export interface MetricSample {
+  name: string; // e.g. tskeepalived_vrrp_state
+  help: string;
+  type: 'gauge' | 'counter';
+  labels: Record<string, string>;
+  value: number;
+}
+
+/**
+ * An engine runs one half of keepalived (VRRP or checkers) inside the daemon process.
+ * start/reload/stop never throw for runtime problems: they log and keep running.
+ */
+export interface Engine {
+  readonly name: 'vrrp' | 'checkers';
+  start(config: KeepalivedConfig): Promise<void>;
+  /**
+   * Apply a new, already validated config. Unchanged parts keep their state (no transition,
+   * no GARP, no real server removed); changed ones are restarted; removed ones released.
+   */
+  reload(config: KeepalivedConfig): Promise<void>;
+  /** release = false with -V / -I: leave addresses / IPVS state in place. */
+  stop(opts: { release: boolean }): Promise<void>;
+  /** JSON-serialisable state, used by the JSON dump and /status. */
+  snapshot(): unknown;
+  /** Text lines in the spirit of keepalived's /tmp/keepalived.data and .stats dumps. */
+  dumpData(): string;
+  dumpStats(): string;
+  metrics(): MetricSample[];
+  on(listener: EngineEventListener): void;
+}
