@@ -45,6 +45,8 @@ export function parseAddressLine(ctx: BuildContext, n: ConfNode, defaultDev: str
     } else if (opt === 'brd' || opt === 'broadcast') va.brd = v;
     else if (opt === 'label') va.label = v;
     else if (opt === 'scope') va.scope = v;
+    else if (opt === 'peer' && w[0].includes('/')) ctx.error(n, 'Cannot specify address prefix when specifying peer address - ignoring');
+    else if (opt === 'track_group' && !ctx.trackGroups.has(v)) ctx.error(n, `track_group ${v} not found`);
   }
   if (isStatic && va.dev === undefined) {
     va.dev = 'eth0';
@@ -115,6 +117,9 @@ export function parseRouteLine(ctx: BuildContext, n: ConfNode): VirtualRoute | u
       break;
     }
     route.options[word] = v;
+    if (word === 'gw') ctx.error(n, '"gw" for routes is deprecated. Please use "via"');
+    else if (word === 'or') ctx.error(n, '"or" for routes is deprecated. Please use "nexthop"');
+    else if (word === 'track_group' && !ctx.trackGroups.has(v)) ctx.error(n, `track_group ${v} not found`);
     if (word === 'via' || word === 'gw') route.via = v;
     else if (word === 'dev' || word === 'oif') {
       route.dev = v;
@@ -132,13 +137,22 @@ export function parseRouteLine(ctx: BuildContext, n: ConfNode): VirtualRoute | u
     }
   }
   if (!haveDst) {
-    ctx.error(n, 'Route has no destination');
+    ctx.error(n, 'Route must have a destination');
     return undefined;
+  }
+  if (!route.noTrack) {
+    if (route.protocol !== undefined && route.protocol !== 'keepalived' && route.protocol !== '18')
+      ctx.error(n, 'Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(18), resetting protocol');
+    if (route.dev === undefined) {
+      ctx.error(n, `Warning - cannot track route ${w.find((x) => x === 'default' || parsePrefix(x)) ?? ''} with no interface specified, not tracking`);
+      route.noTrack = true;
+    }
   }
   return route;
 }
 
-const RULE_VALUE_OPTS = new Set(['table', 'lookup', 'preference', 'pref', 'priority', 'iif', 'oif', 'tos', 'dsfield', 'fwmark', 'realms', 'goto', 'uidrange', 'protocol', 'ip_proto', 'sport', 'dport', 'track_group', 'suppress_prefixlength', 'suppress_ifgroup', 'tun_id', 'type']);
+// ip_proto is documented but keepalived 2.2.7 rejects it ("Unknown rule option ip_proto")
+const RULE_VALUE_OPTS = new Set(['table', 'lookup', 'preference', 'pref', 'priority', 'iif', 'oif', 'tos', 'dsfield', 'fwmark', 'realms', 'goto', 'uidrange', 'protocol', 'sport', 'dport', 'track_group', 'suppress_prefixlength', 'suppress_ifgroup', 'tun_id', 'type']);
 const RULE_FLAGS = new Set(['l3mdev', 'no_track', 'inet', 'inet6', 'not']);
 
 /** One virtual_rules / static_rules line. */
@@ -185,14 +199,18 @@ export function parseRuleLine(ctx: BuildContext, n: ConfNode): VirtualRule | und
         }
       } else if ((word === 'iif' || word === 'oif') && !ctx.hasInterface(v)) {
         ctx.error(n, `WARNING - interface ${v} for rule doesn't exist`);
-      }
+      } else if (word === 'track_group' && !ctx.trackGroups.has(v)) ctx.error(n, `track_group ${v} not found`);
       continue;
     }
     ctx.error(n, `Unknown rule option ${word}`);
   }
+  if ('l3mdev' in rule.options && (rule.table !== undefined || 'goto' in rule.options))
+    ctx.error(n, 'Cannot specify l3mdev with other action');
   if (!hasPref) {
     ctx.error(n, 'Rule has no preference specified - setting to 16384. This is probably not what you want.');
     rule.preference = 16384;
   }
+  if (!('no_track' in rule.options) && rule.options.protocol !== undefined && rule.options.protocol !== '18' && rule.options.protocol !== 'keepalived')
+    ctx.error(n, 'Rule cannot be tracked if protocol is not RTPROT_KEEPALIVED(18), resetting protocol');
   return rule;
 }

@@ -33,7 +33,9 @@ function boolArg<T extends CommonT>(set: (c: T, b: boolean) => void, label: stri
 }
 
 /** keywords every connection-based checker accepts */
-function addCommon<T extends CommonT>(t: KeywordTable<T>, withConnection: boolean): KeywordTable<T> {
+function addCommon<T extends CommonT>(t: KeywordTable<T>, withConnection: boolean, withTimeout = true): KeywordTable<T> {
+  // MISC_CHECK gets only the keywords from `retry` on (keepalived 2.2.7 rejects connect_timeout there)
+  if (withTimeout) t.model('connect_timeout', timer((c, ms) => (c.connectTimeout = ms), 'connect_timeout %s invalid - ignoring'));
   if (withConnection) {
     t.model('connect_ip', (ctx, n, c) => {
       const w = arg(ctx, n);
@@ -72,7 +74,6 @@ function addCommon<T extends CommonT>(t: KeywordTable<T>, withConnection: boolea
       });
   }
   return t
-    .model('connect_timeout', timer((c, ms) => (c.connectTimeout = ms), 'connect_timeout %s invalid - ignoring'))
     .model('retry', (ctx, n, c) => {
       const w = arg(ctx, n);
       const v = w === undefined ? undefined : readUnsigned(ctx, n, w, 0, 4294967295);
@@ -165,7 +166,8 @@ export const checkerTables = {
     .model('payload', (ctx, n, c) => {
       const w = n.args[0];
       if (w === undefined) return ctx.error(n, 'UDP_CHECK payload requires a payload');
-      if (!/^([0-9a-fA-F]{2})+$/.test(w)) return ctx.error(n, 'Invalid hex string for UDP_CHECK payload');
+      // keepalived 2.2.7's hex reader also rejects a string whose last octet is 0xff
+      if (!/^([0-9a-fA-F]{2})+$/.test(w) || /ff$/i.test(w)) return ctx.error(n, 'Invalid hex string for UDP_CHECK payload');
       c.payload = Buffer.from(w, 'hex');
     })
     .model('require_reply', (ctx, n, c) => {
@@ -187,7 +189,7 @@ export const checkerTables = {
       if (w !== undefined && v === undefined) ctx.error(n, `UDP_CHECK max length ${w} not valid - must be between 0 & 65515`);
       else if (v !== undefined) c.maxReplyLength = v;
     }),
-  MISC_CHECK: addCommon(new KeywordTable<MiscCheck>('MISC_CHECK'), false)
+  MISC_CHECK: addCommon(new KeywordTable<MiscCheck>('MISC_CHECK'), false, false)
     .model('misc_path', (ctx, n, c) => (c.miscPath = readScript(ctx, ctx.scripts, n) ?? c.miscPath))
     .model('misc_timeout', (ctx, n, c) => {
       const w = arg(ctx, n);
@@ -202,8 +204,13 @@ export const checkerTables = {
       c.user = u;
       if (n.args[1] !== undefined) c.group = n.args[1];
     }),
-  FILE_CHECK: new KeywordTable<FileCheck>('FILE_CHECK')
-    .model('track_file', stringField((c, v) => (c.trackFile = v)))
+  FILE_CHECK: new KeywordTable<FileCheck & { trackFiles?: Set<string> }>('FILE_CHECK')
+    .model('track_file', (ctx, n, c) => {
+      const w = arg(ctx, n);
+      if (w === undefined) return;
+      if (c.trackFiles && !c.trackFiles.has(w)) ctx.error(n, `track_file ${w} not found`);
+      else c.trackFile = w;
+    })
     .model('weight', (ctx, n, c) => {
       const w = arg(ctx, n);
       const v = w === undefined ? undefined : readInt(ctx, n, w, -253, 253);
@@ -211,10 +218,16 @@ export const checkerTables = {
       if (v !== undefined) c.weight = v;
       if (n.args[1] === 'reverse') c.weightReverse = true;
       else if (n.args[1] !== undefined) ctx.error(n, `unknown track file weight option ${n.args[1]} - ignoring`);
+    }),
+  BFD_CHECK: new KeywordTable<BfdCheck & { bfds?: Set<string>; rsName?: string }>('BFD_CHECK')
+    .model('name', (ctx, n, c) => {
+      const w = arg(ctx, n);
+      if (w === undefined) return;
+      if (c.bfds && !c.bfds.has(w)) {
+        ctx.error(n, `(${c.rsName}) BFD_CHECK - BFD ${w} not configured`);
+        c.name = '';
+      } else c.name = w;
     })
-    .raw('dynamic'),
-  BFD_CHECK: new KeywordTable<BfdCheck>('BFD_CHECK')
-    .model('name', stringField((c, v) => (c.name = v)))
     .model('weight', (ctx, n, c) => {
       const w = arg(ctx, n);
       const v = w === undefined ? undefined : readInt(ctx, n, w, -253, 253);
@@ -251,9 +264,17 @@ export function newChecker(type: CheckerKeyword, n: ConfNode): Checker {
   }
 }
 
-export function buildChecker(ctx: BuildContext, type: CheckerKeyword, n: ConfNode, trackFiles: Set<string>): Checker | undefined {
+export function buildChecker(ctx: BuildContext, type: CheckerKeyword, n: ConfNode, trackFiles: Set<string>, bfds: Set<string>, rsName: string): Checker | undefined {
   const c = newChecker(type, n);
+  // lookup context for FILE_CHECK / BFD_CHECK, removed again before the checker is returned
+  const scratch = c as Checker & { trackFiles?: Set<string>; bfds?: Set<string>; rsName?: string };
+  scratch.trackFiles = trackFiles;
+  scratch.bfds = bfds;
+  scratch.rsName = rsName;
   (checkerTables[type] as KeywordTable<Checker & { raw?: RawKeyword[] }>).walk(ctx, n.children, c);
+  delete scratch.trackFiles;
+  delete scratch.bfds;
+  delete scratch.rsName;
   if (c.type === 'HTTP_GET' || c.type === 'SSL_GET') {
     if (c.urls.length === 0) {
       ctx.error(n.endLoc ?? n, 'HTTP/SSL_GET checker has no urls specified - ignoring');
@@ -265,10 +286,16 @@ export function buildChecker(ctx: BuildContext, type: CheckerKeyword, n: ConfNod
       return undefined;
     }
   } else if (c.type === 'FILE_CHECK') {
-    if (!c.trackFile || !trackFiles.has(c.trackFile)) {
-      ctx.error(n.endLoc ?? n, `No track file specified for FILE_CHECK - skipping`);
+    if (!c.trackFile) {
+      ctx.error(n.endLoc ?? n, 'FILE_CHECK has no track_file specified - ignoring');
       return undefined;
     }
+  } else if (c.type === 'BFD_CHECK') {
+    if (c.name === undefined) {
+      ctx.error(n.endLoc ?? n, `(${rsName}) No name has been specified for BFD_CHECKER - skipping`);
+      return undefined;
+    }
+    if (c.name === '') return undefined;
   } else if (c.type === 'UDP_CHECK') {
     if (c.minReplyLength !== undefined && c.maxReplyLength !== undefined && c.minReplyLength > c.maxReplyLength)
       ctx.error(n.endLoc ?? n, `UDP_CHECK min_reply length ${c.minReplyLength} > max_reply_length ${c.maxReplyLength} - will always fail`);

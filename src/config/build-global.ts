@@ -7,7 +7,7 @@ import { parseAddress, isMulticast } from './ip.js';
 import type { FifoSpec, GlobalDefs, LbBackendName } from './model.js';
 import { readScript } from './scripts.js';
 import { KeywordTable, toRaw } from './table.js';
-import { readUnsigned } from './values.js';
+import { readUnsigned, trueFalse } from './values.js';
 
 export function defaultGlobalDefs(): GlobalDefs {
   return {
@@ -147,7 +147,18 @@ export const globalDefsTable = new KeywordTable<GlobalDefs>('global_defs')
   .model('vmac_prefix', stringField((g, v) => (g.vmacPrefix = v)))
   .model('vmac_addr_prefix', stringField((g, v) => (g.vmacAddrPrefix = v)))
   .model('nftables', (_ctx, n, g) => (g.nftables = n.args[0] ?? 'keepalived'))
-  .model('vrrp_iptables', (_ctx, n, g) => (g.vrrpIptables = n.args.slice()))
+  .model('vrrp_iptables', (ctx, n, g) => {
+    ctx.error(n, "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option");
+    g.vrrpIptables = n.args.slice();
+  })
+  .model(
+    ['vrrp_netlink_cmd_rcv_bufs_force', 'vrrp_netlink_monitor_rcv_bufs_force', 'lvs_netlink_cmd_rcv_bufs_force', 'lvs_netlink_monitor_rcv_bufs_force', 'process_monitor_rcv_bufs_force'],
+    (ctx, n, g) => {
+      const w = n.args[0];
+      if (w !== undefined && trueFalse(w) === undefined) ctx.error(n, `Invalid value '${w}' for global ${n.keyword} specified`);
+      else g.raw.push(toRaw(n));
+    },
+  )
   // tskeepalived extensions
   .model('lb_backend', (ctx, n, g) => {
     const w = arg(ctx, n);
@@ -173,10 +184,8 @@ export const globalDefsTable = new KeywordTable<GlobalDefs>('global_defs')
     'checker_rlimit_rtime', 'bfd_priority', 'bfd_no_swap', 'bfd_rt_priority', 'bfd_cpu_affinity', 'bfd_rlimit_rttime',
     'bfd_rlimit_rtime', 'snmp_socket', 'enable_traps', 'enable_snmp_vrrp', 'enable_snmp_keepalived', 'enable_snmp_rfc',
     'enable_snmp_rfcv2', 'enable_snmp_rfcv3', 'enable_snmp_checker', 'enable_dbus', 'dbus_service_name',
-    'vrrp_netlink_cmd_rcv_bufs', 'vrrp_netlink_cmd_rcv_bufs_force', 'vrrp_netlink_monitor_rcv_bufs',
-    'vrrp_netlink_monitor_rcv_bufs_force', 'process_monitor_rcv_bufs', 'process_monitor_rcv_bufs_force',
-    'lvs_netlink_cmd_rcv_bufs', 'lvs_netlink_cmd_rcv_bufs_force', 'lvs_netlink_monitor_rcv_bufs',
-    'lvs_netlink_monitor_rcv_bufs_force', 'rs_init_notifies', 'no_checker_emails', 'vrrp_rx_bufs_policy',
+    'vrrp_netlink_cmd_rcv_bufs', 'vrrp_netlink_monitor_rcv_bufs', 'process_monitor_rcv_bufs',
+    'lvs_netlink_cmd_rcv_bufs', 'lvs_netlink_monitor_rcv_bufs', 'rs_init_notifies', 'no_checker_emails', 'vrrp_rx_bufs_policy',
     'vrrp_rx_bufs_multiplier', 'vrrp_startup_delay', 'log_unknown_vrids', 'umask', 'random_seed',
     'reload_check_config', 'reload_time_file', 'reload_repeat', 'reload_file', 'include_check', 'data_use_instance',
   );

@@ -6,7 +6,7 @@ import { arg, flagField, stringField } from './handlers.js';
 import { parseAddress, parsePrefix } from './ip.js';
 import type { LbKind, Protocol, RawKeyword, RealServer, VirtualServer, VirtualServerGroup } from './model.js';
 import { readScript } from './scripts.js';
-import { KeywordTable, type Handler } from './table.js';
+import { KeywordTable, toRaw, type Handler } from './table.js';
 import { readInt, readTimerMs, readUnsigned, trueFalse } from './values.js';
 
 const SCHEDULERS = new Set(['rr', 'wrr', 'lc', 'wlc', 'lblc', 'sh', 'mh', 'dh', 'fo', 'ovf', 'lblcr', 'sed', 'nq', 'twos']);
@@ -19,6 +19,7 @@ export interface VsDraft {
   schedSet: boolean;
   kindSet: boolean;
   trackFiles: Set<string>;
+  bfds: Set<string>;
 }
 
 export interface RsDraft {
@@ -26,6 +27,9 @@ export interface RsDraft {
   raw?: RawKeyword[];
   kindSet: boolean;
   trackFiles: Set<string>;
+  bfds: Set<string>;
+  /** protocol of the virtual server when the real server was read, as keepalived prints it */
+  protocol: string;
 }
 
 function lbKind(ctx: BuildContext, n: ConfNode, what: string): LbKind | undefined {
@@ -111,7 +115,7 @@ const realServerTable = new KeywordTable<RsDraft>('real_server')
 
 for (const type of Object.keys(checkerTables) as CheckerKeyword[]) {
   realServerTable.model(type, (ctx, n, d) => {
-    const c = buildChecker(ctx, type, n, d.trackFiles);
+    const c = buildChecker(ctx, type, n, d.trackFiles, d.bfds, `[${d.rs.address}]:${d.protocol}:${d.rs.port}`);
     if (c) d.rs.checkers.push(c);
   });
 }
@@ -134,7 +138,7 @@ function buildRealServer(ctx: BuildContext, n: ConfNode, d: VsDraft): void {
     return;
   }
   const rs: RealServer = { address: a.address, family: a.family, port, weight: 1, inhibitOnFailure: d.vs.inhibitOnFailure, checkers: [], loc: n.loc };
-  const rd: RsDraft = { rs, kindSet: false, trackFiles: d.trackFiles };
+  const rd: RsDraft = { rs, kindSet: false, trackFiles: d.trackFiles, bfds: d.bfds, protocol: d.protocolSet ? d.vs.protocol.toLowerCase() : 'none' };
   realServerTable.walk(ctx, n.children, rd);
   if (rd.raw) rs.raw = rd.raw;
   d.vs.realServers.push(rs);
@@ -226,7 +230,15 @@ export const virtualServerTable = new KeywordTable<VsDraft>('virtual_server')
     if (!a || port === undefined) return ctx.error(n, `Invalid sorry server IP address ${w} - skipping`);
     d.vs.sorryServer = { address: a.address, port, ...(d.vs.sorryServer?.lbKind ? { lbKind: d.vs.sorryServer.lbKind } : {}) };
   })
-  .model('sorry_server_inhibit', flagField((d) => (d.vs.sorryServerInhibit = true)))
+  .model('sorry_server_inhibit', (ctx, n, d) => {
+    if (!d.vs.sorryServer) ctx.error(n, 'Ignoring sorry_server inhibit used before or without sorry_server');
+    else d.vs.sorryServerInhibit = true;
+  })
+  .model(['sh-port', 'sh-fallback', 'mh-port', 'mh-fallback'], (ctx, n, d) => {
+    const want = n.keyword.startsWith('sh') ? 'sh' : 'mh';
+    if (d.vs.lbAlgo !== want || !d.schedSet) ctx.error(n, `${n.keyword} only applies to sh scheduler - ignoring`);
+    else (d.raw ??= []).push(toRaw(n));
+  })
   .model('sorry_server_lvs_method', (ctx, n, d) => {
     const k = lbKind(ctx, n, 'sorry');
     if (!k) return;
@@ -234,7 +246,7 @@ export const virtualServerTable = new KeywordTable<VsDraft>('virtual_server')
     else d.vs.sorryServer.lbKind = k;
   })
   .model('real_server', (ctx, n, d) => buildRealServer(ctx, n, d))
-  .raw('hashed', 'flag-1', 'flag-2', 'flag-3', 'sh-port', 'sh-fallback', 'mh-port', 'mh-fallback', 'persistence_engine', 'ha_suspend', 'snmp_name', 'weight');
+  .raw('hashed', 'flag-1', 'flag-2', 'flag-3', 'persistence_engine', 'ha_suspend', 'snmp_name', 'weight');
 
 function protoName(p: Protocol): string {
   return p.toLowerCase();

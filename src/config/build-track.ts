@@ -2,14 +2,14 @@
 // `track_*` reference lists of instances and sync groups.
 import type { ConfNode } from '../parser/ast.js';
 import type { BuildContext } from './context.js';
-import { arg, flagField, stringField } from './handlers.js';
+import { arg, flagField } from './handlers.js';
 import type { RawKeyword, TrackFile, TrackProcess, TrackRef, VrrpScript } from './model.js';
 import { readScript } from './scripts.js';
 import { KeywordTable } from './table.js';
 import { readDecimal, readInt, readTimerMs, readUnsigned } from './values.js';
 
 export const vrrpScriptTable = new KeywordTable<VrrpScript>('vrrp_script')
-  .model('script', (ctx, n, s) => (s.script = readScript(ctx, ctx.scripts, n) ?? s.script))
+  .model('script', (ctx, n, s) => (s.script = readScript(ctx, ctx.scripts, n, 1, true) ?? s.script))
   .model('interval', (ctx, n, s) => {
     const w = arg(ctx, n);
     if (w === undefined) return;
@@ -79,12 +79,24 @@ export function finishVrrpScript(ctx: BuildContext, n: ConfNode, s: VrrpScript):
     ctx.error(n.endLoc ?? n, `No script set for vrrp_script ${s.name} - removing`);
     return false;
   }
+  if (s.user === undefined && s.script.user === undefined) {
+    ctx.scripts.checkDefaultUser(ctx, n.endLoc ?? n);
+    if (ctx.scripts.defaultUserFailed) {
+      ctx.error(n.endLoc ?? n, `Unable to set default user for vrrp script ${s.name} - removing`);
+      return false;
+    }
+  }
   if (s.timeout === 0) s.timeout = s.interval;
   return true;
 }
 
 export const trackFileTable = new KeywordTable<TrackFile>('track_file')
-  .model('file', stringField((t, v) => (t.file = v)))
+  .model('file', (ctx, n, t) => {
+    const w = arg(ctx, n);
+    if (w === undefined) return;
+    if (t.file !== undefined) ctx.error(n, `File already set for track file ${t.name} - ignoring ${w}`);
+    else t.file = w;
+  })
   .model('weight', (ctx, n, t) => {
     const w = arg(ctx, n);
     if (w === undefined) return;

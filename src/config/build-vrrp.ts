@@ -173,10 +173,10 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
     d.v.trackFile.push(...readTrackRefs(ctx, n, -254, 254, (s) => d.reg.trackFiles.has(s), (s) => `(${d.v.name}) track_file ${s} not found, ignoring...`));
   })
   .model('track_process', (ctx, n, d) => {
-    (d.v.trackProcess ??= []).push(...readTrackRefs(ctx, n, -254, 254, (s) => d.reg.trackProcesses.has(s), (s) => `(${d.v.name}) track_process ${s} not found, ignoring...`));
+    (d.v.trackProcess ??= []).push(...readTrackRefs(ctx, n, -254, 254, (s) => d.reg.trackProcesses.has(s), (s) => `(${d.v.name}) track process ${s} not found, ignoring...`));
   })
   .model('track_bfd', (ctx, n, d) => {
-    (d.v.trackBfd ??= []).push(...readTrackRefs(ctx, n, -253, 253, (s) => d.reg.bfds.has(s), (s) => `(${d.v.name}) track_bfd ${s} not found, ignoring...`));
+    (d.v.trackBfd ??= []).push(...readTrackRefs(ctx, n, -253, 253, (s) => d.reg.bfds.has(s), (s) => `(${d.v.name}) track bfd ${s} not found, ignoring...`));
   })
   .model('mcast_src_ip', (ctx, n, d) => {
     const w = arg(ctx, n);
@@ -370,6 +370,7 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
   .model('vrf', (ctx, n, d) => {
     const w = arg(ctx, n);
     if (w === undefined) return;
+    if (d.v.interface !== undefined) return ctx.error(n, `(${d.v.name}) Cannot specify VRF interface and interface - ignoring`);
     if (!ctx.hasInterface(w)) ctx.error(n, `(${d.v.name}) WARNING - VRF interface ${w} doesn't exist`);
     d.v.vrf = w;
   })
@@ -386,7 +387,8 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
       } else ctx.error(c, `Unknown keyword '${c.keyword}'`);
     }
   })
-  .raw('use_ipvlan', 'old_unicast_checksum', 'native_ipv6', 'linkbeat_use_polling', 'garp_extra_if', 'vmac_garp_intvl', 'kernel_rx_buf_size');
+  .model('linkbeat_use_polling', (ctx, n, d) => ctx.error(n, `(${d.v.name}) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block`))
+  .raw('use_ipvlan', 'old_unicast_checksum', 'native_ipv6', 'garp_extra_if', 'vmac_garp_intvl', 'kernel_rx_buf_size');
 
 // ---------------------------------------------------------------- vrrp_sync_group
 
@@ -450,7 +452,13 @@ export const syncGroupTable = new KeywordTable<SyncGroupDraft>('vrrp_sync_group'
     d.g.globalTracking = true;
   })
   .model('sync_group_tracking_weight', flagField((d) => (d.g.syncGroupTrackingWeight = true)))
-  .raw('track_process', 'track_bfd', 'notify_priority_changes');
+  .model('track_process', (ctx, n, d) => {
+    readTrackRefs(ctx, n, -254, 254, (s) => d.reg.trackProcesses.has(s), (s) => `(${d.g.name}) track process ${s} not found, ignoring...`);
+  })
+  .model('track_bfd', (ctx, n, d) => {
+    readTrackRefs(ctx, n, -253, 253, (s) => d.reg.bfds.has(s), (s) => `(${d.g.name}) track bfd ${s} not found, ignoring...`);
+  })
+  .raw('notify_priority_changes');
 
 export function newSyncGroup(name: string, n: ConfNode): SyncGroup {
   return { name, members: [], notify: {}, globalTracking: false, syncGroupTrackingWeight: false, trackInterface: [], trackScript: [], trackFile: [], loc: n.loc };

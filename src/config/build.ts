@@ -122,6 +122,7 @@ export function buildConfig(ctx: BuildContext, nodes: ConfNode[], cfg: Keepalive
   const bfdNames = new Set<string>();
   for (const n of byPass[Pass.Vrrp]) if ((n.keyword === 'track_file' || n.keyword === 'vrrp_track_file') && n.args[0]) trackFileNames.add(n.args[0]);
   for (const n of byPass[Pass.Bfd]) if (n.args[0]) bfdNames.add(n.args[0]);
+  for (const n of byPass[Pass.Vrrp]) if (n.keyword === 'track_group' && n.args[0]) ctx.trackGroups.add(n.args[0]);
 
   // ---- checker pass
   ctx.pass = Pass.Checker;
@@ -132,7 +133,7 @@ export function buildConfig(ctx: BuildContext, nodes: ConfNode[], cfg: Keepalive
     } else if (n.keyword === 'virtual_server') {
       const vs = newVirtualServer(ctx, n);
       if (!vs) continue;
-      const d: VsDraft = { vs, protocolSet: false, schedSet: false, kindSet: false, trackFiles: trackFileNames };
+      const d: VsDraft = { vs, protocolSet: false, schedSet: false, kindSet: false, trackFiles: trackFileNames, bfds: bfdNames };
       virtualServerTable.walk(ctx, n.children, d);
       if (d.raw) vs.raw = d.raw;
       state.vsDrafts.push(d);

@@ -17,6 +17,8 @@ export class BuildContext {
   readonly scripts = new ScriptUsers();
   /** set when a configured interface does not exist (keepalived: CONFIG_BAD_IF at the end) */
   missingInterface = false;
+  /** names of track_group blocks (static addresses, routes and rules may refer to them) */
+  trackGroups = new Set<string>();
 
   constructor(
     readonly topFile: string,

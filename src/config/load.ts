@@ -6,7 +6,7 @@ import { parseConfig } from '../parser/index.js';
 import { buildConfig, emptyConfig } from './build.js';
 import { BuildContext } from './context.js';
 import type { Diagnostic, KeepalivedConfig } from './model.js';
-import { validateChecker, validateVrrp } from './validate.js';
+import { validateChecker, validateParent, validateVrrp } from './validate.js';
 
 export interface LoadOptions {
   /** for @ID conditionals and ${_INSTANCE}; default: host name up to the first '.' */
@@ -60,6 +60,7 @@ export function loadConfig(path: string, opts: LoadOptions = {}): LoadResult {
     const parsed = parseConfig(abs, { configId, cwd });
     diagnostics.push(...parsed.diagnostics);
     const state = buildConfig(ctx, parsed.nodes, config);
+    validateParent(ctx, config);
     validateChecker(ctx, config, state);
     validateVrrp(ctx, config, state);
   } catch (e) {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { ConfNode } from '../parser/ast.js';
 import type { BuildContext } from './context.js';
-import type { ScriptSpec } from './model.js';
+import type { ScriptSpec, SourceLoc } from './model.js';
 import { splitQuotedEscaped } from './script-words.js';
 
 /** Script-security state shared by one build (keepalived's default script user handling). */
@@ -29,7 +29,7 @@ export class ScriptUsers {
   }
 
   /** keepalived: with script security on, the default user keepalived_script must exist (checked once). */
-  checkDefaultUser(ctx: BuildContext, node: ConfNode): void {
+  checkDefaultUser(ctx: BuildContext, node: ConfNode | SourceLoc): void {
     if (this.defaultUserChecked) return;
     this.defaultUserChecked = true;
     if (!this.userExists('keepalived_script') && this.enableScriptSecurity) {
@@ -50,7 +50,7 @@ export function missingParameter(ctx: BuildContext, node: ConfNode, position: nu
  * Read a script value from a node. `offset` = index in the whole line of the command word (1 for
  * `notify_master CMD`). Returns undefined (after reporting) when it cannot be parsed.
  */
-export function readScript(ctx: BuildContext, users: ScriptUsers, node: ConfNode, offset = 1): ScriptSpec | undefined {
+export function readScript(ctx: BuildContext, users: ScriptUsers, node: ConfNode, offset = 1, deferDefaultUser = false): ScriptSpec | undefined {
   if (node.args.length < offset) {
     missingParameter(ctx, node, offset);
     return undefined;
@@ -81,8 +81,10 @@ export function readScript(ctx: BuildContext, users: ScriptUsers, node: ConfNode
   if (user !== undefined) {
     spec.user = user;
     if (group !== undefined) spec.group = group;
-  } else {
+  } else if (!deferDefaultUser) {
     users.checkDefaultUser(ctx, node);
+    // keepalived: a script whose default user cannot be set is not kept ("Failed to set default user")
+    if (users.defaultUserFailed) return undefined;
   }
   return spec;
 }

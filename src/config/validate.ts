@@ -18,6 +18,12 @@ function securityViolation(ctx: BuildContext, scripts: (ScriptSpec | undefined)[
     ctx.report('security', `SECURITY VIOLATION - ${what} are being executed but script_security not enabled.${insecure ? ' There are insecure scripts.' : ''}`);
 }
 
+/** keepalived's parent process checks start/shutdown scripts right after reading the config. */
+export function validateParent(ctx: BuildContext, cfg: KeepalivedConfig): void {
+  ctx.pass = Pass.Parent;
+  securityViolation(ctx, [cfg.global.startupScript, cfg.global.shutdownScript], 'start/shutdown scripts');
+}
+
 export function validateChecker(ctx: BuildContext, cfg: KeepalivedConfig, state: BuildState): void {
   ctx.pass = Pass.Checker;
   const g = cfg.global;
