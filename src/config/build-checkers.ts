@@ -90,7 +90,7 @@ function addCommon<T extends CommonT>(t: KeywordTable<T>, withConnection: boolea
     .model('log_all_failures', boolArg((c, b) => (c.logAllFailures = b), 'Invalid log_all_failures parameter'));
 }
 
-const urlTable = new KeywordTable<HttpUrl & { raw?: RawKeyword[] }>('url')
+export const urlTable = new KeywordTable<HttpUrl & { raw?: RawKeyword[] }>('url')
   .model('path', stringField((u, v) => (u.path = v)))
   .model('digest', (ctx, n, u) => {
     const w = arg(ctx, n);
