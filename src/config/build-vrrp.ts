@@ -130,7 +130,6 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
     if (w.length >= 16) return ctx.error(n, `Interface name '${w}' too long - ignoring`);
     if (!ctx.hasInterface(w)) {
       ctx.error(n, `WARNING - interface ${w} for vrrp_instance ${d.v.name} doesn't exist`);
-      ctx.missingInterface = true;
     } else if (w === 'lo') {
       ctx.error(n, `(${d.v.name}) cannot use a loopback interface (${w}) for vrrp - ignoring`);
       return;

@@ -52,9 +52,14 @@ export class BuildContext {
     this.report('fatal', message, at);
   }
 
-  /** true when the interface exists (or interfaces are not checked) */
+  /**
+   * true when the interface exists (or interfaces are not checked). A missing interface makes
+   * keepalived end its VRRP checks with "Non-existent interface specified in configuration".
+   */
   hasInterface(name: string): boolean {
-    return this.interfaces === undefined || this.interfaces.has(name);
+    if (this.interfaces === undefined || this.interfaces.has(name)) return true;
+    this.missingInterface = true;
+    return false;
   }
 
   diagnostics(): Diagnostic[] {
