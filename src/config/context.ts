@@ -28,11 +28,9 @@ export class BuildContext {
 
   report(severity: Severity, message: string, at?: ConfNode | SourceLoc): void {
     const loc = at === undefined ? undefined : 'loc' in at ? at.loc : at;
-    const d: Diagnostic = { severity, message };
-    if (loc) {
-      d.file = loc.file;
-      d.line = loc.line;
-    }
+    // whole-config checks have no line (keepalived prints none); they still name the file
+    const d: Diagnostic = { severity, message, file: loc ? loc.file : this.topFile };
+    if (loc) d.line = loc.line;
     this.byPass[this.pass].push(d);
   }
 
