@@ -25,6 +25,8 @@ export interface ConfNode {
   loc: SourceLoc;
   /** present when this line opened a `{ ... }` block */
   children?: ConfNode[];
+  /** location of the opening brace (same line, or the next line when '{' stood alone) */
+  openLoc?: SourceLoc;
   /** location of the closing brace, when the block was closed */
   endLoc?: SourceLoc;
 }
@@ -36,6 +38,8 @@ export interface ParseOptions {
   cwd?: string;
   /** keepalived -e / --all-config: every include problem is an error (include_check with all types) */
   includeCheckAll?: boolean;
+  /** testing aid: send every line through the general (two-pass) path */
+  disableFastPath?: boolean;
 }
 
 export interface ParseResult {

@@ -49,13 +49,41 @@ export class CopySource implements LineSource {
     return isIncludeLine(buf) >= 0;
   }
 
+  /** no copy line waiting (the fast path may then read the files directly) */
+  isEmpty(): boolean {
+    return this.pending === null && this.idx >= this.copy.length;
+  }
+
+  /** handle queued "# FILE" / "!" / "#! msg" marker lines; false if a normal line is queued */
+  drainMarkers(): boolean {
+    while (this.pending === null && this.idx < this.copy.length) {
+      const line = this.copy[this.idx]!;
+      const c0 = line.charCodeAt(0);
+      if (c0 !== 35 && c0 !== 33) return false;
+      if (line.length + 1 > FGETS_MAX) return false;
+      this.idx++;
+      if (c0 === 33) this.closeMarker();
+      else if (line.charCodeAt(1) !== 33) this.openMarker(line.slice(2));
+    }
+    if (this.idx >= this.copy.length && this.idx > 1024) {
+      this.copy.length = 0;
+      this.idx = 0;
+    }
+    return this.pending === null && this.idx >= this.copy.length;
+  }
+
+  /** the fast path consumed one copy line (it never wrote it) */
+  countLine(): void {
+    this.stack[this.stack.length - 1]!.lineNo++;
+  }
+
   private nextCopyLine(): string | null {
     while (this.idx >= this.copy.length) {
-      if (this.idx > 0) {
+      if (this.idx > 1024) {
         this.copy.length = 0;
         this.idx = 0;
       }
-      if (!this.pull() && this.copy.length === 0) return null;
+      if (!this.pull() && this.idx >= this.copy.length) return null;
     }
     return this.copy[this.idx++]!;
   }

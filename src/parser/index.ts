@@ -16,6 +16,8 @@ import { glob } from './glob.js';
 import { isIncludeLine, LineReader } from './reader.js';
 import { TreeBuilder } from './tree.js';
 import { tokenize } from './tokenize.js';
+import { FastPath, ParentScope } from './fast-path.js';
+import type { PhysicalRead } from './physical.js';
 import { includeCheckSet } from './include-check.js';
 
 export type { ConfNode, ParseOptions, ParseResult } from './ast.js';
@@ -57,9 +59,17 @@ export function parseConfig(path: string, opts: ParseOptions = {}): ParseResult 
   if (opts.includeCheckAll) files.includeCheck = INCLUDE_ALL;
 
   // ---- parent pass: follows includes, writes the copy, tracks include_check
+  let pushback: PhysicalRead | null = null;
   const parent = new LineReader(
     {
-      read: () => files.read(),
+      read: () => {
+        if (pushback !== null) {
+          const r = pushback;
+          pushback = null;
+          return r;
+        }
+        return files.read();
+      },
       decommented: (text) => {
         files.copy.push(isIncludeLine(text) >= 0 ? '' : text);
       },
@@ -79,9 +89,7 @@ export function parseConfig(path: string, opts: ParseOptions = {}): ParseResult 
     configId,
     () => {},
   );
-  let parentDepth = 0;
-  let parentTopKeyword = '';
-  let parentBlock = '';
+  const scope = new ParentScope();
   let parentDone = false;
   const pullParent = (): boolean => {
     if (parentDone) return false;
@@ -91,17 +99,7 @@ export function parseConfig(path: string, opts: ParseOptions = {}): ParseResult 
       files.closeAll();
       return false;
     }
-    if (line === '{') {
-      if (parentDepth === 0) parentBlock = parentTopKeyword;
-      parentDepth++;
-    } else if (line === '}') {
-      if (parentDepth > 0) parentDepth--;
-    } else if (parentDepth === 0) {
-      parentTopKeyword = firstWord(line);
-    } else if (parentDepth === 1 && parentBlock === 'global_defs' && line.startsWith('include_check')) {
-      const words = tokenize(line).words;
-      if (words[0] === 'include_check') files.includeCheck = includeCheckSet(files.includeCheck, words);
-    }
+    if (scope.line(line)) files.includeCheck = includeCheckSet(files.includeCheck, tokenize(line).words);
     return true;
   };
 
@@ -119,12 +117,20 @@ export function parseConfig(path: string, opts: ParseOptions = {}): ParseResult 
   };
   const child = new LineReader(copySource, configId, childDiag);
   const tree = new TreeBuilder((message, severity, loc) => diag(severity, message, loc.file, loc.line));
+  const fastOn = !opts.disableFastPath;
+  const fast = new FastPath(tree, child, copySource, scope);
   for (;;) {
+    if (fastOn && pushback === null && !parentDone && child.isIdle() && parent.isIdle() && copySource.isEmpty()) {
+      const r = files.read();
+      if (r !== null) {
+        if (!copySource.drainMarkers() || !fast.line(r.text)) pushback = { text: r.text, newline: r.newline };
+        else continue;
+      }
+    }
     const line = child.next();
     if (line === null) break;
     const w = copySource.where();
-    const loc: SourceLoc = { file: w.file, line: w.line };
-    tree.line(line, loc);
+    tree.line(line, { file: w.file, line: w.line });
   }
   if (child.blockDepth > 0) {
     childDiag(`There are ${child.blockDepth} missing '}'s or extra '{'s`, 'error');

@@ -1,7 +1,7 @@
 // Reads a file the way keepalived's fgets(buf, 1024) loop does: bytes decoded as latin1,
-// at most 1023 bytes per read (a longer physical line becomes several logical reads),
-// a NUL byte ends the string early, and the line counter only advances when the read
-// ended with a newline. Reads in chunks, so memory stays bounded for huge files.
+// at most 1023 bytes per read (a longer physical line becomes several reads), a NUL byte
+// ends the string early, and the line counter only advances when the read ended with a
+// newline. Reads 1 MB chunks (decoded once each), so memory stays bounded for huge files.
 import { closeSync, openSync, readSync } from 'node:fs';
 
 /** fgets(buf, MAXBUF) with MAXBUF = 1024 reads at most this many bytes */
@@ -17,14 +17,16 @@ export interface PhysicalRead {
 
 export class PhysicalFile {
   private readonly fd: number;
-  private buf: Buffer = Buffer.allocUnsafe(CHUNK);
+  private readonly buf = Buffer.allocUnsafe(CHUNK);
+  private s = '';
   private pos = 0;
-  private end = 0;
   private eof = false;
   private closed = false;
-  /** cached positions of the next '\n' / NUL at or after pos (this.end = none in the valid data) */
+  /** cached positions of the next '\n' / NUL at or after pos (s.length = none) */
   private nlPos = -1;
   private nulPos = -1;
+  /** the result object is reused: callers consume it before the next call */
+  private readonly out: PhysicalRead = { text: '', newline: false };
 
   constructor(path: string) {
     this.fd = openSync(path, 'r');
@@ -33,14 +35,18 @@ export class PhysicalFile {
   /** Next fgets() result, or null at end of file. */
   next(): PhysicalRead | null {
     for (;;) {
-      const avail = this.end - this.pos;
-      if (this.nlPos < this.pos) this.nlPos = this.find(10);
+      const s = this.s;
+      const avail = s.length - this.pos;
+      if (this.nlPos < this.pos) {
+        const nl = s.indexOf('\n', this.pos);
+        this.nlPos = nl === -1 ? s.length : nl;
+      }
       const nl = this.nlPos;
-      if (nl < this.end && nl - this.pos < FGETS_MAX) return this.take(nl + 1, true);
+      if (nl < s.length && nl - this.pos < FGETS_MAX) return this.take(nl + 1, true);
       if (avail >= FGETS_MAX) return this.take(this.pos + FGETS_MAX, false);
       if (this.eof) {
         if (avail === 0) return null;
-        return this.take(this.end, false);
+        return this.take(s.length, false);
       }
       this.refill();
     }
@@ -54,40 +60,38 @@ export class PhysicalFile {
   }
 
   private take(stop: number, newline: boolean): PhysicalRead {
+    const s = this.s;
     const start = this.pos;
-    if (this.nulPos < start) this.nulPos = this.find(0);
-    const nul = this.nulPos;
+    if (this.nulPos < start) {
+      const z = s.indexOf('\0', start);
+      this.nulPos = z === -1 ? s.length : z;
+    }
     this.pos = stop;
     let cut = newline ? stop - 1 : stop;
-    if (nul < cut) {
-      cut = nul;
+    if (this.nulPos < cut) {
+      cut = this.nulPos;
       newline = false; // strlen() stops at the NUL: the '\n' is not seen
     }
-    while (cut > start && (this.buf[cut - 1] === 13 || this.buf[cut - 1] === 10)) cut--;
-    return { text: this.buf.toString('latin1', start, cut), newline };
-  }
-
-  /** position of the next byte `b` in [pos, end), or end */
-  private find(b: number): number {
-    const n = this.buf.indexOf(b, this.pos);
-    return n === -1 || n >= this.end ? this.end : n;
+    while (cut > start) {
+      const c = s.charCodeAt(cut - 1);
+      if (c !== 13 && c !== 10) break;
+      cut--;
+    }
+    this.out.text = s.slice(start, cut);
+    this.out.newline = newline;
+    return this.out;
   }
 
   private refill(): void {
-    if (this.pos > 0) {
-      this.buf.copy(this.buf, 0, this.pos, this.end);
-      this.end -= this.pos;
-      this.pos = 0;
+    const n = readSync(this.fd, this.buf, 0, CHUNK, null);
+    if (n === 0) {
+      this.eof = true;
+      return;
     }
-    if (this.end === this.buf.length) {
-      const bigger = Buffer.allocUnsafe(this.buf.length * 2);
-      this.buf.copy(bigger, 0, 0, this.end);
-      this.buf = bigger;
-    }
+    const rest = this.pos < this.s.length ? this.s.slice(this.pos) : '';
+    this.s = rest + this.buf.toString('latin1', 0, n);
+    this.pos = 0;
     this.nlPos = -1;
     this.nulPos = -1;
-    const n = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, null);
-    if (n === 0) this.eof = true;
-    else this.end += n;
   }
 }

@@ -66,6 +66,21 @@ export class LineReader implements SubstState {
     this.defs = new Definitions({ cwd: () => src.cwd(), configId: () => configId });
   }
 
+  /** nothing pending: the next line comes straight from the source */
+  isIdle(): boolean {
+    return (
+      this.residue === null && this.seqs.length === 0 && this.multiline === null && this.multilineDef === null
+    );
+  }
+
+  /** a '}' seen by the fast path (keeps block_depth and its "Extra '}'" report) */
+  closeBrace(): void {
+    if (this.blockDepth-- < 1) {
+      this.report("Extra '}' found", 'error');
+      this.blockDepth = 0;
+    }
+  }
+
   pushMultiline(p: MultilinePtr): void {
     this.multilineStack.push({ ptr: p, seqDepth: this.multilineSeqDepth });
   }
@@ -294,12 +309,7 @@ export class LineReader implements SubstState {
     while (end > 0 && isBlank(buf.charCodeAt(end - 1))) end--;
     if (end !== buf.length) buf = buf.slice(0, end);
     if (buf === '{') this.blockDepth++;
-    else if (buf === '}') {
-      if (this.blockDepth-- < 1) {
-        this.report("Extra '}' found", 'error');
-        this.blockDepth = 0;
-      }
-    }
+    else if (buf === '}') this.closeBrace();
     return buf;
   }
 }

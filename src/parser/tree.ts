@@ -16,37 +16,50 @@ export class TreeBuilder {
 
   constructor(private readonly report: TreeReport) {}
 
+  /** a logical line from the general path (already brace-split) */
   line(text: string, loc: SourceLoc): void {
     const t = tokenize(text);
     if (t.unmatchedQuote) this.report(`Unmatched quote: '${text}'`, 'error', loc);
     const words = t.words;
     if (words.length === 0) return;
     const first = words[0]!;
-    if (first === '{' && text.charCodeAt(0) === 123) {
-      const owner = this.candidate;
-      this.candidate = null;
-      if (owner === null) {
-        this.report("Unexpected '{' - ignoring", 'error', loc);
-        return;
-      }
-      owner.children = [];
-      this.open.push(owner);
-      this.outer.push(this.current);
-      this.current = owner.children;
-      return;
-    }
-    if (first === '}' && text.charCodeAt(0) === 125 && this.open.length > 0) {
-      this.candidate = null;
-      this.open.pop()!.endLoc = loc;
-      this.current = this.outer.pop()!;
-      return;
-    }
-    const node: ConfNode = { keyword: first, args: words.length > 1 ? words.slice(1) : [], text, loc };
+    if (first === '{' && text.charCodeAt(0) === 123) return this.openBrace(loc);
+    if (first === '}' && text.charCodeAt(0) === 125 && this.open.length > 0) return this.closeBrace(loc);
+    words.shift();
+    this.add({ keyword: first, args: words, text, loc });
+  }
+
+  add(node: ConfNode): void {
     this.current.push(node);
     this.candidate = node;
   }
 
-  /** blocks still open at the end (keepalived reports the count from its own counter) */
+  openBrace(loc: SourceLoc): void {
+    const owner = this.candidate;
+    this.candidate = null;
+    if (owner === null) {
+      this.report("Unexpected '{' - ignoring", 'error', loc);
+      return;
+    }
+    owner.children = [];
+    owner.openLoc = loc;
+    this.open.push(owner);
+    this.outer.push(this.current);
+    this.current = owner.children;
+  }
+
+  /** '}': closes the open block, or is kept as a top-level '}' node (keepalived: Unknown keyword '}') */
+  closeBrace(loc: SourceLoc): void {
+    if (this.open.length === 0) {
+      this.add({ keyword: '}', args: [], text: '}', loc });
+      this.candidate = null;
+      return;
+    }
+    this.candidate = null;
+    this.open.pop()!.endLoc = loc;
+    this.current = this.outer.pop()!;
+  }
+
   get openBlocks(): number {
     return this.open.length;
   }
