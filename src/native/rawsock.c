@@ -236,9 +236,13 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   if (w->closing) return;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   if (napi_get_reference_value(env, w->callback, &cb) == napi_ok && cb != NULL) {
-    napi_get_undefined(env, &recv);
+    napi_get_global(env, &recv); /* napi_make_callback needs an object receiver */
     napi_create_int32(env, status, &arg);
-    napi_make_callback(env, w->async, recv, cb, 1, &arg, &result);
+    if (napi_make_callback(env, w->async, recv, cb, 1, &arg, &result) == napi_pending_exception) {
+      /* surface the callback's exception as an uncaught exception, not at the next N-API call */
+      napi_value err;
+      if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+    }
   }
   napi_close_handle_scope(env, scope);
 }

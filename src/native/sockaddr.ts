@@ -56,11 +56,12 @@ export function sockaddrNl(pid = 0, groups = 0): Buffer {
   return b;
 }
 
-/** struct sockaddr_un (110 bytes); a leading "@" means the abstract namespace. */
+/** struct sockaddr_un, exactly as long as the name; a leading "@" means the abstract namespace. */
 export function sockaddrUn(path: string): Buffer {
-  const p = Buffer.from(path.startsWith('@') ? `\0${path.slice(1)}` : path);
+  const abstract = path.startsWith('@');
+  const p = Buffer.from(abstract ? `\0${path.slice(1)}` : path);
   if (p.length > 107) throw new RangeError(`unix socket path too long (${p.length} > 107): ${path}`);
-  const b = Buffer.alloc(110);
+  const b = Buffer.alloc(2 + p.length + (abstract ? 0 : 1));
   writeU16(b, AF_UNIX, 0);
   p.copy(b, 2);
   return b;
