@@ -7,6 +7,8 @@ import type { DryRunOptions } from './dry-run.js';
 import { IpvsNetlinkBackend } from './ipvs-netlink.js';
 import type { IpvsNetlinkOptions } from './ipvs-netlink.js';
 import type { LbLogger, TextSink } from './logger.js';
+import { NftablesBackend } from './nftables.js';
+import type { NftablesOptions } from './nftables.js';
 
 export const LB_BACKEND_NAMES: readonly LbBackendName[] = ['ipvs', 'nftables', 'userspace', 'dry-run'];
 export const DEFAULT_LB_BACKEND: LbBackendName = 'ipvs';
@@ -57,6 +59,7 @@ export interface CreateBackendOptions {
   out?: TextSink;
   dryRun?: Omit<DryRunOptions, 'logger' | 'out'>;
   ipvs?: Omit<IpvsNetlinkOptions, 'logger'>;
+  nftables?: Omit<NftablesOptions, 'logger'>;
 }
 
 export function createBackend(name: LbBackendName, opts: CreateBackendOptions = {}): LbBackend {
@@ -66,6 +69,7 @@ export function createBackend(name: LbBackendName, opts: CreateBackendOptions = 
     case 'ipvs':
       return new IpvsNetlinkBackend({ ...opts.ipvs, logger: opts.logger });
     case 'nftables':
+      return new NftablesBackend({ ...opts.nftables, logger: opts.logger });
     case 'userspace':
       throw new LbBackendChoiceError(`LB backend "${name}" is not in this build yet`);
     default: {
