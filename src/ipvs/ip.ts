@@ -73,3 +73,23 @@ export function canonicalIp(text: string): string {
 export function compareIp(a: string, b: string): number {
   return Buffer.compare(ipToBytes(a), ipToBytes(b));
 }
+
+/** Prefix length of a mask given as a length ("64", "/64") or dotted IPv4 mask; undefined if invalid. */
+export function maskPrefixLength(mask: string, family: 4 | 6): number | undefined {
+  const t = mask.startsWith('/') ? mask.slice(1) : mask;
+  if (/^\d+$/.test(t)) {
+    const n = Number(t);
+    return n <= (family === 4 ? 32 : 128) ? n : undefined;
+  }
+  if (family !== 4) return undefined;
+  const parts = t.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;
+  const v = ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+  const len = 32 - Math.log2((~v >>> 0) + 1);
+  return Number.isInteger(len) ? len : undefined;
+}
+
+export function prefixToDottedMask(len: number): string {
+  const v = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
+}

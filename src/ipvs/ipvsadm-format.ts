@@ -5,6 +5,9 @@
 import type { Destination, LbState, Service } from './backend.js';
 import { normalizeState } from './state.js';
 import { schedFlagBits, schedFlagNames } from './sched-flags.js';
+import { maskPrefixLength, prefixToDottedMask } from './ip.js';
+
+export { maskPrefixLength, prefixToDottedMask };
 
 function hostPort(family: 4 | 6, address: string, port: number): string {
   return family === 6 ? `[${address}]:${port}` : `${address}:${port}`;
@@ -27,26 +30,6 @@ function forwardSwitch(d: Destination): string {
     default:
       return '-g';
   }
-}
-
-/** Prefix length of a mask given as a length ("64", "/64") or dotted IPv4 mask; undefined if invalid. */
-export function maskPrefixLength(mask: string, family: 4 | 6): number | undefined {
-  const t = mask.startsWith('/') ? mask.slice(1) : mask;
-  if (/^\d+$/.test(t)) {
-    const n = Number(t);
-    return n <= (family === 4 ? 32 : 128) ? n : undefined;
-  }
-  if (family !== 4) return undefined;
-  const parts = t.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;
-  const v = ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
-  const len = 32 - Math.log2((~v >>> 0) + 1);
-  return Number.isInteger(len) ? len : undefined;
-}
-
-export function prefixToDottedMask(len: number): string {
-  const v = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
 }
 
 export function formatServiceLine(s: Service): string {

@@ -13,8 +13,7 @@
 // Only NAT forwarding exists in nftables: DR and TUN destinations make the state unsupported.
 import type { Destination, LbState, Service } from './backend.js';
 import { serviceKeyText } from './backend.js';
-import { maskPrefixLength } from './ipvsadm-format.js';
-import { bytesToIp } from './ip.js';
+import { bytesToIp, maskPrefixLength } from './ip.js';
 import { schedFlagBits } from './sched-flags.js';
 import { IP_VS_SVC_F_SCHED2 } from './sched-flags.js';
 import { activeDestinations, slotCounts, smoothSequence } from './weights.js';

@@ -2,6 +2,8 @@
 // between two states. Every backend reconciles with these.
 import type { Destination, LbState, Service, ServiceKey } from './backend.js';
 import { canonicalIp, compareIp, ipFamily } from './ip.js';
+import { maskPrefixLength, prefixToDottedMask } from './ip.js';
+import { schedFlagBits, schedFlagNames } from './sched-flags.js';
 
 const PROTO_ORDER: Record<string, number> = { TCP: 6, UDP: 17, SCTP: 132 };
 
@@ -90,7 +92,24 @@ export function normalizeState(state: LbState): LbState {
     });
     destinations.sort(compareDestinations);
     const ns: Service = { ...s, key, destinations };
-    if (ns.schedFlags) ns.schedFlags = [...ns.schedFlags].sort();
+    delete ns.schedFlags;
+    delete ns.persistenceNetmask;
+    if (ns.persistenceTimeout === undefined) delete ns.persistenceTimeout;
+    if (s.schedFlags?.length) {
+      const { bits, unknown } = schedFlagBits(s.schedFlags);
+      if (unknown.length) throw new LbStateError(`service ${sid}: unknown scheduler flag(s) ${unknown.join(', ')}`);
+      ns.schedFlags = schedFlagNames(s.scheduler, bits);
+    }
+    if (s.persistenceTimeout !== undefined) {
+      if (!Number.isInteger(s.persistenceTimeout) || s.persistenceTimeout < 1)
+        throw new LbStateError(`service ${sid}: invalid persistence timeout ${s.persistenceTimeout}`);
+      if (s.persistenceNetmask !== undefined) {
+        const len = maskPrefixLength(s.persistenceNetmask, key.family);
+        if (len === undefined) throw new LbStateError(`service ${sid}: invalid persistence netmask "${s.persistenceNetmask}"`);
+        if (key.family === 4 && len !== 32) ns.persistenceNetmask = prefixToDottedMask(len);
+        if (key.family === 6 && len !== 128) ns.persistenceNetmask = String(len);
+      }
+    }
     return ns;
   });
   services.sort(compareServices);
