@@ -35,9 +35,9 @@ async function getOne(
     keepAliveTimeout: 1,
     headersTimeout: cfg.connectTimeout,
     bodyTimeout: cfg.connectTimeout,
+    ...(cfg.bindto ? { localAddress: cfg.bindto } : {}),
     connect: {
       timeout: cfg.connectTimeout,
-      ...(cfg.bindto ? { localAddress: cfg.bindto } : {}),
       ...(cfg.bindPort ? { localPort: cfg.bindPort } : {}),
       ...(tls
         ? {
