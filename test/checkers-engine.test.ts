@@ -235,7 +235,7 @@ describe('checkers engine', () => {
     };
     const cfg = config(
       [
-        vs([real(0)], { key: { kind: 'group', group: 'web' }, persistenceTimeout: 300000, lbKind: 'DR', lbAlgo: 'wlc' }),
+        vs([real(0)], { key: { kind: 'group', group: 'web' }, persistenceTimeout: 300, lbKind: 'DR', lbAlgo: 'wlc' }),
         vs([real(1)], { key: { kind: 'fwmark', fwmark: 9, family: 4 }, ops: true }),
       ],
       { virtualServerGroups: [group] },

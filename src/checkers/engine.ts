@@ -18,7 +18,10 @@ import type { CheckContext, CheckResult } from './types.js';
 type Logger = pino.Logger;
 
 export interface CheckersEngineOptions {
-  backend: LbBackend;
+  /** the load-balancer backend; absent = created on start from --lb-backend / lb_backend (default ipvs) */
+  backend?: LbBackend;
+  /** CLI options (--lb-backend) when the engine creates its backend */
+  cli?: { lbBackend?: string };
   logger?: Logger;
   timers?: Timers;
   /** open() the backend on start and close() it on stop (default true) */
@@ -73,9 +76,24 @@ function startsUp(vs: VirtualServer, rs: RealServer, c: Checker): boolean {
   return !(checkerCommon(c).alpha ?? rs.alpha ?? vs.alpha);
 }
 
+/** The lb helper's factory (src/ipvs/factory.ts), loaded on demand. */
+export async function createBackendFor(cliName: string | undefined, config: KeepalivedConfig, log: Logger): Promise<LbBackend> {
+  const name = cliName ?? config.global.lbBackend ?? 'ipvs';
+  const modPath = '../ipvs/factory.js';
+  let mod: { createBackend?: (n: string, o?: { logger?: Logger }) => LbBackend | Promise<LbBackend> };
+  try {
+    mod = await import(modPath);
+  } catch (e) {
+    throw new Error(`load-balancer backend '${name}' is not available: ${(e as Error).message}`);
+  }
+  if (typeof mod.createBackend !== 'function') throw new Error('src/ipvs/factory.ts does not export createBackend');
+  return await mod.createBackend(name, { logger: log.child({ subsystem: 'lb' }) });
+}
+
 export class CheckersEngine implements Engine {
   readonly name = 'checkers' as const;
-  private readonly backend: LbBackend;
+  private backend: LbBackend | undefined;
+  private readonly cliBackend: string | undefined;
   private readonly log: Logger;
   private readonly timers: Timers;
   private readonly manageBackend: boolean;
@@ -94,6 +112,7 @@ export class CheckersEngine implements Engine {
 
   constructor(o: CheckersEngineOptions) {
     this.backend = o.backend;
+    this.cliBackend = o.cli?.lbBackend;
     this.log = o.logger ?? pino({ name: 'checkers' });
     this.timers = o.timers ?? realTimers;
     this.manageBackend = o.manageBackend ?? true;
@@ -117,6 +136,7 @@ export class CheckersEngine implements Engine {
   }
 
   async start(config: KeepalivedConfig): Promise<void> {
+    this.backend ??= await createBackendFor(this.cliBackend, config, this.log);
     if (this.manageBackend) await this.backend.open();
     this.running = true;
     this.setConfig(config);
@@ -159,7 +179,7 @@ export class CheckersEngine implements Engine {
     if (this.applying) await this.applying;
     if (this.manageBackend) {
       try {
-        await this.backend.close({ release: opts.release });
+        await this.backend?.close({ release: opts.release });
       } catch (e) {
         this.log.error({ err: (e as Error).message }, 'closing the load-balancer backend failed');
       }
@@ -388,8 +408,8 @@ export class CheckersEngine implements Engine {
         services.push({
           key,
           scheduler: v.vs.lbAlgo,
-          // the model holds ms; the load balancer wants seconds
-          ...(persistenceTimeout !== undefined ? { persistenceTimeout: Math.max(1, Math.round(persistenceTimeout / 1000)) } : {}),
+          // persistence_timeout is kept in seconds by the config model, as the load balancer wants it
+          ...(persistenceTimeout !== undefined ? { persistenceTimeout } : {}),
           ...(v.vs.persistenceGranularity ? { persistenceNetmask: v.vs.persistenceGranularity } : {}),
           ops: v.vs.ops,
           destinations: destinations.map((d) => ({ ...d })),
@@ -417,7 +437,7 @@ export class CheckersEngine implements Engine {
     if (text === this.lastApplied) return;
     this.applying = (async () => {
       try {
-        await this.backend.apply(state);
+        await this.backend!.apply(state);
         this.lastApplied = text;
         this.appliesCount++;
       } catch (e) {
