@@ -214,6 +214,7 @@ export async function holdingServer(address: string): Promise<{ server: NetServe
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
     s.on('error', () => undefined);
+    s.resume(); // read (and drop) so that the peer's FIN is seen and the socket closes
   });
   await new Promise<void>((r) => server.listen(0, address, () => r()));
   return {
