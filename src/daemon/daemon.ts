@@ -126,10 +126,10 @@ export class Daemon {
 
   private async openBackend(config: KeepalivedConfig): Promise<LbBackend> {
     const name = (this.cli.lbBackend ?? config.global.lbBackend ?? 'ipvs') as KeepalivedConfig['global']['lbBackend'] & string;
+    // the checker engine opens the backend on start and closes it on stop
     const backend = await this.factory.createBackend(name, this.deps.logger.child({ subsystem: 'lb' }));
-    await backend.open();
     this.backend = backend;
-    this.log.info({ backend: backend.name }, `load-balancer backend ${backend.name} ready`);
+    this.log.info({ backend: backend.name }, `load-balancer backend: ${backend.name}`);
     return backend;
   }
 
@@ -351,13 +351,6 @@ export class Daemon {
         }
       }),
     );
-    if (this.backend) {
-      try {
-        await withTimeout(this.backend.close({ release: !this.cli.dontReleaseIpvs }), timeout, 'lb backend close');
-      } catch (err) {
-        this.log.error({ err: (err as Error).message }, 'the load-balancer backend failed to close');
-      }
-    }
     if (this.jsonDumpTimer) clearTimeout(this.jsonDumpTimer);
     if (this.cli.jsonDump) this.writeJson();
     await this.notifier?.stop(2000);
