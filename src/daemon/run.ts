@@ -67,7 +67,15 @@ export async function runDaemon(opts: CliOptions, deps: RunDeps = {}): Promise<v
     return;
   }
   const log = handle.logger.child({ subsystem: 'main' });
-  log.info({ pid: process.pid, config: opts.useFile }, 'Starting tskeepalived');
+  log.info({ config: opts.useFile }, 'Starting tskeepalived');
+
+  const pidFiles = new PidFiles(pidFilesFor(opts, !opts.checkOnly || opts.vrrpOnly, !opts.vrrpOnly || opts.checkOnly));
+  const held = heldPidFile(pidFiles.files);
+  if (held) {
+    fail(1, `another instance is already running (pid ${held.pid} holds ${held.file}); not starting`, log);
+    handle.close();
+    return;
+  }
 
   const loaded = await loadConfiguration(opts.useFile, opts.configId);
   const diagText = printDiagnostics(loaded.diagnostics, log);
@@ -80,13 +88,6 @@ export async function runDaemon(opts: CliOptions, deps: RunDeps = {}): Promise<v
   const config = loaded.config;
 
   const wanted = wantedEngines(opts, config);
-  const pidFiles = new PidFiles(pidFilesFor(opts, !opts.checkOnly || opts.vrrpOnly, !opts.vrrpOnly || opts.checkOnly));
-  const held = heldPidFile(pidFiles.files);
-  if (held) {
-    fail(1, `another instance is already running (pid ${held.pid} holds ${held.file}); not starting`, log);
-    handle.close();
-    return;
-  }
   try {
     pidFiles.write();
   } catch (e) {
