@@ -10,7 +10,7 @@ import type { Diagnostic } from '../config/model.js';
 import { createLogger, logOptionsFromCli, type Logger, type LoggerHandle } from '../log/logger.js';
 import { formatDiagnostic, loadConfiguration } from './config-source.js';
 import { Daemon, type DaemonDeps } from './daemon.js';
-import { isDaemonChild, reportToParent, spawnDaemonChild } from './daemonize.js';
+import { isDaemonChild, needsNamespace, reportToParent, runInNamespaceForeground, spawnDaemonChild } from './daemonize.js';
 import { wantedEngines, type EngineFactory } from './engines.js';
 import { heldPidFile, PidFiles, pidFilesFor } from './pidfile.js';
 
@@ -55,7 +55,11 @@ function installProcessGuards(daemon: Daemon | undefined, log: Logger): () => vo
 
 export async function runDaemon(opts: CliOptions, deps: RunDeps = {}): Promise<void> {
   if (!opts.dontFork && !isDaemonChild()) {
-    process.exitCode = await spawnDaemonChild(opts.useFile);
+    process.exitCode = await spawnDaemonChild(opts.useFile, needsNamespace(opts.namespace) ? opts.namespace : undefined);
+    return;
+  }
+  if (needsNamespace(opts.namespace)) {
+    process.exitCode = await runInNamespaceForeground(opts.namespace);
     return;
   }
 
@@ -116,6 +120,7 @@ export async function runDaemon(opts: CliOptions, deps: RunDeps = {}): Promise<v
       removeGuards();
       log.info('exiting');
       handle.close();
+      await new Promise<void>((r) => process.stdout.write('', () => r()));
       process.exit(0);
     })();
   };
