@@ -171,3 +171,11 @@ test('status listen parsing and Prometheus escaping', () => {
   ]);
   assert.equal(text, '# HELP a_total line1\\nline2\n# TYPE a_total counter\na_total{x="q\\"uo\\\\te"} 3\na_total{x="b"} 4\n');
 });
+
+test('pid files: defaults, derived from -p, explicit -r/-c', async () => {
+  const { pidFilesFor } = await import('../src/daemon/pidfile.js');
+  const o = defaultOptions();
+  assert.deepEqual(pidFilesFor(o, true, true), ['/run/keepalived.pid', '/run/keepalived_vrrp.pid', '/run/keepalived_checkers.pid']);
+  assert.deepEqual(pidFilesFor({ ...o, pidFile: '/x/node1.pid' }, true, false), ['/x/node1.pid', '/x/node1_vrrp.pid']);
+  assert.deepEqual(pidFilesFor({ ...o, pidFile: '/x/n.pid', checkersPidFile: '/y/c.pid' }, false, true), ['/x/n.pid', '/y/c.pid']);
+});

@@ -41,7 +41,13 @@ export const defaultEngineFactory: EngineFactory = {
   async createEngine(kind, deps) {
     if (kind === 'vrrp') {
       const mod = await importModule('../vrrp/engine.js');
-      return construct(mod, { factories: ['createVrrpEngine'], classes: ['VrrpEngine'] }, deps);
+      if (typeof mod.createVrrpEngine === 'function') return construct(mod, { factories: ['createVrrpEngine'], classes: [] }, deps);
+      // the production network edge (native sockets, netlink) for the VRRP engine
+      const netMod = await importModule('../vrrp/net-io.js');
+      const createNetIo = netMod.createNetIo as (() => Promise<unknown>) | undefined;
+      if (typeof createNetIo !== 'function') throw new Error('src/vrrp/net-io.ts does not export createNetIo');
+      const io = await createNetIo();
+      return construct(mod, { factories: [], classes: ['VrrpEngine'] }, { ...deps, io } as EngineDeps);
     }
     const mod = await importModule('../checkers/engine.js');
     return construct(
