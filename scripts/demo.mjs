@@ -137,10 +137,16 @@ function vipOwner() {
   return [holdsVip(NS.a) && 'node-a', holdsVip(NS.b) && 'node-b'].filter(Boolean);
 }
 
-async function waitFor(what, cond, timeoutMs) {
+const nodes = {};
+
+async function waitFor(what, cond, timeoutMs, allowExit = []) {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (cond()) return true;
+    for (const [name, c] of Object.entries(nodes)) {
+      if (!allowExit.includes(name) && (c.exitCode !== null || c.signalCode !== null))
+        fail(`${name} exited (${c.signalCode ?? `code ${c.exitCode}`}) while waiting for ${what}`);
+    }
     await sleep(100);
   }
   fail(`timed out waiting for ${what}`);
@@ -173,7 +179,8 @@ async function main() {
   writeFileSync(confB, nodeConfig('node-b', 100));
   say('starting node-a (priority 150) and node-b (priority 100)');
   const nodeA = startIn(NS.a, 'node-a', BIN, ['-n', '-l', '-G', '-f', confA, '-p', join(workDir, 'a.pid')]);
-  startIn(NS.b, 'node-b', BIN, ['-n', '-l', '-G', '-f', confB, '-p', join(workDir, 'b.pid')]);
+  nodes['node-a'] = nodeA;
+  nodes['node-b'] = startIn(NS.b, 'node-b', BIN, ['-n', '-l', '-G', '-f', confB, '-p', join(workDir, 'b.pid')]);
 
   await waitFor('node-a to become master and own the VIP', () => holdsVip(NS.a) && !holdsVip(NS.b), 15000);
   say(`\x1b[32mVIP ${VIP} is held by: ${vipOwner().join(', ')}\x1b[0m`);
@@ -181,12 +188,12 @@ async function main() {
   say('failing the master: SIGTERM to node-a');
   const t0 = Date.now();
   nodeA.kill('SIGTERM');
-  await waitFor('node-b to take over the VIP', () => holdsVip(NS.b) && !holdsVip(NS.a), 10000);
+  await waitFor('node-b to take over the VIP', () => holdsVip(NS.b) && !holdsVip(NS.a), 10000, ['node-a']);
   say(`\x1b[32mVIP ${VIP} moved to: ${vipOwner().join(', ')} (${Date.now() - t0} ms after SIGTERM)\x1b[0m`);
-  await waitFor('node-a to exit', () => nodeA.exitCode !== null || nodeA.signalCode !== null, 10000);
+  await waitFor('node-a to exit', () => nodeA.exitCode !== null || nodeA.signalCode !== null, 10000, ['node-a']);
   say(`node-a exited with code ${nodeA.exitCode}`);
 
-  await waitFor('the takeover email from node-b', () => mails.some((m) => m.subject.includes('[node-b] VRRP Instance VI_1 - Entering MASTER state')), 10000);
+  await waitFor('the takeover email from node-b', () => mails.some((m) => m.subject.includes('[node-b] VRRP Instance VI_1 - Entering MASTER state')), 10000, ['node-a']);
   say(`emails received by the sink: ${mails.length}`);
   for (const m of mails) say(`  - ${m.subject}`);
   say('\x1b[32mDEMO OK\x1b[0m: failover in the lab worked; cleaning up');

@@ -18,10 +18,10 @@ export interface RunDeps {
   engines?: EngineFactory;
 }
 
-function fail(code: number, message: string, log?: Logger): void {
+function fail(code: number, message: string, log?: Logger, loggedToConsole = false): void {
   log?.fatal(message);
   if (isDaemonChild()) reportToParent({ type: 'failed', code, message: `tskeepalived: ${message}` });
-  else process.stderr.write(`tskeepalived: ${message}\n`);
+  else if (!loggedToConsole) process.stderr.write(`tskeepalived: ${message}\n`);
   process.exitCode = code;
 }
 
@@ -76,7 +76,7 @@ export async function runDaemon(opts: CliOptions, deps: RunDeps = {}): Promise<v
   const pidFiles = new PidFiles(pidFilesFor(opts, !opts.checkOnly || opts.vrrpOnly, !opts.vrrpOnly || opts.checkOnly));
   const held = heldPidFile(pidFiles.files);
   if (held) {
-    fail(1, `another instance is already running (pid ${held.pid} holds ${held.file}); not starting`, log);
+    fail(1, `another instance is already running (pid ${held.pid} holds ${held.file}); not starting`, log, opts.logConsole);
     handle.close();
     return;
   }
@@ -85,7 +85,7 @@ export async function runDaemon(opts: CliOptions, deps: RunDeps = {}): Promise<v
   const diagText = printDiagnostics(loaded.diagnostics, log);
   if (diagText && !opts.logConsole && !isDaemonChild()) process.stderr.write(diagText + '\n');
   if (!loaded.config || loaded.refused) {
-    fail(4, `cannot use configuration ${opts.useFile}: ${loaded.refused}`, log);
+    fail(4, `cannot use configuration ${opts.useFile}: ${loaded.refused}`, log, opts.logConsole);
     handle.close();
     return;
   }
