@@ -572,4 +572,9 @@ export interface Diagnostic {
   message: string;
   file?: string;
   line?: number;
+  /**
+   * The exact line keepalived -t prints for it, location prefix included
+   * ("(FILE: Line N) msg", "(Line N) msg" or just "msg"), when the producer knows it.
+   */
+  keepalivedText?: string;
 }
