@@ -19,6 +19,8 @@ export class BuildContext {
   missingInterface = false;
   /** names of track_group blocks (static addresses, routes and rules may refer to them) */
   trackGroups = new Set<string>();
+  /** keepalived names no file in parent-pass messages when only one file was read */
+  singleFile = true;
 
   constructor(
     readonly topFile: string,
@@ -30,7 +32,10 @@ export class BuildContext {
     const loc = at === undefined ? undefined : 'loc' in at ? at.loc : at;
     // whole-config checks have no line (keepalived prints none); they still name the file
     const d: Diagnostic = { severity, message, file: loc ? loc.file : this.topFile };
-    if (loc) d.line = loc.line;
+    if (loc) {
+      d.line = loc.line;
+      if (this.pass === Pass.Parent && this.singleFile) d.keepalivedText = `(Line ${loc.line}) ${message}`;
+    }
     this.byPass[this.pass].push(d);
   }
 
