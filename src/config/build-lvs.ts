@@ -346,6 +346,6 @@ export function buildVirtualServerGroup(ctx: BuildContext, n: ConfNode, name: st
     if (dash >= 0) e.rangeEnd = text.slice(dash + 1);
     g.entries.push(e);
   }
-  if (g.entries.length === 0) ctx.error(n, `virtual server group ${name} has no entries - removing`);
+  if (g.entries.length === 0) ctx.error(n.endLoc ?? n, `virtual server group ${name} has no entries - removing`);
   return g;
 }

@@ -38,10 +38,13 @@ export function validateChecker(ctx: BuildContext, cfg: KeepalivedConfig, state:
     }
     securityViolation(ctx, scripts, 'check scripts');
   }
+  cfg.virtualServerGroups = cfg.virtualServerGroups.filter((x) => x.entries.length > 0);
   const groups = new Map(cfg.virtualServerGroups.map((x) => [x.name, x]));
   const kept = [];
   for (const d of state.vsDrafts) {
     const vs = d.vs;
+    // keepalived silently drops a virtual server whose group is not defined
+    if (vs.key.kind === 'group' && !groups.has(vs.key.group)) continue;
     if (vs.realServers.length === 0) {
       ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)} has no real servers - ignoring`);
       continue;
@@ -68,6 +71,14 @@ export function validateChecker(ctx: BuildContext, cfg: KeepalivedConfig, state:
     }
     if (!d.schedSet) ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)}: no scheduler set, setting default 'wlc'`);
     let reportedKind = false;
+    const seenRs = new Set<string>();
+    vs.realServers = vs.realServers.filter((rs) => {
+      const id = `${rs.address}|${rs.port}`;
+      if (!seenRs.has(id)) return seenRs.add(id);
+      const proto = d.protocolSet ? vs.protocol.toLowerCase() : 'none';
+      ctx.error(undefined, `VS ${formatVs(vs, d.protocolSet)}: real server [${rs.address}]:${proto}:${rs.port} is duplicated - removing second rs`);
+      return false;
+    });
     for (const rs of vs.realServers) {
       if (rs.lbKind === undefined) {
         if (!d.kindSet && !reportedKind) {
@@ -104,6 +115,9 @@ export function validateVrrp(ctx: BuildContext, cfg: KeepalivedConfig, state: Bu
     for (const v of cfg.vrrpInstances) scripts.push(...Object.values(v.notify));
     for (const s of cfg.syncGroups) scripts.push(...Object.values(s.notify));
     scripts.push(g.notifyFifo?.script, g.vrrpNotifyFifo?.script);
+    for (const s of cfg.vrrpScripts) {
+      if (s.script && !checkScript(s.script).isScript) ctx.info(undefined, `Disabling track script ${s.name} since not found/accessible`);
+    }
     securityViolation(ctx, scripts, 'scripts');
   }
   for (const d of state.instanceDrafts) {
