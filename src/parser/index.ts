@@ -38,10 +38,10 @@ export function parseConfig(path: string, opts: ParseOptions = {}): ParseResult 
   const configId = opts.configId ?? defaultConfigId();
   const cwd = resolve(opts.cwd ?? process.cwd());
   const diagnostics: Diagnostic[] = [];
-  const diag = (severity: Severity, message: string, file: string | null, line: number): void => {
+  const diag = (severity: Severity, message: string, file: string | null, line: number, bare = false): void => {
     diagnostics.push({
       severity, message, file: file ?? path, line,
-      keepalivedText: formatWhere(file, line, message),
+      keepalivedText: bare ? message : formatWhere(file, line, message),
     });
   };
 
@@ -133,7 +133,9 @@ export function parseConfig(path: string, opts: ParseOptions = {}): ParseResult 
     tree.line(line, { file: w.file, line: w.line });
   }
   if (child.blockDepth > 0) {
-    childDiag(`There are ${child.blockDepth} missing '}'s or extra '{'s`, 'error');
+    // keepalived prints it without a location (all files are closed); we give the last line
+    const last = tree.lastLoc;
+    diag('error', `There are ${child.blockDepth} missing '}'s or extra '{'s`, last?.file ?? path, last?.line ?? 0, true);
   }
   const result: ParseResult = { nodes: tree.roots as ConfNode[], diagnostics, files: files.files };
   if (fileError) result.stopRc = 6;

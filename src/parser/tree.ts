@@ -29,12 +29,20 @@ export class TreeBuilder {
     this.add({ keyword: first, args: words, text, loc });
   }
 
+  /** location of the last line seen */
+  get lastLoc(): SourceLoc | null {
+    return this.last;
+  }
+  private last: SourceLoc | null = null;
+
   add(node: ConfNode): void {
+    this.last = node.loc;
     this.current.push(node);
     this.candidate = node;
   }
 
   openBrace(loc: SourceLoc): void {
+    this.last = loc;
     const owner = this.candidate;
     this.candidate = null;
     if (owner === null) {
@@ -50,6 +58,7 @@ export class TreeBuilder {
 
   /** '}': closes the open block, or is kept as a top-level '}' node (keepalived: Unknown keyword '}') */
   closeBrace(loc: SourceLoc): void {
+    this.last = loc;
     if (this.open.length === 0) {
       this.add({ keyword: '}', args: [], text: '}', loc });
       this.candidate = null;
