@@ -15,6 +15,8 @@ export const INCLUDE_ALL = INCLUDE_R | INCLUDE_M | INCLUDE_W | INCLUDE_B;
 
 /** tskeepalived bound: keepalived recurses until it runs out of file descriptors */
 export const MAX_INCLUDE_DEPTH = 32;
+/** tskeepalived bound on the number of files opened (a file including itself twice would never end) */
+export const MAX_FILES_OPENED = 10_000;
 
 interface Entry {
   pattern: string;
@@ -135,6 +137,15 @@ export class FileStack {
       }
       if (!ok) {
         this.error(INCLUDE_R, `Configuration file '${name}' is not a regular non-executable file - skipping`);
+        continue;
+      }
+      const loop = this.stack.find((e) => e.file !== null && e.path === abs);
+      if (loop) {
+        this.sink.fileError(`include loop: '${name}' is already being read - not including it again`, true, this.where());
+        continue;
+      }
+      if (this.files.length >= MAX_FILES_OPENED) {
+        this.sink.fileError(`more than ${MAX_FILES_OPENED} configuration files opened - not including '${name}'`, true, this.where());
         continue;
       }
       let file: PhysicalFile;

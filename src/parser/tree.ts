@@ -6,7 +6,12 @@ import { tokenize } from './tokenize.js';
 
 export type TreeReport = (message: string, severity: 'error' | 'warning', loc: SourceLoc) => void;
 
+/** tskeepalived bound on the number of nodes (about 10x a 215,000-line configuration) */
+export const MAX_NODES = 2_000_000;
+
 export class TreeBuilder {
+  /** number of nodes built */
+  count = 0;
   readonly roots: ConfNode[] = [];
   private current: ConfNode[] = this.roots;
   private readonly open: ConfNode[] = [];
@@ -37,6 +42,7 @@ export class TreeBuilder {
 
   add(node: ConfNode): void {
     this.last = node.loc;
+    this.count++;
     this.current.push(node);
     this.candidate = node;
   }
