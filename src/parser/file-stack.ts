@@ -3,7 +3,7 @@
 // and the consolidated copy it writes for the child pass.
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { PhysicalFile, type PhysicalRead } from './physical.js';
+import { PhysicalFile, type RawRead } from './physical.js';
 import { glob } from './glob.js';
 
 export const INCLUDE = 0;
@@ -188,7 +188,7 @@ export class FileStack {
    * The next fgets() read of the current file, moving on to the next glob match or back
    * to the including file at end of file. null when every file is done.
    */
-  read(): PhysicalRead | null {
+  read(): RawRead | null {
     for (;;) {
       const entry = this.stack[this.stack.length - 1];
       if (!entry) return null;

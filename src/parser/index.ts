@@ -130,7 +130,7 @@ export function parseConfig(path: string, opts: ParseOptions = {}): ParseResult 
     if (fastOn && pushback === null && !parentDone && child.isIdle() && parent.isIdle() && copySource.isEmpty()) {
       const r = files.read();
       if (r !== null) {
-        if (!copySource.drainMarkers() || !fast.line(r.text)) pushback = { text: r.text, newline: r.newline };
+        if (!copySource.drainMarkers() || !fast.line(r.src, r.start, r.end)) pushback = { text: r.text, newline: r.newline };
         else continue;
       }
     }

@@ -36,12 +36,14 @@ export class TreeBuilder {
 
   /** location of the last line seen */
   get lastLoc(): SourceLoc | null {
-    return this.last;
+    return this.last ?? this.lastNode?.loc ?? null;
   }
   private last: SourceLoc | null = null;
+  private lastNode: ConfNode | null = null;
 
   add(node: ConfNode): void {
-    this.last = node.loc;
+    this.lastNode = node;
+    this.last = null;
     this.count++;
     this.current.push(node);
     this.candidate = node;
@@ -49,6 +51,7 @@ export class TreeBuilder {
 
   openBrace(loc: SourceLoc): void {
     this.last = loc;
+    this.lastNode = null;
     const owner = this.candidate;
     this.candidate = null;
     if (owner === null) {
@@ -65,6 +68,7 @@ export class TreeBuilder {
   /** '}': closes the open block, or is kept as a top-level '}' node (keepalived: Unknown keyword '}') */
   closeBrace(loc: SourceLoc): void {
     this.last = loc;
+    this.lastNode = null;
     if (this.open.length === 0) {
       this.add({ keyword: '}', args: [], text: '}', loc });
       this.candidate = null;
