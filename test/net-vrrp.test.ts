@@ -161,3 +161,69 @@ describe('VRRP transport (IPv6) vs keepalived', { skip }, () => {
     for (const p of ours) assert.equal(p.ttl, 254);
   });
 });
+
+describe('VRRP transport: unicast peers, source address, shared sockets', { skip }, () => {
+  let lab: Lab;
+  before(() => {
+    lab = createLab('uc', 175);
+  });
+  after(() => destroyLab(lab));
+
+  it('exchanges unicast adverts with keepalived (unicast_peer), sends from a chosen source, shares one socket per interface', async () => {
+    const extra = `${lab.net4}.5`;
+    const dump = await startTcpdump(lab, lab.b, lab.vb, `ip proto 112 and src ${extra}`, 1, 8);
+    const ka = startKeepalived(
+      lab,
+      lab.b,
+      'kauc',
+      `vrrp_instance U4 {\n  state MASTER\n  version 3\n  interface ${lab.vb}\n  virtual_router_id 61\n  priority 200\n  advert_int 0.5\n  unicast_src_ip ${lab.ipB}\n  unicast_peer {\n    ${lab.ipA}\n  }\n  virtual_ipaddress {\n    ${lab.net4}.200/24\n  }\n}\n`,
+    );
+    const child = nodeInNs(
+      lab,
+      lab.a,
+      `
+      const { execFileSync } = await import('node:child_process');
+      execFileSync('ip', ['addr', 'add', '${extra}/24', 'dev', ${JSON.stringify(lab.va)}]);
+      const v = await import(${JSON.stringify(modUrl('src/net/vrrp-socket.js'))});
+      const uc = v.openVrrpSocket({ ifname: ${JSON.stringify(lab.va)}, family: 4, unicast: true, srcAddress: '${extra}' });
+      const m1 = v.openVrrpSocket({ ifname: ${JSON.stringify(lab.va)}, family: 4 });
+      const m2 = v.openVrrpSocket({ ifname: ${JSON.stringify(lab.va)}, family: 4 });
+      const m6 = v.openVrrpSocket({ ifname: ${JSON.stringify(lab.va)}, family: 6 });
+      const out = (o) => console.log(JSON.stringify(o));
+      out({ count: v.openVrrpSocketCount(), source: uc.sourceAddress() });
+      m2.close();
+      out({ countAfterClose: v.openVrrpSocketCount() });
+      let got = 0;
+      uc.onPacket((p) => { got++; out({ rx: true, src: p.src, dst: p.dst, ttl: p.ttl, ifindex: p.ifindex, hex: p.payload.toString('hex') }); });
+      const advert = Buffer.from('3141640100320000' + '${Buffer.from(`${lab.net4}.201`.split('.').map(Number)).toString('hex')}', 'hex');
+      uc.send(advert, '${lab.ipB}');
+      try { uc.send(advert, 'fd00::1'); } catch (e) { out({ wrongFamily: e.message }); }
+      for (let i = 0; i < 80 && got < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      uc.close(); m1.close(); m6.close();
+      out({ countEnd: v.openVrrpSocketCount() });
+      process.exit(0);
+    `,
+    );
+    await child.exited;
+    await stopProcess(ka);
+    await dump.exited;
+    const lines = jsonLines<Record<string, any>>(child.stdout());
+    const first = lines.find((l) => 'count' in l);
+    assert.ok(first, child.stderr());
+    assert.equal(first.count, 3, 'IPv4 multicast (shared by 2), IPv4 unicast, IPv6 multicast');
+    assert.equal(first.source, extra);
+    assert.equal(lines.find((l) => 'countAfterClose' in l)?.countAfterClose, 3);
+    assert.equal(lines.find((l) => 'countEnd' in l)?.countEnd, 0);
+    assert.match(lines.find((l) => 'wrongFamily' in l)?.wrongFamily, /destination "fd00::1" is not an IPv4 address/);
+    const rx = lines.filter((l) => l.rx);
+    assert.ok(rx.length >= 1, `no unicast advert from keepalived: ${child.stdout()} ${ka.stdout()}`);
+    for (const p of rx) {
+      assert.equal(p.src, lab.ipB);
+      assert.equal(p.dst, lab.ipA);
+      assert.equal(p.ttl, 255);
+      assert.equal(p.hex.slice(0, 4), '313d'); // VRRPv3 advert, vrid 61
+    }
+    const seen = dump.stdout();
+    assert.match(seen, new RegExp(`ttl 255.*proto VRRP \\(112\\).*\\n.*${extra.replace(/\./g, '\\.')} > ${lab.ipB.replace(/\./g, '\\.')}: VRRPv3, Advertisement, vrid 65, prio 100`), seen);
+  });
+});
