@@ -1,5 +1,6 @@
 // VRRP transport against a real keepalived 2.2.7 in network namespaces.
 import assert from 'node:assert/strict';
+import { parseIPv6 } from '../src/native/inet.js';
 import { after, before, describe, it } from 'node:test';
 import {
   createLab,
@@ -130,25 +131,41 @@ describe('VRRP transport (IPv6) vs keepalived', { skip }, () => {
   });
   after(() => destroyLab(lab));
 
-  it('receives keepalived VRRPv3 adverts with hop limit 255 and sees hop limit 254 on a packet sent with 254', async () => {
-    const receiver = nodeInNs(lab, lab.a, senderReceiver({ ifname: lab.va, family: 6, packetsHex: [], sendMs: 0, totalMs: 7000, intervalMs: 0 }));
-    assert.ok(await waitFor(() => receiver.stdout().includes('"ready"'), 4000), receiver.stderr());
+  it('our VRRPv3 adverts keep keepalived BACKUP; then we receive its adverts with hop limit 255, and see 254 on a packet sent with 254', async () => {
+    const vip = `${lab.net6}100`;
+    // VRRPv3 advert (RFC 5798): vrid 52, prio 250, one address, max advert 50 cs; the kernel fills the checksum
+    const ours = Buffer.concat([Buffer.from('3134fa0100320000', 'hex'), parseIPv6(vip)]);
+    const child = nodeInNs(lab, lab.a, senderReceiver({ ifname: lab.va, family: 6, packetsHex: [ours.toString('hex')], sendMs: 2500, totalMs: 7000, intervalMs: 500 }));
+    assert.ok(await waitFor(() => child.stdout().includes('"ready"'), 4000), child.stderr());
     const ka = startKeepalived(
       lab,
       lab.b,
       'ka6',
-      `vrrp_instance T6 {\n  state MASTER\n  version 3\n  interface ${lab.vb}\n  virtual_router_id 52\n  priority 200\n  advert_int 0.5\n  virtual_ipaddress {\n    ${lab.net6}100/64\n  }\n}\n`,
+      `vrrp_instance T6 {\n  state BACKUP\n  version 3\n  interface ${lab.vb}\n  virtual_router_id 52\n  priority 200\n  advert_int 0.5\n  virtual_ipaddress {\n    ${vip}/64\n  }\n}\n`,
     );
+    let masterWhileSending = false;
+    assert.ok(
+      await waitFor(() => {
+        masterWhileSending ||= nsHasAddress(lab.b, vip);
+        return child.stdout().includes('"stopped"');
+      }, 5000, 100),
+      child.stderr(),
+    );
+    assert.ok(!masterWhileSending, `keepalived became MASTER while we sent:\n${ka.stdout()}${ka.stderr()}`);
+    assert.ok(await waitFor(() => nsHasAddress(lab.b, vip), 4000, 100), `keepalived did not take over:\n${ka.stdout()}${ka.stderr()}`);
     // a VRRPv3 advert (vrid 99) sent from B with hop limit 254: a receiver must be able to reject it
-    const v3 = Buffer.from('3163c801003200000000000000000000000000000000000099', 'hex').subarray(0, 24);
-    const lowHops = nodeInNs(lab, lab.b, senderReceiver({ ifname: lab.vb, family: 6, packetsHex: [v3.toString('hex')], hopLimit: 254, sendMs: 900, totalMs: 1000, intervalMs: 300 }));
+    const low = Buffer.concat([Buffer.from('3163c80100320000', 'hex'), parseIPv6(`${lab.net6}99`)]);
+    const lowHops = nodeInNs(lab, lab.b, senderReceiver({ ifname: lab.vb, family: 6, packetsHex: [low.toString('hex')], hopLimit: 254, sendMs: 900, totalMs: 1000, intervalMs: 300 }));
     await lowHops.exited;
-    assert.ok(await waitFor(() => jsonLines<Rx>(receiver.stdout()).some((l) => l.rx && l.hex.startsWith('3134')), 6000), `no keepalived advert:\n${ka.stdout()}\n${receiver.stdout()}\n${receiver.stderr()}`);
+    assert.ok(
+      await waitFor(() => jsonLines<Rx>(child.stdout()).some((l) => l.rx && l.hex.startsWith('3134')), 3000),
+      `no keepalived advert:\n${ka.stdout()}\n${child.stdout()}\n${child.stderr()}`,
+    );
     await stopProcess(ka);
-    await stopProcess(receiver);
-    const rx = jsonLines<Rx>(receiver.stdout()).filter((l) => l.rx);
+    await stopProcess(child);
+    const rx = jsonLines<Rx>(child.stdout()).filter((l) => l.rx);
     const fromKa = rx.filter((l) => l.hex.startsWith('3134'));
-    const ours = rx.filter((l) => l.hex.startsWith('3163'));
+    const lowRx = rx.filter((l) => l.hex.startsWith('3163'));
     assert.ok(fromKa.length >= 1);
     for (const p of fromKa) {
       assert.equal(p.ttl, 255);
@@ -157,8 +174,8 @@ describe('VRRP transport (IPv6) vs keepalived', { skip }, () => {
     }
     // priority 200 while MASTER (a priority-0 advert may follow when it shuts down)
     assert.equal(Buffer.from(fromKa[0].hex, 'hex')[2], 200);
-    assert.ok(ours.length >= 1, `hop-limit-254 packets not received: ${JSON.stringify(rx)}`);
-    for (const p of ours) assert.equal(p.ttl, 254);
+    assert.ok(lowRx.length >= 1, `hop-limit-254 packets not received: ${JSON.stringify(rx)}`);
+    for (const p of lowRx) assert.equal(p.ttl, 254);
   });
 });
 
