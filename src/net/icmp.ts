@@ -15,6 +15,8 @@ export interface PingOptions {
   srcAddress?: string;
   /** payload bytes after the 8-byte header (default 56, like ping) */
   size?: number;
+  /** abort the wait (resolves with ok false, error "aborted") */
+  signal?: AbortSignal;
 }
 
 export interface PingResult {
@@ -96,13 +98,20 @@ export function ping(address: string, opts: PingOptions): Promise<PingResult> {
     let timer: NodeJS.Timeout | undefined;
     const start = process.hrtime.bigint();
     const elapsed = (): number => Number(process.hrtime.bigint() - start) / 1e6;
+    const onAbort = (): void => finish({ ok: false, rttMs: elapsed(), error: 'aborted' });
     const finish = (r: PingResult): void => {
       if (done) return;
       done = true;
       if (timer) clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
       sock.close();
       resolve(r);
     };
+    if (opts.signal?.aborted) {
+      onAbort();
+      return;
+    }
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       let scope = 0;
       if (opts.ifname) {
