@@ -5,7 +5,7 @@ import type { Clock } from './clock.js';
 import type { NetEvent, ReceivedVrrp, VrrpNetIo, VrrpSocketHandle } from './io.js';
 import { canonicalIp } from './ip-address.js';
 import { runNotify } from './notify.js';
-import { encodeAdvert } from './packet.js';
+import { encodeAdvert, wireIntervalMs } from './packet.js';
 import { checkAdvert, ReceiveErrorCounters, type ReceiveExpectations } from './receive-checks.js';
 import type { SocketPool } from './socket-pool.js';
 import { VrrpStateMachine, type MachineAction, type VrrpStateName, type TransitionReason } from './state-machine.js';
@@ -95,7 +95,7 @@ export class InstanceRuntime {
       {
         name: cfg.name,
         version: this.version,
-        advertIntMs: cfg.advertInt,
+        advertIntMs: wireIntervalMs(this.version, cfg.advertInt),
         priority: basePriority,
         primaryAddress: this.primaryAddress ?? (this.family === 4 ? '0.0.0.0' : '::'),
         nopreempt: cfg.nopreempt,
