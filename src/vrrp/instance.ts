@@ -207,7 +207,7 @@ export class InstanceRuntime {
     if (!r.ok) {
       if (r.silent) return;
       if (this.rejects.record(r.reason, this.clock.now()))
-        this.log.warn({ reason: r.reason, src: p.src }, `(${this.cfg.name}) advertisement rejected: ${r.reason} (${r.detail})`);
+        this.log.warn({ reason: r.reason, src: p.src, count: this.rejects.get(r.reason) }, `(${this.cfg.name}) advertisement rejected: ${r.reason} (${r.detail})`);
       return;
     }
     if (this.primaryAddress && p.src === this.primaryAddress) return; // our own
