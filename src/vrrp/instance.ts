@@ -73,7 +73,8 @@ export class InstanceRuntime {
   }
 
   private vipList(): string[] {
-    return this.cfg.virtualIpaddress.map((v) => canonicalIp(v.prefix.address));
+    // addresses of the other family are not advertised (keepalived treats them as excluded)
+    return this.cfg.virtualIpaddress.filter((v) => v.prefix.family === this.family).map((v) => canonicalIp(v.prefix.address));
   }
 
   private mcastGroup(): string {
