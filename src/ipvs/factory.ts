@@ -8,6 +8,8 @@ import { IpvsNetlinkBackend } from './ipvs-netlink.js';
 import type { IpvsNetlinkOptions } from './ipvs-netlink.js';
 import type { LbLogger, TextSink } from './logger.js';
 import { NftablesBackend } from './nftables.js';
+import { UserspaceBackend } from './userspace.js';
+import type { UserspaceOptions } from './userspace.js';
 import type { NftablesOptions } from './nftables.js';
 
 export const LB_BACKEND_NAMES: readonly LbBackendName[] = ['ipvs', 'nftables', 'userspace', 'dry-run'];
@@ -60,6 +62,7 @@ export interface CreateBackendOptions {
   dryRun?: Omit<DryRunOptions, 'logger' | 'out'>;
   ipvs?: Omit<IpvsNetlinkOptions, 'logger'>;
   nftables?: Omit<NftablesOptions, 'logger'>;
+  userspace?: Omit<UserspaceOptions, 'logger'>;
 }
 
 export function createBackend(name: LbBackendName, opts: CreateBackendOptions = {}): LbBackend {
@@ -71,7 +74,7 @@ export function createBackend(name: LbBackendName, opts: CreateBackendOptions = 
     case 'nftables':
       return new NftablesBackend({ ...opts.nftables, logger: opts.logger });
     case 'userspace':
-      throw new LbBackendChoiceError(`LB backend "${name}" is not in this build yet`);
+      return new UserspaceBackend({ ...opts.userspace, logger: opts.logger });
     default: {
       const never: never = name;
       throw new LbBackendChoiceError(`unknown LB backend "${String(never)}"`);
