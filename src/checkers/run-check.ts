@@ -1,0 +1,56 @@
+// Dispatch one check attempt to the checker of the right type.
+import type { Checker, RealServer } from '../config/model.js';
+import { checkDns } from './dns.js';
+import { checkFile } from './file.js';
+import { checkHttp } from './http.js';
+import { checkMisc } from './misc.js';
+import { checkPing } from './ping.js';
+import { checkSmtp } from './smtp.js';
+import { checkTcp } from './tcp.js';
+import { type CheckContext, type CheckResult, type CheckTarget, fail } from './types.js';
+import { checkUdp } from './udp.js';
+
+/** The address a network checker connects to: connect_ip / connect_port override the real server's. */
+export function checkTarget(rs: RealServer, c: Checker): CheckTarget {
+  const common = c as { connectIp?: string; connectPort?: number };
+  const address = common.connectIp ?? rs.address;
+  return { address, port: common.connectPort ?? rs.port, family: address.includes(':') ? 6 : 4 };
+}
+
+/** BFD_CHECK needs keepalived's BFD process: not scheduled (reported once by the engine). */
+export function isSchedulable(c: Checker): boolean {
+  return c.type !== 'BFD_CHECK';
+}
+
+export interface RunCheckOptions {
+  ctx: CheckContext;
+  signal?: AbortSignal;
+  /** the virtual server's virtualhost, default Host for HTTP checks */
+  virtualhost?: string;
+  /** MISC_CHECK default timeout (keepalived: the delay_loop) */
+  delayLoopMs: number;
+}
+
+export function runCheck(rs: RealServer, c: Checker, o: RunCheckOptions): Promise<CheckResult> {
+  switch (c.type) {
+    case 'HTTP_GET':
+    case 'SSL_GET':
+      return checkHttp(checkTarget(rs, c), c, o.signal, o.virtualhost);
+    case 'TCP_CHECK':
+      return checkTcp(checkTarget(rs, c), c, o.signal);
+    case 'SMTP_CHECK':
+      return checkSmtp(checkTarget(rs, c), c, o.signal);
+    case 'DNS_CHECK':
+      return checkDns(checkTarget(rs, c), c, o.signal);
+    case 'UDP_CHECK':
+      return checkUdp(checkTarget(rs, c), c, o.signal);
+    case 'PING_CHECK':
+      return checkPing(checkTarget(rs, c), c, o.signal);
+    case 'MISC_CHECK':
+      return checkMisc(c, o.ctx, c.miscTimeout ?? o.delayLoopMs);
+    case 'FILE_CHECK':
+      return checkFile(c, o.ctx);
+    case 'BFD_CHECK':
+      return Promise.resolve(fail('BFD_CHECK is not supported', process.hrtime.bigint()));
+  }
+}
