@@ -6,6 +6,7 @@
 import { access } from 'node:fs/promises';
 import type { LbBackend, LbState, Service } from './backend.js';
 import { LbUnavailableError, serviceKeyText } from './backend.js';
+import { openGenlTransport } from './genl-native.js';
 import type { GenlTransport } from './genl-transport.js';
 import { NetlinkErrnoError } from './genl-transport.js';
 import { decodeFamilyId, encodeGetFamily, GENL_ID_CTRL, NLM_F_DUMP } from './genl.js';
@@ -41,11 +42,7 @@ export interface IpvsNetlinkOptions {
   procPath?: string;
 }
 
-async function defaultTransport(): Promise<GenlTransport> {
-  const spec = './genl-native.js';
-  const mod = (await import(spec)) as { openGenlTransport: () => Promise<GenlTransport> };
-  return mod.openGenlTransport();
-}
+const defaultTransport = openGenlTransport;
 
 export class IpvsNetlinkBackend implements LbBackend {
   readonly name = 'ipvs' as const;
