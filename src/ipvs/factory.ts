@@ -57,6 +57,8 @@ export function chooseBackend(
 
 export interface CreateBackendOptions {
   logger?: LbLogger;
+  /** global_defs lvs_flush: the ipvs backend flushes every IPVS service at open */
+  lvsFlush?: boolean;
   /** dry-run: where the ipvsadm -S lines go (default process.stdout) */
   out?: TextSink;
   dryRun?: Omit<DryRunOptions, 'logger' | 'out'>;
@@ -66,11 +68,12 @@ export interface CreateBackendOptions {
 }
 
 export function createBackend(name: LbBackendName, opts: CreateBackendOptions = {}): LbBackend {
+  if (!isLbBackendName(name)) throw new LbBackendChoiceError(`unknown LB backend "${String(name)}": expected ipvs, nftables, userspace or dry-run`);
   switch (name) {
     case 'dry-run':
       return new DryRunBackend({ ...opts.dryRun, out: opts.out, logger: opts.logger });
     case 'ipvs':
-      return new IpvsNetlinkBackend({ ...opts.ipvs, logger: opts.logger });
+      return new IpvsNetlinkBackend({ flushOnOpen: opts.lvsFlush, ...opts.ipvs, logger: opts.logger });
     case 'nftables':
       return new NftablesBackend({ ...opts.nftables, logger: opts.logger });
     case 'userspace':
