@@ -228,3 +228,37 @@ test('an address not on this host is retried, not fatal; close stops listening',
   await backend.close({ release: true });
   assert.deepEqual(tally(await requests(1)), { 'error:ECONNREFUSED': 1 });
 });
+
+test('IPv6 on ::1: rr over two servers', async () => {
+  const servers: net.Server[] = [];
+  const dests: Destination[] = [];
+  for (const name of ['v6a', 'v6b']) {
+    const s = net.createServer((c) => {
+      c.on('error', () => {});
+      c.end(`${name}\n`);
+    });
+    await new Promise<void>((r) => s.listen(0, '::1', () => r()));
+    servers.push(s);
+    dests.push({ address: '::1', family: 6, port: (s.address() as net.AddressInfo).port, weight: 1, lbKind: 'NAT' });
+  }
+  const port = await freePort('::1');
+  const b = new UserspaceBackend();
+  try {
+    await b.apply({ services: [{ key: { kind: 'addr', family: 6, protocol: 'TCP', address: '0:0::1', port }, scheduler: 'rr', ops: false, destinations: dests }] });
+    const got: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      got.push(
+        await new Promise<string>((resolve) => {
+          const c = net.connect({ host: '::1', port });
+          c.on('data', (d) => resolve(String(d).trim()));
+          c.on('error', (e: NodeJS.ErrnoException) => resolve(`error:${e.code}`));
+        }),
+      );
+    }
+    assert.deepEqual(got.sort(), ['v6a', 'v6a', 'v6b', 'v6b']);
+    assert.equal(b.current().services[0]!.key.address, '::1');
+  } finally {
+    await b.close({ release: true });
+    for (const s of servers) s.close();
+  }
+});
