@@ -30,7 +30,7 @@ export interface CheckersEngineOptions {
   manageBackend?: boolean;
   /** ms to wait before applying, so bursts of changes make one apply (default 10) */
   coalesceMs?: number;
-  /** checks in flight at once; more wait their turn before their deadline starts (default 512) */
+  /** checks in flight at once; more wait their turn before their deadline starts (default 256) */
   maxConcurrentChecks?: number;
 }
 
@@ -126,7 +126,7 @@ export class CheckersEngine implements Engine {
     this.timers = o.timers ?? realTimers;
     this.manageBackend = o.manageBackend ?? true;
     this.coalesceMs = o.coalesceMs ?? 10;
-    this.limiter = new Limiter(o.maxConcurrentChecks ?? 512);
+    this.limiter = new Limiter(o.maxConcurrentChecks ?? 256);
   }
 
   on(listener: EngineEventListener): void {

@@ -67,14 +67,15 @@ async function getOne(
 ): Promise<UrlOutcome> {
   const tls = cfg.type === 'SSL_GET';
   const origin = `${tls ? 'https' : 'http'}://${hostPort(target.address, target.family, target.port)}`;
-  // one deadline for connect + request + body, as keepalived's connect_timeout covers the whole read
-  const abort = new AbortController();
+  // One deadline for connect + request + body (undici's own per-phase timeouts use a coarse
+  // 0.5-1 s clock, too imprecise for short connect_timeouts; they remain as a backstop).
+  const deadline = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    abort.abort();
+    deadline.abort();
   }, cfg.connectTimeout);
-  const onAbort = () => abort.abort();
+  const onAbort = () => deadline.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const res = await dispatcherFor(cfg, tls, vhost).request({
@@ -84,7 +85,7 @@ async function getOne(
       // keepalived's http_protocol variants only change the request line; we always close
       headers: { host: vhost ?? hostPort(target.address, target.family, target.port), 'user-agent': 'KeepAliveClient', connection: 'close' },
       reset: true,
-      signal: abort.signal,
+      signal: deadline.signal,
     });
     // the whole body is read (as keepalived does) even when only the status matters: a server that
     // stalls in the body fails on the deadline
@@ -108,12 +109,20 @@ async function getOne(
   } catch (e) {
     if (timedOut) return { ok: false, reason: `timeout on ${url.path} after ${cfg.connectTimeout} ms` };
     if (signal?.aborted) return { ok: false, reason: 'aborted' };
+    const code = (e as { code?: string }).code ?? '';
+    if (TIMEOUT_CODES.has(code)) return { ok: false, reason: `timeout (${TIMEOUT_CODES.get(code)}) on ${url.path} after ${cfg.connectTimeout} ms` };
     return { ok: false, reason: `${errorReason(e)} on ${url.path}` };
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
   }
 }
+
+const TIMEOUT_CODES = new Map([
+  ['UND_ERR_CONNECT_TIMEOUT', 'connect'],
+  ['UND_ERR_HEADERS_TIMEOUT', 'headers'],
+  ['UND_ERR_BODY_TIMEOUT', 'body'],
+]);
 
 export async function checkHttp(
   target: CheckTarget,

@@ -116,7 +116,8 @@ export class CheckerLoop {
       this.running = false;
       return;
     }
-    this.abort = new AbortController();
+    // one controller per loop, replaced only after it has been used to abort
+    if (!this.abort || this.abort.signal.aborted) this.abort = new AbortController();
     let r: CheckResult;
     try {
       r = await this.attempt(this.abort.signal);
@@ -125,7 +126,6 @@ export class CheckerLoop {
     }
     this.limiter?.release();
     this.running = false;
-    this.abort = undefined;
     if (this.stopped) return;
     this.stats.checks++;
     this.stats.lastLatencyMs = r.latencyMs;
