@@ -17,9 +17,16 @@ export interface ConfNode {
    * (for script-like values, which keepalived re-splits with its script quoting rules).
    */
   text: string;
+  /**
+   * where keepalived's child processes see the line: `file` is the path as keepalived
+   * prints it (the -f argument or the include glob result, relative if it was), `line`
+   * counts the lines of that file as keepalived counts them (see parser rules §1).
+   */
   loc: SourceLoc;
   /** present when this line opened a `{ ... }` block */
   children?: ConfNode[];
+  /** location of the opening brace (same line, or the next line when '{' stood alone) */
+  openLoc?: SourceLoc;
   /** location of the closing brace, when the block was closed */
   endLoc?: SourceLoc;
 }
@@ -29,6 +36,10 @@ export interface ParseOptions {
   configId?: string;
   /** working directory against which the top file and its relative includes resolve; default process.cwd() */
   cwd?: string;
+  /** keepalived -e / --all-config: every include problem is an error (include_check with all types) */
+  includeCheckAll?: boolean;
+  /** testing aid: send every line through the general (two-pass) path */
+  disableFastPath?: boolean;
 }
 
 export interface ParseResult {
@@ -38,4 +49,12 @@ export interface ParseResult {
   diagnostics: Diagnostic[];
   /** every file read, absolute paths, in reading order */
   files: string[];
+  /**
+   * Set when keepalived -t would stop right after reading the files, with this exit code:
+   * 0 when the top file is missing / a directory / not a regular non-executable file
+   * (keepalived prints the message and exits 0), 6 when an include or open problem is an
+   * error (include types m/w/b/a, include_check, -e): keepalived then exits 6 without
+   * building the VRRP/checker configuration.
+   */
+  stopRc?: number;
 }

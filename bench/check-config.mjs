@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+// Benchmark: `tskeepalived -t` vs `keepalived -t` on a large generated configuration
+// (255 vrrp_instances; 2,000 virtual_servers x 10 real_servers with HTTP_GET checks),
+// plus the parser alone (dist/src/parser/index.js) in this process.
+// Usage: npm run bench:check-config [-- --runs N] (run `npm run build` first)
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const runsArg = process.argv.indexOf('--runs');
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
+
+export function generateConfig({ vrrp = 255, vs = 2000, rs = 10 } = {}) {
+  const out = [];
+  out.push('global_defs {', '    router_id bench', '}');
+  for (let i = 1; i <= vrrp; i++) {
+    out.push(
+      `vrrp_instance VI_${i} {`,
+      '    state BACKUP',
+      '    interface lo',
+      `    virtual_router_id ${i}`,
+      '    priority 100',
+      '    advert_int 1',
+      '    virtual_ipaddress {',
+      `        10.200.${i >> 8}.${i & 255}/32`,
+      '    }',
+      '}',
+    );
+  }
+  for (let v = 0; v < vs; v++) {
+    const vip = `10.10.${v >> 8}.${v & 255}`;
+    out.push(`virtual_server ${vip} 80 {`, '    delay_loop 6', '    lb_algo rr', '    lb_kind NAT', '    protocol TCP');
+    for (let r = 1; r <= rs; r++) {
+      out.push(
+        `    real_server 10.20.${v >> 8}.${v & 255} ${8000 + r} {`,
+        '        weight 1',
+        '        HTTP_GET {',
+        '            url {',
+        `              path /health/${r}`,
+        r % 2 ? '              status_code 200' : '              digest 9b3a0c85a887a256d6939da88aabd8cd',
+        '            }',
+        '            connect_timeout 3',
+        '        }',
+        '    }',
+      );
+    }
+    out.push('}');
+  }
+  return out.join('\n') + '\n';
+}
+
+// Runs a command through python's getrusage wrapper: wall time of the child and its peak RSS.
+const WRAP = [
+  'import resource, subprocess, sys, time',
+  't = time.perf_counter()',
+  'p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)',
+  'dt = time.perf_counter() - t',
+  'ru = resource.getrusage(resource.RUSAGE_CHILDREN)',
+  'sys.stdout.write("%d %.6f %d\\n" % (p.returncode, dt, ru.ru_maxrss))',
+  'sys.stderr.buffer.write(p.stderr[-2000:])',
+].join('\n');
+
+function timed(cmd) {
+  const r = spawnSync('python3', ['-c', WRAP, ...cmd], { encoding: 'utf8' });
+  if (r.status !== 0 || !r.stdout) throw new Error(`wrapper failed: ${r.stderr}`);
+  const [rc, secs, rssKb] = r.stdout.trim().split(' ').map(Number);
+  return { rc, ms: secs * 1000, rssKb, stderr: r.stderr };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'tkp-bench-'));
+  const file = join(dir, 'keepalived.conf');
+  const text = generateConfig();
+  writeFileSync(file, text);
+  const lines = text.split('\n').length - 1;
+  console.log(`config: ${file} (${lines} lines, ${(text.length / 1e6).toFixed(1)} MB)`);
+
+  const isRoot = process.getuid?.() === 0;
+  const ns = `tkp-bench-${process.pid}`;
+  const haveKeepalived = existsSync('/usr/sbin/keepalived');
+  if (haveKeepalived && isRoot) spawnSync('ip', ['netns', 'add', ns]);
+  const kaCmd = isRoot ? ['ip', 'netns', 'exec', ns, 'keepalived', '-t', '-f', file] : ['keepalived', '-t', '-f', file];
+  const tsCmd = [process.execPath, join(root, 'bin/tskeepalived'), '-t', '-f', file];
+
+  try {
+    const ts = [], ka = [];
+    for (let i = 0; i < RUNS; i++) {
+      ts.push(timed(tsCmd));
+      if (haveKeepalived) ka.push(timed(kaCmd));
+    }
+    const report = (name, rs) => {
+      console.log(
+        `${name.padEnd(14)} median ${median(rs.map((r) => r.ms)).toFixed(1)} ms` +
+          `  (runs: ${rs.map((r) => r.ms.toFixed(0)).join(', ')})  peak RSS ${(Math.max(...rs.map((r) => r.rssKb)) / 1024).toFixed(1)} MB` +
+          `  rc ${[...new Set(rs.map((r) => r.rc))].join('/')}`,
+      );
+    };
+    report('tskeepalived', ts);
+    if (ka.length) {
+      report('keepalived', ka);
+      const ratio = median(ts.map((r) => r.ms)) / median(ka.map((r) => r.ms));
+      console.log(`ratio tskeepalived/keepalived: ${ratio.toFixed(2)}`);
+      if (ka.length && isRoot) console.log('(keepalived ran inside a throwaway network namespace; `ip netns exec` adds a few ms)');
+    } else console.log('keepalived not installed: no comparison');
+    if (ts[0].rc !== 0) console.log(`tskeepalived rc ${ts[0].rc}; stderr tail:\n${ts[0].stderr.slice(-600)}`);
+
+    // the parser alone, in this process
+    const { parseConfig } = await import(join(root, 'dist/src/parser/index.js'));
+    const times = [];
+    let nodes = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const t = process.hrtime.bigint();
+      const r = parseConfig(file, { configId: 'bench' });
+      times.push(Number(process.hrtime.bigint() - t) / 1e6);
+      nodes = r.nodes.length;
+      if (r.diagnostics.length) console.log('parser diagnostics:', r.diagnostics.slice(0, 3));
+    }
+    console.log(
+      `parser only    first ${times[0].toFixed(1)} ms, median ${median(times).toFixed(1)} ms (${nodes} top-level nodes)` +
+        `  heap used ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB`,
+    );
+  } finally {
+    if (haveKeepalived && isRoot) spawnSync('ip', ['netns', 'del', ns]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

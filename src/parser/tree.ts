@@ -1,0 +1,66 @@
+// Builds the ConfNode tree from logical lines, iteratively (no recursion, so any nesting
+// depth is fine). A '{' line opens a block on the line just before it; '}' closes it.
+import type { ConfNode } from './ast.js';
+import type { SourceLoc } from '../config/model.js';
+import { tokenize } from './tokenize.js';
+
+export type TreeReport = (message: string, severity: 'error' | 'warning', loc: SourceLoc) => void;
+
+export class TreeBuilder {
+  readonly roots: ConfNode[] = [];
+  private current: ConfNode[] = this.roots;
+  private readonly open: ConfNode[] = [];
+  private readonly outer: ConfNode[][] = [];
+  /** the node of the previous logical line, while it may still take a '{' block */
+  private candidate: ConfNode | null = null;
+
+  constructor(private readonly report: TreeReport) {}
+
+  /** a logical line from the general path (already brace-split) */
+  line(text: string, loc: SourceLoc): void {
+    const t = tokenize(text);
+    if (t.unmatchedQuote) this.report(`Unmatched quote: '${text}'`, 'error', loc);
+    const words = t.words;
+    if (words.length === 0) return;
+    const first = words[0]!;
+    if (first === '{' && text.charCodeAt(0) === 123) return this.openBrace(loc);
+    if (first === '}' && text.charCodeAt(0) === 125 && this.open.length > 0) return this.closeBrace(loc);
+    words.shift();
+    this.add({ keyword: first, args: words, text, loc });
+  }
+
+  add(node: ConfNode): void {
+    this.current.push(node);
+    this.candidate = node;
+  }
+
+  openBrace(loc: SourceLoc): void {
+    const owner = this.candidate;
+    this.candidate = null;
+    if (owner === null) {
+      this.report("Unexpected '{' - ignoring", 'error', loc);
+      return;
+    }
+    owner.children = [];
+    owner.openLoc = loc;
+    this.open.push(owner);
+    this.outer.push(this.current);
+    this.current = owner.children;
+  }
+
+  /** '}': closes the open block, or is kept as a top-level '}' node (keepalived: Unknown keyword '}') */
+  closeBrace(loc: SourceLoc): void {
+    if (this.open.length === 0) {
+      this.add({ keyword: '}', args: [], text: '}', loc });
+      this.candidate = null;
+      return;
+    }
+    this.candidate = null;
+    this.open.pop()!.endLoc = loc;
+    this.current = this.outer.pop()!;
+  }
+
+  get openBlocks(): number {
+    return this.open.length;
+  }
+}
