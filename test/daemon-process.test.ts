@@ -18,7 +18,7 @@ after(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const haveEngines = distHas('src/config/load.js') && distHas('src/vrrp/engine.js');
+const haveEngines = distHas('src/config/load.js') && distHas('src/vrrp/engine.js') && distHas('src/vrrp/net-io.js');
 const engineSkip = !isRoot() ? 'needs root (network namespaces)' : !haveEngines ? 'config loader / VRRP engine not built yet' : false;
 
 test('a pid file held by a live process: refuse to start, exit 1, clear message (with and without -n)', async () => {

@@ -19,7 +19,7 @@ after(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const skip = !isRoot() ? 'needs root (network namespaces)' : !(distHas('src/config/load.js') && distHas('src/vrrp/engine.js')) ? 'config loader / VRRP engine not built yet' : false;
+const skip = !isRoot() ? 'needs root (network namespaces)' : !(distHas('src/config/load.js') && distHas('src/vrrp/engine.js') && distHas('src/vrrp/net-io.js')) ? 'config loader / VRRP engine not built yet' : false;
 
 function conf(routerId: string, priority: number, fifoOut: string | undefined, withSecond: boolean): string {
   const fifo = fifoOut ? `    notify_fifo ${fifoOut}.fifo\n    notify_fifo_script "/bin/sh -c 'exec cat \\"$1\\" >> ${fifoOut}' reader"\n` : '';
