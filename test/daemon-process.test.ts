@@ -117,8 +117,8 @@ test('signals against the real process: USR1/USR2 dumps, JSON dump, HUP with a b
   const metrics = (await httpGetIn(lab.a, 'http://127.0.0.1:19180/metrics')).text;
   assert.match(metrics, /^tskeepalived_reload_failures_total 1$/m);
   assert.match(metrics, /^tskeepalived_engine_up\{engine="vrrp"\} 1$/m);
-  assert.match(metrics, /VI_1/);
-  t.diagnostic(metrics.split('\n').filter((l) => /VI_1/.test(l)).join('\n'));
+  assert.match(metrics, /^tskeepalived_vrrp_state\{instance="VI_1"[^}]*\} 2$/m, 'VI_1 is MASTER (2) in the metrics');
+  assert.match(metrics, /^tskeepalived_vrrp_adverts_sent_total\{instance="VI_1"[^}]*\} [1-9]\d*$/m);
   assert.equal((await httpGetIn(lab.a, 'http://127.0.0.1:19180/healthz')).status, 200);
 
   writeFileSync(conf, good);
