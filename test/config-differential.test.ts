@@ -122,7 +122,7 @@ describe('differential: keepalived -t and tskeepalived -t agree', { skip }, () =
     apply(p);
     cases.push([name, p]);
   }
-  for (const [a, b] of pairs(25, 20261121)) {
+  for (const [a, b] of pairs(Number(process.env.TKC_DIFF_PAIRS ?? 25), Number(process.env.TKC_DIFF_SEED ?? 20261121))) {
     if (a === b) continue;
     const p = base();
     MISTAKES[a][1](p);
