@@ -69,7 +69,7 @@ describe('VRRP transport (IPv4) vs keepalived', { skip }, () => {
   before(() => {
     lab = createLab('v4', 171);
   });
-  after(() => destroyLab(lab));
+  after(() => (lab ? destroyLab(lab) : undefined));
 
   it('our adverts keep keepalived BACKUP (TTL 255, proto 112, 224.0.0.18); after we stop it goes MASTER and we receive its adverts', async () => {
     const vip = `${lab.net4}.100`;
@@ -129,7 +129,7 @@ describe('VRRP transport (IPv6) vs keepalived', { skip }, () => {
   before(() => {
     lab = createLab('v6', 172);
   });
-  after(() => destroyLab(lab));
+  after(() => (lab ? destroyLab(lab) : undefined));
 
   it('our VRRPv3 adverts keep keepalived BACKUP; then we receive its adverts with hop limit 255, and see 254 on a packet sent with 254', async () => {
     const vip = `${lab.net6}100`;
@@ -184,7 +184,7 @@ describe('VRRP transport: unicast peers, source address, shared sockets', { skip
   before(() => {
     lab = createLab('uc', 175);
   });
-  after(() => destroyLab(lab));
+  after(() => (lab ? destroyLab(lab) : undefined));
 
   it('exchanges unicast adverts with keepalived (unicast_peer), sends from a chosen source, shares one socket per interface', async () => {
     const extra = `${lab.net4}.5`;
