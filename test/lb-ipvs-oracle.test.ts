@@ -11,7 +11,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Destination, Service, ServiceKey } from '../src/ipvs/backend.js';
+import type { Destination, LbState, Service, ServiceKey } from '../src/ipvs/backend.js';
+import { formatIpvsadmSave } from '../src/ipvs/ipvsadm-format.js';
+import { normalizeState } from '../src/ipvs/state.js';
 import { attrMap, decodeGenlPayload, decodeNlmsgs, parseAttrs } from '../src/ipvs/genl.js';
 import {
   encodeDelDest,
@@ -32,6 +34,7 @@ import {
 } from '../src/ipvs/ipvs-codec.js';
 
 const FAMILY_ID = 0x1b;
+const IPVS_CMD_GET_INFO = 15;
 const SHIM_C = `
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,15 +80,26 @@ after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/** The genl payloads of every IPVS command ipvsadm sent (its initial GET_INFO left out). */
+function ipvsadmAll(args: string[], input?: string): Buffer[] {
+  const out = join(dir, `out-${Math.random().toString(36).slice(2)}.txt`);
+  execFileSync('/usr/sbin/ipvsadm', args, { env: { ...process.env, LD_PRELOAD: shim, TKL_SHIM_OUT: out }, stdio: 'pipe', input });
+  return readFileSync(out, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [m] = decodeNlmsgs(Buffer.from(line, 'hex'));
+      assert.equal(m!.type, FAMILY_ID);
+      // (nlmsg flags and seq are filled by libnl's real send, which the shim replaces)
+      return Buffer.from(m!.payload);
+    })
+    .filter((p) => p[0] !== IPVS_CMD_GET_INFO);
+}
+
 /** The genl payload of the last message ipvsadm sent for these arguments. */
 function ipvsadm(...args: string[]): Buffer {
-  const out = join(dir, `out-${Math.random().toString(36).slice(2)}.txt`);
-  execFileSync('/usr/sbin/ipvsadm', args, { env: { ...process.env, LD_PRELOAD: shim, TKL_SHIM_OUT: out }, stdio: 'pipe' });
-  const lines = readFileSync(out, 'utf8').trim().split('\n');
-  const [m] = decodeNlmsgs(Buffer.from(lines[lines.length - 1]!, 'hex'));
-  assert.equal(m!.type, FAMILY_ID);
-  // (nlmsg flags and seq are filled by libnl's real send, which the shim replaces)
-  return Buffer.from(m!.payload);
+  const all = ipvsadmAll(args);
+  return all[all.length - 1]!;
 }
 
 /** Same command, same nests; our attributes identical; the oracle's extras only from `ignorable`. */
@@ -181,4 +195,42 @@ test('destination and delete commands carry the same attributes as ipvsadm', (t)
     2: [...TUNNEL, ...DEST_FULL],
   });
   assertSameMeaning(encodeDelService(tcp80), ipvsadm('-D', '-t', '10.0.0.1:80'), svcOnly);
+});
+
+test('dry-run output fed to ipvsadm -R produces exactly our commands for the same state', (t) => {
+  if (why) return t.skip(why);
+  const state: LbState = normalizeState({
+    services: [
+      svc(tcp80, 'wrr', {
+        persistenceTimeout: 300,
+        persistenceNetmask: '255.255.255.0',
+        // (ipvsadm forces a DR/TUN real server's port to the service port, so DR uses port 80 here)
+        destinations: [dst('192.168.1.2', 8080, 3, 'NAT'), dst('192.168.1.3', 80, 0, 'DR')],
+      }),
+      svc({ kind: 'addr', family: 4, protocol: 'UDP', address: '10.0.0.2', port: 53 }, 'sh', {
+        ops: true,
+        schedFlags: ['sh-port'],
+        destinations: [dst('192.168.1.5', 53, 1, 'TUN')],
+      }),
+      svc({ kind: 'addr', family: 6, protocol: 'SCTP', address: '2001:db8::1', port: 3868 }, 'mh', {
+        persistenceTimeout: 60,
+        persistenceNetmask: '64',
+        destinations: [dst('2001:db8::2', 3868, 2, 'NAT')],
+      }),
+      svc({ kind: 'fwmark', family: 6, protocol: 'TCP', fwmark: 2 }, 'lc', { destinations: [dst('2001:db8::10', 0, 1, 'DR')] }),
+      svc({ kind: 'fwmark', family: 4, protocol: 'TCP', fwmark: 1 }, 'fo', { destinations: [dst('192.168.1.9', 0, 5, 'DR')] }),
+    ],
+  });
+  const text = formatIpvsadmSave(state).join('\n') + '\n';
+  const theirs = ipvsadmAll(['-R'], text);
+  const ours: { payload: Buffer; exact: boolean }[] = [];
+  for (const s of state.services) {
+    ours.push({ payload: encodeNewService(s), exact: true });
+    for (const d of s.destinations) ours.push({ payload: encodeNewDest(s.key, d), exact: false });
+  }
+  assert.equal(theirs.length, ours.length, text);
+  ours.forEach((o, i) => {
+    if (o.exact) assert.equal(o.payload.toString('hex'), theirs[i]!.toString('hex'), `command ${i} of\n${text}`);
+    else assertSameMeaning(o.payload, theirs[i]!, { 1: SVC_FULL, 2: TUNNEL });
+  });
 });
