@@ -72,3 +72,34 @@ test('IPv6: sh-port hashes address and port; fwmark with ports needs an l4 match
   assert.ok(lines.includes('    meta mark 9 meta l4proto { tcp, udp, sctp } dnat to numgen inc mod 2 map { 0 : 2001:db8::2 . 8443, 1 : 2001:db8::3 . 8443 }'));
   assert.ok(lines.includes('table ip6 tskeepalived {'));
 });
+
+test('nftables backend: a missing nft binary and an nft failure are clear errors', async () => {
+  const { NftablesBackend, NftError } = await import('../src/ipvs/nftables.js');
+  const { LbUnavailableError } = await import('../src/ipvs/backend.js');
+  const missing = new NftablesBackend({ command: ['/nonexistent/nft'] });
+  await assert.rejects(missing.open(), (e: unknown) => {
+    assert.ok(e instanceof LbUnavailableError);
+    assert.match(e.message, /^nftables is not available: cannot run \/nonexistent\/nft \(spawn \/nonexistent\/nft ENOENT\)$/);
+    return true;
+  });
+  // the real nft rejecting a transaction (an invalid table name), inside a throw-away namespace
+  if (process.getuid?.() !== 0) return;
+  const { execFileSync } = await import('node:child_process');
+  const ns = `tkl-${process.pid}-nfterr`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  const failing = new NftablesBackend({ command: ['ip', 'netns', 'exec', ns, 'nft'], table: 'bad name' });
+  try {
+    await failing.open();
+    await assert.rejects(
+      failing.apply({ services: [{ key: { kind: 'addr', family: 4, protocol: 'TCP', address: '10.0.0.1', port: 80 }, scheduler: 'rr', ops: false, destinations: [d('192.168.1.2', 80)] }] }),
+      (e: unknown) => {
+        assert.ok(e instanceof NftError);
+        assert.match(e.message, /^nftables: applying the LB ruleset failed: .*Error: syntax error/s);
+        return true;
+      },
+    );
+  } finally {
+    execFileSync('ip', ['netns', 'del', ns]);
+  }
+  assert.deepEqual(failing.current(), { services: [] });
+});
