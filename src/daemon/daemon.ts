@@ -10,7 +10,7 @@ import { VERSION } from '../cli/version.js';
 import { Notifier } from '../notify/notifier.js';
 import { processMetrics } from '../status/prometheus.js';
 import { parseListen, StatusServer } from '../status/server.js';
-import { formatDiagnostic, loadConfiguration } from './config-source.js';
+import { formatDiagnostic, loadConfiguration, reloadRefusal } from './config-source.js';
 import { dumpPaths, writeDataDump, writeJsonDump, writeStatsDump } from './dumps.js';
 import { defaultEngineFactory, wantedEngines, type EngineFactory } from './engines.js';
 
@@ -182,10 +182,11 @@ export class Daemon {
     this.log.info({ file: this.cli.useFile }, 'Reloading configuration');
     const outcome = await loadConfiguration(this.cli.useFile, this.cli.configId);
     for (const d of outcome.diagnostics) if (d.severity !== 'info') this.log.warn({ diagnostic: d }, formatDiagnostic(d));
-    if (!outcome.config || outcome.refused) {
+    const refusal = reloadRefusal(outcome, this.config);
+    if (refusal || !outcome.config) {
       this.counters.reloadFailures++;
-      this.counters.lastReloadError = outcome.refused;
-      this.log.error({ reason: outcome.refused }, `reload refused, keeping the running configuration: ${outcome.refused}`);
+      this.counters.lastReloadError = refusal;
+      this.log.error({ reason: refusal }, `reload refused, keeping the running configuration: ${refusal}`);
       return false;
     }
     const config = outcome.config;
