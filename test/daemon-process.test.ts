@@ -58,13 +58,16 @@ test('an unreadable configuration is fatal: exit 4 with the reason', () => {
   assert.equal(existsSync(join(work, 'missing.pid')), false);
 });
 
-function vrrpConf(opts: { routerId: string; priority: number; vip: string; extra?: string; fifoOut?: string; instances?: string }): string {
+function vrrpConf(opts: { routerId: string; priority: number; vip: string; extra?: string; fifoOut?: string; instances?: string; smtpServer?: string }): string {
   const fifo = opts.fifoOut
     ? `    notify_fifo ${opts.fifoOut}.fifo\n    notify_fifo_script "/bin/sh -c 'exec cat \\"$1\\" >> ${opts.fifoOut}' reader"\n`
     : '';
+  const smtp = opts.smtpServer
+    ? `    notification_email {\n        ops@example.test\n    }\n    smtp_server ${opts.smtpServer} 25\n    smtp_connect_timeout 30\n    smtp_alert true\n`
+    : '';
   return `global_defs {
     router_id ${opts.routerId}
-${fifo}}
+${fifo}${smtp}}
 
 vrrp_instance VI_1 {
     state BACKUP
@@ -84,14 +87,20 @@ test('signals against the real process: USR1/USR2 dumps, JSON dump, HUP with a b
   labs.push(lab.destroy);
   const dumpDir = mkdtempSync(join(work, 'dumps-'));
   const conf = join(work, 'sig.conf');
-  const good = vrrpConf({ routerId: 'sig-node', priority: 200, vip: '10.211.0.100' });
+  // smtp_server is an address nobody answers on the lab link (ARP fails, connect hangs): the
+  // mails for INIT->BACKUP->MASTER must not delay VRRP nor the stop
+  const good = vrrpConf({ routerId: 'sig-node', priority: 200, vip: '10.211.0.100', smtpServer: '10.211.0.99' });
   writeFileSync(conf, good);
   const pid = join(work, 'sig.pid');
   const p = startIn(lab.a, BIN, ['-n', '-l', '-G', '-D', '-f', conf, '-p', pid, '--json-dump', '--status-listen=127.0.0.1:19180'], { TMPDIR: dumpDir });
   procs.push(p);
   await waitUntil('the pid file', () => existsSync(pid), 10000);
   assert.equal(readFileSync(pid, 'utf8').trim(), String(p.child.pid));
+  const t0 = Date.now();
   await waitUntil('VIP on the only node', () => hasAddress(lab.a, '10.211.0.100'), 10000);
+  const toMaster = Date.now() - t0;
+  t.diagnostic(`MASTER with the VIP ${toMaster} ms after the pid file, SMTP server blackholed`);
+  assert.ok(toMaster < 6000, `took ${toMaster} ms to become MASTER`);
 
   p.child.kill('SIGUSR1');
   p.child.kill('SIGUSR2');
@@ -122,9 +131,13 @@ test('signals against the real process: USR1/USR2 dumps, JSON dump, HUP with a b
   assert.equal((await httpGetIn(lab.a, 'http://127.0.0.1:19180/healthz')).status, 200);
 
   writeFileSync(conf, good);
+  const tStop = Date.now();
   p.child.kill('SIGTERM');
   const { code } = await p.exited();
+  const stopMs = Date.now() - tStop;
+  t.diagnostic(`stopped in ${stopMs} ms with SMTP alerts still pending`);
   assert.equal(code, 0, p.output().slice(-2000));
+  assert.ok(stopMs < 5000, `stop took ${stopMs} ms`);
   assert.equal(existsSync(pid), false, 'pid file removed on exit');
   assert.equal(hasAddress(lab.a, '10.211.0.100'), false, 'VIP released on SIGTERM');
 });
