@@ -1,5 +1,6 @@
 // VRRP transport against a real keepalived 2.2.7 in network namespaces.
 import assert from 'node:assert/strict';
+import { parseIPv6 } from '../src/native/inet.js';
 import { after, before, describe, it } from 'node:test';
 import {
   createLab,
@@ -130,25 +131,41 @@ describe('VRRP transport (IPv6) vs keepalived', { skip }, () => {
   });
   after(() => destroyLab(lab));
 
-  it('receives keepalived VRRPv3 adverts with hop limit 255 and sees hop limit 254 on a packet sent with 254', async () => {
-    const receiver = nodeInNs(lab, lab.a, senderReceiver({ ifname: lab.va, family: 6, packetsHex: [], sendMs: 0, totalMs: 7000, intervalMs: 0 }));
-    assert.ok(await waitFor(() => receiver.stdout().includes('"ready"'), 4000), receiver.stderr());
+  it('our VRRPv3 adverts keep keepalived BACKUP; then we receive its adverts with hop limit 255, and see 254 on a packet sent with 254', async () => {
+    const vip = `${lab.net6}100`;
+    // VRRPv3 advert (RFC 5798): vrid 52, prio 250, one address, max advert 50 cs; the kernel fills the checksum
+    const ours = Buffer.concat([Buffer.from('3134fa0100320000', 'hex'), parseIPv6(vip)]);
+    const child = nodeInNs(lab, lab.a, senderReceiver({ ifname: lab.va, family: 6, packetsHex: [ours.toString('hex')], sendMs: 2500, totalMs: 7000, intervalMs: 500 }));
+    assert.ok(await waitFor(() => child.stdout().includes('"ready"'), 4000), child.stderr());
     const ka = startKeepalived(
       lab,
       lab.b,
       'ka6',
-      `vrrp_instance T6 {\n  state MASTER\n  version 3\n  interface ${lab.vb}\n  virtual_router_id 52\n  priority 200\n  advert_int 0.5\n  virtual_ipaddress {\n    ${lab.net6}100/64\n  }\n}\n`,
+      `vrrp_instance T6 {\n  state BACKUP\n  version 3\n  interface ${lab.vb}\n  virtual_router_id 52\n  priority 200\n  advert_int 0.5\n  virtual_ipaddress {\n    ${vip}/64\n  }\n}\n`,
     );
+    let masterWhileSending = false;
+    assert.ok(
+      await waitFor(() => {
+        masterWhileSending ||= nsHasAddress(lab.b, vip);
+        return child.stdout().includes('"stopped"');
+      }, 5000, 100),
+      child.stderr(),
+    );
+    assert.ok(!masterWhileSending, `keepalived became MASTER while we sent:\n${ka.stdout()}${ka.stderr()}`);
+    assert.ok(await waitFor(() => nsHasAddress(lab.b, vip), 4000, 100), `keepalived did not take over:\n${ka.stdout()}${ka.stderr()}`);
     // a VRRPv3 advert (vrid 99) sent from B with hop limit 254: a receiver must be able to reject it
-    const v3 = Buffer.from('3163c801003200000000000000000000000000000000000099', 'hex').subarray(0, 24);
-    const lowHops = nodeInNs(lab, lab.b, senderReceiver({ ifname: lab.vb, family: 6, packetsHex: [v3.toString('hex')], hopLimit: 254, sendMs: 900, totalMs: 1000, intervalMs: 300 }));
+    const low = Buffer.concat([Buffer.from('3163c80100320000', 'hex'), parseIPv6(`${lab.net6}99`)]);
+    const lowHops = nodeInNs(lab, lab.b, senderReceiver({ ifname: lab.vb, family: 6, packetsHex: [low.toString('hex')], hopLimit: 254, sendMs: 900, totalMs: 1000, intervalMs: 300 }));
     await lowHops.exited;
-    assert.ok(await waitFor(() => jsonLines<Rx>(receiver.stdout()).some((l) => l.rx && l.hex.startsWith('3134')), 6000), `no keepalived advert:\n${ka.stdout()}\n${receiver.stdout()}\n${receiver.stderr()}`);
+    assert.ok(
+      await waitFor(() => jsonLines<Rx>(child.stdout()).some((l) => l.rx && l.hex.startsWith('3134')), 3000),
+      `no keepalived advert:\n${ka.stdout()}\n${child.stdout()}\n${child.stderr()}`,
+    );
     await stopProcess(ka);
-    await stopProcess(receiver);
-    const rx = jsonLines<Rx>(receiver.stdout()).filter((l) => l.rx);
+    await stopProcess(child);
+    const rx = jsonLines<Rx>(child.stdout()).filter((l) => l.rx);
     const fromKa = rx.filter((l) => l.hex.startsWith('3134'));
-    const ours = rx.filter((l) => l.hex.startsWith('3163'));
+    const lowRx = rx.filter((l) => l.hex.startsWith('3163'));
     assert.ok(fromKa.length >= 1);
     for (const p of fromKa) {
       assert.equal(p.ttl, 255);
@@ -157,7 +174,73 @@ describe('VRRP transport (IPv6) vs keepalived', { skip }, () => {
     }
     // priority 200 while MASTER (a priority-0 advert may follow when it shuts down)
     assert.equal(Buffer.from(fromKa[0].hex, 'hex')[2], 200);
-    assert.ok(ours.length >= 1, `hop-limit-254 packets not received: ${JSON.stringify(rx)}`);
-    for (const p of ours) assert.equal(p.ttl, 254);
+    assert.ok(lowRx.length >= 1, `hop-limit-254 packets not received: ${JSON.stringify(rx)}`);
+    for (const p of lowRx) assert.equal(p.ttl, 254);
+  });
+});
+
+describe('VRRP transport: unicast peers, source address, shared sockets', { skip }, () => {
+  let lab: Lab;
+  before(() => {
+    lab = createLab('uc', 175);
+  });
+  after(() => destroyLab(lab));
+
+  it('exchanges unicast adverts with keepalived (unicast_peer), sends from a chosen source, shares one socket per interface', async () => {
+    const extra = `${lab.net4}.5`;
+    const dump = await startTcpdump(lab, lab.b, lab.vb, `ip proto 112 and src ${extra}`, 1, 8);
+    const ka = startKeepalived(
+      lab,
+      lab.b,
+      'kauc',
+      `vrrp_instance U4 {\n  state MASTER\n  version 3\n  interface ${lab.vb}\n  virtual_router_id 61\n  priority 200\n  advert_int 0.5\n  unicast_src_ip ${lab.ipB}\n  unicast_peer {\n    ${lab.ipA}\n  }\n  virtual_ipaddress {\n    ${lab.net4}.200/24\n  }\n}\n`,
+    );
+    const child = nodeInNs(
+      lab,
+      lab.a,
+      `
+      const { execFileSync } = await import('node:child_process');
+      execFileSync('ip', ['addr', 'add', '${extra}/24', 'dev', ${JSON.stringify(lab.va)}]);
+      const v = await import(${JSON.stringify(modUrl('src/net/vrrp-socket.js'))});
+      const uc = v.openVrrpSocket({ ifname: ${JSON.stringify(lab.va)}, family: 4, unicast: true, srcAddress: '${extra}' });
+      const m1 = v.openVrrpSocket({ ifname: ${JSON.stringify(lab.va)}, family: 4 });
+      const m2 = v.openVrrpSocket({ ifname: ${JSON.stringify(lab.va)}, family: 4 });
+      const m6 = v.openVrrpSocket({ ifname: ${JSON.stringify(lab.va)}, family: 6 });
+      const out = (o) => console.log(JSON.stringify(o));
+      out({ count: v.openVrrpSocketCount(), source: uc.sourceAddress() });
+      m2.close();
+      out({ countAfterClose: v.openVrrpSocketCount() });
+      let got = 0;
+      uc.onPacket((p) => { got++; out({ rx: true, src: p.src, dst: p.dst, ttl: p.ttl, ifindex: p.ifindex, hex: p.payload.toString('hex') }); });
+      const advert = Buffer.from('3141640100320000' + '${Buffer.from(`${lab.net4}.201`.split('.').map(Number)).toString('hex')}', 'hex');
+      uc.send(advert, '${lab.ipB}');
+      try { uc.send(advert, 'fd00::1'); } catch (e) { out({ wrongFamily: e.message }); }
+      for (let i = 0; i < 80 && got < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      uc.close(); m1.close(); m6.close();
+      out({ countEnd: v.openVrrpSocketCount() });
+      process.exit(0);
+    `,
+    );
+    await child.exited;
+    await stopProcess(ka);
+    await dump.exited;
+    const lines = jsonLines<Record<string, any>>(child.stdout());
+    const first = lines.find((l) => 'count' in l);
+    assert.ok(first, child.stderr());
+    assert.equal(first.count, 3, 'IPv4 multicast (shared by 2), IPv4 unicast, IPv6 multicast');
+    assert.equal(first.source, extra);
+    assert.equal(lines.find((l) => 'countAfterClose' in l)?.countAfterClose, 3);
+    assert.equal(lines.find((l) => 'countEnd' in l)?.countEnd, 0);
+    assert.match(lines.find((l) => 'wrongFamily' in l)?.wrongFamily, /destination "fd00::1" is not an IPv4 address/);
+    const rx = lines.filter((l) => l.rx);
+    assert.ok(rx.length >= 1, `no unicast advert from keepalived: ${child.stdout()} ${ka.stdout()}`);
+    for (const p of rx) {
+      assert.equal(p.src, lab.ipB);
+      assert.equal(p.dst, lab.ipA);
+      assert.equal(p.ttl, 255);
+      assert.equal(p.hex.slice(0, 4), '313d'); // VRRPv3 advert, vrid 61
+    }
+    const seen = dump.stdout();
+    assert.match(seen, new RegExp(`ttl 255.*proto VRRP \\(112\\).*\\n.*${extra.replace(/\./g, '\\.')} > ${lab.ipB.replace(/\./g, '\\.')}: VRRPv3, Advertisement, vrid 65, prio 100`), seen);
   });
 });

@@ -208,9 +208,10 @@ export class Node {
   }
 }
 
-export function startTsNode(lan: Lan, nsIndex: number, confPath: string, extra: string[] = []): Node {
+export function startTsNode(lan: Lan, nsIndex: number, confPath: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Node {
   const p = spawn('ip', ['netns', 'exec', lan.namespaces[nsIndex], process.execPath, 'dist/src/vrrp/run-standalone-cli.js', '-f', confPath, '-n', '-l', ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   lan.procs.push(p);
   return new Node(p);

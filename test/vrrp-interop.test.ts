@@ -52,10 +52,11 @@ test('mixed pair: tskeepalived MASTER over keepalived BACKUP; SIGTERM -> keepali
   const inst = (prio: number) => instance('VI_1', { virtualRouterId: id, priority: prio, state: 'BACKUP', virtualIpaddress: [vip(addr)], auth: { type: 'PASS', pass: 'sEcret99' } });
   const kconf = lan.writeText('t2-ka.conf', keepalivedConf(config({ instances: [inst(100)] })));
   const tconf = lan.writeJson('t2-ts.json', config({ instances: [inst(150)] }));
-  const k = startKeepalived(lan, 1, kconf, 't2');
   let t = startTsNode(lan, 0, tconf);
+  await waitFor('tskeepalived MASTER with the VIP', () => lan.hasAddress(0, addr), 6000);
+  const k = startKeepalived(lan, 1, kconf, 't2');
   try {
-    await waitFor('tskeepalived MASTER with the VIP', () => lan.hasAddress(0, addr), 6000);
+    await waitFor('keepalived BACKUP', () => k.has(/Entering BACKUP STATE/), 3000);
     await sleep(2000);
     assert.ok(!lan.hasAddress(1, addr), 'keepalived stays BACKUP');
     assert.ok(!k.has(/Entering MASTER STATE/), k.lines.join('\n'));
@@ -69,7 +70,7 @@ test('mixed pair: tskeepalived MASTER over keepalived BACKUP; SIGTERM -> keepali
     t = startTsNode(lan, 0, tconf);
     await waitFor('tskeepalived preempts back', () => lan.hasAddress(0, addr), 8000);
     await waitFor('keepalived releases the VIP', () => !lan.hasAddress(1, addr), 2000);
-    assert.ok(k.lines.filter((l) => /Entering BACKUP STATE/.test(l)).length >= 2, k.lines.join('\n'));
+    await waitFor('keepalived logs BACKUP again', () => k.lines.filter((l) => /Entering BACKUP STATE/.test(l)).length >= 2, 2000);
   } finally {
     t.proc.kill('SIGTERM');
     k.proc.kill('SIGTERM');
@@ -88,8 +89,9 @@ test('SIGSTOP keepalived MASTER: tskeepalived takes over within Master_Down_Inte
   try {
     await waitFor('keepalived MASTER', () => lan.hasAddress(1, addr), 8000);
     await waitFor('tskeepalived BACKUP', () => t.has(/Entering BACKUP STATE/), 3000);
-    // the observer learns the VIP at keepalived's MAC
-    sh('ip', ['netns', 'exec', lan.namespaces[2], 'ping', '-c', '1', '-W', '1', addr]);
+    // the observer knows the VIP at keepalived's MAC; a gratuitous ARP must move it
+    sh('ip', ['netns', 'exec', lan.namespaces[2], 'sysctl', '-qw', 'net.ipv4.conf.eth0.arp_accept=1']);
+    sh('ip', ['-n', lan.namespaces[2], 'neigh', 'replace', addr, 'lladdr', macOf(1), 'dev', 'eth0', 'nud', 'stale']);
     const neigh = () => sh('ip', ['-n', lan.namespaces[2], 'neigh', 'show', addr]).out;
     assert.match(neigh(), new RegExp(macOf(1)));
     await sleep(300);
@@ -118,8 +120,9 @@ test('a VIP removed by hand on the MASTER is restored', { skip, timeout: 20_000 
   const t = startTsNode(lan, 0, lan.writeJson('t5.json', config({ instances: [instance('VI_1', { virtualRouterId: id, priority: 255, virtualIpaddress: [vip(addr)] })] })));
   try {
     await waitFor('owner MASTER at once', () => lan.hasAddress(0, addr), 2000);
-    sh('ip', ['-n', lan.namespaces[0], 'addr', 'del', `${addr}/24`, 'dev', 'eth0']);
-    assert.ok(!lan.hasAddress(0, addr));
+    const r = sh('ip', ['-n', lan.namespaces[0], 'addr', 'del', `${addr}/24`, 'dev', 'eth0']);
+    assert.equal(r.code, 0, r.out);
+    await waitFor('restore logged', () => t.has(/was removed from eth0 while MASTER, restoring/), 2000, 5);
     await waitFor('VIP restored', () => lan.hasAddress(0, addr), 2000, 5);
   } finally {
     t.proc.kill('SIGTERM');

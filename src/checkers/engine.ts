@@ -8,9 +8,11 @@ import type { LbBackend, LbState, Service, ServiceKey } from '../ipvs/backend.js
 import { serviceKeyText } from '../ipvs/backend.js';
 import { runScript } from '../notify/script.js';
 import { scriptSecurityProblem } from '../notify/script-security.js';
+import { closeHttpDispatchers } from './http.js';
 import { checkersKey, realServerId, settingsKey, virtualServerId } from './identity.js';
 import { type RealServerHealth, initialQuorum, liveWeight, nextQuorum, poolDestinations } from './pool.js';
 import { isSchedulable, runCheck } from './run-check.js';
+import { Limiter } from './limiter.js';
 import { CheckerLoop, type LoopTiming, type Timers, realTimers } from './scheduler.js';
 import { realServerText, serviceKeysOf, virtualServerText } from './services.js';
 import type { CheckContext, CheckResult } from './types.js';
@@ -26,8 +28,10 @@ export interface CheckersEngineOptions {
   timers?: Timers;
   /** open() the backend on start and close() it on stop (default true) */
   manageBackend?: boolean;
-  /** ms to wait before applying, so bursts of changes make one apply (default 0: next tick) */
+  /** ms to wait before applying, so bursts of changes make one apply (default 10) */
   coalesceMs?: number;
+  /** checks in flight at once; more wait their turn before their deadline starts (default 256) */
+  maxConcurrentChecks?: number;
 }
 
 interface CheckerRt {
@@ -54,6 +58,10 @@ interface VirtualRt {
   services: ServiceKey[];
   reals: Map<string, RealRt>;
   quorumUp: boolean;
+  /** services of this virtual server as last computed; undefined = to recompute */
+  cached?: Service[];
+  /** JSON of `cached` when it was last computed */
+  lastSignature?: string;
 }
 
 function checkerCommon(c: Checker): { delayLoop?: number; retry?: number; delayBeforeRetry?: number; warmup?: number; alpha?: boolean } {
@@ -98,6 +106,7 @@ export class CheckersEngine implements Engine {
   private readonly timers: Timers;
   private readonly manageBackend: boolean;
   private readonly coalesceMs: number;
+  private readonly limiter: Limiter;
   private listeners: EngineEventListener[] = [];
   private vss = new Map<string, VirtualRt>();
   private config: KeepalivedConfig | undefined;
@@ -105,7 +114,7 @@ export class CheckersEngine implements Engine {
   private applyTimer: NodeJS.Timeout | undefined;
   private applying: Promise<void> | undefined;
   private applyAgain = false;
-  private lastApplied = '';
+  private structureChanged = true;
   private running = false;
   private appliesCount = 0;
   private applyErrors = 0;
@@ -116,7 +125,8 @@ export class CheckersEngine implements Engine {
     this.log = o.logger ?? pino({ name: 'checkers' });
     this.timers = o.timers ?? realTimers;
     this.manageBackend = o.manageBackend ?? true;
-    this.coalesceMs = o.coalesceMs ?? 0;
+    this.coalesceMs = o.coalesceMs ?? 10;
+    this.limiter = new Limiter(o.maxConcurrentChecks ?? 256);
   }
 
   on(listener: EngineEventListener): void {
@@ -185,6 +195,7 @@ export class CheckersEngine implements Engine {
       }
     }
     this.vss.clear();
+    await closeHttpDispatchers();
   }
 
   // ------------------------------------------------------------------ building
@@ -295,7 +306,7 @@ export class CheckersEngine implements Engine {
           virtualhost: v.vs.virtualhost,
           delayLoopMs: loopTiming(v.vs, r.rs, c.checker).delayLoop,
         });
-      c.loop = new CheckerLoop(loopId, attempt, timing, c.up, (up, res) => this.onVerdict(v, r, c, up, res), this.timers);
+      c.loop = new CheckerLoop(loopId, attempt, timing, c.up, (up, res) => this.onVerdict(v, r, c, up, res), this.timers, this.limiter);
       c.loop.start();
     });
     r.alive = this.computeAlive(r);
@@ -349,7 +360,7 @@ export class CheckersEngine implements Engine {
       this.emit({ kind: 'real-server', virtualServer: v.text, realServer: r.text, up: r.alive, weight, checker: c.checker.type, reason: res.reason, at: Date.now() });
     } else return;
     this.updateQuorum(v);
-    this.markDirty();
+    this.markDirty(v);
   }
 
   private updateQuorum(v: VirtualRt): void {
@@ -398,6 +409,15 @@ export class CheckersEngine implements Engine {
   desiredState(): LbState {
     const services: Service[] = [];
     for (const v of this.vss.values()) {
+      v.cached ??= this.servicesOf(v);
+      for (const svc of v.cached) services.push(svc);
+    }
+    return { services };
+  }
+
+  private servicesOf(v: VirtualRt): Service[] {
+    const services: Service[] = [];
+    {
       const destinations = poolDestinations(
         { quorum: v.vs.quorum, hysteresis: v.vs.hysteresis, lbKind: v.vs.lbKind, sorryServer: v.vs.sorryServer, sorryServerInhibit: v.vs.sorryServerInhibit },
         this.health(v),
@@ -416,10 +436,18 @@ export class CheckersEngine implements Engine {
         });
       }
     }
-    return { services };
+    return services;
   }
 
-  private markDirty(): void {
+  /** A virtual server's pool may have changed (or, without one, the set of virtual servers). */
+  private markDirty(v?: VirtualRt): void {
+    if (v) v.cached = undefined;
+    else for (const x of this.vss.values()) x.cached = undefined;
+    this.structureChanged ||= v === undefined;
+    this.scheduleApply();
+  }
+
+  private scheduleApply(): void {
     if (!this.running || this.applyTimer) return;
     this.applyTimer = setTimeout(() => {
       this.applyTimer = undefined;
@@ -432,22 +460,31 @@ export class CheckersEngine implements Engine {
       this.applyAgain = true;
       return;
     }
+    // only virtual servers whose pool changed are recomputed; an unchanged result is not re-applied
+    let changed = this.structureChanged;
+    for (const v of this.vss.values()) {
+      if (v.cached) continue;
+      const before = v.lastSignature;
+      v.cached = this.servicesOf(v);
+      v.lastSignature = JSON.stringify(v.cached);
+      if (v.lastSignature !== before) changed = true;
+    }
+    if (!changed) return;
+    this.structureChanged = false;
     const state = this.desiredState();
-    const text = JSON.stringify(state);
-    if (text === this.lastApplied) return;
     this.applying = (async () => {
       try {
         await this.backend!.apply(state);
-        this.lastApplied = text;
         this.appliesCount++;
       } catch (e) {
         this.applyErrors++;
+        this.structureChanged = true; // retry the whole state on the next change
         this.log.error({ err: (e as Error).message }, 'load-balancer apply failed; will retry on the next change');
       } finally {
         this.applying = undefined;
         if (this.applyAgain) {
           this.applyAgain = false;
-          this.markDirty();
+          this.scheduleApply();
         }
       }
     })();

@@ -35,7 +35,9 @@ export function runCheck(rs: RealServer, c: Checker, o: RunCheckOptions): Promis
   switch (c.type) {
     case 'HTTP_GET':
     case 'SSL_GET':
-      return checkHttp(checkTarget(rs, c), c, o.signal, o.virtualhost);
+      // no per-check abort signal: undici's timeouts bound a check, and the engine's stop destroys
+      // the shared dispatchers (listening for aborts costs more than the rest of the check)
+      return checkHttp(checkTarget(rs, c), c, undefined, o.virtualhost);
     case 'TCP_CHECK':
       return checkTcp(checkTarget(rs, c), c, o.signal);
     case 'SMTP_CHECK':

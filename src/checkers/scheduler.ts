@@ -4,6 +4,7 @@
 // offset hashed from the checker's identity within one delay_loop, so thousands of checkers spread
 // over the loop instead of firing together.
 import { createHash } from 'node:crypto';
+import type { Limiter } from './limiter.js';
 import type { CheckResult } from './types.js';
 
 export interface Timers {
@@ -70,6 +71,7 @@ export class CheckerLoop {
     initialUp: boolean,
     private readonly onVerdict: VerdictListener,
     private readonly timers: Timers = realTimers,
+    private readonly limiter?: Limiter,
   ) {
     this.up = initialUp;
   }
@@ -107,15 +109,23 @@ export class CheckerLoop {
   private async runOnce(): Promise<void> {
     if (this.stopped || this.running) return;
     this.running = true;
-    this.abort = new AbortController();
+    const wait = this.limiter?.acquire();
+    if (wait) await wait;
+    if (this.stopped) {
+      this.limiter?.release();
+      this.running = false;
+      return;
+    }
+    // one controller per loop, replaced only after it has been used to abort
+    if (!this.abort || this.abort.signal.aborted) this.abort = new AbortController();
     let r: CheckResult;
     try {
       r = await this.attempt(this.abort.signal);
     } catch (e) {
       r = { ok: false, reason: `checker error: ${(e as Error).message}`, latencyMs: 0 };
     }
+    this.limiter?.release();
     this.running = false;
-    this.abort = undefined;
     if (this.stopped) return;
     this.stats.checks++;
     this.stats.lastLatencyMs = r.latencyMs;

@@ -10,6 +10,9 @@ import { KeywordTable, type Handler } from './table.js';
 import { readInt, readTimerMs, readUnsigned, trueFalse } from './values.js';
 
 type Common = Exclude<Checker, FileCheck | BfdCheck>;
+
+/** Names FILE_CHECK and BFD_CHECK resolve against, set by buildChecker before each walk. */
+const lookup = { trackFiles: new Set<string>(), bfds: new Set<string>(), rsName: '' };
 type CommonT = Common & { raw?: RawKeyword[] };
 
 function timer<T extends CommonT>(set: (c: T, ms: number) => void, label: string): Handler<T> {
@@ -87,7 +90,7 @@ function addCommon<T extends CommonT>(t: KeywordTable<T>, withConnection: boolea
     .model('log_all_failures', boolArg((c, b) => (c.logAllFailures = b), 'Invalid log_all_failures parameter'));
 }
 
-const urlTable = new KeywordTable<HttpUrl & { raw?: RawKeyword[] }>('url')
+export const urlTable = new KeywordTable<HttpUrl & { raw?: RawKeyword[] }>('url')
   .model('path', stringField((u, v) => (u.path = v)))
   .model('digest', (ctx, n, u) => {
     const w = arg(ctx, n);
@@ -204,11 +207,11 @@ export const checkerTables = {
       c.user = u;
       if (n.args[1] !== undefined) c.group = n.args[1];
     }),
-  FILE_CHECK: new KeywordTable<FileCheck & { trackFiles?: Set<string> }>('FILE_CHECK')
+  FILE_CHECK: new KeywordTable<FileCheck>('FILE_CHECK')
     .model('track_file', (ctx, n, c) => {
       const w = arg(ctx, n);
       if (w === undefined) return;
-      if (c.trackFiles && !c.trackFiles.has(w)) ctx.error(n, `track_file ${w} not found`);
+      if (!lookup.trackFiles.has(w)) ctx.error(n, `track_file ${w} not found`);
       else c.trackFile = w;
     })
     .model('weight', (ctx, n, c) => {
@@ -219,12 +222,12 @@ export const checkerTables = {
       if (n.args[1] === 'reverse') c.weightReverse = true;
       else if (n.args[1] !== undefined) ctx.error(n, `unknown track file weight option ${n.args[1]} - ignoring`);
     }),
-  BFD_CHECK: new KeywordTable<BfdCheck & { bfds?: Set<string>; rsName?: string }>('BFD_CHECK')
+  BFD_CHECK: new KeywordTable<BfdCheck>('BFD_CHECK')
     .model('name', (ctx, n, c) => {
       const w = arg(ctx, n);
       if (w === undefined) return;
-      if (c.bfds && !c.bfds.has(w)) {
-        ctx.error(n, `(${c.rsName}) BFD_CHECK - BFD ${w} not configured`);
+      if (!lookup.bfds.has(w)) {
+        ctx.error(n, `(${lookup.rsName}) BFD_CHECK - BFD ${w} not configured`);
         c.name = '';
       } else c.name = w;
     })
@@ -241,22 +244,21 @@ export type CheckerKeyword = keyof typeof checkerTables;
 /** Defaults as keepalived applies them (retry: HTTP/SSL/TCP/... 1, MISC 0, DNS 3). */
 export function newChecker(type: CheckerKeyword, n: ConfNode): Checker {
   const loc = n.loc;
-  const common = { connectTimeout: 5000, retry: 1, delayBeforeRetry: 1000, loc };
   switch (type) {
     case 'HTTP_GET':
     case 'SSL_GET':
-      return { type, ...common, delayBeforeRetry: 3000, urls: [], enableSni: false };
+      return { type, connectTimeout: 5000, retry: 1, delayBeforeRetry: 3000, loc, urls: [], enableSni: false };
     case 'TCP_CHECK':
     case 'PING_CHECK':
-      return { type, ...common };
+      return { type, connectTimeout: 5000, retry: 1, delayBeforeRetry: 1000, loc };
     case 'SMTP_CHECK':
-      return { type, ...common, heloName: 'localhost' };
+      return { type, connectTimeout: 5000, retry: 1, delayBeforeRetry: 1000, loc, heloName: 'localhost' };
     case 'DNS_CHECK':
-      return { type, ...common, retry: 3, queryType: 'SOA', name: '.' };
+      return { type, connectTimeout: 5000, retry: 3, delayBeforeRetry: 1000, loc, queryType: 'SOA', name: '.' };
     case 'UDP_CHECK':
-      return { type, ...common, requireReply: false };
+      return { type, connectTimeout: 5000, retry: 1, delayBeforeRetry: 1000, loc, requireReply: false };
     case 'MISC_CHECK':
-      return { type, ...common, retry: 0, miscDynamic: false };
+      return { type, connectTimeout: 5000, retry: 0, delayBeforeRetry: 1000, loc, miscDynamic: false };
     case 'FILE_CHECK':
       return { type, trackFile: '', weightReverse: false, loc };
     case 'BFD_CHECK':
@@ -266,15 +268,10 @@ export function newChecker(type: CheckerKeyword, n: ConfNode): Checker {
 
 export function buildChecker(ctx: BuildContext, type: CheckerKeyword, n: ConfNode, trackFiles: Set<string>, bfds: Set<string>, rsName: string): Checker | undefined {
   const c = newChecker(type, n);
-  // lookup context for FILE_CHECK / BFD_CHECK, removed again before the checker is returned
-  const scratch = c as Checker & { trackFiles?: Set<string>; bfds?: Set<string>; rsName?: string };
-  scratch.trackFiles = trackFiles;
-  scratch.bfds = bfds;
-  scratch.rsName = rsName;
+  lookup.trackFiles = trackFiles;
+  lookup.bfds = bfds;
+  lookup.rsName = rsName;
   (checkerTables[type] as KeywordTable<Checker & { raw?: RawKeyword[] }>).walk(ctx, n.children, c);
-  delete scratch.trackFiles;
-  delete scratch.bfds;
-  delete scratch.rsName;
   if (c.type === 'HTTP_GET' || c.type === 'SSL_GET') {
     if (c.urls.length === 0) {
       ctx.error(n.endLoc ?? n, 'HTTP/SSL_GET checker has no urls specified - ignoring');

@@ -62,7 +62,7 @@ function boolOpt<T>(set: (t: T, b: boolean) => void, msg: string): Handler<T> {
 
 // ---------------------------------------------------------------- real_server
 
-const realServerTable = new KeywordTable<RsDraft>('real_server')
+export const realServerTable = new KeywordTable<RsDraft>('real_server')
   .model('weight', (ctx, n, d) => {
     const w = arg(ctx, n);
     if (w === undefined) return;

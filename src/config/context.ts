@@ -19,6 +19,8 @@ export class BuildContext {
   missingInterface = false;
   /** names of track_group blocks (static addresses, routes and rules may refer to them) */
   trackGroups = new Set<string>();
+  /** keepalived names no file in parent-pass messages when only one file was read */
+  singleFile = true;
 
   constructor(
     readonly topFile: string,
@@ -28,10 +30,11 @@ export class BuildContext {
 
   report(severity: Severity, message: string, at?: ConfNode | SourceLoc): void {
     const loc = at === undefined ? undefined : 'loc' in at ? at.loc : at;
-    const d: Diagnostic = { severity, message };
+    // whole-config checks have no line (keepalived prints none); they still name the file
+    const d: Diagnostic = { severity, message, file: loc ? loc.file : this.topFile };
     if (loc) {
-      d.file = loc.file;
       d.line = loc.line;
+      if (this.pass === Pass.Parent && this.singleFile) d.keepalivedText = `(Line ${loc.line}) ${message}`;
     }
     this.byPass[this.pass].push(d);
   }
@@ -52,9 +55,14 @@ export class BuildContext {
     this.report('fatal', message, at);
   }
 
-  /** true when the interface exists (or interfaces are not checked) */
+  /**
+   * true when the interface exists (or interfaces are not checked). A missing interface makes
+   * keepalived end its VRRP checks with "Non-existent interface specified in configuration".
+   */
   hasInterface(name: string): boolean {
-    return this.interfaces === undefined || this.interfaces.has(name);
+    if (this.interfaces === undefined || this.interfaces.has(name)) return true;
+    this.missingInterface = true;
+    return false;
   }
 
   diagnostics(): Diagnostic[] {

@@ -42,9 +42,8 @@ export function validateChecker(ctx: BuildContext, cfg: KeepalivedConfig, state:
   const kept = [];
   for (const d of state.vsDrafts) {
     const vs = d.vs;
-    const name = formatVs(vs, d.protocolSet);
     if (vs.realServers.length === 0) {
-      ctx.error(undefined, `Virtual server ${name} has no real servers - ignoring`);
+      ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)} has no real servers - ignoring`);
       continue;
     }
     const k = vs.key;
@@ -52,7 +51,7 @@ export function validateChecker(ctx: BuildContext, cfg: KeepalivedConfig, state:
     const hasAddr = k.kind === 'addr' || (grp !== undefined && grp.entries.some((e) => e.kind === 'addr'));
     const fwmarkOnly = k.kind === 'fwmark' || (grp !== undefined && grp.entries.length > 0 && grp.entries.every((e) => e.kind === 'fwmark'));
     if (hasAddr && !d.protocolSet) {
-      ctx.error(undefined, `Virtual server ${name}: no protocol set - defaulting to UDP`);
+      ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)}: no protocol set - defaulting to UDP`);
       vs.protocol = 'UDP';
       d.protocolSet = true;
     }
@@ -113,7 +112,7 @@ export function validateVrrp(ctx: BuildContext, cfg: KeepalivedConfig, state: Bu
       ctx.error(undefined, `(${v.name}) the virtual router id must be set`);
       return;
     }
-    if (!v.interface && v.unicastPeers.length === 0) {
+    if (!v.interface) {
       ctx.error(undefined, `(${v.name}) Unknown interface!`);
       return;
     }

@@ -1,7 +1,7 @@
 // Pure translation of an LbState into one nftables transaction (text for `nft -f -`).
 //
-// One table per family (`table ip tskeepalived`, `table ip6 tskeepalived`) with nat chains on
-// prerouting (forwarded traffic) and output (traffic from this host). Each service is one DNAT rule
+// One table per family (`table ip tskeepalived`, `table ip6 tskeepalived`) with a `services` chain
+// jumped to from nat chains on prerouting (forwarded traffic) and output (traffic from this host). Each service is one DNAT rule
 // whose target comes from an anonymous map indexed by
 //   - `numgen inc mod N`                       rr, wrr (weight-expanded, interleaved slots)
 //   - `jhash ip saddr [. sport] mod N seed S`  sh, mh (sh-port / mh-port add the source port)
@@ -178,8 +178,9 @@ function familyTable(services: Service[], family: 4 | 6, opts: NftRulesetOptions
   const chain = (name: string, head: string, rules: string[]) => {
     out.push(`  chain ${name} {`, `    ${head}`, ...rules.map((r) => `    ${r}`), '  }');
   };
-  chain('prerouting', 'type nat hook prerouting priority dstnat; policy accept;', nat);
-  chain('output', 'type nat hook output priority -100; policy accept;', nat);
+  out.push('  chain services {', ...nat.map((r) => `    ${r}`), '  }');
+  chain('prerouting', 'type nat hook prerouting priority dstnat; policy accept;', ['jump services']);
+  chain('output', 'type nat hook output priority -100; policy accept;', ['jump services']);
   if (masq.length) chain('postrouting', 'type nat hook postrouting priority srcnat; policy accept;', [...new Set(masq)]);
   if (reject.length) {
     chain('input', 'type filter hook input priority 0; policy accept;', reject);

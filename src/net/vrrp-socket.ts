@@ -27,6 +27,8 @@ import {
   IPV6_RECVPKTINFO,
   IPV6_UNICAST_HOPS,
   SO_BINDTODEVICE,
+  SO_RCVBUF,
+  SO_RCVBUFFORCE,
   SOCK_RAW,
   SOL_SOCKET,
 } from '../native/constants.js';
@@ -43,6 +45,7 @@ import { ifIndex } from './rtnl-link.js';
 export const VRRP_GROUP_V4 = '224.0.0.18';
 export const VRRP_GROUP_V6 = 'ff02::12';
 export const VRRP_TTL = 255;
+const RECEIVE_BUFFER_BYTES = 1024 * 1024;
 
 export interface VrrpSocketOptions {
   ifname: string;
@@ -113,6 +116,18 @@ function ifnameBuffer(ifname: string): Buffer {
   return Buffer.from(`${ifname}\0`);
 }
 
+/** Room for bursts of adverts (many instances on one interface): 1 MiB, best effort. */
+function growReceiveBuffer(sock: RawSocket): void {
+  for (const opt of [SO_RCVBUFFORCE, SO_RCVBUF]) {
+    try {
+      sock.setOption(SOL_SOCKET, opt, RECEIVE_BUFFER_BYTES);
+      return;
+    } catch {
+      // SO_RCVBUFFORCE needs CAP_NET_ADMIN; SO_RCVBUF is capped by net.core.rmem_max
+    }
+  }
+}
+
 function ipMreqn(group: string | undefined, ifindex: number): Buffer {
   const b = Buffer.alloc(12);
   if (group) parseIPv4(group).copy(b, 0);
@@ -132,6 +147,7 @@ function openShared(key: string, ifname: string, ifindex: number, family: 4 | 6,
   const sock = RawSocket.open(family === 4 ? AF_INET : AF_INET6, SOCK_RAW, IPPROTO_VRRP, label, { data: 4096, control: 256 });
   try {
     sock.setOption(SOL_SOCKET, SO_BINDTODEVICE, ifnameBuffer(ifname), `bind to device ${ifname}`);
+    growReceiveBuffer(sock);
     if (family === 4) {
       sock.setOption(IPPROTO_IP, IP_MULTICAST_ALL, 0, 'IP_MULTICAST_ALL');
       sock.setOption(IPPROTO_IP, IP_PKTINFO, 1, 'IP_PKTINFO');

@@ -5,7 +5,7 @@ import type { Clock } from './clock.js';
 import type { NetEvent, ReceivedVrrp, VrrpNetIo, VrrpSocketHandle } from './io.js';
 import { canonicalIp } from './ip-address.js';
 import { runNotify } from './notify.js';
-import { encodeAdvert } from './packet.js';
+import { encodeAdvert, wireIntervalMs } from './packet.js';
 import { checkAdvert, ReceiveErrorCounters, type ReceiveExpectations } from './receive-checks.js';
 import type { SocketPool } from './socket-pool.js';
 import { VrrpStateMachine, type MachineAction, type VrrpStateName, type TransitionReason } from './state-machine.js';
@@ -73,7 +73,8 @@ export class InstanceRuntime {
   }
 
   private vipList(): string[] {
-    return this.cfg.virtualIpaddress.map((v) => canonicalIp(v.prefix.address));
+    // addresses of the other family are not advertised (keepalived treats them as excluded)
+    return this.cfg.virtualIpaddress.filter((v) => v.prefix.family === this.family).map((v) => canonicalIp(v.prefix.address));
   }
 
   private mcastGroup(): string {
@@ -95,7 +96,7 @@ export class InstanceRuntime {
       {
         name: cfg.name,
         version: this.version,
-        advertIntMs: cfg.advertInt,
+        advertIntMs: wireIntervalMs(this.version, cfg.advertInt),
         priority: basePriority,
         primaryAddress: this.primaryAddress ?? (this.family === 4 ? '0.0.0.0' : '::'),
         nopreempt: cfg.nopreempt,
@@ -207,7 +208,7 @@ export class InstanceRuntime {
     if (!r.ok) {
       if (r.silent) return;
       if (this.rejects.record(r.reason, this.clock.now()))
-        this.log.warn({ reason: r.reason, src: p.src }, `(${this.cfg.name}) advertisement rejected: ${r.reason} (${r.detail})`);
+        this.log.warn({ reason: r.reason, src: p.src, count: this.rejects.get(r.reason) }, `(${this.cfg.name}) advertisement rejected: ${r.reason} (${r.detail})`);
       return;
     }
     if (this.primaryAddress && p.src === this.primaryAddress) return; // our own

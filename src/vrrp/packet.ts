@@ -47,7 +47,8 @@ export function passwordBytes(pass: string | undefined): Buffer {
   return out;
 }
 
-function encodedInterval(version: 2 | 3, ms: number): number {
+/** The advertisement interval as carried on the wire (v2: whole seconds 1..255, v3: centiseconds 1..4095). */
+export function encodedInterval(version: 2 | 3, ms: number): number {
   if (version === 2) return Math.max(1, Math.min(255, Math.round(ms / 1000)));
   return Math.max(1, Math.min(4095, Math.round(ms / 10)));
 }
@@ -81,6 +82,11 @@ export function encodeAdvert(a: AdvertToEncode, src: string, dst: string): Buffe
   const ck = a.version === 2 ? internetChecksum(buf) : internetChecksum(pseudoHeader(src, dst, buf.length), buf);
   buf.writeUInt16BE(ck, 6);
   return buf;
+}
+
+/** An interval in ms rounded to what the wire can carry. */
+export function wireIntervalMs(version: 2 | 3, ms: number): number {
+  return encodedInterval(version, ms) * (version === 2 ? 1000 : 10);
 }
 
 export type DecodeError = 'too-short' | 'bad-version' | 'length-mismatch';

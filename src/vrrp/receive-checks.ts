@@ -1,6 +1,6 @@
 // Validation of a received advertisement for one instance, as keepalived does it.
 // Each rejection is a named reason; counters and rate-limited logging live in ReceiveErrorCounters.
-import { decodeAdvert, verifyChecksum, passwordBytes, AUTH_NONE, AUTH_PASS, VRRP_TYPE_ADVERTISEMENT, type VrrpAdvert } from './packet.js';
+import { decodeAdvert, wireIntervalMs, verifyChecksum, passwordBytes, AUTH_NONE, AUTH_PASS, VRRP_TYPE_ADVERTISEMENT, type VrrpAdvert } from './packet.js';
 
 export type RejectReason =
   | 'ttl'
@@ -96,7 +96,7 @@ export function checkAdvert(pkt: ReceivedPacket, exp: ReceiveExpectations): Chec
     if (a.authType !== wantType) return { ok: false, reason: 'auth-type-mismatch', detail: `auth type ${a.authType}, expected ${wantType}` };
     if (wantType === AUTH_PASS && !a.authData.equals(passwordBytes(exp.authPass)))
       return { ok: false, reason: 'auth-pass-mismatch', detail: 'password does not match' };
-    if (a.advertIntMs !== Math.round(exp.advertIntMs / 1000) * 1000)
+    if (a.advertIntMs !== wireIntervalMs(2, exp.advertIntMs))
       return { ok: false, reason: 'interval-mismatch', detail: `advert interval ${a.advertIntMs / 1000}s, ours ${exp.advertIntMs / 1000}s` };
   }
   if (!exp.skipCheckAdvAddr && a.priority !== 0) {

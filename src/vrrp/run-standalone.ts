@@ -91,6 +91,8 @@ export async function runVrrpStandalone(opts: CliOptions, deps: { io?: VrrpNetIo
       })
       .catch((e) => log.error(`reload failed: ${(e as Error).message}`));
   });
-  process.on('SIGUSR1', () => void writeFile('/tmp/keepalived.data', engine.dumpData()).catch(() => undefined));
-  process.on('SIGUSR2', () => void writeFile('/tmp/keepalived.stats', engine.dumpStats()).catch(() => undefined));
+  // keepalived writes /tmp/keepalived.data (SIGUSR1) and /tmp/keepalived.stats (SIGUSR2); TKV_DUMP_DIR moves them
+  const dumpDir = process.env.TKV_DUMP_DIR ?? '/tmp';
+  process.on('SIGUSR1', () => void writeFile(`${dumpDir}/keepalived.data`, engine.dumpData()).catch(() => undefined));
+  process.on('SIGUSR2', () => void writeFile(`${dumpDir}/keepalived.stats`, engine.dumpStats()).catch(() => undefined));
 }

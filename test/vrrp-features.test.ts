@@ -1,0 +1,164 @@
+// nopreempt, auth PASS mismatch, unicast peers, VRRPv3 with an IPv6 VIP, a sync group with tracking
+// and notify scripts: tskeepalived and keepalived 2.2.7 in network namespaces.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { config, instance, vip, keepalivedConf, Lan, startTsNode, startKeepalived, waitFor, sleep, isRoot } from './vrrp-helpers.js';
+
+const canRun = isRoot() && existsSync('/usr/sbin/keepalived');
+const skip = canRun ? false : 'needs root and keepalived';
+let lan: Lan;
+const loc = { file: 'test.conf', line: 1 };
+
+before(() => {
+  if (canRun) lan = new Lan(`tkv-${process.pid}`, 2, '10.62.0', 'fd62');
+});
+after(() => lan?.cleanup());
+
+test('nopreempt: a higher-priority tskeepalived BACKUP does not take over from keepalived; takes over when it stops', { skip, timeout: 40_000 }, async () => {
+  const addr = '10.62.0.70';
+  const k = startKeepalived(lan, 1, lan.writeText('np.conf', keepalivedConf(config({ instances: [instance('VI_1', { virtualRouterId: 70, priority: 100, virtualIpaddress: [vip(addr)] })] }))), 'np');
+  let t;
+  try {
+    await waitFor('keepalived MASTER', () => lan.hasAddress(1, addr), 8000);
+    t = startTsNode(lan, 0, lan.writeJson('np.json', config({ instances: [instance('VI_1', { virtualRouterId: 70, priority: 200, state: 'BACKUP', nopreempt: true, virtualIpaddress: [vip(addr)] })] })));
+    await waitFor('tskeepalived BACKUP', () => t!.has(/Entering BACKUP STATE/), 3000);
+    await sleep(5500); // > Master_Down_Interval (3.2 s) + a margin
+    assert.ok(!t.has(/Entering MASTER STATE/), 'no preemption');
+    assert.ok(lan.hasAddress(1, addr) && !lan.hasAddress(0, addr));
+    k.proc.kill('SIGTERM');
+    await waitFor('tskeepalived takes over on priority 0', () => lan.hasAddress(0, addr), 2000, 5);
+  } finally {
+    t?.proc.kill('SIGTERM');
+    k.proc.kill('SIGTERM');
+    await Promise.all([t?.exited, k.exited]);
+  }
+});
+
+test('auth PASS mismatch: adverts ignored (both MASTER), counted and logged with the reason', { skip, timeout: 30_000 }, async () => {
+  const addr = '10.62.0.71';
+  const inst = (prio: number, pass: string) => instance('VI_1', { virtualRouterId: 71, priority: prio, auth: { type: 'PASS', pass }, virtualIpaddress: [vip(addr)] });
+  const t = startTsNode(lan, 0, lan.writeJson('auth.json', config({ instances: [inst(150, 'right')] })), [], { TKV_DUMP_DIR: lan.dir });
+  await waitFor('tskeepalived MASTER', () => lan.hasAddress(0, addr), 6000);
+  const k = startKeepalived(lan, 1, lan.writeText('auth.conf', keepalivedConf(config({ instances: [inst(100, 'wrong')] }))), 'auth');
+  try {
+    await waitFor('keepalived MASTER too (it ignores our adverts)', () => lan.hasAddress(1, addr), 8000);
+    await waitFor('rejection logged', () => t.has(/advertisement rejected: auth-pass-mismatch/), 3000);
+    assert.ok(lan.hasAddress(0, addr), 'tskeepalived ignores the mismatched adverts and stays MASTER');
+    assert.equal(t.lines.filter((l) => /advertisement rejected: auth-pass-mismatch/.test(l)).length, 1, 'logged once (rate limited)');
+    await sleep(1200);
+    const statsFile = join(lan.dir, 'keepalived.stats');
+    t.proc.kill('SIGUSR2');
+    await waitFor('stats dump', () => existsSync(statsFile), 2000);
+    const failures = Number(/Authentication Errors:[\s\S]*?Failure: (\d+)/.exec(readFileSync(statsFile, 'utf8'))![1]);
+    assert.ok(failures >= 2, `auth failures counted: ${failures}`);
+  } finally {
+    t.proc.kill('SIGTERM');
+    k.proc.kill('SIGTERM');
+    await Promise.all([t.exited, k.exited]);
+  }
+});
+
+test('unicast peers: tskeepalived MASTER and keepalived BACKUP over unicast; priority 0 over unicast', { skip, timeout: 30_000 }, async () => {
+  const addr = '10.62.0.72';
+  const inst = (me: number, peer: number, prio: number) =>
+    instance('VI_1', { virtualRouterId: 72, priority: prio, unicastSrcIp: lan.addr4(me), unicastPeers: [{ address: lan.addr4(peer), loc }], virtualIpaddress: [vip(addr)] });
+  const t = startTsNode(lan, 0, lan.writeJson('uc.json', config({ instances: [inst(0, 1, 150)] })));
+  await waitFor('tskeepalived MASTER', () => lan.hasAddress(0, addr), 6000);
+  const k = startKeepalived(lan, 1, lan.writeText('uc.conf', keepalivedConf(config({ instances: [inst(1, 0, 100)] }))), 'uc');
+  try {
+    await waitFor('keepalived BACKUP', () => k.has(/Entering BACKUP STATE/), 4000);
+    await sleep(4500);
+    assert.ok(!k.has(/Entering MASTER STATE/), 'keepalived hears our unicast adverts');
+    assert.ok(!lan.hasAddress(1, addr));
+    const t0 = Date.now();
+    t.proc.kill('SIGTERM');
+    await waitFor('keepalived takes over', () => lan.hasAddress(1, addr), 2500, 5);
+    assert.ok(Date.now() - t0 < 1500);
+  } finally {
+    t.proc.kill('SIGTERM');
+    k.proc.kill('SIGTERM');
+    await Promise.all([t.exited, k.exited]);
+  }
+});
+
+test('VRRPv3 with an IPv6 VIP: tskeepalived MASTER, keepalived BACKUP, handover on stop', { skip, timeout: 30_000 }, async () => {
+  const addr = 'fd62::73';
+  const inst = (prio: number) => instance('VI_6', { virtualRouterId: 73, version: 3, family: 6, priority: prio, advertInt: 500, virtualIpaddress: [vip(addr, 64)] });
+  const t = startTsNode(lan, 0, lan.writeJson('v6.json', config({ instances: [inst(150)] })));
+  await waitFor('tskeepalived MASTER', () => lan.hasAddress(0, addr), 6000);
+  const k = startKeepalived(lan, 1, lan.writeText('v6.conf', keepalivedConf(config({ instances: [inst(100)] }))), 'v6');
+  try {
+    await waitFor('keepalived BACKUP', () => k.has(/Entering BACKUP STATE/), 4000);
+    await sleep(3000);
+    assert.ok(!k.has(/Entering MASTER STATE/), k.lines.join('\n'));
+    const t0 = Date.now();
+    t.proc.kill('SIGTERM');
+    await waitFor('keepalived takes over', () => lan.hasAddress(1, addr), 2500, 5);
+    assert.ok(Date.now() - t0 < 1200);
+  } finally {
+    t.proc.kill('SIGTERM');
+    k.proc.kill('SIGTERM');
+    await Promise.all([t.exited, k.exited]);
+  }
+});
+
+test('sync group: one member failing its track_script faults the group; keepalived takes both VIPs; notify scripts run', { skip, timeout: 40_000 }, async () => {
+  const flag = join(lan.dir, 'fail-flag');
+  const notifyLog = join(lan.dir, 'notify.log');
+  writeFileSync(notifyLog, '');
+  const notify = { command: 'notify', argv: ['/bin/sh', '-c', `echo "$@" >> ${notifyLog}`, 'notify'], loc };
+  const a = (prio: number, ts: boolean) =>
+    instance('VI_A', {
+      virtualRouterId: 74,
+      priority: prio,
+      virtualIpaddress: [vip('10.62.0.74')],
+      trackScript: ts ? [{ name: 'chk', reverse: false, loc }] : [],
+      notify: ts ? { notify } : {},
+    });
+  const b = (prio: number) => instance('VI_B', { virtualRouterId: 75, priority: prio, virtualIpaddress: [vip('10.62.0.75')] });
+  const group = (ts: boolean) => ({
+    name: 'G',
+    members: ['VI_A', 'VI_B'],
+    notify: ts ? { notify } : {},
+    globalTracking: false,
+    syncGroupTrackingWeight: false,
+    trackInterface: [],
+    trackScript: [],
+    trackFile: [],
+    loc,
+  });
+  const script = {
+    name: 'chk',
+    script: { command: 'chk', argv: ['/bin/sh', '-c', `test ! -e ${flag}`], loc },
+    interval: 200,
+    timeout: 1000,
+    weight: 0,
+    weightReverse: false,
+    rise: 1,
+    fall: 1,
+    initFail: false,
+    loc,
+  };
+  const t = startTsNode(lan, 0, lan.writeJson('sg.json', config({ instances: [a(150, true), b(150)], scripts: [script], syncGroups: [group(true)] })));
+  await waitFor('tskeepalived MASTER for both', () => lan.hasAddress(0, '10.62.0.74') && lan.hasAddress(0, '10.62.0.75'), 6000);
+  const k = startKeepalived(lan, 1, lan.writeText('sg.conf', keepalivedConf(config({ instances: [a(100, false), b(100)], syncGroups: [group(false)] }))), 'sg');
+  try {
+    await waitFor('keepalived BACKUP', () => k.has(/Entering BACKUP STATE/), 4000);
+    await sleep(1000);
+    writeFileSync(flag, '');
+    await waitFor('keepalived takes both VIPs', () => lan.hasAddress(1, '10.62.0.74') && lan.hasAddress(1, '10.62.0.75'), 4000, 10);
+    assert.ok(!lan.hasAddress(0, '10.62.0.74') && !lan.hasAddress(0, '10.62.0.75'));
+    await waitFor('notify: instance and group FAULT', () => /INSTANCE VI_A FAULT/.test(readFileSync(notifyLog, 'utf8')) && /GROUP G FAULT/.test(readFileSync(notifyLog, 'utf8')), 2000);
+    const log = readFileSync(notifyLog, 'utf8');
+    assert.match(log, /INSTANCE VI_A MASTER 150/);
+    assert.match(log, /GROUP G MASTER/);
+    unlinkSync(flag);
+    await waitFor('tskeepalived preempts both back', () => lan.hasAddress(0, '10.62.0.74') && lan.hasAddress(0, '10.62.0.75'), 8000);
+  } finally {
+    t.proc.kill('SIGTERM');
+    k.proc.kill('SIGTERM');
+    await Promise.all([t.exited, k.exited]);
+  }
+});
