@@ -168,3 +168,47 @@ test('without -n: the command returns 0 once the detached daemon runs; SIGTERM s
   assert.equal(existsSync(pid), false);
   assert.ok(Date.now() - t0 < 30000);
 });
+
+test('both engines in one process: VRRP and checkers share the daemon, the notify fifo gets both kinds of lines', { skip: engineSkip }, async () => {
+  const lab = makePair(`${PREFIX}-both`, 214);
+  labs.push(lab.destroy);
+  const fifoOut = join(work, 'both.fifo.out');
+  const conf = join(work, 'both.conf');
+  writeFileSync(
+    conf,
+    vrrpConf({ routerId: 'both-node', priority: 200, vip: '10.214.0.100', fifoOut }) +
+      `
+virtual_server 10.214.0.100 80 {
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 10.214.0.2 1 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 1
+            retry 0
+        }
+    }
+}
+`,
+  );
+  const pid = join(work, 'both.pid');
+  const p = startIn(lab.a, BIN, ['-n', '-l', '-G', '-f', conf, '-p', pid, '--lb-backend=dry-run', '--status-listen=19181']);
+  procs.push(p);
+  const lines = () => (existsSync(fifoOut) ? readFileSync(fifoOut, 'utf8').split('\n').filter(Boolean) : []);
+  await waitUntil('INSTANCE and RS lines on the notify fifo', () => lines().some((l) => l.startsWith('INSTANCE "VI_1" MASTER')) && lines().includes('RS [10.214.0.2]:tcp:1 [10.214.0.100]:tcp:80 DOWN'), 15000);
+  const metrics = (await httpGetIn(lab.a, 'http://127.0.0.1:19181/metrics')).text;
+  assert.match(metrics, /^tskeepalived_engine_up\{engine="vrrp"\} 1$/m);
+  assert.match(metrics, /^tskeepalived_engine_up\{engine="checkers"\} 1$/m);
+  assert.match(metrics, /^tskeepalived_real_server_up\{virtual_server="\[10\.214\.0\.100\]:tcp:80",real_server="\[10\.214\.0\.2\]:tcp:1"\} 0$/m);
+  assert.match(metrics, /^tskeepalived_vrrp_state\{instance="VI_1"[^}]*\} 2$/m);
+  // the pid files of both subsystems hold the one process
+  assert.equal(readFileSync(pid, 'utf8').trim(), String(p.child.pid));
+  assert.equal(readFileSync(join(work, 'both_vrrp.pid'), 'utf8').trim(), String(p.child.pid));
+  assert.equal(readFileSync(join(work, 'both_checkers.pid'), 'utf8').trim(), String(p.child.pid));
+  p.child.kill('SIGTERM');
+  assert.equal((await p.exited()).code, 0);
+  for (const f of ['both.pid', 'both_vrrp.pid', 'both_checkers.pid']) assert.equal(existsSync(join(work, f)), false, `${f} removed`);
+  assert.ok(lines().includes('INSTANCE "VI_1" STOP 200') || lines().some((l) => l.startsWith('INSTANCE "VI_1" STOP')), lines().join('\n'));
+});
