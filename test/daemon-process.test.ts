@@ -2,7 +2,7 @@
 // dumps, reload policy, status endpoint, daemonisation.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -211,4 +211,26 @@ virtual_server 10.214.0.100 80 {
   assert.equal((await p.exited()).code, 0);
   for (const f of ['both.pid', 'both_vrrp.pid', 'both_checkers.pid']) assert.equal(existsSync(join(work, f)), false, `${f} removed`);
   assert.ok(lines().includes('INSTANCE "VI_1" STOP 200') || lines().some((l) => l.startsWith('INSTANCE "VI_1" STOP')), lines().join('\n'));
+});
+
+test('-s NAMESPACE: the daemon runs inside the namespace; signals are relayed; exit status returned', { skip: engineSkip }, async () => {
+  const lab = makePair(`${PREFIX}-ns`, 215);
+  labs.push(lab.destroy);
+  const conf = join(work, 'ns.conf');
+  writeFileSync(conf, vrrpConf({ routerId: 'ns-node', priority: 200, vip: '10.215.0.100' }));
+  const pid = join(work, 'ns.pid');
+  // started from the test's own namespace, with -s
+  const child = spawn(BIN, ['-n', '-l', '-G', '-s', lab.a, '-f', conf, '-p', pid], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  procs.push({ child, output: () => out, exited: async () => ({ code: await exited, signal: null }) });
+  await waitUntil('VIP inside the namespace', () => hasAddress(lab.a, '10.215.0.100'), 10000);
+  const daemonPid = Number(readFileSync(pid, 'utf8'));
+  assert.notEqual(daemonPid, child.pid, 'the daemon is the process inside the namespace');
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, out.slice(-2000));
+  assert.equal(hasAddress(lab.a, '10.215.0.100'), false);
+  assert.equal(existsSync(pid), false);
 });
