@@ -71,6 +71,8 @@ const MISTAKES: Mistake[] = [
   ['script with script security and no keepalived_script user', (p) => (p.global.push('enable_script_security'), p.instance1.push('notify_master /bin/true'))],
   ['script that does not exist', (p) => p.instance1.push('notify_master /nonexistent/notify.sh')],
   ['MISC_CHECK script', (p) => (p.rs = ['MISC_CHECK {', '    misc_path "/bin/true arg"', '}'])],
+  ['MISC_CHECK script with script security', (p) => (p.global.push('enable_script_security'), (p.rs = ['MISC_CHECK {', '    misc_path "/bin/true arg"', '}']))],
+  ['quorum_up and notify_up scripts', (p) => (p.vs.push('quorum_up "/bin/echo up"'), p.rs.push('notify_up /bin/true'))],
   ['HTTP_GET without url', (p) => (p.rs = ['HTTP_GET {', '    connect_timeout 3', '}'])],
   ['no lvs_sched', (p) => (p.vs = ['protocol TCP'])],
   ['no protocol', (p) => (p.vs = ['lvs_sched rr', 'lvs_method DR'])],
