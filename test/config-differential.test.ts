@@ -73,6 +73,8 @@ const MISTAKES: Mistake[] = [
   ['MISC_CHECK script', (p) => (p.rs = ['MISC_CHECK {', '    misc_path "/bin/true arg"', '}'])],
   ['MISC_CHECK script with script security', (p) => (p.global.push('enable_script_security'), (p.rs = ['MISC_CHECK {', '    misc_path "/bin/true arg"', '}']))],
   ['quorum_up and notify_up scripts', (p) => (p.vs.push('quorum_up "/bin/echo up"'), p.rs.push('notify_up /bin/true'))],
+  ['unicast_src_ip without peers', (p) => p.instance2.push('unicast_src_ip 192.0.2.5')],
+  ['unicast peers', (p) => p.instance2.push('unicast_src_ip 192.0.2.5', 'unicast_peer {', '    192.0.2.6', '    192.0.2.7 min_ttl 2', '}')],
   ['HTTP_GET without url', (p) => (p.rs = ['HTTP_GET {', '    connect_timeout 3', '}'])],
   ['no lvs_sched', (p) => (p.vs = ['protocol TCP'])],
   ['no protocol', (p) => (p.vs = ['lvs_sched rr', 'lvs_method DR'])],
