@@ -75,6 +75,7 @@ const MISTAKES: Mistake[] = [
   ['quorum_up and notify_up scripts', (p) => (p.vs.push('quorum_up "/bin/echo up"'), p.rs.push('notify_up /bin/true'))],
   ['unicast_src_ip without peers', (p) => p.instance2.push('unicast_src_ip 192.0.2.5')],
   ['unicast peers', (p) => p.instance2.push('unicast_src_ip 192.0.2.5', 'unicast_peer {', '    192.0.2.6', '    192.0.2.7 min_ttl 2', '}')],
+  ['dynamic_interfaces with missing interfaces', (p) => (p.global.push('dynamic_interfaces'), (p.instance2[1] = 'interface eth9'), p.instance1.push('track_interface {', '    eth8', '}'))],
   ['HTTP_GET without url', (p) => (p.rs = ['HTTP_GET {', '    connect_timeout 3', '}'])],
   ['no lvs_sched', (p) => (p.vs = ['protocol TCP'])],
   ['no protocol', (p) => (p.vs = ['lvs_sched rr', 'lvs_method DR'])],
