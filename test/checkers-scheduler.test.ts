@@ -39,7 +39,7 @@ function scriptedLoop(outcomes: boolean[], timing = { delayLoop: 1000, retry: 2,
     const ok = outcomes[i++] ?? true;
     return { ok, reason: ok ? 'ok' : 'fail', latencyMs: 1 };
   };
-  const loop = new CheckerLoop(attempt, timing, initialUp, (up) => verdicts.push(up), { timers });
+  const loop = new CheckerLoop({ attempt, verdict: (_tag, up) => void verdicts.push(up) }, null, timing, initialUp, { timers });
   return { loop, timers, verdicts, attempts: () => i };
 }
 
