@@ -63,8 +63,8 @@ interface VirtualRt {
   quorumUp: boolean;
   /** services of this virtual server as last computed; undefined = to recompute */
   cached?: Service[];
-  /** JSON of `cached` when it was last computed */
-  lastSignature?: string;
+  /** `cached` as last computed, to tell whether a recomputation changed anything */
+  previous?: Service[];
 }
 
 function checkerCommon(c: Checker): { delayLoop?: number; retry?: number; delayBeforeRetry?: number; warmup?: number; alpha?: boolean } {
@@ -99,6 +99,24 @@ export async function createBackendFor(cliName: string | undefined, config: Keep
   }
   if (typeof mod.createBackend !== 'function') throw new Error('src/ipvs/factory.ts does not export createBackend');
   return await mod.createBackend(name, { logger: log.child({ subsystem: 'lb' }) });
+}
+
+function sameServices(a: Service[], b: Service[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x.scheduler !== y.scheduler || x.persistenceTimeout !== y.persistenceTimeout || x.ops !== y.ops) return false;
+    if (x.persistenceNetmask !== y.persistenceNetmask || serviceKeyText(x.key) !== serviceKeyText(y.key)) return false;
+    if (x.destinations.length !== y.destinations.length) return false;
+    for (let j = 0; j < x.destinations.length; j++) {
+      const d = x.destinations[j];
+      const e = y.destinations[j];
+      if (d.address !== e.address || d.port !== e.port || d.weight !== e.weight || d.lbKind !== e.lbKind) return false;
+      if (d.uthreshold !== e.uthreshold || d.lthreshold !== e.lthreshold) return false;
+    }
+  }
+  return true;
 }
 
 export class CheckersEngine implements Engine {
@@ -473,10 +491,10 @@ export class CheckersEngine implements Engine {
     let changed = this.structureChanged;
     for (const v of this.vss.values()) {
       if (v.cached) continue;
-      const before = v.lastSignature;
+      const before = v.previous;
       v.cached = this.servicesOf(v);
-      v.lastSignature = JSON.stringify(v.cached);
-      if (v.lastSignature !== before) changed = true;
+      v.previous = v.cached;
+      if (!before || !sameServices(before, v.cached)) changed = true;
     }
     if (!changed) return;
     this.structureChanged = false;
