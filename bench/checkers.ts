@@ -176,6 +176,11 @@ async function runChecker(a: Args, targets: { address: string; port: number }[])
   const before = totals();
   await new Promise((r) => setTimeout(r, a.duration * 1000));
   const cpu = process.cpuUsage(cpuStart);
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) {
+    gc();
+    process.stderr.write(`checker live heap after GC: ${(process.memoryUsage().heapUsed / 1048576).toFixed(0)} MB, limiter waiting ${(engine as unknown as { limiter: { waiting: number } }).limiter.waiting}\n`);
+  }
   const after = totals();
   const seconds = (Date.now() - tStart) / 1000;
   // why checks failed (last reason of each real server that has failures), for the report

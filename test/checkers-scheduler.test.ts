@@ -121,6 +121,23 @@ describe('limiter', () => {
     assert.deepEqual(order, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     assert.equal(l.inFlight, 0);
   });
+
+  it('drains 100,000 waiters that give their slot straight back without deep recursion', () => {
+    const l = new Limiter(1);
+    assert.equal(l.tryAcquire({ granted: () => undefined }), true);
+    let granted = 0;
+    for (let i = 0; i < 100_000; i++)
+      l.tryAcquire({
+        granted: () => {
+          granted++;
+          l.release();
+        },
+      });
+    l.release();
+    assert.equal(granted, 100_000);
+    assert.equal(l.inFlight, 0);
+    assert.equal(l.waiting, 0);
+  });
 });
 
 describe('pool logic', () => {

@@ -12,6 +12,8 @@ export class Limiter {
   private active = 0;
   private queue: (LimiterWaiter | undefined)[] = [];
   private head = 0;
+  private releasing = false;
+  private deferred = 0;
 
   constructor(readonly max: number) {
     if (!(max >= 1)) throw new Error(`limiter needs max >= 1, got ${max}`);
@@ -42,7 +44,32 @@ export class Limiter {
     return this.tryAcquire({ granted: () => resolve() }) ? undefined : p;
   }
 
+  /**
+   * Give a slot back: it passes straight to the next waiter, if any. A waiter that releases from
+   * within granted() (e.g. a stopped loop) is handled iteratively, never by recursion.
+   */
   release(): void {
+    if (this.releasing) {
+      this.deferred++;
+      return;
+    }
+    this.releasing = true;
+    try {
+      let slots = 1;
+      while (slots > 0) {
+        slots--;
+        const next = this.shift();
+        if (next) next.granted();
+        else this.active--;
+        slots += this.deferred;
+        this.deferred = 0;
+      }
+    } finally {
+      this.releasing = false;
+    }
+  }
+
+  private shift(): LimiterWaiter | undefined {
     while (this.head < this.queue.length) {
       const next = this.queue[this.head];
       this.queue[this.head++] = undefined;
@@ -50,11 +77,8 @@ export class Limiter {
         this.queue = this.queue.slice(this.head);
         this.head = 0;
       }
-      if (next) {
-        next.granted(); // the slot passes straight to the next waiter
-        return;
-      }
+      if (next) return next;
     }
-    this.active--;
+    return undefined;
   }
 }
