@@ -47,7 +47,7 @@ test('auth PASS mismatch: adverts ignored (both MASTER), counted and logged with
     await waitFor('rejection logged', () => t.has(/advertisement rejected: auth-pass-mismatch/), 3000);
     assert.ok(lan.hasAddress(0, addr), 'tskeepalived ignores the mismatched adverts and stays MASTER');
     assert.equal(t.lines.filter((l) => /advertisement rejected: auth-pass-mismatch/.test(l)).length, 1, 'logged once (rate limited)');
-    await sleep(1200);
+    await sleep(2500);
     const statsFile = join(lan.dir, 'keepalived.stats');
     t.proc.kill('SIGUSR2');
     await waitFor('stats dump', () => existsSync(statsFile), 2000);
