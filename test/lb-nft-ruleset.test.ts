@@ -11,7 +11,7 @@ test('golden ruleset: wrr map, persistence as masked source hash, empty service 
   const state: LbState = normalizeState({
     services: [
       { key: { kind: 'addr', family: 4, protocol: 'TCP', address: '10.0.0.1', port: 80 }, scheduler: 'wrr', ops: false, destinations: [d('192.168.1.2', 8080, 2), d('192.168.1.3', 8080, 1), d('192.168.1.4', 8080, 0)] },
-      { key: { kind: 'addr', family: 4, protocol: 'UDP', address: '10.0.0.1', port: 53 }, scheduler: 'rr', ops: false, persistenceTimeout: 60, persistenceNetmask: '255.255.255.0', destinations: [d('192.168.1.2', 53), d('192.168.1.3', 53)] },
+      { key: { kind: 'addr', family: 4, protocol: 'UDP', address: '10.0.0.1', port: 53 }, scheduler: 'rr', ops: false, persistenceTimeout: 60, persistenceNetmask: '255.255.255.0', destinations: [d('192.168.1.2', 53)] },
       { key: { kind: 'addr', family: 4, protocol: 'TCP', address: '10.0.0.1', port: 81 }, scheduler: 'rr', ops: false, destinations: [] },
       { key: { kind: 'fwmark', family: 4, protocol: 'TCP', fwmark: 3 }, scheduler: 'wlc', ops: false, destinations: [d('192.168.1.5', 0)] },
     ],
@@ -25,7 +25,7 @@ test('golden ruleset: wrr map, persistence as masked source hash, empty service 
       'table ip tskeepalived {',
       '  chain services {',
       '    ip daddr 10.0.0.1 tcp dport 80 dnat to numgen inc mod 3 map { 0 : 192.168.1.2 . 8080, 1 : 192.168.1.3 . 8080, 2 : 192.168.1.2 . 8080 }',
-      '    ip daddr 10.0.0.1 udp dport 53 dnat to jhash ip saddr & 255.255.255.0 mod 2 seed 0xabc map { 0 : 192.168.1.2 . 53, 1 : 192.168.1.3 . 53 }',
+      '    ip daddr 10.0.0.1 udp dport 53 dnat to 192.168.1.2:53',
       '    meta mark 3 dnat to 192.168.1.5',
       '  }',
       '  chain prerouting {',
@@ -68,7 +68,15 @@ test('IPv6: sh-port hashes address and port; fwmark with ports needs an l4 match
     ],
   });
   const lines = buildNftRuleset(state, { seed: 7 }).script.split('\n');
-  assert.ok(lines.includes('    ip6 daddr 2001:db8::1 tcp dport 443 dnat to jhash ip6 saddr . tcp sport mod 2 seed 0x7 map { 0 : 2001:db8::2 . 443, 1 : 2001:db8::3 . 443 }'));
+  const sh = lines.find((l) => l.startsWith('    ip6 daddr 2001:db8::1 tcp dport 443 dnat to jhash ip6 saddr . tcp sport mod 256 seed 0x7 map { 0 : '));
+  assert.ok(sh, 'sh rule');
+  const targets = [...sh.matchAll(/(\d+) : (2001:db8::[23]) \. 443/g)];
+  assert.deepEqual(
+    targets.map((m) => Number(m[1])),
+    Array.from({ length: 256 }, (_, i) => i),
+  );
+  const n2 = targets.filter((m) => m[2] === '2001:db8::2').length;
+  assert.ok(n2 > 100 && n2 < 156, `slots of ::2: ${n2}`);
   assert.ok(lines.includes('    meta mark 9 meta l4proto { tcp, udp, sctp } dnat to numgen inc mod 2 map { 0 : 2001:db8::2 . 8443, 1 : 2001:db8::3 . 8443 }'));
   assert.ok(lines.includes('table ip6 tskeepalived {'));
 });
