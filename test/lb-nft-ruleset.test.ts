@@ -111,3 +111,44 @@ test('nftables backend: a missing nft binary and an nft failure are clear errors
   }
   assert.deepEqual(failing.current(), { services: [] });
 });
+
+test('every scheduler x protocol x family x persistence x sh-port combination is accepted by the real nft', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root (a network namespace)');
+  const { execFileSync } = await import('node:child_process');
+  const services: LbState['services'] = [];
+  let port = 1;
+  for (const protocol of ['TCP', 'UDP', 'SCTP'] as const)
+    for (const scheduler of ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'mh', 'dh', 'lblc', 'lblcr', 'fo', 'ovf'])
+      for (const family of [4, 6] as const)
+        for (const persistenceTimeout of [undefined, 300])
+          for (const schedFlags of [[], ['sh-port']]) {
+            const v4 = family === 4;
+            services.push({
+              key: { kind: 'addr', family, protocol, address: v4 ? '10.0.0.1' : '2001:db8::1', port: port++ },
+              scheduler,
+              ops: protocol === 'UDP',
+              schedFlags,
+              persistenceTimeout,
+              persistenceNetmask: persistenceTimeout ? (v4 ? '255.255.0.0' : '48') : undefined,
+              destinations: v4 ? [d('192.168.1.2', 80, 2), d('192.168.1.3', 81, 1)] : [d('2001:db8::2', 80, 2), d('2001:db8::3', 81, 1)],
+            });
+          }
+  for (const family of [4, 6] as const)
+    for (const fwmark of [10, 11])
+      services.push({
+        key: { kind: 'fwmark', family, protocol: 'TCP', fwmark: fwmark + family },
+        scheduler: 'wrr',
+        ops: false,
+        destinations: family === 4 ? [d('192.168.1.2', fwmark === 10 ? 0 : 8080), d('192.168.1.3', fwmark === 10 ? 0 : 8080)] : [d('2001:db8::2', 0), d('2001:db8::3', 0)],
+      });
+  const { script } = buildNftRuleset(normalizeState({ services }), { seed: 99, masquerade: true });
+  const ns = `tkl-${process.pid}-combo`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  try {
+    execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: script, stdio: ['pipe', 'pipe', 'pipe'] });
+    const listed = execFileSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'chain', 'ip', 'tskeepalived', 'services'], { encoding: 'utf8' });
+    assert.equal(listed.split('\n').filter((l) => l.includes('dnat')).length, services.filter((s) => s.key.family === 4).length);
+  } finally {
+    execFileSync('ip', ['netns', 'del', ns]);
+  }
+});
