@@ -83,6 +83,11 @@ const MISTAKES: Mistake[] = [
   ['bad status_code', (p) => (p.rs = ['HTTP_GET {', '    url {', '        path /', '        status_code 99', '    }', '}'])],
   ['garp delay invalid', (p) => p.instance1.push('garp_master_delay x')],
   ['smtp_alert invalid', (p) => p.instance1.push('smtp_alert maybe')],
+  ['duplicate real server', (p) => p.extraRoot.push('virtual_server 192.0.2.11 80 {', '    protocol TCP', '    real_server 198.51.100.3 80 {', '    }', '    real_server 198.51.100.3 80 {', '    }', '}')],
+  ['virtual server of an undefined group', (p) => p.extraRoot.push('virtual_server group NOPE {', '    lvs_sched rr', '    real_server 198.51.100.3 80 {', '    }', '}')],
+  ['empty virtual_server_group', (p) => p.extraRoot.push('virtual_server_group EMPTY {', '}')],
+  ['virtual_server_group in use', (p) => p.extraRoot.push('virtual_server_group G {', '    192.0.2.50-60 80', '    fwmark 9', '}', 'virtual_server group G {', '    lvs_sched wlc', '    protocol TCP', '    real_server 198.51.100.3 80 {', '    }', '}')],
+  ['track_script defined after use', (p) => (p.instance1.push('track_script {', '    later', '}'), p.extraRoot.push('vrrp_script later {', '    script "/nonexistent/chk"', '}'))],
 ];
 
 /** deterministic pseudo-random pairs of mistakes (mulberry32) */

@@ -4,7 +4,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { config, instance, vip, keepalivedConf, Lan, startTsNode, startKeepalived, waitFor, sleep, isRoot } from './vrrp-helpers.js';
+import { config, instance, vip, keepalivedConf, Lan, startTsNode, startKeepalived, waitFor, sleep, isRoot, sh } from './vrrp-helpers.js';
 
 const canRun = isRoot() && existsSync('/usr/sbin/keepalived');
 const skip = canRun ? false : 'needs root and keepalived';
@@ -160,5 +160,70 @@ test('sync group: one member failing its track_script faults the group; keepaliv
     t.proc.kill('SIGTERM');
     k.proc.kill('SIGTERM');
     await Promise.all([t.exited, k.exited]);
+  }
+});
+
+test('interface down -> FAULT (VIP released, keepalived takes over); up -> BACKUP then preempts back', { skip, timeout: 40_000 }, async () => {
+  const addr = '10.62.0.76';
+  const inst = (prio: number) => instance('VI_1', { virtualRouterId: 76, priority: prio, virtualIpaddress: [vip(addr)] });
+  const t = startTsNode(lan, 0, lan.writeJson('lk.json', config({ instances: [inst(150)] })));
+  await waitFor('tskeepalived MASTER', () => lan.hasAddress(0, addr), 6000);
+  const k = startKeepalived(lan, 1, lan.writeText('lk.conf', keepalivedConf(config({ instances: [inst(100)] }))), 'lk');
+  try {
+    await waitFor('keepalived BACKUP', () => k.has(/Entering BACKUP STATE/), 4000);
+    sh('ip', ['-n', lan.namespaces[0], 'link', 'set', 'eth0', 'down']);
+    await waitFor('tskeepalived FAULT', () => t.has(/Entering FAULT STATE/), 2000, 5);
+    await waitFor('VIP released', () => !lan.hasAddress(0, addr), 1000, 5);
+    await waitFor('keepalived MASTER', () => lan.hasAddress(1, addr), 6000);
+    sh('ip', ['-n', lan.namespaces[0], 'link', 'set', 'eth0', 'up']);
+    await waitFor('tskeepalived preempts back', () => lan.hasAddress(0, addr) && !lan.hasAddress(1, addr), 10_000);
+  } finally {
+    sh('ip', ['-n', lan.namespaces[0], 'link', 'set', 'eth0', 'up']);
+    t.proc.kill('SIGTERM');
+    k.proc.kill('SIGTERM');
+    await Promise.all([t.exited, k.exited]);
+  }
+});
+
+test('virtual_routes, virtual_rules and an excluded VIP with a label follow MASTER; SIGHUP reload keeps an unchanged instance', { skip, timeout: 30_000 }, async () => {
+  const ns = lan.namespaces[0];
+  const mk = (extraVip: boolean) =>
+    config({
+      instances: [
+        instance('VI_R', {
+          virtualRouterId: 77,
+          priority: 255,
+          virtualIpaddress: [vip('10.62.0.77')],
+          virtualIpaddressExcluded: [vip('10.62.0.78', 24, { label: 'eth0:ex' })],
+          virtualRoutes: [{ dst: { address: '10.99.7.0', prefixLen: 24, family: 4 }, via: lan.addr4(1), noTrack: false, options: {}, loc }],
+          virtualRules: [{ from: { address: '10.62.0.77', prefixLen: 32, family: 4 }, table: 177, options: {}, family: 4, loc }],
+        }),
+        instance('VI_S', { virtualRouterId: 79, priority: 255, virtualIpaddress: extraVip ? [vip('10.62.0.79'), vip('10.62.0.80')] : [vip('10.62.0.79')] }),
+      ],
+    });
+  const conf = lan.writeJson('routes.json', mk(false));
+  const t = startTsNode(lan, 0, conf);
+  try {
+    await waitFor('VIPs', () => lan.hasAddress(0, '10.62.0.77') && lan.hasAddress(0, '10.62.0.78') && lan.hasAddress(0, '10.62.0.79'), 4000);
+    await waitFor('route', () => sh('ip', ['-n', ns, 'route', 'show', '10.99.7.0/24']).out.includes(`via ${lan.addr4(1)}`), 2000);
+    await waitFor('rule', () => sh('ip', ['-n', ns, 'rule', 'show']).out.includes('from 10.62.0.77 lookup 177'), 2000);
+    assert.match(sh('ip', ['-n', ns, '-o', 'addr', 'show', 'dev', 'eth0']).out, /10\.62\.0\.78\/24 .*eth0:ex/);
+    // reload: VI_R unchanged (no transition), VI_S changed (restarted with the extra VIP)
+    await waitFor('MASTER logged', () => t.has(/\(VI_R\) Entering MASTER STATE/), 2000);
+    const before = t.lines.filter((l) => /\(VI_R\) Entering/.test(l)).length;
+    lan.writeJson('routes.json', mk(true));
+    t.proc.kill('SIGHUP');
+    await waitFor('changed instance has its new VIP', () => lan.hasAddress(0, '10.62.0.80'), 4000);
+    await sleep(300);
+    assert.equal(t.lines.filter((l) => /\(VI_R\) Entering/.test(l)).length, before, 'no transition of the unchanged instance');
+    assert.ok(lan.hasAddress(0, '10.62.0.77'));
+    t.proc.kill('SIGTERM');
+    assert.equal(await t.exited, 0);
+    assert.ok(!sh('ip', ['-n', ns, 'route', 'show', '10.99.7.0/24']).out.includes('via'), 'route removed on stop');
+    assert.ok(!sh('ip', ['-n', ns, 'rule', 'show']).out.includes('lookup 177'), 'rule removed on stop');
+    assert.ok(!lan.hasAddress(0, '10.62.0.78'));
+  } finally {
+    t.proc.kill('SIGTERM');
+    await t.exited;
   }
 });

@@ -11,9 +11,9 @@ import { scriptSecurityProblem } from '../notify/script-security.js';
 import { closeHttpDispatchers } from './http.js';
 import { checkersKey, realServerId, settingsKey, virtualServerId } from './identity.js';
 import { type RealServerHealth, initialQuorum, liveWeight, nextQuorum, poolDestinations } from './pool.js';
-import { isSchedulable, runCheck } from './run-check.js';
+import { type RunCheckOptions, isSchedulable, runCheck } from './run-check.js';
 import { Limiter } from './limiter.js';
-import { CheckerLoop, type LoopTiming, type Timers, realTimers } from './scheduler.js';
+import { CheckerLoop, type LoopTiming, type Timers, firstDelay, realTimers } from './scheduler.js';
 import { realServerText, serviceKeysOf, virtualServerText } from './services.js';
 import type { CheckContext, CheckResult } from './types.js';
 
@@ -40,6 +40,8 @@ interface CheckerRt {
   up: boolean;
   /** weight set by the checker (misc_dynamic, FILE_CHECK) minus the configured weight */
   weightOffset: number;
+  /** options of every run of this checker (refreshed on reload) */
+  runOpts?: RunCheckOptions;
 }
 
 interface RealRt {
@@ -107,6 +109,8 @@ export class CheckersEngine implements Engine {
   private readonly manageBackend: boolean;
   private readonly coalesceMs: number;
   private readonly limiter: Limiter;
+  /** aborted on stop: in-flight checks end at once */
+  private stopSignal = new AbortController();
   private listeners: EngineEventListener[] = [];
   private vss = new Map<string, VirtualRt>();
   private config: KeepalivedConfig | undefined;
@@ -146,6 +150,7 @@ export class CheckersEngine implements Engine {
   }
 
   async start(config: KeepalivedConfig): Promise<void> {
+    if (this.stopSignal.signal.aborted) this.stopSignal = new AbortController();
     this.backend ??= await createBackendFor(this.cliBackend, config, this.log);
     if (this.manageBackend) await this.backend.open();
     this.running = true;
@@ -176,6 +181,7 @@ export class CheckersEngine implements Engine {
 
   async stop(opts: { release: boolean }): Promise<void> {
     this.running = false;
+    this.stopSignal.abort();
     for (const v of this.vss.values()) {
       for (const r of v.reals.values()) this.stopReal(r);
       // omega: on shutdown, run the down notifiers of what was up
@@ -263,7 +269,9 @@ export class CheckersEngine implements Engine {
         for (const c of old.checkers) {
           const cfg = rs.checkers.find((x) => settingsKey(x) === settingsKey(c.checker));
           if (cfg) c.checker = cfg;
-          c.loop?.retime(loopTiming(vs, rs, c.checker));
+          const timing = loopTiming(vs, rs, c.checker);
+          c.loop?.retime(timing);
+          if (c.runOpts) Object.assign(c.runOpts, this.runOptions(v, old, timing));
         }
         old.alive = this.computeAlive(old);
         continue;
@@ -297,19 +305,25 @@ export class CheckersEngine implements Engine {
         c.up = true;
         return;
       }
-      const loopId = `${v.id}|${r.id}|${i}`;
       const timing = loopTiming(v.vs, r.rs, c.checker);
-      const attempt = (signal: AbortSignal) =>
-        runCheck(r.rs, c.checker, {
-          ctx: { ...this.ctxBase, configuredWeight: r.rs.weight },
-          signal,
-          virtualhost: v.vs.virtualhost,
-          delayLoopMs: loopTiming(v.vs, r.rs, c.checker).delayLoop,
-        });
-      c.loop = new CheckerLoop(loopId, attempt, timing, c.up, (up, res) => this.onVerdict(v, r, c, up, res), this.timers, this.limiter);
-      c.loop.start();
+      const runOpts = this.runOptions(v, r, timing);
+      c.runOpts = runOpts;
+      const attempt = (signal: AbortSignal | undefined) => {
+        runOpts.signal = signal;
+        return runCheck(r.rs, c.checker, runOpts);
+      };
+      c.loop = new CheckerLoop(attempt, timing, c.up, (up, res) => this.onVerdict(v, r, c, up, res), {
+        timers: this.timers,
+        limiter: this.limiter,
+        signal: this.stopSignal.signal,
+      });
+      c.loop.start(firstDelay(`${v.id}|${r.id}|${i}`, timing));
     });
     r.alive = this.computeAlive(r);
+  }
+
+  private runOptions(v: VirtualRt, r: RealRt, timing: LoopTiming): RunCheckOptions {
+    return { ctx: { ...this.ctxBase, configuredWeight: r.rs.weight }, virtualhost: v.vs.virtualhost, delayLoopMs: timing.delayLoop };
   }
 
   private stopReal(r: RealRt): void {

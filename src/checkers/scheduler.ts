@@ -38,9 +38,13 @@ export function hashedOffset(id: string, span: number): number {
   return (h.readUInt32BE(0) / 0x1_0000_0000) * span;
 }
 
+/**
+ * Delay before a checker's first run. Rounded to 10 ms so that thousands of loops share a few
+ * hundred timer lists instead of one list per distinct duration.
+ */
 export function firstDelay(id: string, t: LoopTiming, random: () => number = Math.random): number {
-  if (t.warmup !== undefined && t.warmup > 0) return random() * t.warmup;
-  return hashedOffset(id, t.delayLoop);
+  const raw = t.warmup !== undefined && t.warmup > 0 ? random() * t.warmup : hashedOffset(id, t.delayLoop);
+  return Math.floor(raw / 10) * 10;
 }
 
 export interface CheckerStats {
@@ -48,35 +52,43 @@ export interface CheckerStats {
   failures: number;
   lastLatencyMs?: number;
   lastReason?: string;
-  lastResultAt?: number;
 }
 
 /** Called when the checker's verdict is known: after a success, or after the last failed retry. */
 export type VerdictListener = (up: boolean, result: CheckResult) => void;
 
+/**
+ * One checker's loop. Kept small (thousands exist): no per-loop abort controller (the owner passes
+ * one signal shared by all its loops, aborted on stop), and with the real timers one Timeout per
+ * loop, re-armed with refresh() when the delay repeats, instead of a new timer and closure per run.
+ */
 export class CheckerLoop {
   readonly stats: CheckerStats = { checks: 0, failures: 0 };
   /** current verdict; starts as given (alpha => down) */
   up: boolean;
   private retriesUsed = 0;
   private timer: unknown;
+  private timerMs = -1;
+  private armed = false;
   private running = false;
-  private abort: AbortController | undefined;
   private stopped = false;
+  private readonly fire = () => {
+    this.armed = false;
+    void this.runOnce();
+  };
 
   constructor(
-    readonly id: string,
-    private readonly attempt: (signal: AbortSignal) => Promise<CheckResult>,
+    private readonly attempt: (signal: AbortSignal | undefined) => Promise<CheckResult>,
     private timing: LoopTiming,
     initialUp: boolean,
     private readonly onVerdict: VerdictListener,
-    private readonly timers: Timers = realTimers,
-    private readonly limiter?: Limiter,
+    private readonly opts: { timers?: Timers; limiter?: Limiter; signal?: AbortSignal } = {},
   ) {
     this.up = initialUp;
   }
 
-  start(delayMs = firstDelay(this.id, this.timing)): void {
+  /** First run after `delayMs` (see firstDelay). */
+  start(delayMs: number): void {
     this.stopped = false;
     this.schedule(delayMs);
   }
@@ -88,49 +100,57 @@ export class CheckerLoop {
 
   stop(): void {
     this.stopped = true;
-    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
-    this.timer = undefined;
-    this.abort?.abort();
+    this.disarm();
   }
 
   get isRunning(): boolean {
     return this.running;
   }
 
+  private disarm(): void {
+    if (this.armed) (this.opts.timers ?? realTimers).clearTimeout(this.timer);
+    this.armed = false;
+  }
+
   private schedule(ms: number): void {
     if (this.stopped) return;
-    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
-    this.timer = this.timers.setTimeout(() => {
-      this.timer = undefined;
-      void this.runOnce();
-    }, Math.max(0, ms));
+    const timers = this.opts.timers ?? realTimers;
+    ms = Math.max(0, ms);
+    if (timers === realTimers && this.timer !== undefined && !this.armed && ms === this.timerMs) {
+      (this.timer as NodeJS.Timeout).refresh();
+      this.armed = true;
+      return;
+    }
+    this.disarm();
+    this.timer = timers.setTimeout(this.fire, ms);
+    this.timerMs = ms;
+    this.armed = true;
   }
 
   private async runOnce(): Promise<void> {
     if (this.stopped || this.running) return;
     this.running = true;
-    const wait = this.limiter?.acquire();
+    const limiter = this.opts.limiter;
+    const wait = limiter?.acquire();
     if (wait) await wait;
     if (this.stopped) {
-      this.limiter?.release();
+      limiter?.release();
       this.running = false;
       return;
     }
-    // one controller per loop, replaced only after it has been used to abort
-    if (!this.abort || this.abort.signal.aborted) this.abort = new AbortController();
     let r: CheckResult;
     try {
-      r = await this.attempt(this.abort.signal);
+      r = await this.attempt(this.opts.signal);
     } catch (e) {
       r = { ok: false, reason: `checker error: ${(e as Error).message}`, latencyMs: 0 };
     }
-    this.limiter?.release();
+    limiter?.release();
     this.running = false;
     if (this.stopped) return;
-    this.stats.checks++;
-    this.stats.lastLatencyMs = r.latencyMs;
-    this.stats.lastReason = r.reason;
-    this.stats.lastResultAt = Date.now();
+    const st = this.stats;
+    st.checks++;
+    st.lastLatencyMs = r.latencyMs;
+    st.lastReason = r.reason;
     if (r.ok) {
       this.retriesUsed = 0;
       this.up = true;
@@ -138,7 +158,7 @@ export class CheckerLoop {
       this.schedule(this.timing.delayLoop);
       return;
     }
-    this.stats.failures++;
+    st.failures++;
     // already down: no retries, the verdict cannot change
     if (this.up && this.retriesUsed < this.timing.retry) {
       this.retriesUsed++;

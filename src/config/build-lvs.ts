@@ -108,7 +108,7 @@ export const realServerTable = new KeywordTable<RsDraft>('real_server')
   })
   .model('delay_before_retry', timerSet((d, ms) => (d.rs.delayBeforeRetry = ms), "real server delay_before_retry '%s' invalid - ignoring"))
   .model('warmup', timerSet((d, ms) => (d.rs.warmup = ms), "real server warmup '%s' invalid - ignoring"))
-  .model('connect_timeout', timerSet((d, ms) => ((d.rs as RealServer & { connectTimeout?: number }).connectTimeout = ms), 'real server connect_timeout %s invalid - ignoring'))
+  .model('connect_timeout', timerSet((d, ms) => (d.rs.connectTimeout = ms), 'real server connect_timeout %s invalid - ignoring'))
   .model('delay_loop', timerSet((d, ms) => (d.rs.delayLoop = ms), "real server delay_loop '%s' invalid - ignoring"))
   .model('smtp_alert', boolOpt((d, b) => (d.rs.smtpAlert = b), 'Invalid real_server smtp_alert parameter %s'))
   .raw('virtualhost', 'snmp_name');
@@ -346,6 +346,6 @@ export function buildVirtualServerGroup(ctx: BuildContext, n: ConfNode, name: st
     if (dash >= 0) e.rangeEnd = text.slice(dash + 1);
     g.entries.push(e);
   }
-  if (g.entries.length === 0) ctx.error(n, `virtual server group ${name} has no entries - removing`);
+  if (g.entries.length === 0) ctx.error(n.endLoc ?? n, `virtual server group ${name} has no entries - removing`);
   return g;
 }
