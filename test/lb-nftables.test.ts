@@ -104,6 +104,34 @@ test('sh sends each client to the same server, and uses several servers', { skip
   assert.ok(used.size >= 2, `only ${[...used].join(',')} used`);
 });
 
+test('approximated schedulers: lc -> wrr by weight, fo -> highest weight, dh -> one server', { skip: !root && 'needs root' }, async () => {
+  await backend!.apply(state(svc('lc', [rs(1, 2), rs(2, 1)])));
+  assert.deepEqual(tally(await clientRequests(C, { host: VIP, port: 80, count: 30, sources: SOURCES })), { s1: 20, s2: 10 });
+  await backend!.apply(state(svc('fo', [rs(1, 2), rs(2, 9), rs(3, 4)])));
+  assert.deepEqual(tally(await clientRequests(C, { host: VIP, port: 80, count: 6, sources: SOURCES })), { s2: 6 });
+  await backend!.apply(state(svc('dh', [rs(1), rs(2), rs(3)])));
+  const t = tally(await clientRequests(C, { host: VIP, port: 80, count: 16, sources: SOURCES }));
+  assert.equal(Object.keys(t).length, 1, JSON.stringify(t));
+  assert.match(Object.keys(t)[0]!, /^s[123]$/);
+});
+
+test('sh: removing a server only moves the clients it had', { skip: !root && 'needs root' }, async () => {
+  const many = Array.from({ length: 24 }, (_, i) => `10.61.1.${20 + i}`);
+  for (const a of many) await sh('ip', '-n', C, 'addr', 'add', `${a}/24`, 'dev', 'eth0');
+  await backend!.apply(state(svc('sh', [rs(1), rs(2), rs(3)])));
+  const before = new Map((await clientRequests(C, { host: VIP, port: 80, count: many.length, sources: many })).map((r) => [r.src, r.reply]));
+  await backend!.apply(state(svc('sh', [rs(1), rs(2, 0), rs(3)])));
+  const after = new Map((await clientRequests(C, { host: VIP, port: 80, count: many.length, sources: many })).map((r) => [r.src, r.reply]));
+  let moved = 0;
+  for (const [src, server] of before) {
+    if (server === 's2') {
+      moved++;
+      assert.notEqual(after.get(src), 's2');
+    } else assert.equal(after.get(src), server, `${src} moved from ${server}`);
+  }
+  assert.ok(moved > 0 && moved < many.length, `moved ${moved}`);
+});
+
 test('weight 0 and removal stop new traffic; an established connection survives', { skip: !root && 'needs root' }, async () => {
   await backend!.apply(state(svc('rr', [rs(1), rs(2), rs(3)])));
   // find a held connection that landed on s3

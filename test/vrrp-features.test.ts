@@ -4,7 +4,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { config, instance, vip, keepalivedConf, Lan, startTsNode, startKeepalived, waitFor, sleep, isRoot } from './vrrp-helpers.js';
+import { config, instance, vip, keepalivedConf, Lan, startTsNode, startKeepalived, waitFor, sleep, isRoot, sh } from './vrrp-helpers.js';
 
 const canRun = isRoot() && existsSync('/usr/sbin/keepalived');
 const skip = canRun ? false : 'needs root and keepalived';
@@ -36,27 +36,30 @@ test('nopreempt: a higher-priority tskeepalived BACKUP does not take over from k
   }
 });
 
-test('auth PASS mismatch: adverts ignored (both MASTER), counted and logged with the reason', { skip, timeout: 30_000 }, async () => {
+test('auth PASS mismatch: a higher-priority master with the wrong password is ignored (counted, logged once)', { skip, timeout: 30_000 }, async () => {
   const addr = '10.62.0.71';
   const inst = (prio: number, pass: string) => instance('VI_1', { virtualRouterId: 71, priority: prio, auth: { type: 'PASS', pass }, virtualIpaddress: [vip(addr)] });
-  const t = startTsNode(lan, 0, lan.writeJson('auth.json', config({ instances: [inst(150, 'right')] })), [], { TKV_DUMP_DIR: lan.dir });
-  await waitFor('tskeepalived MASTER', () => lan.hasAddress(0, addr), 6000);
-  const k = startKeepalived(lan, 1, lan.writeText('auth.conf', keepalivedConf(config({ instances: [inst(100, 'wrong')] }))), 'auth');
+  const k = startKeepalived(lan, 1, lan.writeText('auth.conf', keepalivedConf(config({ instances: [inst(150, 'wrong')] }))), 'auth');
+  let t;
   try {
-    await waitFor('keepalived MASTER too (it ignores our adverts)', () => lan.hasAddress(1, addr), 8000);
-    await waitFor('rejection logged', () => t.has(/advertisement rejected: auth-pass-mismatch/), 3000);
-    assert.ok(lan.hasAddress(0, addr), 'tskeepalived ignores the mismatched adverts and stays MASTER');
+    await waitFor('keepalived MASTER', () => lan.hasAddress(1, addr), 8000);
+    t = startTsNode(lan, 0, lan.writeJson('auth.json', config({ instances: [inst(100, 'right')] })), [], { TKV_DUMP_DIR: lan.dir });
+    await waitFor('tskeepalived BACKUP', () => t!.has(/Entering BACKUP STATE/), 3000);
+    // keepalived's adverts (priority 150) are rejected, so the master-down timer runs out
+    await waitFor('tskeepalived MASTER despite the adverts', () => lan.hasAddress(0, addr), 6000);
+    await waitFor('rejection logged', () => t!.has(/advertisement rejected: auth-pass-mismatch/), 2000);
     assert.equal(t.lines.filter((l) => /advertisement rejected: auth-pass-mismatch/.test(l)).length, 1, 'logged once (rate limited)');
-    await sleep(1200);
     const statsFile = join(lan.dir, 'keepalived.stats');
     t.proc.kill('SIGUSR2');
     await waitFor('stats dump', () => existsSync(statsFile), 2000);
-    const failures = Number(/Authentication Errors:[\s\S]*?Failure: (\d+)/.exec(readFileSync(statsFile, 'utf8'))![1]);
-    assert.ok(failures >= 2, `auth failures counted: ${failures}`);
+    const stats = readFileSync(statsFile, 'utf8');
+    const failures = Number(/Authentication Errors:[\s\S]*?Failure: (\d+)/.exec(stats)![1]);
+    assert.ok(failures >= 3, `auth failures counted: ${failures}\n${stats}`);
+    assert.match(stats, /Received: 0/, 'no advert accepted');
   } finally {
-    t.proc.kill('SIGTERM');
+    t?.proc.kill('SIGTERM');
     k.proc.kill('SIGTERM');
-    await Promise.all([t.exited, k.exited]);
+    await Promise.all([t?.exited, k.exited]);
   }
 });
 
@@ -160,5 +163,70 @@ test('sync group: one member failing its track_script faults the group; keepaliv
     t.proc.kill('SIGTERM');
     k.proc.kill('SIGTERM');
     await Promise.all([t.exited, k.exited]);
+  }
+});
+
+test('interface down -> FAULT (VIP released, keepalived takes over); up -> BACKUP then preempts back', { skip, timeout: 40_000 }, async () => {
+  const addr = '10.62.0.76';
+  const inst = (prio: number) => instance('VI_1', { virtualRouterId: 76, priority: prio, virtualIpaddress: [vip(addr)] });
+  const t = startTsNode(lan, 0, lan.writeJson('lk.json', config({ instances: [inst(150)] })));
+  await waitFor('tskeepalived MASTER', () => lan.hasAddress(0, addr), 6000);
+  const k = startKeepalived(lan, 1, lan.writeText('lk.conf', keepalivedConf(config({ instances: [inst(100)] }))), 'lk');
+  try {
+    await waitFor('keepalived BACKUP', () => k.has(/Entering BACKUP STATE/), 4000);
+    sh('ip', ['-n', lan.namespaces[0], 'link', 'set', 'eth0', 'down']);
+    await waitFor('tskeepalived FAULT', () => t.has(/Entering FAULT STATE/), 2000, 5);
+    await waitFor('VIP released', () => !lan.hasAddress(0, addr), 1000, 5);
+    await waitFor('keepalived MASTER', () => lan.hasAddress(1, addr), 6000);
+    sh('ip', ['-n', lan.namespaces[0], 'link', 'set', 'eth0', 'up']);
+    await waitFor('tskeepalived preempts back', () => lan.hasAddress(0, addr) && !lan.hasAddress(1, addr), 10_000);
+  } finally {
+    sh('ip', ['-n', lan.namespaces[0], 'link', 'set', 'eth0', 'up']);
+    t.proc.kill('SIGTERM');
+    k.proc.kill('SIGTERM');
+    await Promise.all([t.exited, k.exited]);
+  }
+});
+
+test('virtual_routes, virtual_rules and an excluded VIP with a label follow MASTER; SIGHUP reload keeps an unchanged instance', { skip, timeout: 30_000 }, async () => {
+  const ns = lan.namespaces[0];
+  const mk = (extraVip: boolean) =>
+    config({
+      instances: [
+        instance('VI_R', {
+          virtualRouterId: 77,
+          priority: 255,
+          virtualIpaddress: [vip('10.62.0.77')],
+          virtualIpaddressExcluded: [vip('10.62.0.78', 24, { label: 'eth0:ex' })],
+          virtualRoutes: [{ dst: { address: '10.99.7.0', prefixLen: 24, family: 4 }, via: lan.addr4(1), noTrack: false, options: {}, loc }],
+          virtualRules: [{ from: { address: '10.62.0.77', prefixLen: 32, family: 4 }, table: 177, options: {}, family: 4, loc }],
+        }),
+        instance('VI_S', { virtualRouterId: 79, priority: 255, virtualIpaddress: extraVip ? [vip('10.62.0.79'), vip('10.62.0.80')] : [vip('10.62.0.79')] }),
+      ],
+    });
+  const conf = lan.writeJson('routes.json', mk(false));
+  const t = startTsNode(lan, 0, conf);
+  try {
+    await waitFor('VIPs', () => lan.hasAddress(0, '10.62.0.77') && lan.hasAddress(0, '10.62.0.78') && lan.hasAddress(0, '10.62.0.79'), 4000);
+    await waitFor('route', () => sh('ip', ['-n', ns, 'route', 'show', '10.99.7.0/24']).out.includes(`via ${lan.addr4(1)}`), 2000);
+    await waitFor('rule', () => sh('ip', ['-n', ns, 'rule', 'show']).out.includes('from 10.62.0.77 lookup 177'), 2000);
+    assert.match(sh('ip', ['-n', ns, '-o', 'addr', 'show', 'dev', 'eth0']).out, /10\.62\.0\.78\/24 .*eth0:ex/);
+    // reload: VI_R unchanged (no transition), VI_S changed (restarted with the extra VIP)
+    await waitFor('MASTER logged', () => t.has(/\(VI_R\) Entering MASTER STATE/), 2000);
+    const before = t.lines.filter((l) => /\(VI_R\) Entering/.test(l)).length;
+    lan.writeJson('routes.json', mk(true));
+    t.proc.kill('SIGHUP');
+    await waitFor('changed instance has its new VIP', () => lan.hasAddress(0, '10.62.0.80'), 4000);
+    await sleep(300);
+    assert.equal(t.lines.filter((l) => /\(VI_R\) Entering/.test(l)).length, before, 'no transition of the unchanged instance');
+    assert.ok(lan.hasAddress(0, '10.62.0.77'));
+    t.proc.kill('SIGTERM');
+    assert.equal(await t.exited, 0);
+    assert.ok(!sh('ip', ['-n', ns, 'route', 'show', '10.99.7.0/24']).out.includes('via'), 'route removed on stop');
+    assert.ok(!sh('ip', ['-n', ns, 'rule', 'show']).out.includes('lookup 177'), 'rule removed on stop');
+    assert.ok(!lan.hasAddress(0, '10.62.0.78'));
+  } finally {
+    t.proc.kill('SIGTERM');
+    await t.exited;
   }
 });

@@ -12,7 +12,16 @@ import { readInt, readTimerMs, readUnsigned, trueFalse } from './values.js';
 type Common = Exclude<Checker, FileCheck | BfdCheck>;
 
 /** Names FILE_CHECK and BFD_CHECK resolve against, set by buildChecker before each walk. */
-const lookup = { trackFiles: new Set<string>(), bfds: new Set<string>(), rsName: '' };
+const lookup: { trackFiles: Set<string>; bfds: Set<string>; rs: RsRef } = { trackFiles: new Set(), bfds: new Set(), rs: { address: '', port: 0, protocol: '' } };
+
+/** What keepalived prints for a real server: [ADDR]:PROTO:PORT */
+export interface RsRef {
+  address: string;
+  port: number;
+  protocol: string;
+}
+
+const rsName = (r: RsRef): string => `[${r.address}]:${r.protocol}:${r.port}`;
 type CommonT = Common & { raw?: RawKeyword[] };
 
 function timer<T extends CommonT>(set: (c: T, ms: number) => void, label: string): Handler<T> {
@@ -227,7 +236,7 @@ export const checkerTables = {
       const w = arg(ctx, n);
       if (w === undefined) return;
       if (!lookup.bfds.has(w)) {
-        ctx.error(n, `(${lookup.rsName}) BFD_CHECK - BFD ${w} not configured`);
+        ctx.error(n, `(${rsName(lookup.rs)}) BFD_CHECK - BFD ${w} not configured`);
         c.name = '';
       } else c.name = w;
     })
@@ -241,24 +250,27 @@ export const checkerTables = {
 
 export type CheckerKeyword = keyof typeof checkerTables;
 
-/** Defaults as keepalived applies them (retry: HTTP/SSL/TCP/... 1, MISC 0, DNS 3). */
+/**
+ * A new checker. connectTimeout / retry / delayBeforeRetry start unset (NaN) and are filled by
+ * applyCheckerDefaults once the real and virtual server settings are known.
+ */
 export function newChecker(type: CheckerKeyword, n: ConfNode): Checker {
   const loc = n.loc;
   switch (type) {
     case 'HTTP_GET':
     case 'SSL_GET':
-      return { type, connectTimeout: 5000, retry: 1, delayBeforeRetry: 3000, loc, urls: [], enableSni: false };
+      return { type, connectTimeout: NaN, retry: NaN, delayBeforeRetry: NaN, loc, urls: [], enableSni: false };
     case 'TCP_CHECK':
     case 'PING_CHECK':
-      return { type, connectTimeout: 5000, retry: 1, delayBeforeRetry: 1000, loc };
+      return { type, connectTimeout: NaN, retry: NaN, delayBeforeRetry: NaN, loc };
     case 'SMTP_CHECK':
-      return { type, connectTimeout: 5000, retry: 1, delayBeforeRetry: 1000, loc, heloName: 'localhost' };
+      return { type, connectTimeout: NaN, retry: NaN, delayBeforeRetry: NaN, loc, heloName: 'localhost' };
     case 'DNS_CHECK':
-      return { type, connectTimeout: 5000, retry: 3, delayBeforeRetry: 1000, loc, queryType: 'SOA', name: '.' };
+      return { type, connectTimeout: NaN, retry: NaN, delayBeforeRetry: NaN, loc, queryType: 'SOA', name: '.' };
     case 'UDP_CHECK':
-      return { type, connectTimeout: 5000, retry: 1, delayBeforeRetry: 1000, loc, requireReply: false };
+      return { type, connectTimeout: NaN, retry: NaN, delayBeforeRetry: NaN, loc, requireReply: false };
     case 'MISC_CHECK':
-      return { type, connectTimeout: 5000, retry: 0, delayBeforeRetry: 1000, loc, miscDynamic: false };
+      return { type, connectTimeout: NaN, retry: NaN, delayBeforeRetry: NaN, loc, miscDynamic: false };
     case 'FILE_CHECK':
       return { type, trackFile: '', weightReverse: false, loc };
     case 'BFD_CHECK':
@@ -266,11 +278,11 @@ export function newChecker(type: CheckerKeyword, n: ConfNode): Checker {
   }
 }
 
-export function buildChecker(ctx: BuildContext, type: CheckerKeyword, n: ConfNode, trackFiles: Set<string>, bfds: Set<string>, rsName: string): Checker | undefined {
+export function buildChecker(ctx: BuildContext, type: CheckerKeyword, n: ConfNode, trackFiles: Set<string>, bfds: Set<string>, rs: RsRef): Checker | undefined {
   const c = newChecker(type, n);
   lookup.trackFiles = trackFiles;
   lookup.bfds = bfds;
-  lookup.rsName = rsName;
+  lookup.rs = rs;
   (checkerTables[type] as KeywordTable<Checker & { raw?: RawKeyword[] }>).walk(ctx, n.children, c);
   if (c.type === 'HTTP_GET' || c.type === 'SSL_GET') {
     if (c.urls.length === 0) {
@@ -289,7 +301,7 @@ export function buildChecker(ctx: BuildContext, type: CheckerKeyword, n: ConfNod
     }
   } else if (c.type === 'BFD_CHECK') {
     if (c.name === undefined) {
-      ctx.error(n.endLoc ?? n, `(${rsName}) No name has been specified for BFD_CHECKER - skipping`);
+      ctx.error(n.endLoc ?? n, `(${rsName(rs)}) No name has been specified for BFD_CHECKER - skipping`);
       return undefined;
     }
     if (c.name === '') return undefined;
@@ -298,4 +310,32 @@ export function buildChecker(ctx: BuildContext, type: CheckerKeyword, n: ConfNod
       ctx.error(n.endLoc ?? n, `UDP_CHECK min_reply length ${c.minReplyLength} > max_reply_length ${c.maxReplyLength} - will always fail`);
   }
   return c;
+}
+
+/** The settings a checker inherits: its real server's, else its virtual server's. */
+export interface InheritedTimers {
+  connectTimeout?: number;
+  retry?: number;
+  delayBeforeRetry?: number;
+  warmup?: number;
+  delayLoop: number;
+  alpha?: boolean;
+}
+
+/**
+ * keepalived's checker defaults: explicit value, else the real server's, else the virtual
+ * server's, else the type default (connect_timeout 5 s; retry 1, MISC_CHECK 0, DNS_CHECK 3;
+ * delay_before_retry 1 s, HTTP/SSL_GET 3 s, DNS_CHECK = delay_loop).
+ */
+export function applyCheckerDefaults(c: Checker, rs: InheritedTimers, vs: Omit<InheritedTimers, 'delayLoop'> & { delayLoop: number }): void {
+  if (c.type === 'FILE_CHECK' || c.type === 'BFD_CHECK') return;
+  c.delayLoop ??= rs.delayLoop ?? vs.delayLoop;
+  if (Number.isNaN(c.connectTimeout)) c.connectTimeout = rs.connectTimeout ?? vs.connectTimeout ?? 5000;
+  if (Number.isNaN(c.retry)) c.retry = rs.retry ?? vs.retry ?? (c.type === 'MISC_CHECK' ? 0 : c.type === 'DNS_CHECK' ? 3 : 1);
+  if (Number.isNaN(c.delayBeforeRetry)) {
+    const typeDefault = c.type === 'HTTP_GET' || c.type === 'SSL_GET' ? 3000 : c.type === 'DNS_CHECK' ? c.delayLoop : 1000;
+    c.delayBeforeRetry = rs.delayBeforeRetry ?? vs.delayBeforeRetry ?? typeDefault;
+  }
+  if (c.warmup === undefined && (rs.warmup ?? vs.warmup) !== undefined) c.warmup = rs.warmup ?? vs.warmup;
+  if (c.alpha === undefined && (rs.alpha ?? vs.alpha) !== undefined) c.alpha = rs.alpha ?? vs.alpha;
 }

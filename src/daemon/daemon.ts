@@ -85,8 +85,18 @@ export class Daemon {
     return this.statusAddress;
   }
 
-  async start(config: KeepalivedConfig): Promise<void> {
+  private starting: Promise<void> = Promise.resolve();
+
+  /** Start the subsystems. Reloads and stop requested meanwhile wait for it to finish. */
+  start(config: KeepalivedConfig): Promise<void> {
     this.config = config;
+    const p = this.startNow(config);
+    this.starting = p.catch(() => undefined);
+    this.reloadChain = this.starting;
+    return p;
+  }
+
+  private async startNow(config: KeepalivedConfig): Promise<void> {
     const wanted = wantedEngines(this.cli, config);
     this.notifier = new Notifier(config, this.deps.logger.child({ subsystem: 'notify' }), {
       vrrp: !this.cli.checkOnly || this.cli.vrrpOnly,
@@ -338,6 +348,9 @@ export class Daemon {
     if (this.stopping) return;
     this.stopping = true;
     this.log.info('Stopping');
+    await this.starting;
+    // let a reload in progress finish (bounded) before the engines stop
+    await Promise.race([this.reloadChain, new Promise((r) => setTimeout(r, this.deps.stopTimeoutMs ?? 10000).unref())]);
     const timeout = this.deps.stopTimeoutMs ?? 10000;
     const order: Kind[] = ['checkers', 'vrrp'];
     await Promise.all(

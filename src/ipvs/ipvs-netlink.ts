@@ -91,10 +91,22 @@ export class IpvsNetlinkBackend implements LbBackend {
     }
     this.transport = t;
     if (this.opts.flushOnOpen) {
-      await t.request('flush IPVS', this.familyId, 0, encodeFlush());
+      await t.request('flush IPVS', this.familyId, 0, encodeFlush()).catch((e: Error) => {
+        t.close();
+        this.transport = undefined;
+        throw new LbUnavailableError(`IPVS: ${e.message}`);
+      });
       this.log.info({ backend: this.name }, 'IPVS flushed (lvs_flush)');
     }
-    this.kernel = await this.readKernel();
+    try {
+      this.kernel = await this.readKernel();
+    } catch (e) {
+      t.close();
+      this.transport = undefined;
+      const errno = e instanceof NetlinkErrnoError ? e.errno : 0;
+      const hint = errno === 1 ? ' (tskeepalived needs CAP_NET_ADMIN to manage IPVS)' : '';
+      throw new LbUnavailableError(`IPVS: cannot read the current services: ${(e as Error).message}${hint}`);
+    }
     this.log.info(
       { backend: this.name, family: this.familyId, services: this.kernel.services.length, destinations: destinationCount(this.kernel) },
       'IPVS ready',
