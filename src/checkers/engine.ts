@@ -345,6 +345,9 @@ export class CheckersEngine implements Engine {
         return;
       }
       const timing = loopTiming(v.vs, r.rs, c.checker);
+      const common = c.checker as { fwmark?: number; bindIf?: string };
+      if (common.fwmark !== undefined || (common.bindIf !== undefined && c.checker.type !== 'PING_CHECK'))
+        this.log.warn({ rs: r.text, checker: c.checker.type }, 'checker fwmark / bind_if are not supported: the check runs without them');
       c.loop = new CheckerLoop(this.host, c, timing, c.up, { timers: this.timers, limiter: this.limiter, signal: this.stopSignal.signal });
       c.loop.start(firstDelay(`${v.id}|${r.id}|${i}`, timing));
     });
