@@ -11,7 +11,7 @@ test('golden ruleset: wrr map, persistence as masked source hash, empty service 
   const state: LbState = normalizeState({
     services: [
       { key: { kind: 'addr', family: 4, protocol: 'TCP', address: '10.0.0.1', port: 80 }, scheduler: 'wrr', ops: false, destinations: [d('192.168.1.2', 8080, 2), d('192.168.1.3', 8080, 1), d('192.168.1.4', 8080, 0)] },
-      { key: { kind: 'addr', family: 4, protocol: 'UDP', address: '10.0.0.1', port: 53 }, scheduler: 'rr', ops: false, persistenceTimeout: 60, persistenceNetmask: '255.255.255.0', destinations: [d('192.168.1.2', 53), d('192.168.1.3', 53)] },
+      { key: { kind: 'addr', family: 4, protocol: 'UDP', address: '10.0.0.1', port: 53 }, scheduler: 'rr', ops: false, persistenceTimeout: 60, persistenceNetmask: '255.255.255.0', destinations: [d('192.168.1.2', 53)] },
       { key: { kind: 'addr', family: 4, protocol: 'TCP', address: '10.0.0.1', port: 81 }, scheduler: 'rr', ops: false, destinations: [] },
       { key: { kind: 'fwmark', family: 4, protocol: 'TCP', fwmark: 3 }, scheduler: 'wlc', ops: false, destinations: [d('192.168.1.5', 0)] },
     ],
@@ -25,7 +25,7 @@ test('golden ruleset: wrr map, persistence as masked source hash, empty service 
       'table ip tskeepalived {',
       '  chain services {',
       '    ip daddr 10.0.0.1 tcp dport 80 dnat to numgen inc mod 3 map { 0 : 192.168.1.2 . 8080, 1 : 192.168.1.3 . 8080, 2 : 192.168.1.2 . 8080 }',
-      '    ip daddr 10.0.0.1 udp dport 53 dnat to jhash ip saddr & 255.255.255.0 mod 2 seed 0xabc map { 0 : 192.168.1.2 . 53, 1 : 192.168.1.3 . 53 }',
+      '    ip daddr 10.0.0.1 udp dport 53 dnat to 192.168.1.2:53',
       '    meta mark 3 dnat to 192.168.1.5',
       '  }',
       '  chain prerouting {',
@@ -68,7 +68,15 @@ test('IPv6: sh-port hashes address and port; fwmark with ports needs an l4 match
     ],
   });
   const lines = buildNftRuleset(state, { seed: 7 }).script.split('\n');
-  assert.ok(lines.includes('    ip6 daddr 2001:db8::1 tcp dport 443 dnat to jhash ip6 saddr . tcp sport mod 2 seed 0x7 map { 0 : 2001:db8::2 . 443, 1 : 2001:db8::3 . 443 }'));
+  const sh = lines.find((l) => l.startsWith('    ip6 daddr 2001:db8::1 tcp dport 443 dnat to jhash ip6 saddr . tcp sport mod 256 seed 0x7 map { 0 : '));
+  assert.ok(sh, 'sh rule');
+  const targets = [...sh.matchAll(/(\d+) : (2001:db8::[23]) \. 443/g)];
+  assert.deepEqual(
+    targets.map((m) => Number(m[1])),
+    Array.from({ length: 256 }, (_, i) => i),
+  );
+  const n2 = targets.filter((m) => m[2] === '2001:db8::2').length;
+  assert.ok(n2 > 100 && n2 < 156, `slots of ::2: ${n2}`);
   assert.ok(lines.includes('    meta mark 9 meta l4proto { tcp, udp, sctp } dnat to numgen inc mod 2 map { 0 : 2001:db8::2 . 8443, 1 : 2001:db8::3 . 8443 }'));
   assert.ok(lines.includes('table ip6 tskeepalived {'));
 });
@@ -102,4 +110,45 @@ test('nftables backend: a missing nft binary and an nft failure are clear errors
     execFileSync('ip', ['netns', 'del', ns]);
   }
   assert.deepEqual(failing.current(), { services: [] });
+});
+
+test('every scheduler x protocol x family x persistence x sh-port combination is accepted by the real nft', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root (a network namespace)');
+  const { execFileSync } = await import('node:child_process');
+  const services: LbState['services'] = [];
+  let port = 1;
+  for (const protocol of ['TCP', 'UDP', 'SCTP'] as const)
+    for (const scheduler of ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'mh', 'dh', 'lblc', 'lblcr', 'fo', 'ovf'])
+      for (const family of [4, 6] as const)
+        for (const persistenceTimeout of [undefined, 300])
+          for (const schedFlags of [[], ['sh-port']]) {
+            const v4 = family === 4;
+            services.push({
+              key: { kind: 'addr', family, protocol, address: v4 ? '10.0.0.1' : '2001:db8::1', port: port++ },
+              scheduler,
+              ops: protocol === 'UDP',
+              schedFlags,
+              persistenceTimeout,
+              persistenceNetmask: persistenceTimeout ? (v4 ? '255.255.0.0' : '48') : undefined,
+              destinations: v4 ? [d('192.168.1.2', 80, 2), d('192.168.1.3', 81, 1)] : [d('2001:db8::2', 80, 2), d('2001:db8::3', 81, 1)],
+            });
+          }
+  for (const family of [4, 6] as const)
+    for (const fwmark of [10, 11])
+      services.push({
+        key: { kind: 'fwmark', family, protocol: 'TCP', fwmark: fwmark + family },
+        scheduler: 'wrr',
+        ops: false,
+        destinations: family === 4 ? [d('192.168.1.2', fwmark === 10 ? 0 : 8080), d('192.168.1.3', fwmark === 10 ? 0 : 8080)] : [d('2001:db8::2', 0), d('2001:db8::3', 0)],
+      });
+  const { script } = buildNftRuleset(normalizeState({ services }), { seed: 99, masquerade: true });
+  const ns = `tkl-${process.pid}-combo`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  try {
+    execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: script, stdio: ['pipe', 'pipe', 'pipe'] });
+    const listed = execFileSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'chain', 'ip', 'tskeepalived', 'services'], { encoding: 'utf8' });
+    assert.equal(listed.split('\n').filter((l) => l.includes('dnat')).length, services.filter((s) => s.key.family === 4).length);
+  } finally {
+    execFileSync('ip', ['netns', 'del', ns]);
+  }
 });

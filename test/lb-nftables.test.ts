@@ -115,6 +115,23 @@ test('approximated schedulers: lc -> wrr by weight, fo -> highest weight, dh -> 
   assert.match(Object.keys(t)[0]!, /^s[123]$/);
 });
 
+test('sh: removing a server only moves the clients it had', { skip: !root && 'needs root' }, async () => {
+  const many = Array.from({ length: 24 }, (_, i) => `10.61.1.${20 + i}`);
+  for (const a of many) await sh('ip', '-n', C, 'addr', 'add', `${a}/24`, 'dev', 'eth0');
+  await backend!.apply(state(svc('sh', [rs(1), rs(2), rs(3)])));
+  const before = new Map((await clientRequests(C, { host: VIP, port: 80, count: many.length, sources: many })).map((r) => [r.src, r.reply]));
+  await backend!.apply(state(svc('sh', [rs(1), rs(2, 0), rs(3)])));
+  const after = new Map((await clientRequests(C, { host: VIP, port: 80, count: many.length, sources: many })).map((r) => [r.src, r.reply]));
+  let moved = 0;
+  for (const [src, server] of before) {
+    if (server === 's2') {
+      moved++;
+      assert.notEqual(after.get(src), 's2');
+    } else assert.equal(after.get(src), server, `${src} moved from ${server}`);
+  }
+  assert.ok(moved > 0 && moved < many.length, `moved ${moved}`);
+});
+
 test('weight 0 and removal stop new traffic; an established connection survives', { skip: !root && 'needs root' }, async () => {
   await backend!.apply(state(svc('rr', [rs(1), rs(2), rs(3)])));
   // find a held connection that landed on s3

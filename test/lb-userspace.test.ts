@@ -133,20 +133,30 @@ test('sh: each client address sticks to one server; several servers used', async
   assert.ok(new Set(replies.map((r) => r.reply)).size >= 2);
 });
 
+/** Wait (bounded) until the proxy has seen every earlier connection close. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (backend.stats().every((s) => s.destinations.every((d) => d.active === 0))) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.fail(`connections still open: ${JSON.stringify(backend.stats())}`);
+}
+
 test('lc and wlc follow open connection counts', async () => {
   await backend.apply(state(svc('lc', [rs(1), rs(2), rs(3)])));
+  await settle();
   const a = await connect();
   const b = await connect();
   const c = await connect();
   assert.deepEqual([a.reply, b.reply, c.reply], ['s1', 's2', 's3']);
   b.sock.destroy();
-  await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 100 && backend.stats()[0]!.destinations[1]!.active !== 0; i++) await new Promise((r) => setTimeout(r, 20));
   const d = await connect();
   assert.equal(d.reply, 's2');
   for (const x of [a, c, d]) x.sock.destroy();
-  await new Promise((r) => setTimeout(r, 100));
 
   await backend.apply(state(svc('wlc', [rs(1, 2), rs(2, 1)])));
+  await settle();
   const held: net.Socket[] = [];
   const got: string[] = [];
   for (let i = 0; i < 6; i++) {

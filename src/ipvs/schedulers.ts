@@ -7,7 +7,7 @@
 //   wlc   least active connections / weight
 //   sed   shortest expected delay: (active + 1) / weight
 //   nq    never queue: an idle destination if any, else sed
-//   sh    source hashing: client address (and port with sh-port) over a weight-expanded table
+//   sh    source hashing: client address (and port with sh-port) over 256 weighted rendezvous slots
 //   mh    approximated by sh (same flags)
 //   dh    destination hashing: the service address over the table (one destination per VIP)
 //   lblc, lblcr  dh while the chosen destination has fewer active connections than twice its weight, else wlc
@@ -16,7 +16,7 @@
 // Destinations with weight 0 and overloaded ones (active >= uthreshold > 0) are never chosen.
 import { createHash } from 'node:crypto';
 import { ipToBytes } from './ip.js';
-import { slotCounts, smoothSequence } from './weights.js';
+import { HASH_SLOTS, rendezvousSlots } from './weights.js';
 
 export interface SchedDest {
   readonly id: string;
@@ -120,8 +120,13 @@ class NeverQueue implements Scheduler {
   }
 }
 
-/** Hashing over a weight-expanded table of the available destinations (256 slots max, like IPVS sh). */
+/**
+ * Hashing over 256 slots shared out by weighted rendezvous hashing among the available destinations
+ * (a destination going away only moves its own clients). The table is rebuilt when the set changes.
+ */
 class Hashing implements Scheduler {
+  private tableKey = '';
+  private table: number[] = [];
   constructor(
     readonly name: string,
     private readonly key: (c: SchedClient) => (Buffer | string)[],
@@ -129,8 +134,12 @@ class Hashing implements Scheduler {
   pick(dests: readonly SchedDest[], client: SchedClient): SchedDest | undefined {
     const live = dests.filter(available);
     if (!live.length) return undefined;
-    const seq = smoothSequence(slotCounts(live.map((d) => d.weight), 256));
-    return live[seq[hash32(this.key(client)) % seq.length]!];
+    const k = live.map((d) => `${d.id}:${d.weight}`).join(',');
+    if (k !== this.tableKey) {
+      this.table = rendezvousSlots(live, HASH_SLOTS);
+      this.tableKey = k;
+    }
+    return live[this.table[hash32(this.key(client)) % HASH_SLOTS]!];
   }
 }
 

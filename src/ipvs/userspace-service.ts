@@ -223,7 +223,8 @@ export class ServiceProxy {
     this.listening = false;
     const server = this.server;
     this.server = undefined;
-    if (server) await new Promise<void>((r) => server.close(() => r()));
+    // close() stops accepting at once; its callback waits for every open connection, so do not wait for it
+    server?.close();
     if (this.udp) {
       const u = this.udp;
       this.udp = undefined;
