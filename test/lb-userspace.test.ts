@@ -38,7 +38,7 @@ before(async () => {
     tcpServers.push(srv);
     ports.push((srv.address() as net.AddressInfo).port);
     const u = dgram.createSocket('udp4');
-    u.on('message', (m, r) => u.send(name, r.port, r.address));
+    u.on('message', (_m, r) => u.send(name, r.port, r.address));
     await new Promise<void>((r) => u.bind(0, `127.0.0.1${i + 1}`, () => r()));
     udpServers.push(u);
     udpPorts.push(u.address().port);
