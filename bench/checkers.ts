@@ -40,6 +40,8 @@ interface Report {
   seconds: number;
   failures?: number;
   startupSeconds?: number;
+  /** peak V8 heap (heapTotal) */
+  peakHeapMB?: number;
 }
 
 function send(o: unknown): void {
@@ -65,12 +67,15 @@ async function runServers(count: number): Promise<void> {
 
 // ---------------------------------------------------------------- measuring
 
-function sampler(): { peakMB: () => number; stop: () => void } {
+function sampler(): { peakMB: () => number; peakHeapMB: () => number; stop: () => void } {
   let peak = process.memoryUsage.rss();
+  let heap = 0;
+  let n = 0;
   const t = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage.rss());
+    if (++n % 8 === 0) heap = Math.max(heap, process.memoryUsage().heapTotal);
   }, 250);
-  return { peakMB: () => Math.max(peak, process.memoryUsage.rss()) / 1048576, stop: () => clearInterval(t) };
+  return { peakMB: () => Math.max(peak, process.memoryUsage.rss()) / 1048576, peakHeapMB: () => heap / 1048576, stop: () => clearInterval(t) };
 }
 
 // ---------------------------------------------------------------- role: checker
@@ -171,6 +176,11 @@ async function runChecker(a: Args, targets: { address: string; port: number }[])
   const before = totals();
   await new Promise((r) => setTimeout(r, a.duration * 1000));
   const cpu = process.cpuUsage(cpuStart);
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) {
+    gc();
+    process.stderr.write(`checker live heap after GC: ${(process.memoryUsage().heapUsed / 1048576).toFixed(0)} MB, limiter waiting ${(engine as unknown as { limiter: { waiting: number } }).limiter.waiting}\n`);
+  }
   const after = totals();
   const seconds = (Date.now() - tStart) / 1000;
   // why checks failed (last reason of each real server that has failures), for the report
@@ -193,6 +203,7 @@ async function runChecker(a: Args, targets: { address: string; port: number }[])
     failures: after.failures - before.failures,
     seconds,
     startupSeconds,
+    peakHeapMB: mem.peakHeapMB(),
   };
   send({ ...report, applies: applies || engine.applyCount, failureReasons: reasons });
   process.exit(0);
@@ -245,7 +256,7 @@ async function runFloor(a: Args, targets: { address: string; port: number }[]): 
   const seconds = (Date.now() - tStart) / 1000;
   for (const t of timers) clearTimeout(t);
   mem.stop();
-  send({ cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMB: mem.peakMB(), checks, failures, seconds } satisfies Report);
+  send({ cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMB: mem.peakMB(), peakHeapMB: mem.peakHeapMB(), checks, failures, seconds } satisfies Report);
   process.exit(0);
 }
 
@@ -308,6 +319,7 @@ async function main(): Promise<void> {
     failures: (x?.failures ?? 0) + (y.failures ?? 0),
     seconds: (x?.seconds ?? 0) + y.seconds,
     startupSeconds: y.startupSeconds,
+    peakHeapMB: Math.max(x?.peakHeapMB ?? 0, y.peakHeapMB ?? 0),
     ...(y as { failureReasons?: unknown }).failureReasons ? { failureReasons: (y as { failureReasons?: unknown }).failureReasons } : {},
   });
   let checker: Report | undefined;
@@ -321,7 +333,7 @@ async function main(): Promise<void> {
   servers.proc.stdin!.end();
   const perCheck = (r: Report) => (r.checks ? (r.cpuSeconds / r.checks) * 1e6 : NaN);
   const row = (name: string, r: Report) =>
-    `${name.padEnd(8)} cpu ${r.cpuSeconds.toFixed(2).padStart(7)} s  peak rss ${r.peakRssMB.toFixed(0).padStart(4)} MB  checks ${String(r.checks).padStart(7)}  ${(r.checks / r.seconds).toFixed(0).padStart(5)} checks/s  ${perCheck(r).toFixed(1).padStart(6)} us cpu/check  failures ${r.failures ?? 0}`;
+    `${name.padEnd(8)} cpu ${r.cpuSeconds.toFixed(2).padStart(7)} s  peak rss ${r.peakRssMB.toFixed(0).padStart(4)} MB (heap ${(r.peakHeapMB ?? 0).toFixed(0)})  checks ${String(r.checks).padStart(7)}  ${(r.checks / r.seconds).toFixed(0).padStart(5)} checks/s  ${perCheck(r).toFixed(1).padStart(6)} us cpu/check  failures ${r.failures ?? 0}`;
   process.stdout.write(row('checker', checker) + `  (startup ${checker.startupSeconds?.toFixed(1)} s)\n`);
   process.stdout.write(row('floor', floor) + '\n');
   const ratio = perCheck(checker) / perCheck(floor);

@@ -61,7 +61,14 @@ function dumpTime(line: string): number | undefined {
 
 type Kind = 'ts' | 'ka';
 
-async function failoverPair(lan: Lan, label: string, masterKind: Kind, backupKind: Kind, vrid: number): Promise<number[]> {
+interface PairResult {
+  /** VIP present on the backup (netlink monitor) - master's last advert - MDI */
+  vip: number[];
+  /** backup's first advert as new master - master's last advert - MDI (both kernel timestamps from tcpdump) */
+  advert: number[];
+}
+
+async function failoverPair(lan: Lan, label: string, masterKind: Kind, backupKind: Kind, vrid: number): Promise<PairResult> {
   const addr = `${lan.subnet4}.${vrid}`;
   const masterPrio = 200;
   const backupPrio = 100;
@@ -75,8 +82,8 @@ async function failoverPair(lan: Lan, label: string, masterKind: Kind, backupKin
   await waitFor(`${label}: master holds the VIP`, () => lan.hasAddress(0, addr), 10_000);
   const backup = start(backupKind, 1, backupPrio, `${label}-b`);
   await sleep(1500);
-  const results: number[] = [];
-  const adverts = tcpdump(lan.namespaces[1], `ip proto 112 and src ${lan.addr4(0)}`);
+  const results: PairResult = { vip: [], advert: [] };
+  const adverts = tcpdump(lan.namespaces[1], `ip proto 112`);
   const mon = addrMonitor(lan.namespaces[1]);
   await sleep(500);
   try {
@@ -85,16 +92,22 @@ async function failoverPair(lan: Lan, label: string, masterKind: Kind, backupKin
       if (!pid) throw new Error('no master VRRP pid');
       // stop the master right after one of its adverts, at a random phase
       await sleep(Math.random() * ADVERT_S * 1000);
-      const markA = adverts.lines.length;
+      const markA = adverts.lines.filter((l) => /VRRP/.test(l)).length;
       const markM = mon.lines.length;
       process.kill(pid, 'SIGSTOP');
       await waitFor(`${label}: backup takes over`, () => lan.hasAddress(1, addr), mdi + 3000, 2);
       await sleep(150);
-      const last = adverts.lines.slice(0, Math.max(markA, adverts.lines.length)).filter((l) => /VRRP/.test(l)).pop();
+      const fromMaster = ` ${lan.addr4(0)} > `;
+      const fromBackup = ` ${lan.addr4(1)} > `;
+      const lines = adverts.lines.slice(0).filter((l) => /VRRP/.test(l));
+      const firstBackup = lines.findIndex((l, i) => i >= markA && l.includes(fromBackup));
+      const last = lines.slice(0, firstBackup >= 0 ? firstBackup : lines.length).filter((l) => l.includes(fromMaster)).pop();
       const vipLine = mon.lines.slice(markM).find((l) => !l.startsWith('Deleted') && l.includes(` ${addr}/`) && monitorTime(l) !== undefined);
       const t0 = last ? dumpTime(last) : undefined;
       const t1 = vipLine ? monitorTime(vipLine) : undefined;
-      if (t0 !== undefined && t1 !== undefined) results.push(t1 - t0 - mdi);
+      const t2 = firstBackup >= 0 ? dumpTime(lines[firstBackup]) : undefined;
+      if (t0 !== undefined && t1 !== undefined) results.vip.push(t1 - t0 - mdi);
+      if (t0 !== undefined && t2 !== undefined) results.advert.push(t2 - t0 - mdi);
       process.kill(pid, 'SIGCONT');
       await waitFor(`${label}: master back`, () => lan.hasAddress(0, addr) && !lan.hasAddress(1, addr), 10_000, 10);
       await sleep(ADVERT_S * 1000 * 2);
@@ -154,7 +167,8 @@ async function main() {
   try {
     const fmt = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)} ms`;
     process.stdout.write(`failover: ${ROUNDS} rounds each, VRRPv3 advert_int ${ADVERT_S}s, backup priority 100 (MDI ${(3 * ADVERT_S * 1000 + (156 * ADVERT_S * 1000) / 256).toFixed(1)} ms)\n`);
-    process.stdout.write('  (VIP present on the backup - master\'s last advert) - Master_Down_Interval\n');
+    process.stdout.write('  VIP present:  (VIP on the backup [ip -ts monitor] - master\'s last advert [tcpdump]) - Master_Down_Interval\n');
+    process.stdout.write('  first advert: (backup\'s first advert as master - master\'s last advert, both tcpdump) - Master_Down_Interval\n');
     let vrid = 10;
     for (const [label, m, b] of [
       ['tskeepalived pair', 'ts', 'ts'],
@@ -162,8 +176,9 @@ async function main() {
       ['mixed (keepalived master, tskeepalived backup)', 'ka', 'ts'],
       ['mixed (tskeepalived master, keepalived backup)', 'ts', 'ka'],
     ] as [string, Kind, Kind][]) {
-      const r = await failoverPair(lan, label.replace(/\W+/g, '-'), m, b, vrid++);
-      process.stdout.write(`  ${label.padEnd(48)} n=${r.length}  p50 ${fmt(pct(r, 50))}  p99 ${fmt(pct(r, 99))}  min ${fmt(Math.min(...r))}  max ${fmt(Math.max(...r))}\n`);
+      const res = await failoverPair(lan, label.replace(/\W+/g, '-'), m, b, vrid++);
+      for (const [what, r] of [['VIP present', res.vip], ['first advert', res.advert]] as const)
+        process.stdout.write(`  ${label.padEnd(48)} ${what.padEnd(13)} n=${r.length}  p50 ${fmt(pct(r, 50))}  p99 ${fmt(pct(r, 99))}  min ${fmt(Math.min(...r))}  max ${fmt(Math.max(...r))}\n`);
     }
     process.stdout.write(`advert interval jitter, ${INSTANCES} instances (advert_int 1 s) on one interface, ${JITTER_SECONDS} s:\n`);
     for (const kind of ['ts', 'ka'] as Kind[]) {

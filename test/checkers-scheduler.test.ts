@@ -39,7 +39,7 @@ function scriptedLoop(outcomes: boolean[], timing = { delayLoop: 1000, retry: 2,
     const ok = outcomes[i++] ?? true;
     return { ok, reason: ok ? 'ok' : 'fail', latencyMs: 1 };
   };
-  const loop = new CheckerLoop(attempt, timing, initialUp, (up) => verdicts.push(up), { timers });
+  const loop = new CheckerLoop({ attempt, verdict: (_tag, up) => void verdicts.push(up) }, null, timing, initialUp, { timers });
   return { loop, timers, verdicts, attempts: () => i };
 }
 
@@ -120,6 +120,23 @@ describe('limiter', () => {
     assert.equal(peak, 2);
     assert.deepEqual(order, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     assert.equal(l.inFlight, 0);
+  });
+
+  it('drains 100,000 waiters that give their slot straight back without deep recursion', () => {
+    const l = new Limiter(1);
+    assert.equal(l.tryAcquire({ granted: () => undefined }), true);
+    let granted = 0;
+    for (let i = 0; i < 100_000; i++)
+      l.tryAcquire({
+        granted: () => {
+          granted++;
+          l.release();
+        },
+      });
+    l.release();
+    assert.equal(granted, 100_000);
+    assert.equal(l.inFlight, 0);
+    assert.equal(l.waiting, 0);
   });
 });
 

@@ -2,7 +2,7 @@
 // live keepalived 2.2.7 and tskeepalived (-t, same file, same namespace with lo + eth0).
 // Exit codes and the set of (file, line) locations of the messages must be equal.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -122,13 +122,27 @@ describe('differential: keepalived -t and tskeepalived -t agree', { skip }, () =
     apply(p);
     cases.push([name, p]);
   }
-  for (const [a, b] of pairs(25, 20261121)) {
+  for (const [a, b] of pairs(Number(process.env.TKC_DIFF_PAIRS ?? 25), Number(process.env.TKC_DIFF_SEED ?? 20261121))) {
     if (a === b) continue;
     const p = base();
     MISTAKES[a][1](p);
     MISTAKES[b][1](p);
     cases.push([`${MISTAKES[a][0]} + ${MISTAKES[b][0]}`, p]);
   }
+
+  it('a config split over included files', () => {
+    const sub = join(dir, 'inc');
+    mkdirSync(join(sub, 'conf.d'), { recursive: true });
+    const top = join(sub, 'main.conf');
+    writeFileSync(top, 'global_defs {\n    router_id x\n    bogus_global 1\n}\ninclude conf.d/*.conf\n');
+    writeFileSync(join(sub, 'conf.d', 'a.conf'), 'vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 300\n    bogus_kw 2\n    virtual_ipaddress {\n        192.0.2.1\n    }\n}\n');
+    writeFileSync(join(sub, 'conf.d', 'b.conf'), 'global_defs {\n    bogus_in_b 3\n}\nvirtual_server 192.0.2.1 80 {\n    protocol TCP\n}\n');
+    const ka = ns.run(KEEPALIVED, ['-t', '-f', 'main.conf'], sub);
+    const ts = ns.run(process.execPath, [TSKEEPALIVED, '-t', '-f', 'main.conf'], sub);
+    const detail = `\n--- keepalived (rc ${ka.status}):\n${ka.stderr}--- tskeepalived (rc ${ts.status}):\n${ts.stderr}`;
+    assert.equal(ts.status, ka.status, `exit code${detail}`);
+    assert.deepEqual([...messageLocations(ts.stderr, 'main.conf')].sort(), [...messageLocations(ka.stderr, 'main.conf')].sort(), `message locations${detail}`);
+  });
 
   cases.forEach(([name, parts], i) => {
     it(name, (t) => {

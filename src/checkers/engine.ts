@@ -11,11 +11,11 @@ import { scriptSecurityProblem } from '../notify/script-security.js';
 import { closeHttpDispatchers } from './http.js';
 import { checkersKey, realServerId, settingsKey, virtualServerId } from './identity.js';
 import { type RealServerHealth, initialQuorum, liveWeight, nextQuorum, poolDestinations } from './pool.js';
-import { type RunCheckOptions, isSchedulable, runCheck } from './run-check.js';
+import { type CheckEnv, isSchedulable, runCheck } from './run-check.js';
 import { Limiter } from './limiter.js';
-import { CheckerLoop, type LoopTiming, type Timers, firstDelay, realTimers } from './scheduler.js';
+import { CheckerLoop, type LoopHost, type LoopTiming, type Timers, firstDelay, realTimers } from './scheduler.js';
 import { realServerText, serviceKeysOf, virtualServerText } from './services.js';
-import type { CheckContext, CheckResult } from './types.js';
+import type { CheckResult } from './types.js';
 
 type Logger = pino.Logger;
 
@@ -36,19 +36,20 @@ export interface CheckersEngineOptions {
 
 interface CheckerRt {
   checker: Checker;
-  loop?: CheckerLoop;
+  loop?: CheckerLoop<CheckerRt>;
   up: boolean;
   /** weight set by the checker (misc_dynamic, FILE_CHECK) minus the configured weight */
   weightOffset: number;
-  /** options of every run of this checker (refreshed on reload) */
-  runOpts?: RunCheckOptions;
+  /** owners, for the loop's callbacks (no closure per loop) */
+  v: VirtualRt;
+  r: RealRt;
+  delayLoopMs: number;
 }
 
 interface RealRt {
   id: string;
   rs: RealServer;
   text: string;
-  checkersKey: string;
   checkers: CheckerRt[];
   alive: boolean;
 }
@@ -62,8 +63,8 @@ interface VirtualRt {
   quorumUp: boolean;
   /** services of this virtual server as last computed; undefined = to recompute */
   cached?: Service[];
-  /** JSON of `cached` when it was last computed */
-  lastSignature?: string;
+  /** `cached` as last computed, to tell whether a recomputation changed anything */
+  previous?: Service[];
 }
 
 function checkerCommon(c: Checker): { delayLoop?: number; retry?: number; delayBeforeRetry?: number; warmup?: number; alpha?: boolean } {
@@ -100,6 +101,24 @@ export async function createBackendFor(cliName: string | undefined, config: Keep
   return await mod.createBackend(name, { logger: log.child({ subsystem: 'lb' }) });
 }
 
+function sameServices(a: Service[], b: Service[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x.scheduler !== y.scheduler || x.persistenceTimeout !== y.persistenceTimeout || x.ops !== y.ops) return false;
+    if (x.persistenceNetmask !== y.persistenceNetmask || serviceKeyText(x.key) !== serviceKeyText(y.key)) return false;
+    if (x.destinations.length !== y.destinations.length) return false;
+    for (let j = 0; j < x.destinations.length; j++) {
+      const d = x.destinations[j];
+      const e = y.destinations[j];
+      if (d.address !== e.address || d.port !== e.port || d.weight !== e.weight || d.lbKind !== e.lbKind) return false;
+      if (d.uthreshold !== e.uthreshold || d.lthreshold !== e.lthreshold) return false;
+    }
+  }
+  return true;
+}
+
 export class CheckersEngine implements Engine {
   readonly name = 'checkers' as const;
   private backend: LbBackend | undefined;
@@ -114,7 +133,15 @@ export class CheckersEngine implements Engine {
   private listeners: EngineEventListener[] = [];
   private vss = new Map<string, VirtualRt>();
   private config: KeepalivedConfig | undefined;
-  private ctxBase: Omit<CheckContext, 'configuredWeight'> = { enableScriptSecurity: false, trackFiles: new Map() };
+  private ctxBase: CheckEnv = { enableScriptSecurity: false, trackFiles: new Map() };
+  /** the loops' callbacks */
+  private readonly host: LoopHost<CheckerRt> = {
+    attempt: (c, signal) => {
+      const p = runCheck(c.r.rs, c.checker, this.ctxBase, c.v.vs.virtualhost, c.delayLoopMs, signal);
+      return this.logAllFailures ? p.then((res) => this.logFailure(c, res)) : p;
+    },
+    verdict: (c, up, res) => this.onVerdict(c.v, c.r, c, up, res),
+  };
   private applyTimer: NodeJS.Timeout | undefined;
   private applying: Promise<void> | undefined;
   private applyAgain = false;
@@ -206,8 +233,17 @@ export class CheckersEngine implements Engine {
 
   // ------------------------------------------------------------------ building
 
+  /** global_defs checker_log_all_failures: log every failed attempt, not only state changes */
+  private logAllFailures = false;
+
+  private logFailure(c: CheckerRt, res: CheckResult): CheckResult {
+    if (!res.ok) this.log.info({ vs: c.v.text, rs: c.r.text, checker: c.checker.type, reason: res.reason }, 'check failed');
+    return res;
+  }
+
   private setConfig(config: KeepalivedConfig): void {
     this.config = config;
+    this.logAllFailures = config.global.checkerLogAllFailures === true;
     this.ctxBase = {
       enableScriptSecurity: config.global.enableScriptSecurity,
       scriptUser: config.global.scriptUser,
@@ -262,7 +298,7 @@ export class CheckersEngine implements Engine {
     }
     for (const [id, rs] of wanted) {
       const old = v.reals.get(id);
-      if (old && old.checkersKey === checkersKey(rs.checkers)) {
+      if (old && checkersKey(old.rs.checkers) === checkersKey(rs.checkers)) {
         // unchanged checkers: keep running loops and health; pick up new weights/timings
         old.rs = rs;
         old.text = realServerText(rs, vs);
@@ -271,7 +307,7 @@ export class CheckersEngine implements Engine {
           if (cfg) c.checker = cfg;
           const timing = loopTiming(vs, rs, c.checker);
           c.loop?.retime(timing);
-          if (c.runOpts) Object.assign(c.runOpts, this.runOptions(v, old, timing));
+          c.delayLoopMs = timing.delayLoop;
         }
         old.alive = this.computeAlive(old);
         continue;
@@ -288,12 +324,15 @@ export class CheckersEngine implements Engine {
   }
 
   private makeReal(v: VirtualRt, rs: RealServer, previousAlive: boolean | undefined): RealRt {
-    const checkers: CheckerRt[] = rs.checkers.map((checker) => ({
+    const r: RealRt = { id: realServerId(rs), rs, text: realServerText(rs, v.vs), checkers: [], alive: false };
+    r.checkers = rs.checkers.map((checker) => ({
       checker,
       up: previousAlive ?? startsUp(v.vs, rs, checker),
       weightOffset: 0,
+      v,
+      r,
+      delayLoopMs: loopTiming(v.vs, rs, checker).delayLoop,
     }));
-    const r: RealRt = { id: realServerId(rs), rs, text: realServerText(rs, v.vs), checkersKey: checkersKey(rs.checkers), checkers, alive: false };
     r.alive = this.computeAlive(r);
     return r;
   }
@@ -306,24 +345,13 @@ export class CheckersEngine implements Engine {
         return;
       }
       const timing = loopTiming(v.vs, r.rs, c.checker);
-      const runOpts = this.runOptions(v, r, timing);
-      c.runOpts = runOpts;
-      const attempt = (signal: AbortSignal | undefined) => {
-        runOpts.signal = signal;
-        return runCheck(r.rs, c.checker, runOpts);
-      };
-      c.loop = new CheckerLoop(attempt, timing, c.up, (up, res) => this.onVerdict(v, r, c, up, res), {
-        timers: this.timers,
-        limiter: this.limiter,
-        signal: this.stopSignal.signal,
-      });
+      const common = c.checker as { fwmark?: number; bindIf?: string };
+      if (common.fwmark !== undefined || (common.bindIf !== undefined && c.checker.type !== 'PING_CHECK'))
+        this.log.warn({ rs: r.text, checker: c.checker.type }, 'checker fwmark / bind_if are not supported: the check runs without them');
+      c.loop = new CheckerLoop(this.host, c, timing, c.up, { timers: this.timers, limiter: this.limiter, signal: this.stopSignal.signal });
       c.loop.start(firstDelay(`${v.id}|${r.id}|${i}`, timing));
     });
     r.alive = this.computeAlive(r);
-  }
-
-  private runOptions(v: VirtualRt, r: RealRt, timing: LoopTiming): RunCheckOptions {
-    return { ctx: { ...this.ctxBase, configuredWeight: r.rs.weight }, virtualhost: v.vs.virtualhost, delayLoopMs: timing.delayLoop };
   }
 
   private stopReal(r: RealRt): void {
@@ -478,10 +506,10 @@ export class CheckersEngine implements Engine {
     let changed = this.structureChanged;
     for (const v of this.vss.values()) {
       if (v.cached) continue;
-      const before = v.lastSignature;
+      const before = v.previous;
       v.cached = this.servicesOf(v);
-      v.lastSignature = JSON.stringify(v.cached);
-      if (v.lastSignature !== before) changed = true;
+      v.previous = v.cached;
+      if (!before || !sameServices(before, v.cached)) changed = true;
     }
     if (!changed) return;
     this.structureChanged = false;

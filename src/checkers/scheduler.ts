@@ -4,7 +4,7 @@
 // offset hashed from the checker's identity within one delay_loop, so thousands of checkers spread
 // over the loop instead of firing together.
 import { createHash } from 'node:crypto';
-import type { Limiter } from './limiter.js';
+import type { Limiter, LimiterWaiter } from './limiter.js';
 import type { CheckResult } from './types.js';
 
 export interface Timers {
@@ -54,15 +54,24 @@ export interface CheckerStats {
   lastReason?: string;
 }
 
-/** Called when the checker's verdict is known: after a success, or after the last failed retry. */
-export type VerdictListener = (up: boolean, result: CheckResult) => void;
+/** What a loop needs from its owner: run one attempt, hear the verdicts. */
+export interface LoopHost<T> {
+  attempt(tag: T, signal: AbortSignal | undefined): Promise<CheckResult>;
+  /** after a success, or after the last failed retry */
+  verdict(tag: T, up: boolean, result: CheckResult): void;
+}
+
+function fireLoop(loop: CheckerLoop<unknown>): void {
+  loop.onTimer();
+}
 
 /**
- * One checker's loop. Kept small (thousands exist): no per-loop abort controller (the owner passes
- * one signal shared by all its loops, aborted on stop), and with the real timers one Timeout per
- * loop, re-armed with refresh() when the delay repeats, instead of a new timer and closure per run.
+ * One checker's loop. Kept small (tens of thousands may exist): no closure per loop or per run
+ * (the timer calls a shared function with the loop as argument and is re-armed with refresh()
+ * when the delay repeats), no promise while waiting for a slot of the limiter, and one stop signal
+ * shared by all loops of an owner.
  */
-export class CheckerLoop {
+export class CheckerLoop<T = unknown> implements LimiterWaiter {
   readonly stats: CheckerStats = { checks: 0, failures: 0 };
   /** current verdict; starts as given (alpha => down) */
   up: boolean;
@@ -72,16 +81,12 @@ export class CheckerLoop {
   private armed = false;
   private running = false;
   private stopped = false;
-  private readonly fire = () => {
-    this.armed = false;
-    void this.runOnce();
-  };
 
   constructor(
-    private readonly attempt: (signal: AbortSignal | undefined) => Promise<CheckResult>,
+    private readonly host: LoopHost<T>,
+    readonly tag: T,
     private timing: LoopTiming,
     initialUp: boolean,
-    private readonly onVerdict: VerdictListener,
     private readonly opts: { timers?: Timers; limiter?: Limiter; signal?: AbortSignal } = {},
   ) {
     this.up = initialUp;
@@ -107,6 +112,25 @@ export class CheckerLoop {
     return this.running;
   }
 
+  /** @internal timer callback */
+  onTimer(): void {
+    this.armed = false;
+    if (this.stopped || this.running) return;
+    this.running = true;
+    const limiter = this.opts.limiter;
+    if (!limiter || limiter.tryAcquire(this)) void this.run();
+  }
+
+  /** @internal the limiter handed us a slot */
+  granted(): void {
+    if (this.stopped) {
+      this.running = false;
+      this.opts.limiter?.release();
+      return;
+    }
+    void this.run();
+  }
+
   private disarm(): void {
     if (this.armed) (this.opts.timers ?? realTimers).clearTimeout(this.timer);
     this.armed = false;
@@ -122,29 +146,19 @@ export class CheckerLoop {
       return;
     }
     this.disarm();
-    this.timer = timers.setTimeout(this.fire, ms);
+    this.timer = timers === realTimers ? setTimeout(fireLoop, ms, this) : timers.setTimeout(() => this.onTimer(), ms);
     this.timerMs = ms;
     this.armed = true;
   }
 
-  private async runOnce(): Promise<void> {
-    if (this.stopped || this.running) return;
-    this.running = true;
-    const limiter = this.opts.limiter;
-    const wait = limiter?.acquire();
-    if (wait) await wait;
-    if (this.stopped) {
-      limiter?.release();
-      this.running = false;
-      return;
-    }
+  private async run(): Promise<void> {
     let r: CheckResult;
     try {
-      r = await this.attempt(this.opts.signal);
+      r = await this.host.attempt(this.tag, this.opts.signal);
     } catch (e) {
       r = { ok: false, reason: `checker error: ${(e as Error).message}`, latencyMs: 0 };
     }
-    limiter?.release();
+    this.opts.limiter?.release();
     this.running = false;
     if (this.stopped) return;
     const st = this.stats;
@@ -154,7 +168,7 @@ export class CheckerLoop {
     if (r.ok) {
       this.retriesUsed = 0;
       this.up = true;
-      this.onVerdict(true, r);
+      this.host.verdict(this.tag, true, r);
       this.schedule(this.timing.delayLoop);
       return;
     }
@@ -167,7 +181,7 @@ export class CheckerLoop {
     }
     this.retriesUsed = 0;
     this.up = false;
-    this.onVerdict(false, r);
+    this.host.verdict(this.tag, false, r);
     this.schedule(this.timing.delayLoop);
   }
 }

@@ -12,7 +12,16 @@ import { readInt, readTimerMs, readUnsigned, trueFalse } from './values.js';
 type Common = Exclude<Checker, FileCheck | BfdCheck>;
 
 /** Names FILE_CHECK and BFD_CHECK resolve against, set by buildChecker before each walk. */
-const lookup = { trackFiles: new Set<string>(), bfds: new Set<string>(), rsName: '' };
+const lookup: { trackFiles: Set<string>; bfds: Set<string>; rs: RsRef } = { trackFiles: new Set(), bfds: new Set(), rs: { address: '', port: 0, protocol: '' } };
+
+/** What keepalived prints for a real server: [ADDR]:PROTO:PORT */
+export interface RsRef {
+  address: string;
+  port: number;
+  protocol: string;
+}
+
+const rsName = (r: RsRef): string => `[${r.address}]:${r.protocol}:${r.port}`;
 type CommonT = Common & { raw?: RawKeyword[] };
 
 function timer<T extends CommonT>(set: (c: T, ms: number) => void, label: string): Handler<T> {
@@ -227,7 +236,7 @@ export const checkerTables = {
       const w = arg(ctx, n);
       if (w === undefined) return;
       if (!lookup.bfds.has(w)) {
-        ctx.error(n, `(${lookup.rsName}) BFD_CHECK - BFD ${w} not configured`);
+        ctx.error(n, `(${rsName(lookup.rs)}) BFD_CHECK - BFD ${w} not configured`);
         c.name = '';
       } else c.name = w;
     })
@@ -269,11 +278,11 @@ export function newChecker(type: CheckerKeyword, n: ConfNode): Checker {
   }
 }
 
-export function buildChecker(ctx: BuildContext, type: CheckerKeyword, n: ConfNode, trackFiles: Set<string>, bfds: Set<string>, rsName: string): Checker | undefined {
+export function buildChecker(ctx: BuildContext, type: CheckerKeyword, n: ConfNode, trackFiles: Set<string>, bfds: Set<string>, rs: RsRef): Checker | undefined {
   const c = newChecker(type, n);
   lookup.trackFiles = trackFiles;
   lookup.bfds = bfds;
-  lookup.rsName = rsName;
+  lookup.rs = rs;
   (checkerTables[type] as KeywordTable<Checker & { raw?: RawKeyword[] }>).walk(ctx, n.children, c);
   if (c.type === 'HTTP_GET' || c.type === 'SSL_GET') {
     if (c.urls.length === 0) {
@@ -292,7 +301,7 @@ export function buildChecker(ctx: BuildContext, type: CheckerKeyword, n: ConfNod
     }
   } else if (c.type === 'BFD_CHECK') {
     if (c.name === undefined) {
-      ctx.error(n.endLoc ?? n, `(${rsName}) No name has been specified for BFD_CHECKER - skipping`);
+      ctx.error(n.endLoc ?? n, `(${rsName(rs)}) No name has been specified for BFD_CHECKER - skipping`);
       return undefined;
     }
     if (c.name === '') return undefined;

@@ -24,6 +24,9 @@ export interface VsDraft {
 
 export interface RsDraft {
   rs: RealServer;
+  /** the real server as keepalived prints it: [address]:protocol:port */
+  address: string;
+  port: number;
   raw?: RawKeyword[];
   kindSet: boolean;
   trackFiles: Set<string>;
@@ -115,7 +118,7 @@ export const realServerTable = new KeywordTable<RsDraft>('real_server')
 
 for (const type of Object.keys(checkerTables) as CheckerKeyword[]) {
   realServerTable.model(type, (ctx, n, d) => {
-    const c = buildChecker(ctx, type, n, d.trackFiles, d.bfds, `[${d.rs.address}]:${d.protocol}:${d.rs.port}`);
+    const c = buildChecker(ctx, type, n, d.trackFiles, d.bfds, d);
     if (c) d.rs.checkers.push(c);
   });
 }
@@ -138,7 +141,7 @@ function buildRealServer(ctx: BuildContext, n: ConfNode, d: VsDraft): void {
     return;
   }
   const rs: RealServer = { address: a.address, family: a.family, port, weight: 1, inhibitOnFailure: d.vs.inhibitOnFailure, checkers: [], loc: n.loc };
-  const rd: RsDraft = { rs, kindSet: false, trackFiles: d.trackFiles, bfds: d.bfds, protocol: d.protocolSet ? d.vs.protocol.toLowerCase() : 'none' };
+  const rd: RsDraft = { rs, address: rs.address, port, kindSet: false, trackFiles: d.trackFiles, bfds: d.bfds, protocol: d.protocolSet ? d.vs.protocol.toLowerCase() : 'none' };
   realServerTable.walk(ctx, n.children, rd);
   if (rd.raw) rs.raw = rd.raw;
   d.vs.realServers.push(rs);

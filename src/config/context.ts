@@ -19,8 +19,6 @@ export class BuildContext {
   missingInterface = false;
   /** names of track_group blocks (static addresses, routes and rules may refer to them) */
   trackGroups = new Set<string>();
-  /** keepalived names no file in parent-pass messages when only one file was read */
-  singleFile = true;
 
   constructor(
     readonly topFile: string,
@@ -34,7 +32,8 @@ export class BuildContext {
     const d: Diagnostic = { severity, message, file: loc ? loc.file : this.topFile };
     if (loc) {
       d.line = loc.line;
-      if (this.pass === Pass.Parent && this.singleFile) d.keepalivedText = `(Line ${loc.line}) ${message}`;
+      // keepalived's parent process names no file for lines of the top file itself
+      if (this.pass === Pass.Parent && loc.file === this.topFile) d.keepalivedText = `(Line ${loc.line}) ${message}`;
     }
     this.byPass[this.pass].push(d);
   }

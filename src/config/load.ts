@@ -65,7 +65,6 @@ export function loadConfig(path: string, opts: LoadOptions = {}): LoadResult {
       }
     }
     diagnostics.push(...parsed.diagnostics);
-    ctx.singleFile = parsed.files.length <= 1;
     const state = buildConfig(ctx, parsed.nodes, config);
     validateParent(ctx, config);
     validateChecker(ctx, config, state);

@@ -3,7 +3,7 @@ import type { BuildState } from './build.js';
 import { applyCheckerDefaults } from './build-checkers.js';
 import { formatVs } from './build-lvs.js';
 import { Pass, type BuildContext } from './context.js';
-import type { GlobalDefs, KeepalivedConfig, ScriptSpec, VrrpInstance } from './model.js';
+import type { GlobalDefs, KeepalivedConfig, RealServer, ScriptSpec, VrrpInstance } from './model.js';
 import { checkScript } from './script-security.js';
 
 function securityViolation(ctx: BuildContext, scripts: (ScriptSpec | undefined)[], what: string): void {
@@ -73,7 +73,7 @@ export function validateChecker(ctx: BuildContext, cfg: KeepalivedConfig, state:
     if (!d.schedSet) ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)}: no scheduler set, setting default 'wlc'`);
     let reportedKind = false;
     const seenRs = new Set<string>();
-    vs.realServers = vs.realServers.filter((rs) => {
+    if (vs.realServers.length > 1) vs.realServers = vs.realServers.filter((rs) => {
       const id = `${rs.address}|${rs.port}`;
       if (!seenRs.has(id)) return seenRs.add(id);
       const proto = d.protocolSet ? vs.protocol.toLowerCase() : 'none';
@@ -94,7 +94,8 @@ export function validateChecker(ctx: BuildContext, cfg: KeepalivedConfig, state:
       if (rs.warmup === undefined && vs.warmup !== undefined) rs.warmup = vs.warmup;
       if (rs.connectTimeout === undefined && vs.connectTimeout !== undefined) rs.connectTimeout = vs.connectTimeout;
       rs.delayLoop ??= vs.delayLoop;
-      for (const c of rs.checkers) applyCheckerDefaults(c, { ...rs, delayLoop: rs.delayLoop }, vs);
+      const inherited = rs as RealServer & { delayLoop: number };
+      for (const c of rs.checkers) applyCheckerDefaults(c, inherited, vs);
     }
     kept.push(vs);
   }

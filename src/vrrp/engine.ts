@@ -171,6 +171,7 @@ export class VrrpEngine implements Engine {
   }
 
   private buildGroups(config: KeepalivedConfig): void {
+    const previous = new Map([...this.groups].map(([name, g]) => [name, g.state]));
     this.groups.clear();
     for (const { rt } of this.instances.values()) {
       rt.group = undefined;
@@ -181,6 +182,9 @@ export class VrrpEngine implements Engine {
       const grt = new SyncGroupRuntime(sg, members, () => this.config!.global, this.log.child({ group: sg.name }), (state, previous) =>
         this.emit({ kind: 'vrrp-group', name: sg.name, state: state as 'MASTER', previous: previous as 'MASTER', at: Date.now() }),
       );
+      // a group that survives a reload keeps its state (no spurious group transition)
+      const was = previous.get(sg.name);
+      if (was !== undefined) grt.state = was;
       for (const m of members) {
         m.group = sg.name;
         m.groupTrack = { trackInterface: sg.trackInterface, trackScript: sg.trackScript, trackFile: sg.trackFile };

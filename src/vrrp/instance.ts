@@ -117,8 +117,8 @@ export class InstanceRuntime {
       unicastPeers: cfg.unicastPeers.map((p) => ({ address: canonicalIp(p.address), minTtl: p.minTtl, maxTtl: p.maxTtl })),
       checkUnicastSrc: this.global.vrrpCheckUnicastSrc,
     };
-    if (!info) this.log.error(`(${cfg.name}) interface ${this.ifname} not found`);
-    if (!this.primaryAddress) this.log.error(`(${cfg.name}) no IPv${this.family} address on ${this.ifname}`);
+    if (!info) this.log.error(`interface ${this.ifname} not found`);
+    if (!this.primaryAddress) this.log.error(`no IPv${this.family} address on ${this.ifname}`);
     this.sockOpts = {
       ifname: this.ifname,
       family: this.family,
@@ -128,7 +128,7 @@ export class InstanceRuntime {
     try {
       this.socket = await this.pool.acquire(this.sockOpts, this.expectations.vrid, this.rx);
     } catch (e) {
-      this.log.error({ error: (e as Error).message }, `(${cfg.name}) cannot open VRRP socket on ${this.ifname}`);
+      this.log.error({ error: (e as Error).message }, `cannot open VRRP socket on ${this.ifname}`);
     }
     // keepalived removes any leftover VIPs at start
     await this.removeAddresses(true);
@@ -160,7 +160,7 @@ export class InstanceRuntime {
     }
     const res = computeEffectivePriority(this.cfg.priority, items);
     if (res.priority !== this.machine.priority) {
-      if (!initial) this.log.info(`(${this.cfg.name}) Changing effective priority from ${this.machine.priority} to ${res.priority}`);
+      if (!initial) this.log.info(`Changing effective priority from ${this.machine.priority} to ${res.priority}`);
       this.machine.handle({ type: 'priority', priority: res.priority });
     }
     const wanted = new Set(res.faults);
@@ -173,7 +173,7 @@ export class InstanceRuntime {
     if (on === this.ownFaults.has(key)) return;
     if (on) {
       this.ownFaults.add(key);
-      this.log.info(`(${this.cfg.name}) entering FAULT: ${reason}`);
+      this.log.info(`entering FAULT: ${reason}`);
       this.machine.handle({ type: 'fault', reason: key });
     } else {
       this.ownFaults.delete(key);
@@ -195,7 +195,7 @@ export class InstanceRuntime {
         (v) => canonicalIp(v.prefix.address) === ev.address && (v.dev ?? this.ifname) === ev.ifname,
       );
       if (vip) {
-        this.log.warn(`(${this.cfg.name}) VIP ${ev.address} was removed from ${ev.ifname} while MASTER, restoring it`);
+        this.log.warn(`VIP ${ev.address} was removed from ${ev.ifname} while MASTER, restoring it`);
         this.io.addAddress(vip.dev ?? this.ifname, vip).catch((e) => this.log.error({ error: (e as Error).message }, `cannot restore ${ev.address}`));
         this.sendGarpBurst(1);
       }
@@ -208,7 +208,7 @@ export class InstanceRuntime {
     if (!r.ok) {
       if (r.silent) return;
       if (this.rejects.record(r.reason, this.clock.now()))
-        this.log.warn({ reason: r.reason, src: p.src, count: this.rejects.get(r.reason) }, `(${this.cfg.name}) advertisement rejected: ${r.reason} (${r.detail})`);
+        this.log.warn({ reason: r.reason, src: p.src, count: this.rejects.get(r.reason) }, `advertisement rejected: ${r.reason} (${r.detail})`);
       return;
     }
     if (this.primaryAddress && p.src === this.primaryAddress) return; // our own
@@ -237,9 +237,9 @@ export class InstanceRuntime {
       case 'transition': {
         this.lastTransitionAt = Date.now();
         const what = a.to === 'MASTER' ? 'MASTER' : a.to === 'BACKUP' ? 'BACKUP' : a.to === 'FAULT' ? 'FAULT' : 'STOP';
-        if (a.to === 'BACKUP' && a.from === 'INIT') this.log.info(`(${this.cfg.name}) Entering BACKUP STATE (init)`);
-        else if (a.to === 'STOP') this.log.info(`(${this.cfg.name}) Stopped`);
-        else this.log.info(`(${this.cfg.name}) Entering ${what} STATE`);
+        if (a.to === 'BACKUP' && a.from === 'INIT') this.log.info(`Entering BACKUP STATE (init)`);
+        else if (a.to === 'STOP') this.log.info(`Stopped`);
+        else this.log.info(`Entering ${what} STATE`);
         if (a.to !== 'INIT') runNotify(this.cfg.notify, 'INSTANCE', this.cfg.name, what, a.priority, this.global, this.log);
         this.hooks.onTransition(this, a.from, a.to, a.reason);
         return;
@@ -268,15 +268,15 @@ export class InstanceRuntime {
           dst,
         );
       } catch (e) {
-        this.log.error({ error: (e as Error).message }, `(${this.cfg.name}) cannot encode advert`);
+        this.log.error({ error: (e as Error).message }, `cannot encode advert`);
         return;
       }
       try {
         const r = this.socket.send(payload, dst);
         if (r && typeof (r as Promise<void>).catch === 'function')
-          (r as Promise<void>).catch((e) => this.log.warn({ error: (e as Error).message }, `(${this.cfg.name}) send failed`));
+          (r as Promise<void>).catch((e) => this.log.warn({ error: (e as Error).message }, `send failed`));
       } catch (e) {
-        this.log.warn({ error: (e as Error).message }, `(${this.cfg.name}) send failed`);
+        this.log.warn({ error: (e as Error).message }, `send failed`);
       }
     }
   }
@@ -287,10 +287,10 @@ export class InstanceRuntime {
 
   private async installAddresses(): Promise<void> {
     this.vipsInstalled = true;
-    this.log.info(`(${this.cfg.name}) setting VIPs.`);
     const jobs: Promise<unknown>[] = [];
     for (const v of this.allAddresses())
       jobs.push(this.io.addAddress(v.dev ?? this.ifname, v).catch((e) => this.log.warn({ error: (e as Error).message }, `cannot add ${v.prefix.address}`)));
+    this.log.info(`setting VIPs.`);
     await Promise.all(jobs);
     for (const r of this.cfg.virtualRoutes) await this.io.addRoute(r, this.ifname).catch((e) => this.log.warn({ error: (e as Error).message }, 'cannot add virtual route'));
     for (const r of this.cfg.virtualRules) await this.io.addRule(r).catch((e) => this.log.warn({ error: (e as Error).message }, 'cannot add virtual rule'));
@@ -299,7 +299,7 @@ export class InstanceRuntime {
   async removeAddresses(quiet: boolean): Promise<void> {
     const was = this.vipsInstalled;
     this.vipsInstalled = false;
-    if (!quiet || was) this.log.info(`(${this.cfg.name}) removing VIPs.`);
+    if (!quiet || was) this.log.info(`removing VIPs.`);
     for (const r of this.cfg.virtualRules) await this.io.delRule(r).catch(() => undefined);
     for (const r of this.cfg.virtualRoutes) await this.io.delRoute(r, this.ifname).catch(() => undefined);
     await Promise.all(this.allAddresses().map((v) => this.io.delAddress(v.dev ?? this.ifname, v).catch(() => undefined)));
@@ -343,11 +343,11 @@ export class InstanceRuntime {
         }
     };
     if (v4.length) {
-      this.log.info(`(${this.cfg.name}) Sending/queueing gratuitous ARPs on ${this.ifname} for ${v4.map((v) => v.prefix.address).join(', ')}`);
+      this.log.info(`Sending/queueing gratuitous ARPs on ${this.ifname} for ${v4.map((v) => v.prefix.address).join(', ')}`);
       schedule(v4, this.global.vrrpGarpInterval);
     }
     if (v6.length) {
-      this.log.info(`(${this.cfg.name}) Sending/queueing Unsolicited Neighbour Adverts on ${this.ifname} for ${v6.map((v) => v.prefix.address).join(', ')}`);
+      this.log.info(`Sending/queueing Unsolicited Neighbour Adverts on ${this.ifname} for ${v6.map((v) => v.prefix.address).join(', ')}`);
       schedule(v6, this.global.vrrpGnaInterval);
     }
   }

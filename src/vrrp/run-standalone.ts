@@ -32,8 +32,14 @@ export async function loadVrrpConfig(path: string, configId?: string): Promise<{
   return await mod.loadConfig(path, { configId });
 }
 
-export function standaloneLogger(opts: Pick<CliOptions, 'logDetail'>): Logger {
-  return pino({ name: 'tskeepalived', level: opts.logDetail ? 'debug' : 'info', base: { pid: process.pid } });
+/** The daemon's logger setup (src/log) when available, else plain pino JSON lines. */
+export async function standaloneLogger(opts: CliOptions): Promise<Logger> {
+  try {
+    const { createLogger, logOptionsFromCli } = await import('../log/logger.js');
+    return (await createLogger(logOptionsFromCli(opts))).logger.child({ subsystem: 'vrrp' });
+  } catch {
+    return pino({ name: 'tskeepalived', level: opts.logDetail ? 'debug' : 'info', base: { pid: process.pid } });
+  }
 }
 
 export async function defaultNetIo(): Promise<VrrpNetIo> {
@@ -47,7 +53,7 @@ async function writePid(path: string | undefined): Promise<void> {
 }
 
 export async function runVrrpStandalone(opts: CliOptions, deps: { io?: VrrpNetIo; logger?: Logger } = {}): Promise<void> {
-  const log = deps.logger ?? standaloneLogger(opts);
+  const log = deps.logger ?? (await standaloneLogger(opts));
   const file = resolve(opts.useFile);
   let loaded;
   try {

@@ -158,6 +158,8 @@ export class VrrpStateMachine {
     this.emit({ type: 'transition', from, to, reason, priority: this.prio });
   }
 
+  /** Enter MASTER: the network actions first (advert, addresses, GARP), then the notification. */
+
   private enterRunning(reason: TransitionReason): void {
     if (this.faults.size > 0) {
       this.clearTimers();
@@ -211,11 +213,13 @@ export class VrrpStateMachine {
     this.preemptAt = undefined;
     this.masterAddress = undefined;
     this.stats.becameMaster++;
-    this.transition('MASTER', reason);
+    const from = this.st;
+    this.st = 'MASTER';
     this.sendAdvert(this.prio);
     this.emit({ type: 'add-vips' });
     this.emit({ type: 'garp' });
     this.armAdvert(true);
+    this.emit({ type: 'transition', from, to: 'MASTER', reason, priority: this.prio });
   }
 
   private leaveMaster(sendStop: boolean): void {
