@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** Own pid files, so concurrent daemons (and a real keepalived) do not collide on /run/keepalived.pid. */
+const pidFiles = (d: string) => ['-p', join(d, 'k.pid'), '-c', join(d, 'c.pid'), '-r', join(d, 'v.pid')];
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'tkl-dryrun-'));
 let daemon: ChildProcess | undefined;
@@ -62,7 +64,7 @@ virtual_server 127.0.0.30 8080 {
 }
 `,
   );
-  daemon = spawn(process.execPath, [join(root, 'bin', 'tskeepalived'), '-n', '-G', '-C', '--lb-backend=dry-run', '-f', conf], {
+  daemon = spawn(process.execPath, [join(root, 'bin', 'tskeepalived'), '-n', '-G', '-C', '--lb-backend=dry-run', '-f', conf, ...pidFiles(dir)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
