@@ -87,9 +87,9 @@ export const globalDefsTable = new KeywordTable<GlobalDefs>('global_defs')
   })
   .model('smtp_helo_name', stringField((g, v) => (g.smtpHeloName = v)))
   .model('smtp_connect_timeout', uintField((g, v) => (g.smtpConnectTimeout = v * 1000), 1, 4294967295, (ctx, n, w) => ctx.error(n, `Invalid smtp_connect_timeout ${w} - ignoring`)))
-  .model('smtp_alert', boolField((g, v) => (g.smtpAlert = v), badBool('smtp_alert')))
-  .model('smtp_alert_vrrp', boolField((g, v) => (g.smtpAlertVrrp = v), badBool('smtp_alert_vrrp')))
-  .model('smtp_alert_checker', boolField((g, v) => (g.smtpAlertChecker = v), badBool('smtp_alert_checker')))
+  .model('smtp_alert', optBoolField((g, v) => (g.smtpAlert = v), badBool('smtp_alert')))
+  .model('smtp_alert_vrrp', optBoolField((g, v) => (g.smtpAlertVrrp = v), badBool('smtp_alert_vrrp')))
+  .model('smtp_alert_checker', optBoolField((g, v) => (g.smtpAlertChecker = v), badBool('smtp_alert_checker')))
   .model('checker_log_all_failures', optBoolField((g, v) => (g.checkerLogAllFailures = v), () => 'Invalid value for checker_log_all_failures specified'))
   .model('script_user', (ctx, n, g) => {
     const u = arg(ctx, n);
@@ -97,6 +97,7 @@ export const globalDefsTable = new KeywordTable<GlobalDefs>('global_defs')
     g.scriptUser = u;
     if (n.args[1] !== undefined) g.scriptGroup = n.args[1];
     if (!ctx.scripts.userExists(u)) ctx.error(n, `Unable to set default user ${u} - ignoring`);
+    else ctx.scripts.defaultUser = u;
   })
   .model('enable_script_security', flagField((g) => (g.enableScriptSecurity = true)))
   .model('vrrp_mcast_group4', mcastGroup(4, (g, a) => (g.vrrpMcastGroup4 = a)))
