@@ -33,6 +33,7 @@ export class InstanceRuntime {
   private sockOpts: { ifname: string; family: 4 | 6; group?: string; srcAddress?: string } | undefined;
   private readonly rx = (p: ReceivedVrrp, family: 4 | 6) => this.onPacket(p, family);
   private garpTimers = new Set<NodeJS.Timeout>();
+  private garpQueue: (() => void)[] = [];
   vipsInstalled = false;
   private expectations!: ReceiveExpectations;
   private ownFaults = new Set<string>();
@@ -316,6 +317,23 @@ export class InstanceRuntime {
   private cancelGarp(): void {
     for (const t of this.garpTimers) clearTimeout(t);
     this.garpTimers.clear();
+    this.garpQueue.length = 0;
+  }
+
+  /**
+   * Back-to-back GARPs go out one per event-loop turn, so that a burst for many addresses and
+   * instances never delays an advertisement timer.
+   */
+  private enqueueGarp(job: () => void): void {
+    this.garpQueue.push(job);
+    if (this.garpQueue.length > 1) return;
+    const pump = () => {
+      const next = this.garpQueue.shift();
+      if (!next) return;
+      next();
+      if (this.garpQueue.length) setImmediate(pump);
+    };
+    setImmediate(pump);
   }
 
   /** Send `repeat` rounds of GARP / unsolicited NA for every address, spaced by vrrp_garp_interval / vrrp_gna_interval. */
@@ -338,7 +356,7 @@ export class InstanceRuntime {
       for (let i = 0; i < repeat; i++)
         for (const v of list) {
           if (gapMs > 0 && k > 0) this.later(() => send(v), gapMs * k);
-          else send(v);
+          else this.enqueueGarp(() => send(v));
           k++;
         }
     };
