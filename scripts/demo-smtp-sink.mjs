@@ -7,6 +7,7 @@ const server = new SMTPServer({
   authOptional: true,
   disabledCommands: ['STARTTLS', 'AUTH'],
   logger: false,
+  disableReverseLookup: true,
   onData(stream, session, cb) {
     const chunks = [];
     stream.on('data', (c) => chunks.push(c));

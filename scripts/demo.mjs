@@ -90,7 +90,7 @@ function nodeConfig(name, priority) {
     notification_email_from ${name}@demo.test
     smtp_server 10.213.0.25 25
     smtp_connect_timeout 5
-    smtp_alert
+    smtp_alert true
 }
 
 vrrp_instance VI_1 {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { CheckersEngine } from '../src/checkers/engine.js';
+import { DryRunBackend } from '../src/ipvs/dry-run.js';
 import type { EngineEvent } from '../src/engine/types.js';
 import {
   RecordingBackend,
@@ -252,6 +253,23 @@ describe('checkers engine', () => {
     await waitFor('group services follow', () => backend.current().services.slice(0, 4).every((s) => s.destinations.length === 0), DOWN_BOUND);
     const ev = events.find((x) => x.kind === 'real-server');
     assert.equal(ev?.kind === 'real-server' && ev.virtualServer, '[web]:0');
+  });
+
+  it('drives the real dry-run backend: ipvsadm -S lines follow health', async () => {
+    let out = '';
+    const backend = new DryRunBackend({ out: { write: (t: string) => ((out += t), true) } });
+    engine = new CheckersEngine({ backend, logger: silentLogger });
+    await engine.start(config([vs([real(0, { weight: 2 }), real(1, { inhibitOnFailure: true })], { lbAlgo: 'wrr', persistenceTimeout: 60 })]));
+    const line = (i: number, w: number) => `-a -t 10.255.0.1:80 -r ${servers[i].address}:${servers[i].port} -m -w ${w}`;
+    assert.match(backend.text(), /^-A -t 10\.255\.0\.1:80 -s wrr -p 60$/m);
+    assert.ok(backend.text().includes(line(0, 2)) && backend.text().includes(line(1, 1)), backend.text());
+    servers[0].mode = 'status500';
+    servers[1].mode = 'status500';
+    await waitFor('dry-run shows the change', () => !backend.text().includes(line(0, 2)) && backend.text().includes(line(1, 0)), DOWN_BOUND);
+    servers[0].mode = 'ok';
+    servers[1].mode = 'ok';
+    await waitFor('dry-run shows recovery', () => backend.text().includes(line(0, 2)) && backend.text().includes(line(1, 1)), UP_BOUND);
+    assert.ok(out.split('-A -t').length - 1 >= 3, 'one dump per distinct state');
   });
 
   it('stop closes the backend and stops every check', async () => {

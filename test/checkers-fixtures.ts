@@ -146,7 +146,7 @@ export async function waitFor(what: string, cond: () => boolean, timeoutMs: numb
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export type HttpMode = 'ok' | 'status500' | 'hang' | 'reset' | 'slow' | 'body2';
+export type HttpMode = 'ok' | 'status500' | 'hang' | 'reset' | 'slow' | 'body2' | 'stall-body';
 
 /** A controllable HTTP real server. */
 export class TestHttpServer {
@@ -180,6 +180,10 @@ export class TestHttpServer {
         res.end('error');
         return;
       case 'hang':
+        return;
+      case 'stall-body':
+        res.writeHead(200, { 'content-length': '100' });
+        res.write('partial');
         return;
       case 'slow':
         setTimeout(() => res.end(this.body), this.slowMs);

@@ -80,6 +80,14 @@ describe('HTTP_GET', () => {
     srv.mode = 'ok';
   });
 
+  it('a server stalling in the body fails on the deadline', async () => {
+    srv.mode = 'stall-body';
+    const r = await checkHttp(target(srv), httpCheck({ connectTimeout: 250 }));
+    assert.equal(r.ok, false);
+    assert.match(r.reason, /timeout/);
+    srv.mode = 'ok';
+  });
+
   it('a reset connection and a refused port fail', async () => {
     srv.mode = 'reset';
     const r = await checkHttp(target(srv), httpCheck());

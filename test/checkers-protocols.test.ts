@@ -264,9 +264,41 @@ describe('FILE_CHECK', () => {
 });
 
 describe('PING_CHECK', () => {
-  it('pings loopback through src/net/icmp.ts when it is available', async (t) => {
-    if (!(await loadPing())) return t.skip('src/net/icmp.ts (vrrpnet helper) not merged yet');
-    const r = await checkPing({ address: '127.0.0.1', port: 0, family: 4 }, { type: 'PING_CHECK', ...common, connectTimeout: 1000 });
+  it('pings a loopback address; an address nobody answers fails within connect_timeout', async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('raw ICMP sockets need root');
+    if (!(await loadPing())) return t.skip('src/net/icmp.ts could not be loaded');
+    const r = await checkPing({ address: '127.0.0.35', port: 0, family: 4 }, { type: 'PING_CHECK', ...common, connectTimeout: 1000 });
+    if (/native socket layer not built/.test(r.reason)) return t.skip('native addon not built (npm install)');
     assert.equal(r.ok, true, r.reason);
+    assert.match(r.reason, /echo reply/);
+  });
+  it('fails when no echo reply comes (an address routed nowhere, in a private namespace)', async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root for a network namespace');
+    if (!(await loadPing())) return t.skip('src/net/icmp.ts could not be loaded');
+    // the check runs in a child inside a fresh namespace where only lo is up: a blackhole route
+    // for 10.99.0.0/24 makes the echo go nowhere, so nothing leaves this machine
+    const ns = `tkk-${process.pid}-ping`;
+    const { execFileSync } = await import('node:child_process');
+    const sh = (args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
+    try {
+      sh(['netns', 'add', ns]);
+      sh(['-n', ns, 'link', 'set', 'lo', 'up']);
+      sh(['-n', ns, 'route', 'add', 'blackhole', '10.99.0.0/24']);
+      const url = new URL('../src/checkers/ping.js', import.meta.url).href;
+      const script = `const { checkPing } = await import(${JSON.stringify(url)});
+        const r = await checkPing({ address: '10.99.0.7', port: 0, family: 4 }, { type: 'PING_CHECK', connectTimeout: 300, retry: 0, delayBeforeRetry: 0, loc: { file: 'x', line: 1 } });
+        process.stdout.write(JSON.stringify(r));`;
+      const out = execFileSync('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10000 });
+      const r = JSON.parse(out) as { ok: boolean; reason: string; latencyMs: number };
+      assert.equal(r.ok, false);
+      assert.doesNotMatch(r.reason, /native/, 'the ping itself ran');
+      assert.ok(r.latencyMs < 2000, `latency ${r.latencyMs}`);
+    } finally {
+      try {
+        sh(['netns', 'del', ns]);
+      } catch {
+        /* already gone */
+      }
+    }
   });
 });

@@ -151,7 +151,7 @@ export function buildCase(row: InventoryRow): InventoryCase {
     case 'vrrp_track_file':
       return mk('track_file tf2 {\n file /tmp/tf2', line1);
     case 'vrrp_sync_group':
-      return mk('vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {\n 192.0.2.1/32\n }\n}\nvrrp_sync_group G {', line1);
+      return mk(`vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {\n 192.0.2.1/32\n }\n}\nvrrp_sync_group G {${keyword === 'group' ? '' : '\n group {\n VI_1\n }'}`, line1);
     case 'vrrp_instance':
       if (row.args.includes('(in authentication {})')) return mk(`${VRRP_OPEN}\n authentication {`, line1, '}\n}');
       return mk(VRRP_OPEN, line1);

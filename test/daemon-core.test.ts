@@ -179,3 +179,17 @@ test('pid files: defaults, derived from -p, explicit -r/-c', async () => {
   assert.deepEqual(pidFilesFor({ ...o, pidFile: '/x/node1.pid' }, true, false), ['/x/node1.pid', '/x/node1_vrrp.pid']);
   assert.deepEqual(pidFilesFor({ ...o, pidFile: '/x/n.pid', checkersPidFile: '/y/c.pid' }, false, true), ['/x/n.pid', '/y/c.pid']);
 });
+
+test('reload refusal policy: fatal, broken braces, errors that would empty a running config', async () => {
+  const { reloadRefusal } = await import('../src/daemon/config-source.js');
+  const running = makeConfig({ vrrpInstances: [makeInstance('VI_1')] });
+  const empty = makeConfig();
+  const err = (message: string) => ({ severity: 'error' as const, message, file: 'k.conf', line: 3 });
+  assert.match(reloadRefusal({ diagnostics: [], refused: 'k.conf:1: fatal: x' }, running)!, /fatal/);
+  assert.match(reloadRefusal({ config: running, diagnostics: [err("There are 2 missing '}'s or extra '{'s")] }, running)!, /block structure is broken: k\.conf:3: error: There are 2 missing/);
+  assert.match(reloadRefusal({ config: empty, diagnostics: [err('Unknown keyword garbage')] }, running)!, /would remove every instance/);
+  // keepalived-tolerated errors in a config that still has instances: applied
+  assert.equal(reloadRefusal({ config: running, diagnostics: [err('(VI_1) No VIP specified; at least one is sensible')] }, running), undefined);
+  // deliberately emptying the config without errors: applied
+  assert.equal(reloadRefusal({ config: empty, diagnostics: [] }, running), undefined);
+});

@@ -51,7 +51,7 @@ test('examples pass tskeepalived --check-config', { skip: !isRoot() ? 'needs roo
   }
 });
 
-test('npm run demo succeeds', { skip: !isRoot() ? 'needs root' : !distHas('src/vrrp/engine.js') ? 'VRRP engine not built yet' : false, timeout: 90000 }, (t) => {
+test('npm run demo succeeds', { skip: !isRoot() ? 'needs root' : !distHas('src/vrrp/net-io.js') ? 'VRRP engine network edge (src/vrrp/net-io.ts) not built yet' : false, timeout: 90000 }, (t) => {
   const t0 = Date.now();
   const r = spawnSync('npm', ['run', '--silent', 'demo'], { cwd: ROOT, encoding: 'utf8', timeout: 80000 });
   t.diagnostic(`demo took ${Date.now() - t0} ms`);

@@ -80,3 +80,8 @@ test('no syslog socket: falls back to stderr and says so', async () => {
   assert.match(h.notes.join('\n'), /syslog unavailable .*logging to stderr/);
   h.close();
 });
+
+test('human format does not repeat an instance the message already names', () => {
+  const line = formatRecord({ level: 'info', time: 0, subsystem: 'vrrp', instance: 'VI_1', msg: '(VI_1) Entering MASTER STATE' });
+  assert.match(line, / INFO {2}\[vrrp\] \(VI_1\) Entering MASTER STATE$/);
+});

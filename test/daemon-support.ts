@@ -188,6 +188,7 @@ export async function startSmtpSink(opts: { rejectWith?: { code: number; message
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
+    disableReverseLookup: true,
     onMailFrom(address, _session, cb) {
       if (opts.rejectWith) {
         const err = new Error(opts.rejectWith.message) as Error & { responseCode: number };

@@ -57,7 +57,7 @@ const rs2: Destination = { address: '192.168.1.2', family: 4, port: 80, weight: 
 test('IPVS_CMD_NEW_SERVICE: TCP 10.0.0.1:80 rr, not persistent', { skip }, () => {
   const expected = hex(`
     01 01 00 00               // genlmsghdr: cmd IPVS_CMD_NEW_SERVICE (1), version 1, reserved
-    54 00 01 00               // IPVS_CMD_ATTR_SERVICE (1), nested, len 84
+    54 00 01 80               // IPVS_CMD_ATTR_SERVICE (1) | NLA_F_NESTED (0x8000), len 84
     ${KEY_TCP_10_0_0_1_80}
     07 00 06 00 72 72 00 00   // IPVS_SVC_ATTR_SCHED_NAME len 7: "rr\\0" + 1 pad
     0c 00 07 00 00 00 00 00 ff ff ff ff // IPVS_SVC_ATTR_FLAGS: struct ip_vs_flags {flags 0, mask ~0}
@@ -71,7 +71,7 @@ test('IPVS_CMD_SET_SERVICE: persistent 300 s, mask 255.255.255.0, ops, wlc', { s
   const s: Service = { ...rr80, scheduler: 'wlc', persistenceTimeout: 300, persistenceNetmask: '255.255.255.0', ops: true };
   const expected = hex(`
     02 01 00 00               // cmd IPVS_CMD_SET_SERVICE (2), version 1
-    54 00 01 00               // IPVS_CMD_ATTR_SERVICE len 84 ("wlc\\0" fills its 8 bytes)
+    54 00 01 80               // IPVS_CMD_ATTR_SERVICE len 84 ("wlc\\0" fills its 8 bytes)
     ${KEY_TCP_10_0_0_1_80}
     08 00 06 00 77 6c 63 00   // SCHED_NAME len 8: "wlc\\0"
     0c 00 07 00 05 00 00 00 ff ff ff ff // FLAGS: PERSISTENT (0x1) | ONEPACKET (0x4), mask ~0
@@ -93,7 +93,7 @@ test('IPVS_CMD_NEW_SERVICE: IPv6 fwmark 7, sh with sh-fallback,sh-port, persiste
   };
   const expected = hex(`
     01 01 00 00
-    38 00 01 00               // IPVS_CMD_ATTR_SERVICE len 56
+    38 00 01 80               // IPVS_CMD_ATTR_SERVICE len 56
     06 00 01 00 0a 00 00 00   // AF: AF_INET6 (10)
     08 00 05 00 07 00 00 00   // IPVS_SVC_ATTR_FWMARK u32 7 (no protocol/address/port)
     07 00 06 00 73 68 00 00   // SCHED_NAME "sh\\0"
@@ -107,9 +107,9 @@ test('IPVS_CMD_NEW_SERVICE: IPv6 fwmark 7, sh with sh-fallback,sh-port, persiste
 test('IPVS_CMD_NEW_DEST and IPVS_CMD_DEL_DEST; IPVS_CMD_DEL_SERVICE', { skip }, () => {
   const newDest = hex(`
     05 01 00 00               // cmd IPVS_CMD_NEW_DEST (5)
-    30 00 01 00               // IPVS_CMD_ATTR_SERVICE len 48 (key only)
+    30 00 01 80               // IPVS_CMD_ATTR_SERVICE len 48 (key only)
     ${KEY_TCP_10_0_0_1_80}
-    48 00 02 00               // IPVS_CMD_ATTR_DEST (2) len 72
+    48 00 02 80               // IPVS_CMD_ATTR_DEST (2) len 72
     06 00 0b 00 02 00 00 00   // IPVS_DEST_ATTR_ADDR_FAMILY (11): AF_INET
     14 00 01 00 c0 a8 01 02 ${Z12} // IPVS_DEST_ATTR_ADDR 192.168.1.2
     06 00 02 00 00 50 00 00   // IPVS_DEST_ATTR_PORT 80 network order
@@ -124,12 +124,12 @@ test('IPVS_CMD_NEW_DEST and IPVS_CMD_DEL_DEST; IPVS_CMD_DEL_SERVICE', { skip }, 
   const v6key = { kind: 'addr' as const, family: 6 as const, protocol: 'UDP' as const, address: '2001:db8::1', port: 443 };
   const newDestDr = hex(`
     05 01 00 00
-    30 00 01 00
+    30 00 01 80
     06 00 01 00 0a 00 00 00   // AF_INET6
     06 00 02 00 11 00 00 00   // IPPROTO_UDP (17)
     14 00 03 00 20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 01 // 2001:db8::1
     06 00 04 00 01 bb 00 00   // port 443
-    48 00 02 00
+    48 00 02 80
     06 00 0b 00 0a 00 00 00   // dest family AF_INET6
     14 00 01 00 20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 02 // 2001:db8::2
     06 00 02 00 01 bb 00 00
@@ -142,8 +142,8 @@ test('IPVS_CMD_NEW_DEST and IPVS_CMD_DEL_DEST; IPVS_CMD_DEL_SERVICE', { skip }, 
 
   const delDest = hex(`
     07 01 00 00               // cmd IPVS_CMD_DEL_DEST (7)
-    30 00 01 00 ${KEY_TCP_10_0_0_1_80}
-    28 00 02 00               // IPVS_CMD_ATTR_DEST len 40: family, address, port only
+    30 00 01 80 ${KEY_TCP_10_0_0_1_80}
+    28 00 02 80               // IPVS_CMD_ATTR_DEST len 40: family, address, port only
     06 00 0b 00 02 00 00 00
     14 00 01 00 c0 a8 01 02 ${Z12}
     06 00 02 00 00 50 00 00
@@ -155,14 +155,14 @@ test('IPVS_CMD_NEW_DEST and IPVS_CMD_DEL_DEST; IPVS_CMD_DEL_SERVICE', { skip }, 
 
   const delService = hex(`
     03 01 00 00               // cmd IPVS_CMD_DEL_SERVICE (3)
-    30 00 01 00 ${KEY_TCP_10_0_0_1_80}
+    30 00 01 80 ${KEY_TCP_10_0_0_1_80}
   `);
   assert.equal(encodeDelService(rr80.key).toString('hex'), delService.toString('hex'));
 });
 
 test('dump requests, flush, controller GETFAMILY and the nlmsghdr', { skip }, () => {
   assert.equal(encodeGetServices().toString('hex'), '04010000'); // IPVS_CMD_GET_SERVICE, no attributes
-  assert.equal(encodeGetDests(rr80.key).toString('hex'), hex(`08 01 00 00 30 00 01 00 ${KEY_TCP_10_0_0_1_80}`).toString('hex'));
+  assert.equal(encodeGetDests(rr80.key).toString('hex'), hex(`08 01 00 00 30 00 01 80 ${KEY_TCP_10_0_0_1_80}`).toString('hex'));
   assert.equal(encodeFlush().toString('hex'), '11010000'); // IPVS_CMD_FLUSH (17)
   const getFamily = hex(`
     03 02 00 00               // CTRL_CMD_GETFAMILY (3), version 2

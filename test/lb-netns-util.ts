@@ -37,7 +37,7 @@ const srv = net.createServer((s) => {
   s.write(name + '\\n');
   s.on('data', (d) => { if (String(d).includes('ping')) s.write('pong ' + name + '\\n'); });
 });
-srv.listen(port, '0.0.0.0');
+srv.listen(port, '::');
 const u = dgram.createSocket('udp4');
 u.on('message', (m, r) => u.send(name, r.port, r.address));
 u.bind(port, '0.0.0.0', () => process.stdout.write('ready\\n'));

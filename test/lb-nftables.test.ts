@@ -15,6 +15,7 @@ const C = `${P}c`;
 const L = `${P}lb`;
 const S = [1, 2, 3].map((i) => `${P}s${i}`);
 const VIP = '10.61.9.1';
+const VIP6 = 'fd61:9::1';
 const SOURCES = [2, 3, 4, 5, 6, 7, 8, 9].map((i) => `10.61.1.${i}`);
 const servers: ChildProcess[] = [];
 let backend: NftablesBackend | undefined;
@@ -48,6 +49,12 @@ before(async () => {
   await sh('ip', '-n', L, 'link', 'set', 'br0', 'up');
   await sh('ip', '-n', L, 'addr', 'add', `${VIP}/32`, 'dev', 'lo');
   await nsExec(L, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1');
+  await nsExec(L, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=1');
+  await sh('ip', '-n', L, '-6', 'addr', 'add', 'fd61:1::1/64', 'dev', 'lc', 'nodad');
+  await sh('ip', '-n', C, '-6', 'addr', 'add', 'fd61:1::2/64', 'dev', 'eth0', 'nodad');
+  await sh('ip', '-n', C, '-6', 'route', 'add', 'default', 'via', 'fd61:1::1');
+  await sh('ip', '-n', L, '-6', 'addr', 'add', 'fd61:2::1/64', 'dev', 'br0', 'nodad');
+  await sh('ip', '-n', L, '-6', 'addr', 'add', `${VIP6}/128`, 'dev', 'lo', 'nodad');
   for (let i = 0; i < 3; i++) {
     await sh('ip', '-n', L, 'link', 'add', `ls${i + 1}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', S[i]!);
     await sh('ip', '-n', L, 'link', 'set', `ls${i + 1}`, 'master', 'br0');
@@ -55,6 +62,8 @@ before(async () => {
     await sh('ip', '-n', S[i]!, 'addr', 'add', `10.61.2.1${i + 1}/24`, 'dev', 'eth0');
     await sh('ip', '-n', S[i]!, 'link', 'set', 'eth0', 'up');
     await sh('ip', '-n', S[i]!, 'route', 'add', 'default', 'via', '10.61.2.1');
+    await sh('ip', '-n', S[i]!, '-6', 'addr', 'add', `fd61:2::1${i + 1}/64`, 'dev', 'eth0', 'nodad');
+    await sh('ip', '-n', S[i]!, '-6', 'route', 'add', 'default', 'via', 'fd61:2::1');
     servers.push(await startNameServer(S[i]!, `s${i + 1}`, 8080));
   }
   backend = new NftablesBackend({ command: ['ip', 'netns', 'exec', L, 'nft'], seed: 0x5eed });
@@ -95,6 +104,34 @@ test('sh sends each client to the same server, and uses several servers', { skip
   assert.ok(used.size >= 2, `only ${[...used].join(',')} used`);
 });
 
+test('approximated schedulers: lc -> wrr by weight, fo -> highest weight, dh -> one server', { skip: !root && 'needs root' }, async () => {
+  await backend!.apply(state(svc('lc', [rs(1, 2), rs(2, 1)])));
+  assert.deepEqual(tally(await clientRequests(C, { host: VIP, port: 80, count: 30, sources: SOURCES })), { s1: 20, s2: 10 });
+  await backend!.apply(state(svc('fo', [rs(1, 2), rs(2, 9), rs(3, 4)])));
+  assert.deepEqual(tally(await clientRequests(C, { host: VIP, port: 80, count: 6, sources: SOURCES })), { s2: 6 });
+  await backend!.apply(state(svc('dh', [rs(1), rs(2), rs(3)])));
+  const t = tally(await clientRequests(C, { host: VIP, port: 80, count: 16, sources: SOURCES }));
+  assert.equal(Object.keys(t).length, 1, JSON.stringify(t));
+  assert.match(Object.keys(t)[0]!, /^s[123]$/);
+});
+
+test('sh: removing a server only moves the clients it had', { skip: !root && 'needs root' }, async () => {
+  const many = Array.from({ length: 24 }, (_, i) => `10.61.1.${20 + i}`);
+  for (const a of many) await sh('ip', '-n', C, 'addr', 'add', `${a}/24`, 'dev', 'eth0');
+  await backend!.apply(state(svc('sh', [rs(1), rs(2), rs(3)])));
+  const before = new Map((await clientRequests(C, { host: VIP, port: 80, count: many.length, sources: many })).map((r) => [r.src, r.reply]));
+  await backend!.apply(state(svc('sh', [rs(1), rs(2, 0), rs(3)])));
+  const after = new Map((await clientRequests(C, { host: VIP, port: 80, count: many.length, sources: many })).map((r) => [r.src, r.reply]));
+  let moved = 0;
+  for (const [src, server] of before) {
+    if (server === 's2') {
+      moved++;
+      assert.notEqual(after.get(src), 's2');
+    } else assert.equal(after.get(src), server, `${src} moved from ${server}`);
+  }
+  assert.ok(moved > 0 && moved < many.length, `moved ${moved}`);
+});
+
 test('weight 0 and removal stop new traffic; an established connection survives', { skip: !root && 'needs root' }, async () => {
   await backend!.apply(state(svc('rr', [rs(1), rs(2), rs(3)])));
   // find a held connection that landed on s3
@@ -125,6 +162,39 @@ test('UDP service and a service without destinations (connections refused)', { s
   assert.deepEqual(u, { s1: 5, s2: 5 });
   const e = tally(await clientRequests(C, { host: VIP, port: 81, count: 2, sources: SOURCES }));
   assert.deepEqual(e, { 'error:ECONNREFUSED': 2 });
+});
+
+test('IPv6 service (ip6 table): wrr 2:1 over two servers', { skip: !root && 'needs root' }, async () => {
+  const v6: Service = {
+    key: { kind: 'addr', family: 6, protocol: 'TCP', address: VIP6, port: 80 },
+    scheduler: 'wrr',
+    ops: false,
+    destinations: [
+      { address: 'fd61:2::11', family: 6, port: 8080, weight: 2, lbKind: 'NAT' },
+      { address: 'fd61:2::12', family: 6, port: 8080, weight: 1, lbKind: 'NAT' },
+    ],
+  };
+  await backend!.apply(state(svc('rr', [rs(3)]), v6));
+  assert.match(await nsExec(L, 'nft', 'list', 'tables'), /table ip6 tskeepalived/);
+  const t = tally(await clientRequests(C, { host: VIP6, port: 80, count: 30, sources: ['fd61:1::2'] }));
+  assert.deepEqual(t, { s1: 20, s2: 10 });
+  await backend!.apply(state(svc('rr', [rs(3)])));
+  assert.doesNotMatch(await nsExec(L, 'nft', 'list', 'tables'), /table ip6 tskeepalived/);
+});
+
+test('masquerade: a real server without a route back still answers', { skip: !root && 'needs root' }, async () => {
+  await sh('ip', '-n', S[0]!, 'route', 'del', 'default');
+  const masq = new NftablesBackend({ command: ['ip', 'netns', 'exec', L, 'nft'], seed: 1, masquerade: true });
+  try {
+    await backend!.apply(state(svc('rr', [rs(1)])));
+    assert.deepEqual(tally(await clientRequests(C, { host: VIP, port: 80, count: 1, sources: SOURCES })), { timeout: 1 });
+    await masq.open();
+    await masq.apply(state(svc('rr', [rs(1)])));
+    assert.deepEqual(tally(await clientRequests(C, { host: VIP, port: 80, count: 3, sources: SOURCES })), { s1: 3 });
+  } finally {
+    await sh('ip', '-n', S[0]!, 'route', 'add', 'default', 'via', '10.61.2.1');
+    await backend!.apply(state(svc('rr', [rs(1)])));
+  }
 });
 
 test('re-applying the same state runs no transaction; close removes our tables', { skip: !root && 'needs root' }, async () => {

@@ -11,6 +11,9 @@ import { internetChecksum, parseIpv4Header } from '../src/net/ip-header.js';
 import { decodeAttrs, decodeError, decodeMessages, encodeMessage, NLMSG_ERROR, NetlinkDecodeError } from '../src/net/netlink-codec.js';
 import { encodeAddress, decodeAddress, AddressSpecError } from '../src/net/rtnl-addr.js';
 import { decodeLink } from '../src/net/rtnl-link.js';
+import { decodeRoute, encodeRoute } from '../src/net/rtnl-route.js';
+import { decodeRule, encodeRule } from '../src/net/rtnl-rule.js';
+import { parsePrefix, PrefixError } from '../src/net/prefix.js';
 
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -170,5 +173,49 @@ describe('netlink codec', () => {
     const bad = encodeMessage({ type: 16, flags: 0, payload: Buffer.alloc(4) });
     bad.writeUInt8(200, LE ? 0 : 3);
     assert.throws(() => decodeMessages(bad), NetlinkDecodeError);
+  });
+  it('encodes routes: gateway + metric in main, blackhole in table 1000, delete matches any scope', () => {
+    const gw = encodeRoute({ dst: '10.201.0.0/24', gateway: '10.1.0.2', metric: 50 });
+    assert.deepEqual(
+      gw,
+      nlBytes([
+        2, 24, 0, 0, 254, 18, 0, 1, [0, 4], // rtmsg: AF_INET /24, table main, proto keepalived, universe, unicast
+        [8, 2], [1, 2], '0ac90000', // RTA_DST
+        [8, 2], [5, 2], '0a010002', // RTA_GATEWAY
+        [8, 2], [6, 2], [50, 4], // RTA_PRIORITY
+        [8, 2], [15, 2], [254, 4], // RTA_TABLE
+      ]),
+    );
+    const bh = encodeRoute({ dst: 'fd00::/8', type: 'blackhole', table: 1000 }, true);
+    assert.deepEqual(bh.subarray(0, 12), nlBytes([10, 8, 0, 0, 0, 18, 255, 6, [0, 4]])); // table > 255 lives in RTA_TABLE only
+    const r = decodeRoute({ type: 24, flags: 0, seq: 0, pid: 0, payload: bh });
+    assert.deepEqual(r, { family: 6, dst: { address: 'fd00::', prefixLen: 8, family: 6 }, table: 1000, scope: 255, type: 'blackhole', protocol: 18 });
+    assert.equal(encodeRoute({ dst: '10.2.0.0/16', oif: 3 })[6], 253, 'a device route without gateway is link scope');
+    assert.throws(() => encodeRoute({ dst: 'default' }), /cannot tell the address family/);
+  });
+  it('encodes rules: from/table/preference/fwmark and round-trips them', () => {
+    const b = encodeRule({ family: 4, from: '10.1.0.0/16', table: 100, preference: 1000, fwmark: 16, fwmask: 255 });
+    assert.deepEqual(
+      b,
+      nlBytes([
+        2, 0, 16, 0, 100, 0, 0, 1, [0, 4], // fib_rule_hdr: src_len 16, table 100, FR_ACT_TO_TBL
+        [8, 2], [2, 2], '0a010000', // FRA_SRC
+        [8, 2], [15, 2], [100, 4], // FRA_TABLE
+        [8, 2], [6, 2], [1000, 4], // FRA_PRIORITY
+        [8, 2], [10, 2], [16, 4], // FRA_FWMARK
+        [8, 2], [16, 2], [255, 4], // FRA_FWMASK
+        [5, 2], [21, 2], 18, 0, 0, 0, // FRA_PROTOCOL keepalived
+      ]),
+    );
+    assert.deepEqual(decodeRule({ type: 32, flags: 0, seq: 0, pid: 0, payload: b }), {
+      family: 4, from: '10.1.0.0/16', table: 100, action: 'table', invert: false, preference: 1000, fwmark: 16, fwmask: 255,
+    });
+    assert.throws(() => encodeRule({ family: 4, action: 'teleport' }), /unknown action "teleport"/);
+  });
+  it('parses prefixes', () => {
+    assert.deepEqual(parsePrefix('10.0.0.1'), { address: '10.0.0.1', prefixLen: 32, family: 4 });
+    assert.deepEqual(parsePrefix('default', 6), { address: '::', prefixLen: 0, family: 6 });
+    assert.throws(() => parsePrefix('10.0.0.0/33'), PrefixError);
+    assert.throws(() => parsePrefix('fd00::/64', 4), /expected an IPv4 prefix/);
   });
 });

@@ -33,7 +33,7 @@ describe('VrrpNetIo in a namespace', { skip }, () => {
   before(() => {
     lab = createLab('io', 176);
   });
-  after(() => destroyLab(lab));
+  after(() => (lab ? destroyLab(lab) : undefined));
 
   it('adds/removes VIPs, routes and rules idempotently, reports interfaces and net events', async () => {
     const dev = JSON.stringify(lab.va);

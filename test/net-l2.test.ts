@@ -88,7 +88,7 @@ describe('GARP, NA and ping in namespaces', { skip }, () => {
   before(() => {
     lab = createLab('l2', 174);
   });
-  after(() => destroyLab(lab));
+  after(() => (lab ? destroyLab(lab) : undefined));
 
   it('a gratuitous ARP and an unsolicited NA from A are seen in B', async () => {
     const dump = await startTcpdump(lab, lab.b, lab.vb, 'arp or (icmp6 and ip6[40] == 136)', 2, 8);

@@ -68,7 +68,7 @@ export function createLab(tag: string, octet: number): Lab {
     tmp: mkdtempSync(join(tmpdir(), `${prefix}-`)),
     children: [],
   };
-  destroyLab(lab, true);
+  destroyLabNow(lab);
   sh('ip', ['netns', 'add', lab.a]);
   sh('ip', ['netns', 'add', lab.b]);
   for (const ns of [lab.a, lab.b]) {
@@ -85,19 +85,48 @@ export function createLab(tag: string, octet: number): Lab {
   return lab;
 }
 
-export function destroyLab(lab: Lab, quiet = false): void {
+function alive(c: ChildProcess): boolean {
+  return c.exitCode === null && c.signalCode === null && c.pid !== undefined;
+}
+
+function signalChildren(lab: Lab, sig: NodeJS.Signals): void {
   for (const c of lab.children) {
-    if (c.exitCode === null && c.signalCode === null && c.pid) {
+    if (!alive(c)) continue;
+    try {
+      process.kill(c.pid!, sig);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Kill what is still running in the lab's namespaces (our children and their descendants, by pid). */
+function killNamespacePids(lab: Lab): void {
+  for (const ns of [lab.a, lab.b]) {
+    for (const pid of sh('ip', ['netns', 'pids', ns], { allowFail: true }).split('\n').filter((l) => /^\d+$/.test(l))) {
       try {
-        process.kill(c.pid, 'SIGKILL');
+        process.kill(Number(pid), 'SIGKILL');
       } catch {
-        // already gone
+        // gone
       }
     }
   }
+}
+
+/** Synchronous teardown (used before creating a lab): kill by pid, delete the namespaces. */
+export function destroyLabNow(lab: Lab, keepTmp = true): void {
+  signalChildren(lab, 'SIGKILL');
+  killNamespacePids(lab);
   sh('ip', ['netns', 'del', lab.a], { allowFail: true });
   sh('ip', ['netns', 'del', lab.b], { allowFail: true });
-  if (!quiet) rmSync(lab.tmp, { recursive: true, force: true });
+  if (!keepTmp) rmSync(lab.tmp, { recursive: true, force: true });
+}
+
+/** Teardown for after(): SIGTERM our children (keepalived cleans up its VRRP child), then force. */
+export async function destroyLab(lab: Lab): Promise<void> {
+  signalChildren(lab, 'SIGTERM');
+  await waitFor(() => !lab.children.some(alive), 2000);
+  destroyLabNow(lab, false);
 }
 
 export interface Running {

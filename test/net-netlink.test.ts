@@ -44,7 +44,7 @@ describe('rtnetlink in a namespace', { skip }, () => {
   before(() => {
     lab = createLab('nl', 173);
   });
-  after(() => destroyLab(lab));
+  after(() => (lab ? destroyLab(lab) : undefined));
 
   it('lists links with index, flags and MAC; unknown names give a clear error', async () => {
     const lines = await inNs(lab, `

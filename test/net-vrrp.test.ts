@@ -69,7 +69,7 @@ describe('VRRP transport (IPv4) vs keepalived', { skip }, () => {
   before(() => {
     lab = createLab('v4', 171);
   });
-  after(() => destroyLab(lab));
+  after(() => (lab ? destroyLab(lab) : undefined));
 
   it('our adverts keep keepalived BACKUP (TTL 255, proto 112, 224.0.0.18); after we stop it goes MASTER and we receive its adverts', async () => {
     const vip = `${lab.net4}.100`;
@@ -129,7 +129,7 @@ describe('VRRP transport (IPv6) vs keepalived', { skip }, () => {
   before(() => {
     lab = createLab('v6', 172);
   });
-  after(() => destroyLab(lab));
+  after(() => (lab ? destroyLab(lab) : undefined));
 
   it('our VRRPv3 adverts keep keepalived BACKUP; then we receive its adverts with hop limit 255, and see 254 on a packet sent with 254', async () => {
     const vip = `${lab.net6}100`;
@@ -184,7 +184,7 @@ describe('VRRP transport: unicast peers, source address, shared sockets', { skip
   before(() => {
     lab = createLab('uc', 175);
   });
-  after(() => destroyLab(lab));
+  after(() => (lab ? destroyLab(lab) : undefined));
 
   it('exchanges unicast adverts with keepalived (unicast_peer), sends from a chosen source, shares one socket per interface', async () => {
     const extra = `${lab.net4}.5`;
@@ -242,5 +242,42 @@ describe('VRRP transport: unicast peers, source address, shared sockets', { skip
     }
     const seen = dump.stdout();
     assert.match(seen, new RegExp(`ttl 255.*proto VRRP \\(112\\).*\\n.*${extra.replace(/\./g, '\\.')} > ${lab.ipB.replace(/\./g, '\\.')}: VRRPv3, Advertisement, vrid 65, prio 100`), seen);
+  });
+
+  it('keeps receiving after the interface is deleted and re-created under the same name', async () => {
+    const child = nodeInNs(
+      lab,
+      lab.a,
+      `
+      const { execFileSync } = await import('node:child_process');
+      const v = await import(${JSON.stringify(modUrl('src/net/vrrp-socket.js'))});
+      const out = (o) => console.log(JSON.stringify(o));
+      const s = v.openVrrpSocket({ ifname: ${JSON.stringify(lab.va)}, family: 4 });
+      let got = 0;
+      s.onPacket((p) => { got++; });
+      const before = s.ifindex;
+      const ip = (...a) => execFileSync('ip', a);
+      ip('link', 'del', ${JSON.stringify(lab.va)});
+      ip('link', 'add', ${JSON.stringify(lab.va)}, 'type', 'veth', 'peer', 'name', ${JSON.stringify(lab.vb)}, 'netns', ${JSON.stringify(lab.b)});
+      ip('addr', 'add', '${lab.ipA}/24', 'dev', ${JSON.stringify(lab.va)});
+      ip('link', 'set', ${JSON.stringify(lab.va)}, 'up');
+      ip('-n', ${JSON.stringify(lab.b)}, 'addr', 'add', '${lab.ipB}/24', 'dev', ${JSON.stringify(lab.vb)});
+      ip('-n', ${JSON.stringify(lab.b)}, 'link', 'set', ${JSON.stringify(lab.vb)}, 'up');
+      for (let i = 0; i < 40 && s.ifindex === before; i++) await new Promise((r) => setTimeout(r, 25));
+      out({ recreated: true, before, after: s.ifindex });
+      for (let i = 0; i < 60 && got < 3; i++) await new Promise((r) => setTimeout(r, 50));
+      out({ got });
+      s.close();
+      process.exit(0);
+    `,
+    );
+    assert.ok(await waitFor(() => child.stdout().includes('"recreated"'), 5000), child.stderr());
+    const sender = nodeInNs(lab, lab.b, senderReceiver({ ifname: lab.vb, family: 4, packetsHex: [vrrpV2(70, 100, `${lab.net4}.70`).toString('hex')], sendMs: 2000, totalMs: 2100, intervalMs: 100 }));
+    await child.exited;
+    await sender.exited;
+    const lines = jsonLines<Record<string, number>>(child.stdout());
+    const re = lines.find((l) => 'recreated' in l)!;
+    assert.notEqual(re.after, re.before, 'the socket follows the new ifindex');
+    assert.ok((lines.find((l) => 'got' in l)?.got ?? 0) >= 3, child.stdout() + sender.stderr());
   });
 });

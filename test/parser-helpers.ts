@@ -95,14 +95,13 @@ export function keepalivedTest(dir: string, file: string, extra: string[] = []):
   }
 }
 
-/** the child-process messages ("(FILE: Line N) msg") as a sorted unique list "N msg" */
-export function childMessages(run: KeepalivedRun, file: string): string[] {
+/** the child-process messages ("(FILE: Line N) msg") as a sorted unique list "FILE:N msg" */
+export function childMessages(run: KeepalivedRun): string[] {
   const set = new Set<string>();
-  const prefix = `(${file}: Line `;
   for (const l of run.lines) {
-    if (!l.startsWith(prefix)) continue;
-    const m = /^(\d+)\) (.*)$/.exec(l.slice(prefix.length));
-    if (m) set.add(`${m[1]} ${m[2]}`);
+    const m = /^\((.+?): Line (\d+)\) (.*)$/.exec(l);
+    if (m) set.add(`${m[1]}:${m[2]} ${m[3]}`);
+    else if (!l.startsWith('(')) set.add(l);
   }
   return [...set].sort();
 }
@@ -116,15 +115,18 @@ export function emulateUnknownTopLevel(r: ParseResult): string[] {
   const set = new Set<string>();
   const walk = (nodes: ConfNode[]): void => {
     for (const n of nodes) {
-      set.add(`${n.loc.line} Unknown keyword '${n.keyword}'`);
+      set.add(`${n.loc.file}:${n.loc.line} Unknown keyword '${n.keyword}'`);
       if (n.children) {
-        set.add(`${n.openLoc!.line} Unexpected '{' - ignoring`);
+        set.add(`${n.openLoc!.file}:${n.openLoc!.line} Unexpected '{' - ignoring`);
         walk(n.children);
-        if (n.endLoc) set.add(`${n.endLoc.line} Unknown keyword '}'`);
+        if (n.endLoc) set.add(`${n.endLoc.file}:${n.endLoc.line} Unknown keyword '}'`);
       }
     }
   };
   walk(r.nodes);
-  for (const d of r.diagnostics) if (d.severity !== 'info') set.add(`${d.line} ${d.message}`);
+  for (const d of r.diagnostics) {
+    if (d.severity === 'info') continue;
+    set.add(d.keepalivedText?.startsWith('(') ? `${d.file}:${d.line} ${d.message}` : d.message);
+  }
   return [...set].sort();
 }

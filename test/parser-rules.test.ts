@@ -81,7 +81,7 @@ test('§4 stray {, extra }, missing }', () => {
   assert.deepEqual(diagTexts(extra), ["3 Extra '}' found"]);
   assert.deepEqual(dump(extra.nodes), ['1 a', '3 }', '4 b']);
   const missing = parseBoth('a {\n b {\n  c\n');
-  assert.deepEqual(diagTexts(missing), ["0 There are 2 missing '}'s or extra '{'s"]);
+  assert.deepEqual(diagTexts(missing), ["3 There are 2 missing '}'s or extra '{'s"]);
   assert.deepEqual(dump(missing.nodes), ['1 a', '  2 b', '    3 c']);
 });
 

@@ -8,12 +8,14 @@ import type { LbBackend, LbState, Service, ServiceKey } from '../ipvs/backend.js
 import { serviceKeyText } from '../ipvs/backend.js';
 import { runScript } from '../notify/script.js';
 import { scriptSecurityProblem } from '../notify/script-security.js';
+import { closeHttpDispatchers } from './http.js';
 import { checkersKey, realServerId, settingsKey, virtualServerId } from './identity.js';
 import { type RealServerHealth, initialQuorum, liveWeight, nextQuorum, poolDestinations } from './pool.js';
-import { isSchedulable, runCheck } from './run-check.js';
-import { CheckerLoop, type LoopTiming, type Timers, realTimers } from './scheduler.js';
+import { type CheckEnv, isSchedulable, runCheck } from './run-check.js';
+import { Limiter } from './limiter.js';
+import { CheckerLoop, type LoopHost, type LoopTiming, type Timers, firstDelay, realTimers } from './scheduler.js';
 import { realServerText, serviceKeysOf, virtualServerText } from './services.js';
-import type { CheckContext, CheckResult } from './types.js';
+import type { CheckResult } from './types.js';
 
 type Logger = pino.Logger;
 
@@ -26,23 +28,28 @@ export interface CheckersEngineOptions {
   timers?: Timers;
   /** open() the backend on start and close() it on stop (default true) */
   manageBackend?: boolean;
-  /** ms to wait before applying, so bursts of changes make one apply (default 0: next tick) */
+  /** ms to wait before applying, so bursts of changes make one apply (default 10) */
   coalesceMs?: number;
+  /** checks in flight at once; more wait their turn before their deadline starts (default 256) */
+  maxConcurrentChecks?: number;
 }
 
 interface CheckerRt {
   checker: Checker;
-  loop?: CheckerLoop;
+  loop?: CheckerLoop<CheckerRt>;
   up: boolean;
   /** weight set by the checker (misc_dynamic, FILE_CHECK) minus the configured weight */
   weightOffset: number;
+  /** owners, for the loop's callbacks (no closure per loop) */
+  v: VirtualRt;
+  r: RealRt;
+  delayLoopMs: number;
 }
 
 interface RealRt {
   id: string;
   rs: RealServer;
   text: string;
-  checkersKey: string;
   checkers: CheckerRt[];
   alive: boolean;
 }
@@ -54,6 +61,10 @@ interface VirtualRt {
   services: ServiceKey[];
   reals: Map<string, RealRt>;
   quorumUp: boolean;
+  /** services of this virtual server as last computed; undefined = to recompute */
+  cached?: Service[];
+  /** `cached` as last computed, to tell whether a recomputation changed anything */
+  previous?: Service[];
 }
 
 function checkerCommon(c: Checker): { delayLoop?: number; retry?: number; delayBeforeRetry?: number; warmup?: number; alpha?: boolean } {
@@ -90,6 +101,24 @@ export async function createBackendFor(cliName: string | undefined, config: Keep
   return await mod.createBackend(name, { logger: log.child({ subsystem: 'lb' }) });
 }
 
+function sameServices(a: Service[], b: Service[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x.scheduler !== y.scheduler || x.persistenceTimeout !== y.persistenceTimeout || x.ops !== y.ops) return false;
+    if (x.persistenceNetmask !== y.persistenceNetmask || serviceKeyText(x.key) !== serviceKeyText(y.key)) return false;
+    if (x.destinations.length !== y.destinations.length) return false;
+    for (let j = 0; j < x.destinations.length; j++) {
+      const d = x.destinations[j];
+      const e = y.destinations[j];
+      if (d.address !== e.address || d.port !== e.port || d.weight !== e.weight || d.lbKind !== e.lbKind) return false;
+      if (d.uthreshold !== e.uthreshold || d.lthreshold !== e.lthreshold) return false;
+    }
+  }
+  return true;
+}
+
 export class CheckersEngine implements Engine {
   readonly name = 'checkers' as const;
   private backend: LbBackend | undefined;
@@ -98,14 +127,22 @@ export class CheckersEngine implements Engine {
   private readonly timers: Timers;
   private readonly manageBackend: boolean;
   private readonly coalesceMs: number;
+  private readonly limiter: Limiter;
+  /** aborted on stop: in-flight checks end at once */
+  private stopSignal = new AbortController();
   private listeners: EngineEventListener[] = [];
   private vss = new Map<string, VirtualRt>();
   private config: KeepalivedConfig | undefined;
-  private ctxBase: Omit<CheckContext, 'configuredWeight'> = { enableScriptSecurity: false, trackFiles: new Map() };
+  private ctxBase: CheckEnv = { enableScriptSecurity: false, trackFiles: new Map() };
+  /** the loops' callbacks */
+  private readonly host: LoopHost<CheckerRt> = {
+    attempt: (c, signal) => runCheck(c.r.rs, c.checker, this.ctxBase, c.v.vs.virtualhost, c.delayLoopMs, signal),
+    verdict: (c, up, res) => this.onVerdict(c.v, c.r, c, up, res),
+  };
   private applyTimer: NodeJS.Timeout | undefined;
   private applying: Promise<void> | undefined;
   private applyAgain = false;
-  private lastApplied = '';
+  private structureChanged = true;
   private running = false;
   private appliesCount = 0;
   private applyErrors = 0;
@@ -116,7 +153,8 @@ export class CheckersEngine implements Engine {
     this.log = o.logger ?? pino({ name: 'checkers' });
     this.timers = o.timers ?? realTimers;
     this.manageBackend = o.manageBackend ?? true;
-    this.coalesceMs = o.coalesceMs ?? 0;
+    this.coalesceMs = o.coalesceMs ?? 10;
+    this.limiter = new Limiter(o.maxConcurrentChecks ?? 256);
   }
 
   on(listener: EngineEventListener): void {
@@ -136,6 +174,7 @@ export class CheckersEngine implements Engine {
   }
 
   async start(config: KeepalivedConfig): Promise<void> {
+    if (this.stopSignal.signal.aborted) this.stopSignal = new AbortController();
     this.backend ??= await createBackendFor(this.cliBackend, config, this.log);
     if (this.manageBackend) await this.backend.open();
     this.running = true;
@@ -166,6 +205,7 @@ export class CheckersEngine implements Engine {
 
   async stop(opts: { release: boolean }): Promise<void> {
     this.running = false;
+    this.stopSignal.abort();
     for (const v of this.vss.values()) {
       for (const r of v.reals.values()) this.stopReal(r);
       // omega: on shutdown, run the down notifiers of what was up
@@ -185,6 +225,7 @@ export class CheckersEngine implements Engine {
       }
     }
     this.vss.clear();
+    await closeHttpDispatchers();
   }
 
   // ------------------------------------------------------------------ building
@@ -245,14 +286,16 @@ export class CheckersEngine implements Engine {
     }
     for (const [id, rs] of wanted) {
       const old = v.reals.get(id);
-      if (old && old.checkersKey === checkersKey(rs.checkers)) {
+      if (old && checkersKey(old.rs.checkers) === checkersKey(rs.checkers)) {
         // unchanged checkers: keep running loops and health; pick up new weights/timings
         old.rs = rs;
         old.text = realServerText(rs, vs);
         for (const c of old.checkers) {
           const cfg = rs.checkers.find((x) => settingsKey(x) === settingsKey(c.checker));
           if (cfg) c.checker = cfg;
-          c.loop?.retime(loopTiming(vs, rs, c.checker));
+          const timing = loopTiming(vs, rs, c.checker);
+          c.loop?.retime(timing);
+          c.delayLoopMs = timing.delayLoop;
         }
         old.alive = this.computeAlive(old);
         continue;
@@ -269,12 +312,15 @@ export class CheckersEngine implements Engine {
   }
 
   private makeReal(v: VirtualRt, rs: RealServer, previousAlive: boolean | undefined): RealRt {
-    const checkers: CheckerRt[] = rs.checkers.map((checker) => ({
+    const r: RealRt = { id: realServerId(rs), rs, text: realServerText(rs, v.vs), checkers: [], alive: false };
+    r.checkers = rs.checkers.map((checker) => ({
       checker,
       up: previousAlive ?? startsUp(v.vs, rs, checker),
       weightOffset: 0,
+      v,
+      r,
+      delayLoopMs: loopTiming(v.vs, rs, checker).delayLoop,
     }));
-    const r: RealRt = { id: realServerId(rs), rs, text: realServerText(rs, v.vs), checkersKey: checkersKey(rs.checkers), checkers, alive: false };
     r.alive = this.computeAlive(r);
     return r;
   }
@@ -286,17 +332,9 @@ export class CheckersEngine implements Engine {
         c.up = true;
         return;
       }
-      const loopId = `${v.id}|${r.id}|${i}`;
       const timing = loopTiming(v.vs, r.rs, c.checker);
-      const attempt = (signal: AbortSignal) =>
-        runCheck(r.rs, c.checker, {
-          ctx: { ...this.ctxBase, configuredWeight: r.rs.weight },
-          signal,
-          virtualhost: v.vs.virtualhost,
-          delayLoopMs: loopTiming(v.vs, r.rs, c.checker).delayLoop,
-        });
-      c.loop = new CheckerLoop(loopId, attempt, timing, c.up, (up, res) => this.onVerdict(v, r, c, up, res), this.timers);
-      c.loop.start();
+      c.loop = new CheckerLoop(this.host, c, timing, c.up, { timers: this.timers, limiter: this.limiter, signal: this.stopSignal.signal });
+      c.loop.start(firstDelay(`${v.id}|${r.id}|${i}`, timing));
     });
     r.alive = this.computeAlive(r);
   }
@@ -349,7 +387,7 @@ export class CheckersEngine implements Engine {
       this.emit({ kind: 'real-server', virtualServer: v.text, realServer: r.text, up: r.alive, weight, checker: c.checker.type, reason: res.reason, at: Date.now() });
     } else return;
     this.updateQuorum(v);
-    this.markDirty();
+    this.markDirty(v);
   }
 
   private updateQuorum(v: VirtualRt): void {
@@ -398,6 +436,15 @@ export class CheckersEngine implements Engine {
   desiredState(): LbState {
     const services: Service[] = [];
     for (const v of this.vss.values()) {
+      v.cached ??= this.servicesOf(v);
+      for (const svc of v.cached) services.push(svc);
+    }
+    return { services };
+  }
+
+  private servicesOf(v: VirtualRt): Service[] {
+    const services: Service[] = [];
+    {
       const destinations = poolDestinations(
         { quorum: v.vs.quorum, hysteresis: v.vs.hysteresis, lbKind: v.vs.lbKind, sorryServer: v.vs.sorryServer, sorryServerInhibit: v.vs.sorryServerInhibit },
         this.health(v),
@@ -416,10 +463,18 @@ export class CheckersEngine implements Engine {
         });
       }
     }
-    return { services };
+    return services;
   }
 
-  private markDirty(): void {
+  /** A virtual server's pool may have changed (or, without one, the set of virtual servers). */
+  private markDirty(v?: VirtualRt): void {
+    if (v) v.cached = undefined;
+    else for (const x of this.vss.values()) x.cached = undefined;
+    this.structureChanged ||= v === undefined;
+    this.scheduleApply();
+  }
+
+  private scheduleApply(): void {
     if (!this.running || this.applyTimer) return;
     this.applyTimer = setTimeout(() => {
       this.applyTimer = undefined;
@@ -432,22 +487,31 @@ export class CheckersEngine implements Engine {
       this.applyAgain = true;
       return;
     }
+    // only virtual servers whose pool changed are recomputed; an unchanged result is not re-applied
+    let changed = this.structureChanged;
+    for (const v of this.vss.values()) {
+      if (v.cached) continue;
+      const before = v.previous;
+      v.cached = this.servicesOf(v);
+      v.previous = v.cached;
+      if (!before || !sameServices(before, v.cached)) changed = true;
+    }
+    if (!changed) return;
+    this.structureChanged = false;
     const state = this.desiredState();
-    const text = JSON.stringify(state);
-    if (text === this.lastApplied) return;
     this.applying = (async () => {
       try {
         await this.backend!.apply(state);
-        this.lastApplied = text;
         this.appliesCount++;
       } catch (e) {
         this.applyErrors++;
+        this.structureChanged = true; // retry the whole state on the next change
         this.log.error({ err: (e as Error).message }, 'load-balancer apply failed; will retry on the next change');
       } finally {
         this.applying = undefined;
         if (this.applyAgain) {
           this.applyAgain = false;
-          this.markDirty();
+          this.scheduleApply();
         }
       }
     })();

@@ -1,4 +1,5 @@
 // Identities used to match virtual servers, real servers and checkers across a reload.
+import { createHash } from 'node:crypto';
 import type { Checker, RealServer, VirtualServer } from '../config/model.js';
 
 /** JSON of a value without its source locations (a moved line is not a changed setting). */
@@ -24,5 +25,5 @@ export function realServerId(rs: RealServer): string {
 
 /** Checkers of a real server are "unchanged" when their settings are the same, in order. */
 export function checkersKey(cs: readonly Checker[]): string {
-  return settingsKey(cs);
+  return createHash('sha1').update(settingsKey(cs)).digest('base64');
 }

@@ -22,34 +22,43 @@ export function isSchedulable(c: Checker): boolean {
   return c.type !== 'BFD_CHECK';
 }
 
-export interface RunCheckOptions {
-  ctx: CheckContext;
-  signal?: AbortSignal;
-  /** the virtual server's virtualhost, default Host for HTTP checks */
-  virtualhost?: string;
-  /** MISC_CHECK default timeout (keepalived: the delay_loop) */
-  delayLoopMs: number;
-}
+/** Engine-wide settings for checks; MISC_CHECK / FILE_CHECK get them with the server's weight. */
+export type CheckEnv = Omit<CheckContext, 'configuredWeight'>;
 
-export function runCheck(rs: RealServer, c: Checker, o: RunCheckOptions): Promise<CheckResult> {
+/**
+ * One attempt of checker `c` on real server `rs`. Positional arguments, so that the hot path
+ * allocates no options object per check.
+ * @param virtualhost the virtual server's virtualhost (default Host of HTTP checks)
+ * @param delayLoopMs MISC_CHECK's default timeout (keepalived: the delay_loop)
+ */
+export function runCheck(
+  rs: RealServer,
+  c: Checker,
+  env: CheckEnv,
+  virtualhost: string | undefined,
+  delayLoopMs: number,
+  signal?: AbortSignal,
+): Promise<CheckResult> {
   switch (c.type) {
     case 'HTTP_GET':
     case 'SSL_GET':
-      return checkHttp(checkTarget(rs, c), c, o.signal, o.virtualhost);
+      // no per-check abort signal: the deadline bounds a check, and the engine's stop destroys
+      // the shared dispatchers (listening for aborts costs more than the rest of the check)
+      return checkHttp(checkTarget(rs, c), c, undefined, virtualhost);
     case 'TCP_CHECK':
-      return checkTcp(checkTarget(rs, c), c, o.signal);
+      return checkTcp(checkTarget(rs, c), c, signal);
     case 'SMTP_CHECK':
-      return checkSmtp(checkTarget(rs, c), c, o.signal);
+      return checkSmtp(checkTarget(rs, c), c, signal);
     case 'DNS_CHECK':
-      return checkDns(checkTarget(rs, c), c, o.signal);
+      return checkDns(checkTarget(rs, c), c, signal);
     case 'UDP_CHECK':
-      return checkUdp(checkTarget(rs, c), c, o.signal);
+      return checkUdp(checkTarget(rs, c), c, signal);
     case 'PING_CHECK':
-      return checkPing(checkTarget(rs, c), c, o.signal);
+      return checkPing(checkTarget(rs, c), c, signal);
     case 'MISC_CHECK':
-      return checkMisc(c, o.ctx, c.miscTimeout ?? o.delayLoopMs);
+      return checkMisc(c, { ...env, configuredWeight: rs.weight }, c.miscTimeout ?? delayLoopMs);
     case 'FILE_CHECK':
-      return checkFile(c, o.ctx);
+      return checkFile(c, { ...env, configuredWeight: rs.weight });
     case 'BFD_CHECK':
       return Promise.resolve(fail('BFD_CHECK is not supported', process.hrtime.bigint()));
   }

@@ -31,7 +31,11 @@ export interface StandaloneHandle {
 }
 
 /** Starts the checkers; resolves with a handle once running (rejects with a clear message when it cannot start). */
-export async function startCheckersStandalone(opts: CliOptions, log = pino({ name: 'tskeepalived-checkers' })): Promise<StandaloneHandle> {
+export async function startCheckersStandalone(
+  opts: CliOptions,
+  // logs on stderr: stdout is the dry-run backend's ipvsadm lines
+  log = pino({ name: 'tskeepalived-checkers' }, pino.destination(2)),
+): Promise<StandaloneHandle> {
   const loadConfig = await loadConfigModule();
   const load = () => {
     const { config, diagnostics } = loadConfig(opts.useFile, { configId: opts.configId });

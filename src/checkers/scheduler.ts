@@ -4,6 +4,7 @@
 // offset hashed from the checker's identity within one delay_loop, so thousands of checkers spread
 // over the loop instead of firing together.
 import { createHash } from 'node:crypto';
+import type { Limiter, LimiterWaiter } from './limiter.js';
 import type { CheckResult } from './types.js';
 
 export interface Timers {
@@ -37,9 +38,13 @@ export function hashedOffset(id: string, span: number): number {
   return (h.readUInt32BE(0) / 0x1_0000_0000) * span;
 }
 
+/**
+ * Delay before a checker's first run. Rounded to 10 ms so that thousands of loops share a few
+ * hundred timer lists instead of one list per distinct duration.
+ */
 export function firstDelay(id: string, t: LoopTiming, random: () => number = Math.random): number {
-  if (t.warmup !== undefined && t.warmup > 0) return random() * t.warmup;
-  return hashedOffset(id, t.delayLoop);
+  const raw = t.warmup !== undefined && t.warmup > 0 ? random() * t.warmup : hashedOffset(id, t.delayLoop);
+  return Math.floor(raw / 10) * 10;
 }
 
 export interface CheckerStats {
@@ -47,34 +52,48 @@ export interface CheckerStats {
   failures: number;
   lastLatencyMs?: number;
   lastReason?: string;
-  lastResultAt?: number;
 }
 
-/** Called when the checker's verdict is known: after a success, or after the last failed retry. */
-export type VerdictListener = (up: boolean, result: CheckResult) => void;
+/** What a loop needs from its owner: run one attempt, hear the verdicts. */
+export interface LoopHost<T> {
+  attempt(tag: T, signal: AbortSignal | undefined): Promise<CheckResult>;
+  /** after a success, or after the last failed retry */
+  verdict(tag: T, up: boolean, result: CheckResult): void;
+}
 
-export class CheckerLoop {
+function fireLoop(loop: CheckerLoop<unknown>): void {
+  loop.onTimer();
+}
+
+/**
+ * One checker's loop. Kept small (tens of thousands may exist): no closure per loop or per run
+ * (the timer calls a shared function with the loop as argument and is re-armed with refresh()
+ * when the delay repeats), no promise while waiting for a slot of the limiter, and one stop signal
+ * shared by all loops of an owner.
+ */
+export class CheckerLoop<T = unknown> implements LimiterWaiter {
   readonly stats: CheckerStats = { checks: 0, failures: 0 };
   /** current verdict; starts as given (alpha => down) */
   up: boolean;
   private retriesUsed = 0;
   private timer: unknown;
+  private timerMs = -1;
+  private armed = false;
   private running = false;
-  private abort: AbortController | undefined;
   private stopped = false;
 
   constructor(
-    readonly id: string,
-    private readonly attempt: (signal: AbortSignal) => Promise<CheckResult>,
+    private readonly host: LoopHost<T>,
+    readonly tag: T,
     private timing: LoopTiming,
     initialUp: boolean,
-    private readonly onVerdict: VerdictListener,
-    private readonly timers: Timers = realTimers,
+    private readonly opts: { timers?: Timers; limiter?: Limiter; signal?: AbortSignal } = {},
   ) {
     this.up = initialUp;
   }
 
-  start(delayMs = firstDelay(this.id, this.timing)): void {
+  /** First run after `delayMs` (see firstDelay). */
+  start(delayMs: number): void {
     this.stopped = false;
     this.schedule(delayMs);
   }
@@ -86,49 +105,74 @@ export class CheckerLoop {
 
   stop(): void {
     this.stopped = true;
-    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
-    this.timer = undefined;
-    this.abort?.abort();
+    this.disarm();
   }
 
   get isRunning(): boolean {
     return this.running;
   }
 
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
-    this.timer = this.timers.setTimeout(() => {
-      this.timer = undefined;
-      void this.runOnce();
-    }, Math.max(0, ms));
-  }
-
-  private async runOnce(): Promise<void> {
+  /** @internal timer callback */
+  onTimer(): void {
+    this.armed = false;
     if (this.stopped || this.running) return;
     this.running = true;
-    this.abort = new AbortController();
+    const limiter = this.opts.limiter;
+    if (!limiter || limiter.tryAcquire(this)) void this.run();
+  }
+
+  /** @internal the limiter handed us a slot */
+  granted(): void {
+    if (this.stopped) {
+      this.running = false;
+      this.opts.limiter?.release();
+      return;
+    }
+    void this.run();
+  }
+
+  private disarm(): void {
+    if (this.armed) (this.opts.timers ?? realTimers).clearTimeout(this.timer);
+    this.armed = false;
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    const timers = this.opts.timers ?? realTimers;
+    ms = Math.max(0, ms);
+    if (timers === realTimers && this.timer !== undefined && !this.armed && ms === this.timerMs) {
+      (this.timer as NodeJS.Timeout).refresh();
+      this.armed = true;
+      return;
+    }
+    this.disarm();
+    this.timer = timers === realTimers ? setTimeout(fireLoop, ms, this) : timers.setTimeout(() => this.onTimer(), ms);
+    this.timerMs = ms;
+    this.armed = true;
+  }
+
+  private async run(): Promise<void> {
     let r: CheckResult;
     try {
-      r = await this.attempt(this.abort.signal);
+      r = await this.host.attempt(this.tag, this.opts.signal);
     } catch (e) {
       r = { ok: false, reason: `checker error: ${(e as Error).message}`, latencyMs: 0 };
     }
+    this.opts.limiter?.release();
     this.running = false;
-    this.abort = undefined;
     if (this.stopped) return;
-    this.stats.checks++;
-    this.stats.lastLatencyMs = r.latencyMs;
-    this.stats.lastReason = r.reason;
-    this.stats.lastResultAt = Date.now();
+    const st = this.stats;
+    st.checks++;
+    st.lastLatencyMs = r.latencyMs;
+    st.lastReason = r.reason;
     if (r.ok) {
       this.retriesUsed = 0;
       this.up = true;
-      this.onVerdict(true, r);
+      this.host.verdict(this.tag, true, r);
       this.schedule(this.timing.delayLoop);
       return;
     }
-    this.stats.failures++;
+    st.failures++;
     // already down: no retries, the verdict cannot change
     if (this.up && this.retriesUsed < this.timing.retry) {
       this.retriesUsed++;
@@ -137,7 +181,7 @@ export class CheckerLoop {
     }
     this.retriesUsed = 0;
     this.up = false;
-    this.onVerdict(false, r);
+    this.host.verdict(this.tag, false, r);
     this.schedule(this.timing.delayLoop);
   }
 }

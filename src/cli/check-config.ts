@@ -8,23 +8,23 @@ import type { Diagnostic } from '../config/model.js';
 import type { CliOptions } from './options.js';
 
 /** keepalived's form: "(FILE: Line N) message"; the top file is shown as given on the command line. */
-export function formatDiagnostic(d: Diagnostic, topAbs: string, topGiven: string): string {
+export function formatDiagnostic(d: Diagnostic): string {
+  if (d.keepalivedText !== undefined) return d.keepalivedText;
   if (d.line === undefined) return d.message;
-  const file = d.file === undefined || d.file === topAbs ? topGiven : d.file;
-  return `(${file}: Line ${d.line}) ${d.message}`;
+  return `(${d.file}: Line ${d.line}) ${d.message}`;
 }
 
 export async function runCheckConfig(opts: CliOptions): Promise<number> {
   const given = opts.useFile;
-  const { config, diagnostics } = loadConfig(given, { configId: opts.configId });
-  const code = exitCodeFor(diagnostics);
+  const { config, diagnostics, stopRc } = loadConfig(given, { configId: opts.configId });
+  const code = exitCodeFor(diagnostics, stopRc);
   if (opts.configTest) {
     if (opts.json) {
       const out = {
         file: given,
         exitCode: code,
         diagnostics: diagnostics.map((d) => ({
-          file: d.file === config.file || d.file === undefined ? given : d.file,
+          file: d.file ?? given,
           line: d.line ?? null,
           severity: d.severity,
           message: d.message,
@@ -33,7 +33,7 @@ export async function runCheckConfig(opts: CliOptions): Promise<number> {
       process.stdout.write(JSON.stringify(out) + '\n');
     } else {
       let text = '';
-      for (const d of diagnostics) text += formatDiagnostic(d, config.file, given) + '\n';
+      for (const d of diagnostics) text += formatDiagnostic(d) + '\n';
       if (text) process.stderr.write(text);
     }
   }

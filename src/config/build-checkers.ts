@@ -10,6 +10,18 @@ import { KeywordTable, type Handler } from './table.js';
 import { readInt, readTimerMs, readUnsigned, trueFalse } from './values.js';
 
 type Common = Exclude<Checker, FileCheck | BfdCheck>;
+
+/** Names FILE_CHECK and BFD_CHECK resolve against, set by buildChecker before each walk. */
+const lookup: { trackFiles: Set<string>; bfds: Set<string>; rs: RsRef } = { trackFiles: new Set(), bfds: new Set(), rs: { address: '', port: 0, protocol: '' } };
+
+/** What keepalived prints for a real server: [ADDR]:PROTO:PORT */
+export interface RsRef {
+  address: string;
+  port: number;
+  protocol: string;
+}
+
+const rsName = (r: RsRef): string => `[${r.address}]:${r.protocol}:${r.port}`;
 type CommonT = Common & { raw?: RawKeyword[] };
 
 function timer<T extends CommonT>(set: (c: T, ms: number) => void, label: string): Handler<T> {
@@ -87,7 +99,7 @@ function addCommon<T extends CommonT>(t: KeywordTable<T>, withConnection: boolea
     .model('log_all_failures', boolArg((c, b) => (c.logAllFailures = b), 'Invalid log_all_failures parameter'));
 }
 
-const urlTable = new KeywordTable<HttpUrl & { raw?: RawKeyword[] }>('url')
+export const urlTable = new KeywordTable<HttpUrl & { raw?: RawKeyword[] }>('url')
   .model('path', stringField((u, v) => (u.path = v)))
   .model('digest', (ctx, n, u) => {
     const w = arg(ctx, n);
@@ -204,11 +216,11 @@ export const checkerTables = {
       c.user = u;
       if (n.args[1] !== undefined) c.group = n.args[1];
     }),
-  FILE_CHECK: new KeywordTable<FileCheck & { trackFiles?: Set<string> }>('FILE_CHECK')
+  FILE_CHECK: new KeywordTable<FileCheck>('FILE_CHECK')
     .model('track_file', (ctx, n, c) => {
       const w = arg(ctx, n);
       if (w === undefined) return;
-      if (c.trackFiles && !c.trackFiles.has(w)) ctx.error(n, `track_file ${w} not found`);
+      if (!lookup.trackFiles.has(w)) ctx.error(n, `track_file ${w} not found`);
       else c.trackFile = w;
     })
     .model('weight', (ctx, n, c) => {
@@ -219,12 +231,12 @@ export const checkerTables = {
       if (n.args[1] === 'reverse') c.weightReverse = true;
       else if (n.args[1] !== undefined) ctx.error(n, `unknown track file weight option ${n.args[1]} - ignoring`);
     }),
-  BFD_CHECK: new KeywordTable<BfdCheck & { bfds?: Set<string>; rsName?: string }>('BFD_CHECK')
+  BFD_CHECK: new KeywordTable<BfdCheck>('BFD_CHECK')
     .model('name', (ctx, n, c) => {
       const w = arg(ctx, n);
       if (w === undefined) return;
-      if (c.bfds && !c.bfds.has(w)) {
-        ctx.error(n, `(${c.rsName}) BFD_CHECK - BFD ${w} not configured`);
+      if (!lookup.bfds.has(w)) {
+        ctx.error(n, `(${rsName(lookup.rs)}) BFD_CHECK - BFD ${w} not configured`);
         c.name = '';
       } else c.name = w;
     })
@@ -238,25 +250,27 @@ export const checkerTables = {
 
 export type CheckerKeyword = keyof typeof checkerTables;
 
-/** Defaults as keepalived applies them (retry: HTTP/SSL/TCP/... 1, MISC 0, DNS 3). */
+/**
+ * A new checker. connectTimeout / retry / delayBeforeRetry start unset (NaN) and are filled by
+ * applyCheckerDefaults once the real and virtual server settings are known.
+ */
 export function newChecker(type: CheckerKeyword, n: ConfNode): Checker {
   const loc = n.loc;
-  const common = { connectTimeout: 5000, retry: 1, delayBeforeRetry: 1000, loc };
   switch (type) {
     case 'HTTP_GET':
     case 'SSL_GET':
-      return { type, ...common, delayBeforeRetry: 3000, urls: [], enableSni: false };
+      return { type, connectTimeout: NaN, retry: NaN, delayBeforeRetry: NaN, loc, urls: [], enableSni: false };
     case 'TCP_CHECK':
     case 'PING_CHECK':
-      return { type, ...common };
+      return { type, connectTimeout: NaN, retry: NaN, delayBeforeRetry: NaN, loc };
     case 'SMTP_CHECK':
-      return { type, ...common, heloName: 'localhost' };
+      return { type, connectTimeout: NaN, retry: NaN, delayBeforeRetry: NaN, loc, heloName: 'localhost' };
     case 'DNS_CHECK':
-      return { type, ...common, retry: 3, queryType: 'SOA', name: '.' };
+      return { type, connectTimeout: NaN, retry: NaN, delayBeforeRetry: NaN, loc, queryType: 'SOA', name: '.' };
     case 'UDP_CHECK':
-      return { type, ...common, requireReply: false };
+      return { type, connectTimeout: NaN, retry: NaN, delayBeforeRetry: NaN, loc, requireReply: false };
     case 'MISC_CHECK':
-      return { type, ...common, retry: 0, miscDynamic: false };
+      return { type, connectTimeout: NaN, retry: NaN, delayBeforeRetry: NaN, loc, miscDynamic: false };
     case 'FILE_CHECK':
       return { type, trackFile: '', weightReverse: false, loc };
     case 'BFD_CHECK':
@@ -264,17 +278,12 @@ export function newChecker(type: CheckerKeyword, n: ConfNode): Checker {
   }
 }
 
-export function buildChecker(ctx: BuildContext, type: CheckerKeyword, n: ConfNode, trackFiles: Set<string>, bfds: Set<string>, rsName: string): Checker | undefined {
+export function buildChecker(ctx: BuildContext, type: CheckerKeyword, n: ConfNode, trackFiles: Set<string>, bfds: Set<string>, rs: RsRef): Checker | undefined {
   const c = newChecker(type, n);
-  // lookup context for FILE_CHECK / BFD_CHECK, removed again before the checker is returned
-  const scratch = c as Checker & { trackFiles?: Set<string>; bfds?: Set<string>; rsName?: string };
-  scratch.trackFiles = trackFiles;
-  scratch.bfds = bfds;
-  scratch.rsName = rsName;
+  lookup.trackFiles = trackFiles;
+  lookup.bfds = bfds;
+  lookup.rs = rs;
   (checkerTables[type] as KeywordTable<Checker & { raw?: RawKeyword[] }>).walk(ctx, n.children, c);
-  delete scratch.trackFiles;
-  delete scratch.bfds;
-  delete scratch.rsName;
   if (c.type === 'HTTP_GET' || c.type === 'SSL_GET') {
     if (c.urls.length === 0) {
       ctx.error(n.endLoc ?? n, 'HTTP/SSL_GET checker has no urls specified - ignoring');
@@ -292,7 +301,7 @@ export function buildChecker(ctx: BuildContext, type: CheckerKeyword, n: ConfNod
     }
   } else if (c.type === 'BFD_CHECK') {
     if (c.name === undefined) {
-      ctx.error(n.endLoc ?? n, `(${rsName}) No name has been specified for BFD_CHECKER - skipping`);
+      ctx.error(n.endLoc ?? n, `(${rsName(rs)}) No name has been specified for BFD_CHECKER - skipping`);
       return undefined;
     }
     if (c.name === '') return undefined;
@@ -301,4 +310,32 @@ export function buildChecker(ctx: BuildContext, type: CheckerKeyword, n: ConfNod
       ctx.error(n.endLoc ?? n, `UDP_CHECK min_reply length ${c.minReplyLength} > max_reply_length ${c.maxReplyLength} - will always fail`);
   }
   return c;
+}
+
+/** The settings a checker inherits: its real server's, else its virtual server's. */
+export interface InheritedTimers {
+  connectTimeout?: number;
+  retry?: number;
+  delayBeforeRetry?: number;
+  warmup?: number;
+  delayLoop: number;
+  alpha?: boolean;
+}
+
+/**
+ * keepalived's checker defaults: explicit value, else the real server's, else the virtual
+ * server's, else the type default (connect_timeout 5 s; retry 1, MISC_CHECK 0, DNS_CHECK 3;
+ * delay_before_retry 1 s, HTTP/SSL_GET 3 s, DNS_CHECK = delay_loop).
+ */
+export function applyCheckerDefaults(c: Checker, rs: InheritedTimers, vs: Omit<InheritedTimers, 'delayLoop'> & { delayLoop: number }): void {
+  if (c.type === 'FILE_CHECK' || c.type === 'BFD_CHECK') return;
+  c.delayLoop ??= rs.delayLoop ?? vs.delayLoop;
+  if (Number.isNaN(c.connectTimeout)) c.connectTimeout = rs.connectTimeout ?? vs.connectTimeout ?? 5000;
+  if (Number.isNaN(c.retry)) c.retry = rs.retry ?? vs.retry ?? (c.type === 'MISC_CHECK' ? 0 : c.type === 'DNS_CHECK' ? 3 : 1);
+  if (Number.isNaN(c.delayBeforeRetry)) {
+    const typeDefault = c.type === 'HTTP_GET' || c.type === 'SSL_GET' ? 3000 : c.type === 'DNS_CHECK' ? c.delayLoop : 1000;
+    c.delayBeforeRetry = rs.delayBeforeRetry ?? vs.delayBeforeRetry ?? typeDefault;
+  }
+  if (c.warmup === undefined && (rs.warmup ?? vs.warmup) !== undefined) c.warmup = rs.warmup ?? vs.warmup;
+  if (c.alpha === undefined && (rs.alpha ?? vs.alpha) !== undefined) c.alpha = rs.alpha ?? vs.alpha;
 }

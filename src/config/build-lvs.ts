@@ -24,6 +24,9 @@ export interface VsDraft {
 
 export interface RsDraft {
   rs: RealServer;
+  /** the real server as keepalived prints it: [address]:protocol:port */
+  address: string;
+  port: number;
   raw?: RawKeyword[];
   kindSet: boolean;
   trackFiles: Set<string>;
@@ -62,7 +65,7 @@ function boolOpt<T>(set: (t: T, b: boolean) => void, msg: string): Handler<T> {
 
 // ---------------------------------------------------------------- real_server
 
-const realServerTable = new KeywordTable<RsDraft>('real_server')
+export const realServerTable = new KeywordTable<RsDraft>('real_server')
   .model('weight', (ctx, n, d) => {
     const w = arg(ctx, n);
     if (w === undefined) return;
@@ -108,14 +111,14 @@ const realServerTable = new KeywordTable<RsDraft>('real_server')
   })
   .model('delay_before_retry', timerSet((d, ms) => (d.rs.delayBeforeRetry = ms), "real server delay_before_retry '%s' invalid - ignoring"))
   .model('warmup', timerSet((d, ms) => (d.rs.warmup = ms), "real server warmup '%s' invalid - ignoring"))
-  .model('connect_timeout', timerSet((d, ms) => ((d.rs as RealServer & { connectTimeout?: number }).connectTimeout = ms), 'real server connect_timeout %s invalid - ignoring'))
+  .model('connect_timeout', timerSet((d, ms) => (d.rs.connectTimeout = ms), 'real server connect_timeout %s invalid - ignoring'))
   .model('delay_loop', timerSet((d, ms) => (d.rs.delayLoop = ms), "real server delay_loop '%s' invalid - ignoring"))
   .model('smtp_alert', boolOpt((d, b) => (d.rs.smtpAlert = b), 'Invalid real_server smtp_alert parameter %s'))
   .raw('virtualhost', 'snmp_name');
 
 for (const type of Object.keys(checkerTables) as CheckerKeyword[]) {
   realServerTable.model(type, (ctx, n, d) => {
-    const c = buildChecker(ctx, type, n, d.trackFiles, d.bfds, `[${d.rs.address}]:${d.protocol}:${d.rs.port}`);
+    const c = buildChecker(ctx, type, n, d.trackFiles, d.bfds, d);
     if (c) d.rs.checkers.push(c);
   });
 }
@@ -138,7 +141,7 @@ function buildRealServer(ctx: BuildContext, n: ConfNode, d: VsDraft): void {
     return;
   }
   const rs: RealServer = { address: a.address, family: a.family, port, weight: 1, inhibitOnFailure: d.vs.inhibitOnFailure, checkers: [], loc: n.loc };
-  const rd: RsDraft = { rs, kindSet: false, trackFiles: d.trackFiles, bfds: d.bfds, protocol: d.protocolSet ? d.vs.protocol.toLowerCase() : 'none' };
+  const rd: RsDraft = { rs, address: rs.address, port, kindSet: false, trackFiles: d.trackFiles, bfds: d.bfds, protocol: d.protocolSet ? d.vs.protocol.toLowerCase() : 'none' };
   realServerTable.walk(ctx, n.children, rd);
   if (rd.raw) rs.raw = rd.raw;
   d.vs.realServers.push(rs);
@@ -346,6 +349,6 @@ export function buildVirtualServerGroup(ctx: BuildContext, n: ConfNode, name: st
     if (dash >= 0) e.rangeEnd = text.slice(dash + 1);
     g.entries.push(e);
   }
-  if (g.entries.length === 0) ctx.error(n, `virtual server group ${name} has no entries - removing`);
+  if (g.entries.length === 0) ctx.error(n.endLoc ?? n, `virtual server group ${name} has no entries - removing`);
   return g;
 }

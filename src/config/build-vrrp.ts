@@ -130,7 +130,6 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
     if (w.length >= 16) return ctx.error(n, `Interface name '${w}' too long - ignoring`);
     if (!ctx.hasInterface(w)) {
       ctx.error(n, `WARNING - interface ${w} for vrrp_instance ${d.v.name} doesn't exist`);
-      ctx.missingInterface = true;
     } else if (w === 'lo') {
       ctx.error(n, `(${d.v.name}) cannot use a loopback interface (${w}) for vrrp - ignoring`);
       return;
@@ -331,7 +330,7 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
     const w = arg(ctx, n);
     if (w === undefined) return;
     ctx.error(n, `(${d.v.name}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated.`);
-    ctx.error(n, `      ${' '.repeat(d.v.name.length)}Please use global lvs_sync_daemon`);
+    ctx.error(n, `      ${' '.repeat(Math.max(0, d.v.name.length - 2))}Please use global lvs_sync_daemon`);
     d.v.lvsSyncDaemonInterface = w;
   })
   .model('garp_master_delay', garpSeconds((v, ms) => (v.garpMasterDelay = ms), 'garp_master_delay'))

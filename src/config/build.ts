@@ -81,15 +81,31 @@ function blockName(ctx: BuildContext, n: ConfNode, what: string): string | undef
   return name;
 }
 
+/**
+ * An unknown root keyword. keepalived ignores a '{' after it and reads the block's lines as root
+ * lines; the closing '}' at root level is itself an unknown keyword.
+ */
+function unknownRoot(ctx: BuildContext, n: ConfNode, byPass: ConfNode[][]): void {
+  ctx.pass = Pass.Parent;
+  ctx.error(n, `Unknown keyword '${n.keyword}'`);
+  if (!n.children) return;
+  ctx.error(n.openLoc ?? n, "Unexpected '{' - ignoring");
+  for (const c of n.children) {
+    const p = ROOT_KEYWORDS.get(c.keyword);
+    if (p === undefined) unknownRoot(ctx, c, byPass);
+    else byPass[p].push(c);
+  }
+  ctx.pass = Pass.Parent;
+  if (n.endLoc) ctx.error(n.endLoc, "Unknown keyword '}'");
+}
+
 export function buildConfig(ctx: BuildContext, nodes: ConfNode[], cfg: KeepalivedConfig): BuildState {
   const state: BuildState = { syncGroupDrafts: [], instanceDrafts: [], vsDrafts: [] };
   const byPass: ConfNode[][] = [[], [], [], []];
   for (const n of nodes) {
     const p = ROOT_KEYWORDS.get(n.keyword);
-    if (p === undefined) {
-      ctx.pass = Pass.Parent;
-      ctx.error(n, `Unknown keyword '${n.keyword}'`);
-    } else byPass[p].push(n);
+    if (p === undefined) unknownRoot(ctx, n, byPass);
+    else byPass[p].push(n);
   }
   const rootRaw = (n: ConfNode) => ((cfg.root ??= { raw: [] }).raw.push(toRaw(n)));
 

@@ -28,10 +28,12 @@ export class BuildContext {
 
   report(severity: Severity, message: string, at?: ConfNode | SourceLoc): void {
     const loc = at === undefined ? undefined : 'loc' in at ? at.loc : at;
-    const d: Diagnostic = { severity, message };
+    // whole-config checks have no line (keepalived prints none); they still name the file
+    const d: Diagnostic = { severity, message, file: loc ? loc.file : this.topFile };
     if (loc) {
-      d.file = loc.file;
       d.line = loc.line;
+      // keepalived's parent process names no file for lines of the top file itself
+      if (this.pass === Pass.Parent && loc.file === this.topFile) d.keepalivedText = `(Line ${loc.line}) ${message}`;
     }
     this.byPass[this.pass].push(d);
   }
@@ -52,9 +54,14 @@ export class BuildContext {
     this.report('fatal', message, at);
   }
 
-  /** true when the interface exists (or interfaces are not checked) */
+  /**
+   * true when the interface exists (or interfaces are not checked). A missing interface makes
+   * keepalived end its VRRP checks with "Non-existent interface specified in configuration".
+   */
   hasInterface(name: string): boolean {
-    return this.interfaces === undefined || this.interfaces.has(name);
+    if (this.interfaces === undefined || this.interfaces.has(name)) return true;
+    this.missingInterface = true;
+    return false;
   }
 
   diagnostics(): Diagnostic[] {

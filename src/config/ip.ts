@@ -2,8 +2,30 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Family, IpPrefix } from './model.js';
 
+/** dotted quad with no leading zeros problem checks beyond inet_pton's: 4 parts of 0..255 */
+function fastIPv4(text: string): boolean {
+  let parts = 0;
+  let digits = 0;
+  let value = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || parts === 3) return false;
+      parts++;
+      digits = 0;
+      value = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 1 && value === 0) return false; // inet_pton rejects leading zeros
+      value = value * 10 + (c - 48);
+      if (++digits > 3 || value > 255) return false;
+    } else return false;
+  }
+  return parts === 3 && digits > 0;
+}
+
 export function addressFamily(text: string): Family | undefined {
-  if (isIPv4(text)) return 4;
+  if (fastIPv4(text)) return 4;
+  if (!text.includes(':')) return isIPv4(text) ? 4 : undefined;
   if (isIPv6(text) && !text.includes('%')) return 6;
   return undefined;
 }

@@ -1,5 +1,5 @@
 // loadConfig = parse + build + validate. Never throws for bad input: every problem is a Diagnostic.
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseConfig } from '../parser/index.js';
@@ -22,6 +22,8 @@ export interface LoadOptions {
 export interface LoadResult {
   config: KeepalivedConfig;
   diagnostics: Diagnostic[];
+  /** set when reading stopped before the configuration was built: the -t exit code (4 or 6) */
+  stopRc?: number;
 }
 
 export function systemInterfaces(): Set<string> {
@@ -40,24 +42,28 @@ export function defaultConfigId(): string {
 
 export function loadConfig(path: string, opts: LoadOptions = {}): LoadResult {
   const cwd = opts.cwd ?? process.cwd();
-  const abs = resolve(cwd, path);
   const configId = opts.configId ?? defaultConfigId();
-  const config = emptyConfig(abs, configId);
-  const fileDiag = (message: string): LoadResult => ({
-    config,
-    diagnostics: [{ severity: 'fatal', message, file: path }],
-  });
-  try {
-    const st = statSync(abs);
-    if (st.isDirectory()) return fileDiag(`Configuration file '${path}' is a directory - skipping`);
-  } catch {
-    return fileDiag(`Config files missing '${path}'.`);
-  }
+  const config = emptyConfig(resolve(cwd, path), configId);
   const interfaces = opts.checkInterfaces === false ? undefined : opts.interfaces ? new Set(opts.interfaces) : systemInterfaces();
-  const ctx = new BuildContext(abs, interfaces);
+  // file names in diagnostics are the path as given (as keepalived prints them)
+  const ctx = new BuildContext(path, interfaces);
   const diagnostics: Diagnostic[] = [];
+  let stopRc: number | undefined;
   try {
-    const parsed = parseConfig(abs, { configId, cwd });
+    const parsed = parseConfig(path, { configId, cwd });
+    if (parsed.stopRc !== undefined) {
+      if (parsed.files.length === 0) {
+        // the top file is missing, a directory or not a regular non-executable file: keepalived
+        // 2.2.7 prints the reason and exits 0; tskeepalived treats it as "cannot run" (exit 4)
+        for (const d of parsed.diagnostics) diagnostics.push({ ...d, severity: 'fatal', file: d.file ?? path });
+        if (diagnostics.length === 0) diagnostics.push({ severity: 'fatal', message: `Config files missing '${path}'.`, file: path });
+        return { config, diagnostics, stopRc: 4 };
+      }
+      if (parsed.stopRc === 6) {
+        // include/open errors: keepalived exits 6 without building the VRRP/checker configuration
+        return { config, diagnostics: parsed.diagnostics, stopRc: 6 };
+      }
+    }
     diagnostics.push(...parsed.diagnostics);
     const state = buildConfig(ctx, parsed.nodes, config);
     validateParent(ctx, config);
@@ -68,11 +74,17 @@ export function loadConfig(path: string, opts: LoadOptions = {}): LoadResult {
     ctx.fatal(undefined, `internal error while reading the configuration: ${e instanceof Error ? e.message : String(e)}`);
   }
   diagnostics.push(...ctx.diagnostics());
-  return { config, diagnostics };
+  const result: LoadResult = { config, diagnostics };
+  if (stopRc !== undefined) result.stopRc = stopRc;
+  return result;
 }
 
-/** keepalived -t exit code from diagnostics: 6 security, 5 errors/warnings, 4 fatal only, else 0. */
-export function exitCodeFor(diagnostics: Diagnostic[]): number {
+/**
+ * keepalived -t exit code: the loader's stop code when reading stopped early, else from the
+ * diagnostics: 6 security, 5 errors/warnings, 4 fatal only, else 0.
+ */
+export function exitCodeFor(diagnostics: Diagnostic[], stopRc?: number): number {
+  if (stopRc !== undefined) return stopRc;
   let code = 0;
   for (const d of diagnostics) {
     if (d.severity === 'security') return 6;

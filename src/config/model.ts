@@ -420,6 +420,8 @@ export interface RealServer {
   notifyDown?: ScriptSpec;
   /** ms; overrides the virtual server's */
   delayLoop?: number;
+  /** ms; default for this real server's checkers */
+  connectTimeout?: number;
   alpha?: boolean;
   retry?: number;
   delayBeforeRetry?: number;

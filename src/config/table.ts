@@ -49,8 +49,15 @@ export class KeywordTable<T extends HasRaw> {
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i];
       const spec = specs.get(n.keyword);
-      if (spec === undefined) ctx.error(n, `Unknown keyword '${n.keyword}'`);
-      else spec.handler(ctx, n, target);
+      if (spec !== undefined) spec.handler(ctx, n, target);
+      else {
+        ctx.error(n, `Unknown keyword '${n.keyword}'`);
+        // keepalived ignores the '{' of an unknown keyword and reads the block's lines at this level
+        if (n.children) {
+          ctx.error(n.openLoc ?? n, "Unexpected '{' - ignoring");
+          this.walk(ctx, n.children, target);
+        }
+      }
     }
   }
 }

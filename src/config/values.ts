@@ -65,6 +65,21 @@ export function readUnsigned(ctx: BuildContext, node: ConfNode, word: string, mi
  * returned scaled by 10^shift. min/max are in scaled units.
  */
 export function readDecimal(ctx: BuildContext, node: ConfNode, word: string, min: number, max: number, shift: number): number | undefined {
+  // fast path: a short plain integer
+  const len = word.length;
+  if (len > 0 && len < 10) {
+    let v = 0;
+    let i = 0;
+    for (; i < len; i++) {
+      const c = word.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) break;
+      v = v * 10 + c;
+    }
+    if (i === len) {
+      const scaled = v * 10 ** shift;
+      if (scaled >= min && scaled <= max) return scaled;
+    }
+  }
   if (word[0] === '-') {
     ctx.error(node, `negative number '${word}'`);
     return undefined;

@@ -48,3 +48,28 @@ export async function loadConfiguration(path: string, configId?: string): Promis
     return { diagnostics: [], refused: `${path}: ${(e as Error).message}` };
   }
 }
+
+/** Parser messages (keepalived's wording) that mean the file's block structure is broken. */
+const STRUCTURAL = [/missing '\}'s or extra '\{'s/, /Extra '\}' found/, /Unexpected '\{'/];
+
+function isEmpty(c: KeepalivedConfig): boolean {
+  return c.vrrpInstances.length === 0 && c.virtualServers.length === 0 && c.staticIpaddress.length === 0;
+}
+
+/**
+ * Why a reload must keep the running configuration, or undefined to apply it. keepalived applies
+ * any file it can read; tskeepalived is stricter on SIGHUP, because a half-edited file would
+ * release VIPs or real servers: it refuses
+ *  - unreadable files and 'fatal' diagnostics (as at start),
+ *  - files whose block structure is broken (unbalanced braces),
+ *  - files with errors that would remove every instance and virtual server that is running.
+ */
+export function reloadRefusal(outcome: LoadOutcome, running: KeepalivedConfig): string | undefined {
+  if (outcome.refused || !outcome.config) return outcome.refused ?? 'no configuration';
+  const structural = outcome.diagnostics.filter((d) => (d.severity === 'error' || d.severity === 'fatal') && STRUCTURAL.some((re) => re.test(d.message)));
+  if (structural.length > 0) return `the file's block structure is broken: ${structural.map(formatDiagnostic).join('; ')}`;
+  const errors = outcome.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0 && isEmpty(outcome.config) && !isEmpty(running))
+    return `the file has errors and would remove every instance and virtual server: ${errors.slice(0, 3).map(formatDiagnostic).join('; ')}`;
+  return undefined;
+}

@@ -10,7 +10,7 @@ import { VERSION } from '../cli/version.js';
 import { Notifier } from '../notify/notifier.js';
 import { processMetrics } from '../status/prometheus.js';
 import { parseListen, StatusServer } from '../status/server.js';
-import { formatDiagnostic, loadConfiguration } from './config-source.js';
+import { formatDiagnostic, loadConfiguration, reloadRefusal } from './config-source.js';
 import { dumpPaths, writeDataDump, writeJsonDump, writeStatsDump } from './dumps.js';
 import { defaultEngineFactory, wantedEngines, type EngineFactory } from './engines.js';
 
@@ -85,8 +85,18 @@ export class Daemon {
     return this.statusAddress;
   }
 
-  async start(config: KeepalivedConfig): Promise<void> {
+  private starting: Promise<void> = Promise.resolve();
+
+  /** Start the subsystems. Reloads and stop requested meanwhile wait for it to finish. */
+  start(config: KeepalivedConfig): Promise<void> {
     this.config = config;
+    const p = this.startNow(config);
+    this.starting = p.catch(() => undefined);
+    this.reloadChain = this.starting;
+    return p;
+  }
+
+  private async startNow(config: KeepalivedConfig): Promise<void> {
     const wanted = wantedEngines(this.cli, config);
     this.notifier = new Notifier(config, this.deps.logger.child({ subsystem: 'notify' }), {
       vrrp: !this.cli.checkOnly || this.cli.vrrpOnly,
@@ -182,10 +192,11 @@ export class Daemon {
     this.log.info({ file: this.cli.useFile }, 'Reloading configuration');
     const outcome = await loadConfiguration(this.cli.useFile, this.cli.configId);
     for (const d of outcome.diagnostics) if (d.severity !== 'info') this.log.warn({ diagnostic: d }, formatDiagnostic(d));
-    if (!outcome.config || outcome.refused) {
+    const refusal = reloadRefusal(outcome, this.config);
+    if (refusal || !outcome.config) {
       this.counters.reloadFailures++;
-      this.counters.lastReloadError = outcome.refused;
-      this.log.error({ reason: outcome.refused }, `reload refused, keeping the running configuration: ${outcome.refused}`);
+      this.counters.lastReloadError = refusal;
+      this.log.error({ reason: refusal }, `reload refused, keeping the running configuration: ${refusal}`);
       return false;
     }
     const config = outcome.config;
@@ -337,6 +348,9 @@ export class Daemon {
     if (this.stopping) return;
     this.stopping = true;
     this.log.info('Stopping');
+    await this.starting;
+    // let a reload in progress finish (bounded) before the engines stop
+    await Promise.race([this.reloadChain, new Promise((r) => setTimeout(r, this.deps.stopTimeoutMs ?? 10000).unref())]);
     const timeout = this.deps.stopTimeoutMs ?? 10000;
     const order: Kind[] = ['checkers', 'vrrp'];
     await Promise.all(

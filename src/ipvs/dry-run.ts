@@ -1,7 +1,7 @@
 // The dry-run backend: changes nothing on the system, prints the desired state as
 // `ipvsadm -S -n` lines whenever it changes (and returns it from current()/text()).
 import type { LbBackend, LbState } from './backend.js';
-import { formatIpvsadmSave } from './ipvsadm-format.js';
+import { formatNormalizedState } from './ipvsadm-format.js';
 import type { LbLogger, TextSink } from './logger.js';
 import { silentLogger } from './logger.js';
 import { cloneState, destinationCount, normalizeState } from './state.js';
@@ -36,7 +36,7 @@ export class DryRunBackend implements LbBackend {
 
   async apply(desired: LbState): Promise<void> {
     const norm = normalizeState(desired);
-    const lines = formatIpvsadmSave(norm);
+    const lines = formatNormalizedState(norm);
     const text = lines.length ? lines.join('\n') + '\n' : '';
     this.state = cloneState(norm);
     if (text === this.lastText) return;

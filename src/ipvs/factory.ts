@@ -8,6 +8,8 @@ import { IpvsNetlinkBackend } from './ipvs-netlink.js';
 import type { IpvsNetlinkOptions } from './ipvs-netlink.js';
 import type { LbLogger, TextSink } from './logger.js';
 import { NftablesBackend } from './nftables.js';
+import { UserspaceBackend } from './userspace.js';
+import type { UserspaceOptions } from './userspace.js';
 import type { NftablesOptions } from './nftables.js';
 
 export const LB_BACKEND_NAMES: readonly LbBackendName[] = ['ipvs', 'nftables', 'userspace', 'dry-run'];
@@ -55,23 +57,27 @@ export function chooseBackend(
 
 export interface CreateBackendOptions {
   logger?: LbLogger;
+  /** global_defs lvs_flush: the ipvs backend flushes every IPVS service at open */
+  lvsFlush?: boolean;
   /** dry-run: where the ipvsadm -S lines go (default process.stdout) */
   out?: TextSink;
   dryRun?: Omit<DryRunOptions, 'logger' | 'out'>;
   ipvs?: Omit<IpvsNetlinkOptions, 'logger'>;
   nftables?: Omit<NftablesOptions, 'logger'>;
+  userspace?: Omit<UserspaceOptions, 'logger'>;
 }
 
 export function createBackend(name: LbBackendName, opts: CreateBackendOptions = {}): LbBackend {
+  if (!isLbBackendName(name)) throw new LbBackendChoiceError(`unknown LB backend "${String(name)}": expected ipvs, nftables, userspace or dry-run`);
   switch (name) {
     case 'dry-run':
       return new DryRunBackend({ ...opts.dryRun, out: opts.out, logger: opts.logger });
     case 'ipvs':
-      return new IpvsNetlinkBackend({ ...opts.ipvs, logger: opts.logger });
+      return new IpvsNetlinkBackend({ flushOnOpen: opts.lvsFlush, ...opts.ipvs, logger: opts.logger });
     case 'nftables':
       return new NftablesBackend({ ...opts.nftables, logger: opts.logger });
     case 'userspace':
-      throw new LbBackendChoiceError(`LB backend "${name}" is not in this build yet`);
+      return new UserspaceBackend({ ...opts.userspace, logger: opts.logger });
     default: {
       const never: never = name;
       throw new LbBackendChoiceError(`unknown LB backend "${String(never)}"`);

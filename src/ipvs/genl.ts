@@ -74,9 +74,9 @@ export function nlaString(type: number, s: string): Buffer {
   return nla(type, Buffer.concat([Buffer.from(s, 'utf8'), Buffer.alloc(1)]));
 }
 
-/** A nested attribute (no NLA_F_NESTED flag, as libnl's classic nla_nest_start and the IPVS policy expect). */
+/** A nested attribute, with NLA_F_NESTED set as libnl 3.5+ (and so ipvsadm) sends it; the kernel masks the flag. */
 export function nlaNest(type: number, children: Buffer[]): Buffer {
-  return nla(type, Buffer.concat(children));
+  return nla(type | NLA_F_NESTED, Buffer.concat(children));
 }
 
 export interface ParsedAttr {

@@ -62,16 +62,30 @@ export function bytesToIp(bytes: Uint8Array, family: IpFamily): string {
   return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
 }
 
-/** Canonical text of an address (IPv6 lower-case, compressed). */
-export function canonicalIp(text: string): string {
+// Parsed addresses, shared read-only by canonicalIp/compareIp (states repeat the same addresses a lot).
+const parsed = new Map<string, { bytes: Buffer; canonical: string }>();
+const PARSED_MAX = 50_000;
+
+function parse(text: string): { bytes: Buffer; canonical: string } {
+  let p = parsed.get(text);
+  if (p) return p;
   const fam = ipFamily(text);
   if (fam === undefined) throw new Error(`not an IP address: "${text}"`);
-  return bytesToIp(ipToBytes(text), fam);
+  const bytes = ipToBytes(text);
+  p = { bytes, canonical: bytesToIp(bytes, fam) };
+  if (parsed.size >= PARSED_MAX) parsed.clear();
+  parsed.set(text, p);
+  return p;
+}
+
+/** Canonical text of an address (IPv6 lower-case, compressed). */
+export function canonicalIp(text: string): string {
+  return parse(text).canonical;
 }
 
 /** Compare two addresses of the same family numerically (byte order). */
 export function compareIp(a: string, b: string): number {
-  return Buffer.compare(ipToBytes(a), ipToBytes(b));
+  return Buffer.compare(parse(a).bytes, parse(b).bytes);
 }
 
 /** Prefix length of a mask given as a length ("64", "/64") or dotted IPv4 mask; undefined if invalid. */

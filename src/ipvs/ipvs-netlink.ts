@@ -6,6 +6,7 @@
 import { access } from 'node:fs/promises';
 import type { LbBackend, LbState, Service } from './backend.js';
 import { LbUnavailableError, serviceKeyText } from './backend.js';
+import { openGenlTransport } from './genl-native.js';
 import type { GenlTransport } from './genl-transport.js';
 import { NetlinkErrnoError } from './genl-transport.js';
 import { decodeFamilyId, encodeGetFamily, GENL_ID_CTRL, NLM_F_DUMP } from './genl.js';
@@ -22,6 +23,7 @@ import {
 import { planToIpvsOps } from './ipvs-plan.js';
 import type { LbLogger } from './logger.js';
 import { silentLogger } from './logger.js';
+import { describeErrno } from '../native/errno.js';
 import { cloneState, destinationCount, normalizeState, planChanges, planSize, serviceId } from './state.js';
 
 export const IPVS_UNAVAILABLE_MESSAGE =
@@ -41,11 +43,7 @@ export interface IpvsNetlinkOptions {
   procPath?: string;
 }
 
-async function defaultTransport(): Promise<GenlTransport> {
-  const spec = './genl-native.js';
-  const mod = (await import(spec)) as { openGenlTransport: () => Promise<GenlTransport> };
-  return mod.openGenlTransport();
-}
+const defaultTransport = openGenlTransport;
 
 export class IpvsNetlinkBackend implements LbBackend {
   readonly name = 'ipvs' as const;
@@ -93,10 +91,22 @@ export class IpvsNetlinkBackend implements LbBackend {
     }
     this.transport = t;
     if (this.opts.flushOnOpen) {
-      await t.request('flush IPVS', this.familyId, 0, encodeFlush());
+      await t.request('flush IPVS', this.familyId, 0, encodeFlush()).catch((e: Error) => {
+        t.close();
+        this.transport = undefined;
+        throw new LbUnavailableError(`IPVS: ${e.message}`);
+      });
       this.log.info({ backend: this.name }, 'IPVS flushed (lvs_flush)');
     }
-    this.kernel = await this.readKernel();
+    try {
+      this.kernel = await this.readKernel();
+    } catch (e) {
+      t.close();
+      this.transport = undefined;
+      const errno = e instanceof NetlinkErrnoError ? e.errno : 0;
+      const hint = errno === 1 ? ' (tskeepalived needs CAP_NET_ADMIN to manage IPVS)' : '';
+      throw new LbUnavailableError(`IPVS: cannot read the current services: ${(e as Error).message}${hint}`);
+    }
     this.log.info(
       { backend: this.name, family: this.familyId, services: this.kernel.services.length, destinations: destinationCount(this.kernel) },
       'IPVS ready',
@@ -135,13 +145,31 @@ export class IpvsNetlinkBackend implements LbBackend {
   }
 
   private async applyNow(state: LbState): Promise<void> {
-    const t = this.need();
     const desired = normalizeState(state);
     for (const s of desired.services) this.owned.add(serviceId(s.key));
     this.desired = desired;
+    // a second pass only when the kernel differed from what we believed (someone else changed IPVS)
+    for (let pass = 1; pass <= 2; pass++) {
+      const outcome = await this.sendPlan(desired);
+      if (outcome === 'done') return;
+      this.kernel = await this.readKernel();
+      if (outcome === 'failed') return this.raiseFailures();
+    }
+  }
+
+  private lastFailures: string[] = [];
+
+  private raiseFailures(): never {
+    for (const f of this.lastFailures) this.log.error({ backend: this.name }, f);
+    throw new Error(`IPVS: ${this.lastFailures.length} change(s) failed: ${this.lastFailures.join('; ')}`);
+  }
+
+  /** One batch for the plan from our view of the kernel to `desired`. */
+  private async sendPlan(desired: LbState): Promise<'done' | 'stale' | 'failed'> {
+    const t = this.need();
     const ours = { services: this.kernel.services.filter((s) => this.owned.has(serviceId(s.key))) };
     const plan = planChanges(ours, desired);
-    if (planSize(plan) === 0) return;
+    if (planSize(plan) === 0) return 'done';
     const ops = planToIpvsOps(plan);
     const results = await t.batch(
       this.familyId,
@@ -150,19 +178,22 @@ export class IpvsNetlinkBackend implements LbBackend {
     this.batches++;
     this.requests += ops.length;
     const failures: string[] = [];
+    let stale = false;
     results.forEach((errno, i) => {
       const op = ops[i]!;
       if (errno === 0) return;
-      if (errno === EEXIST && op.kind.startsWith('new-')) return; // already there: reconciled below
-      if ((errno === ENOENT || errno === ESRCH) && op.kind.startsWith('del-')) return; // already gone
-      failures.push(`${op.what}: errno ${errno}`);
+      if ((errno === EEXIST && op.kind.startsWith('new-')) || ((errno === ENOENT || errno === ESRCH) && !op.kind.startsWith('new-'))) {
+        stale = true; // the kernel was not as we believed
+        return;
+      }
+      failures.push(`${op.what}: ${describeErrno(errno)}`);
     });
-    this.kernel = await this.readKernel();
     this.log.info({ backend: this.name, changes: ops.length, failures: failures.length }, 'IPVS updated');
-    if (failures.length) {
-      for (const f of failures) this.log.error({ backend: this.name }, f);
-      throw new Error(`IPVS: ${failures.length} change(s) failed: ${failures.join('; ')}`);
-    }
+    this.lastFailures = failures;
+    if (failures.length) return 'failed';
+    if (stale) return 'stale';
+    this.kernel = { services: [...this.kernel.services.filter((s) => !this.owned.has(serviceId(s.key))), ...desired.services] };
+    return 'done';
   }
 
   current(): LbState {

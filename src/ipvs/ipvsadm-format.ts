@@ -55,7 +55,11 @@ export function formatDestinationLine(s: Service, d: Destination): string {
 
 /** Every line of `ipvsadm -S -n` for this state (no trailing newline). */
 export function formatIpvsadmSave(state: LbState): string[] {
-  const norm = normalizeState(state);
+  return formatNormalizedState(normalizeState(state));
+}
+
+/** formatIpvsadmSave for a state already through normalizeState. */
+export function formatNormalizedState(norm: LbState): string[] {
   const lines: string[] = [];
   for (const s of norm.services) {
     lines.push(formatServiceLine(s));

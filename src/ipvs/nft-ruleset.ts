@@ -1,11 +1,13 @@
 // Pure translation of an LbState into one nftables transaction (text for `nft -f -`).
 //
-// One table per family (`table ip tskeepalived`, `table ip6 tskeepalived`) with nat chains on
-// prerouting (forwarded traffic) and output (traffic from this host). Each service is one DNAT rule
+// One table per family (`table ip tskeepalived`, `table ip6 tskeepalived`) with a `services` chain
+// jumped to from nat chains on prerouting (forwarded traffic) and output (traffic from this host). Each service is one DNAT rule
 // whose target comes from an anonymous map indexed by
 //   - `numgen inc mod N`                       rr, wrr (weight-expanded, interleaved slots)
-//   - `jhash ip saddr [. sport] mod N seed S`  sh, mh (sh-port / mh-port add the source port)
-//   - `jhash ip daddr mod N seed S`            dh, lblc, lblcr (destination locality)
+//   - `jhash ip saddr [. sport] mod 256 seed S`  sh, mh (sh-port / mh-port add the source port)
+//   - `jhash ip daddr mod 256 seed S`            dh, lblc, lblcr (destination locality)
+// Hash maps have 256 slots filled by weighted rendezvous hashing (weights.ts): a destination that
+// goes away only moves the clients it had.
 // Approximations (reported as notes): lc, wlc, sed, nq -> wrr by weight; fo, ovf -> the
 // highest-weight destination; persistence -> source hashing on the masked client address;
 // one-packet scheduling is ignored (conntrack keeps UDP flows sticky).
@@ -16,7 +18,8 @@ import { serviceKeyText } from './backend.js';
 import { bytesToIp, maskPrefixLength } from './ip.js';
 import { schedFlagBits } from './sched-flags.js';
 import { IP_VS_SVC_F_SCHED2 } from './sched-flags.js';
-import { activeDestinations, slotCounts, smoothSequence } from './weights.js';
+import { activeDestinations, HASH_SLOTS, rendezvousSlots, slotCounts, smoothSequence } from './weights.js';
+import { destinationId } from './state.js';
 
 export const NFT_TABLE = 'tskeepalived';
 
@@ -146,10 +149,13 @@ function dnatStatement(s: Service, opts: NftRulesetOptions, notes: string[]): st
     active = [top];
   }
   const sel = selectorFor(s, notes);
-  const rrOnly = s.scheduler === 'rr' && s.persistenceTimeout === undefined;
-  const counts = rrOnly ? active.map(() => 1) : slotCounts(active.map((d) => d.weight), opts.maxSlots ?? 1024);
-  const seq = smoothSequence(counts);
-  if (seq.length === 1) return `${l4match}dnat to ${singleTarget(s, active[seq[0]!]!)}`;
+  if (active.length === 1) return `${l4match}dnat to ${singleTarget(s, active[0]!)}`;
+  let seq: number[];
+  if (sel.hashed) seq = rendezvousSlots(active.map((d) => ({ id: destinationId(d), weight: d.weight })), HASH_SLOTS);
+  else {
+    const rrOnly = s.scheduler === 'rr';
+    seq = smoothSequence(rrOnly ? active.map(() => 1) : slotCounts(active.map((d) => d.weight), opts.maxSlots ?? 1024));
+  }
   const entries = seq.map((di, slot) => `${slot} : ${target(s, active[di]!)}`).join(', ');
   const seed = sel.hashed ? ` seed 0x${(opts.seed >>> 0).toString(16)}` : '';
   return `${l4match}dnat to ${sel.expr} mod ${seq.length}${seed} map { ${entries} }`;
@@ -178,8 +184,9 @@ function familyTable(services: Service[], family: 4 | 6, opts: NftRulesetOptions
   const chain = (name: string, head: string, rules: string[]) => {
     out.push(`  chain ${name} {`, `    ${head}`, ...rules.map((r) => `    ${r}`), '  }');
   };
-  chain('prerouting', 'type nat hook prerouting priority dstnat; policy accept;', nat);
-  chain('output', 'type nat hook output priority -100; policy accept;', nat);
+  out.push('  chain services {', ...nat.map((r) => `    ${r}`), '  }');
+  chain('prerouting', 'type nat hook prerouting priority dstnat; policy accept;', ['jump services']);
+  chain('output', 'type nat hook output priority -100; policy accept;', ['jump services']);
   if (masq.length) chain('postrouting', 'type nat hook postrouting priority srcnat; policy accept;', [...new Set(masq)]);
   if (reject.length) {
     chain('input', 'type filter hook input priority 0; policy accept;', reject);

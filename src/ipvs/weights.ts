@@ -43,3 +43,47 @@ export function smoothSequence(counts: readonly number[]): number[] {
   }
   return seq;
 }
+
+/** 32-bit FNV-1a of a string (deterministic, fast; for slot assignment, not security). */
+export function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  // final avalanche so that near-identical inputs spread
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+export const HASH_SLOTS = 256;
+
+/**
+ * A hash table of `slots` entries over weighted members, by weighted rendezvous hashing: each slot
+ * goes to the member with the highest weight / -ln(u(slot, member)). Each member gets a share of the
+ * slots proportional to its weight, and removing a member (or setting its weight to 0) only moves the
+ * slots it had: clients hashed to the other members keep their member.
+ * Returns, per slot, the index of the member in the input list.
+ */
+export function rendezvousSlots(members: readonly { id: string; weight: number }[], slots = HASH_SLOTS): number[] {
+  const out: number[] = [];
+  for (let s = 0; s < slots; s++) {
+    let best = -1;
+    let bestScore = -Infinity;
+    members.forEach((m, i) => {
+      if (m.weight <= 0) return;
+      const u = (fnv1a(`${s}|${m.id}`) + 0.5) / 4294967296;
+      const score = m.weight / -Math.log(u);
+      if (score > bestScore) {
+        bestScore = score;
+        best = i;
+      }
+    });
+    out.push(best);
+  }
+  return out;
+}

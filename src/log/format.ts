@@ -52,7 +52,9 @@ export function formatRecord(rec: Record<string, unknown>): string {
   const time = typeof rec.time === 'number' ? rec.time : typeof rec.time === 'string' ? Date.parse(rec.time) : Date.now();
   const level = levelLabel(rec.level).toUpperCase().padEnd(5);
   const sub = typeof rec.subsystem === 'string' ? ` [${rec.subsystem}]` : '';
-  const inst = typeof rec.instance === 'string' ? ` (${rec.instance})` : '';
+  // engines may already start the message with keepalived's "(VI_1)": do not repeat it
+  const inst =
+    typeof rec.instance === 'string' && !(typeof rec.msg === 'string' && rec.msg.startsWith(`(${rec.instance})`)) ? ` (${rec.instance})` : '';
   const msg = typeof rec.msg === 'string' ? ` ${rec.msg}` : '';
   const extras = Object.keys(rec)
     .filter((k) => !RESERVED.has(k) && rec[k] !== undefined)

@@ -44,7 +44,10 @@ export class RawSocket {
   /** socket(2), always non-blocking and close-on-exec. Throws SystemError / NativeUnavailableError. */
   static open(domain: number, type: number, protocol: number, label = 'socket', sizes: ReceiveSizes = {}): RawSocket {
     const fd = native().socket(domain, type, protocol);
-    if (fd < 0) throw new SystemError('socket', fd, label);
+    if (fd < 0) {
+      const denied = fd === -Errno.EPERM || fd === -Errno.EACCES;
+      throw new SystemError('socket', fd, denied ? `${label}; raw sockets need root or CAP_NET_RAW` : label);
+    }
     return new RawSocket(fd, label, sizes);
   }
 

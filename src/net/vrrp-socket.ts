@@ -27,6 +27,8 @@ import {
   IPV6_RECVPKTINFO,
   IPV6_UNICAST_HOPS,
   SO_BINDTODEVICE,
+  SO_RCVBUF,
+  SO_RCVBUFFORCE,
   SOCK_RAW,
   SOL_SOCKET,
 } from '../native/constants.js';
@@ -38,11 +40,13 @@ import { RawSocket, type ReceivedMessage } from '../native/raw-socket.js';
 import { decodeSockaddr, sockaddrIn, sockaddrIn6 } from '../native/sockaddr.js';
 import { parseIpv4Header } from './ip-header.js';
 import { listAddresses } from './rtnl-addr.js';
-import { ifIndex } from './rtnl-link.js';
+import type { NetlinkMonitor } from './netlink.js';
+import { ifIndex, watchLinks } from './rtnl-link.js';
 
 export const VRRP_GROUP_V4 = '224.0.0.18';
 export const VRRP_GROUP_V6 = 'ff02::12';
 export const VRRP_TTL = 255;
+const RECEIVE_BUFFER_BYTES = 1024 * 1024;
 
 export interface VrrpSocketOptions {
   ifname: string;
@@ -96,6 +100,10 @@ export class VrrpSocketError extends Error {
 
 interface Shared {
   key: string;
+  ifname: string;
+  family: 4 | 6;
+  group: string;
+  unicast: boolean;
   sock: RawSocket;
   ifindex: number;
   handles: Set<Handle>;
@@ -113,6 +121,18 @@ function ifnameBuffer(ifname: string): Buffer {
   return Buffer.from(`${ifname}\0`);
 }
 
+/** Room for bursts of adverts (many instances on one interface): 1 MiB, best effort. */
+function growReceiveBuffer(sock: RawSocket): void {
+  for (const opt of [SO_RCVBUFFORCE, SO_RCVBUF]) {
+    try {
+      sock.setOption(SOL_SOCKET, opt, RECEIVE_BUFFER_BYTES);
+      return;
+    } catch {
+      // SO_RCVBUFFORCE needs CAP_NET_ADMIN; SO_RCVBUF is capped by net.core.rmem_max
+    }
+  }
+}
+
 function ipMreqn(group: string | undefined, ifindex: number): Buffer {
   const b = Buffer.alloc(12);
   if (group) parseIPv4(group).copy(b, 0);
@@ -127,11 +147,13 @@ function ipv6Mreq(group: string, ifindex: number): Buffer {
   return b;
 }
 
-function openShared(key: string, ifname: string, ifindex: number, family: 4 | 6, group: string, unicast: boolean): Shared {
+/** A configured protocol-112 socket bound to one interface (ifindex) and family. */
+function openSocket(ifname: string, ifindex: number, family: 4 | 6, group: string, unicast: boolean): RawSocket {
   const label = `vrrp ${ifname} IPv${family}${unicast ? ' unicast' : ` ${group}`}`;
   const sock = RawSocket.open(family === 4 ? AF_INET : AF_INET6, SOCK_RAW, IPPROTO_VRRP, label, { data: 4096, control: 256 });
   try {
     sock.setOption(SOL_SOCKET, SO_BINDTODEVICE, ifnameBuffer(ifname), `bind to device ${ifname}`);
+    growReceiveBuffer(sock);
     if (family === 4) {
       sock.setOption(IPPROTO_IP, IP_MULTICAST_ALL, 0, 'IP_MULTICAST_ALL');
       sock.setOption(IPPROTO_IP, IP_PKTINFO, 1, 'IP_PKTINFO');
@@ -151,11 +173,15 @@ function openShared(key: string, ifname: string, ifindex: number, family: 4 | 6,
       sock.setOption(IPPROTO_IPV6, IPV6_MULTICAST_IF, ifindex, 'IPV6_MULTICAST_IF');
       if (!unicast) sock.setOption(IPPROTO_IPV6, IPV6_JOIN_GROUP, ipv6Mreq(group, ifindex), `join ${group}`);
     }
+    return sock;
   } catch (e) {
     sock.close();
     throw e;
   }
-  const shared: Shared = { key, sock, ifindex, handles: new Set() };
+}
+
+function attachReceiver(shared: Shared): void {
+  const { sock, family, ifindex } = shared;
   sock.onMessage(
     (m) => {
       const p = family === 4 ? decodeV4(m, ifindex) : decodeV6(m, ifindex);
@@ -166,7 +192,55 @@ function openShared(key: string, ifname: string, ifindex: number, family: 4 | 6,
       for (const h of [...shared.handles]) h.fail(e);
     },
   );
+}
+
+function openShared(key: string, ifname: string, ifindex: number, family: 4 | 6, group: string, unicast: boolean): Shared {
+  const sock = openSocket(ifname, ifindex, family, group, unicast);
+  const shared: Shared = { key, ifname, family, group, unicast, sock, ifindex, handles: new Set() };
+  attachReceiver(shared);
   return shared;
+}
+
+/** The interface was re-created under the same name: rebind the shared socket to the new ifindex. */
+function reopenShared(shared: Shared, ifindex: number): void {
+  let sock: RawSocket;
+  try {
+    sock = openSocket(shared.ifname, ifindex, shared.family, shared.group, shared.unicast);
+  } catch (e) {
+    for (const h of [...shared.handles]) h.fail(e as Error);
+    return;
+  }
+  shared.sock.close();
+  shared.sock = sock;
+  shared.ifindex = ifindex;
+  attachReceiver(shared);
+}
+
+let linkWatch: NetlinkMonitor | undefined;
+
+/** One process-wide link watcher (unref'd) while any VRRP socket is open. */
+function watchRecreatedInterfaces(): void {
+  if (linkWatch) return;
+  try {
+    linkWatch = watchLinks(
+      (ev) => {
+        if (ev.kind !== 'new') return;
+        for (const shared of registry.values()) {
+          if (shared.ifname === ev.link.name && shared.ifindex !== ev.link.index) reopenShared(shared, ev.link.index);
+        }
+      },
+      () => {},
+      false,
+    );
+  } catch {
+    // without the watcher a re-created interface needs the socket reopened by the caller
+  }
+}
+
+function stopWatchingInterfaces(): void {
+  if (registry.size > 0) return;
+  linkWatch?.close();
+  linkWatch = undefined;
 }
 
 /** Received IPv4 datagram (header included) -> VrrpPacket; undefined for non-VRRP or malformed data. */
@@ -270,6 +344,7 @@ class Handle implements VrrpSocket {
     if (this.shared.handles.size === 0) {
       registry.delete(this.shared.key);
       this.shared.sock.close();
+      stopWatchingInterfaces();
     }
   }
 }
@@ -302,6 +377,7 @@ export function openVrrpSocket(opts: VrrpSocketOptions): VrrpSocket {
     }
     shared = openShared(key, opts.ifname, ifindex, family, group, unicast);
     registry.set(key, shared);
+    watchRecreatedInterfaces();
   }
   const h = new Handle(shared, opts.ifname, family, group, unicast, opts.srcAddress ? stripZone(opts.srcAddress) : undefined);
   shared.handles.add(h);

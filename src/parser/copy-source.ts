@@ -72,9 +72,13 @@ export class CopySource implements LineSource {
     return this.pending === null && this.idx >= this.copy.length;
   }
 
-  /** the fast path consumed one copy line (it never wrote it) */
-  countLine(): void {
-    this.stack[this.stack.length - 1]!.lineNo++;
+  /** the fast path consumed one copy line (it never wrote it); returns its line number */
+  countLine(): number {
+    return ++this.stack[this.stack.length - 1]!.lineNo;
+  }
+
+  fileName(): string {
+    return this.stack[this.stack.length - 1]!.name;
   }
 
   private nextCopyLine(): string | null {

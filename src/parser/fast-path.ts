@@ -5,6 +5,7 @@
 import type { CopySource } from './copy-source.js';
 import type { LineReader } from './reader.js';
 import type { TreeBuilder } from './tree.js';
+import { LazyNode } from './lazy-node.js';
 
 /** the parent pass's view of blocks, for include_check inside global_defs */
 export class ParentScope {
@@ -60,44 +61,52 @@ export class FastPath {
     private readonly scope: ParentScope,
   ) {}
 
-  /** Handle one physical line if it is plain; false (nothing done) otherwise. */
-  line(text: string): boolean {
-    const n = text.length;
-    if (n > FAST_MAX) return false;
-    let start = 0;
-    while (start < n) {
-      const c = text.charCodeAt(start);
+  /** Handle the physical line src[from, to) if it is plain; false (nothing done) otherwise. */
+  line(src: string, from: number, to: number): boolean {
+    if (to - from > FAST_MAX) return false;
+    let start = from;
+    while (start < to) {
+      const c = src.charCodeAt(start);
       if (c !== 32 && c !== 9) break;
       start++;
     }
-    if (start < n && !plainStart(text, start)) return false;
-    for (let i = start; i < n; i++) {
-      const c = text.charCodeAt(i);
+    if (start < to && !plainStart(src, start)) return false;
+    let braces = false;
+    for (let i = start; i < to; i++) {
+      const c = src.charCodeAt(i);
       // " # ! $ \ need the general path
       if (c === 34 || c === 35 || c === 33 || c === 36 || c === 92) return false;
       if (c === 123 || c === 125) {
+        braces = true;
         let j = i + 1;
-        while (j < n && (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 9)) j++;
-        if (j < n && !plainStart(text, j)) return false;
+        while (j < to && (src.charCodeAt(j) === 32 || src.charCodeAt(j) === 9)) j++;
+        if (j < to && !plainStart(src, j)) return false;
       }
     }
     // the child pass counts one copy line per physical read
-    this.copy.countLine();
-    if (start === n) return true;
-    const loc = this.copy.where();
+    const lineNo = this.copy.countLine();
+    if (start === to) return true;
+    const file = this.copy.fileName();
+    if (!braces) {
+      let e = to;
+      while (e > start && (src.charCodeAt(e - 1) === 32 || src.charCodeAt(e - 1) === 9)) e--;
+      this.words(src, start, e, file, lineNo);
+      return true;
+    }
+    const loc = { file, line: lineNo };
     let i = start;
     for (;;) {
       let b = i;
-      while (b < n) {
-        const c = text.charCodeAt(b);
+      while (b < to) {
+        const c = src.charCodeAt(b);
         if (c === 123 || c === 125) break;
         b++;
       }
       let e = b;
-      while (e > i && (text.charCodeAt(e - 1) === 32 || text.charCodeAt(e - 1) === 9)) e--;
-      if (e > i) this.words(text, i, e, loc);
-      if (b >= n) break;
-      if (text.charCodeAt(b) === 123) {
+      while (e > i && (src.charCodeAt(e - 1) === 32 || src.charCodeAt(e - 1) === 9)) e--;
+      if (e > i) this.words(src, i, e, file, lineNo);
+      if (b >= to) break;
+      if (src.charCodeAt(b) === 123) {
         this.child.blockDepth++;
         this.scope.open();
         this.tree.openBrace(loc);
@@ -107,28 +116,19 @@ export class FastPath {
         this.tree.closeBrace(loc);
       }
       i = b + 1;
-      while (i < n && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
-      if (i >= n) break;
+      while (i < to && (src.charCodeAt(i) === 32 || src.charCodeAt(i) === 9)) i++;
+      if (i >= to) break;
     }
     return true;
   }
 
-  private words(text: string, s: number, e: number, loc: { file: string; line: number }): void {
-    const seg = s === 0 && e === text.length ? text : text.slice(s, e);
-    let i = 0;
-    const n = seg.length;
-    while (i < n && !isWhite(seg.charCodeAt(i))) i++;
-    const keyword = i === n ? seg : seg.slice(0, i);
-    const args: string[] = [];
-    for (;;) {
-      while (i < n && isWhite(seg.charCodeAt(i))) i++;
-      if (i >= n) break;
-      const w = i;
-      while (i < n && !isWhite(seg.charCodeAt(i))) i++;
-      args.push(seg.slice(w, i));
-    }
+  /** one segment src[s, e) (no leading/trailing blanks) -> a node */
+  private words(src: string, s: number, e: number, file: string, line: number): void {
+    let i = s;
+    while (i < e && !isWhite(src.charCodeAt(i))) i++;
+    const keyword = src.slice(s, i);
     this.scope.keyword(keyword);
-    this.tree.add({ keyword, args, text: seg, loc: { file: loc.file, line: loc.line } });
+    this.tree.add(new LazyNode(keyword, src, s, e, file, line));
   }
 }
 

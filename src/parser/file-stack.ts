@@ -3,7 +3,7 @@
 // and the consolidated copy it writes for the child pass.
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { PhysicalFile, type PhysicalRead } from './physical.js';
+import { PhysicalFile, type RawRead } from './physical.js';
 import { glob } from './glob.js';
 
 export const INCLUDE = 0;
@@ -15,6 +15,8 @@ export const INCLUDE_ALL = INCLUDE_R | INCLUDE_M | INCLUDE_W | INCLUDE_B;
 
 /** tskeepalived bound: keepalived recurses until it runs out of file descriptors */
 export const MAX_INCLUDE_DEPTH = 32;
+/** tskeepalived bound on the number of files opened (a file including itself twice would never end) */
+export const MAX_FILES_OPENED = 10_000;
 
 interface Entry {
   pattern: string;
@@ -137,6 +139,15 @@ export class FileStack {
         this.error(INCLUDE_R, `Configuration file '${name}' is not a regular non-executable file - skipping`);
         continue;
       }
+      const loop = this.stack.find((e) => e.file !== null && e.path === abs);
+      if (loop) {
+        this.sink.fileError(`include loop: '${name}' is already being read - not including it again`, true, this.where());
+        continue;
+      }
+      if (this.files.length >= MAX_FILES_OPENED) {
+        this.sink.fileError(`more than ${MAX_FILES_OPENED} configuration files opened - not including '${name}'`, true, this.where());
+        continue;
+      }
       let file: PhysicalFile;
       try {
         accessSync(abs, constants.R_OK);
@@ -177,7 +188,7 @@ export class FileStack {
    * The next fgets() read of the current file, moving on to the next glob match or back
    * to the including file at end of file. null when every file is done.
    */
-  read(): PhysicalRead | null {
+  read(): RawRead | null {
     for (;;) {
       const entry = this.stack[this.stack.length - 1];
       if (!entry) return null;

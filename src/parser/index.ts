@@ -14,7 +14,7 @@ import { CopySource } from './copy-source.js';
 import { FileStack, INCLUDE_ALL, INCLUDE_B, INCLUDE_M, INCLUDE_R, INCLUDE_W } from './file-stack.js';
 import { glob } from './glob.js';
 import { isIncludeLine, LineReader } from './reader.js';
-import { TreeBuilder } from './tree.js';
+import { MAX_NODES, TreeBuilder } from './tree.js';
 import { tokenize } from './tokenize.js';
 import { FastPath, ParentScope } from './fast-path.js';
 import type { PhysicalRead } from './physical.js';
@@ -38,10 +38,10 @@ export function parseConfig(path: string, opts: ParseOptions = {}): ParseResult 
   const configId = opts.configId ?? defaultConfigId();
   const cwd = resolve(opts.cwd ?? process.cwd());
   const diagnostics: Diagnostic[] = [];
-  const diag = (severity: Severity, message: string, file: string | null, line: number): void => {
+  const diag = (severity: Severity, message: string, file: string | null, line: number, bare = false): void => {
     diagnostics.push({
       severity, message, file: file ?? path, line,
-      keepalivedText: formatWhere(file, line, message),
+      keepalivedText: bare ? message : formatWhere(file, line, message),
     });
   };
 
@@ -119,11 +119,18 @@ export function parseConfig(path: string, opts: ParseOptions = {}): ParseResult 
   const tree = new TreeBuilder((message, severity, loc) => diag(severity, message, loc.file, loc.line));
   const fastOn = !opts.disableFastPath;
   const fast = new FastPath(tree, child, copySource, scope);
+  let tooBig = false;
   for (;;) {
+    if (tree.count >= MAX_NODES) {
+      const last = tree.lastLoc;
+      diag('fatal', `configuration too large: more than ${MAX_NODES} lines - stopped reading`, last?.file ?? path, last?.line ?? 0);
+      tooBig = true;
+      break;
+    }
     if (fastOn && pushback === null && !parentDone && child.isIdle() && parent.isIdle() && copySource.isEmpty()) {
       const r = files.read();
       if (r !== null) {
-        if (!copySource.drainMarkers() || !fast.line(r.text)) pushback = { text: r.text, newline: r.newline };
+        if (!copySource.drainMarkers() || !fast.line(r.src, r.start, r.end)) pushback = { text: r.text, newline: r.newline };
         else continue;
       }
     }
@@ -132,8 +139,11 @@ export function parseConfig(path: string, opts: ParseOptions = {}): ParseResult 
     const w = copySource.where();
     tree.line(line, { file: w.file, line: w.line });
   }
-  if (child.blockDepth > 0) {
-    childDiag(`There are ${child.blockDepth} missing '}'s or extra '{'s`, 'error');
+  if (tooBig) files.closeAll();
+  else if (child.blockDepth > 0) {
+    // keepalived prints it without a location (all files are closed); we give the last line
+    const last = tree.lastLoc;
+    diag('error', `There are ${child.blockDepth} missing '}'s or extra '{'s`, last?.file ?? path, last?.line ?? 0, true);
   }
   const result: ParseResult = { nodes: tree.roots as ConfNode[], diagnostics, files: files.files };
   if (fileError) result.stopRc = 6;

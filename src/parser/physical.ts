@@ -10,9 +10,20 @@ const CHUNK = 1 << 20;
 
 export interface PhysicalRead {
   /** text read, newline and trailing CR/LF removed, cut at the first NUL */
-  text: string;
+  readonly text: string;
   /** true when the read ended with a newline (keepalived then counts a line) */
   newline: boolean;
+}
+
+/** A read as a range of the decoded chunk: the text is only sliced when asked for. */
+export class RawRead implements PhysicalRead {
+  src = '';
+  start = 0;
+  end = 0;
+  newline = false;
+  get text(): string {
+    return this.src.slice(this.start, this.end);
+  }
 }
 
 export class PhysicalFile {
@@ -26,14 +37,14 @@ export class PhysicalFile {
   private nlPos = -1;
   private nulPos = -1;
   /** the result object is reused: callers consume it before the next call */
-  private readonly out: PhysicalRead = { text: '', newline: false };
+  private readonly out = new RawRead();
 
   constructor(path: string) {
     this.fd = openSync(path, 'r');
   }
 
   /** Next fgets() result, or null at end of file. */
-  next(): PhysicalRead | null {
+  next(): RawRead | null {
     for (;;) {
       const s = this.s;
       const avail = s.length - this.pos;
@@ -59,7 +70,7 @@ export class PhysicalFile {
     }
   }
 
-  private take(stop: number, newline: boolean): PhysicalRead {
+  private take(stop: number, newline: boolean): RawRead {
     const s = this.s;
     const start = this.pos;
     if (this.nulPos < start) {
@@ -77,7 +88,9 @@ export class PhysicalFile {
       if (c !== 13 && c !== 10) break;
       cut--;
     }
-    this.out.text = s.slice(start, cut);
+    this.out.src = s;
+    this.out.start = start;
+    this.out.end = cut;
     this.out.newline = newline;
     return this.out;
   }

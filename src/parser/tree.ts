@@ -6,7 +6,12 @@ import { tokenize } from './tokenize.js';
 
 export type TreeReport = (message: string, severity: 'error' | 'warning', loc: SourceLoc) => void;
 
+/** tskeepalived bound on the number of nodes (about 10x a 215,000-line configuration) */
+export const MAX_NODES = 2_000_000;
+
 export class TreeBuilder {
+  /** number of nodes built */
+  count = 0;
   readonly roots: ConfNode[] = [];
   private current: ConfNode[] = this.roots;
   private readonly open: ConfNode[] = [];
@@ -29,12 +34,24 @@ export class TreeBuilder {
     this.add({ keyword: first, args: words, text, loc });
   }
 
+  /** location of the last line seen */
+  get lastLoc(): SourceLoc | null {
+    return this.last ?? this.lastNode?.loc ?? null;
+  }
+  private last: SourceLoc | null = null;
+  private lastNode: ConfNode | null = null;
+
   add(node: ConfNode): void {
+    this.lastNode = node;
+    this.last = null;
+    this.count++;
     this.current.push(node);
     this.candidate = node;
   }
 
   openBrace(loc: SourceLoc): void {
+    this.last = loc;
+    this.lastNode = null;
     const owner = this.candidate;
     this.candidate = null;
     if (owner === null) {
@@ -50,6 +67,8 @@ export class TreeBuilder {
 
   /** '}': closes the open block, or is kept as a top-level '}' node (keepalived: Unknown keyword '}') */
   closeBrace(loc: SourceLoc): void {
+    this.last = loc;
+    this.lastNode = null;
     if (this.open.length === 0) {
       this.add({ keyword: '}', args: [], text: '}', loc });
       this.candidate = null;

@@ -1,0 +1,61 @@
+// A node made by the fast path. To keep the hot path light (and the garbage collector
+// idle), it keeps a reference to the decoded chunk and offsets: `text`, `args` and `loc`
+// are computed on access (each access returns a fresh value; treat nodes as read-only).
+// JSON.stringify() gives the same plain shape as any other ConfNode.
+import type { SourceLoc } from '../config/model.js';
+import type { ConfNode } from './ast.js';
+
+function isWhite(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
+}
+
+export class LazyNode implements ConfNode {
+  declare children?: ConfNode[];
+  declare openLoc?: SourceLoc;
+  declare endLoc?: SourceLoc;
+  readonly #src: string;
+  readonly #start: number;
+  readonly #end: number;
+  readonly #file: string;
+  readonly #line: number;
+
+  /** src[start, end) is the line text, with no blanks at either end; keyword is its first word */
+  constructor(readonly keyword: string, src: string, start: number, end: number, file: string, line: number) {
+    this.#src = src;
+    this.#start = start;
+    this.#end = end;
+    this.#file = file;
+    this.#line = line;
+  }
+
+  get text(): string {
+    return this.#src.slice(this.#start, this.#end);
+  }
+
+  get args(): string[] {
+    const src = this.#src;
+    const e = this.#end;
+    const args: string[] = [];
+    let i = this.#start + this.keyword.length;
+    for (;;) {
+      while (i < e && isWhite(src.charCodeAt(i))) i++;
+      if (i >= e) break;
+      const w = i;
+      while (i < e && !isWhite(src.charCodeAt(i))) i++;
+      args.push(src.slice(w, i));
+    }
+    return args;
+  }
+
+  get loc(): SourceLoc {
+    return { file: this.#file, line: this.#line };
+  }
+
+  toJSON(): object {
+    const o: Record<string, unknown> = { keyword: this.keyword, args: this.args, text: this.text, loc: this.loc };
+    if (this.children !== undefined) o.children = this.children;
+    if (this.openLoc !== undefined) o.openLoc = this.openLoc;
+    if (this.endLoc !== undefined) o.endLoc = this.endLoc;
+    return o;
+  }
+}
