@@ -291,8 +291,8 @@ export class InstanceRuntime {
     const jobs: Promise<unknown>[] = [];
     for (const v of this.allAddresses())
       jobs.push(this.io.addAddress(v.dev ?? this.ifname, v).catch((e) => this.log.warn({ error: (e as Error).message }, `cannot add ${v.prefix.address}`)));
-    this.log.info(`setting VIPs.`);
     await Promise.all(jobs);
+    this.log.info(`setting VIPs.`);
     for (const r of this.cfg.virtualRoutes) await this.io.addRoute(r, this.ifname).catch((e) => this.log.warn({ error: (e as Error).message }, 'cannot add virtual route'));
     for (const r of this.cfg.virtualRules) await this.io.addRule(r).catch((e) => this.log.warn({ error: (e as Error).message }, 'cannot add virtual rule'));
   }
