@@ -121,3 +121,16 @@ test('engine: track_file value x weight changes the advertised priority and make
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('engine: an instance whose interface is missing at start is FAULT and recovers when it appears', async () => {
+  const lan = new MemLan();
+  const h = lan.host('10.0.0.1');
+  h.linkUp.delete('eth0');
+  const e = new VrrpEngine({ io: h, logger: log });
+  await e.start(config({ instances: [instance('VI_1', { ...fast, priority: 100, virtualIpaddress: [vip('10.0.0.100')] })] }));
+  const state = () => (e.snapshot() as { instances: { state: string }[] }).instances[0].state;
+  assert.equal(state(), 'FAULT');
+  h.setLink('eth0', true);
+  await waitFor('MASTER once the interface exists', () => h.addresses.has('10.0.0.100'), 2000);
+  await e.stop({ release: true });
+});

@@ -39,6 +39,7 @@ export class InstanceRuntime {
   private ownFaults = new Set<string>();
   private stopped = false;
   private keepAddresses = false;
+  private retrying = false;
   private pendingRemoval: Promise<void> = Promise.resolve();
   lastTransitionAt = Date.now();
   readonly family: 4 | 6;
@@ -189,8 +190,33 @@ export class InstanceRuntime {
     this.machine.handle({ type: on ? 'fault' : 'unfault', reason: GROUP_FAULT_PREFIX + group });
   }
 
+  /** The interface, its address or the socket was missing at start: try again after a change. */
+  private async retryNetwork(): Promise<void> {
+    if (this.retrying || this.stopped) return;
+    this.retrying = true;
+    try {
+      const info = await this.io.interfaceInfo(this.ifname).catch(() => undefined);
+      if (!info) return;
+      if (!this.primaryAddress) {
+        const cands = info.addresses.filter((a) => a.family === this.family);
+        const pick = this.family === 6 ? cands.find((a) => a.address.startsWith('fe80')) ?? cands[0] : cands[0];
+        if (!pick) return;
+        this.primaryAddress = pick.address;
+        this.machine.cfg.primaryAddress = pick.address;
+      }
+      if (!this.socket && this.sockOpts) this.socket = await this.pool.acquire(this.sockOpts, this.expectations.vrid, this.rx).catch(() => undefined);
+      if (this.socket && this.primaryAddress) {
+        this.log.info(`interface ${this.ifname} usable now`);
+        this.setOwnFault('interface', false);
+      }
+    } finally {
+      this.retrying = false;
+    }
+  }
+
   onNetEvent(ev: NetEvent): void {
     if (this.stopped || !this.machine) return;
+    if (this.ownFaults.has('interface') && ev.ifname === this.ifname && ev.kind !== 'address-removed') void this.retryNetwork();
     if (ev.kind === 'address-removed' && this.vipsInstalled && this.state === 'MASTER') {
       const vip = [...this.cfg.virtualIpaddress, ...this.cfg.virtualIpaddressExcluded].find(
         (v) => canonicalIp(v.prefix.address) === ev.address && (v.dev ?? this.ifname) === ev.ifname,

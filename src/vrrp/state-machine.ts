@@ -84,6 +84,7 @@ export class VrrpStateMachine {
   };
 
   constructor(
+    /** primaryAddress may be filled in later, when the interface gets an address */
     readonly cfg: MachineConfig,
     private readonly clock: Clock,
     private readonly emit: (a: MachineAction) => void,
