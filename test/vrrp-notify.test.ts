@@ -20,18 +20,19 @@ test('notify scripts: specific script without args, `notify` with TYPE NAME STAT
     chmodSync(dir, 0o755);
     const spec = { command: script, argv: [script], loc };
     runNotify({ master: spec, notify: spec }, 'INSTANCE', 'VI_1', 'MASTER', 150, globalDefs(), log);
-    const deadline = Date.now() + 3000;
+    const deadline = Date.now() + 10_000;
     while ((!existsSync(out) || readFileSync(out, 'utf8').split('\n').length < 3) && Date.now() < deadline) await sleep(20);
+    await sleep(200); // let both writers finish
     const lines = readFileSync(out, 'utf8').trim().split('\n').sort();
     assert.deepEqual(lines, [`${script} `, `${script} INSTANCE VI_1 MASTER 150`].sort());
     // a script in a directory writable by others is refused with enable_script_security
     rmSync(out);
     chmodSync(dir, 0o777);
     runNotify({ notify: spec }, 'GROUP', 'G', 'FAULT', 0, globalDefs({ enableScriptSecurity: true }), log);
-    await sleep(500);
+    await sleep(1000);
     assert.ok(!existsSync(out), 'unsafe script not run');
     runNotify({ notify: spec }, 'GROUP', 'G', 'FAULT', 0, globalDefs({ enableScriptSecurity: false }), log);
-    const d2 = Date.now() + 3000;
+    const d2 = Date.now() + 10_000;
     while (!existsSync(out) && Date.now() < d2) await sleep(20);
     assert.equal(readFileSync(out, 'utf8').trim(), `${script} GROUP G FAULT 0`);
   } finally {
