@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import type { ConfNode } from '../parser/ast.js';
 import type { BuildContext } from './context.js';
-import { arg, boolField, flagField, optBoolField, stringField, timerField, uintField, intField } from './handlers.js';
+import { arg, flagField, optBoolField, stringField, timerField, uintField, intField } from './handlers.js';
 import { parseAddress, isMulticast } from './ip.js';
 import type { FifoSpec, GlobalDefs, LbBackendName } from './model.js';
 import { readScript } from './scripts.js';
@@ -118,7 +118,7 @@ export const globalDefsTable = new KeywordTable<GlobalDefs>('global_defs')
   .model('vrrp_check_unicast_src', flagField((g) => (g.vrrpCheckUnicastSrc = true)))
   .model('vrrp_higher_prio_send_advert', optBoolField((g, v) => (g.vrrpHigherPrioSendAdvert = v), () => 'Invalid value for vrrp_higher_prio_send_advert specified'))
   .model('vrrp_lower_prio_no_advert', optBoolField((g, v) => (g.vrrpLowerPrioNoAdvert = v), () => 'Invalid value for vrrp_lower_prio_no_advert specified'))
-  .model('vrrp_notify_priority_changes', boolField((g, v) => (g.vrrpNotifyPriorityChanges = v), badBool('vrrp_notify_priority_changes')))
+  .model('vrrp_notify_priority_changes', optBoolField((g, v) => (g.vrrpNotifyPriorityChanges = v), badBool('vrrp_notify_priority_changes')))
   .model('notify_fifo', fifo((g, f) => (g.notifyFifo = { ...g.notifyFifo, ...f })))
   .model('notify_fifo_script', fifoScript((g) => g.notifyFifo, (g, f) => (g.notifyFifo = f)))
   .model('vrrp_notify_fifo', fifo((g, f) => (g.vrrpNotifyFifo = { ...g.vrrpNotifyFifo, ...f })))
