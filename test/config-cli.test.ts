@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { canUseNamespaces, REPO_ROOT, TestNamespace, TSKEEPALIVED } from './config-netns.js';
+import { canUseNamespaces, haveKeepalived, KEEPALIVED, REPO_ROOT, TestNamespace, TSKEEPALIVED } from './config-netns.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tkc-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -161,4 +161,27 @@ describe('examples/keepalived.conf', { skip: nsSkip }, () => {
     assert.equal(r.stderr, '');
     assert.equal(r.status, 0);
   });
+});
+
+// Found by the daemon work: keepalived 2.2.7 accepts bare boolean keywords in global_defs and
+// uses global_defs script_user as the default script user. Both tools on the same file.
+describe('agrees with live keepalived -t on bare booleans and script_user', { skip: nsSkip ?? (haveKeepalived() ? undefined : 'keepalived not installed') }, () => {
+  const ns = new TestNamespace('kv');
+  before(() => ns.create());
+  after(() => ns.destroy());
+  const cases: Record<string, string> = {
+    'bare-booleans': 'global_defs {\n    smtp_alert\n    smtp_alert_vrrp\n    smtp_alert_checker\n    vrrp_notify_priority_changes\n}\n',
+    'script-user': `global_defs {\n    script_user root\n    enable_script_security\n}\nvrrp_script chk {\n    script "/bin/true"\n}\nvrrp_instance V {\n    interface eth0\n    virtual_router_id 5\n    track_script {\n        chk\n    }\n    virtual_ipaddress {\n        192.0.2.9/32\n    }\n}\n`,
+    'bad-boolean': 'global_defs {\n    smtp_alert maybe\n}\n',
+  };
+  for (const [name, text] of Object.entries(cases)) {
+    it(name, () => {
+      const file = join(dir, `${name}.conf`);
+      writeFileSync(file, text);
+      const ours = ns.run(process.execPath, [TSKEEPALIVED, '-t', '-f', file]);
+      const theirs = ns.run(KEEPALIVED, ['-t', '-f', file]);
+      assert.equal(ours.status, theirs.status, `ours: ${ours.stderr}\nkeepalived: ${theirs.stderr}`);
+      if (name !== 'bad-boolean') assert.equal(ours.status, 0, ours.stderr);
+    });
+  }
 });
