@@ -3,7 +3,11 @@
 // exercised with the always-present "nlctrl" family.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LbUnavailableError } from '../src/ipvs/backend.js';
 import { createBackend } from '../src/ipvs/factory.js';
 import { openGenlTransport } from '../src/ipvs/genl-native.js';
@@ -54,4 +58,22 @@ test('ipvs backend open() on a kernel without IPVS: LbUnavailableError with the 
     return true;
   });
   assert.equal(IPVS_UNAVAILABLE_MESSAGE.startsWith('IPVS is not available'), true);
+});
+
+test('daemon -C with the default ipvs backend on a kernel without IPVS: exit 4, the message, no stack trace', (t) => {
+  if (existsSync('/proc/net/ip_vs')) return t.skip('this kernel has IPVS loaded');
+  if (process.getuid?.() !== 0) return t.skip('needs root');
+  const dir = mkdtempSync(join(tmpdir(), 'tkl-ipvs-'));
+  try {
+    const conf = join(dir, 'k.conf');
+    writeFileSync(conf, 'virtual_server 127.0.0.1 18080 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n  real_server 127.0.0.2 18081 {\n    TCP_CHECK {\n      connect_timeout 1\n    }\n  }\n}\n');
+    const bin = resolve(fileURLToPath(import.meta.url), '../../../bin/tskeepalived');
+    const r = spawnSync(process.execPath, [bin, '-n', '-l', '-G', '-C', '-f', conf, '-p', join(dir, 'k.pid')], { encoding: 'utf8', timeout: 20000 });
+    assert.equal(r.status, 4, r.stderr);
+    assert.match(r.stderr, /IPVS is not available in this kernel .*use --lb-backend=nftables, userspace or dry-run/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+    assert.equal(existsSync(join(dir, 'k.pid')), false, 'pid file removed');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

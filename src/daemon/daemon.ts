@@ -109,7 +109,7 @@ export class Daemon {
       this.log.warn('the configuration has no vrrp_instance and no virtual_server for the enabled subsystems: nothing to do until a reload adds some');
     await this.startStatus(config);
     if (this.cli.jsonDump) this.writeJson();
-    this.log.info({ engines: [...this.engines.keys()], version: VERSION }, 'tskeepalived started');
+    this.log.info({ engines: [...this.engines.keys()].filter((k) => !this.failedEngines.has(k)), version: VERSION }, 'tskeepalived started');
   }
 
   private async startEngine(kind: Kind, config: KeepalivedConfig): Promise<void> {
@@ -121,6 +121,7 @@ export class Daemon {
       engine = await this.factory.createEngine(kind, { logger: log, cli: this.cli, backend });
     } catch (e) {
       this.counters.engineErrors[kind]++;
+      this.failedEngines.set(kind, (e as Error).message);
       this.log.error({ engine: kind, err: (e as Error).message }, `cannot create the ${kind} engine: ${(e as Error).message}`);
       return;
     }
@@ -128,11 +129,18 @@ export class Daemon {
     this.engines.set(kind, engine);
     try {
       await engine.start(config);
+      this.failedEngines.delete(kind);
     } catch (e) {
       this.counters.engineErrors[kind]++;
-      this.log.error({ engine: kind, err: (e as Error).message, stack: (e as Error).stack }, `the ${kind} engine failed to start`);
+      this.failedEngines.set(kind, (e as Error).message);
+      // the message is for the operator; the stack only for debugging (-D)
+      this.log.error({ engine: kind, err: (e as Error).message }, `the ${kind} engine failed to start: ${(e as Error).message}`);
+      this.log.debug({ engine: kind, stack: (e as Error).stack }, 'engine start failure stack');
     }
   }
+
+  /** Engines that were wanted but failed to start, with the reason. */
+  readonly failedEngines = new Map<Kind, string>();
 
   private async openBackend(config: KeepalivedConfig): Promise<LbBackend> {
     const name = (this.cli.lbBackend ?? config.global.lbBackend ?? 'ipvs') as KeepalivedConfig['global']['lbBackend'] & string;

@@ -159,7 +159,24 @@ export async function runDaemon(opts: CliOptions, deps: RunDeps = {}): Promise<v
   try {
     await daemon.start(config);
   } catch (e) {
-    log.error({ err: (e as Error).message, stack: (e as Error).stack }, 'startup error (continuing with what started)');
+    log.error({ err: (e as Error).message }, `startup error (continuing with what started): ${(e as Error).message}`);
+    log.debug({ stack: (e as Error).stack }, 'startup error stack');
+  }
+  // Nothing usable started (e.g. -C with the default ipvs backend on a kernel without IPVS):
+  // stop with the reason instead of idling, as keepalived's checker process exits.
+  if (daemon.failedEngines.size > 0 && daemon.runningEngines.length === daemon.failedEngines.size) {
+    const reasons = [...daemon.failedEngines].map(([k, m]) => `${k}: ${m}`).join('; ');
+    try {
+      await daemon.stop();
+    } catch {
+      /* already reported */
+    }
+    pidFiles.remove();
+    removeSignals();
+    removeGuards();
+    fail(4, `no subsystem could start (${reasons})`, log, opts.logConsole);
+    handle.close();
+    return;
   }
   if (isDaemonChild()) reportToParent({ type: 'ready', pid: process.pid });
   // keep the event loop alive until a signal stops us
