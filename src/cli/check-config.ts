@@ -1,7 +1,42 @@
+// -t / --config-test[=FILE] / --check-config, and -d / --dump-conf: keepalived's config check.
+// Prints diagnostics as keepalived does (`(FILE: Line N) message` on stderr) and returns its
+// exit codes: 0 fine, 4 cannot run, 5 errors or warnings it would run with, 6 scripts without
+// enable_script_security. Loads no engine code.
+import { exitCodeFor, loadConfig } from '../config/load.js';
+import { toStableJson } from '../config/dump.js';
+import type { Diagnostic } from '../config/model.js';
 import type { CliOptions } from './options.js';
 
-// Placeholder until the config builder lands (issue 2).
-export async function runCheckConfig(_opts: CliOptions): Promise<number> {
-  process.stderr.write('tskeepalived: --config-test is not implemented yet\n');
-  return 4;
+/** keepalived's form: "(FILE: Line N) message"; the top file is shown as given on the command line. */
+export function formatDiagnostic(d: Diagnostic): string {
+  if (d.keepalivedText !== undefined) return d.keepalivedText;
+  if (d.line === undefined) return d.message;
+  return `(${d.file}: Line ${d.line}) ${d.message}`;
+}
+
+export async function runCheckConfig(opts: CliOptions): Promise<number> {
+  const given = opts.useFile;
+  const { config, diagnostics, stopRc } = loadConfig(given, { configId: opts.configId });
+  const code = exitCodeFor(diagnostics, stopRc);
+  if (opts.configTest) {
+    if (opts.json) {
+      const out = {
+        file: given,
+        exitCode: code,
+        diagnostics: diagnostics.map((d) => ({
+          file: d.file ?? given,
+          line: d.line ?? null,
+          severity: d.severity,
+          message: d.message,
+        })),
+      };
+      process.stdout.write(JSON.stringify(out) + '\n');
+    } else {
+      let text = '';
+      for (const d of diagnostics) text += formatDiagnostic(d) + '\n';
+      if (text) process.stderr.write(text);
+    }
+  }
+  if (opts.dumpConf) process.stdout.write(toStableJson(config) + '\n');
+  return opts.configTest ? code : code === 4 ? 4 : 0;
 }

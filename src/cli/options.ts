@@ -206,7 +206,8 @@ export const USAGE = `Usage: tskeepalived [OPTION...]
   -h, --help                   Display this help message
 tskeepalived extensions:
       --json                   With --config-test: print diagnostics as JSON
-      --json-dump              Write the JSON state dump (also on SIGRTMIN+2)
+      --json-dump              Write $TMPDIR/keepalived.json at start and on every change
+                                 (Node cannot catch keepalived's SIGRTMIN+2)
       --lb-backend=NAME        ipvs (default), nftables, userspace or dry-run
       --status-listen=HOST:PORT  Serve Prometheus /metrics and /status JSON
 `;

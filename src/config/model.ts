@@ -82,6 +82,24 @@ export interface GlobalDefs {
   lbBackend?: LbBackendName;
   /** tskeepalived extension: HOST:PORT of the status/metrics endpoint */
   statusListen?: string;
+  startupScript?: ScriptSpec;
+  /** ms */
+  startupScriptTimeout?: number;
+  shutdownScript?: ScriptSpec;
+  /** ms */
+  shutdownScriptTimeout?: number;
+  /** lvs_sync_daemon INTERFACE [inst] VRRP_INSTANCE [id N] ... */
+  lvsSyncDaemon?: { interface: string; instance?: string; syncId?: number; options: Record<string, string> };
+  vrrpGarpLowerPrioDelay?: number;
+  vrrpGarpLowerPrioRepeat?: number;
+  vrrpDownTimerAdverts?: number;
+  vrrpNotifyPriorityChanges?: boolean;
+  maxAutoPriority?: number;
+  dynamicInterfaces?: boolean | 'allow_if_changes';
+  vmacPrefix?: string;
+  vmacAddrPrefix?: string;
+  nftables?: string;
+  vrrpIptables?: string[];
   /** Every keyword seen in global_defs with its raw arguments, including ones not modelled above. */
   raw: RawKeyword[];
 }
@@ -97,6 +115,8 @@ export interface RawKeyword {
   keyword: string;
   args: string[];
   loc: SourceLoc;
+  /** the contents of a `{ ... }` block that followed the keyword */
+  children?: RawKeyword[];
 }
 
 // ---------------------------------------------------------------- addresses, routes, rules
@@ -158,6 +178,7 @@ export interface VrrpScript {
   initFail: boolean;
   user?: string;
   group?: string;
+  raw?: RawKeyword[];
   loc: SourceLoc;
 }
 
@@ -167,6 +188,7 @@ export interface TrackFile {
   weight: number;
   weightReverse: boolean;
   initFile?: { value: number; overwrite: boolean };
+  raw?: RawKeyword[];
   loc: SourceLoc;
 }
 
@@ -198,6 +220,7 @@ export interface SyncGroup {
   trackInterface: TrackRef[];
   trackScript: TrackRef[];
   trackFile: TrackRef[];
+  raw?: RawKeyword[];
   loc: SourceLoc;
 }
 
@@ -250,6 +273,27 @@ export interface VrrpInstance {
   accept?: boolean;
   strictMode?: boolean;
   lvsSyncDaemonInterface?: string;
+  /** tskeepalived additions (optional, filled by the config builder) */
+  mcastDstIp?: string;
+  unicastTtl?: number;
+  trackProcess?: TrackRef[];
+  trackBfd?: TrackRef[];
+  promoteSecondaries?: boolean;
+  skipCheckAdvAddr?: boolean;
+  lowerPrioNoAdvert?: boolean;
+  higherPrioSendAdvert?: boolean;
+  checkUnicastSrc?: boolean;
+  unicastFaultNoPeer?: boolean;
+  /** ms */
+  garpLowerPrioDelay?: number;
+  garpLowerPrioRepeat?: number;
+  downTimerAdverts?: number;
+  notifyPriorityChanges?: boolean;
+  useVmacAddr?: boolean;
+  trackSrcIp?: boolean;
+  vrf?: string;
+  /** keywords accepted but not modelled */
+  raw?: RawKeyword[];
   loc: SourceLoc;
 }
 
@@ -288,6 +332,8 @@ interface CheckerCommon {
   warmup?: number;
   fwmark?: number;
   alpha?: boolean;
+  logAllFailures?: boolean;
+  raw?: RawKeyword[];
   loc: SourceLoc;
 }
 
@@ -348,6 +394,7 @@ export interface FileCheck {
   trackFile: string;
   weight?: number;
   weightReverse: boolean;
+  raw?: RawKeyword[];
   loc: SourceLoc;
 }
 
@@ -355,6 +402,7 @@ export interface BfdCheck {
   type: 'BFD_CHECK';
   name?: string;
   weight?: number;
+  raw?: RawKeyword[];
   loc: SourceLoc;
 }
 
@@ -372,6 +420,8 @@ export interface RealServer {
   notifyDown?: ScriptSpec;
   /** ms; overrides the virtual server's */
   delayLoop?: number;
+  /** ms; default for this real server's checkers */
+  connectTimeout?: number;
   alpha?: boolean;
   retry?: number;
   delayBeforeRetry?: number;
@@ -380,6 +430,7 @@ export interface RealServer {
   uthreshold?: number;
   lthreshold?: number;
   checkers: Checker[];
+  raw?: RawKeyword[];
   loc: SourceLoc;
 }
 
@@ -403,6 +454,7 @@ export interface VirtualServerGroupFwmark {
 export interface VirtualServerGroup {
   name: string;
   entries: (VirtualServerGroupEntry | VirtualServerGroupFwmark)[];
+  raw?: RawKeyword[];
   loc: SourceLoc;
 }
 
@@ -438,6 +490,7 @@ export interface VirtualServer {
   connectTimeout?: number;
   smtpAlert?: boolean;
   realServers: RealServer[];
+  raw?: RawKeyword[];
   loc: SourceLoc;
 }
 
@@ -457,6 +510,55 @@ export interface KeepalivedConfig {
   vrrpInstances: VrrpInstance[];
   virtualServerGroups: VirtualServerGroup[];
   virtualServers: VirtualServer[];
+  /** tskeepalived additions (optional, filled by the config builder) */
+  trackProcesses?: TrackProcess[];
+  bfdInstances?: BfdInstance[];
+  /** root-level settings: net_namespace, instance, child_wait_time, ... and accepted-but-unmodelled blocks */
+  root?: RootSettings;
+}
+
+export interface TrackProcess {
+  name: string;
+  /** the process name (or full command line words) to match */
+  process: string[];
+  paramMatch?: 'initial' | 'partial';
+  weight: number;
+  weightReverse: boolean;
+  quorum: number;
+  quorumMax?: number;
+  /** ms */
+  forkDelay?: number;
+  /** ms */
+  terminateDelay?: number;
+  fullCommand: boolean;
+  raw?: RawKeyword[];
+  loc: SourceLoc;
+}
+
+export interface BfdInstance {
+  name: string;
+  neighborIp?: string;
+  sourceIp?: string;
+  /** ms */
+  minRx: number;
+  /** ms */
+  minTx: number;
+  /** ms */
+  idleTx: number;
+  multiplier: number;
+  passive: boolean;
+  ttl?: number;
+  maxHops?: number;
+  weight?: number;
+  raw?: RawKeyword[];
+  loc: SourceLoc;
+}
+
+export interface RootSettings {
+  netNamespace?: string;
+  instance?: string;
+  /** every other accepted root keyword or block that has no typed field (track_group, garp_group, SSL, ...) */
+  raw: RawKeyword[];
 }
 
 // ---------------------------------------------------------------- diagnostics

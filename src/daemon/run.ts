@@ -1,7 +1,169 @@
+// `tskeepalived` without --config-test: the daemon an operator runs.
+//  - without -n: re-spawn detached, the parent exits 0 once the child runs (pid files written);
+//  - load the config (diagnostics printed; fatal -> exit 4);
+//  - refuse to start while another live instance holds a pid file (exit 1);
+//  - signals: HUP reload, TERM/INT stop (exit 0), USR1 data dump, USR2 stats dump;
+//    keepalived's JSON dump signal is SIGRTMIN+2, which Node cannot catch: use --json-dump
+//    (file written at start and on every state change) or GET /status.
 import type { CliOptions } from '../cli/options.js';
+import type { Diagnostic } from '../config/model.js';
+import { createLogger, logOptionsFromCli, type Logger, type LoggerHandle } from '../log/logger.js';
+import { formatDiagnostic, loadConfiguration } from './config-source.js';
+import { Daemon, type DaemonDeps } from './daemon.js';
+import { isDaemonChild, needsNamespace, reportToParent, runInNamespaceForeground, spawnDaemonChild } from './daemonize.js';
+import { wantedEngines, type EngineFactory } from './engines.js';
+import { heldPidFile, PidFiles, pidFilesFor } from './pidfile.js';
 
-// Placeholder until the daemon lands (issue 5).
-export async function runDaemon(_opts: CliOptions): Promise<void> {
-  process.stderr.write('tskeepalived: the daemon is not implemented yet\n');
-  process.exitCode = 4;
+export interface RunDeps {
+  engines?: EngineFactory;
+}
+
+function fail(code: number, message: string, log?: Logger, loggedToConsole = false): void {
+  log?.fatal(message);
+  if (isDaemonChild()) reportToParent({ type: 'failed', code, message: `tskeepalived: ${message}` });
+  else if (!loggedToConsole) process.stderr.write(`tskeepalived: ${message}\n`);
+  process.exitCode = code;
+}
+
+function printDiagnostics(diags: Diagnostic[], log: Logger): string {
+  const lines: string[] = [];
+  for (const d of diags) {
+    if (d.severity === 'info') continue;
+    const text = formatDiagnostic(d);
+    lines.push(text);
+    if (d.severity === 'fatal' || d.severity === 'error') log.error({ diagnostic: d }, text);
+    else log.warn({ diagnostic: d }, text);
+  }
+  return lines.join('\n');
+}
+
+function installProcessGuards(daemon: Daemon | undefined, log: Logger): () => void {
+  const onError = (kind: string) => (err: unknown) => {
+    if (daemon) daemon.counters.uncaught++;
+    const e = err instanceof Error ? err : new Error(String(err));
+    log.error({ err: e.message, stack: e.stack }, `${kind} (kept running): ${e.message}`);
+  };
+  const ue = onError('uncaught exception');
+  const ur = onError('unhandled promise rejection');
+  process.on('uncaughtException', ue);
+  process.on('unhandledRejection', ur);
+  return () => {
+    process.off('uncaughtException', ue);
+    process.off('unhandledRejection', ur);
+  };
+}
+
+export async function runDaemon(opts: CliOptions, deps: RunDeps = {}): Promise<void> {
+  if (!opts.dontFork && !isDaemonChild()) {
+    process.exitCode = await spawnDaemonChild(opts.useFile, needsNamespace(opts.namespace) ? opts.namespace : undefined);
+    return;
+  }
+  if (needsNamespace(opts.namespace)) {
+    process.exitCode = await runInNamespaceForeground(opts.namespace);
+    return;
+  }
+
+  let handle: LoggerHandle;
+  try {
+    handle = await createLogger(logOptionsFromCli(opts));
+  } catch (e) {
+    fail(4, `cannot set up logging: ${(e as Error).message}`);
+    return;
+  }
+  const log = handle.logger.child({ subsystem: 'main' });
+  log.info({ config: opts.useFile }, 'Starting tskeepalived');
+
+  const pidFiles = new PidFiles(pidFilesFor(opts, !opts.checkOnly || opts.vrrpOnly, !opts.vrrpOnly || opts.checkOnly));
+  const held = heldPidFile(pidFiles.files);
+  if (held) {
+    fail(1, `another instance is already running (pid ${held.pid} holds ${held.file}); not starting`, log, opts.logConsole);
+    handle.close();
+    return;
+  }
+
+  const loaded = await loadConfiguration(opts.useFile, opts.configId);
+  const diagText = printDiagnostics(loaded.diagnostics, log);
+  if (diagText && !opts.logConsole && !isDaemonChild()) process.stderr.write(diagText + '\n');
+  if (!loaded.config || loaded.refused) {
+    fail(4, `cannot use configuration ${opts.useFile}: ${loaded.refused}`, log, opts.logConsole);
+    handle.close();
+    return;
+  }
+  const config = loaded.config;
+
+  const wanted = wantedEngines(opts, config);
+  try {
+    pidFiles.write();
+  } catch (e) {
+    fail(1, (e as Error).message, log);
+    handle.close();
+    return;
+  }
+
+  const daemonDeps: DaemonDeps = { logger: handle.logger, engines: deps.engines };
+  const daemon = new Daemon(opts, daemonDeps);
+  const removeGuards = installProcessGuards(daemon, log);
+  log.debug({ wanted }, 'subsystems');
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    log.info({ signal }, `received ${signal}, stopping`);
+    stopping = (async () => {
+      try {
+        await daemon.stop();
+      } catch (e) {
+        log.error({ err: (e as Error).message }, 'error while stopping');
+      }
+      pidFiles.remove();
+      removeSignals();
+      removeGuards();
+      log.info('exiting');
+      handle.close();
+      await new Promise<void>((r) => process.stdout.write('', () => r()));
+      process.exit(0);
+    })();
+  };
+  const onHup = () => {
+    void daemon.reload();
+  };
+  const onUsr1 = () => {
+    try {
+      daemon.dumpData();
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'data dump failed');
+    }
+  };
+  const onUsr2 = () => {
+    try {
+      daemon.dumpStats();
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'stats dump failed');
+    }
+  };
+  const onTerm = () => shutdown('SIGTERM');
+  const onInt = () => shutdown('SIGINT');
+  process.on('SIGHUP', onHup);
+  process.on('SIGUSR1', onUsr1);
+  process.on('SIGUSR2', onUsr2);
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+  const removeSignals = () => {
+    process.off('SIGHUP', onHup);
+    process.off('SIGUSR1', onUsr1);
+    process.off('SIGUSR2', onUsr2);
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+  };
+
+  try {
+    await daemon.start(config);
+  } catch (e) {
+    log.error({ err: (e as Error).message, stack: (e as Error).stack }, 'startup error (continuing with what started)');
+  }
+  if (isDaemonChild()) reportToParent({ type: 'ready', pid: process.pid });
+  // keep the event loop alive until a signal stops us
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  void stopping;
+  process.once('exit', () => clearInterval(keepAlive));
 }

@@ -1,0 +1,347 @@
+// Benchmark of the checkers engine: V virtual servers x R real servers, HTTP_GET every delay_loop
+// against real HTTP servers (a few node servers on 127.0.1.x, in their own process so their CPU is
+// not counted). Reports the checker process's CPU seconds, peak RSS, checks/s and CPU per check,
+// beside a floor measured in the same run: a bare loop doing the same HTTP requests with undici
+// (fresh connection each, same pacing) and nothing else, also in its own process.
+//
+//   node dist/bench/checkers.js [--vs 2000] [--rs 10] [--delay 5] [--duration 60]
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+interface Args {
+  vs: number;
+  rs: number;
+  delay: number;
+  duration: number;
+  role?: 'servers' | 'checker' | 'floor';
+  targets?: string;
+}
+
+function parse(argv: string[]): Args {
+  const a: Args = { vs: 2000, rs: 10, delay: 5, duration: 60 };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i].replace(/^--/, '');
+    const v = argv[++i];
+    if (k === 'role') a.role = v as Args['role'];
+    else if (k === 'targets') a.targets = v;
+    else if (k === 'vs' || k === 'rs' || k === 'delay' || k === 'duration') {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0) throw new Error(`--${k} needs a positive number, got '${v}'`);
+      a[k] = n;
+    } else throw new Error(`unknown option --${k}`);
+  }
+  return a;
+}
+
+interface Report {
+  cpuSeconds: number;
+  peakRssMB: number;
+  checks: number;
+  seconds: number;
+  failures?: number;
+  startupSeconds?: number;
+  /** peak V8 heap (heapTotal) */
+  peakHeapMB?: number;
+}
+
+function send(o: unknown): void {
+  process.stdout.write(JSON.stringify(o) + '\n');
+}
+
+// ---------------------------------------------------------------- role: servers
+
+async function runServers(count: number): Promise<void> {
+  const { createServer } = await import('node:http');
+  const targets: { address: string; port: number }[] = [];
+  for (let k = 1; k <= count; k++) {
+    const address = `127.0.1.${k}`;
+    const srv = createServer((_req, res) => res.end('ok\n'));
+    srv.keepAliveTimeout = 1000;
+    await new Promise<void>((r) => srv.listen(0, address, 4096, () => r()));
+    targets.push({ address, port: (srv.address() as { port: number }).port });
+  }
+  send({ targets });
+  process.stdin.resume();
+  process.stdin.on('end', () => process.exit(0));
+}
+
+// ---------------------------------------------------------------- measuring
+
+function sampler(): { peakMB: () => number; peakHeapMB: () => number; stop: () => void } {
+  let peak = process.memoryUsage.rss();
+  let heap = 0;
+  let n = 0;
+  const t = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+    if (++n % 8 === 0) heap = Math.max(heap, process.memoryUsage().heapTotal);
+  }, 250);
+  return { peakMB: () => Math.max(peak, process.memoryUsage.rss()) / 1048576, peakHeapMB: () => heap / 1048576, stop: () => clearInterval(t) };
+}
+
+// ---------------------------------------------------------------- role: checker
+
+async function runChecker(a: Args, targets: { address: string; port: number }[]): Promise<void> {
+  const cpu0 = process.cpuUsage();
+  const t0 = Date.now();
+  const mem = sampler();
+  const pino = (await import('pino')).default;
+  const { CheckersEngine } = await import('../src/checkers/engine.js');
+  const loc = { file: 'bench.conf', line: 1 };
+  const virtualServers = [];
+  for (let v = 0; v < a.vs; v++) {
+    const realServers = targets.slice(0, a.rs).map((t) => ({
+      address: t.address,
+      family: 4 as const,
+      port: t.port,
+      weight: 1,
+      inhibitOnFailure: false,
+      checkers: [
+        {
+          type: 'HTTP_GET' as const,
+          urls: [{ path: '/health', statusCodes: [], loc }],
+          enableSni: false,
+          connectTimeout: 3000,
+          retry: 1,
+          delayBeforeRetry: 1000,
+          loc,
+        },
+      ],
+      loc,
+    }));
+    virtualServers.push({
+      key: { kind: 'addr' as const, address: `10.${(v >> 16) & 255}.${(v >> 8) & 255}.${v & 255}`, family: 4 as const, port: 80 },
+      delayLoop: a.delay * 1000,
+      lbAlgo: 'wrr',
+      lbKind: 'NAT' as const,
+      protocol: 'TCP' as const,
+      ops: false,
+      alpha: false,
+      omega: false,
+      quorum: 1,
+      hysteresis: 0,
+      inhibitOnFailure: false,
+      sorryServerInhibit: false,
+      realServers,
+      loc,
+    });
+  }
+  const config = {
+    file: 'bench.conf',
+    configId: 'bench',
+    global: { routerId: 'bench', notificationEmail: [], enableScriptSecurity: false, raw: [] } as never,
+    staticIpaddress: [],
+    staticRoutes: [],
+    staticRules: [],
+    vrrpScripts: [],
+    trackFiles: [],
+    syncGroups: [],
+    vrrpInstances: [],
+    virtualServerGroups: [],
+    virtualServers,
+  };
+  // the lb helper's dry-run backend when present (printing to nowhere), otherwise a recording no-op
+  let applies = 0;
+  let backend: import('../src/ipvs/backend.js').LbBackend;
+  try {
+    const modPath = '../src/ipvs/dry-run.js';
+    const mod = (await import(modPath)) as { DryRunBackend: new (o: unknown) => import('../src/ipvs/backend.js').LbBackend };
+    backend = new mod.DryRunBackend({ out: { write: () => true } });
+  } catch {
+    let last = { services: [] } as import('../src/ipvs/backend.js').LbState;
+    backend = {
+      name: 'dry-run',
+      open: async () => undefined,
+      apply: async (s) => {
+        applies++;
+        last = s;
+      },
+      current: () => last,
+      close: async () => undefined,
+    };
+  }
+  const engine = new CheckersEngine({ backend, logger: pino({ level: 'warn' }) });
+  await engine.start(config as never);
+  const startupSeconds = (Date.now() - t0) / 1000;
+  const cpuStart = process.cpuUsage();
+  const tStart = Date.now();
+  const totals = () => {
+    let checks = 0;
+    let failures = 0;
+    for (const m of engine.metrics()) {
+      if (m.name === 'tskeepalived_real_server_checks_total') checks += m.value;
+      if (m.name === 'tskeepalived_real_server_check_failures_total') failures += m.value;
+    }
+    return { checks, failures };
+  };
+  const before = totals();
+  await new Promise((r) => setTimeout(r, a.duration * 1000));
+  const cpu = process.cpuUsage(cpuStart);
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) {
+    gc();
+    process.stderr.write(`checker live heap after GC: ${(process.memoryUsage().heapUsed / 1048576).toFixed(0)} MB, limiter waiting ${(engine as unknown as { limiter: { waiting: number } }).limiter.waiting}\n`);
+  }
+  const after = totals();
+  const seconds = (Date.now() - tStart) / 1000;
+  // why checks failed (last reason of each real server that has failures), for the report
+  const reasons: Record<string, number> = {};
+  const snap = engine.snapshot() as { virtualServers: { realServers: { checkers: { failures: number; lastReason?: string }[] }[] }[] };
+  for (const v of snap.virtualServers)
+    for (const r of v.realServers)
+      for (const c of r.checkers)
+        if (c.failures > 0) {
+          const k = (c.lastReason ?? '?').replace(/\d+/g, 'N');
+          reasons[k] = (reasons[k] ?? 0) + 1;
+        }
+  await engine.stop({ release: true });
+  mem.stop();
+  void cpu0;
+  const report: Report = {
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    peakRssMB: mem.peakMB(),
+    checks: after.checks - before.checks,
+    failures: after.failures - before.failures,
+    seconds,
+    startupSeconds,
+    peakHeapMB: mem.peakHeapMB(),
+  };
+  send({ ...report, applies: applies || engine.applyCount, failureReasons: reasons });
+  process.exit(0);
+}
+
+// ---------------------------------------------------------------- role: floor
+
+async function runFloor(a: Args, targets: { address: string; port: number }[]): Promise<void> {
+  const mem = sampler();
+  const { Agent } = await import('undici');
+  const agent = new Agent({ pipelining: 1, keepAliveTimeout: 1, headersTimeout: 3000, bodyTimeout: 3000, connect: { timeout: 3000 } });
+  const n = a.vs * a.rs;
+  const delay = a.delay * 1000;
+  let checks = 0;
+  let failures = 0;
+  let running = true;
+  const timers = new Set<NodeJS.Timeout>();
+  const one = async (t: { address: string; port: number }) => {
+    // the same request the checker makes: a fresh connection (Connection: close), the body read
+    try {
+      const res = await agent.request({ origin: `http://${t.address}:${t.port}`, method: 'GET', path: '/health', headers: { host: `${t.address}:${t.port}`, connection: 'close' }, reset: true });
+      for await (const _ of res.body) void _;
+      if (res.statusCode < 200 || res.statusCode > 299) failures++;
+    } catch {
+      failures++;
+    }
+    checks++;
+  };
+  // the same bound on requests in flight as the engine's (maxConcurrentChecks, default 256)
+  const { Limiter } = await import('../src/checkers/limiter.js');
+  const limiter = new Limiter(256);
+  const loop = (i: number, wait: number) => {
+    const timer = setTimeout(async () => {
+      timers.delete(timer);
+      if (!running) return;
+      const w = limiter.acquire();
+      if (w) await w;
+      await one(targets[i % a.rs]);
+      limiter.release();
+      if (running) loop(i, delay);
+    }, wait);
+    timers.add(timer);
+  };
+  const cpuStart = process.cpuUsage();
+  const tStart = Date.now();
+  for (let i = 0; i < n; i++) loop(i, (i / n) * delay);
+  await new Promise((r) => setTimeout(r, a.duration * 1000));
+  running = false;
+  const cpu = process.cpuUsage(cpuStart);
+  const seconds = (Date.now() - tStart) / 1000;
+  for (const t of timers) clearTimeout(t);
+  mem.stop();
+  send({ cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMB: mem.peakMB(), peakHeapMB: mem.peakHeapMB(), checks, failures, seconds } satisfies Report);
+  process.exit(0);
+}
+
+// ---------------------------------------------------------------- orchestration
+
+function child(args: string[]): { lines: AsyncIterableIterator<string>; proc: import('node:child_process').ChildProcess } {
+  const self = fileURLToPath(import.meta.url);
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const proc = spawn(process.execPath, [...flags, self, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const queue: string[] = [];
+  const waiters: ((v: IteratorResult<string>) => void)[] = [];
+  let buf = '';
+  proc.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      const w = waiters.shift();
+      if (w) w({ value: line, done: false });
+      else queue.push(line);
+    }
+  });
+  proc.on('exit', () => {
+    for (const w of waiters.splice(0)) w({ value: undefined, done: true });
+  });
+  const lines: AsyncIterableIterator<string> = {
+    next: () => (queue.length ? Promise.resolve({ value: queue.shift()!, done: false }) : new Promise((r) => waiters.push(r))),
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+  return { lines, proc };
+}
+
+async function main(): Promise<void> {
+  const a = parse(process.argv.slice(2));
+  if (a.role === 'servers') return runServers(a.rs);
+  if (a.role === 'checker') return runChecker(a, JSON.parse(a.targets!));
+  if (a.role === 'floor') return runFloor(a, JSON.parse(a.targets!));
+
+  const common = ['--vs', String(a.vs), '--rs', String(a.rs), '--delay', String(a.delay), '--duration', String(a.duration)];
+  const servers = child(['--role', 'servers', ...common]);
+  const { targets } = JSON.parse((await servers.lines.next()).value) as { targets: { address: string; port: number }[] };
+  const run = async (role: 'checker' | 'floor', args: string[]): Promise<Report> => {
+    const c = child(['--role', role, ...args, '--targets', JSON.stringify(targets)]);
+    const r = await c.lines.next();
+    if (r.done) throw new Error(`${role} process ended without a report`);
+    return JSON.parse(r.value) as Report;
+  };
+  // the machine is shared: checker and floor phases alternate (rounds) so drifting background load
+  // weighs on both alike; figures are summed over the rounds, peak RSS is the maximum
+  const rounds = a.duration >= 40 ? 3 : 1;
+  const per = a.duration / rounds;
+  process.stdout.write(`checkers bench: ${a.vs} virtual servers x ${a.rs} real servers, HTTP_GET, delay_loop ${a.delay} s, ${a.duration} s per side in ${rounds} round(s)\n`);
+  const sum = (x: Report | undefined, y: Report): Report => ({
+    cpuSeconds: (x?.cpuSeconds ?? 0) + y.cpuSeconds,
+    peakRssMB: Math.max(x?.peakRssMB ?? 0, y.peakRssMB),
+    checks: (x?.checks ?? 0) + y.checks,
+    failures: (x?.failures ?? 0) + (y.failures ?? 0),
+    seconds: (x?.seconds ?? 0) + y.seconds,
+    startupSeconds: y.startupSeconds,
+    peakHeapMB: Math.max(x?.peakHeapMB ?? 0, y.peakHeapMB ?? 0),
+    ...(y as { failureReasons?: unknown }).failureReasons ? { failureReasons: (y as { failureReasons?: unknown }).failureReasons } : {},
+  });
+  let checker: Report | undefined;
+  let floor: Report | undefined;
+  const perArgs = ['--vs', String(a.vs), '--rs', String(a.rs), '--delay', String(a.delay), '--duration', String(per)];
+  for (let r = 0; r < rounds; r++) {
+    checker = sum(checker, await run('checker', perArgs));
+    floor = sum(floor, await run('floor', perArgs));
+  }
+  if (!checker || !floor) throw new Error('no rounds');
+  servers.proc.stdin!.end();
+  const perCheck = (r: Report) => (r.checks ? (r.cpuSeconds / r.checks) * 1e6 : NaN);
+  const row = (name: string, r: Report) =>
+    `${name.padEnd(8)} cpu ${r.cpuSeconds.toFixed(2).padStart(7)} s  peak rss ${r.peakRssMB.toFixed(0).padStart(4)} MB (heap ${(r.peakHeapMB ?? 0).toFixed(0)})  checks ${String(r.checks).padStart(7)}  ${(r.checks / r.seconds).toFixed(0).padStart(5)} checks/s  ${perCheck(r).toFixed(1).padStart(6)} us cpu/check  failures ${r.failures ?? 0}`;
+  process.stdout.write(row('checker', checker) + `  (startup ${checker.startupSeconds?.toFixed(1)} s)\n`);
+  process.stdout.write(row('floor', floor) + '\n');
+  const ratio = perCheck(checker) / perCheck(floor);
+  process.stdout.write(`cpu per check: ${ratio.toFixed(2)} x floor (target <= 1.3); checker peak rss ${checker.peakRssMB.toFixed(0)} MB (target <= 150)\n`);
+  process.stdout.write(JSON.stringify({ checker, floor, ratio }) + '\n');
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench: ${(e as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,599 @@
+// The checkers engine: runs every health checker of every real server, keeps each real server's
+// health and weight, each virtual server's quorum, and declares the resulting load-balancer state
+// to the backend (coalescing bursts of changes into one apply).
+import pino from 'pino';
+import type { Checker, KeepalivedConfig, RealServer, ScriptSpec, VirtualServer } from '../config/model.js';
+import type { Engine, EngineEvent, EngineEventListener, MetricSample } from '../engine/types.js';
+import type { LbBackend, LbState, Service, ServiceKey } from '../ipvs/backend.js';
+import { serviceKeyText } from '../ipvs/backend.js';
+import { runScript } from '../notify/script.js';
+import { scriptSecurityProblem } from '../notify/script-security.js';
+import { closeHttpDispatchers } from './http.js';
+import { checkersKey, realServerId, settingsKey, virtualServerId } from './identity.js';
+import { type RealServerHealth, initialQuorum, liveWeight, nextQuorum, poolDestinations } from './pool.js';
+import { type CheckEnv, isSchedulable, runCheck } from './run-check.js';
+import { Limiter } from './limiter.js';
+import { CheckerLoop, type LoopHost, type LoopTiming, type Timers, firstDelay, realTimers } from './scheduler.js';
+import { realServerText, serviceKeysOf, virtualServerText } from './services.js';
+import type { CheckResult } from './types.js';
+
+type Logger = pino.Logger;
+
+export interface CheckersEngineOptions {
+  /** the load-balancer backend; absent = created on start from --lb-backend / lb_backend (default ipvs) */
+  backend?: LbBackend;
+  /** CLI options (--lb-backend) when the engine creates its backend */
+  cli?: { lbBackend?: string };
+  logger?: Logger;
+  timers?: Timers;
+  /** open() the backend on start and close() it on stop (default true) */
+  manageBackend?: boolean;
+  /** ms to wait before applying, so bursts of changes make one apply (default 10) */
+  coalesceMs?: number;
+  /** checks in flight at once; more wait their turn before their deadline starts (default 256) */
+  maxConcurrentChecks?: number;
+}
+
+interface CheckerRt {
+  checker: Checker;
+  loop?: CheckerLoop<CheckerRt>;
+  up: boolean;
+  /** weight set by the checker (misc_dynamic, FILE_CHECK) minus the configured weight */
+  weightOffset: number;
+  /** owners, for the loop's callbacks (no closure per loop) */
+  v: VirtualRt;
+  r: RealRt;
+  delayLoopMs: number;
+}
+
+interface RealRt {
+  id: string;
+  rs: RealServer;
+  text: string;
+  checkers: CheckerRt[];
+  alive: boolean;
+}
+
+interface VirtualRt {
+  id: string;
+  vs: VirtualServer;
+  text: string;
+  services: ServiceKey[];
+  reals: Map<string, RealRt>;
+  quorumUp: boolean;
+  /** services of this virtual server as last computed; undefined = to recompute */
+  cached?: Service[];
+  /** `cached` as last computed, to tell whether a recomputation changed anything */
+  previous?: Service[];
+}
+
+function checkerCommon(c: Checker): { delayLoop?: number; retry?: number; delayBeforeRetry?: number; warmup?: number; alpha?: boolean } {
+  if (c.type === 'FILE_CHECK' || c.type === 'BFD_CHECK') return {};
+  return c;
+}
+
+export function loopTiming(vs: VirtualServer, rs: RealServer, c: Checker): LoopTiming {
+  const cc = checkerCommon(c);
+  const isFile = c.type === 'FILE_CHECK';
+  return {
+    delayLoop: cc.delayLoop ?? rs.delayLoop ?? vs.delayLoop,
+    retry: isFile ? 0 : (cc.retry ?? rs.retry ?? vs.retry ?? 1),
+    delayBeforeRetry: cc.delayBeforeRetry ?? rs.delayBeforeRetry ?? vs.delayBeforeRetry ?? 1000,
+    warmup: cc.warmup ?? rs.warmup ?? vs.warmup,
+  };
+}
+
+function startsUp(vs: VirtualServer, rs: RealServer, c: Checker): boolean {
+  return !(checkerCommon(c).alpha ?? rs.alpha ?? vs.alpha);
+}
+
+/** The lb helper's factory (src/ipvs/factory.ts), loaded on demand. */
+export async function createBackendFor(cliName: string | undefined, config: KeepalivedConfig, log: Logger): Promise<LbBackend> {
+  const name = cliName ?? config.global.lbBackend ?? 'ipvs';
+  const modPath = '../ipvs/factory.js';
+  let mod: { createBackend?: (n: string, o?: { logger?: Logger }) => LbBackend | Promise<LbBackend> };
+  try {
+    mod = await import(modPath);
+  } catch (e) {
+    throw new Error(`load-balancer backend '${name}' is not available: ${(e as Error).message}`);
+  }
+  if (typeof mod.createBackend !== 'function') throw new Error('src/ipvs/factory.ts does not export createBackend');
+  return await mod.createBackend(name, { logger: log.child({ subsystem: 'lb' }) });
+}
+
+function sameServices(a: Service[], b: Service[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x.scheduler !== y.scheduler || x.persistenceTimeout !== y.persistenceTimeout || x.ops !== y.ops) return false;
+    if (x.persistenceNetmask !== y.persistenceNetmask || serviceKeyText(x.key) !== serviceKeyText(y.key)) return false;
+    if (x.destinations.length !== y.destinations.length) return false;
+    for (let j = 0; j < x.destinations.length; j++) {
+      const d = x.destinations[j];
+      const e = y.destinations[j];
+      if (d.address !== e.address || d.port !== e.port || d.weight !== e.weight || d.lbKind !== e.lbKind) return false;
+      if (d.uthreshold !== e.uthreshold || d.lthreshold !== e.lthreshold) return false;
+    }
+  }
+  return true;
+}
+
+export class CheckersEngine implements Engine {
+  readonly name = 'checkers' as const;
+  private backend: LbBackend | undefined;
+  private readonly cliBackend: string | undefined;
+  private readonly log: Logger;
+  private readonly timers: Timers;
+  private readonly manageBackend: boolean;
+  private readonly coalesceMs: number;
+  private readonly limiter: Limiter;
+  /** aborted on stop: in-flight checks end at once */
+  private stopSignal = new AbortController();
+  private listeners: EngineEventListener[] = [];
+  private vss = new Map<string, VirtualRt>();
+  private config: KeepalivedConfig | undefined;
+  private ctxBase: CheckEnv = { enableScriptSecurity: false, trackFiles: new Map() };
+  /** the loops' callbacks */
+  private readonly host: LoopHost<CheckerRt> = {
+    attempt: (c, signal) => runCheck(c.r.rs, c.checker, this.ctxBase, c.v.vs.virtualhost, c.delayLoopMs, signal),
+    verdict: (c, up, res) => this.onVerdict(c.v, c.r, c, up, res),
+  };
+  private applyTimer: NodeJS.Timeout | undefined;
+  private applying: Promise<void> | undefined;
+  private applyAgain = false;
+  private structureChanged = true;
+  private running = false;
+  private appliesCount = 0;
+  private applyErrors = 0;
+
+  constructor(o: CheckersEngineOptions) {
+    this.backend = o.backend;
+    this.cliBackend = o.cli?.lbBackend;
+    this.log = o.logger ?? pino({ name: 'checkers' });
+    this.timers = o.timers ?? realTimers;
+    this.manageBackend = o.manageBackend ?? true;
+    this.coalesceMs = o.coalesceMs ?? 10;
+    this.limiter = new Limiter(o.maxConcurrentChecks ?? 256);
+  }
+
+  on(listener: EngineEventListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Resolves once every pending change has been applied to the backend. */
+  async settled(): Promise<void> {
+    while (this.applyTimer || this.applying) {
+      if (this.applying) await this.applying;
+      else await new Promise((r) => setTimeout(r, this.coalesceMs + 1));
+    }
+  }
+
+  get applyCount(): number {
+    return this.appliesCount;
+  }
+
+  async start(config: KeepalivedConfig): Promise<void> {
+    if (this.stopSignal.signal.aborted) this.stopSignal = new AbortController();
+    this.backend ??= await createBackendFor(this.cliBackend, config, this.log);
+    if (this.manageBackend) await this.backend.open();
+    this.running = true;
+    this.setConfig(config);
+    for (const vs of config.virtualServers) this.addVirtual(vs);
+    this.applyNow();
+    await this.settled();
+  }
+
+  async reload(config: KeepalivedConfig): Promise<void> {
+    this.setConfig(config);
+    const next = new Map(config.virtualServers.map((vs) => [virtualServerId(vs), vs]));
+    for (const [id, v] of [...this.vss]) {
+      if (!next.has(id)) {
+        this.log.info({ vs: v.text }, 'removing virtual server');
+        for (const r of v.reals.values()) this.stopReal(r);
+        this.vss.delete(id);
+      }
+    }
+    for (const [id, vs] of next) {
+      const v = this.vss.get(id);
+      if (!v) this.addVirtual(vs);
+      else this.updateVirtual(v, vs);
+    }
+    this.markDirty();
+    await this.settled();
+  }
+
+  async stop(opts: { release: boolean }): Promise<void> {
+    this.running = false;
+    this.stopSignal.abort();
+    for (const v of this.vss.values()) {
+      for (const r of v.reals.values()) this.stopReal(r);
+      // omega: on shutdown, run the down notifiers of what was up
+      if (v.vs.omega) {
+        for (const r of v.reals.values()) if (r.alive && r.rs.notifyDown) this.runNotify(r.rs.notifyDown, `${r.text} notify_down`);
+        if (v.quorumUp && v.vs.quorumDown) this.runNotify(v.vs.quorumDown, `${v.text} quorum_down`);
+      }
+    }
+    if (this.applyTimer) clearTimeout(this.applyTimer);
+    this.applyTimer = undefined;
+    if (this.applying) await this.applying;
+    if (this.manageBackend) {
+      try {
+        await this.backend?.close({ release: opts.release });
+      } catch (e) {
+        this.log.error({ err: (e as Error).message }, 'closing the load-balancer backend failed');
+      }
+    }
+    this.vss.clear();
+    await closeHttpDispatchers();
+  }
+
+  // ------------------------------------------------------------------ building
+
+  private setConfig(config: KeepalivedConfig): void {
+    this.config = config;
+    this.ctxBase = {
+      enableScriptSecurity: config.global.enableScriptSecurity,
+      scriptUser: config.global.scriptUser,
+      scriptGroup: config.global.scriptGroup,
+      trackFiles: new Map(config.trackFiles.map((t) => [t.name, { file: t.file, weight: t.weight, weightReverse: t.weightReverse }])),
+    };
+  }
+
+  private expandServices(vs: VirtualServer): ServiceKey[] {
+    try {
+      return serviceKeysOf(vs, this.config!);
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'virtual server skipped');
+      return [];
+    }
+  }
+
+  private addVirtual(vs: VirtualServer): void {
+    const v: VirtualRt = {
+      id: virtualServerId(vs),
+      vs,
+      text: virtualServerText(vs),
+      services: this.expandServices(vs),
+      reals: new Map(),
+      quorumUp: true,
+    };
+    for (const rs of vs.realServers) {
+      const r = this.makeReal(v, rs, undefined);
+      v.reals.set(r.id, r);
+    }
+    v.quorumUp = initialQuorum(liveWeight(this.health(v)), vs);
+    this.vss.set(v.id, v);
+    if (!v.quorumUp && vs.sorryServer) {
+      this.log.info({ vs: v.text }, 'starting with quorum down');
+      if (vs.quorumDown) this.runNotify(vs.quorumDown, `${v.text} quorum_down`);
+      this.emitQuorum(v);
+    }
+    for (const r of v.reals.values()) this.startReal(v, r);
+  }
+
+  private updateVirtual(v: VirtualRt, vs: VirtualServer): void {
+    v.vs = vs;
+    v.text = virtualServerText(vs);
+    v.services = this.expandServices(vs);
+    const wanted = new Map(vs.realServers.map((rs) => [realServerId(rs), rs]));
+    for (const [id, r] of [...v.reals]) {
+      if (!wanted.has(id)) {
+        this.log.info({ vs: v.text, rs: r.text }, 'removing real server');
+        this.stopReal(r);
+        v.reals.delete(id);
+      }
+    }
+    for (const [id, rs] of wanted) {
+      const old = v.reals.get(id);
+      if (old && checkersKey(old.rs.checkers) === checkersKey(rs.checkers)) {
+        // unchanged checkers: keep running loops and health; pick up new weights/timings
+        old.rs = rs;
+        old.text = realServerText(rs, vs);
+        for (const c of old.checkers) {
+          const cfg = rs.checkers.find((x) => settingsKey(x) === settingsKey(c.checker));
+          if (cfg) c.checker = cfg;
+          const timing = loopTiming(vs, rs, c.checker);
+          c.loop?.retime(timing);
+          c.delayLoopMs = timing.delayLoop;
+        }
+        old.alive = this.computeAlive(old);
+        continue;
+      }
+      if (old) {
+        this.log.info({ vs: v.text, rs: old.text }, 'checkers changed: restarting them, keeping the health state');
+        this.stopReal(old);
+      }
+      const r = this.makeReal(v, rs, old?.alive);
+      v.reals.set(id, r);
+      this.startReal(v, r);
+    }
+    this.updateQuorum(v);
+  }
+
+  private makeReal(v: VirtualRt, rs: RealServer, previousAlive: boolean | undefined): RealRt {
+    const r: RealRt = { id: realServerId(rs), rs, text: realServerText(rs, v.vs), checkers: [], alive: false };
+    r.checkers = rs.checkers.map((checker) => ({
+      checker,
+      up: previousAlive ?? startsUp(v.vs, rs, checker),
+      weightOffset: 0,
+      v,
+      r,
+      delayLoopMs: loopTiming(v.vs, rs, checker).delayLoop,
+    }));
+    r.alive = this.computeAlive(r);
+    return r;
+  }
+
+  private startReal(v: VirtualRt, r: RealRt): void {
+    r.checkers.forEach((c, i) => {
+      if (!isSchedulable(c.checker)) {
+        this.log.warn({ rs: r.text, checker: c.checker.type }, 'checker type not supported: ignored');
+        c.up = true;
+        return;
+      }
+      const timing = loopTiming(v.vs, r.rs, c.checker);
+      c.loop = new CheckerLoop(this.host, c, timing, c.up, { timers: this.timers, limiter: this.limiter, signal: this.stopSignal.signal });
+      c.loop.start(firstDelay(`${v.id}|${r.id}|${i}`, timing));
+    });
+    r.alive = this.computeAlive(r);
+  }
+
+  private stopReal(r: RealRt): void {
+    for (const c of r.checkers) c.loop?.stop();
+  }
+
+  // ------------------------------------------------------------------ health
+
+  private computeAlive(r: RealRt): boolean {
+    return r.checkers.every((c) => c.up);
+  }
+
+  private effectiveWeight(r: RealRt): number {
+    let w = r.rs.weight;
+    for (const c of r.checkers) w += c.weightOffset;
+    return Math.max(0, w);
+  }
+
+  private health(v: VirtualRt): RealServerHealth[] {
+    return [...v.reals.values()].map((r) => ({
+      address: r.rs.address,
+      family: r.rs.family,
+      port: r.rs.port,
+      alive: r.alive,
+      weight: this.effectiveWeight(r),
+      inhibitOnFailure: r.rs.inhibitOnFailure || v.vs.inhibitOnFailure,
+      lbKind: r.rs.lbKind ?? v.vs.lbKind,
+      uthreshold: r.rs.uthreshold,
+      lthreshold: r.rs.lthreshold,
+    }));
+  }
+
+  private onVerdict(v: VirtualRt, r: RealRt, c: CheckerRt, up: boolean, res: CheckResult): void {
+    if (!this.running || this.vss.get(v.id) !== v || v.reals.get(r.id) !== r) return;
+    const oldWeight = this.effectiveWeight(r);
+    c.up = up;
+    if (up) c.weightOffset = res.weight === undefined ? 0 : res.weight - r.rs.weight;
+    const wasAlive = r.alive;
+    r.alive = this.computeAlive(r);
+    const weight = this.effectiveWeight(r);
+    if (wasAlive !== r.alive) {
+      this.log.info({ vs: v.text, rs: r.text, checker: c.checker.type, reason: res.reason }, r.alive ? 'real server up' : 'real server down');
+      const script = r.alive ? r.rs.notifyUp : r.rs.notifyDown;
+      if (script) this.runNotify(script, `${r.text} ${r.alive ? 'notify_up' : 'notify_down'}`);
+      this.emit({ kind: 'real-server', virtualServer: v.text, realServer: r.text, up: r.alive, weight, checker: c.checker.type, reason: res.reason, at: Date.now() });
+    } else if (weight !== oldWeight) {
+      this.log.info({ vs: v.text, rs: r.text, from: oldWeight, to: weight }, 'real server weight changed');
+      this.emit({ kind: 'real-server', virtualServer: v.text, realServer: r.text, up: r.alive, weight, checker: c.checker.type, reason: res.reason, at: Date.now() });
+    } else return;
+    this.updateQuorum(v);
+    this.markDirty(v);
+  }
+
+  private updateQuorum(v: VirtualRt): void {
+    const live = liveWeight(this.health(v));
+    const up = nextQuorum(v.quorumUp, live, v.vs);
+    if (up === v.quorumUp) return;
+    v.quorumUp = up;
+    this.log.info({ vs: v.text, live, quorum: v.vs.quorum, hysteresis: v.vs.hysteresis }, up ? 'gained quorum' : 'lost quorum');
+    const script = up ? v.vs.quorumUp : v.vs.quorumDown;
+    if (script) this.runNotify(script, `${v.text} ${up ? 'quorum_up' : 'quorum_down'}`);
+    this.emitQuorum(v);
+  }
+
+  private emitQuorum(v: VirtualRt): void {
+    this.emit({ kind: 'virtual-server-quorum', virtualServer: v.text, up: v.quorumUp, alive: liveWeight(this.health(v)), quorum: v.vs.quorum, at: Date.now() });
+  }
+
+  private emit(ev: EngineEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(ev);
+      } catch (e) {
+        this.log.error({ err: (e as Error).message }, 'event listener failed');
+      }
+    }
+  }
+
+  /** notify_up/down and quorum_up/down: never awaited, never blocking the checkers. */
+  private runNotify(spec: ScriptSpec, what: string): void {
+    const user = spec.user ?? this.ctxBase.scriptUser;
+    const group = spec.group ?? this.ctxBase.scriptGroup;
+    if (this.ctxBase.enableScriptSecurity && process.getuid?.() === 0 && (user === undefined || user === 'root')) {
+      const problem = scriptSecurityProblem(spec.argv[0] ?? '');
+      if (problem) {
+        this.log.warn({ script: spec.command, problem }, `${what}: refused by script security`);
+        return;
+      }
+    }
+    void runScript(spec, { user, group }).then((r) => {
+      if (r.error || r.code !== 0) this.log.warn({ script: spec.command, code: r.code, signal: r.signal, err: r.error }, `${what} script failed`);
+    });
+  }
+
+  // ------------------------------------------------------------------ load balancer state
+
+  desiredState(): LbState {
+    const services: Service[] = [];
+    for (const v of this.vss.values()) {
+      v.cached ??= this.servicesOf(v);
+      for (const svc of v.cached) services.push(svc);
+    }
+    return { services };
+  }
+
+  private servicesOf(v: VirtualRt): Service[] {
+    const services: Service[] = [];
+    {
+      const destinations = poolDestinations(
+        { quorum: v.vs.quorum, hysteresis: v.vs.hysteresis, lbKind: v.vs.lbKind, sorryServer: v.vs.sorryServer, sorryServerInhibit: v.vs.sorryServerInhibit },
+        this.health(v),
+        v.quorumUp,
+      );
+      for (const key of v.services) {
+        const persistenceTimeout = v.vs.persistenceTimeout;
+        services.push({
+          key,
+          scheduler: v.vs.lbAlgo,
+          // persistence_timeout is kept in seconds by the config model, as the load balancer wants it
+          ...(persistenceTimeout !== undefined ? { persistenceTimeout } : {}),
+          ...(v.vs.persistenceGranularity ? { persistenceNetmask: v.vs.persistenceGranularity } : {}),
+          ops: v.vs.ops,
+          destinations: destinations.map((d) => ({ ...d })),
+        });
+      }
+    }
+    return services;
+  }
+
+  /** A virtual server's pool may have changed (or, without one, the set of virtual servers). */
+  private markDirty(v?: VirtualRt): void {
+    if (v) v.cached = undefined;
+    else for (const x of this.vss.values()) x.cached = undefined;
+    this.structureChanged ||= v === undefined;
+    this.scheduleApply();
+  }
+
+  private scheduleApply(): void {
+    if (!this.running || this.applyTimer) return;
+    this.applyTimer = setTimeout(() => {
+      this.applyTimer = undefined;
+      this.applyNow();
+    }, this.coalesceMs);
+  }
+
+  private applyNow(): void {
+    if (this.applying) {
+      this.applyAgain = true;
+      return;
+    }
+    // only virtual servers whose pool changed are recomputed; an unchanged result is not re-applied
+    let changed = this.structureChanged;
+    for (const v of this.vss.values()) {
+      if (v.cached) continue;
+      const before = v.previous;
+      v.cached = this.servicesOf(v);
+      v.previous = v.cached;
+      if (!before || !sameServices(before, v.cached)) changed = true;
+    }
+    if (!changed) return;
+    this.structureChanged = false;
+    const state = this.desiredState();
+    this.applying = (async () => {
+      try {
+        await this.backend!.apply(state);
+        this.appliesCount++;
+      } catch (e) {
+        this.applyErrors++;
+        this.structureChanged = true; // retry the whole state on the next change
+        this.log.error({ err: (e as Error).message }, 'load-balancer apply failed; will retry on the next change');
+      } finally {
+        this.applying = undefined;
+        if (this.applyAgain) {
+          this.applyAgain = false;
+          this.scheduleApply();
+        }
+      }
+    })();
+  }
+
+  // ------------------------------------------------------------------ introspection
+
+  snapshot(): unknown {
+    return {
+      virtualServers: [...this.vss.values()].map((v) => ({
+        virtualServer: v.text,
+        services: v.services.map(serviceKeyText),
+        quorumUp: v.quorumUp,
+        quorum: v.vs.quorum,
+        hysteresis: v.vs.hysteresis,
+        liveWeight: liveWeight(this.health(v)),
+        realServers: [...v.reals.values()].map((r) => ({
+          realServer: r.text,
+          alive: r.alive,
+          weight: this.effectiveWeight(r),
+          checkers: r.checkers.map((c) => ({
+            type: c.checker.type,
+            up: c.up,
+            checks: c.loop?.stats.checks ?? 0,
+            failures: c.loop?.stats.failures ?? 0,
+            lastLatencyMs: c.loop?.stats.lastLatencyMs,
+            lastReason: c.loop?.stats.lastReason,
+          })),
+        })),
+      })),
+      applies: this.appliesCount,
+      applyErrors: this.applyErrors,
+    };
+  }
+
+  dumpData(): string {
+    const lines: string[] = ['------< Health checkers >------'];
+    for (const v of this.vss.values()) {
+      lines.push(` VS = ${v.text}`, `   delay_loop = ${v.vs.delayLoop / 1000}, lb_algo = ${v.vs.lbAlgo}, lb_kind = ${v.vs.lbKind}`);
+      lines.push(`   quorum = ${v.vs.quorum}, hysteresis = ${v.vs.hysteresis}, quorum state = ${v.quorumUp ? 'UP' : 'DOWN'}`);
+      if (v.vs.sorryServer) lines.push(`   sorry server = [${v.vs.sorryServer.address}]:${v.vs.sorryServer.port}`);
+      for (const r of v.reals.values()) {
+        lines.push(`   RS = ${r.text}, weight = ${this.effectiveWeight(r)}, ${r.alive ? 'alive' : 'down'}`);
+        for (const c of r.checkers) lines.push(`     ${c.checker.type}: ${c.up ? 'up' : 'down'}`);
+      }
+    }
+    return lines.join('\n') + '\n';
+  }
+
+  dumpStats(): string {
+    const lines: string[] = ['------< Health checker statistics >------'];
+    for (const v of this.vss.values())
+      for (const r of v.reals.values())
+        for (const c of r.checkers) {
+          const s = c.loop?.stats;
+          lines.push(`${v.text} ${r.text} ${c.checker.type}: checks ${s?.checks ?? 0}, failures ${s?.failures ?? 0}, last latency ${s?.lastLatencyMs?.toFixed(1) ?? '-'} ms`);
+        }
+    return lines.join('\n') + '\n';
+  }
+
+  metrics(): MetricSample[] {
+    const out: MetricSample[] = [];
+    for (const v of this.vss.values()) {
+      out.push({ name: 'tskeepalived_virtual_server_quorum_up', help: 'Virtual server quorum state (1 = up)', type: 'gauge', labels: { virtual_server: v.text }, value: v.quorumUp ? 1 : 0 });
+      for (const r of v.reals.values()) {
+        const labels = { virtual_server: v.text, real_server: r.text };
+        out.push({ name: 'tskeepalived_real_server_up', help: 'Real server health (1 = alive)', type: 'gauge', labels, value: r.alive ? 1 : 0 });
+        out.push({ name: 'tskeepalived_real_server_weight', help: 'Real server effective weight', type: 'gauge', labels, value: this.effectiveWeight(r) });
+        let checks = 0;
+        let failures = 0;
+        let latency: number | undefined;
+        for (const c of r.checkers) {
+          checks += c.loop?.stats.checks ?? 0;
+          failures += c.loop?.stats.failures ?? 0;
+          latency = c.loop?.stats.lastLatencyMs ?? latency;
+        }
+        out.push({ name: 'tskeepalived_real_server_checks_total', help: 'Health checks run', type: 'counter', labels, value: checks });
+        out.push({ name: 'tskeepalived_real_server_check_failures_total', help: 'Health checks failed', type: 'counter', labels, value: failures });
+        if (latency !== undefined)
+          out.push({ name: 'tskeepalived_real_server_check_latency_seconds', help: 'Latency of the last health check', type: 'gauge', labels, value: latency / 1000 });
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,288 @@
+// The config builder: walks the parser's ConfNode tree pass by pass as keepalived does
+// (parent: global_defs and root settings; checker: LVS; vrrp: VRRP and tracking; bfd) and fills
+// the typed model. Unknown keywords are reported; accepted-but-unmodelled keywords are kept raw.
+import type { ConfNode } from '../parser/ast.js';
+import { Pass, type BuildContext } from './context.js';
+import { buildGlobalDefs, defaultGlobalDefs } from './build-global.js';
+import { buildVirtualServerGroup, newVirtualServer, virtualServerTable, type VsDraft } from './build-lvs.js';
+import { parseAddressLine, parseRouteLine, parseRuleLine } from './build-address.js';
+import { bfdInstanceTable, newBfdInstance } from './build-bfd.js';
+import {
+  finishTrackFile,
+  finishVrrpScript,
+  newTrackFile,
+  newTrackProcess,
+  newVrrpScript,
+  trackFileTable,
+  trackProcessTable,
+  vrrpScriptTable,
+} from './build-track.js';
+import { newInstance, newSyncGroup, syncGroupTable, vrrpInstanceTable, type InstanceDraft, type SyncGroupDraft, type VrrpRegistry } from './build-vrrp.js';
+import type { KeepalivedConfig } from './model.js';
+import { toRaw } from './table.js';
+import { arg } from './handlers.js';
+
+/** Root keywords and the pass that handles them. */
+export const ROOT_KEYWORDS: ReadonlyMap<string, Pass> = new Map<string, Pass>([
+  ['global_defs', Pass.Parent],
+  ['net_namespace', Pass.Parent],
+  ['net_namespace_ipvs', Pass.Parent],
+  ['namespace_with_ipsets', Pass.Parent],
+  ['use_pid_dir', Pass.Parent],
+  ['instance', Pass.Parent],
+  ['child_wait_time', Pass.Parent],
+  ['linkbeat_use_polling', Pass.Parent],
+  ['SSL', Pass.Checker],
+  ['virtual_server_group', Pass.Checker],
+  ['virtual_server', Pass.Checker],
+  ['track_group', Pass.Vrrp],
+  ['static_ipaddress', Pass.Vrrp],
+  ['static_routes', Pass.Vrrp],
+  ['static_rules', Pass.Vrrp],
+  ['vrrp_sync_group', Pass.Vrrp],
+  ['garp_group', Pass.Vrrp],
+  ['linkbeat_interfaces', Pass.Vrrp],
+  ['vrrp_instance', Pass.Vrrp],
+  ['vrrp_script', Pass.Vrrp],
+  ['vrrp_track_process', Pass.Vrrp],
+  ['interface_up_down_delays', Pass.Vrrp],
+  ['track_file', Pass.Vrrp],
+  ['vrrp_track_file', Pass.Vrrp],
+  ['bfd_instance', Pass.Bfd],
+]);
+
+export interface BuildState {
+  /** names of objects as registered while building (for the validator) */
+  syncGroupDrafts: SyncGroupDraft[];
+  instanceDrafts: InstanceDraft[];
+  vsDrafts: VsDraft[];
+}
+
+export function emptyConfig(file: string, configId: string): KeepalivedConfig {
+  return {
+    file,
+    configId,
+    global: defaultGlobalDefs(),
+    staticIpaddress: [],
+    staticRoutes: [],
+    staticRules: [],
+    vrrpScripts: [],
+    trackFiles: [],
+    syncGroups: [],
+    vrrpInstances: [],
+    virtualServerGroups: [],
+    virtualServers: [],
+  };
+}
+
+function blockName(ctx: BuildContext, n: ConfNode, what: string): string | undefined {
+  const name = n.args[0];
+  if (name === undefined) ctx.error(n, `${what} must have a name`);
+  return name;
+}
+
+/**
+ * An unknown root keyword. keepalived ignores a '{' after it and reads the block's lines as root
+ * lines; the closing '}' at root level is itself an unknown keyword.
+ */
+function unknownRoot(ctx: BuildContext, n: ConfNode, byPass: ConfNode[][]): void {
+  ctx.pass = Pass.Parent;
+  ctx.error(n, `Unknown keyword '${n.keyword}'`);
+  if (!n.children) return;
+  ctx.error(n.openLoc ?? n, "Unexpected '{' - ignoring");
+  for (const c of n.children) {
+    const p = ROOT_KEYWORDS.get(c.keyword);
+    if (p === undefined) unknownRoot(ctx, c, byPass);
+    else byPass[p].push(c);
+  }
+  ctx.pass = Pass.Parent;
+  if (n.endLoc) ctx.error(n.endLoc, "Unknown keyword '}'");
+}
+
+export function buildConfig(ctx: BuildContext, nodes: ConfNode[], cfg: KeepalivedConfig): BuildState {
+  const state: BuildState = { syncGroupDrafts: [], instanceDrafts: [], vsDrafts: [] };
+  const byPass: ConfNode[][] = [[], [], [], []];
+  for (const n of nodes) {
+    const p = ROOT_KEYWORDS.get(n.keyword);
+    if (p === undefined) unknownRoot(ctx, n, byPass);
+    else byPass[p].push(n);
+  }
+  const rootRaw = (n: ConfNode) => ((cfg.root ??= { raw: [] }).raw.push(toRaw(n)));
+
+  // ---- parent pass
+  ctx.pass = Pass.Parent;
+  for (const n of byPass[Pass.Parent]) {
+    switch (n.keyword) {
+      case 'global_defs':
+        buildGlobalDefs(ctx, n, cfg.global);
+        break;
+      case 'net_namespace': {
+        const v = arg(ctx, n);
+        if (v !== undefined) (cfg.root ??= { raw: [] }).netNamespace = v;
+        break;
+      }
+      case 'instance': {
+        const v = arg(ctx, n);
+        if (v !== undefined) (cfg.root ??= { raw: [] }).instance = v;
+        break;
+      }
+      default:
+        rootRaw(n);
+    }
+  }
+  ctx.scripts.enableScriptSecurity = cfg.global.enableScriptSecurity;
+
+  // names that other passes resolve without diagnostics (keepalived parses track_file and
+  // bfd_instance in several processes)
+  const trackFileNames = new Set<string>();
+  const bfdNames = new Set<string>();
+  for (const n of byPass[Pass.Vrrp]) if ((n.keyword === 'track_file' || n.keyword === 'vrrp_track_file') && n.args[0]) trackFileNames.add(n.args[0]);
+  for (const n of byPass[Pass.Bfd]) if (n.args[0]) bfdNames.add(n.args[0]);
+  for (const n of byPass[Pass.Vrrp]) if (n.keyword === 'track_group' && n.args[0]) ctx.trackGroups.add(n.args[0]);
+
+  // ---- checker pass
+  ctx.pass = Pass.Checker;
+  for (const n of byPass[Pass.Checker]) {
+    if (n.keyword === 'virtual_server_group') {
+      const name = blockName(ctx, n, 'virtual_server_group');
+      if (name !== undefined) cfg.virtualServerGroups.push(buildVirtualServerGroup(ctx, n, name));
+    } else if (n.keyword === 'virtual_server') {
+      const vs = newVirtualServer(ctx, n);
+      if (!vs) continue;
+      const d: VsDraft = { vs, protocolSet: false, schedSet: false, kindSet: false, trackFiles: trackFileNames, bfds: bfdNames };
+      virtualServerTable.walk(ctx, n.children, d);
+      if (d.raw) vs.raw = d.raw;
+      state.vsDrafts.push(d);
+      cfg.virtualServers.push(vs);
+    } else rootRaw(n);
+  }
+
+  // ---- vrrp pass
+  ctx.pass = Pass.Vrrp;
+  const reg: VrrpRegistry = { scripts: new Set(), trackFiles: new Set(), trackProcesses: new Set(), bfds: bfdNames, global: cfg.global };
+  const instanceNames = new Set<string>();
+  const groupNames = new Set<string>();
+  for (const n of byPass[Pass.Vrrp]) {
+    switch (n.keyword) {
+      case 'vrrp_instance': {
+        const name = blockName(ctx, n, 'vrrp_instance');
+        if (name === undefined) break;
+        if (instanceNames.has(name)) {
+          ctx.error(n, `vrrp instance ${name} already defined`);
+          break;
+        }
+        instanceNames.add(name);
+        const d: InstanceDraft = { v: newInstance(name, n, cfg.global), reg, versionSet: false, sawAuth: false };
+        vrrpInstanceTable.walk(ctx, n.children, d);
+        if (d.raw) d.v.raw = d.raw;
+        if (d.v.unicastTtl !== undefined && d.v.unicastPeers.length === 0) {
+          ctx.error(n.endLoc ?? n, `(${name}): Cannot use unicast_ttl without unicast peers - resetting`);
+          delete d.v.unicastTtl;
+        }
+        state.instanceDrafts.push(d);
+        cfg.vrrpInstances.push(d.v);
+        break;
+      }
+      case 'vrrp_sync_group': {
+        const name = n.args[0];
+        if (name === undefined) {
+          ctx.error(n, 'vrrp_sync_group must have a name - skipping');
+          break;
+        }
+        if (groupNames.has(name)) {
+          ctx.error(n, `vrrp sync group ${name} already defined`);
+          break;
+        }
+        groupNames.add(name);
+        const d: SyncGroupDraft = { g: newSyncGroup(name, n), reg, hasGroup: false };
+        syncGroupTable.walk(ctx, n.children, d);
+        if (d.raw) d.g.raw = d.raw;
+        state.syncGroupDrafts.push(d);
+        cfg.syncGroups.push(d.g);
+        break;
+      }
+      case 'vrrp_script': {
+        const name = blockName(ctx, n, 'vrrp_script');
+        if (name === undefined) break;
+        const s = newVrrpScript(name, n);
+        vrrpScriptTable.walk(ctx, n.children, s);
+        if (finishVrrpScript(ctx, n, s)) {
+          reg.scripts.add(name);
+          cfg.vrrpScripts.push(s);
+        }
+        break;
+      }
+      case 'track_file':
+      case 'vrrp_track_file': {
+        const name = blockName(ctx, n, n.keyword);
+        if (name === undefined) break;
+        const t = newTrackFile(name, n);
+        trackFileTable.walk(ctx, n.children, t);
+        if (finishTrackFile(ctx, n, t)) {
+          reg.trackFiles.add(name);
+          cfg.trackFiles.push(t);
+        }
+        break;
+      }
+      case 'vrrp_track_process': {
+        const name = blockName(ctx, n, 'vrrp_track_process');
+        if (name === undefined) break;
+        const t = newTrackProcess(name, n);
+        trackProcessTable.walk(ctx, n.children, t);
+        if (t.process.length === 0) ctx.error(n.endLoc ?? n, `track process '${name}' process name not specified`);
+        else {
+          reg.trackProcesses.add(name);
+          (cfg.trackProcesses ??= []).push(t);
+        }
+        break;
+      }
+      case 'static_ipaddress':
+        for (const c of n.children ?? []) {
+          const a = parseAddressLine(ctx, c, cfg.global.defaultInterface, true);
+          if (a) cfg.staticIpaddress.push(a);
+        }
+        break;
+      case 'static_routes':
+        for (const c of n.children ?? []) {
+          const r = parseRouteLine(ctx, c);
+          if (r) cfg.staticRoutes.push(r);
+        }
+        break;
+      case 'static_rules':
+        for (const c of n.children ?? []) {
+          const r = parseRuleLine(ctx, c);
+          if (r) cfg.staticRules.push(r);
+        }
+        break;
+      case 'garp_group':
+        for (const c of n.children ?? []) {
+          if (c.keyword === 'interface') {
+            if (c.args[0] !== undefined && !ctx.hasInterface(c.args[0])) ctx.error(c, `WARNING - interface ${c.args[0]} specified for garp_group doesn't exist`);
+          } else if (c.keyword === 'interfaces') {
+            for (const i of c.children ?? []) {
+              if (!ctx.hasInterface(i.keyword)) ctx.error(i, `WARNING - interface ${i.keyword} specified for garp_group doesn't exist`);
+            }
+          } else if (c.keyword !== 'garp_interval' && c.keyword !== 'gna_interval') ctx.error(c, `Unknown keyword '${c.keyword}'`);
+        }
+        rootRaw(n);
+        break;
+      case 'track_group':
+        for (const c of n.children ?? []) if (c.keyword !== 'group') ctx.error(c, `Unknown keyword '${c.keyword}'`);
+        rootRaw(n);
+        break;
+      default:
+        rootRaw(n);
+    }
+  }
+
+  // ---- bfd pass
+  ctx.pass = Pass.Bfd;
+  for (const n of byPass[Pass.Bfd]) {
+    const name = blockName(ctx, n, 'bfd_instance');
+    if (name === undefined) continue;
+    const b = newBfdInstance(name, n);
+    bfdInstanceTable.walk(ctx, n.children, b);
+    (cfg.bfdInstances ??= []).push(b);
+  }
+  return state;
+}

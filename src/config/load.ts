@@ -1,0 +1,95 @@
+// loadConfig = parse + build + validate. Never throws for bad input: every problem is a Diagnostic.
+import { readdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { parseConfig } from '../parser/index.js';
+import { buildConfig, emptyConfig } from './build.js';
+import { BuildContext } from './context.js';
+import type { Diagnostic, KeepalivedConfig } from './model.js';
+import { validateChecker, validateParent, validateVrrp } from './validate.js';
+
+export interface LoadOptions {
+  /** for @ID conditionals and ${_INSTANCE}; default: host name up to the first '.' */
+  configId?: string;
+  /** directory the path resolves against; default process.cwd() */
+  cwd?: string;
+  /** check interface names against the running system (/sys/class/net); default true */
+  checkInterfaces?: boolean;
+  /** the interface names to check against (overrides /sys/class/net; for tests) */
+  interfaces?: Iterable<string>;
+}
+
+export interface LoadResult {
+  config: KeepalivedConfig;
+  diagnostics: Diagnostic[];
+  /** set when reading stopped before the configuration was built: the -t exit code (4 or 6) */
+  stopRc?: number;
+}
+
+export function systemInterfaces(): Set<string> {
+  try {
+    return new Set(readdirSync('/sys/class/net'));
+  } catch {
+    return new Set();
+  }
+}
+
+export function defaultConfigId(): string {
+  const h = hostname();
+  const dot = h.indexOf('.');
+  return dot >= 0 ? h.slice(0, dot) : h;
+}
+
+export function loadConfig(path: string, opts: LoadOptions = {}): LoadResult {
+  const cwd = opts.cwd ?? process.cwd();
+  const configId = opts.configId ?? defaultConfigId();
+  const config = emptyConfig(resolve(cwd, path), configId);
+  const interfaces = opts.checkInterfaces === false ? undefined : opts.interfaces ? new Set(opts.interfaces) : systemInterfaces();
+  // file names in diagnostics are the path as given (as keepalived prints them)
+  const ctx = new BuildContext(path, interfaces);
+  const diagnostics: Diagnostic[] = [];
+  let stopRc: number | undefined;
+  try {
+    const parsed = parseConfig(path, { configId, cwd });
+    if (parsed.stopRc !== undefined) {
+      if (parsed.files.length === 0) {
+        // the top file is missing, a directory or not a regular non-executable file: keepalived
+        // 2.2.7 prints the reason and exits 0; tskeepalived treats it as "cannot run" (exit 4)
+        for (const d of parsed.diagnostics) diagnostics.push({ ...d, severity: 'fatal', file: d.file ?? path });
+        if (diagnostics.length === 0) diagnostics.push({ severity: 'fatal', message: `Config files missing '${path}'.`, file: path });
+        return { config, diagnostics, stopRc: 4 };
+      }
+      if (parsed.stopRc === 6) {
+        // include/open errors: keepalived exits 6 without building the VRRP/checker configuration
+        return { config, diagnostics: parsed.diagnostics, stopRc: 6 };
+      }
+    }
+    diagnostics.push(...parsed.diagnostics);
+    const state = buildConfig(ctx, parsed.nodes, config);
+    validateParent(ctx, config);
+    validateChecker(ctx, config, state);
+    validateVrrp(ctx, config, state);
+  } catch (e) {
+    // a bug of ours must still not crash a config check: report it as a fatal diagnostic
+    ctx.fatal(undefined, `internal error while reading the configuration: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  diagnostics.push(...ctx.diagnostics());
+  const result: LoadResult = { config, diagnostics };
+  if (stopRc !== undefined) result.stopRc = stopRc;
+  return result;
+}
+
+/**
+ * keepalived -t exit code: the loader's stop code when reading stopped early, else from the
+ * diagnostics: 6 security, 5 errors/warnings, 4 fatal only, else 0.
+ */
+export function exitCodeFor(diagnostics: Diagnostic[], stopRc?: number): number {
+  if (stopRc !== undefined) return stopRc;
+  let code = 0;
+  for (const d of diagnostics) {
+    if (d.severity === 'security') return 6;
+    if (d.severity === 'error' || d.severity === 'warning') code = 5;
+    else if (d.severity === 'fatal' && code === 0) code = 4;
+  }
+  return code;
+}

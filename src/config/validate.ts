@@ -1,0 +1,233 @@
+// Whole-config checks keepalived makes after parsing (vrrp_complete_init, check_validate_config).
+import type { BuildState } from './build.js';
+import { applyCheckerDefaults } from './build-checkers.js';
+import { formatVs } from './build-lvs.js';
+import { Pass, type BuildContext } from './context.js';
+import type { GlobalDefs, KeepalivedConfig, RealServer, ScriptSpec, VrrpInstance } from './model.js';
+import { checkScript } from './script-security.js';
+
+function securityViolation(ctx: BuildContext, scripts: (ScriptSpec | undefined)[], what: string): void {
+  let isScript = false;
+  let insecure = false;
+  for (const s of scripts) {
+    if (!s) continue;
+    const r = checkScript(s);
+    isScript ||= r.isScript;
+    insecure ||= r.insecure;
+  }
+  if (isScript && !ctx.scripts.enableScriptSecurity)
+    ctx.report('security', `SECURITY VIOLATION - ${what} are being executed but script_security not enabled.${insecure ? ' There are insecure scripts.' : ''}`);
+}
+
+/** keepalived's parent process checks start/shutdown scripts right after reading the config. */
+export function validateParent(ctx: BuildContext, cfg: KeepalivedConfig): void {
+  ctx.pass = Pass.Parent;
+  securityViolation(ctx, [cfg.global.startupScript, cfg.global.shutdownScript], 'start/shutdown scripts');
+}
+
+export function validateChecker(ctx: BuildContext, cfg: KeepalivedConfig, state: BuildState): void {
+  ctx.pass = Pass.Checker;
+  const g = cfg.global;
+  if (cfg.virtualServers.length) {
+    const scripts: (ScriptSpec | undefined)[] = [g.lvsNotifyFifo?.script, g.notifyFifo?.script];
+    for (const vs of cfg.virtualServers) {
+      scripts.push(vs.quorumUp, vs.quorumDown);
+      for (const rs of vs.realServers) {
+        scripts.push(rs.notifyUp, rs.notifyDown);
+        for (const c of rs.checkers) if (c.type === 'MISC_CHECK') scripts.push(c.miscPath);
+      }
+    }
+    securityViolation(ctx, scripts, 'check scripts');
+  }
+  cfg.virtualServerGroups = cfg.virtualServerGroups.filter((x) => x.entries.length > 0);
+  const groups = new Map(cfg.virtualServerGroups.map((x) => [x.name, x]));
+  const kept = [];
+  for (const d of state.vsDrafts) {
+    const vs = d.vs;
+    // keepalived silently drops a virtual server whose group is not defined
+    if (vs.key.kind === 'group' && !groups.has(vs.key.group)) continue;
+    if (vs.realServers.length === 0) {
+      ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)} has no real servers - ignoring`);
+      continue;
+    }
+    const k = vs.key;
+    const grp = k.kind === 'group' ? groups.get(k.group) : undefined;
+    const hasAddr = k.kind === 'addr' || (grp !== undefined && grp.entries.some((e) => e.kind === 'addr'));
+    const fwmarkOnly = k.kind === 'fwmark' || (grp !== undefined && grp.entries.length > 0 && grp.entries.every((e) => e.kind === 'fwmark'));
+    if (hasAddr && !d.protocolSet) {
+      ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)}: no protocol set - defaulting to UDP`);
+      vs.protocol = 'UDP';
+      d.protocolSet = true;
+    }
+    if (hasAddr && vs.ops && vs.protocol !== 'UDP') {
+      ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)}: one packet scheduling requires UDP - resetting`);
+      vs.ops = false;
+    }
+    if (k.kind === 'addr' && k.port === 0 && !vs.persistenceTimeout) {
+      ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)}: zero port only valid for persistent services - setting`);
+      vs.persistenceTimeout = 360;
+    }
+    if (d.protocolSet && fwmarkOnly) {
+      ctx.error(undefined, `Warning: Virtual server ${formatVs(vs, d.protocolSet)}: protocol specified for fwmark - protocol will be ignored`);
+    }
+    if (!d.schedSet) ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)}: no scheduler set, setting default 'wlc'`);
+    let reportedKind = false;
+    const seenRs = new Set<string>();
+    if (vs.realServers.length > 1) vs.realServers = vs.realServers.filter((rs) => {
+      const id = `${rs.address}|${rs.port}`;
+      if (!seenRs.has(id)) return seenRs.add(id);
+      const proto = d.protocolSet ? vs.protocol.toLowerCase() : 'none';
+      ctx.error(undefined, `VS ${formatVs(vs, d.protocolSet)}: real server [${rs.address}]:${proto}:${rs.port} is duplicated - removing second rs`);
+      return false;
+    });
+    for (const rs of vs.realServers) {
+      if (rs.lbKind === undefined) {
+        if (!d.kindSet && !reportedKind) {
+          ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)}: no forwarding method set, setting default NAT`);
+          reportedKind = true;
+        }
+        rs.lbKind = vs.lbKind;
+      }
+      rs.alpha ??= vs.alpha;
+      if (rs.retry === undefined && vs.retry !== undefined) rs.retry = vs.retry;
+      if (rs.delayBeforeRetry === undefined && vs.delayBeforeRetry !== undefined) rs.delayBeforeRetry = vs.delayBeforeRetry;
+      if (rs.warmup === undefined && vs.warmup !== undefined) rs.warmup = vs.warmup;
+      if (rs.connectTimeout === undefined && vs.connectTimeout !== undefined) rs.connectTimeout = vs.connectTimeout;
+      rs.delayLoop ??= vs.delayLoop;
+      const inherited = rs as RealServer & { delayLoop: number };
+      for (const c of rs.checkers) applyCheckerDefaults(c, inherited, vs);
+    }
+    kept.push(vs);
+  }
+  cfg.virtualServers = kept;
+}
+
+export function validateVrrp(ctx: BuildContext, cfg: KeepalivedConfig, state: BuildState): void {
+  ctx.pass = Pass.Vrrp;
+  // keepalived stops its VRRP checks at the first fatal problem; the defaults below are applied
+  // to every instance all the same, so the model is complete whatever was reported
+  let quiet = false;
+  const say = (message: string, severity: 'error' | 'fatal' = 'error') => {
+    if (!quiet) ctx.report(severity, message);
+  };
+  const stop = (message: string, severity: 'error' | 'fatal' = 'error') => {
+    say(message, severity);
+    quiet = true;
+  };
+  if (ctx.missingInterface) stop('Non-existent interface specified in configuration', 'fatal');
+  const g = cfg.global;
+  if (cfg.vrrpInstances.length && !quiet) {
+    const scripts: (ScriptSpec | undefined)[] = cfg.vrrpScripts.map((s) => s.script);
+    for (const v of cfg.vrrpInstances) scripts.push(...Object.values(v.notify));
+    for (const s of cfg.syncGroups) scripts.push(...Object.values(s.notify));
+    scripts.push(g.notifyFifo?.script, g.vrrpNotifyFifo?.script);
+    for (const s of cfg.vrrpScripts) {
+      if (s.script && !checkScript(s.script).isScript) ctx.info(undefined, `Disabling track script ${s.name} since not found/accessible`);
+    }
+    securityViolation(ctx, scripts, 'scripts');
+  }
+  for (const d of state.instanceDrafts) {
+    if (quiet) break;
+    if (d.v.virtualRouterId === undefined) stop(`(${d.v.name}) the virtual router id must be set`);
+    else if (!d.v.interface) stop(`(${d.v.name}) Unknown interface!`);
+  }
+  const byName = new Map(cfg.vrrpInstances.map((v) => [v.name, v]));
+  cfg.syncGroups = cfg.syncGroups.filter((sg) => {
+    if (sg.members.length === 0) {
+      say(`Sync group ${sg.name} has no virtual router(s). removing`);
+      return false;
+    }
+    sg.members = sg.members.filter((m) => {
+      if (byName.has(m)) return true;
+      say(`Virtual router ${m} specified in sync group ${sg.name} doesn't exist - ignoring`);
+      return false;
+    });
+    if (sg.members.length === 1) say(`Sync group ${sg.name} has only 1 virtual router(s) - this probably isn't what you want`);
+    return sg.members.length > 0;
+  });
+  for (const d of state.instanceDrafts) {
+    const v = d.v;
+    const strict = v.strictMode ?? g.vrrpStrict;
+    v.strictMode = strict;
+    if (v.family === 6 && !d.versionSet) v.version = 3;
+    if (v.family === 6 && v.version === 2 && strict) {
+      say(`(${v.name}) cannot use IPv6 with VRRP version 2; setting version 3`);
+      v.version = 3;
+    }
+    if (v.virtualIpaddress.length === 0) {
+      if (v.version === 3 || strict) stop(`(${v.name}) No VIP specified; at least one is required`);
+      else say(`(${v.name}) No VIP specified; at least one is sensible`);
+    }
+    if (!d.prioritySet) v.priority = v.state === 'MASTER' ? 255 : 100;
+    if (v.state === undefined) v.state = v.priority === 255 ? 'MASTER' : 'BACKUP';
+    else if (strict && (v.state === 'MASTER') !== (v.priority === 255)) {
+      say(`(${v.name}) State MASTER must match being address owner`);
+      v.state = v.priority === 255 ? 'MASTER' : 'BACKUP';
+    }
+    if (v.auth) {
+      if (strict) {
+        say(`(${v.name}) Strict mode does not support authentication. Ignoring.`);
+        delete v.auth;
+      } else if (v.version === 3) {
+        say(`(${v.name}) VRRP version 3 does not support authentication. Ignoring.`);
+        delete v.auth;
+      } else if (!v.auth.pass) {
+        say(`(${v.name}) Authentication specified but no password given. Ignoring`);
+        delete v.auth;
+      } else if (v.family === 6 && v.auth.type === 'AH') {
+        say(`(${v.name}) Cannot use AH authentication with IPv6. ignoring`);
+        delete v.auth;
+      } else if (v.auth.type === 'AH' && v.state === 'MASTER' && v.priority !== 255) {
+        say(`(${v.name}) Initial state master is incompatible with AH authentication - clearing`);
+        v.state = 'BACKUP';
+      }
+    }
+    if (v.priority === 255 && v.nopreempt) {
+      say(`(${v.name}) nopreempt is incompatible with priority 255. resetting nopreempt`);
+      v.nopreempt = false;
+    }
+    if (v.state === 'MASTER') {
+      if (v.nopreempt) {
+        say(`(${v.name}) Warning - nopreempt will not work with initial state MASTER - clearing`);
+        v.nopreempt = false;
+      }
+      if (v.preemptDelay) {
+        say(`(${v.name}) Warning - preempt delay will not work with initial state MASTER - clearing`);
+        v.preemptDelay = 0;
+      }
+    }
+    applyInstanceDefaults(v, g, strict);
+  }
+  // duplicate VRIDs on one interface and family
+  const seen = new Map<string, string>();
+  for (const v of cfg.vrrpInstances) {
+    if (quiet) break;
+    if (!v.interface || v.virtualRouterId === undefined) continue;
+    const key = `${v.interface}/${v.family}/${v.virtualRouterId}/${v.unicastPeers.length ? 'u' : 'm'}`;
+    const first = seen.get(key);
+    if (first !== undefined) stop(`${first} and ${v.name} both use VRID ${v.virtualRouterId} with IPv${v.family} on interface ${v.interface}`);
+    else seen.set(key, v.name);
+  }
+}
+
+/** Defaults keepalived takes from global_defs and the instance itself. */
+function applyInstanceDefaults(v: VrrpInstance, g: GlobalDefs, strict: boolean): void {
+  v.accept ??= !strict;
+  v.skipCheckAdvAddr ??= g.vrrpSkipCheckAdvAddr;
+  v.checkUnicastSrc ??= g.vrrpCheckUnicastSrc;
+  v.lowerPrioNoAdvert ??= g.vrrpLowerPrioNoAdvert || strict;
+  v.higherPrioSendAdvert ??= g.vrrpHigherPrioSendAdvert;
+  v.garpLowerPrioDelay ??= g.vrrpGarpLowerPrioDelay ?? v.garpMasterDelay;
+  v.garpLowerPrioRepeat ??= g.vrrpGarpLowerPrioRepeat ?? v.garpMasterRepeat;
+  v.downTimerAdverts ??= g.vrrpDownTimerAdverts ?? 3;
+  if (v.smtpAlert === undefined) {
+    const s = g.smtpAlertVrrp ?? g.smtpAlert;
+    if (s !== undefined) v.smtpAlert = s;
+  }
+  if (v.notifyPriorityChanges === undefined && g.vrrpNotifyPriorityChanges !== undefined) v.notifyPriorityChanges = g.vrrpNotifyPriorityChanges;
+  // addresses without `dev` live on the instance's interface
+  if (v.interface !== undefined) {
+    for (const a of v.virtualIpaddress) a.dev ??= v.interface;
+    for (const a of v.virtualIpaddressExcluded) a.dev ??= v.interface;
+  }
+}

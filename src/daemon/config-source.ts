@@ -1,0 +1,75 @@
+// Loading keepalived.conf for the daemon (start and SIGHUP), through the config builder
+// (src/config/load.ts). A config is usable unless loading threw or reported a 'fatal' diagnostic:
+// keepalived itself runs with 'error' and 'warning' diagnostics (it skips what it cannot use).
+import type { Diagnostic, KeepalivedConfig } from '../config/model.js';
+
+export interface LoadOutcome {
+  config?: KeepalivedConfig;
+  diagnostics: Diagnostic[];
+  /** why the config cannot be used (fatal diagnostics or an exception) */
+  refused?: string;
+}
+
+type LoadFn = (path: string, opts: { configId?: string }) => Promise<{ config: KeepalivedConfig; diagnostics: Diagnostic[] }> | { config: KeepalivedConfig; diagnostics: Diagnostic[] };
+
+let loader: LoadFn | undefined;
+
+/** For tests and embedding: use another loader than src/config/load.ts. */
+export function setConfigLoader(fn: LoadFn | undefined): void {
+  loader = fn;
+}
+
+async function getLoader(): Promise<LoadFn> {
+  if (loader) return loader;
+  const spec = '../config/load.js';
+  const mod = (await import(spec)) as { loadConfig?: LoadFn };
+  if (typeof mod.loadConfig !== 'function') throw new Error('src/config/load.ts does not export loadConfig');
+  return mod.loadConfig;
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = d.file ? `${d.file}${d.line ? `:${d.line}` : ''}: ` : '';
+  return `${where}${d.severity}: ${d.message}`;
+}
+
+export async function loadConfiguration(path: string, configId?: string): Promise<LoadOutcome> {
+  let fn: LoadFn;
+  try {
+    fn = await getLoader();
+  } catch (e) {
+    return { diagnostics: [], refused: `configuration loader unavailable: ${(e as Error).message}` };
+  }
+  try {
+    const { config, diagnostics } = await fn(path, { configId });
+    const fatal = diagnostics.filter((d) => d.severity === 'fatal');
+    if (fatal.length > 0) return { diagnostics, refused: fatal.map(formatDiagnostic).join('; ') };
+    return { config, diagnostics };
+  } catch (e) {
+    return { diagnostics: [], refused: `${path}: ${(e as Error).message}` };
+  }
+}
+
+/** Parser messages (keepalived's wording) that mean the file's block structure is broken. */
+const STRUCTURAL = [/missing '\}'s or extra '\{'s/, /Extra '\}' found/, /Unexpected '\{'/];
+
+function isEmpty(c: KeepalivedConfig): boolean {
+  return c.vrrpInstances.length === 0 && c.virtualServers.length === 0 && c.staticIpaddress.length === 0;
+}
+
+/**
+ * Why a reload must keep the running configuration, or undefined to apply it. keepalived applies
+ * any file it can read; tskeepalived is stricter on SIGHUP, because a half-edited file would
+ * release VIPs or real servers: it refuses
+ *  - unreadable files and 'fatal' diagnostics (as at start),
+ *  - files whose block structure is broken (unbalanced braces),
+ *  - files with errors that would remove every instance and virtual server that is running.
+ */
+export function reloadRefusal(outcome: LoadOutcome, running: KeepalivedConfig): string | undefined {
+  if (outcome.refused || !outcome.config) return outcome.refused ?? 'no configuration';
+  const structural = outcome.diagnostics.filter((d) => (d.severity === 'error' || d.severity === 'fatal') && STRUCTURAL.some((re) => re.test(d.message)));
+  if (structural.length > 0) return `the file's block structure is broken: ${structural.map(formatDiagnostic).join('; ')}`;
+  const errors = outcome.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0 && isEmpty(outcome.config) && !isEmpty(running))
+    return `the file has errors and would remove every instance and virtual server: ${errors.slice(0, 3).map(formatDiagnostic).join('; ')}`;
+  return undefined;
+}

@@ -1,0 +1,375 @@
+// The daemon around the two engines: start, reload, dumps, notifications, status, stop.
+// Failure isolation: an engine that throws is logged and the others keep running; event
+// listeners (fifo, email, JSON dump) never throw into an engine.
+import type { Logger } from 'pino';
+import type { CliOptions } from '../cli/options.js';
+import type { KeepalivedConfig } from '../config/model.js';
+import type { Engine, EngineEvent, MetricSample } from '../engine/types.js';
+import type { LbBackend } from '../ipvs/backend.js';
+import { VERSION } from '../cli/version.js';
+import { Notifier } from '../notify/notifier.js';
+import { processMetrics } from '../status/prometheus.js';
+import { parseListen, StatusServer } from '../status/server.js';
+import { formatDiagnostic, loadConfiguration, reloadRefusal } from './config-source.js';
+import { dumpPaths, writeDataDump, writeJsonDump, writeStatsDump } from './dumps.js';
+import { defaultEngineFactory, wantedEngines, type EngineFactory } from './engines.js';
+
+type Kind = 'vrrp' | 'checkers';
+
+export interface DaemonDeps {
+  logger: Logger;
+  engines?: EngineFactory;
+  /** ms allowed to each engine's stop() */
+  stopTimeoutMs?: number;
+}
+
+interface Counters {
+  reloads: number;
+  reloadFailures: number;
+  lastReloadAt?: number;
+  lastReloadError?: string;
+  engineErrors: Record<Kind, number>;
+  events: Record<string, number>;
+  uncaught: number;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
+
+export class Daemon {
+  readonly startedAt = Date.now();
+  private config!: KeepalivedConfig;
+  private readonly engines = new Map<Kind, Engine>();
+  private backend?: LbBackend;
+  private notifier?: Notifier;
+  private status?: StatusServer;
+  private statusAddress?: string;
+  private stopping = false;
+  private reloadChain: Promise<unknown> = Promise.resolve();
+  private reloadPending = false;
+  private jsonDumpTimer?: NodeJS.Timeout;
+  private readonly log: Logger;
+  private readonly factory: EngineFactory;
+  readonly counters: Counters = { reloads: 0, reloadFailures: 0, engineErrors: { vrrp: 0, checkers: 0 }, events: {}, uncaught: 0 };
+
+  constructor(
+    private readonly cli: CliOptions,
+    private readonly deps: DaemonDeps,
+  ) {
+    this.log = deps.logger.child({ subsystem: 'daemon' });
+    this.factory = deps.engines ?? defaultEngineFactory;
+  }
+
+  get currentConfig(): KeepalivedConfig {
+    return this.config;
+  }
+
+  get runningEngines(): Engine[] {
+    return [...this.engines.values()];
+  }
+
+  get statusListenAddress(): string | undefined {
+    return this.statusAddress;
+  }
+
+  private starting: Promise<void> = Promise.resolve();
+
+  /** Start the subsystems. Reloads and stop requested meanwhile wait for it to finish. */
+  start(config: KeepalivedConfig): Promise<void> {
+    this.config = config;
+    const p = this.startNow(config);
+    this.starting = p.catch(() => undefined);
+    this.reloadChain = this.starting;
+    return p;
+  }
+
+  private async startNow(config: KeepalivedConfig): Promise<void> {
+    const wanted = wantedEngines(this.cli, config);
+    this.notifier = new Notifier(config, this.deps.logger.child({ subsystem: 'notify' }), {
+      vrrp: !this.cli.checkOnly || this.cli.vrrpOnly,
+      checkers: !this.cli.vrrpOnly || this.cli.checkOnly,
+    });
+    this.notifier.start();
+    if (wanted.vrrp) await this.startEngine('vrrp', config);
+    if (wanted.checkers) await this.startEngine('checkers', config);
+    if (!wanted.vrrp && !wanted.checkers)
+      this.log.warn('the configuration has no vrrp_instance and no virtual_server for the enabled subsystems: nothing to do until a reload adds some');
+    await this.startStatus(config);
+    if (this.cli.jsonDump) this.writeJson();
+    this.log.info({ engines: [...this.engines.keys()], version: VERSION }, 'tskeepalived started');
+  }
+
+  private async startEngine(kind: Kind, config: KeepalivedConfig): Promise<void> {
+    const log = this.deps.logger.child({ subsystem: kind });
+    let engine: Engine;
+    try {
+      let backend: LbBackend | undefined;
+      if (kind === 'checkers') backend = await this.openBackend(config);
+      engine = await this.factory.createEngine(kind, { logger: log, cli: this.cli, backend });
+    } catch (e) {
+      this.counters.engineErrors[kind]++;
+      this.log.error({ engine: kind, err: (e as Error).message }, `cannot create the ${kind} engine: ${(e as Error).message}`);
+      return;
+    }
+    engine.on((ev) => this.onEvent(ev));
+    this.engines.set(kind, engine);
+    try {
+      await engine.start(config);
+    } catch (e) {
+      this.counters.engineErrors[kind]++;
+      this.log.error({ engine: kind, err: (e as Error).message, stack: (e as Error).stack }, `the ${kind} engine failed to start`);
+    }
+  }
+
+  private async openBackend(config: KeepalivedConfig): Promise<LbBackend> {
+    const name = (this.cli.lbBackend ?? config.global.lbBackend ?? 'ipvs') as KeepalivedConfig['global']['lbBackend'] & string;
+    // the checker engine opens the backend on start and closes it on stop
+    const backend = await this.factory.createBackend(name, this.deps.logger.child({ subsystem: 'lb' }));
+    this.backend = backend;
+    this.log.info({ backend: backend.name }, `load-balancer backend: ${backend.name}`);
+    return backend;
+  }
+
+  private async startStatus(config: KeepalivedConfig): Promise<void> {
+    const listen = this.cli.statusListen ?? config.global.statusListen;
+    if (!listen) return;
+    try {
+      const addr = parseListen(listen);
+      this.status = new StatusServer({
+        metrics: () => this.metrics(),
+        status: () => this.statusJson(),
+        health: () => this.health(),
+      });
+      const bound = await this.status.listen(addr);
+      this.statusAddress = `${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`;
+      this.log.info({ listen: this.statusAddress }, `status endpoint on http://${this.statusAddress}/metrics`);
+    } catch (e) {
+      this.status = undefined;
+      this.log.error({ listen, err: (e as Error).message }, `cannot start the status endpoint: ${(e as Error).message}`);
+    }
+  }
+
+  private onEvent(ev: EngineEvent): void {
+    try {
+      this.counters.events[ev.kind] = (this.counters.events[ev.kind] ?? 0) + 1;
+      this.notifier?.handle(ev);
+      if (this.cli.jsonDump) this.scheduleJson();
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'event handling failed');
+    }
+  }
+
+  // ---------------------------------------------------------------- reload (SIGHUP)
+
+  /** Reload from the config file; concurrent requests coalesce. Resolves true when applied. */
+  reload(): Promise<boolean> {
+    if (this.reloadPending) return this.reloadChain as Promise<boolean>;
+    this.reloadPending = true;
+    const run = this.reloadChain.then(async () => {
+      this.reloadPending = false;
+      return this.reloadNow();
+    });
+    this.reloadChain = run.catch(() => false);
+    return run;
+  }
+
+  private async reloadNow(): Promise<boolean> {
+    if (this.stopping) return false;
+    this.counters.lastReloadAt = Date.now();
+    this.log.info({ file: this.cli.useFile }, 'Reloading configuration');
+    const outcome = await loadConfiguration(this.cli.useFile, this.cli.configId);
+    for (const d of outcome.diagnostics) if (d.severity !== 'info') this.log.warn({ diagnostic: d }, formatDiagnostic(d));
+    const refusal = reloadRefusal(outcome, this.config);
+    if (refusal || !outcome.config) {
+      this.counters.reloadFailures++;
+      this.counters.lastReloadError = refusal;
+      this.log.error({ reason: refusal }, `reload refused, keeping the running configuration: ${refusal}`);
+      return false;
+    }
+    const config = outcome.config;
+    const wanted = wantedEngines(this.cli, config);
+    for (const kind of ['vrrp', 'checkers'] as Kind[]) {
+      const engine = this.engines.get(kind);
+      if (engine) {
+        try {
+          await engine.reload(config);
+        } catch (e) {
+          this.counters.engineErrors[kind]++;
+          this.log.error({ engine: kind, err: (e as Error).message, stack: (e as Error).stack }, `the ${kind} engine failed to reload`);
+        }
+      } else if (wanted[kind]) {
+        await this.startEngine(kind, config);
+      }
+    }
+    this.notifier?.reload(config);
+    const oldListen = this.cli.statusListen ?? this.config.global.statusListen;
+    const newListen = this.cli.statusListen ?? config.global.statusListen;
+    this.config = config;
+    if (oldListen !== newListen) {
+      await this.status?.close();
+      this.status = undefined;
+      this.statusAddress = undefined;
+      await this.startStatus(config);
+    }
+    this.counters.reloads++;
+    this.counters.lastReloadError = undefined;
+    if (this.cli.jsonDump) this.writeJson();
+    this.log.info('configuration reloaded');
+    return true;
+  }
+
+  // ---------------------------------------------------------------- dumps, status, metrics
+
+  dumpData(): string {
+    const path = dumpPaths().data;
+    writeDataDump(path, { routerId: this.config.global.routerId, configFile: this.config.file, startedAt: this.startedAt }, this.runningEngines);
+    this.log.info({ file: path }, `data dump written to ${path}`);
+    return path;
+  }
+
+  dumpStats(): string {
+    const path = dumpPaths().stats;
+    writeStatsDump(path, this.runningEngines);
+    this.log.info({ file: path }, `stats dump written to ${path}`);
+    return path;
+  }
+
+  writeJson(): string | undefined {
+    const path = dumpPaths().json;
+    try {
+      writeJsonDump(path, this.statusJson());
+      return path;
+    } catch (e) {
+      this.log.error({ file: path, err: (e as Error).message }, 'cannot write the JSON dump');
+      return undefined;
+    }
+  }
+
+  private scheduleJson(): void {
+    if (this.jsonDumpTimer) return;
+    this.jsonDumpTimer = setTimeout(() => {
+      this.jsonDumpTimer = undefined;
+      this.writeJson();
+    }, 20);
+    this.jsonDumpTimer.unref();
+  }
+
+  private snapshotOf(kind: Kind): unknown {
+    const e = this.engines.get(kind);
+    if (!e) return null;
+    try {
+      return e.snapshot() ?? null;
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
+  }
+
+  statusJson(): Record<string, unknown> {
+    const mail = this.notifier?.mail;
+    return {
+      daemon: {
+        version: VERSION,
+        pid: process.pid,
+        startedAt: new Date(this.startedAt).toISOString(),
+        uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+        configFile: this.config.file,
+        routerId: this.config.global.routerId,
+        engines: [...this.engines.keys()],
+        lbBackend: this.backend?.name ?? null,
+        reloads: this.counters.reloads,
+        reloadFailures: this.counters.reloadFailures,
+        lastReloadError: this.counters.lastReloadError ?? null,
+        smtp: mail ? { ...mail.stats, pending: mail.pending } : null,
+      },
+      vrrp: this.snapshotOf('vrrp'),
+      checkers: this.snapshotOf('checkers'),
+    };
+  }
+
+  health(): string | undefined {
+    if (this.stopping) return 'stopping';
+    const wanted = wantedEngines(this.cli, this.config);
+    if (wanted.vrrp && !this.engines.has('vrrp')) return 'the VRRP engine is not running';
+    if (wanted.checkers && !this.engines.has('checkers')) return 'the checker engine is not running';
+    return undefined;
+  }
+
+  metrics(): MetricSample[] {
+    const out: MetricSample[] = [];
+    for (const [kind, e] of this.engines) {
+      try {
+        out.push(...e.metrics());
+      } catch (err) {
+        this.log.debug({ engine: kind, err: (err as Error).message }, 'metrics failed');
+      }
+    }
+    const g = (name: string, help: string, value: number, labels: Record<string, string> = {}, type: 'gauge' | 'counter' = 'gauge'): MetricSample => ({
+      name,
+      help,
+      type,
+      labels,
+      value,
+    });
+    const extra: MetricSample[] = [
+      g('tskeepalived_info', 'Version and router id.', 1, { version: VERSION, router_id: this.config.global.routerId }),
+      ...(['vrrp', 'checkers'] as Kind[]).map((k) => g('tskeepalived_engine_up', 'Whether the engine runs (1) or not (0).', this.engines.has(k) ? 1 : 0, { engine: k })),
+      ...(['vrrp', 'checkers'] as Kind[]).map((k) =>
+        g('tskeepalived_engine_errors_total', 'Exceptions caught from an engine.', this.counters.engineErrors[k], { engine: k }, 'counter'),
+      ),
+      g('tskeepalived_reloads_total', 'Configuration reloads applied.', this.counters.reloads, {}, 'counter'),
+      g('tskeepalived_reload_failures_total', 'Configuration reloads refused (old config kept).', this.counters.reloadFailures, {}, 'counter'),
+      g('tskeepalived_uncaught_errors_total', 'Uncaught exceptions and rejections logged and survived.', this.counters.uncaught, {}, 'counter'),
+      ...Object.entries(this.counters.events).map(([kind, n]) => g('tskeepalived_engine_events_total', 'Engine events by kind.', n, { kind }, 'counter')),
+    ];
+    const mail = this.notifier?.mail;
+    if (mail) {
+      for (const [k, v] of Object.entries(mail.stats)) extra.push(g(`tskeepalived_smtp_alerts_${k}_total`, `SMTP alerts ${k}.`, v, {}, 'counter'));
+      extra.push(g('tskeepalived_smtp_alerts_pending', 'SMTP alerts waiting to be sent.', mail.pending));
+    }
+    return [...out, ...processMetrics(this.startedAt, extra)];
+  }
+
+  // ---------------------------------------------------------------- stop
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.info('Stopping');
+    await this.starting;
+    // let a reload in progress finish (bounded) before the engines stop
+    await Promise.race([this.reloadChain, new Promise((r) => setTimeout(r, this.deps.stopTimeoutMs ?? 10000).unref())]);
+    const timeout = this.deps.stopTimeoutMs ?? 10000;
+    const order: Kind[] = ['checkers', 'vrrp'];
+    await Promise.all(
+      order.map(async (kind) => {
+        const e = this.engines.get(kind);
+        if (!e) return;
+        const release = kind === 'vrrp' ? !this.cli.dontReleaseVrrp : !this.cli.dontReleaseIpvs;
+        try {
+          await withTimeout(e.stop({ release }), timeout, `${kind} engine stop`);
+        } catch (err) {
+          this.log.error({ engine: kind, err: (err as Error).message }, `the ${kind} engine failed to stop cleanly`);
+        }
+      }),
+    );
+    if (this.jsonDumpTimer) clearTimeout(this.jsonDumpTimer);
+    if (this.cli.jsonDump) this.writeJson();
+    await this.notifier?.stop(2000);
+    await this.status?.close();
+    this.engines.clear();
+    this.log.info('Stopped');
+  }
+}

@@ -1,0 +1,85 @@
+// keepalived's pid files: refuse to start while a live process holds one, write ours, remove on exit.
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { CliOptions } from '../cli/options.js';
+
+export const DEFAULT_PID_FILE = '/run/keepalived.pid';
+export const DEFAULT_VRRP_PID_FILE = '/run/keepalived_vrrp.pid';
+export const DEFAULT_CHECKERS_PID_FILE = '/run/keepalived_checkers.pid';
+
+/**
+ * The pid files this run uses. tskeepalived is one process, so every file gets the same pid.
+ * -r / -c default to keepalived's paths; when only -p is given they are derived from it
+ * (/x/node1.pid -> /x/node1_vrrp.pid, /x/node1_checkers.pid) so that two daemons started
+ * with different -p never share a file.
+ */
+export function pidFilesFor(o: CliOptions, runsVrrp: boolean, runsCheckers: boolean): string[] {
+  const main = o.pidFile ?? DEFAULT_PID_FILE;
+  const derive = (suffix: string, dflt: string) => {
+    if (!o.pidFile) return dflt;
+    const base = basename(o.pidFile).replace(/\.pid$/, '');
+    return join(dirname(o.pidFile), `${base}_${suffix}.pid`);
+  };
+  const files = [main];
+  if (runsVrrp) files.push(o.vrrpPidFile ?? derive('vrrp', DEFAULT_VRRP_PID_FILE));
+  if (runsCheckers) files.push(o.checkersPidFile ?? derive('checkers', DEFAULT_CHECKERS_PID_FILE));
+  return [...new Set(files)];
+}
+
+export function readPid(path: string): number | undefined {
+  try {
+    const n = Number(readFileSync(path, 'utf8').trim());
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The first pid file held by another live process, with its pid. */
+export function heldPidFile(files: string[], self = process.pid): { file: string; pid: number } | undefined {
+  for (const file of files) {
+    const pid = readPid(file);
+    if (pid !== undefined && pid !== self && processAlive(pid)) return { file, pid };
+  }
+  return undefined;
+}
+
+export class PidFiles {
+  private written: string[] = [];
+
+  constructor(readonly files: string[]) {}
+
+  /** Write our pid to every file; throws with a clear message when one cannot be written. */
+  write(pid = process.pid): void {
+    for (const f of this.files) {
+      try {
+        mkdirSync(dirname(f), { recursive: true });
+        writeFileSync(f, `${pid}\n`, { mode: 0o644 });
+        this.written.push(f);
+      } catch (e) {
+        throw new Error(`cannot write pid file ${f}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Remove the files we wrote (only while they still hold our pid). */
+  remove(pid = process.pid): void {
+    for (const f of this.written.splice(0)) {
+      if (readPid(f) !== pid) continue;
+      try {
+        unlinkSync(f);
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+}

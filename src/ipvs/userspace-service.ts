@@ -1,0 +1,244 @@
+// One virtual service of the userspace proxy: a TCP or UDP listener on the virtual address:port that
+// forwards each new connection (UDP: each client address:port session) to a destination chosen by the
+// service's scheduler. Destinations can change at any time without touching existing connections.
+import dgram from 'node:dgram';
+import net from 'node:net';
+import type { Destination, Service } from './backend.js';
+import { maskPrefixLength } from './ip.js';
+import { createScheduler, PersistenceTable } from './schedulers.js';
+import type { SchedDest, Scheduler } from './schedulers.js';
+import { destinationId } from './state.js';
+
+export interface DestRuntime extends SchedDest {
+  dest: Destination;
+  /** connections ever sent here */
+  total: number;
+  /** false once removed from the state (its open connections continue) */
+  present: boolean;
+}
+
+export interface ServiceProxyOptions {
+  /** UDP sessions without traffic for this long are forgotten (ms) */
+  udpIdleMs: number;
+  now?: () => number;
+}
+
+interface UdpSession {
+  dest: DestRuntime;
+  upstream: dgram.Socket;
+  timer?: NodeJS.Timeout;
+  client: { address: string; port: number };
+}
+
+export class ServiceProxy {
+  private scheduler: Scheduler;
+  private persistence: PersistenceTable | undefined;
+  readonly dests = new Map<string, DestRuntime>();
+  private server: net.Server | undefined;
+  private udp: dgram.Socket | undefined;
+  private readonly tcpConns = new Set<net.Socket>();
+  private readonly sessions = new Map<string, UdpSession>();
+  private listening = false;
+  /** connections refused because no destination was available */
+  refused = 0;
+
+  constructor(
+    private service: Service,
+    private readonly opts: ServiceProxyOptions,
+  ) {
+    this.scheduler = createScheduler(service.scheduler, service.schedFlags);
+    this.persistence = this.makePersistence(service);
+    this.syncDests(service.destinations);
+  }
+
+  get isListening(): boolean {
+    return this.listening;
+  }
+
+  private makePersistence(s: Service): PersistenceTable | undefined {
+    if (s.persistenceTimeout === undefined) return undefined;
+    const full = s.key.family === 6 ? 128 : 32;
+    const bits = s.persistenceNetmask !== undefined ? (maskPrefixLength(s.persistenceNetmask, s.key.family) ?? full) : full;
+    return new PersistenceTable(s.persistenceTimeout * 1000, bits, this.opts.now);
+  }
+
+  private syncDests(list: Destination[]): void {
+    const seen = new Set<string>();
+    for (const d of list) {
+      const id = destinationId(d);
+      seen.add(id);
+      const rt = this.dests.get(id);
+      if (rt) {
+        rt.dest = d;
+        rt.weight = d.weight;
+        rt.uthreshold = d.uthreshold;
+      } else this.dests.set(id, { id, dest: d, weight: d.weight, uthreshold: d.uthreshold, active: 0, total: 0, present: true });
+    }
+    for (const [id, rt] of this.dests) {
+      if (seen.has(id)) continue;
+      rt.present = false;
+      this.dests.delete(id);
+    }
+  }
+
+  /** Take a changed service definition (same key). Open connections are kept. */
+  update(s: Service): void {
+    const schedChanged = s.scheduler !== this.service.scheduler || (s.schedFlags ?? []).join() !== (this.service.schedFlags ?? []).join();
+    if (schedChanged) this.scheduler = createScheduler(s.scheduler, s.schedFlags);
+    if (s.persistenceTimeout !== this.service.persistenceTimeout || s.persistenceNetmask !== this.service.persistenceNetmask)
+      this.persistence = this.makePersistence(s);
+    this.service = s;
+    this.syncDests(s.destinations);
+  }
+
+  private choose(address: string, port: number): DestRuntime | undefined {
+    const list = [...this.dests.values()];
+    if (this.persistence) {
+      const id = this.persistence.lookup(address);
+      const rt = id !== undefined ? this.dests.get(id) : undefined;
+      if (rt && rt.weight > 0) return rt;
+    }
+    return this.scheduler.pick(list, { address, port, serviceAddress: this.service.key.address! }) as DestRuntime | undefined;
+  }
+
+  private opened(rt: DestRuntime, client: string): void {
+    rt.active++;
+    rt.total++;
+    this.persistence?.open(client, rt.id);
+  }
+
+  private closed(rt: DestRuntime, client: string): void {
+    rt.active = Math.max(0, rt.active - 1);
+    this.persistence?.close(client, rt.id);
+  }
+
+  /** Listen on the virtual address:port. Rejects with the socket error (EADDRNOTAVAIL, EADDRINUSE...). */
+  async start(): Promise<void> {
+    if (this.listening) return;
+    const k = this.service.key;
+    if (k.protocol === 'TCP') {
+      const server = net.createServer({ allowHalfOpen: true }, (c) => this.onTcp(c));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host: k.address, port: k.port, exclusive: true }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      server.on('error', () => {});
+      this.server = server;
+    } else {
+      const sock = dgram.createSocket({ type: k.family === 6 ? 'udp6' : 'udp4' });
+      await new Promise<void>((resolve, reject) => {
+        sock.once('error', reject);
+        sock.bind({ address: k.address, port: k.port, exclusive: true }, () => {
+          sock.off('error', reject);
+          resolve();
+        });
+      });
+      sock.on('error', () => {});
+      sock.on('message', (m, r) => this.onDatagram(m, r));
+      this.udp = sock;
+    }
+    this.listening = true;
+  }
+
+  private onTcp(client: net.Socket): void {
+    const caddr = client.remoteAddress ?? '';
+    const rt = this.choose(caddr, client.remotePort ?? 0);
+    if (!rt) {
+      this.refused++;
+      client.resetAndDestroy();
+      return;
+    }
+    this.opened(rt, caddr);
+    this.tcpConns.add(client);
+    const up = net.connect({ host: rt.dest.address, port: rt.dest.port, allowHalfOpen: true });
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      this.tcpConns.delete(client);
+      this.closed(rt, caddr);
+    };
+    client.on('error', () => up.destroy());
+    up.on('error', () => client.resetAndDestroy());
+    client.on('close', () => {
+      up.destroy();
+      finish();
+    });
+    up.on('close', () => {
+      if (!client.writableEnded) client.end();
+    });
+    client.pipe(up);
+    up.pipe(client);
+  }
+
+  private onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const key = `${rinfo.address}|${rinfo.port}`;
+    let s = this.sessions.get(key);
+    if (s && !s.dest.present) {
+      this.endSession(key, s);
+      s = undefined;
+    }
+    if (!s) {
+      const rt = this.choose(rinfo.address, rinfo.port);
+      if (!rt) {
+        this.refused++;
+        return;
+      }
+      const upstream = dgram.createSocket({ type: rt.dest.family === 6 ? 'udp6' : 'udp4' });
+      upstream.on('error', () => {});
+      const session: UdpSession = { dest: rt, upstream, client: { address: rinfo.address, port: rinfo.port } };
+      upstream.on('message', (m, from) => {
+        if (from.port !== rt.dest.port) return;
+        this.touch(key, session);
+        this.udp?.send(m, session.client.port, session.client.address);
+        if (this.service.ops) this.endSession(key, session);
+      });
+      this.opened(rt, rinfo.address);
+      this.sessions.set(key, session);
+      s = session;
+    }
+    this.touch(key, s);
+    s.upstream.send(msg, s.dest.dest.port, s.dest.dest.address);
+  }
+
+  private touch(key: string, s: UdpSession): void {
+    clearTimeout(s.timer);
+    s.timer = setTimeout(() => this.endSession(key, s), this.opts.udpIdleMs);
+    s.timer.unref();
+  }
+
+  private endSession(key: string, s: UdpSession): void {
+    if (this.sessions.get(key) !== s) return;
+    this.sessions.delete(key);
+    clearTimeout(s.timer);
+    s.upstream.close();
+    this.closed(s.dest, s.client.address);
+  }
+
+  /** Stop listening; with dropConnections also end every open connection and UDP session. */
+  async stop(dropConnections: boolean): Promise<void> {
+    this.listening = false;
+    const server = this.server;
+    this.server = undefined;
+    // close() stops accepting at once; its callback waits for every open connection, so do not wait for it
+    server?.close();
+    if (this.udp) {
+      const u = this.udp;
+      this.udp = undefined;
+      await new Promise<void>((r) => u.close(() => r()));
+      if (!dropConnections) for (const [k, s] of this.sessions) this.endSession(k, s);
+    }
+    if (dropConnections) {
+      for (const c of this.tcpConns) c.destroy();
+      for (const [k, s] of this.sessions) this.endSession(k, s);
+    }
+  }
+
+  /** Open connections (TCP) or sessions (UDP) per destination id. */
+  stats(): { id: string; active: number; total: number; weight: number }[] {
+    return [...this.dests.values()].map((d) => ({ id: d.id, active: d.active, total: d.total, weight: d.weight }));
+  }
+}

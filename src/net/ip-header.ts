@@ -1,0 +1,46 @@
+// Minimal IPv4 header parsing for raw sockets that deliver the header (AF_INET SOCK_RAW). Pure.
+import { formatIPv4 } from '../native/inet.js';
+
+export interface Ipv4Header {
+  headerLength: number;
+  totalLength: number;
+  ttl: number;
+  protocol: number;
+  src: string;
+  dst: string;
+}
+
+/** Parse the IPv4 header at the start of buf; undefined when it is not a well-formed IPv4 header. */
+export function parseIpv4Header(buf: Buffer): Ipv4Header | undefined {
+  if (buf.length < 20 || buf[0] >> 4 !== 4) return undefined;
+  const headerLength = (buf[0] & 0x0f) * 4;
+  const totalLength = buf.readUInt16BE(2);
+  if (headerLength < 20 || headerLength > buf.length) return undefined;
+  return {
+    headerLength,
+    // clamp to what arrived (a truncated read must not index past the buffer)
+    totalLength: Math.min(Math.max(totalLength, headerLength), buf.length),
+    ttl: buf[8],
+    protocol: buf[9],
+    src: formatIPv4(buf, 12),
+    dst: formatIPv4(buf, 16),
+  };
+}
+
+/** RFC 1071 ones-complement sum over buffers (returns the folded 16-bit checksum, complemented). */
+export function internetChecksum(...parts: Buffer[]): number {
+  let sum = 0;
+  let odd: number | undefined;
+  for (const p of parts) {
+    for (let i = 0; i < p.length; i++) {
+      if (odd === undefined) odd = p[i];
+      else {
+        sum += (odd << 8) | p[i];
+        odd = undefined;
+      }
+    }
+  }
+  if (odd !== undefined) sum += odd << 8;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}

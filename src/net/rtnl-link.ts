@@ -1,0 +1,118 @@
+// Links (interfaces): RTM_GETLINK encoding/decoding, listing, and link-state monitoring.
+import { AF_UNSPEC } from '../native/constants.js';
+import { readI32, readU16, readU32, writeI32 } from '../native/host-order.js';
+import { formatMac } from '../native/inet.js';
+import { attrMap, attrStr, attrString, attrU32, NetlinkDecodeError, readAttrU32, type NetlinkMessage } from './netlink-codec.js';
+import { NetlinkMonitor, NetlinkRequestError, routeSocket, type NetlinkSocket } from './netlink.js';
+import {
+  IFF_LOWER_UP,
+  IFF_RUNNING,
+  IFF_UP,
+  IFLA_ADDRESS,
+  IFLA_EXT_MASK,
+  IFLA_IFNAME,
+  IFLA_MASTER,
+  IFLA_MTU,
+  IFLA_OPERSTATE,
+  RTM_DELLINK,
+  RTM_GETLINK,
+  RTM_NEWLINK,
+  RTMGRP_LINK,
+} from './rtnl-constants.js';
+
+export interface LinkInfo {
+  index: number;
+  name: string;
+  /** raw IFF_* flags */
+  flags: number;
+  up: boolean;
+  running: boolean;
+  lowerUp: boolean;
+  /** hardware address as xx:xx:..., '' when none */
+  mac: string;
+  mtu?: number;
+  /** IF_OPER_* (6 = up, 2 = down) */
+  operState?: number;
+  masterIndex?: number;
+  /** ARPHRD_* */
+  type: number;
+}
+
+const IFINFOMSG_LEN = 16;
+const RTEXT_FILTER_SKIP_STATS = 1 << 3;
+
+export function encodeIfinfomsg(index = 0, family = AF_UNSPEC): Buffer {
+  const b = Buffer.alloc(IFINFOMSG_LEN);
+  b[0] = family;
+  writeI32(b, index, 4);
+  return b;
+}
+
+/** Payload of a GETLINK request for one interface (by name or index). */
+export function encodeGetLink(sel: { name?: string; index?: number }): Buffer {
+  const parts = [encodeIfinfomsg(sel.index ?? 0), attrU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS)];
+  if (sel.name !== undefined) parts.push(attrStr(IFLA_IFNAME, sel.name));
+  return Buffer.concat(parts);
+}
+
+export function decodeLink(m: NetlinkMessage): LinkInfo {
+  if (m.payload.length < IFINFOMSG_LEN) throw new NetlinkDecodeError('short ifinfomsg');
+  const p = m.payload;
+  const flags = readU32(p, 8);
+  const attrs = attrMap(p, IFINFOMSG_LEN);
+  const addr = attrs.get(IFLA_ADDRESS);
+  const op = attrs.get(IFLA_OPERSTATE);
+  return {
+    index: readI32(p, 4),
+    name: attrs.has(IFLA_IFNAME) ? attrString(attrs.get(IFLA_IFNAME)!) : '',
+    flags,
+    up: (flags & IFF_UP) !== 0,
+    running: (flags & IFF_RUNNING) !== 0,
+    lowerUp: (flags & IFF_LOWER_UP) !== 0,
+    mac: addr ? formatMac(addr) : '',
+    mtu: readAttrU32(attrs.get(IFLA_MTU)),
+    operState: op && op.length ? op[0] : undefined,
+    masterIndex: readAttrU32(attrs.get(IFLA_MASTER)),
+    type: readU16(p, 2),
+  };
+}
+
+export function listLinks(nl: NetlinkSocket = routeSocket()): LinkInfo[] {
+  return nl.dump('list links', RTM_GETLINK, encodeIfinfomsg()).filter((m) => m.type === RTM_NEWLINK).map(decodeLink);
+}
+
+/** One interface by name or index; undefined when it does not exist. */
+export function getLink(sel: string | number, nl: NetlinkSocket = routeSocket()): LinkInfo | undefined {
+  const req = typeof sel === 'string' ? { name: sel } : { index: sel };
+  try {
+    const r = nl.request(`get link ${sel}`, RTM_GETLINK, 0, encodeGetLink(req));
+    const m = r.find((x) => x.type === RTM_NEWLINK);
+    return m ? decodeLink(m) : undefined;
+  } catch (e) {
+    if (e instanceof NetlinkRequestError && (e.code === 'ENODEV' || e.code === 'ENOENT')) return undefined;
+    throw e;
+  }
+}
+
+/** Interface index of a name; throws a clear error when it does not exist. */
+export function ifIndex(name: string, nl?: NetlinkSocket): number {
+  const l = getLink(name, nl);
+  if (!l) throw new NetlinkRequestError(`interface "${name}" does not exist`, 19 /* ENODEV */);
+  return l.index;
+}
+
+export type LinkEvent = { kind: 'new' | 'del'; link: LinkInfo };
+
+/** Watch RTMGRP_LINK: every link creation, deletion and flag/state change. */
+export function watchLinks(onEvent: (e: LinkEvent) => void, onError?: (e: Error) => void, keepAlive = true): NetlinkMonitor {
+  return new NetlinkMonitor(
+    { groups: RTMGRP_LINK, keepAlive, label: 'link-monitor' },
+    (msgs) => {
+      for (const m of msgs) {
+        if (m.type !== RTM_NEWLINK && m.type !== RTM_DELLINK) continue;
+        onEvent({ kind: m.type === RTM_NEWLINK ? 'new' : 'del', link: decodeLink(m) });
+      }
+    },
+    onError,
+  );
+}

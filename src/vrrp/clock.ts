@@ -1,0 +1,55 @@
+// Injectable time source and timer scheduler: the real one for the daemon, a fake one for tests.
+export interface Clock {
+  /** monotonic milliseconds */
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realClock: Clock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, Math.max(0, ms)),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** A deterministic clock: time moves only through advance(). */
+export class FakeClock implements Clock {
+  private t = 0;
+  private seq = 0;
+  private timers = new Map<number, { at: number; fn: () => void; seq: number }>();
+
+  now(): number {
+    return this.t;
+  }
+
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = ++this.seq;
+    this.timers.set(id, { at: this.t + Math.max(0, ms), fn, seq: id });
+    return id;
+  }
+
+  clearTimeout(handle: unknown): void {
+    this.timers.delete(handle as number);
+  }
+
+  /** Advance time by ms, firing due timers in order (timers set by callbacks fire too if due). */
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      let next: [number, { at: number; fn: () => void; seq: number }] | undefined;
+      for (const e of this.timers) {
+        if (e[1].at > end) continue;
+        if (!next || e[1].at < next[1].at || (e[1].at === next[1].at && e[1].seq < next[1].seq)) next = e;
+      }
+      if (!next) break;
+      this.timers.delete(next[0]);
+      this.t = Math.max(this.t, next[1].at);
+      next[1].fn();
+    }
+    this.t = end;
+  }
+
+  pending(): number {
+    return this.timers.size;
+  }
+}

@@ -1,0 +1,283 @@
+// The VRRP engine: every vrrp_instance and vrrp_sync_group of the config, on the real network.
+import pino, { type Logger } from 'pino';
+import type { KeepalivedConfig, TrackFile, VrrpInstance, VrrpScript } from '../config/model.js';
+import type { Engine, EngineEvent, EngineEventListener, MetricSample } from '../engine/types.js';
+import { realClock, type Clock } from './clock.js';
+import { InstanceRuntime } from './instance.js';
+import type { NetEvent, VrrpNetIo } from './io.js';
+import { SocketPool } from './socket-pool.js';
+import { SyncGroupRuntime } from './sync-group.js';
+import { FileTracker, ScriptTracker } from './track-runners.js';
+import { renderData, renderStats, instanceMetrics, instanceSnapshot } from './report.js';
+
+function strip(x: unknown): unknown {
+  if (Array.isArray(x)) return x.map(strip);
+  if (x && typeof x === 'object' && !Buffer.isBuffer(x)) {
+    const o: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(x)) if (k !== 'loc') o[k] = strip(v);
+    return o;
+  }
+  return x;
+}
+
+/** What an instance depends on; equal fingerprints across a reload mean "unchanged". */
+function fingerprint(inst: VrrpInstance, config: KeepalivedConfig): string {
+  const g = config.global;
+  const scripts = inst.trackScript.map((r) => config.vrrpScripts.find((s) => s.name === r.name));
+  const files = inst.trackFile.map((r) => config.trackFiles.find((f) => f.name === r.name));
+  const group = config.syncGroups.find((sg) => sg.members.includes(inst.name));
+  return JSON.stringify(
+    strip({
+      inst,
+      scripts,
+      files,
+      group: group && { ...group, notify: undefined },
+      g: [g.vrrpMcastGroup4, g.vrrpMcastGroup6, g.vrrpSkipCheckAdvAddr, g.vrrpCheckUnicastSrc, g.vrrpLowerPrioNoAdvert, g.vrrpHigherPrioSendAdvert, g.vrrpGarpInterval, g.vrrpGnaInterval, g.defaultInterface],
+    }),
+  );
+}
+
+export interface VrrpEngineOptions {
+  io: VrrpNetIo;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+export class VrrpEngine implements Engine {
+  readonly name = 'vrrp' as const;
+  private readonly io: VrrpNetIo;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly pool: SocketPool;
+  private config: KeepalivedConfig | undefined;
+  private instances = new Map<string, { rt: InstanceRuntime; fp: string }>();
+  private groups = new Map<string, SyncGroupRuntime>();
+  private scripts = new Map<string, { t: ScriptTracker; fp: string }>();
+  private files = new Map<string, { t: FileTracker; fp: string }>();
+  private links = new Map<string, boolean>();
+  private listeners: EngineEventListener[] = [];
+  private unmonitor: (() => void) | undefined;
+  private started = false;
+
+  constructor(opts: VrrpEngineOptions) {
+    this.io = opts.io;
+    this.log = opts.logger ?? pino({ name: 'vrrp' });
+    this.clock = opts.clock ?? realClock;
+    this.pool = new SocketPool(this.io);
+  }
+
+  on(listener: EngineEventListener): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(ev: EngineEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(ev);
+      } catch (e) {
+        this.log.error({ error: (e as Error).message }, 'engine event listener failed');
+      }
+    }
+  }
+
+  instance(name: string): InstanceRuntime | undefined {
+    return this.instances.get(name)?.rt;
+  }
+
+  private hooks = {
+    onTransition: (rt: InstanceRuntime, from: string, to: string, reason: string) => {
+      this.emit({
+        kind: 'vrrp-instance',
+        name: rt.cfg.name,
+        state: to as 'MASTER',
+        previous: from as 'MASTER',
+        priority: rt.machine.priority,
+        at: Date.now(),
+      });
+      if (rt.group) this.groups.get(rt.group)?.onMemberTransition(rt, from as 'MASTER', to as 'MASTER', reason as 'start');
+    },
+    onOwnFaultsChanged: (rt: InstanceRuntime) => {
+      if (rt.group) this.groups.get(rt.group)?.onOwnFaultsChanged();
+    },
+    scriptTracker: (name: string) => this.scripts.get(name)?.t,
+    fileTracker: (name: string) => this.files.get(name)?.t,
+    linkUp: (ifname: string) => this.links.get(ifname),
+  };
+
+  private onNetEvent(ev: NetEvent): void {
+    if (ev.kind === 'link') {
+      if (this.links.get(ev.ifname) === ev.up) return;
+      this.links.set(ev.ifname, ev.up);
+      this.log.info(`Netlink reports ${ev.ifname} ${ev.up ? 'up' : 'down'}`);
+      for (const { rt } of this.instances.values()) rt.recomputeTracking();
+      return;
+    }
+    for (const { rt } of this.instances.values()) rt.onNetEvent(ev);
+  }
+
+  private async refreshLinks(config: KeepalivedConfig): Promise<void> {
+    const names = new Set<string>();
+    for (const i of config.vrrpInstances) {
+      names.add(i.interface ?? config.global.defaultInterface ?? 'eth0');
+      for (const t of i.trackInterface) names.add(t.name);
+    }
+    for (const g of config.syncGroups) for (const t of g.trackInterface) names.add(t.name);
+    for (const n of names) {
+      if (this.links.has(n)) continue;
+      const info = await this.io.interfaceInfo(n).catch(() => undefined);
+      this.links.set(n, info?.up ?? false);
+    }
+  }
+
+  private syncTrackers(config: KeepalivedConfig): void {
+    const secOpts = { enableScriptSecurity: config.global.enableScriptSecurity, scriptUser: config.global.scriptUser, scriptGroup: config.global.scriptGroup };
+    const used = new Set<string>();
+    for (const i of config.vrrpInstances) for (const r of i.trackScript) used.add(r.name);
+    for (const g of config.syncGroups) for (const r of g.trackScript) used.add(r.name);
+    const wantScripts = new Map<string, VrrpScript>(config.vrrpScripts.filter((s) => used.has(s.name)).map((s) => [s.name, s]));
+    for (const [name, e] of this.scripts) {
+      const d = wantScripts.get(name);
+      if (!d || JSON.stringify(strip(d)) !== e.fp) {
+        e.t.stop();
+        this.scripts.delete(name);
+      }
+    }
+    for (const [name, d] of wantScripts) {
+      if (this.scripts.has(name)) continue;
+      const t = new ScriptTracker(d, this.log, secOpts);
+      t.onChange(() => this.onTrackerChange());
+      this.scripts.set(name, { t, fp: JSON.stringify(strip(d)) });
+      t.start();
+    }
+    const wantFiles = new Map<string, TrackFile>(config.trackFiles.map((f) => [f.name, f]));
+    for (const [name, e] of this.files) {
+      const d = wantFiles.get(name);
+      if (!d || JSON.stringify(strip(d)) !== e.fp) {
+        e.t.stop();
+        this.files.delete(name);
+      }
+    }
+    for (const [name, d] of wantFiles) {
+      if (this.files.has(name)) continue;
+      const t = new FileTracker(d, this.log);
+      t.onChange(() => this.onTrackerChange());
+      this.files.set(name, { t, fp: JSON.stringify(strip(d)) });
+      void t.start().then(() => this.onTrackerChange());
+    }
+  }
+
+  private onTrackerChange(): void {
+    for (const { rt } of this.instances.values()) rt.recomputeTracking();
+  }
+
+  private buildGroups(config: KeepalivedConfig): void {
+    const previous = new Map([...this.groups].map(([name, g]) => [name, g.state]));
+    this.groups.clear();
+    for (const { rt } of this.instances.values()) {
+      rt.group = undefined;
+      rt.groupTrack = undefined;
+    }
+    for (const sg of config.syncGroups) {
+      const members = sg.members.map((n) => this.instances.get(n)?.rt).filter((x): x is InstanceRuntime => !!x);
+      const grt = new SyncGroupRuntime(sg, members, () => this.config!.global, this.log.child({ group: sg.name }), (state, previous) =>
+        this.emit({ kind: 'vrrp-group', name: sg.name, state: state as 'MASTER', previous: previous as 'MASTER', at: Date.now() }),
+      );
+      // a group that survives a reload keeps its state (no spurious group transition)
+      const was = previous.get(sg.name);
+      if (was !== undefined) grt.state = was;
+      for (const m of members) {
+        m.group = sg.name;
+        m.groupTrack = { trackInterface: sg.trackInterface, trackScript: sg.trackScript, trackFile: sg.trackFile };
+      }
+      this.groups.set(sg.name, grt);
+    }
+  }
+
+  private newRuntime(inst: VrrpInstance, config: KeepalivedConfig): InstanceRuntime {
+    return new InstanceRuntime(inst, config, this.io, this.pool, this.clock, this.log, this.hooks);
+  }
+
+  async start(config: KeepalivedConfig): Promise<void> {
+    this.config = config;
+    this.started = true;
+    try {
+      this.unmonitor = await this.io.monitor((ev) => this.onNetEvent(ev));
+    } catch (e) {
+      this.log.error({ error: (e as Error).message }, 'cannot monitor links and addresses');
+    }
+    await this.refreshLinks(config);
+    this.syncTrackers(config);
+    for (const inst of config.vrrpInstances) this.instances.set(inst.name, { rt: this.newRuntime(inst, config), fp: fingerprint(inst, config) });
+    this.buildGroups(config);
+    await Promise.all([...this.instances.values()].map(({ rt }) => rt.start().catch((e) => this.log.error({ error: (e as Error).message }, `(${rt.cfg.name}) failed to start`))));
+    this.log.info(`VRRP engine started with ${this.instances.size} instance(s)`);
+  }
+
+  async reload(config: KeepalivedConfig): Promise<void> {
+    if (!this.started) return this.start(config);
+    this.log.info('Reloading VRRP configuration');
+    this.config = config;
+    await this.refreshLinks(config);
+    this.syncTrackers(config);
+    const next = new Map<string, { rt: InstanceRuntime; fp: string }>();
+    const toStart: InstanceRuntime[] = [];
+    const toStop: InstanceRuntime[] = [];
+    for (const inst of config.vrrpInstances) {
+      const fp = fingerprint(inst, config);
+      const old = this.instances.get(inst.name);
+      if (old && old.fp === fp) {
+        old.rt.cfg = inst;
+        old.rt.config = config;
+        next.set(inst.name, old);
+      } else {
+        if (old) toStop.push(old.rt);
+        const rt = this.newRuntime(inst, config);
+        next.set(inst.name, { rt, fp });
+        toStart.push(rt);
+      }
+    }
+    for (const [name, old] of this.instances) if (!next.has(name)) toStop.push(old.rt);
+    for (const rt of toStop) {
+      this.log.info(`(${rt.cfg.name}) ${next.has(rt.cfg.name) ? 'changed, restarting' : 'removed'}`);
+      await rt.stop(true);
+      if (!next.has(rt.cfg.name))
+        this.emit({ kind: 'vrrp-instance', name: rt.cfg.name, state: 'DELETED', previous: 'STOP', priority: rt.machine?.priority ?? 0, at: Date.now() });
+    }
+    this.instances = next;
+    this.buildGroups(config);
+    await Promise.all(toStart.map((rt) => rt.start().catch((e) => this.log.error({ error: (e as Error).message }, `(${rt.cfg.name}) failed to start`))));
+    for (const { rt } of this.instances.values()) rt.recomputeTracking();
+  }
+
+  async stop(opts: { release: boolean }): Promise<void> {
+    await Promise.all([...this.instances.values()].map(({ rt }) => rt.stop(opts.release).catch(() => undefined)));
+    for (const { t } of this.scripts.values()) t.stop();
+    for (const { t } of this.files.values()) t.stop();
+    this.scripts.clear();
+    this.files.clear();
+    this.unmonitor?.();
+    this.unmonitor = undefined;
+    this.pool.closeAll();
+    this.io.close?.();
+    this.started = false;
+  }
+
+  snapshot(): unknown {
+    return {
+      instances: [...this.instances.values()].map(({ rt }) => instanceSnapshot(rt)),
+      syncGroups: [...this.groups.values()].map((g) => ({ name: g.cfg.name, state: g.state, members: g.members.map((m) => m.cfg.name) })),
+    };
+  }
+
+  dumpData(): string {
+    return renderData([...this.instances.values()].map((e) => e.rt), [...this.groups.values()]);
+  }
+
+  dumpStats(): string {
+    return renderStats([...this.instances.values()].map((e) => e.rt));
+  }
+
+  metrics(): MetricSample[] {
+    return [...this.instances.values()].flatMap(({ rt }) => instanceMetrics(rt));
+  }
+}

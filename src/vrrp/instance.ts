@@ -1,0 +1,381 @@
+// One running vrrp_instance: its state machine, socket, tracking, addresses and GARP schedule.
+import type { Logger } from 'pino';
+import type { GlobalDefs, KeepalivedConfig, VirtualAddress, VrrpInstance } from '../config/model.js';
+import type { Clock } from './clock.js';
+import type { NetEvent, ReceivedVrrp, VrrpNetIo, VrrpSocketHandle } from './io.js';
+import { canonicalIp } from './ip-address.js';
+import { runNotify } from './notify.js';
+import { encodeAdvert, wireIntervalMs } from './packet.js';
+import { checkAdvert, ReceiveErrorCounters, type ReceiveExpectations } from './receive-checks.js';
+import type { SocketPool } from './socket-pool.js';
+import { VrrpStateMachine, type MachineAction, type VrrpStateName, type TransitionReason } from './state-machine.js';
+import { computeEffectivePriority, type TrackedStatus } from './tracking.js';
+import type { FileTracker, ScriptTracker } from './track-runners.js';
+
+export interface InstanceHooks {
+  onTransition(rt: InstanceRuntime, from: VrrpStateName, to: VrrpStateName, reason: TransitionReason): void;
+  /** own faults (not group-induced) changed */
+  onOwnFaultsChanged(rt: InstanceRuntime): void;
+  scriptTracker(name: string): ScriptTracker | undefined;
+  fileTracker(name: string): FileTracker | undefined;
+  linkUp(ifname: string): boolean | undefined;
+}
+
+export const GROUP_FAULT_PREFIX = 'sync-group ';
+
+export class InstanceRuntime {
+  readonly log: Logger;
+  machine!: VrrpStateMachine;
+  readonly rejects = new ReceiveErrorCounters();
+  ifname: string;
+  primaryAddress: string | undefined;
+  private socket: VrrpSocketHandle | undefined;
+  private sockOpts: { ifname: string; family: 4 | 6; group?: string; srcAddress?: string } | undefined;
+  private readonly rx = (p: ReceivedVrrp, family: 4 | 6) => this.onPacket(p, family);
+  private garpTimers = new Set<NodeJS.Timeout>();
+  vipsInstalled = false;
+  private expectations!: ReceiveExpectations;
+  private ownFaults = new Set<string>();
+  private stopped = false;
+  private keepAddresses = false;
+  private pendingRemoval: Promise<void> = Promise.resolve();
+  lastTransitionAt = Date.now();
+  readonly family: 4 | 6;
+  readonly version: 2 | 3;
+  /** set by the engine when the instance belongs to a sync group */
+  group: string | undefined;
+  /** extra tracking from the sync group */
+  groupTrack: { trackInterface: VrrpInstance['trackInterface']; trackScript: VrrpInstance['trackScript']; trackFile: VrrpInstance['trackFile'] } | undefined;
+
+  constructor(
+    public cfg: VrrpInstance,
+    public config: KeepalivedConfig,
+    private readonly io: VrrpNetIo,
+    private readonly pool: SocketPool,
+    private readonly clock: Clock,
+    parentLog: Logger,
+    private readonly hooks: InstanceHooks,
+  ) {
+    this.log = parentLog.child({ instance: cfg.name });
+    this.ifname = cfg.interface ?? config.global.defaultInterface ?? 'eth0';
+    this.family = cfg.family;
+    this.version = cfg.family === 6 ? 3 : cfg.version;
+  }
+
+  get global(): GlobalDefs {
+    return this.config.global;
+  }
+  get state(): VrrpStateName {
+    return this.machine?.state ?? 'INIT';
+  }
+  get ownFaultList(): string[] {
+    return [...this.ownFaults];
+  }
+
+  private vipList(): string[] {
+    // addresses of the other family are not advertised (keepalived treats them as excluded)
+    return this.cfg.virtualIpaddress.filter((v) => v.prefix.family === this.family).map((v) => canonicalIp(v.prefix.address));
+  }
+
+  private mcastGroup(): string {
+    return this.family === 4 ? this.global.vrrpMcastGroup4 || '224.0.0.18' : this.global.vrrpMcastGroup6 || 'ff02::12';
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.cfg;
+    const info = await this.io.interfaceInfo(this.ifname).catch(() => undefined);
+    if (cfg.unicastSrcIp) this.primaryAddress = canonicalIp(cfg.unicastSrcIp);
+    else if (cfg.mcastSrcIp) this.primaryAddress = canonicalIp(cfg.mcastSrcIp);
+    else if (info) {
+      const cands = info.addresses.filter((a) => a.family === this.family);
+      const pick = this.family === 6 ? cands.find((a) => a.address.startsWith('fe80')) ?? cands[0] : cands[0];
+      this.primaryAddress = pick?.address;
+    }
+    const basePriority = cfg.priority;
+    this.machine = new VrrpStateMachine(
+      {
+        name: cfg.name,
+        version: this.version,
+        advertIntMs: wireIntervalMs(this.version, cfg.advertInt),
+        priority: basePriority,
+        primaryAddress: this.primaryAddress ?? (this.family === 4 ? '0.0.0.0' : '::'),
+        nopreempt: cfg.nopreempt,
+        preemptDelayMs: cfg.preemptDelay,
+        lowerPrioNoAdvert: this.global.vrrpLowerPrioNoAdvert,
+        higherPrioSendAdvert: this.global.vrrpHigherPrioSendAdvert,
+      },
+      this.clock,
+      (a) => this.onAction(a),
+    );
+    this.expectations = {
+      version: this.version,
+      vrid: cfg.virtualRouterId ?? 0,
+      advertIntMs: cfg.advertInt,
+      authPass: cfg.auth?.type === 'PASS' ? cfg.auth.pass : undefined,
+      addresses: this.vipList(),
+      skipCheckAdvAddr: this.global.vrrpSkipCheckAdvAddr,
+      unicastPeers: cfg.unicastPeers.map((p) => ({ address: canonicalIp(p.address), minTtl: p.minTtl, maxTtl: p.maxTtl })),
+      checkUnicastSrc: this.global.vrrpCheckUnicastSrc,
+    };
+    if (!info) this.log.error(`interface ${this.ifname} not found`);
+    if (!this.primaryAddress) this.log.error(`no IPv${this.family} address on ${this.ifname}`);
+    this.sockOpts = {
+      ifname: this.ifname,
+      family: this.family,
+      group: cfg.unicastPeers.length ? undefined : this.mcastGroup(),
+      srcAddress: cfg.unicastSrcIp ?? cfg.mcastSrcIp,
+    };
+    try {
+      this.socket = await this.pool.acquire(this.sockOpts, this.expectations.vrid, this.rx);
+    } catch (e) {
+      this.log.error({ error: (e as Error).message }, `cannot open VRRP socket on ${this.ifname}`);
+    }
+    // keepalived removes any leftover VIPs at start
+    await this.removeAddresses(true);
+    this.recomputeTracking(true);
+    if (!info || !this.primaryAddress || !this.socket) this.setOwnFault('interface', true);
+    this.machine.handle({ type: 'start' });
+  }
+
+  /** Called by the engine whenever a tracked object or link changed. */
+  recomputeTracking(initial = false): void {
+    if (!this.machine) return;
+    const items: TrackedStatus[] = [];
+    const refs = {
+      trackInterface: [...this.cfg.trackInterface, ...(this.groupTrack?.trackInterface ?? [])],
+      trackScript: [...this.cfg.trackScript, ...(this.groupTrack?.trackScript ?? [])],
+      trackFile: [...this.cfg.trackFile, ...(this.groupTrack?.trackFile ?? [])],
+    };
+    if (!this.cfg.dontTrackPrimary) items.push({ kind: 'interface', name: this.ifname, weight: 0, reverse: false, ok: this.hooks.linkUp(this.ifname) ?? true });
+    for (const r of refs.trackInterface) items.push({ kind: 'interface', name: r.name, weight: r.weight ?? 0, reverse: r.reverse, ok: this.hooks.linkUp(r.name) ?? false });
+    for (const r of refs.trackScript) {
+      const t = this.hooks.scriptTracker(r.name);
+      if (!t || t.disabled) continue;
+      items.push({ kind: 'script', name: r.name, weight: r.weight ?? t.def.weight, reverse: r.reverse || (r.weight === undefined && t.def.weightReverse), ok: t.ok });
+    }
+    for (const r of refs.trackFile) {
+      const t = this.hooks.fileTracker(r.name);
+      if (!t) continue;
+      items.push({ kind: 'file', name: r.name, weight: r.weight ?? t.def.weight, reverse: r.reverse || (r.weight === undefined && t.def.weightReverse), value: t.value });
+    }
+    const res = computeEffectivePriority(this.cfg.priority, items);
+    if (res.priority !== this.machine.priority) {
+      if (!initial) this.log.info(`Changing effective priority from ${this.machine.priority} to ${res.priority}`);
+      this.machine.handle({ type: 'priority', priority: res.priority });
+    }
+    const wanted = new Set(res.faults);
+    for (const f of [...this.ownFaults]) if (f.startsWith('track ') && !wanted.has(f.slice(6))) this.setOwnFault(f.slice(6), false, 'track ');
+    for (const f of wanted) this.setOwnFault(f, true, 'track ');
+  }
+
+  private setOwnFault(reason: string, on: boolean, prefix = ''): void {
+    const key = prefix + reason;
+    if (on === this.ownFaults.has(key)) return;
+    if (on) {
+      this.ownFaults.add(key);
+      this.log.info(`entering FAULT: ${reason}`);
+      this.machine.handle({ type: 'fault', reason: key });
+    } else {
+      this.ownFaults.delete(key);
+      this.machine.handle({ type: 'unfault', reason: key });
+    }
+    this.hooks.onOwnFaultsChanged(this);
+  }
+
+  /** Fault imposed by the sync group (another member is faulty). */
+  setGroupFault(group: string, on: boolean): void {
+    if (!this.machine) return;
+    this.machine.handle({ type: on ? 'fault' : 'unfault', reason: GROUP_FAULT_PREFIX + group });
+  }
+
+  onNetEvent(ev: NetEvent): void {
+    if (this.stopped || !this.machine) return;
+    if (ev.kind === 'address-removed' && this.vipsInstalled && this.state === 'MASTER') {
+      const vip = [...this.cfg.virtualIpaddress, ...this.cfg.virtualIpaddressExcluded].find(
+        (v) => canonicalIp(v.prefix.address) === ev.address && (v.dev ?? this.ifname) === ev.ifname,
+      );
+      if (vip) {
+        this.log.warn(`VIP ${ev.address} was removed from ${ev.ifname} while MASTER, restoring it`);
+        this.io.addAddress(vip.dev ?? this.ifname, vip).catch((e) => this.log.error({ error: (e as Error).message }, `cannot restore ${ev.address}`));
+        this.sendGarpBurst(1);
+      }
+    }
+  }
+
+  private onPacket(p: ReceivedVrrp, family: 4 | 6): void {
+    if (this.stopped || !this.machine) return;
+    const r = checkAdvert({ payload: p.payload, src: p.src, dst: p.dst, ttl: p.ttl, family }, this.expectations);
+    if (!r.ok) {
+      if (r.silent) return;
+      if (this.rejects.record(r.reason, this.clock.now()))
+        this.log.warn({ reason: r.reason, src: p.src, count: this.rejects.get(r.reason) }, `advertisement rejected: ${r.reason} (${r.detail})`);
+      return;
+    }
+    if (this.primaryAddress && p.src === this.primaryAddress) return; // our own
+    this.machine.handle({ type: 'advert', priority: r.advert.priority, src: p.src, advertIntMs: r.advert.advertIntMs });
+  }
+
+  private onAction(a: MachineAction): void {
+    switch (a.type) {
+      case 'send-advert':
+        this.sendAdvert(a.priority);
+        return;
+      case 'add-vips':
+        void this.installAddresses();
+        return;
+      case 'remove-vips':
+        this.cancelGarp();
+        if (this.keepAddresses) {
+          this.vipsInstalled = false;
+          return;
+        }
+        this.pendingRemoval = this.removeAddresses(false);
+        return;
+      case 'garp':
+        this.startGarpSchedule();
+        return;
+      case 'transition': {
+        this.lastTransitionAt = Date.now();
+        const what = a.to === 'MASTER' ? 'MASTER' : a.to === 'BACKUP' ? 'BACKUP' : a.to === 'FAULT' ? 'FAULT' : 'STOP';
+        if (a.to === 'BACKUP' && a.from === 'INIT') this.log.info(`Entering BACKUP STATE (init)`);
+        else if (a.to === 'STOP') this.log.info(`Stopped`);
+        else this.log.info(`Entering ${what} STATE`);
+        if (a.to !== 'INIT') runNotify(this.cfg.notify, 'INSTANCE', this.cfg.name, what, a.priority, this.global, this.log);
+        this.hooks.onTransition(this, a.from, a.to, a.reason);
+        return;
+      }
+    }
+  }
+
+  private sendAdvert(priority: number): void {
+    if (!this.socket || !this.primaryAddress) return;
+    const peers = this.cfg.unicastPeers.map((p) => canonicalIp(p.address));
+    const dsts = peers.length ? peers : [this.mcastGroup()];
+    for (const dst of dsts) {
+      let payload: Buffer;
+      try {
+        payload = encodeAdvert(
+          {
+            version: this.version,
+            vrid: this.expectations.vrid,
+            priority,
+            family: this.family,
+            addresses: this.vipList(),
+            advertIntMs: this.cfg.advertInt,
+            authPass: this.version === 2 && this.cfg.auth?.type === 'PASS' ? this.cfg.auth.pass : undefined,
+          },
+          this.primaryAddress,
+          dst,
+        );
+      } catch (e) {
+        this.log.error({ error: (e as Error).message }, `cannot encode advert`);
+        return;
+      }
+      try {
+        const r = this.socket.send(payload, dst);
+        if (r && typeof (r as Promise<void>).catch === 'function')
+          (r as Promise<void>).catch((e) => this.log.warn({ error: (e as Error).message }, `send failed`));
+      } catch (e) {
+        this.log.warn({ error: (e as Error).message }, `send failed`);
+      }
+    }
+  }
+
+  private allAddresses(): VirtualAddress[] {
+    return [...this.cfg.virtualIpaddress, ...this.cfg.virtualIpaddressExcluded];
+  }
+
+  private async installAddresses(): Promise<void> {
+    this.vipsInstalled = true;
+    const jobs: Promise<unknown>[] = [];
+    for (const v of this.allAddresses())
+      jobs.push(this.io.addAddress(v.dev ?? this.ifname, v).catch((e) => this.log.warn({ error: (e as Error).message }, `cannot add ${v.prefix.address}`)));
+    this.log.info(`setting VIPs.`);
+    await Promise.all(jobs);
+    for (const r of this.cfg.virtualRoutes) await this.io.addRoute(r, this.ifname).catch((e) => this.log.warn({ error: (e as Error).message }, 'cannot add virtual route'));
+    for (const r of this.cfg.virtualRules) await this.io.addRule(r).catch((e) => this.log.warn({ error: (e as Error).message }, 'cannot add virtual rule'));
+  }
+
+  async removeAddresses(quiet: boolean): Promise<void> {
+    const was = this.vipsInstalled;
+    this.vipsInstalled = false;
+    if (!quiet || was) this.log.info(`removing VIPs.`);
+    for (const r of this.cfg.virtualRules) await this.io.delRule(r).catch(() => undefined);
+    for (const r of this.cfg.virtualRoutes) await this.io.delRoute(r, this.ifname).catch(() => undefined);
+    await Promise.all(this.allAddresses().map((v) => this.io.delAddress(v.dev ?? this.ifname, v).catch(() => undefined)));
+  }
+
+  private later(fn: () => void, ms: number): void {
+    const t = setTimeout(() => {
+      this.garpTimers.delete(t);
+      fn();
+    }, ms);
+    this.garpTimers.add(t);
+  }
+
+  private cancelGarp(): void {
+    for (const t of this.garpTimers) clearTimeout(t);
+    this.garpTimers.clear();
+  }
+
+  /** Send `repeat` rounds of GARP / unsolicited NA for every address, spaced by vrrp_garp_interval / vrrp_gna_interval. */
+  private sendGarpBurst(repeat: number): void {
+    const addrs = this.allAddresses();
+    const v4 = addrs.filter((a) => a.prefix.family === 4);
+    const v6 = addrs.filter((a) => a.prefix.family === 6);
+    const send = (v: VirtualAddress) => {
+      if (this.state !== 'MASTER') return;
+      const dev = v.dev ?? this.ifname;
+      try {
+        const r = v.prefix.family === 4 ? this.io.sendGratuitousArp(dev, v.prefix.address) : this.io.sendUnsolicitedNa(dev, v.prefix.address);
+        if (r && typeof (r as Promise<void>).catch === 'function') (r as Promise<void>).catch((e) => this.log.warn({ error: (e as Error).message }, 'GARP failed'));
+      } catch (e) {
+        this.log.warn({ error: (e as Error).message }, 'GARP failed');
+      }
+    };
+    const schedule = (list: VirtualAddress[], gapMs: number) => {
+      let k = 0;
+      for (let i = 0; i < repeat; i++)
+        for (const v of list) {
+          if (gapMs > 0 && k > 0) this.later(() => send(v), gapMs * k);
+          else send(v);
+          k++;
+        }
+    };
+    if (v4.length) {
+      this.log.info(`Sending/queueing gratuitous ARPs on ${this.ifname} for ${v4.map((v) => v.prefix.address).join(', ')}`);
+      schedule(v4, this.global.vrrpGarpInterval);
+    }
+    if (v6.length) {
+      this.log.info(`Sending/queueing Unsolicited Neighbour Adverts on ${this.ifname} for ${v6.map((v) => v.prefix.address).join(', ')}`);
+      schedule(v6, this.global.vrrpGnaInterval);
+    }
+  }
+
+  private startGarpSchedule(): void {
+    this.cancelGarp();
+    const cfg = this.cfg;
+    // addresses are added asynchronously: send the first burst once they are in place
+    setImmediate(() => this.sendGarpBurst(Math.max(1, cfg.garpMasterRepeat)));
+    if (cfg.garpMasterDelay > 0) this.later(() => this.sendGarpBurst(Math.max(1, cfg.garpMasterRepeat)), cfg.garpMasterDelay);
+    if (cfg.garpMasterRefresh > 0) {
+      const refresh = () => {
+        if (this.state !== 'MASTER') return;
+        this.sendGarpBurst(Math.max(1, cfg.garpMasterRefreshRepeat));
+        this.later(refresh, cfg.garpMasterRefresh);
+      };
+      this.later(refresh, cfg.garpMasterRefresh);
+    }
+  }
+
+  /** Stop the instance: priority 0 when MASTER; addresses removed unless release is false. */
+  async stop(release: boolean): Promise<void> {
+    if (this.stopped) return;
+    this.keepAddresses = !release;
+    this.machine?.handle({ type: 'shutdown' });
+    this.stopped = true;
+    this.cancelGarp();
+    await this.pendingRemoval;
+    if (this.sockOpts) await this.pool.release(this.sockOpts, this.expectations.vrid, this.rx).catch(() => undefined);
+  }
+}

@@ -1,0 +1,47 @@
+// What the VRRP engine needs from the network edge. The production implementation adapts the
+// native layer (src/native, src/net); keeping this seam small keeps the engine testable.
+import type { VirtualAddress, VirtualRoute, VirtualRule } from '../config/model.js';
+
+export interface ReceivedVrrp {
+  payload: Buffer;
+  src: string;
+  dst: string;
+  /** TTL / hop limit; undefined when unknown */
+  ttl: number | undefined;
+  ifindex?: number;
+}
+
+export interface VrrpSocketHandle {
+  send(payload: Buffer, dst: string): void | Promise<void>;
+  onPacket(cb: (p: ReceivedVrrp) => void): void;
+  close(): void;
+}
+
+export interface InterfaceInfo {
+  name: string;
+  index: number;
+  up: boolean;
+  /** addresses currently on the interface (canonical text) */
+  addresses: { address: string; prefixLen: number; family: 4 | 6 }[];
+}
+
+export type NetEvent =
+  | { kind: 'address-removed'; ifname: string; address: string; family: 4 | 6 }
+  | { kind: 'address-added'; ifname: string; address: string; family: 4 | 6 }
+  | { kind: 'link'; ifname: string; up: boolean };
+
+export interface VrrpNetIo {
+  openVrrpSocket(opts: { ifname: string; family: 4 | 6; group?: string; srcAddress?: string }): VrrpSocketHandle | Promise<VrrpSocketHandle>;
+  interfaceInfo(ifname: string): Promise<InterfaceInfo | undefined>;
+  addAddress(ifname: string, a: VirtualAddress): Promise<void>;
+  delAddress(ifname: string, a: VirtualAddress): Promise<void>;
+  addRoute(r: VirtualRoute, defaultDev: string): Promise<void>;
+  delRoute(r: VirtualRoute, defaultDev: string): Promise<void>;
+  addRule(r: VirtualRule): Promise<void>;
+  delRule(r: VirtualRule): Promise<void>;
+  sendGratuitousArp(ifname: string, address: string): Promise<void> | void;
+  sendUnsolicitedNa(ifname: string, address: string): Promise<void> | void;
+  /** subscribe to address and link changes; returns an unsubscribe function */
+  monitor(cb: (ev: NetEvent) => void): Promise<() => void> | (() => void);
+  close?(): void;
+}

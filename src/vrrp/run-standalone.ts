@@ -1,0 +1,104 @@
+// A minimal VRRP-only runner (keepalived -P): load the config, run the VRRP engine,
+// SIGTERM/SIGINT -> stop and exit 0, SIGHUP -> reload. The full daemon calls VrrpEngine itself.
+import { readFile, writeFile, unlink } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import pino, { type Logger } from 'pino';
+import type { CliOptions } from '../cli/options.js';
+import type { Diagnostic, KeepalivedConfig } from '../config/model.js';
+import { VrrpEngine } from './engine.js';
+import type { VrrpNetIo } from './io.js';
+
+export class ConfigLoadError extends Error {}
+
+/** Load a keepalived.conf through src/config/load.ts; a .json file is taken as a ready KeepalivedConfig. */
+export async function loadVrrpConfig(path: string, configId?: string): Promise<{ config: KeepalivedConfig; diagnostics: Diagnostic[] }> {
+  if (path.endsWith('.json')) {
+    const text = await readFile(path, 'utf8').catch((e: Error) => {
+      throw new ConfigLoadError(`${path}: ${e.message}`);
+    });
+    try {
+      return { config: JSON.parse(text) as KeepalivedConfig, diagnostics: [] };
+    } catch (e) {
+      throw new ConfigLoadError(`${path}: invalid JSON: ${(e as Error).message}`);
+    }
+  }
+  const modPath = '../config/load.js';
+  let mod: { loadConfig: (p: string, o: { configId?: string }) => Promise<{ config: KeepalivedConfig; diagnostics: Diagnostic[] }> | { config: KeepalivedConfig; diagnostics: Diagnostic[] } };
+  try {
+    mod = await import(modPath);
+  } catch {
+    throw new ConfigLoadError('the keepalived.conf loader (src/config/load.ts) is not available in this build; pass a .json config');
+  }
+  return await mod.loadConfig(path, { configId });
+}
+
+/** The daemon's logger setup (src/log) when available, else plain pino JSON lines. */
+export async function standaloneLogger(opts: CliOptions): Promise<Logger> {
+  try {
+    const { createLogger, logOptionsFromCli } = await import('../log/logger.js');
+    return (await createLogger(logOptionsFromCli(opts))).logger.child({ subsystem: 'vrrp' });
+  } catch {
+    return pino({ name: 'tskeepalived', level: opts.logDetail ? 'debug' : 'info', base: { pid: process.pid } });
+  }
+}
+
+export async function defaultNetIo(): Promise<VrrpNetIo> {
+  const modPath = './net-io.js';
+  const mod = (await import(modPath)) as { createNetIo: () => Promise<VrrpNetIo> };
+  return mod.createNetIo();
+}
+
+async function writePid(path: string | undefined): Promise<void> {
+  if (path) await writeFile(path, `${process.pid}\n`).catch(() => undefined);
+}
+
+export async function runVrrpStandalone(opts: CliOptions, deps: { io?: VrrpNetIo; logger?: Logger } = {}): Promise<void> {
+  const log = deps.logger ?? (await standaloneLogger(opts));
+  const file = resolve(opts.useFile);
+  let loaded;
+  try {
+    loaded = await loadVrrpConfig(file, opts.configId);
+  } catch (e) {
+    log.fatal(e instanceof ConfigLoadError ? e.message : `${file}: ${(e as Error).message}`);
+    process.exitCode = 4;
+    return;
+  }
+  for (const d of loaded.diagnostics) if (d.severity !== 'info') log.warn(`${d.file ?? file}:${d.line ?? 0}: ${d.message}`);
+  if (loaded.diagnostics.some((d) => d.severity === 'fatal')) {
+    process.exitCode = 4;
+    return;
+  }
+  const io = deps.io ?? (await defaultNetIo());
+  const engine = new VrrpEngine({ io, logger: log });
+  await writePid(opts.pidFile);
+  await writePid(opts.vrrpPidFile);
+  await engine.start(loaded.config);
+  let stopping = false;
+  const stop = async (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`Received ${sig}, stopping`);
+    await engine.stop({ release: !opts.dontReleaseVrrp });
+    for (const p of [opts.pidFile, opts.vrrpPidFile]) if (p) await unlink(p).catch(() => undefined);
+    log.info('Stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    log.info('Reloading');
+    loadVrrpConfig(file, opts.configId)
+      .then((r) => {
+        if (r.diagnostics.some((d) => d.severity === 'fatal')) {
+          log.error('new configuration has fatal errors, keeping the running one');
+          return;
+        }
+        return engine.reload(r.config);
+      })
+      .catch((e) => log.error(`reload failed: ${(e as Error).message}`));
+  });
+  // keepalived writes /tmp/keepalived.data (SIGUSR1) and /tmp/keepalived.stats (SIGUSR2); TKV_DUMP_DIR moves them
+  const dumpDir = process.env.TKV_DUMP_DIR ?? '/tmp';
+  process.on('SIGUSR1', () => void writeFile(`${dumpDir}/keepalived.data`, engine.dumpData()).catch(() => undefined));
+  process.on('SIGUSR2', () => void writeFile(`${dumpDir}/keepalived.stats`, engine.dumpStats()).catch(() => undefined));
+}

@@ -1,0 +1,171 @@
+// Helpers for the LB traffic tests: network namespaces, tiny name-reply servers and a client
+// running inside a namespace. No side effects at import time.
+import { execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
+
+export async function sh(...argv: string[]): Promise<string> {
+  const { stdout } = await execFileP(argv[0]!, argv.slice(1), { timeout: 20_000 });
+  return stdout;
+}
+
+export async function nsExec(ns: string, ...argv: string[]): Promise<string> {
+  return sh('ip', 'netns', 'exec', ns, ...argv);
+}
+
+export function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+/** Delete every namespace whose name starts with prefix (best effort). */
+export async function deleteNamespaces(prefix: string): Promise<void> {
+  const list = await sh('ip', 'netns', 'list').catch(() => '');
+  for (const line of list.split('\n')) {
+    const name = line.split(' ')[0];
+    if (name && name.startsWith(prefix)) await sh('ip', 'netns', 'del', name).catch(() => {});
+  }
+}
+
+// A TCP and UDP server replying its name. TCP: writes "NAME\n" on connect; answers "ping" with "pong NAME\n".
+const SERVER_JS = `
+const net = require('net'), dgram = require('dgram');
+const [name, port] = [process.argv[1], Number(process.argv[2])];
+const srv = net.createServer((s) => {
+  s.on('error', () => {});
+  s.write(name + '\\n');
+  s.on('data', (d) => { if (String(d).includes('ping')) s.write('pong ' + name + '\\n'); });
+});
+srv.listen(port, '::');
+const u = dgram.createSocket('udp4');
+u.on('message', (m, r) => u.send(name, r.port, r.address));
+u.bind(port, '0.0.0.0', () => process.stdout.write('ready\\n'));
+setTimeout(() => process.exit(0), 120000).unref();
+`;
+
+/** Start a name server in a namespace; resolves once it listens. */
+export async function startNameServer(ns: string, name: string, port: number): Promise<ChildProcess> {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', SERVER_JS, name, String(port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server ${name} did not start`)), 10_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      if (String(d).includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('exit', (c) => reject(new Error(`server ${name} exited ${c}`)));
+  });
+  return child;
+}
+
+// Sequential requests: one connection (or datagram socket) per request, source address round-robin.
+const CLIENT_JS = `
+const net = require('net'), dgram = require('dgram');
+const a = JSON.parse(process.argv[1]);
+function tcpOnce(src) {
+  return new Promise((res) => {
+    const s = net.connect({ host: a.host, port: a.port, localAddress: src });
+    let buf = '';
+    const t = setTimeout(() => { s.destroy(); res('timeout'); }, 3000);
+    s.on('data', (d) => { buf += d; if (buf.includes('\\n')) { clearTimeout(t); s.end(); res(buf.split('\\n')[0]); } });
+    s.on('error', (e) => { clearTimeout(t); res('error:' + e.code); });
+  });
+}
+function udpOnce(src) {
+  return new Promise((res) => {
+    const s = dgram.createSocket('udp4');
+    const t = setTimeout(() => { s.close(); res('timeout'); }, 3000);
+    s.on('message', (m) => { clearTimeout(t); s.close(); res(String(m)); });
+    s.bind(0, src, () => s.send('hi', a.port, a.host));
+  });
+}
+(async () => {
+  const out = [];
+  for (let i = 0; i < a.count; i++) {
+    const src = a.sources[i % a.sources.length];
+    out.push({ src, reply: await (a.udp ? udpOnce(src) : tcpOnce(src)) });
+  }
+  process.stdout.write(JSON.stringify(out));
+})();
+`;
+
+export interface Reply {
+  src: string;
+  reply: string;
+}
+
+export async function clientRequests(
+  ns: string,
+  args: { host: string; port: number; count: number; sources: string[]; udp?: boolean },
+): Promise<Reply[]> {
+  const out = await nsExec(ns, process.execPath, '-e', CLIENT_JS, JSON.stringify(args));
+  return JSON.parse(out) as Reply[];
+}
+
+// One long-lived connection: prints the server's name, then on a stdin line sends "ping" and prints the answer.
+const HOLD_JS = `
+const net = require('net');
+const [host, port, src] = [process.argv[1], Number(process.argv[2]), process.argv[3]];
+const s = net.connect({ host, port, localAddress: src });
+s.setEncoding('utf8');
+s.on('data', (d) => process.stdout.write(d));
+s.on('error', (e) => { process.stdout.write('error:' + e.code + '\\n'); process.exit(0); });
+process.stdin.on('data', () => s.write('ping'));
+setTimeout(() => process.exit(0), 60000).unref();
+`;
+
+export interface HeldConnection {
+  first: Promise<string>;
+  ping(): Promise<string>;
+  close(): void;
+}
+
+export function holdConnection(ns: string, host: string, port: number, src: string): HeldConnection {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', HOLD_JS, host, String(port), src], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines: string[] = [];
+  const waiters: ((l: string) => void)[] = [];
+  let buf = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      const w = waiters.shift();
+      if (w) w(line);
+      else lines.push(line);
+    }
+  });
+  const next = () =>
+    new Promise<string>((resolve) => {
+      const l = lines.shift();
+      if (l !== undefined) return resolve(l);
+      const t = setTimeout(() => resolve('timeout'), 5000);
+      waiters.push((x) => {
+        clearTimeout(t);
+        resolve(x);
+      });
+    });
+  return {
+    first: next(),
+    ping: () => {
+      child.stdin!.write('go\n');
+      return next();
+    },
+    close: () => {
+      child.kill();
+    },
+  };
+}
+
+export function tally(replies: Reply[]): Record<string, number> {
+  const t: Record<string, number> = {};
+  for (const r of replies) t[r.reply] = (t[r.reply] ?? 0) + 1;
+  return t;
+}

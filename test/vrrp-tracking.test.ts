@@ -1,0 +1,113 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { computeEffectivePriority, RiseFall, parseTrackFileValue } from '../src/vrrp/tracking.js';
+import { ScriptTracker, FileTracker } from '../src/vrrp/track-runners.js';
+import type { VrrpScript, TrackFile } from '../src/config/model.js';
+
+const loc = { file: 't.conf', line: 1 };
+const log = pino({ level: 'silent' });
+
+test('effective priority: weights, reverse, faults, clamping, owner', () => {
+  const p = (base: number, ...items: Parameters<typeof computeEffectivePriority>[1]) => computeEffectivePriority(base, items);
+  assert.deepEqual(p(100, { kind: 'script', name: 's', weight: 20, reverse: false, ok: true }), { priority: 120, faults: [] });
+  assert.deepEqual(p(100, { kind: 'script', name: 's', weight: 20, reverse: false, ok: false }), { priority: 100, faults: [] });
+  assert.deepEqual(p(100, { kind: 'script', name: 's', weight: -30, reverse: false, ok: false }), { priority: 70, faults: [] });
+  assert.deepEqual(p(100, { kind: 'script', name: 's', weight: -30, reverse: true, ok: true }), { priority: 70, faults: [] });
+  assert.deepEqual(p(100, { kind: 'script', name: 's', weight: 0, reverse: false, ok: false }), { priority: 100, faults: ['script s'] });
+  assert.deepEqual(p(100, { kind: 'interface', name: 'eth1', weight: 0, reverse: false, ok: false }), { priority: 100, faults: ['interface eth1'] });
+  assert.deepEqual(p(250, { kind: 'script', name: 's', weight: 50, reverse: false, ok: true }), { priority: 254, faults: [] });
+  assert.deepEqual(p(10, { kind: 'script', name: 's', weight: -50, reverse: false, ok: false }), { priority: 1, faults: [] });
+  assert.deepEqual(p(255, { kind: 'script', name: 's', weight: -50, reverse: false, ok: false }), { priority: 255, faults: [] });
+  // track files: value x weight, reverse negates, weight 0 non-zero = fault, < -253 = fault
+  assert.deepEqual(p(100, { kind: 'file', name: 'f', weight: 3, reverse: false, value: 5 }), { priority: 115, faults: [] });
+  assert.deepEqual(p(100, { kind: 'file', name: 'f', weight: 3, reverse: true, value: 5 }), { priority: 85, faults: [] });
+  assert.deepEqual(p(100, { kind: 'file', name: 'f', weight: 0, reverse: false, value: 1 }), { priority: 100, faults: ['file f'] });
+  assert.deepEqual(p(100, { kind: 'file', name: 'f', weight: 1, reverse: false, value: -254 }), { priority: 100, faults: ['file f'] });
+  assert.equal(parseTrackFileValue(' 42\n'), 42);
+  assert.equal(parseTrackFileValue('-7 foo'), -7);
+  assert.equal(parseTrackFileValue('abc'), 0);
+});
+
+test('rise/fall hysteresis', () => {
+  const rf = new RiseFall(2, 3, true);
+  assert.equal(rf.push(false), false);
+  assert.equal(rf.push(false), false);
+  assert.equal(rf.push(true), false);
+  assert.equal(rf.push(false), false);
+  assert.equal(rf.push(false), false);
+  assert.equal(rf.push(false), true);
+  assert.equal(rf.ok, false);
+  assert.equal(rf.push(true), false);
+  assert.equal(rf.push(true), true);
+  assert.equal(rf.ok, true);
+});
+
+test('vrrp_script runner runs the real script periodically and applies fall/rise', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tkv-track-'));
+  try {
+    const flag = join(dir, 'flag');
+    writeFileSync(flag, '0');
+    const def: VrrpScript = {
+      name: 'chk',
+      script: { command: '', argv: ['/bin/sh', '-c', `exit $(cat ${flag})`], loc },
+      interval: 50,
+      timeout: 1000,
+      weight: -20,
+      weightReverse: false,
+      rise: 2,
+      fall: 2,
+      initFail: false,
+      loc,
+    };
+    const t = new ScriptTracker(def, log, { enableScriptSecurity: false });
+    const changes: boolean[] = [];
+    t.onChange(() => changes.push(t.ok));
+    t.start();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(t.ok, true);
+    writeFileSync(flag, '1');
+    const deadline = Date.now() + 3000;
+    while (t.ok && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(t.ok, false);
+    writeFileSync(flag, '0');
+    while (!t.ok && Date.now() < deadline + 3000) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(t.ok, true);
+    t.stop();
+    assert.deepEqual(changes, [false, true]);
+    // timeout counts as failure
+    const slow = new ScriptTracker({ ...def, name: 'slow', script: { command: '', argv: ['/bin/sleep', '5'], loc }, timeout: 50, fall: 1 }, log, { enableScriptSecurity: false });
+    slow.start();
+    const d2 = Date.now() + 3000;
+    while (slow.ok && Date.now() < d2) await new Promise((r) => setTimeout(r, 20));
+    slow.stop();
+    assert.equal(slow.ok, false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('track file runner: init_file and value changes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tkv-track-'));
+  try {
+    const file = join(dir, 'tf');
+    const def: TrackFile = { name: 'tf', file, weight: 2, weightReverse: false, initFile: { value: 7, overwrite: false }, loc };
+    const t = new FileTracker(def, log, 30);
+    let changed = 0;
+    t.onChange(() => changed++);
+    await t.start();
+    assert.equal(readFileSync(file, 'utf8').trim(), '7');
+    assert.equal(t.value, 7);
+    writeFileSync(file, '-3\n');
+    const deadline = Date.now() + 2000;
+    while ((t.value as number) !== -3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    t.stop();
+    assert.equal(t.value, -3);
+    assert.equal(changed, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
