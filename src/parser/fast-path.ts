@@ -126,9 +126,8 @@ export class FastPath {
   private words(src: string, s: number, e: number, file: string, line: number): void {
     let i = s;
     while (i < e && !isWhite(src.charCodeAt(i))) i++;
-    const keyword = src.slice(s, i);
-    this.scope.keyword(keyword);
-    this.tree.add(new LazyNode(keyword, src, s, e, file, line));
+    if (this.scope.depth === 0) this.scope.keyword(src.slice(s, i));
+    this.tree.add(new LazyNode(src, s, i, e, file, line));
   }
 }
 
