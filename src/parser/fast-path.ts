@@ -74,8 +74,14 @@ export class FastPath {
     let braces = false;
     for (let i = start; i < to; i++) {
       const c = src.charCodeAt(i);
-      // " # ! $ \ and control characters need the general path
-      if (c === 34 || c === 35 || c === 33 || c === 36 || c === 92 || (c < 32 && c !== 9)) return false;
+      if (c === 35 || c === 33) {
+        // a comment: the line ends here, unless a '\' follows (keepalived keeps a final '\')
+        for (let j = i + 1; j < to; j++) if (src.charCodeAt(j) === 92) return false;
+        to = i;
+        break;
+      }
+      // " $ \ and control characters need the general path
+      if (c === 34 || c === 36 || c === 92 || (c < 32 && c !== 9)) return false;
       if (c === 123 || c === 125) {
         braces = true;
         let j = i + 1;
