@@ -15,6 +15,7 @@ const ROUNDS = arg('rounds', 20);
 const ADVERT_S = arg('advert', 0.5);
 const INSTANCES = arg('instances', 50);
 const JITTER_SECONDS = arg('jitter-seconds', 10);
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 
 function pct(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
@@ -170,12 +171,12 @@ async function main() {
     process.stdout.write('  VIP present:  (VIP on the backup [ip -ts monitor] - master\'s last advert [tcpdump]) - Master_Down_Interval\n');
     process.stdout.write('  first advert: (backup\'s first advert as master - master\'s last advert, both tcpdump) - Master_Down_Interval\n');
     let vrid = 10;
-    for (const [label, m, b] of [
+    for (const [label, m, b] of (ONLY === 'jitter' ? [] : [
       ['tskeepalived pair', 'ts', 'ts'],
       ['keepalived pair', 'ka', 'ka'],
       ['mixed (keepalived master, tskeepalived backup)', 'ka', 'ts'],
       ['mixed (tskeepalived master, keepalived backup)', 'ts', 'ka'],
-    ] as [string, Kind, Kind][]) {
+    ]) as [string, Kind, Kind][]) {
       const res = await failoverPair(lan, label.replace(/\W+/g, '-'), m, b, vrid++);
       for (const [what, r] of [['VIP present', res.vip], ['first advert', res.advert]] as const)
         process.stdout.write(`  ${label.padEnd(48)} ${what.padEnd(13)} n=${r.length}  p50 ${fmt(pct(r, 50))}  p99 ${fmt(pct(r, 99))}  min ${fmt(Math.min(...r))}  max ${fmt(Math.max(...r))}\n`);

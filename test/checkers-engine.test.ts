@@ -92,6 +92,30 @@ describe('checkers engine', () => {
     assert.ok(down < DOWN_BOUND);
   });
 
+  it('follows a server that dies (stops listening), comes back on its port, turns slow and resets', async () => {
+    const s = await new TestHttpServer('127.0.0.14').listen();
+    try {
+      const { backend } = await start(config([vs([rs(s.address, s.port, [hc()]), real(0)])]));
+      const mine = () => backend.dests().some((d) => d.startsWith(`${s.address}:`));
+      assert.ok(mine());
+      await s.stop();
+      const t1 = await waitFor('dead server removed', () => !mine(), DOWN_BOUND);
+      await s.listen(s.port);
+      await waitFor('revived server added', mine, UP_BOUND);
+      s.mode = 'slow';
+      s.slowMs = TIMEOUT * 3;
+      await waitFor('slow server removed', () => !mine(), DOWN_BOUND + TIMEOUT);
+      s.slowMs = 10;
+      await waitFor('fast again', mine, UP_BOUND);
+      s.mode = 'reset';
+      await waitFor('resetting server removed', () => !mine(), DOWN_BOUND);
+      assert.ok(t1 < DOWN_BOUND);
+      assert.equal(backend.dests().length, 1, 'the other server stayed');
+    } finally {
+      await s.stop().catch(() => undefined);
+    }
+  });
+
   it('retries before declaring failure: one failed attempt followed by a success keeps the server', async () => {
     const { backend } = await start(config([vs([rs(servers[0].address, servers[0].port, [httpCheck({ connectTimeout: TIMEOUT, retry: 2, delayBeforeRetry: 150 })])])]));
     servers[0].mode = 'status500';

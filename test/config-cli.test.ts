@@ -81,6 +81,25 @@ describe('check-config exit codes (keepalived 2.2.7 classes)', () => {
   });
 });
 
+describe('check-config stays light', () => {
+  it('loads no logger and no engine code', () => {
+    const probe = `
+      const { createRequire } = await import('node:module');
+      const require = createRequire(import.meta.url);
+      const { runCheckConfig } = await import(${JSON.stringify(join(REPO_ROOT, 'dist/src/cli/check-config.js'))});
+      const { defaultOptions } = await import(${JSON.stringify(join(REPO_ROOT, 'dist/src/cli/options.js'))});
+      const o = defaultOptions(); o.configTest = true; o.useFile = ${JSON.stringify(join(dir, 'light.conf'))};
+      process.stderr.write = () => true;
+      await runCheckConfig(o);
+      console.log(JSON.stringify(Object.keys(require.cache)));`;
+    writeFileSync(join(dir, 'light.conf'), VALID);
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8', cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    const loaded: string[] = JSON.parse(r.stdout.trim().split('\n').pop() ?? '[]');
+    assert.deepEqual(loaded.filter((m) => /node_modules\/(pino|undici|nodemailer)\//.test(m)), []);
+  });
+});
+
 describe('--check-config --json', () => {
   it('prints {file, exitCode, diagnostics[{file,line,severity,message}]} on stdout', () => {
     writeFileSync(join(dir, 'j.conf'), VALID.replace('weight 3', 'weight x'));

@@ -38,7 +38,7 @@ before(async () => {
     tcpServers.push(srv);
     ports.push((srv.address() as net.AddressInfo).port);
     const u = dgram.createSocket('udp4');
-    u.on('message', (m, r) => u.send(name, r.port, r.address));
+    u.on('message', (_m, r) => u.send(name, r.port, r.address));
     await new Promise<void>((r) => u.bind(0, `127.0.0.1${i + 1}`, () => r()));
     udpServers.push(u);
     udpPorts.push(u.address().port);
@@ -210,6 +210,36 @@ test('UDP: sessions spread rr, replies come back from the virtual address', asyn
     replies.push(reply);
   }
   assert.deepEqual(tally(replies.map((reply) => ({ reply }))), { s1: 5, s2: 5 });
+});
+
+test('UDP one-packet scheduling: each datagram of one client socket is scheduled on its own', async () => {
+  const key = { kind: 'addr' as const, family: 4 as const, protocol: 'UDP' as const, address: VIP, port: vport };
+  const exchange = async (): Promise<string[]> => {
+    const s = dgram.createSocket('udp4');
+    const got: string[] = [];
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+    for (let i = 0; i < 4; i++) {
+      got.push(
+        await new Promise<string>((resolve) => {
+          const t = setTimeout(() => resolve('timeout'), 2000);
+          s.once('message', (m) => {
+            clearTimeout(t);
+            resolve(String(m));
+          });
+          s.send('hi', vport, VIP);
+        }),
+      );
+    }
+    s.close();
+    return got;
+  };
+  await backend.apply(state({ ...svc('rr', [rs(1, 1, true), rs(2, 1, true)]), key, ops: true }));
+  const ops = await exchange();
+  assert.deepEqual(tally(ops.map((reply) => ({ reply }))), { s1: 2, s2: 2 });
+  assert.notEqual(ops[0], ops[1]);
+  await backend.apply(state({ ...svc('wrr', [rs(1, 1, true), rs(2, 1, true)]), key, ops: false }));
+  const flow = await exchange();
+  assert.equal(new Set(flow).size, 1, flow.join(','));
 });
 
 test('no destination: reset; EADDRINUSE: clear error; unsupported services rejected', async () => {

@@ -138,3 +138,28 @@ test('IP address helpers', () => {
   assert.equal(passwordBytes('abcdefghij').toString(), 'abcdefgh');
   assert.equal(passwordBytes('ab').toString('hex'), '6162000000000000');
 });
+
+test("vrrpnet's keepalived fixtures (VRRP payloads) decode, verify and re-encode byte for byte", () => {
+  const payload = (name: string) => Buffer.from(readFileSync(join(FIX, name), 'utf8').replace(/#.*$/gm, '').replace(/\s+/g, ''), 'hex');
+  const cases: [string, { version: 2 | 3; vrid: number; priority: number; ms: number; pass?: string; addrs: string[]; family: 4 | 6 }][] = [
+    ['v2-ipv4-auth-pass.hex', { version: 2, vrid: 51, priority: 150, ms: 1000, pass: 'secret1', addrs: ['10.77.0.100', '10.77.0.101'], family: 4 }],
+    ['v2-ipv4-noauth.hex', { version: 2, vrid: 53, priority: 100, ms: 2000, addrs: ['10.77.0.110'], family: 4 }],
+    ['v3-ipv4.hex', { version: 3, vrid: 54, priority: 200, ms: 1000, addrs: ['10.77.0.120', '10.77.0.121', '10.77.0.122'], family: 4 }],
+    ['v3-ipv4-advert-centisec.hex', { version: 3, vrid: 55, priority: 254, ms: 500, addrs: ['10.77.0.130'], family: 4 }],
+    ['v3-ipv6.hex', { version: 3, vrid: 52, priority: 200, ms: 1000, addrs: ['fd77::100', 'fd77::101'], family: 6 }],
+  ];
+  for (const [file, c] of cases) {
+    const buf = payload(file);
+    const d = decodeAdvert(buf, c.family);
+    assert.ok(d.ok, file);
+    assert.equal(d.advert.vrid, c.vrid, file);
+    assert.equal(d.advert.priority, c.priority, file);
+    assert.equal(d.advert.advertIntMs, c.ms, file);
+    assert.deepEqual(d.advert.addresses, c.addrs, file);
+    const src = c.family === 4 ? '10.77.0.1' : 'fe80::ff:fe77:1';
+    const dst = c.family === 4 ? '224.0.0.18' : 'ff02::12';
+    assert.ok(verifyChecksum(buf, c.version, src, dst), file);
+    const re = encodeAdvert({ version: c.version, vrid: c.vrid, priority: c.priority, family: c.family, addresses: c.addrs, advertIntMs: c.ms, authPass: c.pass }, src, dst);
+    assert.equal(re.toString('hex'), buf.toString('hex'), file);
+  }
+});

@@ -89,3 +89,48 @@ test('engine: interface down -> FAULT (priority 0 sent), up -> BACKUP then MASTE
   await waitFor('both master again', () => h.addresses.size === 2, 2000);
   await e.stop({ release: true });
 });
+
+test('engine: track_file value x weight changes the advertised priority and makes the peer preempt', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'tkv-tf-'));
+  try {
+    const file = join(dir, 'prio');
+    writeFileSync(file, '0\n');
+    const lan = new MemLan();
+    const ha = lan.host('10.0.0.1');
+    const hb = lan.host('10.0.0.2');
+    const ea = new VrrpEngine({ io: ha, logger: log });
+    const eb = new VrrpEngine({ io: hb, logger: log });
+    const loc = { file: 't', line: 1 };
+    const ca = config({ instances: [instance('VI_1', { ...fast, priority: 150, virtualIpaddress: [vip('10.0.0.100')], trackFile: [{ name: 'tf', reverse: false, loc }] })] });
+    ca.trackFiles = [{ name: 'tf', file, weight: -10, weightReverse: false, loc }];
+    await ea.start(ca);
+    await eb.start(config({ instances: [instance('VI_1', { ...fast, priority: 100, virtualIpaddress: [vip('10.0.0.100')] })] }));
+    await waitFor('A master', () => ha.addresses.has('10.0.0.100'), 2000);
+    writeFileSync(file, '6\n'); // 150 + 6 x -10 = 90 < 100
+    await waitFor('A advertises 90', () => ha.sent.at(-1)?.priority === 90, 2000);
+    await waitFor('B preempts', () => hb.addresses.has('10.0.0.100') && !ha.addresses.has('10.0.0.100'), 2000);
+    const snap = ea.snapshot() as { instances: { effectivePriority: number; state: string }[] };
+    assert.equal(snap.instances[0].effectivePriority, 90);
+    assert.equal(snap.instances[0].state, 'BACKUP');
+    await ea.stop({ release: true });
+    await eb.stop({ release: true });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('engine: an instance whose interface is missing at start is FAULT and recovers when it appears', async () => {
+  const lan = new MemLan();
+  const h = lan.host('10.0.0.1');
+  h.linkUp.delete('eth0');
+  const e = new VrrpEngine({ io: h, logger: log });
+  await e.start(config({ instances: [instance('VI_1', { ...fast, priority: 100, virtualIpaddress: [vip('10.0.0.100')] })] }));
+  const state = () => (e.snapshot() as { instances: { state: string }[] }).instances[0].state;
+  assert.equal(state(), 'FAULT');
+  h.setLink('eth0', true);
+  await waitFor('MASTER once the interface exists', () => h.addresses.has('10.0.0.100'), 2000);
+  await e.stop({ release: true });
+});

@@ -217,6 +217,17 @@ export function startTsNode(lan: Lan, nsIndex: number, confPath: string, extra: 
   return new Node(p);
 }
 
+/** The full daemon (bin/tskeepalived -P) on a keepalived.conf, with keepalived's flags. */
+export function startTsDaemon(lan: Lan, nsIndex: number, confPath: string, tag: string): Node {
+  const p = spawn(
+    'ip',
+    ['netns', 'exec', lan.namespaces[nsIndex], process.execPath, 'bin/tskeepalived', '-P', '-n', '-l', '-G', '-f', confPath, '-p', join(lan.dir, `${tag}.pid`), '-r', join(lan.dir, `${tag}-vrrp.pid`)],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  lan.procs.push(p);
+  return new Node(p);
+}
+
 export function startKeepalived(lan: Lan, nsIndex: number, confPath: string, tag: string): Node & { vrrpPid: () => number | undefined } {
   const pid1 = join(lan.dir, `${tag}.pid`);
   const pid2 = join(lan.dir, `${tag}-vrrp.pid`);

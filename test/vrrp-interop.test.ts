@@ -2,7 +2,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { config, instance, vip, keepalivedConf, Lan, startTsNode, startKeepalived, waitFor, sleep, isRoot, sh } from './vrrp-helpers.js';
+import { config, instance, vip, keepalivedConf, Lan, startTsNode, startTsDaemon, startKeepalived, waitFor, sleep, isRoot, sh } from './vrrp-helpers.js';
 
 const canRun = isRoot() && existsSync('/usr/sbin/keepalived');
 const skip = canRun ? false : 'needs root and keepalived';
@@ -46,13 +46,14 @@ test('two tskeepalived nodes: the higher priority is MASTER and holds the VIP; S
   }
 });
 
-test('mixed pair: tskeepalived MASTER over keepalived BACKUP; SIGTERM -> keepalived takes over in ~1 s; restart -> preempts back', { skip, timeout: 40_000 }, async () => {
+test('mixed pair (bin/tskeepalived -P on keepalived.conf): tskeepalived MASTER over keepalived BACKUP; SIGTERM -> keepalived takes over in ~1 s; restart -> preempts back', { skip, timeout: 40_000 }, async () => {
   const id = vrid();
   const addr = `10.61.0.${id}`;
   const inst = (prio: number) => instance('VI_1', { virtualRouterId: id, priority: prio, state: 'BACKUP', virtualIpaddress: [vip(addr)], auth: { type: 'PASS', pass: 'sEcret99' } });
   const kconf = lan.writeText('t2-ka.conf', keepalivedConf(config({ instances: [inst(100)] })));
-  const tconf = lan.writeJson('t2-ts.json', config({ instances: [inst(150)] }));
-  let t = startTsNode(lan, 0, tconf);
+  // tskeepalived runs as the full daemon on the same keepalived.conf syntax
+  const tconf = lan.writeText('t2-ts.conf', keepalivedConf(config({ instances: [inst(150)] })));
+  let t = startTsDaemon(lan, 0, tconf, 't2-ts');
   await waitFor('tskeepalived MASTER with the VIP', () => lan.hasAddress(0, addr), 6000);
   const k = startKeepalived(lan, 1, kconf, 't2');
   try {
@@ -67,7 +68,7 @@ test('mixed pair: tskeepalived MASTER over keepalived BACKUP; SIGTERM -> keepali
     const took = Date.now() - t0;
     assert.ok(took < 1500, `keepalived took over after ${took} ms`);
     assert.ok(!lan.hasAddress(0, addr));
-    t = startTsNode(lan, 0, tconf);
+    t = startTsDaemon(lan, 0, tconf, 't2-ts');
     await waitFor('tskeepalived preempts back', () => lan.hasAddress(0, addr), 8000);
     await waitFor('keepalived releases the VIP', () => !lan.hasAddress(1, addr), 2000);
     await waitFor('keepalived logs BACKUP again', () => k.lines.filter((l) => /Entering BACKUP STATE/.test(l)).length >= 2, 2000);

@@ -40,7 +40,7 @@ test('starts in BACKUP and becomes MASTER after Master_Down_Interval (v2: 3 x ad
   assert.deepEqual(acts.map((a) => a.type), ['send-advert', 'add-vips', 'garp', 'transition'], 'network first, notification last');
 });
 
-test('MASTER sends an advert every advert_int without drift', () => {
+test('MASTER sends an advert every advert_int', () => {
   const { clock, m, actions, adverts } = setup({ priority: 255 });
   m.handle({ type: 'start' });
   assert.equal(m.state, 'MASTER', 'owner goes MASTER at once');

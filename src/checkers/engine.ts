@@ -136,7 +136,10 @@ export class CheckersEngine implements Engine {
   private ctxBase: CheckEnv = { enableScriptSecurity: false, trackFiles: new Map() };
   /** the loops' callbacks */
   private readonly host: LoopHost<CheckerRt> = {
-    attempt: (c, signal) => runCheck(c.r.rs, c.checker, this.ctxBase, c.v.vs.virtualhost, c.delayLoopMs, signal),
+    attempt: (c, signal) => {
+      const p = runCheck(c.r.rs, c.checker, this.ctxBase, c.v.vs.virtualhost, c.delayLoopMs, signal);
+      return this.logAllFailures ? p.then((res) => this.logFailure(c, res)) : p;
+    },
     verdict: (c, up, res) => this.onVerdict(c.v, c.r, c, up, res),
   };
   private applyTimer: NodeJS.Timeout | undefined;
@@ -230,8 +233,17 @@ export class CheckersEngine implements Engine {
 
   // ------------------------------------------------------------------ building
 
+  /** global_defs checker_log_all_failures: log every failed attempt, not only state changes */
+  private logAllFailures = false;
+
+  private logFailure(c: CheckerRt, res: CheckResult): CheckResult {
+    if (!res.ok) this.log.info({ vs: c.v.text, rs: c.r.text, checker: c.checker.type, reason: res.reason }, 'check failed');
+    return res;
+  }
+
   private setConfig(config: KeepalivedConfig): void {
     this.config = config;
+    this.logAllFailures = config.global.checkerLogAllFailures === true;
     this.ctxBase = {
       enableScriptSecurity: config.global.enableScriptSecurity,
       scriptUser: config.global.scriptUser,
@@ -333,6 +345,9 @@ export class CheckersEngine implements Engine {
         return;
       }
       const timing = loopTiming(v.vs, r.rs, c.checker);
+      const common = c.checker as { fwmark?: number; bindIf?: string };
+      if (common.fwmark !== undefined || (common.bindIf !== undefined && c.checker.type !== 'PING_CHECK'))
+        this.log.warn({ rs: r.text, checker: c.checker.type }, 'checker fwmark / bind_if are not supported: the check runs without them');
       c.loop = new CheckerLoop(this.host, c, timing, c.up, { timers: this.timers, limiter: this.limiter, signal: this.stopSignal.signal });
       c.loop.start(firstDelay(`${v.id}|${r.id}|${i}`, timing));
     });

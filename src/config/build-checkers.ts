@@ -202,7 +202,7 @@ export const checkerTables = {
       else if (v !== undefined) c.maxReplyLength = v;
     }),
   MISC_CHECK: addCommon(new KeywordTable<MiscCheck>('MISC_CHECK'), false, false)
-    .model('misc_path', (ctx, n, c) => (c.miscPath = readScript(ctx, ctx.scripts, n) ?? c.miscPath))
+    .model('misc_path', (ctx, n, c) => (c.miscPath = readScript(ctx, ctx.scripts, n, 1, true) ?? c.miscPath))
     .model('misc_timeout', (ctx, n, c) => {
       const w = arg(ctx, n);
       const v = w === undefined ? undefined : readUnsigned(ctx, n, w, 0, 4294967);
@@ -293,6 +293,14 @@ export function buildChecker(ctx: BuildContext, type: CheckerKeyword, n: ConfNod
     if (!c.miscPath) {
       ctx.error(n.endLoc ?? n, 'No script path has been specified for MISC_CHECKER - skipping');
       return undefined;
+    }
+    if (c.user === undefined && c.miscPath.user === undefined) {
+      // keepalived checks the default script user when the MISC_CHECK block ends
+      ctx.scripts.checkDefaultUser(ctx, n.endLoc ?? n);
+      if (ctx.scripts.defaultUserFailed) {
+        ctx.error(n.endLoc ?? n, `Unable to set default user for misc script ${c.miscPath.argv.map((a) => `'${a}'`).join(' ')} - removing`);
+        return undefined;
+      }
     }
   } else if (c.type === 'FILE_CHECK') {
     if (!c.trackFile) {

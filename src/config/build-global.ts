@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import type { ConfNode } from '../parser/ast.js';
 import type { BuildContext } from './context.js';
-import { arg, boolField, flagField, optBoolField, stringField, timerField, uintField, intField } from './handlers.js';
+import { arg, flagField, optBoolField, stringField, timerField, uintField, intField } from './handlers.js';
 import { parseAddress, isMulticast } from './ip.js';
 import type { FifoSpec, GlobalDefs, LbBackendName } from './model.js';
 import { readScript } from './scripts.js';
@@ -87,9 +87,9 @@ export const globalDefsTable = new KeywordTable<GlobalDefs>('global_defs')
   })
   .model('smtp_helo_name', stringField((g, v) => (g.smtpHeloName = v)))
   .model('smtp_connect_timeout', uintField((g, v) => (g.smtpConnectTimeout = v * 1000), 1, 4294967295, (ctx, n, w) => ctx.error(n, `Invalid smtp_connect_timeout ${w} - ignoring`)))
-  .model('smtp_alert', boolField((g, v) => (g.smtpAlert = v), badBool('smtp_alert')))
-  .model('smtp_alert_vrrp', boolField((g, v) => (g.smtpAlertVrrp = v), badBool('smtp_alert_vrrp')))
-  .model('smtp_alert_checker', boolField((g, v) => (g.smtpAlertChecker = v), badBool('smtp_alert_checker')))
+  .model('smtp_alert', optBoolField((g, v) => (g.smtpAlert = v), badBool('smtp_alert')))
+  .model('smtp_alert_vrrp', optBoolField((g, v) => (g.smtpAlertVrrp = v), badBool('smtp_alert_vrrp')))
+  .model('smtp_alert_checker', optBoolField((g, v) => (g.smtpAlertChecker = v), badBool('smtp_alert_checker')))
   .model('checker_log_all_failures', optBoolField((g, v) => (g.checkerLogAllFailures = v), () => 'Invalid value for checker_log_all_failures specified'))
   .model('script_user', (ctx, n, g) => {
     const u = arg(ctx, n);
@@ -97,6 +97,7 @@ export const globalDefsTable = new KeywordTable<GlobalDefs>('global_defs')
     g.scriptUser = u;
     if (n.args[1] !== undefined) g.scriptGroup = n.args[1];
     if (!ctx.scripts.userExists(u)) ctx.error(n, `Unable to set default user ${u} - ignoring`);
+    else ctx.scripts.defaultUser = u;
   })
   .model('enable_script_security', flagField((g) => (g.enableScriptSecurity = true)))
   .model('vrrp_mcast_group4', mcastGroup(4, (g, a) => (g.vrrpMcastGroup4 = a)))
@@ -117,7 +118,7 @@ export const globalDefsTable = new KeywordTable<GlobalDefs>('global_defs')
   .model('vrrp_check_unicast_src', flagField((g) => (g.vrrpCheckUnicastSrc = true)))
   .model('vrrp_higher_prio_send_advert', optBoolField((g, v) => (g.vrrpHigherPrioSendAdvert = v), () => 'Invalid value for vrrp_higher_prio_send_advert specified'))
   .model('vrrp_lower_prio_no_advert', optBoolField((g, v) => (g.vrrpLowerPrioNoAdvert = v), () => 'Invalid value for vrrp_lower_prio_no_advert specified'))
-  .model('vrrp_notify_priority_changes', boolField((g, v) => (g.vrrpNotifyPriorityChanges = v), badBool('vrrp_notify_priority_changes')))
+  .model('vrrp_notify_priority_changes', optBoolField((g, v) => (g.vrrpNotifyPriorityChanges = v), badBool('vrrp_notify_priority_changes')))
   .model('notify_fifo', fifo((g, f) => (g.notifyFifo = { ...g.notifyFifo, ...f })))
   .model('notify_fifo_script', fifoScript((g) => g.notifyFifo, (g, f) => (g.notifyFifo = f)))
   .model('vrrp_notify_fifo', fifo((g, f) => (g.vrrpNotifyFifo = { ...g.vrrpNotifyFifo, ...f })))

@@ -26,6 +26,8 @@ export interface InstanceDraft {
   versionSet: boolean;
   sawAuth: boolean;
   prioritySet?: boolean;
+  /** a unicast keyword was given (unicast_peer, unicast_src_ip, check_unicast_src, ...) */
+  unicastConfigured?: boolean;
 }
 
 export function newInstance(name: string, n: ConfNode, g: GlobalDefs): VrrpInstance {
@@ -190,6 +192,7 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
     const a = parseAddress(w);
     if (!a) ctx.error(n, `Configuration error: VRRP instance[${d.v.name}] malformed unicast src address[${w}]`);
     else d.v.unicastSrcIp = a.address;
+    d.unicastConfigured = true;
   })
   .model('mcast_dst_ip', (ctx, n, d) => {
     const w = arg(ctx, n);
@@ -201,6 +204,7 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
   })
   .model('track_src_ip', flagField((d) => (d.v.trackSrcIp = true)))
   .model('unicast_peer', (ctx, n, d) => {
+    d.unicastConfigured = true;
     for (const c of n.children ?? []) {
       const a = parseAddress(c.keyword);
       if (!a) {
@@ -217,8 +221,11 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
       d.v.unicastPeers.push(peer);
     }
   })
-  .model('unicast_fault_no_peer', flagField((d) => (d.v.unicastFaultNoPeer = true)))
-  .model('check_unicast_src', flagField((d) => (d.v.checkUnicastSrc = true)))
+  .model('unicast_fault_no_peer', flagField((d) => ((d.v.unicastFaultNoPeer = true), (d.unicastConfigured = true))))
+  .model('check_unicast_src', flagField((d) => ((d.v.checkUnicastSrc = true), (d.unicastConfigured = true))))
+  .rawWith('old_unicast_checksum', (_ctx, _n, d) => {
+    d.unicastConfigured = true;
+  })
   .model('virtual_router_id', (ctx, n, d) => {
     const w = arg(ctx, n);
     if (w === undefined) return;
@@ -387,7 +394,7 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
     }
   })
   .model('linkbeat_use_polling', (ctx, n, d) => ctx.error(n, `(${d.v.name}) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block`))
-  .raw('use_ipvlan', 'old_unicast_checksum', 'native_ipv6', 'garp_extra_if', 'vmac_garp_intvl', 'kernel_rx_buf_size');
+  .raw('use_ipvlan', 'native_ipv6', 'garp_extra_if', 'vmac_garp_intvl', 'kernel_rx_buf_size');
 
 // ---------------------------------------------------------------- vrrp_sync_group
 

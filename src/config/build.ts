@@ -131,6 +131,8 @@ export function buildConfig(ctx: BuildContext, nodes: ConfNode[], cfg: Keepalive
     }
   }
   ctx.scripts.enableScriptSecurity = cfg.global.enableScriptSecurity;
+  // with dynamic_interfaces keepalived accepts interfaces that do not exist (yet)
+  if (cfg.global.dynamicInterfaces) ctx.interfaces = undefined;
 
   // names that other passes resolve without diagnostics (keepalived parses track_file and
   // bfd_instance in several processes)

@@ -23,7 +23,7 @@ export class BuildContext {
   constructor(
     readonly topFile: string,
     /** interface names of the running system; undefined = do not check */
-    readonly interfaces: Set<string> | undefined,
+    public interfaces: Set<string> | undefined,
   ) {}
 
   report(severity: Severity, message: string, at?: ConfNode | SourceLoc): void {

@@ -12,6 +12,8 @@ export class ScriptUsers {
   defaultUserFailed = false;
   private defaultUserChecked = false;
   enableScriptSecurity = false;
+  /** global_defs script_user, when set: the default user instead of keepalived_script */
+  defaultUser?: string;
 
   userExists(name: string): boolean {
     if (!this.names) {
@@ -32,8 +34,9 @@ export class ScriptUsers {
   checkDefaultUser(ctx: BuildContext, node: ConfNode | SourceLoc): void {
     if (this.defaultUserChecked) return;
     this.defaultUserChecked = true;
-    if (!this.userExists('keepalived_script') && this.enableScriptSecurity) {
-      ctx.error(node, 'Unable to set default user keepalived_script for script');
+    const user = this.defaultUser ?? 'keepalived_script';
+    if (!this.userExists(user) && this.enableScriptSecurity) {
+      ctx.error(node, `Unable to set default user ${user} for script`);
       this.defaultUserFailed = true;
     }
   }

@@ -42,6 +42,18 @@ export class KeywordTable<T extends HasRaw> {
     return this;
   }
 
+  /** Kept raw, after a side effect (e.g. a flag other checks need). */
+  rawWith(keyword: string, effect: Handler<T>): this {
+    this.specs.set(keyword, {
+      handler: (ctx, node, target) => {
+        effect(ctx, node, target);
+        (target.raw ??= []).push(toRaw(node));
+      },
+      status: 'raw',
+    });
+    return this;
+  }
+
   /** Walk the children of a block, dispatching each keyword; unknown keywords are reported. */
   walk(ctx: BuildContext, nodes: ConfNode[] | undefined, target: T): void {
     if (!nodes) return;

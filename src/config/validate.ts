@@ -182,6 +182,8 @@ export function validateVrrp(ctx: BuildContext, cfg: KeepalivedConfig, state: Bu
         v.state = 'BACKUP';
       }
     }
+    if (d.unicastConfigured && v.unicastPeers.length === 0 && !v.unicastFaultNoPeer && !quiet)
+      ctx.warning(undefined, `(${v.name}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.`);
     if (v.priority === 255 && v.nopreempt) {
       say(`(${v.name}) nopreempt is incompatible with priority 255. resetting nopreempt`);
       v.nopreempt = false;

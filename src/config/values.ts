@@ -33,12 +33,27 @@ function parseCInt(text: string, base: 0 | 10): { value: number; ok: boolean } {
   return { value: neg ? -value : value, ok: i === text.length };
 }
 
+/** A short run of decimal digits (the common case), or -1. */
+function plainDigits(word: string): number {
+  const len = word.length;
+  if (len === 0 || len > 9) return -1;
+  let v = 0;
+  for (let i = 0; i < len; i++) {
+    const c = word.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
 export interface NumOpts {
   base?: 0 | 10;
 }
 
 /** keepalived read_int_strvec: signed integer in [min, max]. */
 export function readInt(ctx: BuildContext, node: ConfNode, word: string, min: number, max: number, o?: NumOpts): number | undefined {
+  const quick = plainDigits(word);
+  if (quick !== -1 && quick >= min && quick <= max && o?.base !== 0) return quick;
   const { value, ok } = parseCInt(word, o?.base ?? 10);
   if (!ok) ctx.error(node, `invalid number '${word}'`);
   else if (value < -2147483648 || value > 2147483647) ctx.error(node, `number '${word}' outside integer range`);
@@ -49,6 +64,8 @@ export function readInt(ctx: BuildContext, node: ConfNode, word: string, min: nu
 
 /** keepalived read_unsigned_strvec: unsigned integer in [min, max]. */
 export function readUnsigned(ctx: BuildContext, node: ConfNode, word: string, min: number, max: number, o?: NumOpts): number | undefined {
+  const quick = plainDigits(word);
+  if (quick !== -1 && quick >= min && quick <= max && o?.base !== 0) return quick;
   let off = 0;
   while (off < word.length && WS.includes(word[off])) off++;
   const { value, ok } = parseCInt(word.slice(off), o?.base ?? 10);

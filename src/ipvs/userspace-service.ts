@@ -41,6 +41,7 @@ export class ServiceProxy {
   private listening = false;
   /** connections refused because no destination was available */
   refused = 0;
+  private opsSeq = 0;
 
   constructor(
     private service: Service,
@@ -175,7 +176,8 @@ export class ServiceProxy {
   }
 
   private onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    const key = `${rinfo.address}|${rinfo.port}`;
+    // one-packet scheduling (ops): every datagram is scheduled on its own
+    const key = this.service.ops ? `${rinfo.address}|${rinfo.port}|${++this.opsSeq}` : `${rinfo.address}|${rinfo.port}`;
     let s = this.sessions.get(key);
     if (s && !s.dest.present) {
       this.endSession(key, s);
@@ -206,7 +208,7 @@ export class ServiceProxy {
 
   private touch(key: string, s: UdpSession): void {
     clearTimeout(s.timer);
-    s.timer = setTimeout(() => this.endSession(key, s), this.opts.udpIdleMs);
+    s.timer = setTimeout(() => this.endSession(key, s), this.service.ops ? Math.min(this.opts.udpIdleMs, 10_000) : this.opts.udpIdleMs);
     s.timer.unref();
   }
 

@@ -4,7 +4,7 @@
 // A listener whose address is not (yet) on this host (EADDRNOTAVAIL, e.g. a VIP on a BACKUP node) is
 // retried until it can bind.
 import type { LbBackend, LbState, Service } from './backend.js';
-import { LbUnavailableError, serviceKeyText } from './backend.js';
+import { serviceKeyText } from './backend.js';
 import type { LbLogger } from './logger.js';
 import { silentLogger } from './logger.js';
 import { USERSPACE_SCHEDULERS } from './schedulers.js';

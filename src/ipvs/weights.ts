@@ -70,20 +70,47 @@ export const HASH_SLOTS = 256;
  * Returns, per slot, the index of the member in the input list.
  */
 export function rendezvousSlots(members: readonly { id: string; weight: number }[], slots = HASH_SLOTS): number[] {
+  const key = `${slots}|${members.map((m) => `${m.id}=${m.weight}`).join(',')}`;
+  const cached = slotCache.get(key);
+  if (cached) return cached.slice();
+  const out = computeRendezvous(members, slots);
+  if (slotCache.size >= SLOT_CACHE_MAX) slotCache.clear();
+  slotCache.set(key, out.slice());
+  return out;
+}
+
+/** Tables already computed (applies usually change one service; the others hit the cache). */
+const slotCache = new Map<string, number[]>();
+const SLOT_CACHE_MAX = 4096;
+
+function computeRendezvous(members: readonly { id: string; weight: number }[], slots: number): number[] {
+  const idHash = members.map((m) => fnv1a(m.id));
   const out: number[] = [];
   for (let s = 0; s < slots; s++) {
     let best = -1;
     let bestScore = -Infinity;
-    members.forEach((m, i) => {
-      if (m.weight <= 0) return;
-      const u = (fnv1a(`${s}|${m.id}`) + 0.5) / 4294967296;
+    const salt = Math.imul(s + 1, 0x9e3779b1);
+    for (let i = 0; i < members.length; i++) {
+      const m = members[i]!;
+      if (m.weight <= 0) continue;
+      const u = (mix32((idHash[i]! ^ salt) >>> 0) + 0.5) / 4294967296;
       const score = m.weight / -Math.log(u);
       if (score > bestScore) {
         bestScore = score;
         best = i;
       }
-    });
+    }
     out.push(best);
   }
   return out;
+}
+
+/** murmur3's 32-bit finaliser: a good avalanche for the (member, slot) combination. */
+function mix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  h ^= h >>> 16;
+  return h >>> 0;
 }

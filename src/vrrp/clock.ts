@@ -8,7 +8,9 @@ export interface Clock {
 
 export const realClock: Clock = {
   now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, Math.max(0, ms)),
+  // Node truncates fractional delays (firing up to 1 ms early); round up instead so that a
+  // drift-free schedule (deadline - now) never fires before its deadline
+  setTimeout: (fn, ms) => setTimeout(fn, Math.max(0, Math.ceil(ms))),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 

@@ -106,11 +106,11 @@ export class VrrpEngine implements Engine {
 
   private onNetEvent(ev: NetEvent): void {
     if (ev.kind === 'link') {
-      if (this.links.get(ev.ifname) === ev.up) return;
-      this.links.set(ev.ifname, ev.up);
-      this.log.info(`Netlink reports ${ev.ifname} ${ev.up ? 'up' : 'down'}`);
-      for (const { rt } of this.instances.values()) rt.recomputeTracking();
-      return;
+      if (this.links.get(ev.ifname) !== ev.up) {
+        this.links.set(ev.ifname, ev.up);
+        this.log.info(`Netlink reports ${ev.ifname} ${ev.up ? 'up' : 'down'}`);
+        for (const { rt } of this.instances.values()) rt.recomputeTracking();
+      }
     }
     for (const { rt } of this.instances.values()) rt.onNetEvent(ev);
   }

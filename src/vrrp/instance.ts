@@ -33,11 +33,13 @@ export class InstanceRuntime {
   private sockOpts: { ifname: string; family: 4 | 6; group?: string; srcAddress?: string } | undefined;
   private readonly rx = (p: ReceivedVrrp, family: 4 | 6) => this.onPacket(p, family);
   private garpTimers = new Set<NodeJS.Timeout>();
+  private garpQueue: (() => void)[] = [];
   vipsInstalled = false;
   private expectations!: ReceiveExpectations;
   private ownFaults = new Set<string>();
   private stopped = false;
   private keepAddresses = false;
+  private retrying = false;
   private pendingRemoval: Promise<void> = Promise.resolve();
   lastTransitionAt = Date.now();
   readonly family: 4 | 6;
@@ -188,8 +190,33 @@ export class InstanceRuntime {
     this.machine.handle({ type: on ? 'fault' : 'unfault', reason: GROUP_FAULT_PREFIX + group });
   }
 
+  /** The interface, its address or the socket was missing at start: try again after a change. */
+  private async retryNetwork(): Promise<void> {
+    if (this.retrying || this.stopped) return;
+    this.retrying = true;
+    try {
+      const info = await this.io.interfaceInfo(this.ifname).catch(() => undefined);
+      if (!info) return;
+      if (!this.primaryAddress) {
+        const cands = info.addresses.filter((a) => a.family === this.family);
+        const pick = this.family === 6 ? cands.find((a) => a.address.startsWith('fe80')) ?? cands[0] : cands[0];
+        if (!pick) return;
+        this.primaryAddress = pick.address;
+        this.machine.cfg.primaryAddress = pick.address;
+      }
+      if (!this.socket && this.sockOpts) this.socket = await this.pool.acquire(this.sockOpts, this.expectations.vrid, this.rx).catch(() => undefined);
+      if (this.socket && this.primaryAddress) {
+        this.log.info(`interface ${this.ifname} usable now`);
+        this.setOwnFault('interface', false);
+      }
+    } finally {
+      this.retrying = false;
+    }
+  }
+
   onNetEvent(ev: NetEvent): void {
     if (this.stopped || !this.machine) return;
+    if (this.ownFaults.has('interface') && ev.ifname === this.ifname && ev.kind !== 'address-removed') void this.retryNetwork();
     if (ev.kind === 'address-removed' && this.vipsInstalled && this.state === 'MASTER') {
       const vip = [...this.cfg.virtualIpaddress, ...this.cfg.virtualIpaddressExcluded].find(
         (v) => canonicalIp(v.prefix.address) === ev.address && (v.dev ?? this.ifname) === ev.ifname,
@@ -290,8 +317,8 @@ export class InstanceRuntime {
     const jobs: Promise<unknown>[] = [];
     for (const v of this.allAddresses())
       jobs.push(this.io.addAddress(v.dev ?? this.ifname, v).catch((e) => this.log.warn({ error: (e as Error).message }, `cannot add ${v.prefix.address}`)));
-    this.log.info(`setting VIPs.`);
     await Promise.all(jobs);
+    this.log.info(`setting VIPs.`);
     for (const r of this.cfg.virtualRoutes) await this.io.addRoute(r, this.ifname).catch((e) => this.log.warn({ error: (e as Error).message }, 'cannot add virtual route'));
     for (const r of this.cfg.virtualRules) await this.io.addRule(r).catch((e) => this.log.warn({ error: (e as Error).message }, 'cannot add virtual rule'));
   }
@@ -316,6 +343,23 @@ export class InstanceRuntime {
   private cancelGarp(): void {
     for (const t of this.garpTimers) clearTimeout(t);
     this.garpTimers.clear();
+    this.garpQueue.length = 0;
+  }
+
+  /**
+   * Back-to-back GARPs go out one per event-loop turn, so that a burst for many addresses and
+   * instances never delays an advertisement timer.
+   */
+  private enqueueGarp(job: () => void): void {
+    this.garpQueue.push(job);
+    if (this.garpQueue.length > 1) return;
+    const pump = () => {
+      const next = this.garpQueue.shift();
+      if (!next) return;
+      next();
+      if (this.garpQueue.length) setImmediate(pump);
+    };
+    setImmediate(pump);
   }
 
   /** Send `repeat` rounds of GARP / unsolicited NA for every address, spaced by vrrp_garp_interval / vrrp_gna_interval. */
@@ -338,7 +382,7 @@ export class InstanceRuntime {
       for (let i = 0; i < repeat; i++)
         for (const v of list) {
           if (gapMs > 0 && k > 0) this.later(() => send(v), gapMs * k);
-          else send(v);
+          else this.enqueueGarp(() => send(v));
           k++;
         }
     };

@@ -68,7 +68,6 @@ export class VrrpStateMachine {
   private masterAdverIntMs: number;
   private masterDownTimer: unknown;
   private advertTimer: unknown;
-  private nextAdvertAt = 0;
   private preemptAt: number | undefined;
   private faults = new Set<string>();
   /** the address of the current master as last seen (BACKUP) */
@@ -85,6 +84,7 @@ export class VrrpStateMachine {
   };
 
   constructor(
+    /** primaryAddress may be filled in later, when the interface gets an address */
     readonly cfg: MachineConfig,
     private readonly clock: Clock,
     private readonly emit: (a: MachineAction) => void,
@@ -188,18 +188,19 @@ export class VrrpStateMachine {
     }, ms);
   }
 
-  /** Arm the advertisement timer on a drift-free schedule. */
-  private armAdvert(resetSchedule: boolean): void {
+  /**
+   * Arm the advertisement timer one interval after now, as keepalived does: a late timer delays
+   * the following adverts instead of being compensated by a shorter interval, so that intervals
+   * seen by the backups never fall below advert_int.
+   */
+  private armAdvert(): void {
     if (this.advertTimer !== undefined) this.clock.clearTimeout(this.advertTimer);
-    const now = this.clock.now();
-    if (resetSchedule || this.nextAdvertAt <= now - this.cfg.advertIntMs) this.nextAdvertAt = now + this.cfg.advertIntMs;
-    else this.nextAdvertAt += this.cfg.advertIntMs;
     this.advertTimer = this.clock.setTimeout(() => {
       this.advertTimer = undefined;
       if (this.st !== 'MASTER') return;
       this.sendAdvert(this.prio);
-      this.armAdvert(false);
-    }, this.nextAdvertAt - now);
+      this.armAdvert();
+    }, this.cfg.advertIntMs);
   }
 
   private sendAdvert(priority: number): void {
@@ -218,7 +219,7 @@ export class VrrpStateMachine {
     this.sendAdvert(this.prio);
     this.emit({ type: 'add-vips' });
     this.emit({ type: 'garp' });
-    this.armAdvert(true);
+    this.armAdvert();
     this.emit({ type: 'transition', from, to: 'MASTER', reason, priority: this.prio });
   }
 
@@ -282,7 +283,7 @@ export class VrrpStateMachine {
     // MASTER
     if (priority === PRIORITY_STOP) {
       this.sendAdvert(this.prio);
-      this.armAdvert(true);
+      this.armAdvert();
       return;
     }
     const otherWins = priority > this.prio || (priority === this.prio && compareIp(src, this.cfg.primaryAddress) > 0);
