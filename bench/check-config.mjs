@@ -59,15 +59,15 @@ const WRAP = [
   'p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)',
   'dt = time.perf_counter() - t',
   'ru = resource.getrusage(resource.RUSAGE_CHILDREN)',
-  'sys.stdout.write("%d %.6f %d\\n" % (p.returncode, dt, ru.ru_maxrss))',
+  'sys.stdout.write("%d %.6f %d %.6f\\n" % (p.returncode, dt, ru.ru_maxrss, ru.ru_utime + ru.ru_stime))',
   'sys.stderr.buffer.write(p.stderr[-2000:])',
 ].join('\n');
 
 function timed(cmd) {
   const r = spawnSync('python3', ['-c', WRAP, ...cmd], { encoding: 'utf8' });
   if (r.status !== 0 || !r.stdout) throw new Error(`wrapper failed: ${r.stderr}`);
-  const [rc, secs, rssKb] = r.stdout.trim().split(' ').map(Number);
-  return { rc, ms: secs * 1000, rssKb, stderr: r.stderr };
+  const [rc, secs, rssKb, cpuSecs] = r.stdout.trim().split(' ').map(Number);
+  return { rc, ms: secs * 1000, rssKb, cpuMs: cpuSecs * 1000, stderr: r.stderr };
 }
 
 const median = (xs) => {
@@ -92,13 +92,14 @@ async function main() {
 
   try {
     const ts = [], ka = [];
+    console.log(`load average: ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} on ${(await import('node:os')).cpus().length} cpus`);
     for (let i = 0; i < RUNS; i++) {
       ts.push(timed(tsCmd));
       if (haveKeepalived) ka.push(timed(kaCmd));
     }
     const report = (name, rs) => {
       console.log(
-        `${name.padEnd(14)} median ${median(rs.map((r) => r.ms)).toFixed(1)} ms` +
+        `${name.padEnd(14)} median ${median(rs.map((r) => r.ms)).toFixed(1)} ms (cpu ${median(rs.map((r) => r.cpuMs)).toFixed(0)} ms)` +
           `  (runs: ${rs.map((r) => r.ms.toFixed(0)).join(', ')})  peak RSS ${(Math.max(...rs.map((r) => r.rssKb)) / 1024).toFixed(1)} MB` +
           `  rc ${[...new Set(rs.map((r) => r.rc))].join('/')}`,
       );
@@ -107,7 +108,8 @@ async function main() {
     if (ka.length) {
       report('keepalived', ka);
       const ratio = median(ts.map((r) => r.ms)) / median(ka.map((r) => r.ms));
-      console.log(`ratio tskeepalived/keepalived: ${ratio.toFixed(2)}`);
+      const cpuRatio = median(ts.map((r) => r.cpuMs)) / median(ka.map((r) => r.cpuMs));
+      console.log(`ratio tskeepalived/keepalived: ${ratio.toFixed(2)} wall, ${cpuRatio.toFixed(2)} cpu`);
       if (ka.length && isRoot) console.log('(keepalived ran inside a throwaway network namespace; `ip netns exec` adds a few ms)');
     } else console.log('keepalived not installed: no comparison');
     if (ts[0].rc !== 0) console.log(`tskeepalived rc ${ts[0].rc}; stderr tail:\n${ts[0].stderr.slice(-600)}`);
@@ -115,16 +117,20 @@ async function main() {
     // the parser alone, in this process
     const { parseConfig } = await import(join(root, 'dist/src/parser/index.js'));
     const times = [];
+    const cpus = [];
     let nodes = 0;
     for (let i = 0; i < RUNS; i++) {
       const t = process.hrtime.bigint();
+      const c = process.cpuUsage();
       const r = parseConfig(file, { configId: 'bench' });
       times.push(Number(process.hrtime.bigint() - t) / 1e6);
+      const u = process.cpuUsage(c);
+      cpus.push((u.user + u.system) / 1000);
       nodes = r.nodes.length;
       if (r.diagnostics.length) console.log('parser diagnostics:', r.diagnostics.slice(0, 3));
     }
     console.log(
-      `parser only    first ${times[0].toFixed(1)} ms, median ${median(times).toFixed(1)} ms (${nodes} top-level nodes)` +
+      `parser only    first ${times[0].toFixed(1)} ms, median ${median(times).toFixed(1)} ms, median cpu ${median(cpus).toFixed(1)} ms (${nodes} top-level nodes)` +
         `  heap used ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB`,
     );
   } finally {

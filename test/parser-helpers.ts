@@ -59,10 +59,27 @@ export function parseText(text: string | Buffer, opts: ParseOptions = {}, name =
 export function parseBoth(text: string | Buffer, opts: ParseOptions = {}): ParseResult {
   const a = parseText(text, opts);
   const b = parseText(text, { ...opts, disableFastPath: true });
-  const da = JSON.stringify({ n: a.nodes, d: a.diagnostics });
-  const db = JSON.stringify({ n: b.nodes, d: b.diagnostics });
+  const da = canon(a);
+  const db = canon(b);
   if (da !== db) throw new Error(`fast path and general path differ:\n${da}\n${db}`);
   return a;
+}
+
+/** a full, order-preserving text form of a result (iterative: any depth) */
+export function canon(r: ParseResult): string {
+  const out: string[] = [];
+  const stack: { nodes: ConfNode[]; i: number; depth: number }[] = [{ nodes: r.nodes, i: 0, depth: 0 }];
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    if (top.i >= top.nodes.length) {
+      stack.pop();
+      continue;
+    }
+    const n = top.nodes[top.i++]!;
+    out.push(JSON.stringify([top.depth, n.keyword, n.args, n.text, n.loc, n.openLoc ?? null, n.endLoc ?? null, !!n.children]));
+    if (n.children) stack.push({ nodes: n.children, i: 0, depth: top.depth + 1 });
+  }
+  return out.join('\n') + '\n' + JSON.stringify(r.diagnostics);
 }
 
 export function diagTexts(r: ParseResult): string[] {

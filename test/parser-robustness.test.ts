@@ -119,3 +119,18 @@ test('substitution loops are bounded', () => {
   assert.deepEqual(r.diagnostics.map((d) => [d.line, d.severity]), [[2, 'info'], [5, 'error']]);
   assert.match(r.diagnostics[0]!.message, /would exceed maximum line length/);
 });
+
+test('runaway definitions: self-referring multiline values, braces re-created by substitution, ~SEQ re-created', () => {
+  const cases: [string, RegExp][] = [
+    ['$M=m1 \\\n$M\n$M\n', /multiline definitions expanded more than 1000 times/],
+    ['$X=a{}$X$X\np $X\n', /keeps producing brace-separated parts/],
+    ['~LST(v,a,b) $M=m1 \\${X}~SEQ(N,1,2) $M\n$M\n', /produced more than 16 MB of text|nested more than 64 deep/],
+  ];
+  for (const [i, [text, re]] of cases.entries()) {
+    const p = dir.write(`runaway${i}.conf`, text);
+    const r = timed(20_000, () => parseConfig(p));
+    const d = r.diagnostics.find((x) => re.test(x.message));
+    assert.ok(d, `case ${i}: ${JSON.stringify(r.diagnostics.slice(0, 3))}`);
+    assert.ok(d.line! >= 1 && d.file === p);
+  }
+});

@@ -4,6 +4,22 @@
 // $DEFINITIONS, ~SEQ, brace splitting, tokenizing) and returns a tree of generic nodes:
 // one node per logical line, with `children` when a `{ ... }` block followed it.
 // It knows nothing about keyword meanings; the config builder interprets the tree.
+//
+// Tree rules (keepalived decides these per keyword; the parser cannot, so the builder must):
+// - braces always stand alone after splitting; a '{' opens a block on the logical line just
+//   before it (same physical line or the next one). A '{' with no such line (start of a
+//   block, right after a '}' or another block) is reported "Unexpected '{' - ignoring" and
+//   its lines stay at the current level; its '}' then closes the enclosing block, as in
+//   keepalived.
+// - a '}' with no open block is kept as a top-level node with keyword '}' (keepalived:
+//   "Extra '}' found" from the parser, then "Unknown keyword '}'" from the builder).
+// - a keyword that takes no block but got one (keepalived: "Unexpected '{' - ignoring" at
+//   openLoc, then the block's lines are read at the same level and its '}' ends the
+//   enclosing block) and a block keyword without '{' ("Missing '{' at beginning of
+//   configuration block") are for the builder to report.
+// - nodes are read-only: on the fast path `keyword`, `args`, `text` and `loc` are computed on
+//   access from the file text (each access returns a fresh value); JSON.stringify gives the
+//   plain shape. Children arrays, openLoc and endLoc are ordinary properties.
 
 import type { Diagnostic, SourceLoc } from '../config/model.js';
 

@@ -108,7 +108,7 @@ export class Definitions {
    * find_definition() for a reference starting at line[k] === '$'. Returns the
    * definition, the end of the reference text and the built-in parameters.
    */
-  findRef(line: string, k: number): RefMatch | null {
+  findRef(line: string, k: number, state: SubstState): RefMatch | null {
     const n = line.length;
     let p = k + 1;
     const braces = line.charCodeAt(p) === 123;
@@ -148,6 +148,7 @@ export class Definitions {
     const def = this.defs.get(name);
     if (!def) return null;
     if (def.multiline && !allowMultiline) return null;
+    if (def.multiline && !state.multilineAllowed) return null;
     if (params !== null && def.maxParams === 0) return null;
     return { def, end, params };
   }
@@ -165,7 +166,7 @@ export class Definitions {
     for (;;) {
       const k = line.indexOf('$', cur);
       if (k === -1 || k + 1 >= line.length) break;
-      const ref = this.findRef(line, k);
+      const ref = this.findRef(line, k, state);
       if (!ref) {
         cur = k + 1;
         continue;
@@ -211,6 +212,8 @@ export interface RefMatch {
 
 export interface SubstState {
   multiline: MultilinePtr | null;
+  /** false: multiline definitions are not expanded (after a runaway self-reference) */
+  multilineAllowed: boolean;
   pushMultiline(p: MultilinePtr): void;
   multilineStarted(): void;
 }

@@ -74,8 +74,14 @@ export class FastPath {
     let braces = false;
     for (let i = start; i < to; i++) {
       const c = src.charCodeAt(i);
-      // " # ! $ \ need the general path
-      if (c === 34 || c === 35 || c === 33 || c === 36 || c === 92) return false;
+      if (c === 35 || c === 33) {
+        // a comment: the line ends here, unless a '\' follows (keepalived keeps a final '\')
+        for (let j = i + 1; j < to; j++) if (src.charCodeAt(j) === 92) return false;
+        to = i;
+        break;
+      }
+      // " $ \ and control characters need the general path
+      if (c === 34 || c === 36 || c === 92 || (c < 32 && c !== 9)) return false;
       if (c === 123 || c === 125) {
         braces = true;
         let j = i + 1;
@@ -126,9 +132,8 @@ export class FastPath {
   private words(src: string, s: number, e: number, file: string, line: number): void {
     let i = s;
     while (i < e && !isWhite(src.charCodeAt(i))) i++;
-    const keyword = src.slice(s, i);
-    this.scope.keyword(keyword);
-    this.tree.add(new LazyNode(keyword, src, s, e, file, line));
+    if (this.scope.depth === 0) this.scope.keyword(src.slice(s, i));
+    this.tree.add(new LazyNode(src, s, i, e, file, line));
   }
 }
 

@@ -127,7 +127,11 @@ export function parseConfig(path: string, opts: ParseOptions = {}): ParseResult 
       tooBig = true;
       break;
     }
-    if (fastOn && pushback === null && !parentDone && child.isIdle() && parent.isIdle() && copySource.isEmpty()) {
+    if (fastOn && pushback === null && !parentDone && child.isIdle() && copySource.drainMarkers()) {
+      // let the parent pass finish what it holds (a '{' or '}' split off a line, ...)
+      while (!parent.isIdle() && !parentDone && copySource.isEmpty()) pullParent();
+    }
+    if (fastOn && pushback === null && !parentDone && child.isIdle() && parent.isIdle() && copySource.drainMarkers()) {
       const r = files.read();
       if (r !== null) {
         if (!copySource.drainMarkers() || !fast.line(r.src, r.start, r.end)) pushback = { text: r.text, newline: r.newline };

@@ -15,28 +15,36 @@ export class LazyNode implements ConfNode {
   declare endLoc?: SourceLoc;
   readonly #src: string;
   readonly #start: number;
-  readonly #end: number;
+  /** text length * 1024 + keyword length (both < 1024: fast-path lines are short) */
+  readonly #lengths: number;
   readonly #file: string;
   readonly #line: number;
 
-  /** src[start, end) is the line text, with no blanks at either end; keyword is its first word */
-  constructor(readonly keyword: string, src: string, start: number, end: number, file: string, line: number) {
+  /**
+   * src[start, end) is the line text, with no blanks at either end; src[start, kwEnd) is
+   * its first word. Only small numbers and shared references are stored.
+   */
+  constructor(src: string, start: number, kwEnd: number, end: number, file: string, line: number) {
     this.#src = src;
     this.#start = start;
-    this.#end = end;
+    this.#lengths = (end - start) * 1024 + (kwEnd - start);
     this.#file = file;
     this.#line = line;
   }
 
+  get keyword(): string {
+    return this.#src.slice(this.#start, this.#start + (this.#lengths & 1023));
+  }
+
   get text(): string {
-    return this.#src.slice(this.#start, this.#end);
+    return this.#src.slice(this.#start, this.#start + (this.#lengths >> 10));
   }
 
   get args(): string[] {
     const src = this.#src;
-    const e = this.#end;
+    const e = this.#start + (this.#lengths >> 10);
     const args: string[] = [];
-    let i = this.#start + this.keyword.length;
+    let i = this.#start + (this.#lengths & 1023);
     for (;;) {
       while (i < e && isWhite(src.charCodeAt(i))) i++;
       if (i >= e) break;

@@ -29,7 +29,7 @@ export class TreeBuilder {
     if (words.length === 0) return;
     const first = words[0]!;
     if (first === '{' && text.charCodeAt(0) === 123) return this.openBrace(loc);
-    if (first === '}' && text.charCodeAt(0) === 125 && this.open.length > 0) return this.closeBrace(loc);
+    if (first === '}' && text.charCodeAt(0) === 125) return this.closeBrace(loc);
     words.shift();
     this.add({ keyword: first, args: words, text, loc });
   }
