@@ -30,6 +30,11 @@ export class LazyNode implements ConfNode {
     this.#lengths = (end - start) * 1024 + (kwEnd - start);
     this.#file = file;
     this.#line = line;
+    // set here so that every node has one shape, with these fields in the object itself
+    // (added later, they would need a separate property store per block node)
+    this.children = undefined;
+    this.openLoc = undefined;
+    this.endLoc = undefined;
   }
 
   get keyword(): string {

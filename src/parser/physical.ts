@@ -96,13 +96,17 @@ export class PhysicalFile {
   }
 
   private refill(): void {
-    const n = readSync(this.fd, this.buf, 0, CHUNK, null);
+    // latin1: one byte per character, so the unread tail of the previous chunk is still in
+    // `buf` at the same offsets; move it to the front and read after it, then decode once
+    // (a flat string: concatenating would give a cons string, slower to scan)
+    const rest = this.s.length - this.pos;
+    if (rest > 0) this.buf.copyWithin(0, this.pos, this.s.length);
+    const n = readSync(this.fd, this.buf, rest, CHUNK - rest, null);
     if (n === 0) {
       this.eof = true;
       return;
     }
-    const rest = this.pos < this.s.length ? this.s.slice(this.pos) : '';
-    this.s = rest + this.buf.toString('latin1', 0, n);
+    this.s = this.buf.toString('latin1', 0, rest + n);
     this.pos = 0;
     this.nlPos = -1;
     this.nulPos = -1;
