@@ -99,17 +99,44 @@ function addCommon<T extends CommonT>(t: KeywordTable<T>, withConnection: boolea
     .model('log_all_failures', boolArg((c, b) => (c.logAllFailures = b), 'Invalid log_all_failures parameter'));
 }
 
+/** true when w is one or more hex digits */
+function isHex(w: string): boolean {
+  if (w.length === 0) return false;
+  for (let i = 0; i < w.length; i++) {
+    const c = w.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+
+/** a plain three-digit status code in [100, 599], else -1 (the general rule decides) */
+function plainStatus(w: string): number {
+  if (w.length !== 3) return -1;
+  let v = 0;
+  for (let i = 0; i < 3; i++) {
+    const c = w.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v >= 100 && v <= 599 ? v : -1;
+}
+
 export const urlTable = new KeywordTable<HttpUrl & { raw?: RawKeyword[] }>('url')
   .model('path', stringField((u, v) => (u.path = v)))
   .model('digest', (ctx, n, u) => {
     const w = arg(ctx, n);
     if (w === undefined) return;
     if (w.length !== 32) ctx.error(n, `digest '${w}' character length should be 32 rather than ${w.length}`);
-    else if (!/^[0-9a-fA-F]+$/.test(w)) ctx.error(n, `Unable to interpret hex digit in '${w}'`);
+    else if (!isHex(w)) ctx.error(n, `Unable to interpret hex digit in '${w}'`);
     else u.digest = w.toLowerCase();
   })
   .model('status_code', (ctx, n, u) => {
     for (const w of n.args) {
+      const code = plainStatus(w);
+      if (code !== -1) {
+        u.statusCodes.push({ from: code, to: code });
+        continue;
+      }
       const m = /^([0-9]+)(?:-([0-9]+))?$/.exec(w);
       const from = m ? Number(m[1]) : NaN;
       const to = m ? Number(m[2] ?? m[1]) : NaN;

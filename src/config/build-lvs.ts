@@ -124,20 +124,22 @@ for (const type of Object.keys(checkerTables) as CheckerKeyword[]) {
 }
 
 function buildRealServer(ctx: BuildContext, n: ConfNode, d: VsDraft): void {
-  const addrText = n.args[0];
+  const args = n.args; // computed on access for fast-path nodes: read once
+  const addrText = args[0];
   if (addrText === undefined) return void arg(ctx, n);
   const a = parseAddress(addrText);
   let port = 0;
-  if (n.args[1] !== undefined) {
-    const p = readUnsigned(ctx, n, n.args[1], 0, 65535);
+  const portText = args[1];
+  if (portText !== undefined) {
+    const p = readUnsigned(ctx, n, portText, 0, 65535);
     if (p === undefined) {
-      ctx.error(n, `Invalid real server ip address/port ${addrText}/${n.args[1]} - skipping`);
+      ctx.error(n, `Invalid real server ip address/port ${addrText}/${portText} - skipping`);
       return;
     }
     port = p;
   }
   if (!a) {
-    ctx.error(n, `Invalid real server ip address/port ${addrText}/${n.args[1] ?? ''} - skipping`);
+    ctx.error(n, `Invalid real server ip address/port ${addrText}/${portText ?? ''} - skipping`);
     return;
   }
   const rs: RealServer = { address: a.address, family: a.family, port, weight: 1, inhibitOnFailure: d.vs.inhibitOnFailure, checkers: [], loc: n.loc };

@@ -72,10 +72,18 @@ export function validateChecker(ctx: BuildContext, cfg: KeepalivedConfig, state:
     }
     if (!d.schedSet) ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)}: no scheduler set, setting default 'wlc'`);
     let reportedKind = false;
-    const seenRs = new Set<string>();
+    // ports seen per address (no per-server key string: large configs have many servers)
+    const seenRs = new Map<string, Set<number>>();
     if (vs.realServers.length > 1) vs.realServers = vs.realServers.filter((rs) => {
-      const id = `${rs.address}|${rs.port}`;
-      if (!seenRs.has(id)) return seenRs.add(id);
+      const ports = seenRs.get(rs.address);
+      if (ports === undefined) {
+        seenRs.set(rs.address, new Set([rs.port]));
+        return true;
+      }
+      if (!ports.has(rs.port)) {
+        ports.add(rs.port);
+        return true;
+      }
       const proto = d.protocolSet ? vs.protocol.toLowerCase() : 'none';
       ctx.error(undefined, `VS ${formatVs(vs, d.protocolSet)}: real server [${rs.address}]:${proto}:${rs.port} is duplicated - removing second rs`);
       return false;
