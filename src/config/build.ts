@@ -99,192 +99,290 @@ function unknownRoot(ctx: BuildContext, n: ConfNode, byPass: ConfNode[][]): void
   if (n.endLoc) ctx.error(n.endLoc, "Unknown keyword '}'");
 }
 
-export function buildConfig(ctx: BuildContext, nodes: ConfNode[], cfg: KeepalivedConfig): BuildState {
-  const state: BuildState = { syncGroupDrafts: [], instanceDrafts: [], vsDrafts: [] };
-  const byPass: ConfNode[][] = [[], [], [], []];
-  for (const n of nodes) {
-    const p = ROOT_KEYWORDS.get(n.keyword);
-    if (p === undefined) unknownRoot(ctx, n, byPass);
-    else byPass[p].push(n);
-  }
-  const rootRaw = (n: ConfNode) => ((cfg.root ??= { raw: [] }).raw.push(toRaw(n)));
+/** Root keywords whose names other passes resolve (track_file, bfd_instance, track_group). */
+function definesNames(n: ConfNode, p: Pass): boolean {
+  return p === Pass.Bfd || n.keyword === 'track_file' || n.keyword === 'vrrp_track_file' || n.keyword === 'track_group';
+}
 
-  // ---- parent pass
-  ctx.pass = Pass.Parent;
-  for (const n of byPass[Pass.Parent]) {
-    switch (n.keyword) {
-      case 'global_defs':
-        buildGlobalDefs(ctx, n, cfg.global);
-        break;
-      case 'net_namespace': {
-        const v = arg(ctx, n);
-        if (v !== undefined) (cfg.root ??= { raw: [] }).netNamespace = v;
-        break;
+/**
+ * Builds the model from root nodes, pass by pass. Either all at once (buildConfig) or streamed:
+ * root(n) as the parser completes each root node, then finish(). Streaming builds each
+ * virtual_server as soon as it is read (so its nodes can be dropped at once: far less live
+ * memory on large configurations); it is only exact when everything the checker pass depends
+ * on (parent-pass keywords, unknown root keywords, names of track files, BFD instances and
+ * track groups) comes before the first checker-pass node. root() returns false when a later
+ * node breaks that: the caller must then build from a full parse instead.
+ */
+export class ConfigBuild {
+  readonly state: BuildState = { syncGroupDrafts: [], instanceDrafts: [], vsDrafts: [] };
+  private readonly byPass: ConfNode[][] = [[], [], [], []];
+  private readonly trackFileNames = new Set<string>();
+  private readonly bfdNames = new Set<string>();
+  /** streaming: root nodes before the first checker-pass node */
+  private prefix: ConfNode[] = [];
+  private streaming = false;
+
+  constructor(
+    private readonly ctx: BuildContext,
+    private readonly cfg: KeepalivedConfig,
+  ) {}
+
+  /** streaming: one completed root node; false = cannot stream this configuration */
+  root(n: ConfNode): boolean {
+    const p = ROOT_KEYWORDS.get(n.keyword);
+    if (!this.streaming) {
+      if (p !== Pass.Checker) {
+        this.prefix.push(n);
+        return true;
       }
-      case 'instance': {
-        const v = arg(ctx, n);
-        if (v !== undefined) (cfg.root ??= { raw: [] }).instance = v;
-        break;
-      }
-      default:
-        rootRaw(n);
+      this.streaming = true;
+      this.distribute(this.prefix);
+      this.prefix = [];
+      this.parentPass();
+      this.collectNames();
+      this.ctx.pass = Pass.Checker;
+      for (const c of this.byPass[Pass.Checker]) this.checkerNode(c);
+      this.byPass[Pass.Checker] = [];
+    }
+    if (p === undefined || p === Pass.Parent) return false;
+    if (p === Pass.Checker) {
+      this.ctx.pass = Pass.Checker;
+      this.checkerNode(n);
+      return true;
+    }
+    if (definesNames(n, p)) return false;
+    this.byPass[p].push(n);
+    return true;
+  }
+
+  /** streaming: all root nodes given */
+  finish(): BuildState {
+    if (!this.streaming) return this.all(this.prefix);
+    this.vrrpPass();
+    this.bfdPass();
+    return this.state;
+  }
+
+  /** build from all root nodes at once */
+  all(nodes: ConfNode[]): BuildState {
+    this.distribute(nodes);
+    this.parentPass();
+    this.collectNames();
+    this.ctx.pass = Pass.Checker;
+    for (const n of this.byPass[Pass.Checker]) this.checkerNode(n);
+    this.vrrpPass();
+    this.bfdPass();
+    return this.state;
+  }
+
+  private rootRaw(n: ConfNode): void {
+    (this.cfg.root ??= { raw: [] }).raw.push(toRaw(n));
+  }
+
+  private distribute(nodes: ConfNode[]): void {
+    const byPass = this.byPass;
+    for (const n of nodes) {
+      const p = ROOT_KEYWORDS.get(n.keyword);
+      if (p === undefined) unknownRoot(this.ctx, n, byPass);
+      else byPass[p].push(n);
     }
   }
-  ctx.scripts.enableScriptSecurity = cfg.global.enableScriptSecurity;
-  // with dynamic_interfaces keepalived accepts interfaces that do not exist (yet)
-  if (cfg.global.dynamicInterfaces) ctx.interfaces = undefined;
 
-  // names that other passes resolve without diagnostics (keepalived parses track_file and
-  // bfd_instance in several processes)
-  const trackFileNames = new Set<string>();
-  const bfdNames = new Set<string>();
-  for (const n of byPass[Pass.Vrrp]) if ((n.keyword === 'track_file' || n.keyword === 'vrrp_track_file') && n.args[0]) trackFileNames.add(n.args[0]);
-  for (const n of byPass[Pass.Bfd]) if (n.args[0]) bfdNames.add(n.args[0]);
-  for (const n of byPass[Pass.Vrrp]) if (n.keyword === 'track_group' && n.args[0]) ctx.trackGroups.add(n.args[0]);
+  // ---- parent pass
+  private parentPass(): void {
+    const { ctx, cfg } = this;
+    ctx.pass = Pass.Parent;
+    for (const n of this.byPass[Pass.Parent]) {
+      switch (n.keyword) {
+        case 'global_defs':
+          buildGlobalDefs(ctx, n, cfg.global);
+          break;
+        case 'net_namespace': {
+          const v = arg(ctx, n);
+          if (v !== undefined) (cfg.root ??= { raw: [] }).netNamespace = v;
+          break;
+        }
+        case 'instance': {
+          const v = arg(ctx, n);
+          if (v !== undefined) (cfg.root ??= { raw: [] }).instance = v;
+          break;
+        }
+        default:
+          this.rootRaw(n);
+      }
+    }
+    this.byPass[Pass.Parent] = [];
+    ctx.scripts.enableScriptSecurity = cfg.global.enableScriptSecurity;
+    // with dynamic_interfaces keepalived accepts interfaces that do not exist (yet)
+    if (cfg.global.dynamicInterfaces) ctx.interfaces = undefined;
+  }
 
-  // ---- checker pass
-  ctx.pass = Pass.Checker;
-  for (const n of byPass[Pass.Checker]) {
+  /**
+   * names that other passes resolve without diagnostics (keepalived parses track_file and
+   * bfd_instance in several processes)
+   */
+  private collectNames(): void {
+    for (const n of this.byPass[Pass.Vrrp]) if ((n.keyword === 'track_file' || n.keyword === 'vrrp_track_file') && n.args[0]) this.trackFileNames.add(n.args[0]);
+    for (const n of this.byPass[Pass.Bfd]) if (n.args[0]) this.bfdNames.add(n.args[0]);
+    for (const n of this.byPass[Pass.Vrrp]) if (n.keyword === 'track_group' && n.args[0]) this.ctx.trackGroups.add(n.args[0]);
+  }
+
+  // ---- checker pass, one root node
+  private checkerNode(n: ConfNode): void {
+    const { ctx, cfg } = this;
     if (n.keyword === 'virtual_server_group') {
       const name = blockName(ctx, n, 'virtual_server_group');
       if (name !== undefined) cfg.virtualServerGroups.push(buildVirtualServerGroup(ctx, n, name));
     } else if (n.keyword === 'virtual_server') {
       const vs = newVirtualServer(ctx, n);
-      if (!vs) continue;
-      const d: VsDraft = { vs, protocolSet: false, schedSet: false, kindSet: false, trackFiles: trackFileNames, bfds: bfdNames };
+      if (!vs) return;
+      const d: VsDraft = { vs, protocolSet: false, schedSet: false, kindSet: false, trackFiles: this.trackFileNames, bfds: this.bfdNames };
       virtualServerTable.walk(ctx, n.children, d);
       if (d.raw) vs.raw = d.raw;
-      state.vsDrafts.push(d);
+      this.state.vsDrafts.push(d);
       cfg.virtualServers.push(vs);
-    } else rootRaw(n);
+    } else this.rootRaw(n);
   }
 
-  // ---- vrrp pass
-  ctx.pass = Pass.Vrrp;
-  const reg: VrrpRegistry = { scripts: new Set(), trackFiles: new Set(), trackProcesses: new Set(), bfds: bfdNames, global: cfg.global };
-  const instanceNames = new Set<string>();
-  const groupNames = new Set<string>();
-  for (const n of byPass[Pass.Vrrp]) {
-    switch (n.keyword) {
-      case 'vrrp_instance': {
-        const name = blockName(ctx, n, 'vrrp_instance');
-        if (name === undefined) break;
-        if (instanceNames.has(name)) {
-          ctx.error(n, `vrrp instance ${name} already defined`);
+  private vrrpPass(): void {
+    const { ctx, cfg, state } = this;
+    const bfdNames = this.bfdNames;
+    const rootRaw = (n: ConfNode) => this.rootRaw(n);
+    const byPass = this.byPass;
+    // ---- vrrp pass
+    ctx.pass = Pass.Vrrp;
+    const reg: VrrpRegistry = { scripts: new Set(), trackFiles: new Set(), trackProcesses: new Set(), bfds: bfdNames, global: cfg.global };
+    const instanceNames = new Set<string>();
+    const groupNames = new Set<string>();
+    for (const n of byPass[Pass.Vrrp]) {
+      switch (n.keyword) {
+        case 'vrrp_instance': {
+          const name = blockName(ctx, n, 'vrrp_instance');
+          if (name === undefined) break;
+          if (instanceNames.has(name)) {
+            ctx.error(n, `vrrp instance ${name} already defined`);
+            break;
+          }
+          instanceNames.add(name);
+          const d: InstanceDraft = { v: newInstance(name, n, cfg.global), reg, versionSet: false, sawAuth: false };
+          vrrpInstanceTable.walk(ctx, n.children, d);
+          if (d.raw) d.v.raw = d.raw;
+          if (d.v.unicastTtl !== undefined && d.v.unicastPeers.length === 0) {
+            ctx.error(n.endLoc ?? n, `(${name}): Cannot use unicast_ttl without unicast peers - resetting`);
+            delete d.v.unicastTtl;
+          }
+          state.instanceDrafts.push(d);
+          cfg.vrrpInstances.push(d.v);
           break;
         }
-        instanceNames.add(name);
-        const d: InstanceDraft = { v: newInstance(name, n, cfg.global), reg, versionSet: false, sawAuth: false };
-        vrrpInstanceTable.walk(ctx, n.children, d);
-        if (d.raw) d.v.raw = d.raw;
-        if (d.v.unicastTtl !== undefined && d.v.unicastPeers.length === 0) {
-          ctx.error(n.endLoc ?? n, `(${name}): Cannot use unicast_ttl without unicast peers - resetting`);
-          delete d.v.unicastTtl;
-        }
-        state.instanceDrafts.push(d);
-        cfg.vrrpInstances.push(d.v);
-        break;
-      }
-      case 'vrrp_sync_group': {
-        const name = n.args[0];
-        if (name === undefined) {
-          ctx.error(n, 'vrrp_sync_group must have a name - skipping');
+        case 'vrrp_sync_group': {
+          const name = n.args[0];
+          if (name === undefined) {
+            ctx.error(n, 'vrrp_sync_group must have a name - skipping');
+            break;
+          }
+          if (groupNames.has(name)) {
+            ctx.error(n, `vrrp sync group ${name} already defined`);
+            break;
+          }
+          groupNames.add(name);
+          const d: SyncGroupDraft = { g: newSyncGroup(name, n), reg, hasGroup: false };
+          syncGroupTable.walk(ctx, n.children, d);
+          if (d.raw) d.g.raw = d.raw;
+          state.syncGroupDrafts.push(d);
+          cfg.syncGroups.push(d.g);
           break;
         }
-        if (groupNames.has(name)) {
-          ctx.error(n, `vrrp sync group ${name} already defined`);
+        case 'vrrp_script': {
+          const name = blockName(ctx, n, 'vrrp_script');
+          if (name === undefined) break;
+          const s = newVrrpScript(name, n);
+          vrrpScriptTable.walk(ctx, n.children, s);
+          if (finishVrrpScript(ctx, n, s)) {
+            reg.scripts.add(name);
+            cfg.vrrpScripts.push(s);
+          }
           break;
         }
-        groupNames.add(name);
-        const d: SyncGroupDraft = { g: newSyncGroup(name, n), reg, hasGroup: false };
-        syncGroupTable.walk(ctx, n.children, d);
-        if (d.raw) d.g.raw = d.raw;
-        state.syncGroupDrafts.push(d);
-        cfg.syncGroups.push(d.g);
-        break;
+        case 'track_file':
+        case 'vrrp_track_file': {
+          const name = blockName(ctx, n, n.keyword);
+          if (name === undefined) break;
+          const t = newTrackFile(name, n);
+          trackFileTable.walk(ctx, n.children, t);
+          if (finishTrackFile(ctx, n, t)) {
+            reg.trackFiles.add(name);
+            cfg.trackFiles.push(t);
+          }
+          break;
+        }
+        case 'vrrp_track_process': {
+          const name = blockName(ctx, n, 'vrrp_track_process');
+          if (name === undefined) break;
+          const t = newTrackProcess(name, n);
+          trackProcessTable.walk(ctx, n.children, t);
+          if (t.process.length === 0) ctx.error(n.endLoc ?? n, `track process '${name}' process name not specified`);
+          else {
+            reg.trackProcesses.add(name);
+            (cfg.trackProcesses ??= []).push(t);
+          }
+          break;
+        }
+        case 'static_ipaddress':
+          for (const c of n.children ?? []) {
+            const a = parseAddressLine(ctx, c, cfg.global.defaultInterface, true);
+            if (a) cfg.staticIpaddress.push(a);
+          }
+          break;
+        case 'static_routes':
+          for (const c of n.children ?? []) {
+            const r = parseRouteLine(ctx, c);
+            if (r) cfg.staticRoutes.push(r);
+          }
+          break;
+        case 'static_rules':
+          for (const c of n.children ?? []) {
+            const r = parseRuleLine(ctx, c);
+            if (r) cfg.staticRules.push(r);
+          }
+          break;
+        case 'garp_group':
+          for (const c of n.children ?? []) {
+            if (c.keyword === 'interface') {
+              if (c.args[0] !== undefined && !ctx.hasInterface(c.args[0])) ctx.error(c, `WARNING - interface ${c.args[0]} specified for garp_group doesn't exist`);
+            } else if (c.keyword === 'interfaces') {
+              for (const i of c.children ?? []) {
+                if (!ctx.hasInterface(i.keyword)) ctx.error(i, `WARNING - interface ${i.keyword} specified for garp_group doesn't exist`);
+              }
+            } else if (c.keyword !== 'garp_interval' && c.keyword !== 'gna_interval') ctx.error(c, `Unknown keyword '${c.keyword}'`);
+          }
+          rootRaw(n);
+          break;
+        case 'track_group':
+          for (const c of n.children ?? []) if (c.keyword !== 'group') ctx.error(c, `Unknown keyword '${c.keyword}'`);
+          rootRaw(n);
+          break;
+        default:
+          rootRaw(n);
       }
-      case 'vrrp_script': {
-        const name = blockName(ctx, n, 'vrrp_script');
-        if (name === undefined) break;
-        const s = newVrrpScript(name, n);
-        vrrpScriptTable.walk(ctx, n.children, s);
-        if (finishVrrpScript(ctx, n, s)) {
-          reg.scripts.add(name);
-          cfg.vrrpScripts.push(s);
-        }
-        break;
-      }
-      case 'track_file':
-      case 'vrrp_track_file': {
-        const name = blockName(ctx, n, n.keyword);
-        if (name === undefined) break;
-        const t = newTrackFile(name, n);
-        trackFileTable.walk(ctx, n.children, t);
-        if (finishTrackFile(ctx, n, t)) {
-          reg.trackFiles.add(name);
-          cfg.trackFiles.push(t);
-        }
-        break;
-      }
-      case 'vrrp_track_process': {
-        const name = blockName(ctx, n, 'vrrp_track_process');
-        if (name === undefined) break;
-        const t = newTrackProcess(name, n);
-        trackProcessTable.walk(ctx, n.children, t);
-        if (t.process.length === 0) ctx.error(n.endLoc ?? n, `track process '${name}' process name not specified`);
-        else {
-          reg.trackProcesses.add(name);
-          (cfg.trackProcesses ??= []).push(t);
-        }
-        break;
-      }
-      case 'static_ipaddress':
-        for (const c of n.children ?? []) {
-          const a = parseAddressLine(ctx, c, cfg.global.defaultInterface, true);
-          if (a) cfg.staticIpaddress.push(a);
-        }
-        break;
-      case 'static_routes':
-        for (const c of n.children ?? []) {
-          const r = parseRouteLine(ctx, c);
-          if (r) cfg.staticRoutes.push(r);
-        }
-        break;
-      case 'static_rules':
-        for (const c of n.children ?? []) {
-          const r = parseRuleLine(ctx, c);
-          if (r) cfg.staticRules.push(r);
-        }
-        break;
-      case 'garp_group':
-        for (const c of n.children ?? []) {
-          if (c.keyword === 'interface') {
-            if (c.args[0] !== undefined && !ctx.hasInterface(c.args[0])) ctx.error(c, `WARNING - interface ${c.args[0]} specified for garp_group doesn't exist`);
-          } else if (c.keyword === 'interfaces') {
-            for (const i of c.children ?? []) {
-              if (!ctx.hasInterface(i.keyword)) ctx.error(i, `WARNING - interface ${i.keyword} specified for garp_group doesn't exist`);
-            }
-          } else if (c.keyword !== 'garp_interval' && c.keyword !== 'gna_interval') ctx.error(c, `Unknown keyword '${c.keyword}'`);
-        }
-        rootRaw(n);
-        break;
-      case 'track_group':
-        for (const c of n.children ?? []) if (c.keyword !== 'group') ctx.error(c, `Unknown keyword '${c.keyword}'`);
-        rootRaw(n);
-        break;
-      default:
-        rootRaw(n);
     }
   }
 
-  // ---- bfd pass
-  ctx.pass = Pass.Bfd;
-  for (const n of byPass[Pass.Bfd]) {
-    const name = blockName(ctx, n, 'bfd_instance');
-    if (name === undefined) continue;
-    const b = newBfdInstance(name, n);
-    bfdInstanceTable.walk(ctx, n.children, b);
-    (cfg.bfdInstances ??= []).push(b);
+  private bfdPass(): void {
+    const { ctx, cfg } = this;
+    const byPass = this.byPass;
+    // ---- bfd pass
+    ctx.pass = Pass.Bfd;
+    for (const n of byPass[Pass.Bfd]) {
+      const name = blockName(ctx, n, 'bfd_instance');
+      if (name === undefined) continue;
+      const b = newBfdInstance(name, n);
+      bfdInstanceTable.walk(ctx, n.children, b);
+      (cfg.bfdInstances ??= []).push(b);
+    }
   }
-  return state;
+}
+
+export function buildConfig(ctx: BuildContext, nodes: ConfNode[], cfg: KeepalivedConfig): BuildState {
+  return new ConfigBuild(ctx, cfg).all(nodes);
 }

@@ -3,9 +3,10 @@ import { readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseConfig } from '../parser/index.js';
-import { buildConfig, emptyConfig } from './build.js';
+import { ConfigBuild, emptyConfig, type BuildState } from './build.js';
 import { BuildContext } from './context.js';
 import type { Diagnostic, KeepalivedConfig } from './model.js';
+import type { ConfNode } from '../parser/ast.js';
 import { validateChecker, validateParent, validateVrrp } from './validate.js';
 
 export interface LoadOptions {
@@ -43,29 +44,48 @@ export function defaultConfigId(): string {
 export function loadConfig(path: string, opts: LoadOptions = {}): LoadResult {
   const cwd = opts.cwd ?? process.cwd();
   const configId = opts.configId ?? defaultConfigId();
-  const config = emptyConfig(resolve(cwd, path), configId);
   const interfaces = opts.checkInterfaces === false ? undefined : opts.interfaces ? new Set(opts.interfaces) : systemInterfaces();
+  let config = emptyConfig(resolve(cwd, path), configId);
   // file names in diagnostics are the path as given (as keepalived prints them)
-  const ctx = new BuildContext(path, interfaces);
+  let ctx = new BuildContext(path, interfaces && new Set(interfaces));
   const diagnostics: Diagnostic[] = [];
   let stopRc: number | undefined;
   try {
-    const parsed = parseConfig(path, { configId, cwd });
+    // build while reading (the nodes of each virtual_server are dropped once built); when the
+    // configuration's order does not allow that, read it again and build from the whole tree
+    let builder = new ConfigBuild(ctx, config);
+    // (an internal error while streaming also falls back, so that it is reported as before)
+    const onRoot = (n: ConfNode): boolean => {
+      try {
+        return builder.root(n);
+      } catch {
+        return false;
+      }
+    };
+    let parsed = parseConfig(path, { configId, cwd, onRoot });
+    let state: BuildState | undefined;
+    if (parsed.streamStopped) {
+      config = emptyConfig(resolve(cwd, path), configId);
+      ctx = new BuildContext(path, interfaces && new Set(interfaces));
+      builder = new ConfigBuild(ctx, config);
+      parsed = parseConfig(path, { configId, cwd });
+      state = builder.all(parsed.nodes);
+    }
     if (parsed.stopRc !== undefined) {
       if (parsed.files.length === 0) {
         // the top file is missing, a directory or not a regular non-executable file: keepalived
         // 2.2.7 prints the reason and exits 0; tskeepalived treats it as "cannot run" (exit 4)
         for (const d of parsed.diagnostics) diagnostics.push({ ...d, severity: 'fatal', file: d.file ?? path });
         if (diagnostics.length === 0) diagnostics.push({ severity: 'fatal', message: `Config files missing '${path}'.`, file: path });
-        return { config, diagnostics, stopRc: 4 };
+        return { config: emptyConfig(resolve(cwd, path), configId), diagnostics, stopRc: 4 };
       }
       if (parsed.stopRc === 6) {
         // include/open errors: keepalived exits 6 without building the VRRP/checker configuration
-        return { config, diagnostics: parsed.diagnostics, stopRc: 6 };
+        return { config: emptyConfig(resolve(cwd, path), configId), diagnostics: parsed.diagnostics, stopRc: 6 };
       }
     }
     diagnostics.push(...parsed.diagnostics);
-    const state = buildConfig(ctx, parsed.nodes, config);
+    state ??= builder.finish();
     validateParent(ctx, config);
     validateChecker(ctx, config, state);
     validateVrrp(ctx, config, state);

@@ -56,6 +56,11 @@ export interface ParseOptions {
   includeCheckAll?: boolean;
   /** testing aid: send every line through the general (two-pass) path */
   disableFastPath?: boolean;
+  /**
+   * Streaming: each top-level node is given here once complete, and not kept in `nodes`.
+   * Returning false stops reading: the result then has `streamStopped` set and is incomplete.
+   */
+  onRoot?: (node: ConfNode) => boolean;
 }
 
 export interface ParseResult {
@@ -73,4 +78,6 @@ export interface ParseResult {
    * building the VRRP/checker configuration.
    */
   stopRc?: number;
+  /** set when onRoot returned false: reading stopped early, nodes and diagnostics are incomplete */
+  streamStopped?: boolean;
 }

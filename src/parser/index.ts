@@ -116,11 +116,12 @@ export function parseConfig(path: string, opts: ParseOptions = {}): ParseResult 
     diag(severity, message, w.file, w.line);
   };
   const child = new LineReader(copySource, configId, childDiag);
-  const tree = new TreeBuilder((message, severity, loc) => diag(severity, message, loc.file, loc.line));
+  const tree = new TreeBuilder((message, severity, loc) => diag(severity, message, loc.file, loc.line), opts.onRoot);
   const fastOn = !opts.disableFastPath;
   const fast = new FastPath(tree, child, copySource, scope);
   let tooBig = false;
   for (;;) {
+    if (tree.stopped) break;
     if (tree.count >= MAX_NODES) {
       const last = tree.lastLoc;
       diag('fatal', `configuration too large: more than ${MAX_NODES} lines - stopped reading`, last?.file ?? path, last?.line ?? 0);
@@ -142,6 +143,11 @@ export function parseConfig(path: string, opts: ParseOptions = {}): ParseResult 
     if (line === null) break;
     const w = copySource.where();
     tree.line(line, { file: w.file, line: w.line });
+  }
+  if (!tree.stopped) tree.finish();
+  if (tree.stopped) {
+    files.closeAll();
+    return { nodes: [], diagnostics, files: files.files, streamStopped: true };
   }
   if (tooBig) files.closeAll();
   else if (child.blockDepth > 0) {

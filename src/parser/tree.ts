@@ -19,7 +19,34 @@ export class TreeBuilder {
   /** the node of the previous logical line, while it may still take a '{' block */
   private candidate: ConfNode | null = null;
 
-  constructor(private readonly report: TreeReport) {}
+  /**
+   * Streaming: each top-level node goes here once complete (when the next top-level node
+   * starts, or at finish()) instead of into `roots`. Returning false stops streaming
+   * (`stopped` is set; the caller then stops reading).
+   */
+  private sink: ((node: ConfNode) => boolean) | null = null;
+  /** the last top-level node, not yet given to the sink (it may still get a '{' block) */
+  private pendingRoot: ConfNode | null = null;
+  stopped = false;
+
+  constructor(private readonly report: TreeReport, sink?: (node: ConfNode) => boolean) {
+    if (sink) this.sink = sink;
+  }
+
+  private flushRoot(): void {
+    const p = this.pendingRoot;
+    if (p === null || this.sink === null) return;
+    this.pendingRoot = null;
+    if (!this.sink(p)) {
+      this.sink = null;
+      this.stopped = true;
+    }
+  }
+
+  /** streaming: hand over the last top-level node */
+  finish(): void {
+    this.flushRoot();
+  }
 
   /** a logical line from the general path (already brace-split) */
   line(text: string, loc: SourceLoc): void {
@@ -45,7 +72,10 @@ export class TreeBuilder {
     this.lastNode = node;
     this.last = null;
     this.count++;
-    this.current.push(node);
+    if (this.sink !== null && this.current === this.roots) {
+      this.flushRoot();
+      this.pendingRoot = node;
+    } else this.current.push(node);
     this.candidate = node;
   }
 
