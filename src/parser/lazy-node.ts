@@ -48,16 +48,27 @@ export class LazyNode implements ConfNode {
   get args(): string[] {
     const src = this.#src;
     const e = this.#start + (this.#lengths >> 10);
-    const args: string[] = [];
     let i = this.#start + (this.#lengths & 1023);
+    // most lines have one or two arguments: build those arrays at their exact size (an
+    // empty array grown by push() gets room for 17 elements, garbage on the large-config path)
+    let a: string | undefined;
+    let b: string | undefined;
+    let args: string[] | undefined;
     for (;;) {
       while (i < e && isWhite(src.charCodeAt(i))) i++;
       if (i >= e) break;
       const w = i;
       while (i < e && !isWhite(src.charCodeAt(i))) i++;
-      args.push(src.slice(w, i));
+      const word = src.slice(w, i);
+      if (a === undefined) a = word;
+      else if (b === undefined) b = word;
+      else if (args === undefined) args = [a, b, word];
+      else args.push(word);
     }
-    return args;
+    if (args !== undefined) return args;
+    if (b !== undefined) return [a!, b];
+    if (a !== undefined) return [a];
+    return [];
   }
 
   get loc(): SourceLoc {
