@@ -28,7 +28,7 @@ export interface SeqHeadResult {
   argsStart: number;
 }
 /** 'spec': no '(' after the keyword; 'def': the variable or separator is wrong */
-export type SeqHeadError = { error: 'spec' | 'def' };
+export type SeqHeadError = { error: 'spec' | 'def'; keyword: string };
 
 export interface SeqArgsResult {
   /** 1 to 3 numbers (an empty argument is 0, as strtol with no digits) */
@@ -395,8 +395,8 @@ function buildGrammar(chev: typeof Chevrotain): Grammar {
     seqHead(line) {
       const st = freshState();
       const ok = run(lineLexer, line, st, () => parser.seqHead());
-      if (!st.sawParen) return { error: 'spec' };
-      if (!ok || st.variable === '') return { error: 'def' };
+      if (!st.sawParen) return { error: 'spec', keyword: st.keyword };
+      if (!ok || st.variable === '') return { error: 'def', keyword: st.keyword };
       return { keyword: st.keyword, variable: st.variable, argsStart: st.argsStart };
     },
     seqArgs(args) {

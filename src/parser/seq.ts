@@ -56,10 +56,8 @@ export function parseSeq(line: string, substitute: (args: string) => string): Se
   const invalidDef = `Invalid ~SEQ definition '${line}'`;
   const grammar = generatorGrammar();
   const head = grammar.seqHead(line);
-  if ('error' in head || (head.keyword !== '~SEQ' && head.keyword !== '~SEQx')) {
-    if ('error' in head && head.error === 'def') return { messages: [invalidDef, invalidSpec] };
-    return { messages: [invalidSpec] };
-  }
+  if (head.keyword !== '~SEQ' && head.keyword !== '~SEQx') return { messages: [invalidSpec] };
+  if ('error' in head) return head.error === 'def' ? { messages: [invalidDef, invalidSpec] } : { messages: [invalidSpec] };
   const hex = head.keyword === '~SEQx';
   const p = skipBlanks(line, head.argsStart);
   const close = line.indexOf(')', p);
