@@ -8,6 +8,7 @@ import type { LbBackend, LbState, Service, ServiceKey } from '../ipvs/backend.js
 import { serviceKeyText } from '../ipvs/backend.js';
 import { runScript } from '../notify/script.js';
 import { scriptSecurityProblem } from '../notify/script-security.js';
+import { tuneHeapForCheckers } from './heap-tuning.js';
 import { closeHttpDispatchers } from './http.js';
 import { checkersKey, realServerId, settingsKey, virtualServerId } from './identity.js';
 import { type RealServerHealth, initialQuorum, liveWeight, nextQuorum, poolDestinations } from './pool.js';
@@ -184,6 +185,7 @@ export class CheckersEngine implements Engine {
       this.stopSignal = new AbortController();
       this.loopOpts = undefined;
     }
+    if (config.virtualServers.length > 0) tuneHeapForCheckers();
     this.backend ??= await createBackendFor(this.cliBackend, config, this.log);
     if (this.manageBackend) await this.backend.open();
     this.running = true;
