@@ -4,9 +4,10 @@
 // beside a floor measured in the same run: a bare loop doing the same HTTP requests with undici
 // (fresh connection each, same pacing) and nothing else, also in its own process.
 //
-// The checker process is started with the node flags bin/tskeepalived's shebang line gives the
-// daemon (V8 heap tuning), so the bench measures what ships; the floor runs with node's defaults.
-// BENCH_NODE_FLAGS adds flags to both.
+// The checker process runs as the daemon does: the engine applies its own V8 heap tuning when it
+// starts (src/checkers/heap-tuning.ts; TSKEEPALIVED_V8_TUNING=off disables it), and the process gets
+// whatever node flags bin/tskeepalived's "#!/usr/bin/env -S node ..." line would give the daemon
+// (none at present). The floor runs with node's defaults. BENCH_NODE_FLAGS adds flags to both.
 //
 //   node dist/bench/checkers.js [--vs 2000] [--rs 10] [--delay 5] [--duration 60]
 import { spawn } from 'node:child_process';
