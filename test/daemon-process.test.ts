@@ -154,6 +154,14 @@ test('without -n: the command returns 0 once the detached daemon runs; SIGTERM s
   assert.ok(existsSync(pid), 'pid file written before the parent exits');
   const daemonPid = Number(readFileSync(pid, 'utf8'));
   assert.ok(daemonPid > 0);
+  // the detached daemon outlives a failed assertion: make sure it is killed by pid in any case
+  labs.push(() => {
+    try {
+      process.kill(daemonPid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  });
   process.kill(daemonPid, 0);
   await waitUntil('VIP', () => hasAddress(lab.a, '10.212.0.100'), 10000);
   process.kill(daemonPid, 'SIGTERM');
