@@ -4,8 +4,14 @@
 // beside a floor measured in the same run: a bare loop doing the same HTTP requests with undici
 // (fresh connection each, same pacing) and nothing else, also in its own process.
 //
+// The checker process runs as the daemon does: the engine applies its own V8 heap tuning when it
+// starts (src/checkers/heap-tuning.ts; TSKEEPALIVED_V8_TUNING=off disables it), and the process gets
+// whatever node flags bin/tskeepalived's "#!/usr/bin/env -S node ..." line would give the daemon
+// (none at present). The floor runs with node's defaults. BENCH_NODE_FLAGS adds flags to both.
+//
 //   node dist/bench/checkers.js [--vs 2000] [--rs 10] [--delay 5] [--duration 60]
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 interface Args {
@@ -179,6 +185,8 @@ async function runChecker(a: Args, targets: { address: string; port: number }[])
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc) {
     gc();
+    const ns = (await import('node:v8')).getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
+    process.stderr.write(`checker new space: ${((ns?.space_size ?? 0) / 1048576).toFixed(1)} MB\n`);
     process.stderr.write(`checker live heap after GC: ${(process.memoryUsage().heapUsed / 1048576).toFixed(0)} MB, limiter waiting ${(engine as unknown as { limiter: { waiting: number } }).limiter.waiting}\n`);
   }
   const after = totals();
@@ -262,9 +270,20 @@ async function runFloor(a: Args, targets: { address: string; port: number }[]): 
 
 // ---------------------------------------------------------------- orchestration
 
-function child(args: string[]): { lines: AsyncIterableIterator<string>; proc: import('node:child_process').ChildProcess } {
+/**
+ * The node flags the daemon runs with: those of bin/tskeepalived's "#!/usr/bin/env -S node ..." line,
+ * so the checker side of the bench measures what ships.
+ */
+export function shippedNodeFlags(): string[] {
+  const bin = fileURLToPath(new URL('../../bin/tskeepalived', import.meta.url));
+  const first = readFileSync(bin, 'utf8').split('\n', 1)[0];
+  const m = /^#!\S*env\s+-S\s+node\s+(.*)$/.exec(first);
+  return m ? m[1].split(/\s+/).filter((f) => f.startsWith('--')) : [];
+}
+
+function child(args: string[], nodeFlags: string[] = []): { lines: AsyncIterableIterator<string>; proc: import('node:child_process').ChildProcess } {
   const self = fileURLToPath(import.meta.url);
-  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const flags = [...nodeFlags, ...(process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean)];
   const proc = spawn(process.execPath, [...flags, self, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const queue: string[] = [];
   const waiters: ((v: IteratorResult<string>) => void)[] = [];
@@ -302,16 +321,19 @@ async function main(): Promise<void> {
   const servers = child(['--role', 'servers', ...common]);
   const { targets } = JSON.parse((await servers.lines.next()).value) as { targets: { address: string; port: number }[] };
   const run = async (role: 'checker' | 'floor', args: string[]): Promise<Report> => {
-    const c = child(['--role', role, ...args, '--targets', JSON.stringify(targets)]);
+    const c = child(['--role', role, ...args, '--targets', JSON.stringify(targets)], role === 'checker' ? checkerFlags : []);
     const r = await c.lines.next();
     if (r.done) throw new Error(`${role} process ended without a report`);
     return JSON.parse(r.value) as Report;
   };
   // the machine is shared: checker and floor phases alternate (rounds) so drifting background load
   // weighs on both alike; figures are summed over the rounds, peak RSS is the maximum
+  // the checker runs with the daemon's node flags (bin/tskeepalived); the floor with node's defaults
+  const checkerFlags = shippedNodeFlags();
   const rounds = a.duration >= 40 ? 3 : 1;
   const per = a.duration / rounds;
   process.stdout.write(`checkers bench: ${a.vs} virtual servers x ${a.rs} real servers, HTTP_GET, delay_loop ${a.delay} s, ${a.duration} s per side in ${rounds} round(s)\n`);
+  process.stdout.write(`checker node flags (from bin/tskeepalived): ${checkerFlags.join(' ') || '(none)'}; floor: node defaults${process.env.BENCH_NODE_FLAGS ? `; both + BENCH_NODE_FLAGS ${process.env.BENCH_NODE_FLAGS}` : ''}\n`);
   const sum = (x: Report | undefined, y: Report): Report => ({
     cpuSeconds: (x?.cpuSeconds ?? 0) + y.cpuSeconds,
     peakRssMB: Math.max(x?.peakRssMB ?? 0, y.peakRssMB),

@@ -14,35 +14,13 @@ import type {
 } from '../src/config/model.js';
 import type { LbBackend, LbState } from '../src/ipvs/backend.js';
 import pino from 'pino';
+import { defaultGlobalDefs } from '../src/config/build-global.js';
 
 export const silentLogger = pino({ level: 'silent' });
 export const loc = { file: 'test.conf', line: 1 };
 
 export function globalDefs(over: Partial<GlobalDefs> = {}): GlobalDefs {
-  return {
-    routerId: 'test',
-    notificationEmail: [],
-    smtpConnectTimeout: 30000,
-    enableScriptSecurity: false,
-    vrrpMcastGroup4: '224.0.0.18',
-    vrrpMcastGroup6: 'ff02::12',
-    vrrpGarpMasterDelay: 5000,
-    vrrpGarpMasterRepeat: 5,
-    vrrpGarpMasterRefresh: 0,
-    vrrpGarpMasterRefreshRepeat: 1,
-    vrrpGarpInterval: 0,
-    vrrpGnaInterval: 0,
-    vrrpVersion: 2,
-    vrrpStrict: false,
-    vrrpSkipCheckAdvAddr: false,
-    vrrpCheckUnicastSrc: false,
-    vrrpHigherPrioSendAdvert: false,
-    vrrpLowerPrioNoAdvert: false,
-    checkerLogAllFailures: false,
-    lvsFlush: false,
-    raw: [],
-    ...over,
-  };
+  return { ...defaultGlobalDefs(), routerId: 'test', ...over };
 }
 
 export function config(virtualServers: VirtualServer[], over: Partial<KeepalivedConfig> = {}): KeepalivedConfig {

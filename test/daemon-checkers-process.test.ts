@@ -8,7 +8,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, distHas, waitUntil } from './daemon-netns.js';
+import { BIN, waitUntil } from './daemon-netns.js';
 import { startSmtpSink } from './daemon-support.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tkd-chkproc-'));
@@ -18,7 +18,6 @@ after(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const skip = !distHas('src/config/load.js') || !distHas('src/checkers/engine.js') || !distHas('src/ipvs/factory.js') ? 'config loader / checker engine / LB factory not built yet' : false;
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -82,7 +81,7 @@ virtual_server 10.250.0.1 80 {
 `;
 }
 
-test('checker daemon: alerts, fifo, metrics, dumps, reload policy, clean stop', { skip, timeout: 90000 }, async (t) => {
+test('checker daemon: alerts, fifo, metrics, dumps, reload policy, clean stop', { timeout: 90000 }, async (t) => {
   const sink = await startSmtpSink();
   cleanups.push(() => void sink.close());
   const upPort = await freePort();

@@ -1,6 +1,5 @@
 // Network-namespace lab helpers for the daemon's real-process tests.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -8,10 +7,6 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const BIN = join(ROOT, 'bin', 'tskeepalived');
 
 export const isRoot = (): boolean => process.getuid?.() === 0;
-
-export function distHas(rel: string): boolean {
-  return existsSync(join(ROOT, 'dist', rel));
-}
 
 export function ip(...args: string[]): string {
   return execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();

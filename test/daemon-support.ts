@@ -3,32 +3,10 @@ import { SMTPServer } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
 import type { GlobalDefs, KeepalivedConfig } from '../src/config/model.js';
 import type { Engine, EngineEvent, EngineEventListener, MetricSample } from '../src/engine/types.js';
+import { defaultGlobalDefs } from '../src/config/build-global.js';
 
 export function makeGlobal(g: Partial<GlobalDefs> = {}): GlobalDefs {
-  return {
-    routerId: 'lb1',
-    notificationEmail: [],
-    smtpConnectTimeout: 30000,
-    enableScriptSecurity: false,
-    vrrpMcastGroup4: '224.0.0.18',
-    vrrpMcastGroup6: 'ff02::12',
-    vrrpGarpMasterDelay: 5000,
-    vrrpGarpMasterRepeat: 5,
-    vrrpGarpMasterRefresh: 0,
-    vrrpGarpMasterRefreshRepeat: 1,
-    vrrpGarpInterval: 0,
-    vrrpGnaInterval: 0,
-    vrrpVersion: 2,
-    vrrpStrict: false,
-    vrrpSkipCheckAdvAddr: false,
-    vrrpCheckUnicastSrc: false,
-    vrrpHigherPrioSendAdvert: false,
-    vrrpLowerPrioNoAdvert: false,
-    checkerLogAllFailures: false,
-    lvsFlush: false,
-    raw: [],
-    ...g,
-  };
+  return { ...defaultGlobalDefs(), routerId: 'lb1', ...g };
 }
 
 export function makeConfig(c: Partial<KeepalivedConfig> = {}, g: Partial<GlobalDefs> = {}): KeepalivedConfig {

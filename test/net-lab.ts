@@ -78,8 +78,8 @@ export function createLab(tag: string, octet: number): Lab {
   sh('ip', ['link', 'add', lab.va, 'netns', lab.a, 'type', 'veth', 'peer', 'name', lab.vb, 'netns', lab.b]);
   sh('ip', ['-n', lab.a, 'addr', 'add', `${lab.ipA}/24`, 'dev', lab.va]);
   sh('ip', ['-n', lab.b, 'addr', 'add', `${lab.ipB}/24`, 'dev', lab.vb]);
-  sh('ip', ['-n', lab.a, 'addr', 'add', `${lab.ip6A}/64`, 'dev', lab.va]);
-  sh('ip', ['-n', lab.b, 'addr', 'add', `${lab.ip6B}/64`, 'dev', lab.vb]);
+  sh('ip', ['-n', lab.a, 'addr', 'add', `${lab.ip6A}/64`, 'dev', lab.va, 'nodad']); // no DAD wait: the first ping must not take 1 s
+  sh('ip', ['-n', lab.b, 'addr', 'add', `${lab.ip6B}/64`, 'dev', lab.vb, 'nodad']);
   sh('ip', ['-n', lab.a, 'link', 'set', lab.va, 'up']);
   sh('ip', ['-n', lab.b, 'link', 'set', lab.vb, 'up']);
   return lab;

@@ -132,7 +132,8 @@ test('IP address helpers', () => {
   assert.equal(canonicalIp('FD21:0:0:0::0100'), 'fd21::100');
   assert.equal(canonicalIp('2001:db8:0:1:0:0:0:1'), '2001:db8:0:1::1');
   assert.equal(canonicalIp('::'), '::');
-  assert.equal(canonicalIp('::ffff:1.2.3.4'), '::ffff:102:304');
+  // RFC 5952 §5: IPv4-mapped addresses keep the dotted tail, as iproute2 prints them
+  assert.equal(canonicalIp('::ffff:1.2.3.4'), '::ffff:1.2.3.4');
   assert.equal(ipToBytes('10.1.2.3').toString('hex'), '0a010203');
   assert.ok(compareIp('10.0.0.2', '10.0.0.10') < 0);
   assert.equal(passwordBytes('abcdefghij').toString(), 'abcdefgh');

@@ -5,34 +5,12 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GlobalDefs, KeepalivedConfig, VrrpInstance, VrrpScript, SyncGroup, VirtualAddress } from '../src/config/model.js';
+import { defaultGlobalDefs } from '../src/config/build-global.js';
 
 const loc = { file: 'test.conf', line: 1 };
 
 export function globalDefs(over: Partial<GlobalDefs> = {}): GlobalDefs {
-  return {
-    routerId: 'test',
-    notificationEmail: [],
-    smtpConnectTimeout: 30000,
-    enableScriptSecurity: false,
-    vrrpMcastGroup4: '224.0.0.18',
-    vrrpMcastGroup6: 'ff02::12',
-    vrrpGarpMasterDelay: 5000,
-    vrrpGarpMasterRepeat: 5,
-    vrrpGarpMasterRefresh: 0,
-    vrrpGarpMasterRefreshRepeat: 1,
-    vrrpGarpInterval: 0,
-    vrrpGnaInterval: 0,
-    vrrpVersion: 2,
-    vrrpStrict: false,
-    vrrpSkipCheckAdvAddr: false,
-    vrrpCheckUnicastSrc: false,
-    vrrpHigherPrioSendAdvert: false,
-    vrrpLowerPrioNoAdvert: false,
-    checkerLogAllFailures: false,
-    lvsFlush: false,
-    raw: [],
-    ...over,
-  };
+  return { ...defaultGlobalDefs(), routerId: 'test', ...over };
 }
 
 export function vip(address: string, prefixLen = 24, over: Partial<VirtualAddress> = {}): VirtualAddress {

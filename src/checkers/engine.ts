@@ -8,6 +8,7 @@ import type { LbBackend, LbState, Service, ServiceKey } from '../ipvs/backend.js
 import { serviceKeyText } from '../ipvs/backend.js';
 import { runScript } from '../notify/script.js';
 import { scriptSecurityProblem } from '../notify/script-security.js';
+import { tuneHeapForCheckers } from './heap-tuning.js';
 import { closeHttpDispatchers } from './http.js';
 import { checkersKey, realServerId, settingsKey, virtualServerId } from './identity.js';
 import { type RealServerHealth, initialQuorum, liveWeight, nextQuorum, poolDestinations } from './pool.js';
@@ -130,6 +131,9 @@ export class CheckersEngine implements Engine {
   private readonly limiter: Limiter;
   /** aborted on stop: in-flight checks end at once */
   private stopSignal = new AbortController();
+  /** options shared by every loop (one object, not one per loop); rebuilt with a new stop signal */
+  private loopOpts: { timers: Timers; limiter: Limiter; signal: AbortSignal } | undefined;
+  private readonly timings = new Map<string, LoopTiming>();
   private listeners: EngineEventListener[] = [];
   private vss = new Map<string, VirtualRt>();
   private config: KeepalivedConfig | undefined;
@@ -177,7 +181,11 @@ export class CheckersEngine implements Engine {
   }
 
   async start(config: KeepalivedConfig): Promise<void> {
-    if (this.stopSignal.signal.aborted) this.stopSignal = new AbortController();
+    if (this.stopSignal.signal.aborted) {
+      this.stopSignal = new AbortController();
+      this.loopOpts = undefined;
+    }
+    if (config.virtualServers.length > 0) tuneHeapForCheckers();
     this.backend ??= await createBackendFor(this.cliBackend, config, this.log);
     if (this.manageBackend) await this.backend.open();
     this.running = true;
@@ -306,7 +314,7 @@ export class CheckersEngine implements Engine {
           const cfg = rs.checkers.find((x) => settingsKey(x) === settingsKey(c.checker));
           if (cfg) c.checker = cfg;
           const timing = loopTiming(vs, rs, c.checker);
-          c.loop?.retime(timing);
+          c.loop?.retime(this.sharedTiming(timing));
           c.delayLoopMs = timing.delayLoop;
         }
         old.alive = this.computeAlive(old);
@@ -348,10 +356,19 @@ export class CheckersEngine implements Engine {
       const common = c.checker as { fwmark?: number; bindIf?: string };
       if (common.fwmark !== undefined || (common.bindIf !== undefined && c.checker.type !== 'PING_CHECK'))
         this.log.warn({ rs: r.text, checker: c.checker.type }, 'checker fwmark / bind_if are not supported: the check runs without them');
-      c.loop = new CheckerLoop(this.host, c, timing, c.up, { timers: this.timers, limiter: this.limiter, signal: this.stopSignal.signal });
+      this.loopOpts ??= { timers: this.timers, limiter: this.limiter, signal: this.stopSignal.signal };
+      c.loop = new CheckerLoop(this.host, c, this.sharedTiming(timing), c.up, this.loopOpts);
       c.loop.start(firstDelay(`${v.id}|${r.id}|${i}`, timing));
     });
     r.alive = this.computeAlive(r);
+  }
+
+  /** Loops with the same timing share one timing object (tens of thousands of loops, few timings). */
+  private sharedTiming(t: LoopTiming): LoopTiming {
+    const key = `${t.delayLoop}|${t.retry}|${t.delayBeforeRetry}|${t.warmup}`;
+    let shared = this.timings.get(key);
+    if (!shared) this.timings.set(key, (shared = t));
+    return shared;
   }
 
   private stopReal(r: RealRt): void {

@@ -2,8 +2,8 @@
 // so a dead server cannot hide behind an old connection), check the status code against the
 // configured codes (default any 2xx, as keepalived), optionally the MD5 digest of the body (the
 // genhash value) and a regex on the body.
-import { createHash } from 'node:crypto';
-import { Agent } from 'undici';
+import { createHash, type Hash } from 'node:crypto';
+import { Agent, type Dispatcher } from 'undici';
 import type { HttpCheck, HttpUrl } from '../config/model.js';
 import { type CheckResult, type CheckTarget, errorReason, fail, pass } from './types.js';
 
@@ -28,6 +28,8 @@ interface UrlOutcome {
  * (and their connector) are built once, not per check.
  */
 const dispatchers = new Map<string, Agent>();
+/** bumped when the dispatchers are closed: per-checker cached entries of an older generation are stale */
+let generation = 0;
 
 function dispatcherFor(cfg: HttpCheck, tls: boolean, vhost: string | undefined): Agent {
   const servername = tls && cfg.enableSni && vhost ? vhost : undefined;
@@ -53,69 +55,185 @@ function dispatcherFor(cfg: HttpCheck, tls: boolean, vhost: string | undefined):
 
 /** Close the shared dispatchers (engine stop); they are rebuilt on the next check. */
 export async function closeHttpDispatchers(): Promise<void> {
+  generation++;
   const all = [...dispatchers.values()];
   dispatchers.clear();
   await Promise.all(all.map((d) => d.destroy().catch(() => undefined)));
 }
 
-async function getOne(
+/**
+ * What one url of one checker needs on every check, computed on its first check and kept (the hot
+ * path then allocates no strings, no headers and no dispatcher key): the dispatcher, the origin and
+ * the request options. Recomputed when the target, virtual host or dispatcher generation differ.
+ */
+interface RequestPlan {
+  generation: number;
+  address: string;
+  port: number;
+  vhost: string | undefined;
+  dispatcher: Agent;
+  opts: Dispatcher.DispatchOptions;
+}
+
+const plans = new WeakMap<HttpUrl, WeakMap<HttpCheck, RequestPlan>>();
+
+function planFor(cfg: HttpCheck, target: CheckTarget, url: HttpUrl, vhost: string | undefined): RequestPlan {
+  let byCfg = plans.get(url);
+  let p = byCfg?.get(cfg);
+  if (p && p.generation === generation && p.address === target.address && p.port === target.port && p.vhost === vhost) return p;
+  const tls = cfg.type === 'SSL_GET';
+  const hp = hostPort(target.address, target.family, target.port);
+  p = {
+    generation,
+    address: target.address,
+    port: target.port,
+    vhost,
+    dispatcher: dispatcherFor(cfg, tls, vhost),
+    opts: {
+      origin: `${tls ? 'https' : 'http'}://${hp}`,
+      method: 'GET',
+      path: url.path,
+      // keepalived's http_protocol variants only change the request line; we always close
+      headers: ['host', vhost ?? hp, 'user-agent', 'KeepAliveClient', 'connection', 'close'],
+      reset: true,
+    },
+  };
+  if (!byCfg) plans.set(url, (byCfg = new WeakMap()));
+  byCfg.set(cfg, p);
+  return p;
+}
+
+function onDeadline(a: UrlAttempt): void {
+  a.deadlineReached();
+}
+
+/**
+ * One GET, driven through undici's dispatch handler interface: the response body is consumed as
+ * it arrives (digest / regex when configured) with no stream, iterator or promise per chunk. One
+ * deadline covers connect + request + body (undici's own per-phase timeouts use a coarse 0.5-1 s
+ * clock, too imprecise for short connect_timeouts; they remain as a backstop).
+ */
+class UrlAttempt implements Dispatcher.DispatchHandler {
+  private status = 0;
+  private abortFn: ((err: Error) => void) | undefined;
+  private timedOut = false;
+  private externallyAborted = false;
+  private finished = false;
+  private readonly timer: NodeJS.Timeout;
+  private readonly md5: Hash | undefined;
+  private readonly chunks: Buffer[] | undefined;
+  private readonly signal: AbortSignal | undefined;
+  private readonly onAbort: (() => void) | undefined;
+
+  constructor(
+    private readonly cfg: HttpCheck,
+    private readonly url: HttpUrl,
+    signal: AbortSignal | undefined,
+    private readonly resolve: (o: UrlOutcome) => void,
+  ) {
+    this.md5 = url.digest !== undefined ? createHash('md5') : undefined;
+    this.chunks = url.regex !== undefined ? [] : undefined;
+    this.timer = setTimeout(onDeadline, cfg.connectTimeout, this);
+    if (signal) {
+      this.signal = signal;
+      this.onAbort = () => {
+        this.externallyAborted = true;
+        this.abortFn?.(new Error('aborted'));
+      };
+      signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+  }
+
+  deadlineReached(): void {
+    if (this.finished) return;
+    this.timedOut = true;
+    this.abortFn?.(new Error('deadline'));
+  }
+
+  // ---- undici DispatchHandler (legacy callbacks, which undici runs without a wrapper)
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortFn = abort;
+    if (this.timedOut) abort(new Error('deadline'));
+    else if (this.externallyAborted || this.signal?.aborted) {
+      this.externallyAborted = true;
+      abort(new Error('aborted'));
+    }
+  }
+
+  onHeaders(statusCode: number): boolean {
+    this.status = statusCode;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    // the whole body is read (as keepalived does) even when only the status matters: a server that
+    // stalls in the body fails on the deadline
+    this.md5?.update(chunk);
+    this.chunks?.push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    if (this.timedOut) this.finish(new Error('deadline'));
+    else this.finish(undefined);
+  }
+
+  onError(err: Error): void {
+    this.finish(err);
+  }
+
+  private finish(err: Error | undefined): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.timer);
+    if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
+    this.resolve(err === undefined ? this.verdict() : this.failure(err));
+  }
+
+  private verdict(): UrlOutcome {
+    const url = this.url;
+    if (!statusAccepted(url, this.status)) return { ok: false, reason: `HTTP status code error to ${url.path}: ${this.status}` };
+    if (this.md5) {
+      const got = this.md5.digest('hex');
+      if (got !== url.digest!.toLowerCase()) return { ok: false, reason: `MD5 digest error to ${url.path}: got ${got}, expected ${url.digest}` };
+    }
+    if (this.chunks) {
+      const matched = new RegExp(url.regex!).test(Buffer.concat(this.chunks).toString('latin1'));
+      if (matched === (url.regexNoMatch === true)) return { ok: false, reason: `regex ${url.regexNoMatch ? 'matched' : 'did not match'} on ${url.path}` };
+    }
+    return OK;
+  }
+
+  private failure(e: Error): UrlOutcome {
+    const path = this.url.path;
+    if (this.timedOut) return { ok: false, reason: `timeout on ${path} after ${this.cfg.connectTimeout} ms` };
+    if (this.externallyAborted || this.signal?.aborted) return { ok: false, reason: 'aborted' };
+    const code = (e as { code?: string }).code ?? '';
+    if (TIMEOUT_CODES.has(code)) return { ok: false, reason: `timeout (${TIMEOUT_CODES.get(code)}) on ${path} after ${this.cfg.connectTimeout} ms` };
+    return { ok: false, reason: `${errorReason(e)} on ${path}` };
+  }
+}
+
+const OK: UrlOutcome = { ok: true, reason: '' };
+
+function getOne(
   cfg: HttpCheck,
   target: CheckTarget,
   url: HttpUrl,
   vhost: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<UrlOutcome> {
-  const tls = cfg.type === 'SSL_GET';
-  const origin = `${tls ? 'https' : 'http'}://${hostPort(target.address, target.family, target.port)}`;
-  // One deadline for connect + request + body (undici's own per-phase timeouts use a coarse
-  // 0.5-1 s clock, too imprecise for short connect_timeouts; they remain as a backstop).
-  const deadline = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    deadline.abort();
-  }, cfg.connectTimeout);
-  const onAbort = () => deadline.abort();
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    const res = await dispatcherFor(cfg, tls, vhost).request({
-      origin,
-      method: 'GET',
-      path: url.path,
-      // keepalived's http_protocol variants only change the request line; we always close
-      headers: { host: vhost ?? hostPort(target.address, target.family, target.port), 'user-agent': 'KeepAliveClient', connection: 'close' },
-      reset: true,
-      signal: deadline.signal,
-    });
-    // the whole body is read (as keepalived does) even when only the status matters: a server that
-    // stalls in the body fails on the deadline
-    const md5 = url.digest !== undefined ? createHash('md5') : undefined;
-    const chunks: Buffer[] = [];
-    for await (const chunk of res.body) {
-      if (md5) md5.update(chunk as Buffer);
-      if (url.regex !== undefined) chunks.push(chunk as Buffer);
+  return new Promise<UrlOutcome>((resolve) => {
+    const attempt = new UrlAttempt(cfg, url, signal, resolve);
+    try {
+      const plan = planFor(cfg, target, url, vhost);
+      plan.dispatcher.dispatch(plan.opts, attempt);
+    } catch (e) {
+      // invalid options (e.g. a path undici refuses) or a destroyed dispatcher
+      attempt.onError(e as Error);
     }
-    if (timedOut) throw new Error('deadline');
-    if (!statusAccepted(url, res.statusCode)) return { ok: false, reason: `HTTP status code error to ${url.path}: ${res.statusCode}` };
-    if (md5) {
-      const got = md5.digest('hex');
-      if (got !== url.digest!.toLowerCase()) return { ok: false, reason: `MD5 digest error to ${url.path}: got ${got}, expected ${url.digest}` };
-    }
-    if (url.regex !== undefined) {
-      const matched = new RegExp(url.regex).test(Buffer.concat(chunks).toString('latin1'));
-      if (matched === (url.regexNoMatch === true)) return { ok: false, reason: `regex ${url.regexNoMatch ? 'matched' : 'did not match'} on ${url.path}` };
-    }
-    return { ok: true, reason: `HTTP ${res.statusCode} on ${url.path}` };
-  } catch (e) {
-    if (timedOut) return { ok: false, reason: `timeout on ${url.path} after ${cfg.connectTimeout} ms` };
-    if (signal?.aborted) return { ok: false, reason: 'aborted' };
-    const code = (e as { code?: string }).code ?? '';
-    if (TIMEOUT_CODES.has(code)) return { ok: false, reason: `timeout (${TIMEOUT_CODES.get(code)}) on ${url.path} after ${cfg.connectTimeout} ms` };
-    return { ok: false, reason: `${errorReason(e)} on ${url.path}` };
-  } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
-  }
+  });
 }
 
 const TIMEOUT_CODES = new Map([
@@ -124,6 +242,8 @@ const TIMEOUT_CODES = new Map([
   ['UND_ERR_BODY_TIMEOUT', 'body'],
 ]);
 
+const PASS_REASONS = ['0 url(s) ok', '1 url(s) ok', '2 url(s) ok', '3 url(s) ok', '4 url(s) ok'];
+
 export async function checkHttp(
   target: CheckTarget,
   cfg: HttpCheck,
@@ -131,11 +251,13 @@ export async function checkHttp(
   defaultVirtualhost?: string,
 ): Promise<CheckResult> {
   const started = process.hrtime.bigint();
-  if (cfg.urls.length === 0) return fail('no url configured', started);
-  for (const url of cfg.urls) {
+  const urls = cfg.urls;
+  if (urls.length === 0) return fail('no url configured', started);
+  for (let i = 0; i < urls.length; i++) {
+    const url = urls[i];
     const vhost = url.virtualhost ?? cfg.virtualhost ?? defaultVirtualhost;
     const r = await getOne(cfg, target, url, vhost, signal);
     if (!r.ok) return fail(r.reason, started);
   }
-  return pass(`${cfg.urls.length} url(s) ok`, started);
+  return pass(PASS_REASONS[urls.length] ?? `${urls.length} url(s) ok`, started);
 }

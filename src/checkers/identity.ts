@@ -19,8 +19,17 @@ export function virtualServerId(vs: VirtualServer): string {
   return `group|${k.group}|${vs.protocol}`;
 }
 
+/**
+ * A string built in one piece. Template literals longer than a few characters make V8 cons-string
+ * trees (several heap objects per string); join() writes one flat string. Used for the strings the
+ * engine keeps per real server (tens of thousands of them).
+ */
+export function flatString(...parts: (string | number)[]): string {
+  return parts.join('');
+}
+
 export function realServerId(rs: RealServer): string {
-  return `${rs.address}|${rs.port}`;
+  return flatString(rs.address, '|', rs.port);
 }
 
 /** Checkers of a real server are "unchanged" when their settings are the same, in order. */

@@ -4,6 +4,7 @@
 import type { KeepalivedConfig, RealServer, VirtualServer } from '../config/model.js';
 import type { ServiceKey } from '../ipvs/backend.js';
 import { serviceKeyText } from '../ipvs/backend.js';
+import { flatString } from './identity.js';
 
 export class ServiceExpansionError extends Error {
   constructor(message: string, readonly file: string, readonly line: number) {
@@ -92,5 +93,5 @@ export function virtualServerText(vs: VirtualServer): string {
 }
 
 export function realServerText(rs: RealServer, vs: VirtualServer): string {
-  return `[${rs.address}]:${vs.protocol.toLowerCase()}:${rs.port}`;
+  return flatString('[', rs.address, ']:', vs.protocol.toLowerCase(), ':', rs.port);
 }

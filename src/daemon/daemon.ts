@@ -145,7 +145,7 @@ export class Daemon {
   private async openBackend(config: KeepalivedConfig): Promise<LbBackend> {
     const name = (this.cli.lbBackend ?? config.global.lbBackend ?? 'ipvs') as KeepalivedConfig['global']['lbBackend'] & string;
     // the checker engine opens the backend on start and closes it on stop
-    const backend = await this.factory.createBackend(name, this.deps.logger.child({ subsystem: 'lb' }));
+    const backend = await this.factory.createBackend(name, this.deps.logger.child({ subsystem: 'lb' }), { lvsFlush: config.global.lvsFlush });
     this.backend = backend;
     this.log.info({ backend: backend.name }, `load-balancer backend: ${backend.name}`);
     return backend;

@@ -15,52 +15,22 @@ export interface EngineDeps {
 
 export interface EngineFactory {
   createEngine(kind: 'vrrp' | 'checkers', deps: EngineDeps): Promise<Engine>;
-  createBackend(name: LbBackendName, logger: Logger): Promise<LbBackend>;
-}
-
-type AnyModule = Record<string, unknown>;
-
-async function importModule(spec: string): Promise<AnyModule> {
-  return (await import(spec)) as AnyModule;
-}
-
-/** Find a factory function or an engine class in a module and build the engine with deps. */
-function construct(mod: AnyModule, names: { factories: string[]; classes: string[] }, deps: EngineDeps): Engine {
-  for (const f of names.factories) {
-    const fn = mod[f];
-    if (typeof fn === 'function') return (fn as (d: EngineDeps) => Engine)(deps);
-  }
-  for (const c of names.classes) {
-    const cls = mod[c];
-    if (typeof cls === 'function') return new (cls as new (d: EngineDeps) => Engine)(deps);
-  }
-  throw new Error(`module exports none of ${[...names.factories, ...names.classes].join(', ')}`);
+  createBackend(name: LbBackendName, logger: Logger, opts?: { lvsFlush?: boolean }): Promise<LbBackend>;
 }
 
 export const defaultEngineFactory: EngineFactory = {
   async createEngine(kind, deps) {
     if (kind === 'vrrp') {
-      const mod = await importModule('../vrrp/engine.js');
-      if (typeof mod.createVrrpEngine === 'function') return construct(mod, { factories: ['createVrrpEngine'], classes: [] }, deps);
+      const [{ VrrpEngine }, { createNetIo }] = await Promise.all([import('../vrrp/engine.js'), import('../vrrp/net-io.js')]);
       // the production network edge (native sockets, netlink) for the VRRP engine
-      const netMod = await importModule('../vrrp/net-io.js');
-      const createNetIo = netMod.createNetIo as (() => Promise<unknown>) | undefined;
-      if (typeof createNetIo !== 'function') throw new Error('src/vrrp/net-io.ts does not export createNetIo');
-      const io = await createNetIo();
-      return construct(mod, { factories: [], classes: ['VrrpEngine'] }, { ...deps, io } as EngineDeps);
+      return new VrrpEngine({ logger: deps.logger, io: await createNetIo() });
     }
-    const mod = await importModule('../checkers/engine.js');
-    return construct(
-      mod,
-      { factories: ['createCheckerEngine', 'createCheckersEngine'], classes: ['CheckerEngine', 'CheckersEngine'] },
-      deps,
-    );
+    const { CheckersEngine } = await import('../checkers/engine.js');
+    return new CheckersEngine({ logger: deps.logger, cli: deps.cli, backend: deps.backend });
   },
-  async createBackend(name, logger) {
-    const mod = await importModule('../ipvs/factory.js');
-    const fn = mod.createBackend as ((n: LbBackendName, o?: { logger?: Logger }) => LbBackend | Promise<LbBackend>) | undefined;
-    if (typeof fn !== 'function') throw new Error('src/ipvs/factory.ts does not export createBackend');
-    return await fn(name, { logger });
+  async createBackend(name, logger, opts = {}) {
+    const { createBackend } = await import('../ipvs/factory.js');
+    return createBackend(name, { logger, lvsFlush: opts.lvsFlush });
   },
 };
 

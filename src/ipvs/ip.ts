@@ -1,65 +1,20 @@
 // IP address text <-> bytes, and canonical text (RFC 5952 for IPv6), for the LB backends.
-import { isIPv4, isIPv6 } from 'node:net';
+import { formatIPv4, formatIPv6, ipFamily as inetFamily, parseIP } from '../native/inet.js';
 
 export type IpFamily = 4 | 6;
 
 /** The family of a textual address, or undefined when it is not an address. */
 export function ipFamily(text: string): IpFamily | undefined {
-  if (isIPv4(text)) return 4;
-  if (isIPv6(text)) return 6;
-  return undefined;
+  return inetFamily(text) || undefined;
 }
 
-/** 4 bytes for IPv4, 16 for IPv6; throws a clear error on bad input. */
-export function ipToBytes(text: string): Buffer {
-  if (isIPv4(text)) return Buffer.from(text.split('.').map((p) => Number(p)));
-  if (!isIPv6(text)) throw new Error(`not an IP address: "${text}"`);
-  let body = text;
-  const pct = body.indexOf('%');
-  if (pct >= 0) body = body.slice(0, pct);
-  // an embedded dotted quad becomes two hextets
-  const lastColon = body.lastIndexOf(':');
-  const tail = body.slice(lastColon + 1);
-  if (tail.includes('.')) {
-    const b = tail.split('.').map((p) => Number(p));
-    body = `${body.slice(0, lastColon + 1)}${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
-  }
-  const halves = body.split('::');
-  const head = halves[0] ? halves[0].split(':') : [];
-  const rest = halves.length > 1 && halves[1] ? halves[1].split(':') : [];
-  const missing = 8 - head.length - rest.length;
-  const groups = [...head, ...Array<string>(halves.length > 1 ? missing : 0).fill('0'), ...rest];
-  const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
-  return out;
-}
+/** 4 bytes for IPv4, 16 for IPv6; throws a clear error (AddressError) on bad input. */
+export const ipToBytes: (text: string) => Buffer = parseIP;
 
 /** Text for 4 or 16 bytes (IPv6 in RFC 5952 canonical form). */
 export function bytesToIp(bytes: Uint8Array, family: IpFamily): string {
-  if (family === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push((bytes[i * 2]! << 8) | bytes[i * 2 + 1]!);
-  // longest run of zero groups (length >= 2), first one on ties
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (a: number[]) => a.map((g) => g.toString(16)).join(':');
-  if (bestLen < 2) return hex(groups);
-  const v4mapped = bestStart === 0 && bestLen === 5 && groups[5] === 0xffff;
-  if (v4mapped) return `::ffff:${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return family === 4 ? formatIPv4(b) : formatIPv6(b);
 }
 
 // Parsed addresses, shared read-only by canonicalIp/compareIp (states repeat the same addresses a lot).

@@ -52,8 +52,23 @@ export class GarpError extends Error {
 }
 
 /** A send-only AF_PACKET socket for gratuitous ARPs on any interface. */
+const LINK_CACHE_MS = 1000;
+
 export class GarpSender {
   private sock?: RawSocket;
+
+  // A GARP burst sends many frames on one interface: look the link up once per second, not per frame.
+  private readonly links = new Map<string, { link: ReturnType<typeof getLink>; at: number }>();
+
+  private link(ifname: string): ReturnType<typeof getLink> {
+    const now = Date.now();
+    const hit = this.links.get(ifname);
+    if (hit && now - hit.at < LINK_CACHE_MS) return hit.link;
+    const link = getLink(ifname);
+    if (link) this.links.set(ifname, { link, at: now });
+    else this.links.delete(ifname);
+    return link;
+  }
 
   private socket(): RawSocket {
     // protocol 0: the socket receives nothing, it only sends
@@ -63,7 +78,7 @@ export class GarpSender {
 
   /** Announce ip on ifname (MAC defaults to the interface's). Throws GarpError / SystemError. */
   send(ifname: string, ip: string, opts: { mac?: Buffer | string; reply?: boolean } = {}): void {
-    const link = getLink(ifname);
+    const link = this.link(ifname);
     if (!link) throw new GarpError(`interface "${ifname}" does not exist`);
     const mac = opts.mac ?? link.mac;
     if (!mac) throw new GarpError(`interface "${ifname}" has no hardware address`);
@@ -74,5 +89,6 @@ export class GarpSender {
   close(): void {
     this.sock?.close();
     this.sock = undefined;
+    this.links.clear();
   }
 }

@@ -1,0 +1,35 @@
+// The engine's run-time V8 tuning takes effect: in a real node process, after tuneHeapForCheckers()
+// the young generation stops growing under a load of surviving objects, which it does without it
+// (TSKEEPALIVED_V8_TUNING=off).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const tuning = fileURLToPath(new URL('../src/checkers/heap-tuning.js', import.meta.url));
+
+function youngGenerationAfterLoad(env: NodeJS.ProcessEnv): { applied: boolean; newSpaceMB: number } {
+  const script = `
+    import v8 from 'node:v8';
+    const { tuneHeapForCheckers } = await import(${JSON.stringify(tuning)});
+    const applied = tuneHeapForCheckers();
+    const again = tuneHeapForCheckers();
+    if (again) throw new Error('applied twice');
+    const keep = [];
+    for (let i = 0; i < 1500000; i++) { const o = { i, s: 'x' + i }; if (i % 4 === 0) keep.push(o); if (keep.length > 200000) keep.length = 0; }
+    const ns = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+    process.stdout.write(JSON.stringify({ applied, newSpaceMB: ns.space_size / 1048576 }));`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+  return JSON.parse(out) as { applied: boolean; newSpaceMB: number };
+}
+
+describe('checkers V8 heap tuning', () => {
+  it('keeps the young generation small; TSKEEPALIVED_V8_TUNING=off leaves the defaults', { timeout: 120_000 }, () => {
+    const tuned = youngGenerationAfterLoad({ TSKEEPALIVED_V8_TUNING: '' });
+    const untuned = youngGenerationAfterLoad({ TSKEEPALIVED_V8_TUNING: 'off' });
+    assert.equal(tuned.applied, true);
+    assert.equal(untuned.applied, false);
+    assert.ok(tuned.newSpaceMB <= 4, `tuned young generation ${tuned.newSpaceMB} MB`);
+    assert.ok(untuned.newSpaceMB > tuned.newSpaceMB * 2, `untuned ${untuned.newSpaceMB} MB vs tuned ${tuned.newSpaceMB} MB`);
+  });
+});
