@@ -20,7 +20,7 @@ export function generateConfig({ vrrp = 255, vs = 2000, rs = 10 } = {}) {
     out.push(
       `vrrp_instance VI_${i} {`,
       '    state BACKUP',
-      '    interface lo',
+      '    interface eth0',
       `    virtual_router_id ${i}`,
       '    priority 100',
       '    advert_int 1',
@@ -86,9 +86,16 @@ async function main() {
   const isRoot = process.getuid?.() === 0;
   const ns = `tkp-bench-${process.pid}`;
   const haveKeepalived = existsSync('/usr/sbin/keepalived');
-  if (haveKeepalived && isRoot) spawnSync('ip', ['netns', 'add', ns]);
-  const kaCmd = isRoot ? ['ip', 'netns', 'exec', ns, 'keepalived', '-t', '-f', file] : ['keepalived', '-t', '-f', file];
-  const tsCmd = [process.execPath, join(root, 'bin/tskeepalived'), '-t', '-f', file];
+  // Both tools run in the same throwaway namespace whose only interfaces are lo and eth0 (a veth),
+  // so the config (VRRP on eth0) is valid for both and neither sees the host's interfaces.
+  const inNs = (cmd) => (isRoot ? ['ip', 'netns', 'exec', ns, ...cmd] : cmd);
+  if (isRoot) {
+    spawnSync('ip', ['netns', 'add', ns]);
+    spawnSync('ip', ['link', 'add', `tkpb${process.pid % 100000}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    spawnSync('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+  }
+  const kaCmd = inNs(['keepalived', '-t', '-f', file]);
+  const tsCmd = inNs([process.execPath, join(root, 'bin/tskeepalived'), '-t', '-f', file]);
 
   try {
     const ts = [], ka = [];
@@ -110,7 +117,7 @@ async function main() {
       const ratio = median(ts.map((r) => r.ms)) / median(ka.map((r) => r.ms));
       const cpuRatio = median(ts.map((r) => r.cpuMs)) / median(ka.map((r) => r.cpuMs));
       console.log(`ratio tskeepalived/keepalived: ${ratio.toFixed(2)} wall, ${cpuRatio.toFixed(2)} cpu`);
-      if (ka.length && isRoot) console.log('(keepalived ran inside a throwaway network namespace; `ip netns exec` adds a few ms)');
+      if (isRoot) console.log('(both ran inside one throwaway network namespace with an eth0; `ip netns exec` adds a few ms to each)');
     } else console.log('keepalived not installed: no comparison');
     if (ts[0].rc !== 0) console.log(`tskeepalived rc ${ts[0].rc}; stderr tail:\n${ts[0].stderr.slice(-600)}`);
 
@@ -134,7 +141,7 @@ async function main() {
         `  heap used ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB`,
     );
   } finally {
-    if (haveKeepalived && isRoot) spawnSync('ip', ['netns', 'del', ns]);
+    if (isRoot) spawnSync('ip', ['netns', 'del', ns]); // deletes the veth pair with it
     rmSync(dir, { recursive: true, force: true });
   }
 }
