@@ -92,6 +92,8 @@ const MISTAKES: Mistake[] = [
   ['virtual server of an undefined group', (p) => p.extraRoot.push('virtual_server group NOPE {', '    lvs_sched rr', '    real_server 198.51.100.3 80 {', '    }', '}')],
   ['empty virtual_server_group', (p) => p.extraRoot.push('virtual_server_group EMPTY {', '}')],
   ['virtual_server_group in use', (p) => p.extraRoot.push('virtual_server_group G {', '    192.0.2.50-60 80', '    fwmark 9', '}', 'virtual_server group G {', '    lvs_sched wlc', '    protocol TCP', '    real_server 198.51.100.3 80 {', '    }', '}')],
+  ['vrrp_strict with accept (VRRPv2)', (p) => (p.global.push('vrrp_strict'), p.instance1.push('accept'))],
+  ['vrrp_strict with accept (VRRPv3) and a MASTER non-owner', (p) => (p.global.push('vrrp_strict'), p.instance2.push('version 3', 'accept', 'state MASTER'))],
   ['track_script defined after use', (p) => (p.instance1.push('track_script {', '    later', '}'), p.extraRoot.push('vrrp_script later {', '    script "/nonexistent/chk"', '}'))],
 ];
 

@@ -162,6 +162,10 @@ export function validateVrrp(ctx: BuildContext, cfg: KeepalivedConfig, state: Bu
       say(`(${v.name}) cannot use IPv6 with VRRP version 2; setting version 3`);
       v.version = 3;
     }
+    if (strict && v.version === 2 && v.accept === true) {
+      say(`(${v.name}) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting`);
+      v.accept = false;
+    }
     if (v.virtualIpaddress.length === 0) {
       if (v.version === 3 || strict) stop(`(${v.name}) No VIP specified; at least one is required`);
       else say(`(${v.name}) No VIP specified; at least one is sensible`);
