@@ -13,6 +13,7 @@ import { getLink, listLinks, watchLinks } from './rtnl-link.js';
 import { addRoute, deleteRoute, type RouteSpec } from './rtnl-route.js';
 import { addRule, deleteRule, type RuleSpec } from './rtnl-rule.js';
 import { openVrrpSocket } from './vrrp-socket.js';
+import { VipFilter, type VipFilterEntry } from './vip-filter.js';
 
 export class NetIoError extends Error {
   constructor(what: string) {
@@ -111,6 +112,13 @@ export function ruleSpec(r: VirtualRule): RuleSpec {
 class NativeNetIo implements VrrpNetIo {
   private garp?: GarpSender;
   private readonly na = new Map<string, NaSender>();
+  private readonly filters = new Map<string, VipFilter>();
+
+  setVipFilter(table: string, owner: string, entries: VipFilterEntry[]): Promise<void> {
+    let f = this.filters.get(table);
+    if (!f) this.filters.set(table, (f = new VipFilter(table)));
+    return f.set(owner, entries);
+  }
 
   openVrrpSocket(opts: { ifname: string; family: 4 | 6; group?: string; srcAddress?: string }): VrrpSocketHandle {
     return openVrrpSocket(opts);

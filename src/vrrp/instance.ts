@@ -317,6 +317,7 @@ export class InstanceRuntime {
     const jobs: Promise<unknown>[] = [];
     for (const v of this.allAddresses())
       jobs.push(this.io.addAddress(v.dev ?? this.ifname, v).catch((e) => this.log.warn({ error: (e as Error).message }, `cannot add ${v.prefix.address}`)));
+    if (this.filtersVips()) jobs.push(this.setVipFilter(this.allAddresses()));
     await Promise.all(jobs);
     this.log.info(`setting VIPs.`);
     for (const r of this.cfg.virtualRoutes) await this.io.addRoute(r, this.ifname).catch((e) => this.log.warn({ error: (e as Error).message }, 'cannot add virtual route'));
@@ -329,7 +330,26 @@ export class InstanceRuntime {
     if (!quiet || was) this.log.info(`removing VIPs.`);
     for (const r of this.cfg.virtualRules) await this.io.delRule(r).catch(() => undefined);
     for (const r of this.cfg.virtualRoutes) await this.io.delRoute(r, this.ifname).catch(() => undefined);
-    await Promise.all(this.allAddresses().map((v) => this.io.delAddress(v.dev ?? this.ifname, v).catch(() => undefined)));
+    await Promise.all([
+      ...this.allAddresses().map((v) => this.io.delAddress(v.dev ?? this.ifname, v).catch(() => undefined)),
+      this.setVipFilter([]),
+    ]);
+  }
+
+  /**
+   * keepalived's no-accept mode: a MASTER that is not the address owner drops traffic to its VIPs
+   * unless `accept` is set (vrrp_strict's default is no accept).
+   */
+  private filtersVips(): boolean {
+    return this.cfg.accept === false && this.cfg.priority !== 255;
+  }
+
+  private setVipFilter(addrs: VirtualAddress[]): Promise<void> {
+    if (!this.io.setVipFilter) return Promise.resolve();
+    const entries = addrs.map((v) => ({ address: canonicalIp(v.prefix.address), family: v.prefix.family, dev: v.dev ?? this.ifname }));
+    return this.io.setVipFilter(this.global.nftables ?? 'keepalived', this.cfg.name, entries).catch((e) =>
+      this.log.warn({ error: (e as Error).message }, entries.length ? 'cannot install the nftables rules that drop traffic to the VIPs (no accept mode): the VIPs accept traffic' : 'cannot remove the nftables rules of the VIPs'),
+    );
   }
 
   private later(fn: () => void, ms: number): void {

@@ -1,6 +1,7 @@
 // What the VRRP engine needs from the network edge. The production implementation adapts the
 // native layer (src/native, src/net); keeping this seam small keeps the engine testable.
 import type { VirtualAddress, VirtualRoute, VirtualRule } from '../config/model.js';
+import type { VipFilterEntry } from '../net/vip-filter.js';
 
 export interface ReceivedVrrp {
   payload: Buffer;
@@ -41,6 +42,12 @@ export interface VrrpNetIo {
   delRule(r: VirtualRule): Promise<void>;
   sendGratuitousArp(ifname: string, address: string): Promise<void> | void;
   sendUnsolicitedNa(ifname: string, address: string): Promise<void> | void;
+  /**
+   * Drop traffic to and from these addresses in the nftables table `table` (keepalived's
+   * no-accept firewall); `owner` is the instance, [] withdraws its entries. Optional: without it
+   * non-accept VIPs accept traffic.
+   */
+  setVipFilter?(table: string, owner: string, entries: VipFilterEntry[]): Promise<void>;
   /** subscribe to address and link changes; returns an unsubscribe function */
   monitor(cb: (ev: NetEvent) => void): Promise<() => void> | (() => void);
   close?(): void;
