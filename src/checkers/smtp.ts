@@ -1,8 +1,8 @@
 // SMTP_CHECK: read the 220 banner, say HELO <helo_name> and expect 250, then QUIT and expect 221,
 // all within connect_timeout. Multi-line replies ("250-...") are read to their last line.
-import { connect } from 'node:net';
 import type { SmtpCheck } from '../config/model.js';
-import { type CheckResult, type CheckTarget, errorReason, fail, pass } from './types.js';
+import { openTcpSession } from './tcp-session.js';
+import { type CheckResult, type CheckTarget, fail, pass } from './types.js';
 
 /** Splits complete SMTP replies out of a buffer: returns the final codes of complete replies and the rest. */
 export function takeReplies(buf: string): { codes: number[]; rest: string } {
@@ -21,29 +21,11 @@ export function takeReplies(buf: string): { codes: number[]; rest: string } {
 }
 
 export function checkSmtp(target: CheckTarget, cfg: SmtpCheck, signal?: AbortSignal): Promise<CheckResult> {
-  const started = process.hrtime.bigint();
   return new Promise((resolve) => {
-    let settled = false;
     let stage: 'banner' | 'helo' | 'quit' = 'banner';
     let buf = '';
-    const sock = connect({
-      host: target.address,
-      port: target.port,
-      family: target.family,
-      ...(cfg.bindto ? { localAddress: cfg.bindto } : {}),
-      ...(cfg.bindPort ? { localPort: cfg.bindPort } : {}),
-    });
-    const finish = (r: CheckResult) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      sock.destroy();
-      resolve(r);
-    };
-    const timer = setTimeout(() => finish(fail(`timeout in ${stage} after ${cfg.connectTimeout} ms`, started)), cfg.connectTimeout);
-    const onAbort = () => finish(fail('aborted', started));
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const s = openTcpSession(target, cfg, signal, resolve, () => `timeout in ${stage} after ${cfg.connectTimeout} ms`);
+    const { sock, finish, started } = s;
     sock.setEncoding('latin1');
     sock.on('data', (d: string) => {
       buf += d;
@@ -51,7 +33,7 @@ export function checkSmtp(target: CheckTarget, cfg: SmtpCheck, signal?: AbortSig
       const { codes, rest } = takeReplies(buf);
       buf = rest;
       for (const code of codes) {
-        if (settled) return;
+        if (s.settled) return;
         if (stage === 'banner') {
           if (code !== 220) return finish(fail(`bad banner code ${code}`, started));
           stage = 'helo';
@@ -66,7 +48,6 @@ export function checkSmtp(target: CheckTarget, cfg: SmtpCheck, signal?: AbortSig
         }
       }
     });
-    sock.once('error', (e) => finish(fail(errorReason(e), started)));
     sock.once('close', () => finish(fail(`connection closed in ${stage}`, started)));
   });
 }

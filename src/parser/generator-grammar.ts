@@ -242,19 +242,9 @@ function buildGrammar(chev: typeof Chevrotain): Grammar {
           { ALT: () => this.CONSUME(LParen) },
           { ALT: () => this.CONSUME(RParen) },
         ]);
+        const rest = this.SUBRULE(this.lstName);
         this.ACTION(() => {
-          s = first.image;
-        });
-        this.MANY(() => {
-          const t = this.OR2([
-            { ALT: () => this.CONSUME2(Word) },
-            { ALT: () => this.CONSUME2(LParen) },
-            { ALT: () => this.CONSUME2(RParen) },
-            { ALT: () => this.CONSUME(LBrace) },
-          ]);
-          this.ACTION(() => {
-            s += t.image;
-          });
+          s = first.image + rest;
         });
       });
       return s;
