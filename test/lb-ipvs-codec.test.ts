@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { endianness } from 'node:os';
 import fc from 'fast-check';
 import type { Destination, Service } from '../src/ipvs/backend.js';
-import { decodeFamilyId, decodeNlmsgs, encodeGetFamily, encodeNlmsg, GENL_ID_CTRL, NLM_F_ACK, NLM_F_REQUEST } from '../src/ipvs/genl.js';
+import { decodeFamily, encodeGetFamily, GENL_ID_CTRL } from '../src/net/genetlink.js';
+import { decodeMessages, encodeMessage, NLM_F_ACK, NLM_F_REQUEST } from '../src/net/netlink-codec.js';
 import {
   decodeDestMessage,
   decodeServiceMessage,
@@ -165,11 +166,11 @@ test('dump requests, flush, controller GETFAMILY and the nlmsghdr', { skip }, ()
   assert.equal(encodeGetDests(rr80.key).toString('hex'), hex(`08 01 00 00 30 00 01 80 ${KEY_TCP_10_0_0_1_80}`).toString('hex'));
   assert.equal(encodeFlush().toString('hex'), '11010000'); // IPVS_CMD_FLUSH (17)
   const getFamily = hex(`
-    03 02 00 00               // CTRL_CMD_GETFAMILY (3), version 2
+    03 01 00 00               // CTRL_CMD_GETFAMILY (3), version 1 (as libnl's genl_ctrl_resolve)
     09 00 02 00 49 50 56 53 00 00 00 00 // CTRL_ATTR_FAMILY_NAME (2) len 9: "IPVS\\0" + 3 pad
   `);
   assert.equal(encodeGetFamily('IPVS').toString('hex'), getFamily.toString('hex'));
-  const msg = encodeNlmsg({ type: GENL_ID_CTRL, flags: NLM_F_REQUEST | NLM_F_ACK, seq: 0x01020304, pid: 0, payload: getFamily });
+  const msg = encodeMessage({ type: GENL_ID_CTRL, flags: NLM_F_REQUEST | NLM_F_ACK, seq: 0x01020304, pid: 0, payload: getFamily });
   assert.equal(
     msg.toString('hex'),
     hex(`
@@ -188,10 +189,10 @@ test('dump requests, flush, controller GETFAMILY and the nlmsghdr', { skip }, ()
     06 00 01 00 1b 00 00 00   // CTRL_ATTR_FAMILY_ID u16 0x1b
     08 00 03 00 01 00 00 00   // CTRL_ATTR_VERSION 1
   `);
-  assert.equal(decodeFamilyId(answer), 0x1b);
-  const two = Buffer.concat([msg, encodeNlmsg({ type: 3, flags: 2, seq: 9, pid: 7, payload: Buffer.alloc(4) })]);
+  assert.equal(decodeFamily({ type: GENL_ID_CTRL, flags: 0, seq: 0, pid: 0, payload: answer }).id, 0x1b);
+  const two = Buffer.concat([msg, encodeMessage({ type: 3, flags: 2, seq: 9, pid: 7, payload: Buffer.alloc(4) })]);
   assert.deepEqual(
-    decodeNlmsgs(two).map((m) => [m.type, m.flags, m.seq, m.pid, m.payload.length]),
+    decodeMessages(two).map((m) => [m.type, m.flags, m.seq, m.pid, m.payload.length]),
     [
       [0x10, 5, 0x01020304, 0, 16],
       [3, 2, 9, 7, 4],

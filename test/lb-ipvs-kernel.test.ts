@@ -13,7 +13,7 @@ import { createBackend } from '../src/ipvs/factory.js';
 import { openGenlTransport } from '../src/ipvs/genl-native.js';
 import type { GenlTransport } from '../src/ipvs/genl-transport.js';
 import { NetlinkErrnoError } from '../src/ipvs/genl-transport.js';
-import { decodeFamilyId, encodeGetFamily, GENL_ID_CTRL } from '../src/ipvs/genl.js';
+import { decodeFamily, encodeGetFamily, GENL_ID_CTRL } from '../src/net/genetlink.js';
 import { IPVS_UNAVAILABLE_MESSAGE } from '../src/ipvs/ipvs-netlink.js';
 
 async function transportOrSkip(t: { skip: (m: string) => void }): Promise<GenlTransport | undefined> {
@@ -30,7 +30,7 @@ test('generic netlink: resolve nlctrl, IPVS absent -> ENOENT, batched requests a
   if (!tr) return;
   try {
     const answer = await tr.request('resolve nlctrl', GENL_ID_CTRL, 0, encodeGetFamily('nlctrl'));
-    assert.equal(decodeFamilyId(answer[0]!.payload), GENL_ID_CTRL);
+    assert.equal(decodeFamily(answer[0]!).id, GENL_ID_CTRL);
     if (!existsSync('/proc/net/ip_vs')) {
       await assert.rejects(tr.request('resolve IPVS', GENL_ID_CTRL, 0, encodeGetFamily('IPVS')), (e: unknown) => {
         assert.ok(e instanceof NetlinkErrnoError);

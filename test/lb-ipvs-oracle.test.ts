@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import type { Destination, LbState, Service, ServiceKey } from '../src/ipvs/backend.js';
 import { formatIpvsadmSave } from '../src/ipvs/ipvsadm-format.js';
 import { normalizeState } from '../src/ipvs/state.js';
-import { attrMap, decodeGenlPayload, decodeNlmsgs, parseAttrs } from '../src/ipvs/genl.js';
+import { decodeGenlHeader } from '../src/net/genetlink.js';
+import { attrMap, decodeAttrs, decodeMessages } from '../src/net/netlink-codec.js';
 import {
   encodeDelDest,
   encodeDelService,
@@ -88,7 +89,7 @@ function ipvsadmAll(args: string[], input?: string): Buffer[] {
     .trim()
     .split('\n')
     .map((line) => {
-      const [m] = decodeNlmsgs(Buffer.from(line, 'hex'));
+      const [m] = decodeMessages(Buffer.from(line, 'hex'));
       assert.equal(m!.type, FAMILY_ID);
       // (nlmsg flags and seq are filled by libnl's real send, which the shim replaces)
       return Buffer.from(m!.payload);
@@ -104,15 +105,15 @@ function ipvsadm(...args: string[]): Buffer {
 
 /** Same command, same nests; our attributes identical; the oracle's extras only from `ignorable`. */
 function assertSameMeaning(ours: Buffer, theirs: Buffer, ignorable: Record<number, number[]>): void {
-  const a = decodeGenlPayload(ours);
-  const b = decodeGenlPayload(theirs);
+  const a = decodeGenlHeader(ours);
+  const b = decodeGenlHeader(theirs);
   assert.equal(a.cmd, b.cmd);
   assert.equal(a.version, b.version);
-  const nestsA = parseAttrs(a.attrs);
+  const nestsA = decodeAttrs(a.attrs, 0, true);
   const nestsB = attrMap(b.attrs);
   assert.deepEqual(nestsA.map((n) => n.type).sort(), [...nestsB.keys()].sort());
   for (const n of nestsA) {
-    const mine = attrMap(n.payload);
+    const mine = attrMap(n.data, 0, true);
     const oracle = attrMap(nestsB.get(n.type)!);
     for (const [t, v] of mine) assert.equal(v.toString('hex'), oracle.get(t)?.toString('hex'), `nest ${n.type} attribute ${t}`);
     for (const t of oracle.keys()) if (!mine.has(t)) assert.ok((ignorable[n.type] ?? []).includes(t), `nest ${n.type}: oracle-only attribute ${t}`);

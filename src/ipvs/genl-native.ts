@@ -4,11 +4,9 @@
 import { AF_NETLINK, NETLINK_EXT_ACK, NETLINK_GENERIC, SOCK_RAW, SOL_NETLINK } from '../native/constants.js';
 import { RawSocket } from '../native/raw-socket.js';
 import { sockaddrNl } from '../native/sockaddr.js';
-import { decodeError } from '../net/netlink-codec.js';
+import { decodeError, decodeMessages, encodeMessage, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, type NetlinkMessage } from '../net/netlink-codec.js';
 import type { GenlTransport } from './genl-transport.js';
 import { NetlinkErrnoError } from './genl-transport.js';
-import { decodeNlmsgs, encodeNlmsg, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP } from './genl.js';
-import type { NlMessage } from './genl.js';
 
 const EAGAIN_TIMEOUT = 110; // ETIMEDOUT
 const MAX_DATAGRAMS = 100_000;
@@ -25,22 +23,22 @@ class NativeGenlTransport implements GenlTransport {
     return this.seq;
   }
 
-  private errorOf(m: NlMessage): { errno: number; message?: string } {
+  private errorOf(m: NetlinkMessage): { errno: number; message?: string } {
     const e = decodeError(m);
     return { errno: e.errno | 0, message: e.message };
   }
 
-  async request(op: string, type: number, flags: number, payload: Buffer): Promise<NlMessage[]> {
+  async request(op: string, type: number, flags: number, payload: Buffer): Promise<NetlinkMessage[]> {
     const seq = this.nextSeq();
     const dump = (flags & NLM_F_DUMP) === NLM_F_DUMP;
-    const msg = encodeNlmsg({ type, flags: flags | NLM_F_REQUEST | (dump ? 0 : NLM_F_ACK), seq, pid: 0, payload });
+    const msg = encodeMessage({ type, flags: flags | NLM_F_REQUEST | (dump ? 0 : NLM_F_ACK), seq, pid: 0, payload });
     const sent = this.sock.trySend(msg, sockaddrNl(0, 0));
     if (sent < 0) throw new NetlinkErrnoError(op, -sent);
-    const replies: NlMessage[] = [];
+    const replies: NetlinkMessage[] = [];
     for (let i = 0; i < MAX_DATAGRAMS; i++) {
       const r = this.sock.receive();
       if (!r) throw new NetlinkErrnoError(`${op}: no answer from the kernel`, EAGAIN_TIMEOUT);
-      for (const m of decodeNlmsgs(r.data)) {
+      for (const m of decodeMessages(r.data)) {
         if (m.seq !== seq) continue;
         if (m.type === NLMSG_ERROR) {
           const e = this.errorOf(m);
@@ -63,7 +61,7 @@ class NativeGenlTransport implements GenlTransport {
       const msgs = chunk.map((payload, i) => {
         const seq = this.nextSeq();
         bySeq.set(seq, start + i);
-        return encodeNlmsg({ type, flags: NLM_F_REQUEST | NLM_F_ACK, seq, pid: 0, payload });
+        return encodeMessage({ type, flags: NLM_F_REQUEST | NLM_F_ACK, seq, pid: 0, payload });
       });
       const sent = this.sock.trySend(Buffer.concat(msgs), sockaddrNl(0, 0));
       if (sent < 0) {
@@ -74,7 +72,7 @@ class NativeGenlTransport implements GenlTransport {
       for (let i = 0; i < MAX_DATAGRAMS && pending > 0; i++) {
         const r = this.sock.receive();
         if (!r) break;
-        for (const m of decodeNlmsgs(r.data)) {
+        for (const m of decodeMessages(r.data)) {
           const idx = bySeq.get(m.seq);
           if (idx === undefined || m.type !== NLMSG_ERROR || results[idx] !== -1) continue;
           results[idx] = this.errorOf(m).errno;

@@ -1,6 +1,6 @@
 // What the IPVS backend needs from a generic netlink socket. The native implementation lives in
 // genl-native.ts; anything else that speaks netlink (another socket layer) can implement it.
-import type { NlMessage } from './genl.js';
+import type { NetlinkMessage } from '../net/netlink-codec.js';
 
 export class NetlinkErrnoError extends Error {
   constructor(
@@ -20,7 +20,7 @@ export interface GenlTransport {
    * Resolves with the answer messages (all parts of a dump, without NLMSG_DONE);
    * rejects with NetlinkErrnoError when the kernel answers with an error.
    */
-  request(op: string, type: number, flags: number, payload: Buffer): Promise<NlMessage[]>;
+  request(op: string, type: number, flags: number, payload: Buffer): Promise<NetlinkMessage[]>;
   /** Several acknowledged requests sent together; resolves with each one's errno (0 = done). */
   batch(type: number, payloads: Buffer[]): Promise<number[]>;
   close(): void;

@@ -14,7 +14,28 @@ import {
   schedFlagBits,
   schedFlagNames,
 } from './sched-flags.js';
-import { attrMap, be16, decodeGenlPayload, encodeGenlPayload, nla, nlaGetString, nlaNest, nlaString, readU16, readU32, u16, u32 } from './genl.js';
+import { readU16, readU32, writeU16, writeU32 } from '../native/host-order.js';
+import { decodeGenlHeader, encodeGenlHeader } from '../net/genetlink.js';
+import { attrMap as netlinkAttrMap, attrNested, attrStr, attrString, encodeAttr } from '../net/netlink-codec.js';
+
+// IPVS attribute payloads: host-order u16/u32, ports in network order
+function u16(v: number): Buffer {
+  const b = Buffer.alloc(2);
+  writeU16(b, v, 0);
+  return b;
+}
+function u32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  writeU32(b, v, 0);
+  return b;
+}
+function be16(v: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(v);
+  return b;
+}
+/** replies are decoded strictly: a malformed attribute is an error, not the end of the run */
+const attrMap = (b: Buffer): Map<number, Buffer> => netlinkAttrMap(b, 0, true);
 
 export const IPVS_GENL_NAME = 'IPVS';
 export const IPVS_GENL_VERSION = 1;
@@ -115,13 +136,13 @@ export function netmaskBytes(s: Service): Buffer {
 
 /** The attributes identifying a service (what DEL_SERVICE, *_DEST and GET_DEST need). */
 export function serviceKeyAttrs(k: ServiceKey): Buffer[] {
-  const attrs = [nla(IPVS_SVC_ATTR_AF, u16(afOf(k.family)))];
-  if (k.kind === 'fwmark') attrs.push(nla(IPVS_SVC_ATTR_FWMARK, u32(k.fwmark ?? 0)));
+  const attrs = [encodeAttr(IPVS_SVC_ATTR_AF, u16(afOf(k.family)))];
+  if (k.kind === 'fwmark') attrs.push(encodeAttr(IPVS_SVC_ATTR_FWMARK, u32(k.fwmark ?? 0)));
   else
     attrs.push(
-      nla(IPVS_SVC_ATTR_PROTOCOL, u16(PROTO_NUM[k.protocol])),
-      nla(IPVS_SVC_ATTR_ADDR, inetAddr16(k.address ?? '')),
-      nla(IPVS_SVC_ATTR_PORT, be16(k.port ?? 0)),
+      encodeAttr(IPVS_SVC_ATTR_PROTOCOL, u16(PROTO_NUM[k.protocol])),
+      encodeAttr(IPVS_SVC_ATTR_ADDR, inetAddr16(k.address ?? '')),
+      encodeAttr(IPVS_SVC_ATTR_PORT, be16(k.port ?? 0)),
     );
   return attrs;
 }
@@ -131,48 +152,48 @@ export function serviceFullAttrs(s: Service): Buffer[] {
   if (Buffer.byteLength(s.scheduler) >= IP_VS_SCHEDNAME_MAXLEN) throw new Error(`scheduler name too long: "${s.scheduler}"`);
   return [
     ...serviceKeyAttrs(s.key),
-    nlaString(IPVS_SVC_ATTR_SCHED_NAME, s.scheduler),
-    nla(IPVS_SVC_ATTR_FLAGS, Buffer.concat([u32(serviceFlags(s)), u32(0xffffffff)])),
-    nla(IPVS_SVC_ATTR_TIMEOUT, u32(s.persistenceTimeout ?? 0)),
-    nla(IPVS_SVC_ATTR_NETMASK, netmaskBytes(s)),
+    attrStr(IPVS_SVC_ATTR_SCHED_NAME, s.scheduler),
+    encodeAttr(IPVS_SVC_ATTR_FLAGS, Buffer.concat([u32(serviceFlags(s)), u32(0xffffffff)])),
+    encodeAttr(IPVS_SVC_ATTR_TIMEOUT, u32(s.persistenceTimeout ?? 0)),
+    encodeAttr(IPVS_SVC_ATTR_NETMASK, netmaskBytes(s)),
   ];
 }
 
 export function destKeyAttrs(d: Destination): Buffer[] {
   return [
-    nla(IPVS_DEST_ATTR_ADDR_FAMILY, u16(afOf(d.family))),
-    nla(IPVS_DEST_ATTR_ADDR, inetAddr16(d.address)),
-    nla(IPVS_DEST_ATTR_PORT, be16(d.port)),
+    encodeAttr(IPVS_DEST_ATTR_ADDR_FAMILY, u16(afOf(d.family))),
+    encodeAttr(IPVS_DEST_ATTR_ADDR, inetAddr16(d.address)),
+    encodeAttr(IPVS_DEST_ATTR_PORT, be16(d.port)),
   ];
 }
 
 export function destFullAttrs(d: Destination): Buffer[] {
   return [
     ...destKeyAttrs(d),
-    nla(IPVS_DEST_ATTR_FWD_METHOD, u32(fwdMethod(d.lbKind))),
-    nla(IPVS_DEST_ATTR_WEIGHT, u32(d.weight)),
-    nla(IPVS_DEST_ATTR_U_THRESH, u32(d.uthreshold ?? 0)),
-    nla(IPVS_DEST_ATTR_L_THRESH, u32(d.lthreshold ?? 0)),
+    encodeAttr(IPVS_DEST_ATTR_FWD_METHOD, u32(fwdMethod(d.lbKind))),
+    encodeAttr(IPVS_DEST_ATTR_WEIGHT, u32(d.weight)),
+    encodeAttr(IPVS_DEST_ATTR_U_THRESH, u32(d.uthreshold ?? 0)),
+    encodeAttr(IPVS_DEST_ATTR_L_THRESH, u32(d.lthreshold ?? 0)),
   ];
 }
 
 function cmd(c: number, attrs: Buffer[]): Buffer {
-  return encodeGenlPayload(c, IPVS_GENL_VERSION, attrs);
+  return Buffer.concat([encodeGenlHeader(c, IPVS_GENL_VERSION), ...attrs]);
 }
 
-export const encodeNewService = (s: Service): Buffer => cmd(IPVS_CMD_NEW_SERVICE, [nlaNest(IPVS_CMD_ATTR_SERVICE, serviceFullAttrs(s))]);
-export const encodeSetService = (s: Service): Buffer => cmd(IPVS_CMD_SET_SERVICE, [nlaNest(IPVS_CMD_ATTR_SERVICE, serviceFullAttrs(s))]);
-export const encodeDelService = (k: ServiceKey): Buffer => cmd(IPVS_CMD_DEL_SERVICE, [nlaNest(IPVS_CMD_ATTR_SERVICE, serviceKeyAttrs(k))]);
+export const encodeNewService = (s: Service): Buffer => cmd(IPVS_CMD_NEW_SERVICE, [attrNested(IPVS_CMD_ATTR_SERVICE, serviceFullAttrs(s))]);
+export const encodeSetService = (s: Service): Buffer => cmd(IPVS_CMD_SET_SERVICE, [attrNested(IPVS_CMD_ATTR_SERVICE, serviceFullAttrs(s))]);
+export const encodeDelService = (k: ServiceKey): Buffer => cmd(IPVS_CMD_DEL_SERVICE, [attrNested(IPVS_CMD_ATTR_SERVICE, serviceKeyAttrs(k))]);
 export const encodeNewDest = (k: ServiceKey, d: Destination): Buffer =>
-  cmd(IPVS_CMD_NEW_DEST, [nlaNest(IPVS_CMD_ATTR_SERVICE, serviceKeyAttrs(k)), nlaNest(IPVS_CMD_ATTR_DEST, destFullAttrs(d))]);
+  cmd(IPVS_CMD_NEW_DEST, [attrNested(IPVS_CMD_ATTR_SERVICE, serviceKeyAttrs(k)), attrNested(IPVS_CMD_ATTR_DEST, destFullAttrs(d))]);
 export const encodeSetDest = (k: ServiceKey, d: Destination): Buffer =>
-  cmd(IPVS_CMD_SET_DEST, [nlaNest(IPVS_CMD_ATTR_SERVICE, serviceKeyAttrs(k)), nlaNest(IPVS_CMD_ATTR_DEST, destFullAttrs(d))]);
+  cmd(IPVS_CMD_SET_DEST, [attrNested(IPVS_CMD_ATTR_SERVICE, serviceKeyAttrs(k)), attrNested(IPVS_CMD_ATTR_DEST, destFullAttrs(d))]);
 export const encodeDelDest = (k: ServiceKey, d: Destination): Buffer =>
-  cmd(IPVS_CMD_DEL_DEST, [nlaNest(IPVS_CMD_ATTR_SERVICE, serviceKeyAttrs(k)), nlaNest(IPVS_CMD_ATTR_DEST, destKeyAttrs(d))]);
+  cmd(IPVS_CMD_DEL_DEST, [attrNested(IPVS_CMD_ATTR_SERVICE, serviceKeyAttrs(k)), attrNested(IPVS_CMD_ATTR_DEST, destKeyAttrs(d))]);
 /** GET_SERVICE with NLM_F_DUMP: every service. */
 export const encodeGetServices = (): Buffer => cmd(IPVS_CMD_GET_SERVICE, []);
 /** GET_DEST with NLM_F_DUMP: the destinations of one service. */
-export const encodeGetDests = (k: ServiceKey): Buffer => cmd(IPVS_CMD_GET_DEST, [nlaNest(IPVS_CMD_ATTR_SERVICE, serviceKeyAttrs(k))]);
+export const encodeGetDests = (k: ServiceKey): Buffer => cmd(IPVS_CMD_GET_DEST, [attrNested(IPVS_CMD_ATTR_SERVICE, serviceKeyAttrs(k))]);
 export const encodeFlush = (): Buffer => cmd(IPVS_CMD_FLUSH, []);
 
 export class IpvsDecodeError extends Error {
@@ -203,38 +224,38 @@ function protoName(n: number): Service['key']['protocol'] {
 
 /** A service (without destinations) from a NEW_SERVICE message of a GET_SERVICE dump (the genl payload). */
 export function decodeServiceMessage(payload: Buffer): Service {
-  const g = decodeGenlPayload(payload);
+  const g = decodeGenlHeader(payload);
   if (g.cmd !== IPVS_CMD_NEW_SERVICE) throw new IpvsDecodeError(`expected IPVS_CMD_NEW_SERVICE, got command ${g.cmd}`);
   const nest = need(attrMap(g.attrs), IPVS_CMD_ATTR_SERVICE, 'IPVS_CMD_ATTR_SERVICE', 0);
   return decodeServiceAttrs(attrMap(nest));
 }
 
 export function decodeServiceAttrs(a: Map<number, Buffer>): Service {
-  const family = familyOfAf(readU16(need(a, IPVS_SVC_ATTR_AF, 'service address family', 2)));
+  const family = familyOfAf(readU16(need(a, IPVS_SVC_ATTR_AF, 'service address family', 2), 0));
   const fwmark = a.get(IPVS_SVC_ATTR_FWMARK);
   let key: ServiceKey;
-  if (fwmark && readU32(fwmark) !== 0) key = { kind: 'fwmark', family, protocol: 'TCP', fwmark: readU32(fwmark) };
+  if (fwmark && readU32(fwmark, 0) !== 0) key = { kind: 'fwmark', family, protocol: 'TCP', fwmark: readU32(fwmark, 0) };
   else
     key = {
       kind: 'addr',
       family,
-      protocol: protoName(readU16(need(a, IPVS_SVC_ATTR_PROTOCOL, 'service protocol', 2))),
+      protocol: protoName(readU16(need(a, IPVS_SVC_ATTR_PROTOCOL, 'service protocol', 2), 0)),
       address: bytesToIp(need(a, IPVS_SVC_ATTR_ADDR, 'service address', family === 6 ? 16 : 4), family),
       port: need(a, IPVS_SVC_ATTR_PORT, 'service port', 2).readUInt16BE(0),
     };
   const flagsBuf = a.get(IPVS_SVC_ATTR_FLAGS);
-  const flags = flagsBuf && flagsBuf.length >= 4 ? readU32(flagsBuf) : 0;
-  const scheduler = nlaGetString(need(a, IPVS_SVC_ATTR_SCHED_NAME, 'scheduler name', 1));
+  const flags = flagsBuf && flagsBuf.length >= 4 ? readU32(flagsBuf, 0) : 0;
+  const scheduler = attrString(need(a, IPVS_SVC_ATTR_SCHED_NAME, 'scheduler name', 1));
   const s: Service = { key, scheduler, ops: (flags & IP_VS_SVC_F_ONEPACKET) !== 0, destinations: [] };
   const names = schedFlagNames(scheduler, flags & (IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2 | IP_VS_SVC_F_SCHED3));
   if (names.length) s.schedFlags = names;
   if (flags & IP_VS_SVC_F_PERSISTENT) {
     const t = a.get(IPVS_SVC_ATTR_TIMEOUT);
-    s.persistenceTimeout = t && t.length >= 4 ? readU32(t) : 0;
+    s.persistenceTimeout = t && t.length >= 4 ? readU32(t, 0) : 0;
     const nm = a.get(IPVS_SVC_ATTR_NETMASK);
     if (nm && nm.length >= 4) {
       if (family === 6) {
-        const len = readU32(nm);
+        const len = readU32(nm, 0);
         if (len !== 128) s.persistenceNetmask = String(len);
       } else {
         const mask = bytesToIp(nm, 4);
@@ -243,22 +264,22 @@ export function decodeServiceAttrs(a: Map<number, Buffer>): Service {
     }
   }
   const pe = a.get(IPVS_SVC_ATTR_PE_NAME);
-  if (pe && nlaGetString(pe)) (s as Service & { peName?: string }).peName = nlaGetString(pe);
+  if (pe && attrString(pe)) (s as Service & { peName?: string }).peName = attrString(pe);
   return s;
 }
 
 /** A destination from a NEW_DEST message of a GET_DEST dump; the family defaults to the service's. */
 export function decodeDestMessage(payload: Buffer, serviceFamily: IpFamily): Destination & { activeConns?: number; inactConns?: number } {
-  const g = decodeGenlPayload(payload);
+  const g = decodeGenlHeader(payload);
   if (g.cmd !== IPVS_CMD_NEW_DEST) throw new IpvsDecodeError(`expected IPVS_CMD_NEW_DEST, got command ${g.cmd}`);
   const a = attrMap(need(attrMap(g.attrs), IPVS_CMD_ATTR_DEST, 'IPVS_CMD_ATTR_DEST', 0));
   const afBuf = a.get(IPVS_DEST_ATTR_ADDR_FAMILY);
-  const family = afBuf && afBuf.length >= 2 ? familyOfAf(readU16(afBuf)) : serviceFamily;
+  const family = afBuf && afBuf.length >= 2 ? familyOfAf(readU16(afBuf, 0)) : serviceFamily;
   const fwd = a.get(IPVS_DEST_ATTR_FWD_METHOD);
-  const method = fwd && fwd.length >= 4 ? readU32(fwd) & IP_VS_CONN_F_FWD_MASK : IP_VS_CONN_F_MASQ;
+  const method = fwd && fwd.length >= 4 ? readU32(fwd, 0) & IP_VS_CONN_F_FWD_MASK : IP_VS_CONN_F_MASQ;
   const u32Of = (t: number): number | undefined => {
     const b = a.get(t);
-    return b && b.length >= 4 ? readU32(b) : undefined;
+    return b && b.length >= 4 ? readU32(b, 0) : undefined;
   };
   const d: Destination & { activeConns?: number; inactConns?: number } = {
     address: bytesToIp(need(a, IPVS_DEST_ATTR_ADDR, 'destination address', family === 6 ? 16 : 4), family),

@@ -9,7 +9,8 @@ import { LbUnavailableError, serviceKeyText } from './backend.js';
 import { openGenlTransport } from './genl-native.js';
 import type { GenlTransport } from './genl-transport.js';
 import { NetlinkErrnoError } from './genl-transport.js';
-import { decodeFamilyId, encodeGetFamily, GENL_ID_CTRL, NLM_F_DUMP } from './genl.js';
+import { decodeFamily, encodeGetFamily, GENL_ID_CTRL } from '../net/genetlink.js';
+import { NLM_F_DUMP } from '../net/netlink-codec.js';
 import {
   decodeDestMessage,
   decodeServiceMessage,
@@ -82,7 +83,7 @@ export class IpvsNetlinkBackend implements LbBackend {
     try {
       const answer = await t.request('resolve generic netlink family IPVS', GENL_ID_CTRL, 0, encodeGetFamily(IPVS_GENL_NAME));
       if (!answer[0]) throw new LbUnavailableError(IPVS_UNAVAILABLE_MESSAGE);
-      this.familyId = decodeFamilyId(answer[0].payload);
+      this.familyId = decodeFamily(answer[0]).id;
     } catch (e) {
       t.close();
       if (e instanceof NetlinkErrnoError && e.errno === ENOENT) throw new LbUnavailableError(IPVS_UNAVAILABLE_MESSAGE);

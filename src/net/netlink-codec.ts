@@ -145,12 +145,16 @@ export const attrString = (data: Buffer): string => {
 export const attrStr = (type: number, s: string): Buffer => encodeAttr(type, Buffer.concat([Buffer.from(s), Buffer.from([0])]));
 export const attrNested = (type: number, children: Buffer[]): Buffer => encodeAttr(type | NLA_F_NESTED, Buffer.concat(children));
 
-export function decodeAttrs(b: Buffer, offset = 0): Attr[] {
+/** The attributes of a run; a malformed length ends the run, or throws NetlinkDecodeError when `strict`. */
+export function decodeAttrs(b: Buffer, offset = 0, strict = false): Attr[] {
   const out: Attr[] = [];
   let off = offset;
   while (off + NLA_HDRLEN <= b.length) {
     const len = readU16(b, off);
-    if (len < NLA_HDRLEN || off + len > b.length) break;
+    if (len < NLA_HDRLEN || off + len > b.length) {
+      if (strict) throw new NetlinkDecodeError(`malformed netlink attribute at offset ${off} (len ${len})`);
+      break;
+    }
     out.push({ type: readU16(b, off + 2) & NLA_TYPE_MASK, data: b.subarray(off + NLA_HDRLEN, off + len) });
     off += align4(len);
   }
@@ -158,9 +162,9 @@ export function decodeAttrs(b: Buffer, offset = 0): Attr[] {
 }
 
 /** Attributes as a map by type (last one wins). */
-export function attrMap(b: Buffer, offset = 0): Map<number, Buffer> {
+export function attrMap(b: Buffer, offset = 0, strict = false): Map<number, Buffer> {
   const m = new Map<number, Buffer>();
-  for (const a of decodeAttrs(b, offset)) m.set(a.type, a.data);
+  for (const a of decodeAttrs(b, offset, strict)) m.set(a.type, a.data);
   return m;
 }
 
