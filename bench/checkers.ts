@@ -92,6 +92,8 @@ async function runChecker(a: Args, targets: { address: string; port: number }[])
   const mem = sampler();
   const pino = (await import('pino')).default;
   const { CheckersEngine } = await import('../src/checkers/engine.js');
+  const { emptyConfig } = await import('../src/config/build.js');
+  const { virtualServerDefaults } = await import('../src/config/build-lvs.js');
   const loc = { file: 'bench.conf', line: 1 };
   const virtualServers = [];
   for (let v = 0; v < a.vs; v++) {
@@ -115,36 +117,15 @@ async function runChecker(a: Args, targets: { address: string; port: number }[])
       loc,
     }));
     virtualServers.push({
+      ...virtualServerDefaults(loc),
       key: { kind: 'addr' as const, address: `10.${(v >> 16) & 255}.${(v >> 8) & 255}.${v & 255}`, family: 4 as const, port: 80 },
       delayLoop: a.delay * 1000,
       lbAlgo: 'wrr',
-      lbKind: 'NAT' as const,
-      protocol: 'TCP' as const,
-      ops: false,
-      alpha: false,
-      omega: false,
-      quorum: 1,
-      hysteresis: 0,
-      inhibitOnFailure: false,
-      sorryServerInhibit: false,
       realServers,
-      loc,
     });
   }
-  const config = {
-    file: 'bench.conf',
-    configId: 'bench',
-    global: { routerId: 'bench', notificationEmail: [], enableScriptSecurity: false, raw: [] } as never,
-    staticIpaddress: [],
-    staticRoutes: [],
-    staticRules: [],
-    vrrpScripts: [],
-    trackFiles: [],
-    syncGroups: [],
-    vrrpInstances: [],
-    virtualServerGroups: [],
-    virtualServers,
-  };
+  const config = { ...emptyConfig('bench.conf', 'bench'), virtualServers };
+  config.global.routerId = 'bench';
   // the lb helper's dry-run backend when present (printing to nowhere), otherwise a recording no-op
   let applies = 0;
   let backend: import('../src/ipvs/backend.js').LbBackend;

@@ -15,6 +15,8 @@ import type {
 import type { LbBackend, LbState } from '../src/ipvs/backend.js';
 import pino from 'pino';
 import { defaultGlobalDefs } from '../src/config/build-global.js';
+import { emptyConfig } from '../src/config/build.js';
+import { virtualServerDefaults } from '../src/config/build-lvs.js';
 
 export const silentLogger = pino({ level: 'silent' });
 export const loc = { file: 'test.conf', line: 1 };
@@ -24,39 +26,16 @@ export function globalDefs(over: Partial<GlobalDefs> = {}): GlobalDefs {
 }
 
 export function config(virtualServers: VirtualServer[], over: Partial<KeepalivedConfig> = {}): KeepalivedConfig {
-  return {
-    file: '/test.conf',
-    configId: 'test',
-    global: globalDefs(),
-    staticIpaddress: [],
-    staticRoutes: [],
-    staticRules: [],
-    vrrpScripts: [],
-    trackFiles: [],
-    syncGroups: [],
-    vrrpInstances: [],
-    virtualServerGroups: [],
-    virtualServers,
-    ...over,
-  };
+  return { ...emptyConfig('/test.conf', 'test'), global: globalDefs(), virtualServers, ...over };
 }
 
 export function vs(realServers: RealServer[], over: Partial<VirtualServer> = {}): VirtualServer {
   return {
+    ...virtualServerDefaults(loc),
     key: { kind: 'addr', address: '10.255.0.1', family: 4, port: 80 },
     delayLoop: 200,
     lbAlgo: 'rr',
-    lbKind: 'NAT',
-    protocol: 'TCP',
-    ops: false,
-    alpha: false,
-    omega: false,
-    quorum: 1,
-    hysteresis: 0,
-    inhibitOnFailure: false,
-    sorryServerInhibit: false,
     realServers,
-    loc,
     ...over,
   };
 }

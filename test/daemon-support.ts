@@ -4,75 +4,30 @@ import type { AddressInfo } from 'node:net';
 import type { GlobalDefs, KeepalivedConfig } from '../src/config/model.js';
 import type { Engine, EngineEvent, EngineEventListener, MetricSample } from '../src/engine/types.js';
 import { defaultGlobalDefs } from '../src/config/build-global.js';
+import { emptyConfig } from '../src/config/build.js';
+import { virtualServerDefaults } from '../src/config/build-lvs.js';
+import { newInstance } from '../src/config/build-vrrp.js';
 
 export function makeGlobal(g: Partial<GlobalDefs> = {}): GlobalDefs {
   return { ...defaultGlobalDefs(), routerId: 'lb1', ...g };
 }
 
 export function makeConfig(c: Partial<KeepalivedConfig> = {}, g: Partial<GlobalDefs> = {}): KeepalivedConfig {
-  return {
-    file: '/etc/keepalived/keepalived.conf',
-    configId: 'keepalived',
-    global: makeGlobal(g),
-    staticIpaddress: [],
-    staticRoutes: [],
-    staticRules: [],
-    vrrpScripts: [],
-    trackFiles: [],
-    syncGroups: [],
-    vrrpInstances: [],
-    virtualServerGroups: [],
-    virtualServers: [],
-    ...c,
-  };
+  return { ...emptyConfig('/etc/keepalived/keepalived.conf', 'keepalived'), global: makeGlobal(g), ...c };
 }
 
 const loc = { file: 'test.conf', line: 1 };
 
 export function makeInstance(name: string, extra: Record<string, unknown> = {}): KeepalivedConfig['vrrpInstances'][number] {
-  return {
-    name,
-    vmacXmitBase: false,
-    dontTrackPrimary: false,
-    trackInterface: [],
-    trackScript: [],
-    trackFile: [],
-    unicastPeers: [],
-    virtualRouterId: 51,
-    priority: 100,
-    advertInt: 1000,
-    version: 2,
-    family: 4,
-    virtualIpaddress: [],
-    virtualIpaddressExcluded: [],
-    virtualRoutes: [],
-    virtualRules: [],
-    nopreempt: false,
-    preemptDelay: 0,
-    garpMasterDelay: 5000,
-    garpMasterRepeat: 5,
-    garpMasterRefresh: 0,
-    garpMasterRefreshRepeat: 1,
-    notify: {},
-    loc,
-    ...extra,
-  };
+  return { ...newInstance(name, loc, defaultGlobalDefs()), virtualRouterId: 51, ...extra };
 }
 
 export function makeVirtualServer(addr: string, port: number, reals: { address: string; port: number; smtpAlert?: boolean }[], extra: Record<string, unknown> = {}): KeepalivedConfig['virtualServers'][number] {
   return {
+    ...virtualServerDefaults(loc),
     key: { kind: 'addr', address: addr, family: 4, port },
     delayLoop: 6000,
     lbAlgo: 'rr',
-    lbKind: 'NAT',
-    protocol: 'TCP',
-    ops: false,
-    alpha: false,
-    omega: false,
-    quorum: 1,
-    hysteresis: 0,
-    inhibitOnFailure: false,
-    sorryServerInhibit: false,
     realServers: reals.map((r) => ({
       address: r.address,
       family: 4,
@@ -83,7 +38,6 @@ export function makeVirtualServer(addr: string, port: number, reals: { address: 
       checkers: [],
       loc,
     })),
-    loc,
     ...extra,
   };
 }

@@ -4,7 +4,7 @@ import type { BuildContext } from './context.js';
 import { buildChecker, checkerTables, type CheckerKeyword } from './build-checkers.js';
 import { arg, flagField, stringField } from './handlers.js';
 import { parseAddress, parsePrefix } from './ip.js';
-import type { LbKind, Protocol, RawKeyword, RealServer, VirtualServer, VirtualServerGroup } from './model.js';
+import type { LbKind, Protocol, RawKeyword, RealServer, SourceLoc, VirtualServer, VirtualServerGroup } from './model.js';
 import { readScript } from './scripts.js';
 import { KeywordTable, toRaw, type Handler } from './table.js';
 import { readInt, readTimerMs, readUnsigned, trueFalse } from './values.js';
@@ -267,13 +267,13 @@ export function formatVs(vs: VirtualServer, protocolSet: boolean): string {
 }
 
 /** Parse the virtual_server header: IP [PORT] | fwmark N | group NAME. */
-export function newVirtualServer(ctx: BuildContext, n: ConfNode): VirtualServer | undefined {
-  const a0 = n.args[0];
-  const base = {
+/** Everything of a virtual_server but its key, with keepalived's defaults. */
+export function virtualServerDefaults(loc: SourceLoc): Omit<VirtualServer, 'key'> {
+  return {
     delayLoop: 60000,
     lbAlgo: 'wlc',
-    lbKind: 'NAT' as LbKind,
-    protocol: 'TCP' as Protocol,
+    lbKind: 'NAT',
+    protocol: 'TCP',
     ops: false,
     alpha: false,
     omega: false,
@@ -282,8 +282,13 @@ export function newVirtualServer(ctx: BuildContext, n: ConfNode): VirtualServer 
     inhibitOnFailure: false,
     sorryServerInhibit: false,
     realServers: [],
-    loc: n.loc,
+    loc,
   };
+}
+
+export function newVirtualServer(ctx: BuildContext, n: ConfNode): VirtualServer | undefined {
+  const a0 = n.args[0];
+  const base = virtualServerDefaults(n.loc);
   if (a0 === undefined) {
     arg(ctx, n);
     return undefined;

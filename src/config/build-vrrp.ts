@@ -5,7 +5,7 @@ import { parseAddressLine, parseRouteLine, parseRuleLine } from './build-address
 import { readTrackRefs } from './build-track.js';
 import { arg, flagField } from './handlers.js';
 import { isMulticast, parseAddress } from './ip.js';
-import type { GlobalDefs, NotifyScripts, RawKeyword, SyncGroup, TrackRef, VrrpInstance } from './model.js';
+import type { GlobalDefs, NotifyScripts, RawKeyword, SourceLoc, SyncGroup, TrackRef, VrrpInstance } from './model.js';
 import { readScript } from './scripts.js';
 import { KeywordTable } from './table.js';
 import { readDecimal, readInt, readTimerMs, readUnsigned, trueFalse } from './values.js';
@@ -30,7 +30,8 @@ export interface InstanceDraft {
   unicastConfigured?: boolean;
 }
 
-export function newInstance(name: string, n: ConfNode, g: GlobalDefs): VrrpInstance {
+/** A vrrp_instance with keepalived's defaults (some taken from global_defs). */
+export function newInstance(name: string, loc: SourceLoc, g: GlobalDefs): VrrpInstance {
   return {
     name,
     vmacXmitBase: false,
@@ -54,7 +55,7 @@ export function newInstance(name: string, n: ConfNode, g: GlobalDefs): VrrpInsta
     garpMasterRefresh: g.vrrpGarpMasterRefresh,
     garpMasterRefreshRepeat: g.vrrpGarpMasterRefreshRepeat,
     notify: {},
-    loc: n.loc,
+    loc,
   };
 }
 

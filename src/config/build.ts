@@ -264,7 +264,7 @@ export class ConfigBuild {
             break;
           }
           instanceNames.add(name);
-          const d: InstanceDraft = { v: newInstance(name, n, cfg.global), reg, versionSet: false, sawAuth: false };
+          const d: InstanceDraft = { v: newInstance(name, n.loc, cfg.global), reg, versionSet: false, sawAuth: false };
           vrrpInstanceTable.walk(ctx, n.children, d);
           if (d.raw) d.v.raw = d.raw;
           if (d.v.unicastTtl !== undefined && d.v.unicastPeers.length === 0) {
