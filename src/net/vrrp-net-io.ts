@@ -112,7 +112,7 @@ class NativeNetIo implements VrrpNetIo {
   private garp?: GarpSender;
   private readonly na = new Map<string, NaSender>();
 
-  openVrrpSocket(opts: { ifname: string; family: 4 | 6; group?: string; srcAddress?: string }): VrrpSocketHandle {
+  openVrrpSocket(opts: { ifname: string; family: 4 | 6; group?: string; srcAddress?: string; ah?: boolean }): VrrpSocketHandle {
     return openVrrpSocket(opts);
   }
 
