@@ -48,6 +48,12 @@ export class AhCounter {
     this.seq = 0;
   }
 
+  /** Reload: the sequence number (not the IP id) goes on from the previous instance's. */
+  inheritSequence(from: AhCounter): void {
+    this.seq = from.seq;
+    this.cycled = from.cycled;
+  }
+
   clearCycle(): void {
     this.cycled = false;
   }

@@ -271,6 +271,11 @@ export class InstanceRuntime {
     this.machine.handle({ type: 'advert', priority: r.advert.priority, src: p.src, advertIntMs: r.advert.advertIntMs });
   }
 
+  /** Reload: keepalived carries the AH sequence counter of an instance over to its new configuration. */
+  inheritAhCounter(from: InstanceRuntime): void {
+    if (this.ah && from.ah) this.ah.counter.inheritSequence(from.ah.counter);
+  }
+
   /** keepalived's sequence-number bookkeeping that depends on the state and the advert's priority. */
   private followAhSequence(priority: number, src: string, seq: number): void {
     const counter = this.ah!.counter;
