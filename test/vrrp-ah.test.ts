@@ -185,3 +185,31 @@ test('AH with a different auth_pass: each side rejects the other (ICV), the fail
     await Promise.all([t?.exited, k.exited]);
   }
 });
+
+test('AH over unicast peers (TTL outside the ICV): tskeepalived MASTER, keepalived BACKUP stays BACKUP; SIGTERM -> keepalived takes over', { skip, timeout: 30_000 }, async () => {
+  const id = 83;
+  const addr = '10.64.0.83';
+  const loc = { file: 'test.conf', line: 1 };
+  const inst = (me: number, peer: number, prio: number) =>
+    instance('VI_1', { virtualRouterId: id, priority: prio, state: 'BACKUP', auth: { type: 'AH', pass: 'uni-ah' }, unicastSrcIp: lan.addr4(me), unicastPeers: [{ address: lan.addr4(peer), loc }], virtualIpaddress: [vip(addr)] });
+  const t = startTsDaemon(lan, 0, lan.writeText('a4-ts.conf', keepalivedConf(config({ instances: [inst(0, 1, 150)] }))), 'a4-ts');
+  let k: ReturnType<typeof startKeepalived> | undefined;
+  try {
+    await waitFor('tskeepalived MASTER', () => lan.hasAddress(0, addr), 6000);
+    k = startKeepalived(lan, 1, lan.writeText('a4-ka.conf', keepalivedConf(config({ instances: [inst(1, 0, 100)] }))), 'a4');
+    await waitFor('keepalived BACKUP', () => k!.has(/Entering BACKUP STATE/), 4000);
+    await sleep(4500);
+    assert.ok(!k.has(/Entering MASTER STATE/), `keepalived accepts our unicast AH adverts\n${k.lines.join('\n')}`);
+    assert.ok(!k.has(/IPSEC-AH/), k.lines.join('\n'));
+    assert.ok(!lan.hasAddress(1, addr));
+    const t0 = Date.now();
+    t.proc.kill('SIGTERM');
+    assert.equal(await t.exited, 0);
+    await waitFor('keepalived takes over on our unicast priority 0', () => lan.hasAddress(1, addr), 2500, 5);
+    assert.ok(Date.now() - t0 < 1500, `took ${Date.now() - t0} ms`);
+  } finally {
+    t.proc.kill('SIGTERM');
+    k?.proc.kill('SIGTERM');
+    await Promise.all([t.exited, k?.exited]);
+  }
+});
