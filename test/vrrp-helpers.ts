@@ -196,11 +196,11 @@ export function startTsNode(lan: Lan, nsIndex: number, confPath: string, extra: 
 }
 
 /** The full daemon (bin/tskeepalived -P) on a keepalived.conf, with keepalived's flags. */
-export function startTsDaemon(lan: Lan, nsIndex: number, confPath: string, tag: string): Node {
+export function startTsDaemon(lan: Lan, nsIndex: number, confPath: string, tag: string, env: NodeJS.ProcessEnv = {}): Node {
   const p = spawn(
     'ip',
     ['netns', 'exec', lan.namespaces[nsIndex], process.execPath, 'bin/tskeepalived', '-P', '-n', '-l', '-G', '-f', confPath, '-p', join(lan.dir, `${tag}.pid`), '-r', join(lan.dir, `${tag}-vrrp.pid`)],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
   );
   lan.procs.push(p);
   return new Node(p);

@@ -22,6 +22,8 @@ export const IPPROTO_ICMP = 1;
 export const IPPROTO_IPV6 = 41;
 export const IPPROTO_ICMPV6 = 58;
 export const IPPROTO_VRRP = 112;
+/** IPsec Authentication Header (VRRPv2 auth_type AH) */
+export const IPPROTO_AH = 51;
 export const IPPROTO_RAW = 255;
 export const SOL_RAW = 255;
 

@@ -120,7 +120,7 @@ class NativeNetIo implements VrrpNetIo {
     return f.set(owner, entries);
   }
 
-  openVrrpSocket(opts: { ifname: string; family: 4 | 6; group?: string; srcAddress?: string }): VrrpSocketHandle {
+  openVrrpSocket(opts: { ifname: string; family: 4 | 6; group?: string; srcAddress?: string; ah?: boolean }): VrrpSocketHandle {
     return openVrrpSocket(opts);
   }
 

@@ -1,4 +1,6 @@
 // VRRP transport: raw IP protocol-112 sockets per interface and family, shared by every instance on it.
+// auth_type AH (IPv4 only): a separate raw protocol-51 socket with IP_HDRINCL; the caller builds
+// the whole datagram (src/vrrp/ah.ts), received datagrams are handed over whole with the VRRP part.
 //
 // IPv4: the kernel builds the IP header (TTL 255 through IP_MULTICAST_TTL / IP_TTL); received packets
 // include the IPv4 header, so TTL, source and destination are read from it.
@@ -8,12 +10,14 @@ import {
   AF_INET,
   AF_INET6,
   IP_ADD_MEMBERSHIP,
+  IP_HDRINCL,
   IP_MULTICAST_ALL,
   IP_MULTICAST_IF,
   IP_MULTICAST_LOOP,
   IP_MULTICAST_TTL,
   IP_PKTINFO,
   IP_TTL,
+  IPPROTO_AH,
   IPPROTO_IP,
   IPPROTO_IPV6,
   IPPROTO_VRRP,
@@ -57,6 +61,8 @@ export interface VrrpSocketOptions {
   srcAddress?: string;
   /** unicast mode: no group membership; send() goes to each unicast peer given as dst */
   unicast?: boolean;
+  /** IPsec AH: protocol 51, IP_HDRINCL; send() takes the complete IPv4 datagram (IPv4 only) */
+  ah?: boolean;
 }
 
 export interface VrrpPacket {
@@ -67,6 +73,8 @@ export interface VrrpPacket {
   /** IPv4 TTL or IPv6 hop limit as received (RFC 5798 requires 255) */
   ttl: number;
   ifindex: number;
+  /** AH sockets: the whole IPv4 datagram (header + AH + VRRP), for the ICV check */
+  datagram?: Buffer;
 }
 
 export interface SendOptions {
@@ -104,6 +112,7 @@ interface Shared {
   family: 4 | 6;
   group: string;
   unicast: boolean;
+  ah: boolean;
   sock: RawSocket;
   ifindex: number;
   handles: Set<Handle>;
@@ -147,16 +156,17 @@ function ipv6Mreq(group: string, ifindex: number): Buffer {
   return b;
 }
 
-/** A configured protocol-112 socket bound to one interface (ifindex) and family. */
-function openSocket(ifname: string, ifindex: number, family: 4 | 6, group: string, unicast: boolean): RawSocket {
-  const label = `vrrp ${ifname} IPv${family}${unicast ? ' unicast' : ` ${group}`}`;
-  const sock = RawSocket.open(family === 4 ? AF_INET : AF_INET6, SOCK_RAW, IPPROTO_VRRP, label, { data: 4096, control: 256 });
+/** A configured protocol-112 (or, for AH, protocol-51) socket bound to one interface (ifindex) and family. */
+function openSocket(ifname: string, ifindex: number, family: 4 | 6, group: string, unicast: boolean, ah: boolean): RawSocket {
+  const label = `vrrp${ah ? ' AH' : ''} ${ifname} IPv${family}${unicast ? ' unicast' : ` ${group}`}`;
+  const sock = RawSocket.open(family === 4 ? AF_INET : AF_INET6, SOCK_RAW, ah ? IPPROTO_AH : IPPROTO_VRRP, label, { data: 4096, control: 256 });
   try {
     sock.setOption(SOL_SOCKET, SO_BINDTODEVICE, ifnameBuffer(ifname), `bind to device ${ifname}`);
     growReceiveBuffer(sock);
     if (family === 4) {
       sock.setOption(IPPROTO_IP, IP_MULTICAST_ALL, 0, 'IP_MULTICAST_ALL');
       sock.setOption(IPPROTO_IP, IP_PKTINFO, 1, 'IP_PKTINFO');
+      if (ah) sock.setOption(IPPROTO_IP, IP_HDRINCL, 1, 'IP_HDRINCL');
       sock.setOption(IPPROTO_IP, IP_TTL, VRRP_TTL, 'IP_TTL');
       sock.setOption(IPPROTO_IP, IP_MULTICAST_TTL, VRRP_TTL, 'IP_MULTICAST_TTL');
       sock.setOption(IPPROTO_IP, IP_MULTICAST_LOOP, 0, 'IP_MULTICAST_LOOP');
@@ -181,10 +191,10 @@ function openSocket(ifname: string, ifindex: number, family: 4 | 6, group: strin
 }
 
 function attachReceiver(shared: Shared): void {
-  const { sock, family, ifindex } = shared;
+  const { sock, family, ifindex, ah } = shared;
   sock.onMessage(
     (m) => {
-      const p = family === 4 ? decodeV4(m, ifindex) : decodeV6(m, ifindex);
+      const p = family === 4 ? (ah ? decodeAhV4(m, ifindex) : decodeV4(m, ifindex)) : decodeV6(m, ifindex);
       if (!p) return;
       for (const h of [...shared.handles]) h.deliver(p);
     },
@@ -194,9 +204,9 @@ function attachReceiver(shared: Shared): void {
   );
 }
 
-function openShared(key: string, ifname: string, ifindex: number, family: 4 | 6, group: string, unicast: boolean): Shared {
-  const sock = openSocket(ifname, ifindex, family, group, unicast);
-  const shared: Shared = { key, ifname, family, group, unicast, sock, ifindex, handles: new Set() };
+function openShared(key: string, ifname: string, ifindex: number, family: 4 | 6, group: string, unicast: boolean, ah: boolean): Shared {
+  const sock = openSocket(ifname, ifindex, family, group, unicast, ah);
+  const shared: Shared = { key, ifname, family, group, unicast, ah, sock, ifindex, handles: new Set() };
   attachReceiver(shared);
   return shared;
 }
@@ -205,7 +215,7 @@ function openShared(key: string, ifname: string, ifindex: number, family: 4 | 6,
 function reopenShared(shared: Shared, ifindex: number): void {
   let sock: RawSocket;
   try {
-    sock = openSocket(shared.ifname, ifindex, shared.family, shared.group, shared.unicast);
+    sock = openSocket(shared.ifname, ifindex, shared.family, shared.group, shared.unicast, shared.ah);
   } catch (e) {
     for (const h of [...shared.handles]) h.fail(e as Error);
     return;
@@ -257,6 +267,28 @@ export function decodeV4(m: ReceivedMessage, fallbackIfindex: number): VrrpPacke
   };
 }
 
+/**
+ * Received IPv4 datagram of protocol 51 -> VrrpPacket with the VRRP part after the AH header as
+ * payload and the whole datagram; undefined when it is not AH around VRRP (next header 112).
+ */
+export function decodeAhV4(m: ReceivedMessage, fallbackIfindex: number): VrrpPacket | undefined {
+  const h = parseIpv4Header(m.data);
+  if (!h || h.protocol !== IPPROTO_AH) return undefined;
+  const ahAt = h.headerLength;
+  if (h.totalLength < ahAt + 12 || m.data[ahAt] !== IPPROTO_VRRP) return undefined;
+  const ahLength = (m.data[ahAt + 1] + 2) * 4;
+  if (h.totalLength < ahAt + ahLength) return undefined;
+  const info = decodePacketInfo(m.cmsgs);
+  return {
+    payload: m.data.subarray(ahAt + ahLength, h.totalLength),
+    src: h.src,
+    dst: h.dst,
+    ttl: h.ttl,
+    ifindex: info.ifindex ?? fallbackIfindex,
+    datagram: m.data.subarray(0, h.totalLength),
+  };
+}
+
 /** Received IPv6 payload + ancillary data -> VrrpPacket; hop limit -1 when the kernel gave none. */
 export function decodeV6(m: ReceivedMessage, fallbackIfindex: number): VrrpPacket | undefined {
   const from = decodeSockaddr(m.name);
@@ -295,7 +327,10 @@ class Handle implements VrrpSocket {
     if (fam !== this.family) throw new VrrpSocketError(`destination "${dst}" is not an IPv${this.family} address`);
     const cmsgs: RawCmsg[] = [];
     let addr: Buffer;
-    if (this.family === 4) {
+    if (this.shared.ah) {
+      // the datagram carries its own header (TTL, source): nothing to add
+      addr = sockaddrIn(dst);
+    } else if (this.family === 4) {
       addr = sockaddrIn(dst);
       if (this.srcAddress) cmsgs.push(ipPktInfo(this.srcAddress, this.shared.ifindex));
       if (opts.hopLimit !== undefined) this.shared.sock.setOption(IPPROTO_IP, isMulticast(dst) ? IP_MULTICAST_TTL : IP_TTL, opts.hopLimit);
@@ -308,7 +343,7 @@ class Handle implements VrrpSocket {
     try {
       this.shared.sock.send(payload, addr, cmsgs, `advert to ${dst}`);
     } finally {
-      if (this.family === 4 && opts.hopLimit !== undefined) {
+      if (this.family === 4 && !this.shared.ah && opts.hopLimit !== undefined) {
         this.shared.sock.setOption(IPPROTO_IP, isMulticast(dst) ? IP_MULTICAST_TTL : IP_TTL, VRRP_TTL);
       }
     }
@@ -364,7 +399,9 @@ export function openVrrpSocket(opts: VrrpSocketOptions): VrrpSocket {
     throw new VrrpSocketError(`source address "${opts.srcAddress}" is not an IPv${family} address`);
   }
   const unicast = opts.unicast ?? false;
-  const key = `${opts.ifname}|${family}|${unicast ? 'unicast' : group}`;
+  const ah = opts.ah ?? false;
+  if (ah && family !== 4) throw new VrrpSocketError('AH authentication is IPv4 only');
+  const key = `${opts.ifname}|${family}|${unicast ? 'unicast' : group}${ah ? '|ah' : ''}`;
   let shared = registry.get(key);
   if (!shared) {
     ifnameBuffer(opts.ifname);
@@ -375,7 +412,7 @@ export function openVrrpSocket(opts: VrrpSocketOptions): VrrpSocket {
       if (e instanceof SystemError) throw new VrrpSocketError(`interface "${opts.ifname}" not found (${e.code})`);
       throw e;
     }
-    shared = openShared(key, opts.ifname, ifindex, family, group, unicast);
+    shared = openShared(key, opts.ifname, ifindex, family, group, unicast, ah);
     registry.set(key, shared);
     watchRecreatedInterfaces();
   }

@@ -222,6 +222,7 @@ export class VrrpEngine implements Engine {
     const next = new Map<string, { rt: InstanceRuntime; fp: string }>();
     const toStart: InstanceRuntime[] = [];
     const toStop: InstanceRuntime[] = [];
+    const restarted: [InstanceRuntime, InstanceRuntime][] = [];
     for (const inst of config.vrrpInstances) {
       const fp = fingerprint(inst, config);
       const old = this.instances.get(inst.name);
@@ -230,8 +231,11 @@ export class VrrpEngine implements Engine {
         old.rt.config = config;
         next.set(inst.name, old);
       } else {
-        if (old) toStop.push(old.rt);
         const rt = this.newRuntime(inst, config);
+        if (old) {
+          toStop.push(old.rt);
+          restarted.push([old.rt, rt]);
+        }
         next.set(inst.name, { rt, fp });
         toStart.push(rt);
       }
@@ -243,6 +247,8 @@ export class VrrpEngine implements Engine {
       if (!next.has(rt.cfg.name))
         this.emit({ kind: 'vrrp-instance', name: rt.cfg.name, state: 'DELETED', previous: 'STOP', priority: rt.machine?.priority ?? 0, at: Date.now() });
     }
+    // as keepalived, a restarted instance keeps its AH sequence number (after its priority-0 advert)
+    for (const [old, rt] of restarted) rt.inheritAhCounter(old);
     this.instances = next;
     this.buildGroups(config);
     await Promise.all(toStart.map((rt) => rt.start().catch((e) => this.log.error({ error: (e as Error).message }, `(${rt.cfg.name}) failed to start`))));

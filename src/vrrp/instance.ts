@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { GlobalDefs, KeepalivedConfig, VirtualAddress, VrrpInstance } from '../config/model.js';
 import type { Clock } from './clock.js';
 import type { NetEvent, ReceivedVrrp, VrrpNetIo, VrrpSocketHandle } from './io.js';
+import { AhCounter } from './ah-counter.js';
+import { buildAhDatagram, openAhDatagram } from './ah.js';
 import { canonicalIp } from './ip-address.js';
 import { runNotify } from './notify.js';
 import { encodeAdvert, wireIntervalMs } from './packet.js';
@@ -30,7 +32,9 @@ export class InstanceRuntime {
   ifname: string;
   primaryAddress: string | undefined;
   private socket: VrrpSocketHandle | undefined;
-  private sockOpts: { ifname: string; family: 4 | 6; group?: string; srcAddress?: string } | undefined;
+  private sockOpts: { ifname: string; family: 4 | 6; group?: string; srcAddress?: string; ah?: boolean } | undefined;
+  /** auth_type AH: the password and keepalived's sequence / IP id counters */
+  private readonly ah: { pass: string; counter: AhCounter } | undefined;
   private readonly rx = (p: ReceivedVrrp, family: 4 | 6) => this.onPacket(p, family);
   private garpTimers = new Set<NodeJS.Timeout>();
   private garpQueue: (() => void)[] = [];
@@ -62,6 +66,12 @@ export class InstanceRuntime {
     this.ifname = cfg.interface ?? config.global.defaultInterface ?? 'eth0';
     this.family = cfg.family;
     this.version = cfg.family === 6 ? 3 : cfg.version;
+    // the config validator already dropped AH for IPv6 and VRRPv3, as keepalived does
+    if (cfg.auth?.type === 'AH' && this.version === 2 && this.family === 4) this.ah = { pass: cfg.auth.pass, counter: new AhCounter() };
+  }
+
+  private get unicast(): boolean {
+    return this.cfg.unicastPeers.length > 0;
   }
 
   get global(): GlobalDefs {
@@ -114,6 +124,7 @@ export class InstanceRuntime {
       vrid: cfg.virtualRouterId ?? 0,
       advertIntMs: cfg.advertInt,
       authPass: cfg.auth?.type === 'PASS' ? cfg.auth.pass : undefined,
+      ah: this.ah !== undefined,
       addresses: this.vipList(),
       skipCheckAdvAddr: this.global.vrrpSkipCheckAdvAddr,
       unicastPeers: cfg.unicastPeers.map((p) => ({ address: canonicalIp(p.address), minTtl: p.minTtl, maxTtl: p.maxTtl })),
@@ -126,6 +137,7 @@ export class InstanceRuntime {
       family: this.family,
       group: cfg.unicastPeers.length ? undefined : this.mcastGroup(),
       srcAddress: cfg.unicastSrcIp ?? cfg.mcastSrcIp,
+      ...(this.ah ? { ah: true } : {}),
     };
     try {
       this.socket = await this.pool.acquire(this.sockOpts, this.expectations.vrid, this.rx);
@@ -231,7 +243,23 @@ export class InstanceRuntime {
 
   private onPacket(p: ReceivedVrrp, family: 4 | 6): void {
     if (this.stopped || !this.machine) return;
-    const r = checkAdvert({ payload: p.payload, src: p.src, dst: p.dst, ttl: p.ttl, family }, this.expectations);
+    const ah = this.ah;
+    let ahSeq: number | undefined;
+    // our own adverts must not move the anti-replay counter
+    if (ah && this.primaryAddress && p.src === this.primaryAddress) return;
+    const authenticate = ah
+      ? () => {
+          if (!p.datagram) return { reason: 'auth-failure' as const, detail: 'no AH header' };
+          const opened = openAhDatagram(p.datagram, ah.pass, this.unicast);
+          if (!opened.ok) return { reason: 'auth-failure' as const, detail: `IPSEC-AH: ${opened.detail}` };
+          const before = ah.counter.seq;
+          if (!ah.counter.accept(opened.seq))
+            return { reason: 'ah-sequence' as const, detail: `IPSEC-AH: sequence number ${opened.seq} already processed (local ${before})` };
+          ahSeq = opened.seq;
+          return undefined;
+        }
+      : undefined;
+    const r = checkAdvert({ payload: p.payload, src: p.src, dst: p.dst, ttl: p.ttl, family, authenticate }, this.expectations);
     if (!r.ok) {
       if (r.silent) return;
       if (this.rejects.record(r.reason, this.clock.now()))
@@ -239,7 +267,27 @@ export class InstanceRuntime {
       return;
     }
     if (this.primaryAddress && p.src === this.primaryAddress) return; // our own
+    if (ah && ahSeq !== undefined) this.followAhSequence(r.advert.priority, p.src, ahSeq);
     this.machine.handle({ type: 'advert', priority: r.advert.priority, src: p.src, advertIntMs: r.advert.advertIntMs });
+  }
+
+  /** Reload: keepalived carries the AH sequence counter of an instance over to its new configuration. */
+  inheritAhCounter(from: InstanceRuntime): void {
+    if (this.ah && from.ah) this.ah.counter.inheritSequence(from.ah.counter);
+  }
+
+  /** keepalived's sequence-number bookkeeping that depends on the state and the advert's priority. */
+  private followAhSequence(priority: number, src: string, seq: number): void {
+    const counter = this.ah!.counter;
+    if (this.state === 'BACKUP') {
+      counter.clearCycle();
+      return;
+    }
+    if (this.state !== 'MASTER' || priority === 0) return;
+    const ours = this.machine.priority;
+    const srcIsLower = this.primaryAddress !== undefined && compareIpv4(src, this.primaryAddress) < 0;
+    if (priority < ours || (priority === ours && srcIsLower)) counter.syncFromLowerPriority(seq);
+    else counter.clearCycle();
   }
 
   private onAction(a: MachineAction): void {
@@ -263,6 +311,7 @@ export class InstanceRuntime {
         return;
       case 'transition': {
         this.lastTransitionAt = Date.now();
+        if (a.to === 'MASTER') this.ah?.counter.onBecomeMaster();
         const what = a.to === 'MASTER' ? 'MASTER' : a.to === 'BACKUP' ? 'BACKUP' : a.to === 'FAULT' ? 'FAULT' : 'STOP';
         if (a.to === 'BACKUP' && a.from === 'INIT') this.log.info(`Entering BACKUP STATE (init)`);
         else if (a.to === 'STOP') this.log.info(`Stopped`);
@@ -278,6 +327,8 @@ export class InstanceRuntime {
     if (!this.socket || !this.primaryAddress) return;
     const peers = this.cfg.unicastPeers.map((p) => canonicalIp(p.address));
     const dsts = peers.length ? peers : [this.mcastGroup()];
+    // AH: one sequence number and IP id per advert round, the ICV computed for each destination
+    const ahRound = this.ah ? { seq: this.ah.counter.nextSeq(), ipId: this.ah.counter.nextIpId() } : undefined;
     for (const dst of dsts) {
       let payload: Buffer;
       try {
@@ -290,10 +341,13 @@ export class InstanceRuntime {
             addresses: this.vipList(),
             advertIntMs: this.cfg.advertInt,
             authPass: this.version === 2 && this.cfg.auth?.type === 'PASS' ? this.cfg.auth.pass : undefined,
+            ah: this.ah !== undefined,
           },
           this.primaryAddress,
           dst,
         );
+        if (this.ah && ahRound)
+          payload = buildAhDatagram({ src: this.primaryAddress, dst, ipId: ahRound.ipId, seq: ahRound.seq, vrrp: payload, pass: this.ah.pass, unicast: this.unicast });
       } catch (e) {
         this.log.error({ error: (e as Error).message }, `cannot encode advert`);
         return;
@@ -442,4 +496,9 @@ export class InstanceRuntime {
     await this.pendingRemoval;
     if (this.sockOpts) await this.pool.release(this.sockOpts, this.expectations.vrid, this.rx).catch(() => undefined);
   }
+}
+
+function compareIpv4(a: string, b: string): number {
+  const n = (x: string) => x.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  return n(a) - n(b);
 }

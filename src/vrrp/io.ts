@@ -10,9 +10,12 @@ export interface ReceivedVrrp {
   /** TTL / hop limit; undefined when unknown */
   ttl: number | undefined;
   ifindex?: number;
+  /** AH sockets: the whole IPv4 datagram (IP header + AH + VRRP); payload is its VRRP part */
+  datagram?: Buffer;
 }
 
 export interface VrrpSocketHandle {
+  /** sends the VRRP payload; on an AH socket, the complete IPv4 datagram (IP_HDRINCL) */
   send(payload: Buffer, dst: string): void | Promise<void>;
   onPacket(cb: (p: ReceivedVrrp) => void): void;
   close(): void;
@@ -32,7 +35,8 @@ export type NetEvent =
   | { kind: 'link'; ifname: string; up: boolean };
 
 export interface VrrpNetIo {
-  openVrrpSocket(opts: { ifname: string; family: 4 | 6; group?: string; srcAddress?: string }): VrrpSocketHandle | Promise<VrrpSocketHandle>;
+  /** `ah`: IPv4 protocol 51 (IPsec AH) instead of 112, the caller building the IP header */
+  openVrrpSocket(opts: { ifname: string; family: 4 | 6; group?: string; srcAddress?: string; ah?: boolean }): VrrpSocketHandle | Promise<VrrpSocketHandle>;
   interfaceInfo(ifname: string): Promise<InterfaceInfo | undefined>;
   addAddress(ifname: string, a: VirtualAddress): Promise<void>;
   delAddress(ifname: string, a: VirtualAddress): Promise<void>;

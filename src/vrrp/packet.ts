@@ -38,6 +38,8 @@ export interface AdvertToEncode {
   advertIntMs: number;
   /** v2: a password (PASS) -> auth type 1, padded with NULs / truncated to 8 bytes */
   authPass?: string;
+  /** v2: IPsec AH (the packet travels inside AH, see ah.ts) -> auth type 2, authentication bytes zero */
+  ah?: boolean;
 }
 
 /** keepalived's password field: the first 8 bytes, NUL-padded. */
@@ -68,7 +70,7 @@ export function encodeAdvert(a: AdvertToEncode, src: string, dst: string): Buffe
   buf[3] = a.addresses.length;
   const iv = encodedInterval(a.version, a.advertIntMs);
   if (a.version === 2) {
-    buf[4] = a.authPass !== undefined ? AUTH_PASS : AUTH_NONE;
+    buf[4] = a.ah ? AUTH_AH : a.authPass !== undefined ? AUTH_PASS : AUTH_NONE;
     buf[5] = iv;
   } else {
     buf.writeUInt16BE(iv & 0x0fff, 4);
@@ -78,7 +80,7 @@ export function encodeAdvert(a: AdvertToEncode, src: string, dst: string): Buffe
     if (b.length !== alen) throw new Error(`address ${addr} is not IPv${a.family}`);
     b.copy(buf, VRRP_HEADER_LEN + i * alen);
   });
-  if (a.version === 2) passwordBytes(a.authPass).copy(buf, VRRP_HEADER_LEN + a.addresses.length * alen);
+  if (a.version === 2 && !a.ah) passwordBytes(a.authPass).copy(buf, VRRP_HEADER_LEN + a.addresses.length * alen);
   const ck = a.version === 2 ? internetChecksum(buf) : internetChecksum(pseudoHeader(src, dst, buf.length), buf);
   buf.writeUInt16BE(ck, 6);
   return buf;

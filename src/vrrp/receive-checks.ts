@@ -1,6 +1,6 @@
 // Validation of a received advertisement for one instance, as keepalived does it.
 // Each rejection is a named reason; counters and rate-limited logging live in ReceiveErrorCounters.
-import { decodeAdvert, wireIntervalMs, verifyChecksum, passwordBytes, AUTH_NONE, AUTH_PASS, VRRP_TYPE_ADVERTISEMENT, type VrrpAdvert } from './packet.js';
+import { decodeAdvert, wireIntervalMs, verifyChecksum, passwordBytes, AUTH_AH, AUTH_NONE, AUTH_PASS, VRRP_TYPE_ADVERTISEMENT, type VrrpAdvert } from './packet.js';
 
 export type RejectReason =
   | 'ttl'
@@ -12,6 +12,8 @@ export type RejectReason =
   | 'wrong-vrid'
   | 'auth-type-mismatch'
   | 'auth-pass-mismatch'
+  | 'auth-failure'
+  | 'ah-sequence'
   | 'interval-mismatch'
   | 'address-mismatch'
   | 'unknown-unicast-peer';
@@ -26,6 +28,8 @@ export const REJECT_REASONS: RejectReason[] = [
   'wrong-vrid',
   'auth-type-mismatch',
   'auth-pass-mismatch',
+  'auth-failure',
+  'ah-sequence',
   'interval-mismatch',
   'address-mismatch',
   'unknown-unicast-peer',
@@ -38,6 +42,11 @@ export interface ReceivedPacket {
   /** TTL (IPv4) or hop limit (IPv6); undefined when the socket could not tell */
   ttl: number | undefined;
   family: 4 | 6;
+  /**
+   * auth_type AH: verifies the AH envelope (ICV, SPI, then the replay check) at the point where
+   * keepalived does, after the VRRP auth type; returns the rejection, or undefined when valid.
+   */
+  authenticate?: () => { reason: 'auth-failure' | 'ah-sequence'; detail: string } | undefined;
 }
 
 export interface ReceiveExpectations {
@@ -46,6 +55,8 @@ export interface ReceiveExpectations {
   advertIntMs: number;
   /** PASS password when auth_type PASS is configured */
   authPass?: string;
+  /** auth_type AH (VRRP auth type 2; the packet must come with ReceivedPacket.authenticate) */
+  ah?: boolean;
   /** virtual_ipaddress (canonical text), checked against the advert unless skipCheckAdvAddr */
   addresses: string[];
   skipCheckAdvAddr: boolean;
@@ -92,8 +103,12 @@ export function checkAdvert(pkt: ReceivedPacket, exp: ReceiveExpectations): Chec
     return { ok: false, reason: 'length-mismatch', detail: `length ${pkt.payload.length}, expected ${expectedLen}` };
   if (!verifyChecksum(pkt.payload, a.version, pkt.src, pkt.dst)) return { ok: false, reason: 'bad-checksum', detail: `checksum 0x${a.checksum.toString(16)}` };
   if (a.version === 2) {
-    const wantType = exp.authPass !== undefined ? AUTH_PASS : AUTH_NONE;
+    const wantType = exp.ah ? AUTH_AH : exp.authPass !== undefined ? AUTH_PASS : AUTH_NONE;
     if (a.authType !== wantType) return { ok: false, reason: 'auth-type-mismatch', detail: `auth type ${a.authType}, expected ${wantType}` };
+    if (wantType === AUTH_AH) {
+      const failed = pkt.authenticate ? pkt.authenticate() : { reason: 'auth-failure' as const, detail: 'no AH header' };
+      if (failed) return { ok: false, ...failed };
+    }
     if (wantType === AUTH_PASS && !a.authData.equals(passwordBytes(exp.authPass)))
       return { ok: false, reason: 'auth-pass-mismatch', detail: 'password does not match' };
     if (a.advertIntMs !== wireIntervalMs(2, exp.advertIntMs))

@@ -76,7 +76,7 @@ export function renderStats(list: InstanceRuntime[]): string {
       '  Authentication Errors:',
       `    Invalid Type: ${r('auth-type-mismatch')}`,
       `    Type Mismatch: ${r('auth-type-mismatch')}`,
-      `    Failure: ${r('auth-pass-mismatch')}`,
+      `    Failure: ${r('auth-pass-mismatch') + r('auth-failure') + r('ah-sequence')}`,
       '  Priority Zero:',
       `    Received: ${st?.priorityZeroReceived ?? 0}`,
       `    Sent: ${st?.priorityZeroSent ?? 0}`,

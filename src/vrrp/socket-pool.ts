@@ -1,4 +1,4 @@
-// One VRRP socket per (interface, family, source), shared by the instances on it; packets are
+// One VRRP socket per (interface, family, source, AH or not), shared by the instances on it; packets are
 // dispatched by VRID so that 50 instances on one interface cost one lookup per packet.
 import type { ReceivedVrrp, VrrpNetIo, VrrpSocketHandle } from './io.js';
 import { decodeAdvert } from './packet.js';
@@ -16,12 +16,12 @@ export class SocketPool {
 
   constructor(private readonly io: VrrpNetIo) {}
 
-  private key(ifname: string, family: 4 | 6, src: string | undefined): string {
-    return `${ifname}|${family}|${src ?? ''}`;
+  private key(ifname: string, family: 4 | 6, src: string | undefined, ah: boolean | undefined): string {
+    return `${ifname}|${family}|${src ?? ''}${ah ? '|ah' : ''}`;
   }
 
-  async acquire(opts: { ifname: string; family: 4 | 6; group?: string; srcAddress?: string }, vrid: number, rx: Receiver): Promise<VrrpSocketHandle> {
-    const k = this.key(opts.ifname, opts.family, opts.srcAddress);
+  async acquire(opts: { ifname: string; family: 4 | 6; group?: string; srcAddress?: string; ah?: boolean }, vrid: number, rx: Receiver): Promise<VrrpSocketHandle> {
+    const k = this.key(opts.ifname, opts.family, opts.srcAddress, opts.ah);
     let p = this.entries.get(k);
     if (!p) {
       p = (async () => {
@@ -47,8 +47,8 @@ export class SocketPool {
     return entry.handle;
   }
 
-  async release(opts: { ifname: string; family: 4 | 6; srcAddress?: string }, vrid: number, rx: Receiver): Promise<void> {
-    const k = this.key(opts.ifname, opts.family, opts.srcAddress);
+  async release(opts: { ifname: string; family: 4 | 6; srcAddress?: string; ah?: boolean }, vrid: number, rx: Receiver): Promise<void> {
+    const k = this.key(opts.ifname, opts.family, opts.srcAddress, opts.ah);
     const p = this.entries.get(k);
     if (!p) return;
     const entry = await p;
