@@ -2,7 +2,7 @@
 // Address / route / rule operations are idempotent where keepalived's are: adding what exists and
 // removing what is gone succeed.
 import type { VirtualAddress, VirtualRoute, VirtualRule } from '../config/model.js';
-import type { InterfaceInfo, NetEvent, VrrpNetIo, VrrpSocketHandle } from '../vrrp/io.js';
+import type { InterfaceInfo, NetEvent, VmacInfo, VmacSpec, VrrpNetIo, VrrpSocketHandle } from '../vrrp/io.js';
 import { parseIPv4 } from '../native/inet.js';
 import { SystemError } from '../native/errno.js';
 import { GarpSender } from './arp.js';
@@ -12,6 +12,7 @@ import { addAddress, deleteAddress, listAddresses, watchAddresses, type AddressS
 import { getLink, listLinks, watchLinks } from './rtnl-link.js';
 import { addRoute, deleteRoute, type RouteSpec } from './rtnl-route.js';
 import { addRule, deleteRule, type RuleSpec } from './rtnl-rule.js';
+import { VmacManager } from './vmac.js';
 import { openVrrpSocket } from './vrrp-socket.js';
 
 export class NetIoError extends Error {
@@ -111,6 +112,18 @@ export function ruleSpec(r: VirtualRule): RuleSpec {
 class NativeNetIo implements VrrpNetIo {
   private garp?: GarpSender;
   private readonly na = new Map<string, NaSender>();
+  private readonly vmacs = new VmacManager();
+
+  async setupVmac(spec: VmacSpec): Promise<VmacInfo> {
+    return this.vmacs.setup(spec);
+  }
+
+  async removeVmac(spec: VmacSpec): Promise<string[]> {
+    // senders bound to the interface must not outlive it
+    this.na.get(spec.name)?.close();
+    this.na.delete(spec.name);
+    return this.vmacs.remove(spec);
+  }
 
   openVrrpSocket(opts: { ifname: string; family: 4 | 6; group?: string; srcAddress?: string }): VrrpSocketHandle {
     return openVrrpSocket(opts);
@@ -123,6 +136,7 @@ class NativeNetIo implements VrrpNetIo {
       name: l.name,
       index: l.index,
       up: l.up && l.running,
+      mac: l.mac || undefined,
       addresses: listAddresses({ ifindex: l.index }).map((a) => ({ address: a.address, prefixLen: a.prefixLen, family: a.family })),
     };
   }

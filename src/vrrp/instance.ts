@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { GlobalDefs, KeepalivedConfig, VirtualAddress, VrrpInstance } from '../config/model.js';
 import type { Clock } from './clock.js';
-import type { NetEvent, ReceivedVrrp, VrrpNetIo, VrrpSocketHandle } from './io.js';
+import type { InterfaceInfo, NetEvent, ReceivedVrrp, VmacSpec, VrrpNetIo, VrrpSocketHandle } from './io.js';
 import { canonicalIp } from './ip-address.js';
 import { runNotify } from './notify.js';
 import { encodeAdvert, wireIntervalMs } from './packet.js';
@@ -11,6 +11,7 @@ import type { SocketPool } from './socket-pool.js';
 import { VrrpStateMachine, type MachineAction, type VrrpStateName, type TransitionReason } from './state-machine.js';
 import { computeEffectivePriority, type TrackedStatus } from './tracking.js';
 import type { FileTracker, ScriptTracker } from './track-runners.js';
+import { eui64LinkLocal, vmacAddress } from './vmac.js';
 
 export interface InstanceHooks {
   onTransition(rt: InstanceRuntime, from: VrrpStateName, to: VrrpStateName, reason: TransitionReason): void;
@@ -42,6 +43,11 @@ export class InstanceRuntime {
   private retrying = false;
   private pendingRemoval: Promise<void> = Promise.resolve();
   lastTransitionAt = Date.now();
+  /** use_vmac: the VMAC interface's name, chosen by the engine (assignVmacNames) */
+  vmacName: string | undefined;
+  /** the VMAC once it is up: this instance's VIPs of its family live on it */
+  vmacIfname: string | undefined;
+  private vmacSpec: VmacSpec | undefined;
   readonly family: 4 | 6;
   readonly version: 2 | 3;
   /** set by the engine when the instance belongs to a sync group */
@@ -121,11 +127,14 @@ export class InstanceRuntime {
     };
     if (!info) this.log.error(`interface ${this.ifname} not found`);
     if (!this.primaryAddress) this.log.error(`no IPv${this.family} address on ${this.ifname}`);
+    if (cfg.useVmac && info) await this.setupVmac(info);
+    const onVmac = this.vmacIfname !== undefined && !cfg.vmacXmitBase;
     this.sockOpts = {
-      ifname: this.ifname,
+      ifname: onVmac ? this.vmacIfname! : this.ifname,
       family: this.family,
       group: cfg.unicastPeers.length ? undefined : this.mcastGroup(),
-      srcAddress: cfg.unicastSrcIp ?? cfg.mcastSrcIp,
+      // the VMAC carries no address of the instance's own: adverts leave with the base interface's
+      srcAddress: cfg.unicastSrcIp ?? cfg.mcastSrcIp ?? (onVmac ? this.primaryAddress : undefined),
     };
     try {
       this.socket = await this.pool.acquire(this.sockOpts, this.expectations.vrid, this.rx);
@@ -137,6 +146,53 @@ export class InstanceRuntime {
     this.recomputeTracking(true);
     if (!info || !this.primaryAddress || !this.socket) this.setOwnFault('interface', true);
     this.machine.handle({ type: 'start' });
+  }
+
+  /** use_vmac: create (or take over) the macvlan with the virtual MAC and bring it up. */
+  private async setupVmac(info: InterfaceInfo): Promise<void> {
+    const cfg = this.cfg;
+    if (!this.io.setupVmac) {
+      this.log.warn(`use_vmac is not supported: this network edge cannot create macvlan interfaces; the VIPs go on ${this.ifname} with its own MAC`);
+      return;
+    }
+    if (!this.vmacName || !cfg.virtualRouterId) return;
+    if (cfg.unicastPeers.length && !cfg.vmacXmitBase) this.log.warn(`use_vmac with unicast peers needs vmac_xmit_base (keepalived.conf(5)); adverts are sent from ${this.vmacName}`);
+    let linkLocal: string | undefined;
+    if (this.family === 6 && !cfg.vmacXmitBase) {
+      const configured = cfg.unicastSrcIp ?? cfg.mcastSrcIp;
+      const baseLl = info.addresses.find((a) => a.family === 6 && a.address.startsWith('fe80'))?.address;
+      linkLocal = configured && configured.includes(':') ? canonicalIp(configured) : baseLl ?? (info.mac ? eui64LinkLocal(info.mac) : undefined);
+    }
+    const spec: VmacSpec = {
+      name: this.vmacName,
+      base: this.ifname,
+      mac: vmacAddress(cfg),
+      family: this.family,
+      ipv6: cfg.virtualIpaddressExcluded.some((v) => v.prefix.family !== this.family),
+      linkLocal,
+      owner: cfg.name,
+    };
+    try {
+      const r = await this.io.setupVmac(spec);
+      for (const n of r.notices) this.log.info(n);
+      this.vmacSpec = spec;
+      this.vmacIfname = r.name;
+      this.log.info(`${r.created ? 'Success creating' : 'Using existing'} VMAC interface ${r.name} (${spec.mac}) on ${this.ifname}`);
+    } catch (e) {
+      this.log.error({ error: (e as Error).message }, `Unable to create VMAC interface ${spec.name}`);
+      this.setOwnFault('vmac', true);
+    }
+  }
+
+  /** The interface an address goes on: the VMAC for the instance's own family on its interface. */
+  devFor(v: VirtualAddress): string {
+    const dev = v.dev ?? this.ifname;
+    if (this.vmacIfname && dev === this.ifname && v.prefix.family === this.family) return this.vmacIfname;
+    return dev;
+  }
+
+  private placed(v: VirtualAddress): VirtualAddress {
+    return { ...v, dev: this.devFor(v) };
   }
 
   /** Called by the engine whenever a tracked object or link changed. */
@@ -219,11 +275,11 @@ export class InstanceRuntime {
     if (this.ownFaults.has('interface') && ev.ifname === this.ifname && ev.kind !== 'address-removed') void this.retryNetwork();
     if (ev.kind === 'address-removed' && this.vipsInstalled && this.state === 'MASTER') {
       const vip = [...this.cfg.virtualIpaddress, ...this.cfg.virtualIpaddressExcluded].find(
-        (v) => canonicalIp(v.prefix.address) === ev.address && (v.dev ?? this.ifname) === ev.ifname,
+        (v) => canonicalIp(v.prefix.address) === ev.address && this.devFor(v) === ev.ifname,
       );
       if (vip) {
         this.log.warn(`VIP ${ev.address} was removed from ${ev.ifname} while MASTER, restoring it`);
-        this.io.addAddress(vip.dev ?? this.ifname, vip).catch((e) => this.log.error({ error: (e as Error).message }, `cannot restore ${ev.address}`));
+        this.io.addAddress(this.devFor(vip), this.placed(vip)).catch((e) => this.log.error({ error: (e as Error).message }, `cannot restore ${ev.address}`));
         this.sendGarpBurst(1);
       }
     }
@@ -316,7 +372,7 @@ export class InstanceRuntime {
     this.vipsInstalled = true;
     const jobs: Promise<unknown>[] = [];
     for (const v of this.allAddresses())
-      jobs.push(this.io.addAddress(v.dev ?? this.ifname, v).catch((e) => this.log.warn({ error: (e as Error).message }, `cannot add ${v.prefix.address}`)));
+      jobs.push(this.io.addAddress(this.devFor(v), this.placed(v)).catch((e) => this.log.warn({ error: (e as Error).message }, `cannot add ${v.prefix.address}`)));
     await Promise.all(jobs);
     this.log.info(`setting VIPs.`);
     for (const r of this.cfg.virtualRoutes) await this.io.addRoute(r, this.ifname).catch((e) => this.log.warn({ error: (e as Error).message }, 'cannot add virtual route'));
@@ -329,7 +385,7 @@ export class InstanceRuntime {
     if (!quiet || was) this.log.info(`removing VIPs.`);
     for (const r of this.cfg.virtualRules) await this.io.delRule(r).catch(() => undefined);
     for (const r of this.cfg.virtualRoutes) await this.io.delRoute(r, this.ifname).catch(() => undefined);
-    await Promise.all(this.allAddresses().map((v) => this.io.delAddress(v.dev ?? this.ifname, v).catch(() => undefined)));
+    await Promise.all(this.allAddresses().map((v) => this.io.delAddress(this.devFor(v), this.placed(v)).catch(() => undefined)));
   }
 
   private later(fn: () => void, ms: number): void {
@@ -369,7 +425,7 @@ export class InstanceRuntime {
     const v6 = addrs.filter((a) => a.prefix.family === 6);
     const send = (v: VirtualAddress) => {
       if (this.state !== 'MASTER') return;
-      const dev = v.dev ?? this.ifname;
+      const dev = this.devFor(v);
       try {
         const r = v.prefix.family === 4 ? this.io.sendGratuitousArp(dev, v.prefix.address) : this.io.sendUnsolicitedNa(dev, v.prefix.address);
         if (r && typeof (r as Promise<void>).catch === 'function') (r as Promise<void>).catch((e) => this.log.warn({ error: (e as Error).message }, 'GARP failed'));
@@ -387,11 +443,11 @@ export class InstanceRuntime {
         }
     };
     if (v4.length) {
-      this.log.info(`Sending/queueing gratuitous ARPs on ${this.ifname} for ${v4.map((v) => v.prefix.address).join(', ')}`);
+      this.log.info(`Sending/queueing gratuitous ARPs on ${this.vmacIfname ?? this.ifname} for ${v4.map((v) => v.prefix.address).join(', ')}`);
       schedule(v4, this.global.vrrpGarpInterval);
     }
     if (v6.length) {
-      this.log.info(`Sending/queueing Unsolicited Neighbour Adverts on ${this.ifname} for ${v6.map((v) => v.prefix.address).join(', ')}`);
+      this.log.info(`Sending/queueing Unsolicited Neighbour Adverts on ${this.vmacIfname ?? this.ifname} for ${v6.map((v) => v.prefix.address).join(', ')}`);
       schedule(v6, this.global.vrrpGnaInterval);
     }
   }
@@ -421,5 +477,17 @@ export class InstanceRuntime {
     this.cancelGarp();
     await this.pendingRemoval;
     if (this.sockOpts) await this.pool.release(this.sockOpts, this.expectations.vrid, this.rx).catch(() => undefined);
+    // keepalived deletes its VMACs at shutdown unless told not to release (-V)
+    if (release && this.vmacSpec && this.io.removeVmac) {
+      const spec = this.vmacSpec;
+      this.vmacSpec = undefined;
+      this.vmacIfname = undefined;
+      try {
+        for (const n of await this.io.removeVmac(spec)) this.log.info(n);
+        this.log.info(`Success removing VMAC interface ${spec.name}`);
+      } catch (e) {
+        this.log.error({ error: (e as Error).message }, `Error removing VMAC interface ${spec.name}`);
+      }
+    }
   }
 }
