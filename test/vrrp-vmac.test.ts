@@ -4,6 +4,7 @@
 // Namespaces: a = tskeepalived, b = keepalived, c = observer, on one bridge.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { config, instance, vip, keepalivedConf, Lan, startTsNode, startKeepalived, waitFor, sleep, isRoot, sh, type Node } from './vrrp-helpers.js';
 
@@ -49,6 +50,26 @@ function ping(address: string): boolean {
   return sh('ip', ['netns', 'exec', ns(2), 'ping', '-c', '1', '-W', '1', address]).code === 0;
 }
 
+/** tcpdump -e on the observer: link-layer headers of VRRP, ARP and ICMPv6 frames. */
+function capture(): { lines: () => string[]; stop: () => Promise<void> } {
+  const p = spawn('ip', ['netns', 'exec', ns(2), 'tcpdump', '-l', '-n', '-e', '-i', 'eth0', 'ip proto 112 or ip6 proto 112 or arp or icmp6'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  lan.procs.push(p);
+  let out = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((r) => p.on('exit', () => r()));
+  return {
+    lines: () => out.split('\n'),
+    stop: async () => {
+      p.kill('SIGTERM');
+      await Promise.race([exited, sleep(2000)]);
+    },
+  };
+}
+
+function baseMac(i: number): string {
+  return /link\/ether ([0-9a-f:]{17})/.exec(linkDetails(i, 'eth0'))![1];
+}
+
 async function stopAll(nodes: (Node | undefined)[]): Promise<void> {
   for (const n of nodes) if (n && n.proc.exitCode === null && n.proc.signalCode === null) n.proc.kill('SIGTERM');
   await Promise.all(nodes.map((n) => n && Promise.race([n.exited, sleep(5000)])));
@@ -65,7 +86,9 @@ for (const family of [4, 6] as const) {
       instance('VI_1', { virtualRouterId: vrid, priority: prio, useVmac: true, family, version: family === 6 ? 3 : 2, virtualIpaddress: [vip(addr, family === 4 ? 24 : 64)] });
     let t: Node | undefined;
     let k: (Node & { vrrpPid: () => number | undefined }) | undefined;
+    const cap = capture();
     try {
+      await sleep(300); // tcpdump listening
       t = startTsNode(lan, 0, lan.writeJson(`vmac${family}.json`, config({ instances: [inst(150)] })));
       await waitFor('tskeepalived MASTER with the VIP on its VMAC', () => addressesOn(0, vmac).includes(` ${addr}/`), 8000);
       const details = linkDetails(0, vmac);
@@ -92,6 +115,11 @@ for (const family of [4, 6] as const) {
       await waitFor('observer neighbour entry from GARP/NA', () => observedMac(addr) === mac, 8000);
       assert.ok(ping(addr), 'the VIP answers');
       assert.equal(observedMac(addr), mac, 'resolved to the virtual MAC');
+      // adverts and the GARP / NA burst leave with the virtual MAC
+      const advertDst = family === 4 ? '01:00:5e:00:00:12' : '33:33:00:00:00:12';
+      const announce = family === 4 ? `${mac} > ff:ff:ff:ff:ff:ff, ethertype ARP` : `${mac} > 33:33:00:00:00:01`;
+      await waitFor(`adverts and GARP / NA from ${mac} captured`, () => cap.lines().some((l) => l.includes(`${mac} > ${advertDst}`)) && cap.lines().some((l) => l.includes(announce)), 3000);
+      assert.ok(!cap.lines().some((l) => l.includes(`${baseMac(0)} > ${advertDst}`)), 'no advert from the base MAC');
 
       // a keepalived peer with use_vmac accepts our adverts (its VMAC hears them in private mode)
       k = startKeepalived(lan, 1, lan.writeText(`vmac${family}.conf`, keepalivedConf(config({ instances: [inst(100)] }))), `vmac${family}`);
@@ -112,10 +140,34 @@ for (const family of [4, 6] as const) {
       assert.equal(observedMac(addr), mac, 'the observer still has the same MAC');
       assert.ok(addressesOn(1, vmac).includes(` ${addr}/`), 'and it is keepalived that answers');
     } finally {
+      await cap.stop();
       await stopAll([t, k]);
     }
   });
 }
+
+test('vmac_xmit_base: the VIP and its GARPs on the VMAC, adverts from the base interface; keepalived BACKUP accepts them', { skip, timeout: 40_000 }, async () => {
+  const addr = '10.63.0.63';
+  const inst = (prio: number) => instance('VI_1', { virtualRouterId: 63, priority: prio, useVmac: true, vmacXmitBase: true, virtualIpaddress: [vip(addr)] });
+  const cap = capture();
+  let t: Node | undefined;
+  let k: Node | undefined;
+  try {
+    await sleep(300);
+    t = startTsNode(lan, 0, lan.writeJson('xb.json', config({ instances: [inst(150)] })));
+    await waitFor('tskeepalived MASTER with the VIP on its VMAC', () => addressesOn(0, 'vrrp.63').includes(` ${addr}/`), 8000);
+    k = startKeepalived(lan, 1, lan.writeText('xb.conf', keepalivedConf(config({ instances: [inst(100)] }))), 'xb');
+    await waitFor('keepalived BACKUP', () => k!.has(/Entering BACKUP STATE/), 6000);
+    await sleep(4000);
+    assert.ok(!k.has(/Entering MASTER STATE/), 'keepalived accepts adverts from the base interface');
+    const base = baseMac(0);
+    await waitFor('adverts from the base MAC, GARP from the virtual MAC', () => cap.lines().some((l) => l.includes(`${base} > 01:00:5e:00:00:12`)) && cap.lines().some((l) => l.includes('00:00:5e:00:01:3f > ff:ff:ff:ff:ff:ff, ethertype ARP')), 3000);
+    assert.ok(!cap.lines().some((l) => l.includes('00:00:5e:00:01:3f > 01:00:5e:00:00:12')), 'no advert from the virtual MAC');
+  } finally {
+    await cap.stop();
+    await stopAll([t, k]);
+  }
+});
 
 test('use_vmac NAME with a configured 5-octet MAC; tskeepalived BACKUP on its VMAC hears keepalived and takes over on its SIGTERM', { skip, timeout: 40_000 }, async () => {
   const addr = '10.63.0.62';
