@@ -9,8 +9,8 @@ import { loadConfig } from '../src/config/load.js';
 import { encodeMessage, decodeMessages } from '../src/net/netlink-codec.js';
 import { decodeLink } from '../src/net/rtnl-link.js';
 import { encodeAddrGenModeNone, encodeDelLink, encodeNewMacvlan, encodeSetLinkUp, encodeUpdateMacvlan } from '../src/net/rtnl-macvlan.js';
-import { assignVmacNames, eui64LinkLocal, virtualMac, vmacAddress } from '../src/vrrp/vmac.js';
-import { instance } from './vrrp-helpers.js';
+import { assignVmacNames, eui64LinkLocal, planVmacs, virtualMac, vmacAddress } from '../src/vrrp/vmac.js';
+import { instance, vip } from './vrrp-helpers.js';
 
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const skipBE = LE ? false : 'byte fixtures are little-endian';
@@ -117,6 +117,29 @@ describe('VMAC names and addresses', () => {
     const n = assignVmacNames(insts, {});
     assert.deepEqual(Object.fromEntries(n), { D: 'vrrp.2', A: 'vrrp.1', B: 'vrrp6.1', C: 'vrrp1.1', E: 'vrrp1.2' });
     assert.equal(assignVmacNames([instance('A', { useVmac: true, virtualRouterId: 200 })], { vmacPrefix: 'averylongprefix' }).get('A'), 'averylongpr.200');
+  });
+
+  it('address VMACs: use_vmac_addr for other interfaces / the other family, use_vmac on an address line; vmac_addr_prefix', () => {
+    const a = instance('A', {
+      useVmac: true,
+      useVmacAddr: true,
+      virtualRouterId: 4,
+      virtualIpaddress: [vip('10.0.0.4'), vip('10.1.0.4', 24, { dev: 'eth1' })],
+      virtualIpaddressExcluded: [vip('fd00::4', 64), vip('10.2.0.4', 24, { dev: 'eth1' })],
+    });
+    const b = instance('B', { virtualRouterId: 5, virtualIpaddress: [vip('10.0.0.5', 24, { useVmac: true }), vip('10.0.0.6')] });
+    const c = instance('C', { virtualRouterId: 6, virtualIpaddress: [vip('10.0.0.7')], virtualIpaddressExcluded: [vip('fd00::7', 64)] });
+    const plans = planVmacs([a, b, c], { vmacAddrPrefix: 'vip' });
+    assert.deepEqual(plans.get('A'), {
+      main: 'vrrp.4',
+      addressVmacs: [
+        { base: 'eth1', family: 4, name: 'vip.4' },
+        { base: 'eth0', family: 6, name: 'vip6.4' },
+      ],
+    });
+    assert.deepEqual(plans.get('B'), { addressVmacs: [{ base: 'eth0', family: 4, name: 'vip.5' }] });
+    assert.deepEqual(plans.get('C'), { addressVmacs: [] }, 'nothing without use_vmac');
+    assert.equal(vmacAddress(a, 6), '00:00:5e:00:02:04', 'an address VMAC has the MAC of its family');
   });
 
   it('modified EUI-64 link-local of a MAC', () => {

@@ -169,6 +169,31 @@ test('vmac_xmit_base: the VIP and its GARPs on the VMAC, adverts from the base i
   }
 });
 
+test('use_vmac_addr puts the other-family eVIP on its own VMAC; use_vmac on an address line; all removed at SIGTERM', { skip, timeout: 40_000 }, async () => {
+  const a = instance('VI_A', {
+    virtualRouterId: 64,
+    priority: 150,
+    useVmac: true,
+    useVmacAddr: true,
+    virtualIpaddress: [vip('10.63.0.64')],
+    virtualIpaddressExcluded: [vip('fd63::64', 64)],
+  });
+  const b = instance('VI_B', { virtualRouterId: 65, priority: 150, virtualIpaddress: [vip('10.63.0.65', 24, { useVmac: true }), vip('10.63.0.66')] });
+  const t = startTsNode(lan, 0, lan.writeJson('addr.json', config({ instances: [a, b] })));
+  try {
+    await waitFor('both MASTER', () => addressesOn(0, 'vrrp.64').includes(' 10.63.0.64/') && addressesOn(0, 'vrrp.65').includes(' 10.63.0.65/'), 8000);
+    await waitFor('the IPv6 eVIP on its VMAC', () => addressesOn(0, 'vrrp6.64').includes(' fd63::64/'), 2000);
+    assert.match(linkDetails(0, 'vrrp6.64'), /link\/ether 00:00:5e:00:02:40 /, 'an IPv6 VMAC for the eVIP');
+    assert.match(linkDetails(0, 'vrrp.65'), /link\/ether 00:00:5e:00:01:41 .*[\s\S]*macvlan mode private/, 'a VMAC for the use_vmac address');
+    assert.ok(lan.hasAddress(0, '10.63.0.66'), 'the address without use_vmac stays on eth0');
+    await waitFor('observer learns the eVIP and the use_vmac address', () => observedMac('fd63::64') === '00:00:5e:00:02:40' && observedMac('10.63.0.65') === '00:00:5e:00:01:41', 8000);
+    assert.ok(ping('fd63::64') && ping('10.63.0.65'));
+  } finally {
+    await stopAll([t]);
+  }
+  for (const name of ['vrrp.64', 'vrrp6.64', 'vrrp.65']) assert.equal(linkDetails(0, name), '', `${name} removed`);
+});
+
 test('use_vmac NAME with a configured 5-octet MAC; tskeepalived BACKUP on its VMAC hears keepalived and takes over on its SIGTERM', { skip, timeout: 40_000 }, async () => {
   const addr = '10.63.0.62';
   const k = startKeepalived(

@@ -9,7 +9,7 @@ import { SocketPool } from './socket-pool.js';
 import { SyncGroupRuntime } from './sync-group.js';
 import { FileTracker, ScriptTracker } from './track-runners.js';
 import { renderData, renderStats, instanceMetrics, instanceSnapshot } from './report.js';
-import { assignVmacNames } from './vmac.js';
+import { planVmacs, type VmacPlan } from './vmac.js';
 
 function strip(x: unknown): unknown {
   if (Array.isArray(x)) return x.map(strip);
@@ -20,6 +20,9 @@ function strip(x: unknown): unknown {
   }
   return x;
 }
+
+const usesVmac = (inst: VrrpInstance): boolean =>
+  !!inst.useVmac || !!inst.useVmacAddr || [...inst.virtualIpaddress, ...inst.virtualIpaddressExcluded].some((v) => v.useVmac);
 
 /** What an instance depends on; equal fingerprints across a reload mean "unchanged". */
 function fingerprint(inst: VrrpInstance, config: KeepalivedConfig): string {
@@ -33,7 +36,7 @@ function fingerprint(inst: VrrpInstance, config: KeepalivedConfig): string {
       scripts,
       files,
       group: group && { ...group, notify: undefined },
-      g: [g.vrrpMcastGroup4, g.vrrpMcastGroup6, g.vrrpSkipCheckAdvAddr, g.vrrpCheckUnicastSrc, g.vrrpLowerPrioNoAdvert, g.vrrpHigherPrioSendAdvert, g.vrrpGarpInterval, g.vrrpGnaInterval, g.defaultInterface, inst.useVmac && g.vmacPrefix],
+      g: [g.vrrpMcastGroup4, g.vrrpMcastGroup6, g.vrrpSkipCheckAdvAddr, g.vrrpCheckUnicastSrc, g.vrrpLowerPrioNoAdvert, g.vrrpHigherPrioSendAdvert, g.vrrpGarpInterval, g.vrrpGnaInterval, g.defaultInterface, usesVmac(inst) && [g.vmacPrefix, g.vmacAddrPrefix]],
     }),
   );
 }
@@ -194,24 +197,13 @@ export class VrrpEngine implements Engine {
     }
   }
 
-  private newRuntime(inst: VrrpInstance, config: KeepalivedConfig, vmacNames: Map<string, string>): InstanceRuntime {
+  private newRuntime(inst: VrrpInstance, config: KeepalivedConfig, vmacPlans: Map<string, VmacPlan>): InstanceRuntime {
     const rt = new InstanceRuntime(inst, config, this.io, this.pool, this.clock, this.log, this.hooks);
-    rt.vmacName = vmacNames.get(inst.name);
-    this.warnUnsupportedVmac(rt);
-    return rt;
-  }
-
-  /** The VMAC variants this engine does not build: said once at start, never silently ignored. */
-  private warnUnsupportedVmac(rt: InstanceRuntime): void {
-    const inst = rt.cfg;
-    const log = rt.log;
+    rt.vmacPlan = vmacPlans.get(inst.name);
+    // ipvlan does not exist in every kernel and is not built here: said at start, never silently ignored
     if (inst.raw?.some((r) => r.keyword === 'use_ipvlan'))
-      log.warn(`use_ipvlan is not supported: no ipvlan interface is created; the VIPs go on ${rt.ifname} with its own MAC`);
-    if (inst.useVmacAddr)
-      log.warn(`use_vmac_addr is not supported: VIPs/eVIPs on other interfaces or of the other address family stay on their interface with its own MAC`);
-    const perAddress = [...inst.virtualIpaddress, ...inst.virtualIpaddressExcluded].filter((v) => v.useVmac && ((v.dev ?? rt.ifname) !== rt.ifname || v.prefix.family !== inst.family));
-    if (perAddress.length)
-      log.warn(`use_vmac is not supported on addresses (${perAddress.map((v) => v.prefix.address).join(', ')}): they stay on their interface with its own MAC`);
+      rt.log.warn(`use_ipvlan is not supported: no ipvlan interface is created; the VIPs go on ${rt.ifname} with its own MAC`);
+    return rt;
   }
 
   async start(config: KeepalivedConfig): Promise<void> {
@@ -224,8 +216,8 @@ export class VrrpEngine implements Engine {
     }
     await this.refreshLinks(config);
     this.syncTrackers(config);
-    const vmacNames = assignVmacNames(config.vrrpInstances, config.global);
-    for (const inst of config.vrrpInstances) this.instances.set(inst.name, { rt: this.newRuntime(inst, config, vmacNames), fp: fingerprint(inst, config) });
+    const vmacPlans = planVmacs(config.vrrpInstances, config.global);
+    for (const inst of config.vrrpInstances) this.instances.set(inst.name, { rt: this.newRuntime(inst, config, vmacPlans), fp: fingerprint(inst, config) });
     this.buildGroups(config);
     await Promise.all([...this.instances.values()].map(({ rt }) => rt.start().catch((e) => this.log.error({ error: (e as Error).message }, `(${rt.cfg.name}) failed to start`))));
     this.log.info(`VRRP engine started with ${this.instances.size} instance(s)`);
@@ -240,7 +232,7 @@ export class VrrpEngine implements Engine {
     const next = new Map<string, { rt: InstanceRuntime; fp: string }>();
     const toStart: InstanceRuntime[] = [];
     const toStop: InstanceRuntime[] = [];
-    const vmacNames = assignVmacNames(config.vrrpInstances, config.global);
+    const vmacPlans = planVmacs(config.vrrpInstances, config.global);
     for (const inst of config.vrrpInstances) {
       const fp = fingerprint(inst, config);
       const old = this.instances.get(inst.name);
@@ -250,7 +242,7 @@ export class VrrpEngine implements Engine {
         next.set(inst.name, old);
       } else {
         if (old) toStop.push(old.rt);
-        const rt = this.newRuntime(inst, config, vmacNames);
+        const rt = this.newRuntime(inst, config, vmacPlans);
         next.set(inst.name, { rt, fp });
         toStart.push(rt);
       }

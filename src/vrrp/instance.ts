@@ -11,7 +11,7 @@ import type { SocketPool } from './socket-pool.js';
 import { VrrpStateMachine, type MachineAction, type VrrpStateName, type TransitionReason } from './state-machine.js';
 import { computeEffectivePriority, type TrackedStatus } from './tracking.js';
 import type { FileTracker, ScriptTracker } from './track-runners.js';
-import { eui64LinkLocal, vmacAddress } from './vmac.js';
+import { addressNeedsVmac, addressVmacKey, eui64LinkLocal, vmacAddress, type VmacPlan } from './vmac.js';
 
 export interface InstanceHooks {
   onTransition(rt: InstanceRuntime, from: VrrpStateName, to: VrrpStateName, reason: TransitionReason): void;
@@ -43,11 +43,14 @@ export class InstanceRuntime {
   private retrying = false;
   private pendingRemoval: Promise<void> = Promise.resolve();
   lastTransitionAt = Date.now();
-  /** use_vmac: the VMAC interface's name, chosen by the engine (assignVmacNames) */
-  vmacName: string | undefined;
+  /** use_vmac / use_vmac_addr: the VMAC interface names, chosen by the engine (planVmacs) */
+  vmacPlan: VmacPlan | undefined;
   /** the VMAC once it is up: this instance's VIPs of its family live on it */
   vmacIfname: string | undefined;
-  private vmacSpec: VmacSpec | undefined;
+  /** address VMACs that are up, by addressVmacKey(base, family) */
+  private readonly addressVmacs = new Map<string, string>();
+  /** every VMAC set up, for removal at stop */
+  private vmacSpecs: VmacSpec[] = [];
   readonly family: 4 | 6;
   readonly version: 2 | 3;
   /** set by the engine when the instance belongs to a sync group */
@@ -127,7 +130,7 @@ export class InstanceRuntime {
     };
     if (!info) this.log.error(`interface ${this.ifname} not found`);
     if (!this.primaryAddress) this.log.error(`no IPv${this.family} address on ${this.ifname}`);
-    if (cfg.useVmac && info) await this.setupVmac(info);
+    if (this.vmacPlan && (this.vmacPlan.main || this.vmacPlan.addressVmacs.length)) await this.setupVmacs(info);
     const onVmac = this.vmacIfname !== undefined && !cfg.vmacXmitBase;
     this.sockOpts = {
       ifname: onVmac ? this.vmacIfname! : this.ifname,
@@ -148,39 +151,55 @@ export class InstanceRuntime {
     this.machine.handle({ type: 'start' });
   }
 
-  /** use_vmac: create (or take over) the macvlan with the virtual MAC and bring it up. */
-  private async setupVmac(info: InterfaceInfo): Promise<void> {
+  /** use_vmac / use_vmac_addr: create (or take over) the macvlans with the virtual MAC and bring them up. */
+  private async setupVmacs(info: InterfaceInfo | undefined): Promise<void> {
     const cfg = this.cfg;
+    const plan = this.vmacPlan!;
     if (!this.io.setupVmac) {
-      this.log.warn(`use_vmac is not supported: this network edge cannot create macvlan interfaces; the VIPs go on ${this.ifname} with its own MAC`);
+      this.log.warn(`use_vmac is not supported: this network edge cannot create macvlan interfaces; the VIPs stay on their interfaces with their own MACs`);
       return;
     }
-    if (!this.vmacName || !cfg.virtualRouterId) return;
-    if (cfg.unicastPeers.length && !cfg.vmacXmitBase) this.log.warn(`use_vmac with unicast peers needs vmac_xmit_base (keepalived.conf(5)); adverts are sent from ${this.vmacName}`);
-    let linkLocal: string | undefined;
-    if (this.family === 6 && !cfg.vmacXmitBase) {
+    if (!cfg.virtualRouterId) return;
+    if (plan.main && info) {
+      if (cfg.unicastPeers.length && !cfg.vmacXmitBase) this.log.warn(`use_vmac with unicast peers needs vmac_xmit_base (keepalived.conf(5)); adverts are sent from ${plan.main}`);
       const configured = cfg.unicastSrcIp ?? cfg.mcastSrcIp;
-      const baseLl = info.addresses.find((a) => a.family === 6 && a.address.startsWith('fe80'))?.address;
-      linkLocal = configured && configured.includes(':') ? canonicalIp(configured) : baseLl ?? (info.mac ? eui64LinkLocal(info.mac) : undefined);
+      const linkLocal =
+        this.family === 6 && !cfg.vmacXmitBase ? (configured && configured.includes(':') ? canonicalIp(configured) : this.baseLinkLocal(info)) : undefined;
+      const spec = this.vmacSpec(plan.main, this.ifname, this.family, linkLocal);
+      spec.ipv6 = cfg.virtualIpaddressExcluded.some((v) => v.prefix.family !== this.family);
+      if (await this.bringUpVmac(spec)) this.vmacIfname = spec.name;
+      else this.setOwnFault('vmac', true);
     }
-    const spec: VmacSpec = {
-      name: this.vmacName,
-      base: this.ifname,
-      mac: vmacAddress(cfg),
-      family: this.family,
-      ipv6: cfg.virtualIpaddressExcluded.some((v) => v.prefix.family !== this.family),
-      linkLocal,
-      owner: cfg.name,
-    };
+    for (const a of plan.addressVmacs) {
+      const baseInfo = a.base === this.ifname ? info : await this.io.interfaceInfo(a.base).catch(() => undefined);
+      if (!baseInfo) {
+        this.log.error(`cannot create VMAC interface ${a.name}: interface ${a.base} not found`);
+        continue;
+      }
+      const spec = this.vmacSpec(a.name, a.base, a.family, a.family === 6 ? this.baseLinkLocal(baseInfo) : undefined);
+      if (await this.bringUpVmac(spec)) this.addressVmacs.set(addressVmacKey(a.base, a.family), spec.name);
+    }
+  }
+
+  /** The base interface's link-local address, else the EUI-64 one of its MAC (keepalived's choice for a VMAC). */
+  private baseLinkLocal(info: InterfaceInfo): string | undefined {
+    return info.addresses.find((a) => a.family === 6 && a.address.startsWith('fe80'))?.address ?? (info.mac ? eui64LinkLocal(info.mac) : undefined);
+  }
+
+  private vmacSpec(name: string, base: string, family: 4 | 6, linkLocal: string | undefined): VmacSpec {
+    return { name, base, mac: vmacAddress(this.cfg, family), family, ipv6: false, linkLocal, owner: this.cfg.name };
+  }
+
+  private async bringUpVmac(spec: VmacSpec): Promise<boolean> {
     try {
-      const r = await this.io.setupVmac(spec);
+      const r = await this.io.setupVmac!(spec);
       for (const n of r.notices) this.log.info(n);
-      this.vmacSpec = spec;
-      this.vmacIfname = r.name;
-      this.log.info(`${r.created ? 'Success creating' : 'Using existing'} VMAC interface ${r.name} (${spec.mac}) on ${this.ifname}`);
+      this.vmacSpecs.push(spec);
+      this.log.info(`${r.created ? 'Success creating' : 'Using existing'} VMAC interface ${r.name} (${spec.mac}) on ${spec.base}`);
+      return true;
     } catch (e) {
       this.log.error({ error: (e as Error).message }, `Unable to create VMAC interface ${spec.name}`);
-      this.setOwnFault('vmac', true);
+      return false;
     }
   }
 
@@ -188,6 +207,7 @@ export class InstanceRuntime {
   devFor(v: VirtualAddress): string {
     const dev = v.dev ?? this.ifname;
     if (this.vmacIfname && dev === this.ifname && v.prefix.family === this.family) return this.vmacIfname;
+    if (this.addressVmacs.size && addressNeedsVmac(this.cfg, v, this.ifname)) return this.addressVmacs.get(addressVmacKey(dev, v.prefix.family)) ?? dev;
     return dev;
   }
 
@@ -478,16 +498,18 @@ export class InstanceRuntime {
     await this.pendingRemoval;
     if (this.sockOpts) await this.pool.release(this.sockOpts, this.expectations.vrid, this.rx).catch(() => undefined);
     // keepalived deletes its VMACs at shutdown unless told not to release (-V)
-    if (release && this.vmacSpec && this.io.removeVmac) {
-      const spec = this.vmacSpec;
-      this.vmacSpec = undefined;
-      this.vmacIfname = undefined;
-      try {
-        for (const n of await this.io.removeVmac(spec)) this.log.info(n);
-        this.log.info(`Success removing VMAC interface ${spec.name}`);
-      } catch (e) {
-        this.log.error({ error: (e as Error).message }, `Error removing VMAC interface ${spec.name}`);
+    const specs = this.vmacSpecs;
+    this.vmacSpecs = [];
+    this.vmacIfname = undefined;
+    this.addressVmacs.clear();
+    if (release && this.io.removeVmac)
+      for (const spec of specs) {
+        try {
+          for (const n of await this.io.removeVmac(spec)) this.log.info(n);
+          this.log.info(`Success removing VMAC interface ${spec.name}`);
+        } catch (e) {
+          this.log.error({ error: (e as Error).message }, `Error removing VMAC interface ${spec.name}`);
+        }
       }
-    }
   }
 }
