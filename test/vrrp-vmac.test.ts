@@ -194,6 +194,29 @@ test('use_vmac_addr puts the other-family eVIP on its own VMAC; use_vmac on an a
   for (const name of ['vrrp.64', 'vrrp6.64', 'vrrp.65']) assert.equal(linkDetails(0, name), '', `${name} removed`);
 });
 
+test('-V keeps the VMAC and its VIP at SIGTERM; the next start takes the VMAC over and removes it at its SIGTERM', { skip, timeout: 40_000 }, async () => {
+  const conf = lan.writeJson('keep.json', config({ instances: [instance('VI_1', { virtualRouterId: 67, priority: 150, useVmac: true, virtualIpaddress: [vip('10.63.0.67')] })] }));
+  const t1 = startTsNode(lan, 0, conf, ['-V']);
+  try {
+    await waitFor('MASTER', () => addressesOn(0, 'vrrp.67').includes(' 10.63.0.67/'), 8000);
+    t1.proc.kill('SIGTERM');
+    await waitFor('exit', () => t1.proc.exitCode !== null, 5000);
+    assert.match(linkDetails(0, 'vrrp.67'), /00:00:5e:00:01:43/, 'VMAC kept (-V)');
+    assert.ok(addressesOn(0, 'vrrp.67').includes(' 10.63.0.67/'), 'VIP kept (-V)');
+  } finally {
+    await stopAll([t1]);
+  }
+  const t2 = startTsNode(lan, 0, conf);
+  try {
+    await waitFor('takes the VMAC over', () => t2.has(/Using existing VMAC interface vrrp\.67/), 5000);
+    await waitFor('MASTER again', () => t2.has(/Entering MASTER STATE/), 8000);
+    assert.ok(addressesOn(0, 'vrrp.67').includes(' 10.63.0.67/'));
+  } finally {
+    await stopAll([t2]);
+  }
+  assert.equal(linkDetails(0, 'vrrp.67'), '', 'removed without -V');
+});
+
 test('use_vmac NAME with a configured 5-octet MAC; tskeepalived BACKUP on its VMAC hears keepalived and takes over on its SIGTERM', { skip, timeout: 40_000 }, async () => {
   const addr = '10.63.0.62';
   const k = startKeepalived(
