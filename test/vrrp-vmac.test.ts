@@ -169,7 +169,7 @@ test('vmac_xmit_base: the VIP and its GARPs on the VMAC, adverts from the base i
   }
 });
 
-test('use_vmac_addr puts the other-family eVIP on its own VMAC; use_vmac on an address line; all removed at SIGTERM', { skip, timeout: 40_000 }, async () => {
+test('use_vmac_addr puts the other-family eVIP on its own VMAC; use_vmac on an address line; disable_local_igmp; all removed at SIGTERM', { skip, timeout: 40_000 }, async () => {
   const a = instance('VI_A', {
     virtualRouterId: 64,
     priority: 150,
@@ -179,8 +179,12 @@ test('use_vmac_addr puts the other-family eVIP on its own VMAC; use_vmac on an a
     virtualIpaddressExcluded: [vip('fd63::64', 64)],
   });
   const b = instance('VI_B', { virtualRouterId: 65, priority: 150, virtualIpaddress: [vip('10.63.0.65', 24, { useVmac: true }), vip('10.63.0.66')] });
-  const t = startTsNode(lan, 0, lan.writeJson('addr.json', config({ instances: [a, b] })));
+  const igmpReports = () => sh('ip', ['netns', 'exec', ns(0), 'cat', '/proc/sys/net/ipv4/igmp_link_local_mcast_reports']).out.trim();
+  assert.equal(igmpReports(), '1');
+  const raw = [{ keyword: 'disable_local_igmp', args: [], loc: { file: 'test.conf', line: 1 } }];
+  const t = startTsNode(lan, 0, lan.writeJson('addr.json', config({ global: { raw }, instances: [a, b] })));
   try {
+    await waitFor('disable_local_igmp applied', () => igmpReports() === '0', 5000);
     await waitFor('both MASTER', () => addressesOn(0, 'vrrp.64').includes(' 10.63.0.64/') && addressesOn(0, 'vrrp.65').includes(' 10.63.0.65/'), 8000);
     await waitFor('the IPv6 eVIP on its VMAC', () => addressesOn(0, 'vrrp6.64').includes(' fd63::64/'), 2000);
     assert.match(linkDetails(0, 'vrrp6.64'), /link\/ether 00:00:5e:00:02:40 /, 'an IPv6 VMAC for the eVIP');
@@ -192,6 +196,7 @@ test('use_vmac_addr puts the other-family eVIP on its own VMAC; use_vmac on an a
     await stopAll([t]);
   }
   for (const name of ['vrrp.64', 'vrrp6.64', 'vrrp.65']) assert.equal(linkDetails(0, name), '', `${name} removed`);
+  assert.equal(igmpReports(), '1', 'igmp_link_local_mcast_reports restored');
 });
 
 test('-V keeps the VMAC and its VIP at SIGTERM; the next start takes the VMAC over and removes it at its SIGTERM', { skip, timeout: 40_000 }, async () => {

@@ -12,6 +12,7 @@ import { addAddress, deleteAddress, listAddresses, watchAddresses, type AddressS
 import { getLink, listLinks, watchLinks } from './rtnl-link.js';
 import { addRoute, deleteRoute, type RouteSpec } from './rtnl-route.js';
 import { addRule, deleteRule, type RuleSpec } from './rtnl-rule.js';
+import { readSysctl, writeSysctl } from './sysctl.js';
 import { VmacManager } from './vmac.js';
 import { openVrrpSocket } from './vrrp-socket.js';
 
@@ -116,6 +117,15 @@ class NativeNetIo implements VrrpNetIo {
 
   async setupVmac(spec: VmacSpec): Promise<VmacInfo> {
     return this.vmacs.setup(spec);
+  }
+
+  async disableLocalIgmp(): Promise<() => void> {
+    const path = '/proc/sys/net/ipv4/igmp_link_local_mcast_reports';
+    const was = readSysctl(path);
+    if (was === undefined) throw new NetIoError(`cannot read ${path}`);
+    if (was === 0) return () => undefined;
+    writeSysctl(path, 0);
+    return () => writeSysctl(path, was);
   }
 
   async removeVmac(spec: VmacSpec): Promise<string[]> {

@@ -61,6 +61,7 @@ export class VrrpEngine implements Engine {
   private links = new Map<string, boolean>();
   private listeners: EngineEventListener[] = [];
   private unmonitor: (() => void) | undefined;
+  private restoreLocalIgmp: (() => void) | undefined;
   private started = false;
 
   constructor(opts: VrrpEngineOptions) {
@@ -215,6 +216,7 @@ export class VrrpEngine implements Engine {
       this.log.error({ error: (e as Error).message }, 'cannot monitor links and addresses');
     }
     await this.refreshLinks(config);
+    await this.applyDisableLocalIgmp(config);
     this.syncTrackers(config);
     const vmacPlans = planVmacs(config.vrrpInstances, config.global);
     for (const inst of config.vrrpInstances) this.instances.set(inst.name, { rt: this.newRuntime(inst, config, vmacPlans), fp: fingerprint(inst, config) });
@@ -223,11 +225,26 @@ export class VrrpEngine implements Engine {
     this.log.info(`VRRP engine started with ${this.instances.size} instance(s)`);
   }
 
+  /** global_defs disable_local_igmp: igmp_link_local_mcast_reports 0 while running, as keepalived. */
+  private async applyDisableLocalIgmp(config: KeepalivedConfig): Promise<void> {
+    if (this.restoreLocalIgmp || !config.global.raw.some((r) => r.keyword === 'disable_local_igmp')) return;
+    if (!this.io.disableLocalIgmp) {
+      this.log.warn('disable_local_igmp is not supported by this network edge');
+      return;
+    }
+    try {
+      this.restoreLocalIgmp = await this.io.disableLocalIgmp();
+    } catch (e) {
+      this.log.warn({ error: (e as Error).message }, 'disable_local_igmp: cannot set igmp_link_local_mcast_reports');
+    }
+  }
+
   async reload(config: KeepalivedConfig): Promise<void> {
     if (!this.started) return this.start(config);
     this.log.info('Reloading VRRP configuration');
     this.config = config;
     await this.refreshLinks(config);
+    await this.applyDisableLocalIgmp(config);
     this.syncTrackers(config);
     const next = new Map<string, { rt: InstanceRuntime; fp: string }>();
     const toStart: InstanceRuntime[] = [];
@@ -268,6 +285,12 @@ export class VrrpEngine implements Engine {
     this.files.clear();
     this.unmonitor?.();
     this.unmonitor = undefined;
+    try {
+      this.restoreLocalIgmp?.();
+    } catch (e) {
+      this.log.warn({ error: (e as Error).message }, 'cannot restore igmp_link_local_mcast_reports');
+    }
+    this.restoreLocalIgmp = undefined;
     this.pool.closeAll();
     this.io.close?.();
     this.started = false;

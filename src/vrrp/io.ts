@@ -76,5 +76,7 @@ export interface VrrpNetIo {
   setupVmac?(spec: VmacSpec): Promise<VmacInfo>;
   /** delete a VMAC interface set up by setupVmac and restore the base interface's settings */
   removeVmac?(spec: VmacSpec): Promise<string[]>;
+  /** disable_local_igmp: stop IGMP reports for 224.0.0.0/24 (e.g. from VMACs); returns the restore function */
+  disableLocalIgmp?(): Promise<() => void>;
   close?(): void;
 }
