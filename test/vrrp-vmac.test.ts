@@ -222,6 +222,29 @@ test('-V keeps the VMAC and its VIP at SIGTERM; the next start takes the VMAC ov
   assert.equal(linkDetails(0, 'vrrp.67'), '', 'removed without -V');
 });
 
+test('a VMAC deleted by hand while MASTER is re-created with its VIP, and the VIP answers from it again', { skip, timeout: 30_000 }, async () => {
+  const addr = '10.63.0.68';
+  const t = startTsNode(lan, 0, lan.writeJson('del.json', config({ instances: [instance('VI_1', { virtualRouterId: 68, priority: 150, useVmac: true, virtualIpaddress: [vip(addr)] })] })));
+  try {
+    await waitFor('MASTER', () => addressesOn(0, 'vrrp.68').includes(` ${addr}/`), 8000);
+    assert.equal(sh('ip', ['-n', ns(0), 'link', 'del', 'vrrp.68']).code, 0);
+    await waitFor('re-created with the VIP', () => linkDetails(0, 'vrrp.68').includes('00:00:5e:00:01:44') && addressesOn(0, 'vrrp.68').includes(` ${addr}/`), 3000);
+    await waitFor('re-creation logged', () => t.has(/VMAC interface vrrp\.68 was deleted, re-creating it/), 2000);
+    await waitFor('the VIP answers with the virtual MAC', () => ping(addr) && observedMac(addr) === '00:00:5e:00:01:44', 5000, 100);
+    // still advertising from the new interface: the socket followed it
+    const cap = capture();
+    try {
+      await waitFor('adverts from the re-created VMAC', () => cap.lines().some((l) => l.includes('00:00:5e:00:01:44 > 01:00:5e:00:00:12')), 4000);
+    } finally {
+      await cap.stop();
+    }
+    assert.ok(!t.has(/send failed/), t.lines.join('\n'));
+  } finally {
+    await stopAll([t]);
+  }
+  assert.equal(linkDetails(0, 'vrrp.68'), '');
+});
+
 test('use_vmac NAME with a configured 5-octet MAC; tskeepalived BACKUP on its VMAC hears keepalived and takes over on its SIGTERM', { skip, timeout: 40_000 }, async () => {
   const addr = '10.63.0.62';
   const k = startKeepalived(

@@ -80,8 +80,9 @@ export class VmacManager {
       link = getLink(spec.name);
       if (!link) throw new VmacError(`(${spec.owner}) VMAC interface ${spec.name} vanished after creation`);
     }
+    const wasOwned = this.owned.has(spec.name);
     this.owned.set(spec.name, spec);
-    if (spec.family === 4 && created) this.applyIpv4Settings(spec, base);
+    if (spec.family === 4 && created) this.applyIpv4Settings(spec, base, !wasOwned);
     writeIfExists(ipv6ConfPath(spec.name, 'disable_ipv6'), spec.family === 4 && !spec.ipv6 ? 1 : 0);
     // addr_gen_mode cannot go with the creation request, and must precede link up
     if (spec.family === 6 || spec.ipv6) setAddrGenModeNone(link.index);
@@ -113,12 +114,13 @@ export class VmacManager {
     return this.takeNotices();
   }
 
-  private applyIpv4Settings(spec: VmacSpec, base: LinkInfo): void {
+  /** newUser: false when a VMAC of ours is re-created (it already counts as a user of its base). */
+  private applyIpv4Settings(spec: VmacSpec, base: LinkInfo, newUser: boolean): void {
     this.clearRpFilter();
     for (const [param, value] of VMAC_IPV4_SETTINGS) writeSysctl(ipv4ConfPath(spec.name, param), value);
     const saved = this.bases.get(base.name);
     if (saved) {
-      saved.users++;
+      if (newUser) saved.users++;
       return;
     }
     const arpIgnore = readSysctl(ipv4ConfPath(base.name, 'arp_ignore'));

@@ -245,7 +245,7 @@ class NativeNetIo implements VrrpNetIo {
       const l = ev.link;
       if (ev.kind === 'del') {
         names.delete(l.index);
-        if (upState.get(l.name) !== false) cb({ kind: 'link', ifname: l.name, up: false });
+        cb({ kind: 'link', ifname: l.name, up: false, deleted: true });
         upState.delete(l.name);
         return;
       }

@@ -51,6 +51,7 @@ export class InstanceRuntime {
   private readonly addressVmacs = new Map<string, string>();
   /** every VMAC set up, for removal at stop */
   private vmacSpecs: VmacSpec[] = [];
+  private restoringVmacs = false;
   readonly family: 4 | 6;
   readonly version: 2 | 3;
   /** set by the engine when the instance belongs to a sync group */
@@ -131,14 +132,7 @@ export class InstanceRuntime {
     if (!info) this.log.error(`interface ${this.ifname} not found`);
     if (!this.primaryAddress) this.log.error(`no IPv${this.family} address on ${this.ifname}`);
     if (this.vmacPlan && (this.vmacPlan.main || this.vmacPlan.addressVmacs.length)) await this.setupVmacs(info);
-    const onVmac = this.vmacIfname !== undefined && !cfg.vmacXmitBase;
-    this.sockOpts = {
-      ifname: onVmac ? this.vmacIfname! : this.ifname,
-      family: this.family,
-      group: cfg.unicastPeers.length ? undefined : this.mcastGroup(),
-      // the VMAC carries no address of the instance's own: adverts leave with the base interface's
-      srcAddress: cfg.unicastSrcIp ?? cfg.mcastSrcIp ?? (onVmac ? this.primaryAddress : undefined),
-    };
+    this.sockOpts = this.socketOptions();
     try {
       this.socket = await this.pool.acquire(this.sockOpts, this.expectations.vrid, this.rx);
     } catch (e) {
@@ -149,6 +143,18 @@ export class InstanceRuntime {
     this.recomputeTracking(true);
     if (!info || !this.primaryAddress || !this.socket) this.setOwnFault('interface', true);
     this.machine.handle({ type: 'start' });
+  }
+
+  private socketOptions(): { ifname: string; family: 4 | 6; group?: string; srcAddress?: string } {
+    const cfg = this.cfg;
+    const onVmac = this.vmacIfname !== undefined && !cfg.vmacXmitBase;
+    return {
+      ifname: onVmac ? this.vmacIfname! : this.ifname,
+      family: this.family,
+      group: cfg.unicastPeers.length ? undefined : this.mcastGroup(),
+      // the VMAC carries no address of the instance's own: adverts leave with the base interface's
+      srcAddress: cfg.unicastSrcIp ?? cfg.mcastSrcIp ?? (onVmac ? this.primaryAddress : undefined),
+    };
   }
 
   /** use_vmac / use_vmac_addr: create (or take over) the macvlans with the virtual MAC and bring them up. */
@@ -178,6 +184,43 @@ export class InstanceRuntime {
       }
       const spec = this.vmacSpec(a.name, a.base, a.family, a.family === 6 ? this.baseLinkLocal(baseInfo) : undefined);
       if (await this.bringUpVmac(spec)) this.addressVmacs.set(addressVmacKey(a.base, a.family), spec.name);
+    }
+  }
+
+  /** A VMAC of ours was deleted (by hand, or with its base interface): make it again, as keepalived. */
+  private async restoreVmacs(): Promise<void> {
+    if (this.restoringVmacs || this.stopped || !this.io.setupVmac) return;
+    this.restoringVmacs = true;
+    const vrid = this.expectations.vrid;
+    try {
+      for (const spec of this.vmacSpecs) {
+        if (await this.io.interfaceInfo(spec.name).catch(() => undefined)) continue;
+        if (!(await this.io.interfaceInfo(spec.base).catch(() => undefined))) continue; // when the base is back
+        this.log.info(`VMAC interface ${spec.name} was deleted, re-creating it`);
+        try {
+          for (const n of (await this.io.setupVmac(spec)).notices) this.log.info(n);
+        } catch (e) {
+          this.log.error({ error: (e as Error).message }, `Unable to create VMAC interface ${spec.name}`);
+          continue;
+        }
+        if (this.stopped) return;
+        if (spec.name === this.sockOpts?.ifname) {
+          // the socket was bound to the old interface
+          await this.pool.release(this.sockOpts, vrid, this.rx).catch(() => undefined);
+          this.socket = await this.pool.acquire(this.sockOpts, vrid, this.rx).catch((e) => {
+            this.log.error({ error: (e as Error).message }, `cannot open VRRP socket on ${spec.name}`);
+            return undefined;
+          });
+        }
+        if (this.vipsInstalled && this.state === 'MASTER') {
+          for (const v of this.allAddresses())
+            if (this.devFor(v) === spec.name)
+              await this.io.addAddress(spec.name, this.placed(v)).catch((e) => this.log.warn({ error: (e as Error).message }, `cannot add ${v.prefix.address}`));
+          this.sendGarpBurst(1);
+        }
+      }
+    } finally {
+      this.restoringVmacs = false;
     }
   }
 
@@ -279,8 +322,19 @@ export class InstanceRuntime {
         if (!pick) return;
         this.primaryAddress = pick.address;
         this.machine.cfg.primaryAddress = pick.address;
+        const want = this.socketOptions();
+        if (this.socket && this.sockOpts && want.srcAddress !== this.sockOpts.srcAddress) {
+          // on a VMAC the source address is explicit: reopen with the one found now
+          await this.pool.release(this.sockOpts, this.expectations.vrid, this.rx).catch(() => undefined);
+          this.socket = undefined;
+        }
       }
-      if (!this.socket && this.sockOpts) this.socket = await this.pool.acquire(this.sockOpts, this.expectations.vrid, this.rx).catch(() => undefined);
+      if (!this.socket && this.sockOpts) {
+        // the interface was missing at start: its VMACs could not be made then
+        if (this.vmacPlan && this.vmacSpecs.length === 0 && (this.vmacPlan.main || this.vmacPlan.addressVmacs.length)) await this.setupVmacs(info);
+        this.sockOpts = this.socketOptions();
+        this.socket = await this.pool.acquire(this.sockOpts, this.expectations.vrid, this.rx).catch(() => undefined);
+      }
       if (this.socket && this.primaryAddress) {
         this.log.info(`interface ${this.ifname} usable now`);
         this.setOwnFault('interface', false);
@@ -292,6 +346,7 @@ export class InstanceRuntime {
 
   onNetEvent(ev: NetEvent): void {
     if (this.stopped || !this.machine) return;
+    if (ev.kind === 'link' && this.vmacSpecs.some((v) => (ev.deleted && v.name === ev.ifname) || (ev.up && v.base === ev.ifname))) void this.restoreVmacs();
     if (this.ownFaults.has('interface') && ev.ifname === this.ifname && ev.kind !== 'address-removed') void this.retryNetwork();
     if (ev.kind === 'address-removed' && this.vipsInstalled && this.state === 'MASTER') {
       const vip = [...this.cfg.virtualIpaddress, ...this.cfg.virtualIpaddressExcluded].find(

@@ -30,7 +30,7 @@ export interface InterfaceInfo {
 export type NetEvent =
   | { kind: 'address-removed'; ifname: string; address: string; family: 4 | 6 }
   | { kind: 'address-added'; ifname: string; address: string; family: 4 | 6 }
-  | { kind: 'link'; ifname: string; up: boolean };
+  | { kind: 'link'; ifname: string; up: boolean; /** the interface is gone */ deleted?: boolean };
 
 /** A VRRP virtual-MAC (macvlan) interface as keepalived's use_vmac builds it. */
 export interface VmacSpec {
