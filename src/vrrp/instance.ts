@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { GlobalDefs, KeepalivedConfig, VirtualAddress, VrrpInstance } from '../config/model.js';
 import type { Clock } from './clock.js';
-import type { InterfaceInfo, NetEvent, ReceivedVrrp, VmacSpec, VrrpNetIo, VrrpSocketHandle } from './io.js';
+import type { NetEvent, ReceivedVrrp, VrrpNetIo, VrrpSocketHandle } from './io.js';
 import { canonicalIp } from './ip-address.js';
 import { runNotify } from './notify.js';
 import { encodeAdvert, wireIntervalMs } from './packet.js';
@@ -11,7 +11,8 @@ import type { SocketPool } from './socket-pool.js';
 import { VrrpStateMachine, type MachineAction, type VrrpStateName, type TransitionReason } from './state-machine.js';
 import { computeEffectivePriority, type TrackedStatus } from './tracking.js';
 import type { FileTracker, ScriptTracker } from './track-runners.js';
-import { addressNeedsVmac, addressVmacKey, eui64LinkLocal, vmacAddress, type VmacPlan } from './vmac.js';
+import { InstanceVmacs } from './instance-vmacs.js';
+import type { VmacPlan } from './vmac.js';
 
 export interface InstanceHooks {
   onTransition(rt: InstanceRuntime, from: VrrpStateName, to: VrrpStateName, reason: TransitionReason): void;
@@ -45,13 +46,7 @@ export class InstanceRuntime {
   lastTransitionAt = Date.now();
   /** use_vmac / use_vmac_addr: the VMAC interface names, chosen by the engine (planVmacs) */
   vmacPlan: VmacPlan | undefined;
-  /** the VMAC once it is up: this instance's VIPs of its family live on it */
-  vmacIfname: string | undefined;
-  /** address VMACs that are up, by addressVmacKey(base, family) */
-  private readonly addressVmacs = new Map<string, string>();
-  /** every VMAC set up, for removal at stop */
-  private vmacSpecs: VmacSpec[] = [];
-  private restoringVmacs = false;
+  private vmacs: InstanceVmacs | undefined;
   readonly family: 4 | 6;
   readonly version: 2 | 3;
   /** set by the engine when the instance belongs to a sync group */
@@ -131,7 +126,8 @@ export class InstanceRuntime {
     };
     if (!info) this.log.error(`interface ${this.ifname} not found`);
     if (!this.primaryAddress) this.log.error(`no IPv${this.family} address on ${this.ifname}`);
-    if (this.vmacPlan && (this.vmacPlan.main || this.vmacPlan.addressVmacs.length)) await this.setupVmacs(info);
+    if (this.vmacPlan) this.vmacs = new InstanceVmacs(cfg, this.ifname, this.vmacPlan, this.io, this.log);
+    if (this.vmacs?.wanted && !(await this.vmacs.setup(info))) this.setOwnFault('vmac', true);
     this.sockOpts = this.socketOptions();
     try {
       this.socket = await this.pool.acquire(this.sockOpts, this.expectations.vrid, this.rx);
@@ -147,9 +143,10 @@ export class InstanceRuntime {
 
   private socketOptions(): { ifname: string; family: 4 | 6; group?: string; srcAddress?: string } {
     const cfg = this.cfg;
-    const onVmac = this.vmacIfname !== undefined && !cfg.vmacXmitBase;
+    const vmac = cfg.vmacXmitBase ? undefined : this.vmacs?.main;
+    const onVmac = vmac !== undefined;
     return {
-      ifname: onVmac ? this.vmacIfname! : this.ifname,
+      ifname: vmac ?? this.ifname,
       family: this.family,
       group: cfg.unicastPeers.length ? undefined : this.mcastGroup(),
       // the VMAC carries no address of the instance's own: adverts leave with the base interface's
@@ -157,101 +154,30 @@ export class InstanceRuntime {
     };
   }
 
-  /** use_vmac / use_vmac_addr: create (or take over) the macvlans with the virtual MAC and bring them up. */
-  private async setupVmacs(info: InterfaceInfo | undefined): Promise<void> {
-    const cfg = this.cfg;
-    const plan = this.vmacPlan!;
-    if (!this.io.setupVmac) {
-      this.log.warn(`use_vmac is not supported: this network edge cannot create macvlan interfaces; the VIPs stay on their interfaces with their own MACs`);
-      return;
-    }
-    if (!cfg.virtualRouterId) return;
-    if (plan.main && info) {
-      if (cfg.unicastPeers.length && !cfg.vmacXmitBase) this.log.warn(`use_vmac with unicast peers needs vmac_xmit_base (keepalived.conf(5)); adverts are sent from ${plan.main}`);
-      const configured = cfg.unicastSrcIp ?? cfg.mcastSrcIp;
-      const linkLocal =
-        this.family === 6 && !cfg.vmacXmitBase ? (configured && configured.includes(':') ? canonicalIp(configured) : this.baseLinkLocal(info)) : undefined;
-      const spec = this.vmacSpec(plan.main, this.ifname, this.family, linkLocal);
-      spec.ipv6 = cfg.virtualIpaddressExcluded.some((v) => v.prefix.family !== this.family);
-      if (await this.bringUpVmac(spec)) this.vmacIfname = spec.name;
-      else this.setOwnFault('vmac', true);
-    }
-    for (const a of plan.addressVmacs) {
-      const baseInfo = a.base === this.ifname ? info : await this.io.interfaceInfo(a.base).catch(() => undefined);
-      if (!baseInfo) {
-        this.log.error(`cannot create VMAC interface ${a.name}: interface ${a.base} not found`);
-        continue;
-      }
-      const spec = this.vmacSpec(a.name, a.base, a.family, a.family === 6 ? this.baseLinkLocal(baseInfo) : undefined);
-      if (await this.bringUpVmac(spec)) this.addressVmacs.set(addressVmacKey(a.base, a.family), spec.name);
-    }
-  }
-
-  /** A VMAC of ours was deleted (by hand, or with its base interface): make it again, as keepalived. */
+  /** VMACs were deleted: re-make them, re-open the socket bound to the old one, put the VIPs back. */
   private async restoreVmacs(): Promise<void> {
-    if (this.restoringVmacs || this.stopped || !this.io.setupVmac) return;
-    this.restoringVmacs = true;
+    const remade = (await this.vmacs?.restore()) ?? [];
     const vrid = this.expectations.vrid;
-    try {
-      for (const spec of this.vmacSpecs) {
-        if (await this.io.interfaceInfo(spec.name).catch(() => undefined)) continue;
-        if (!(await this.io.interfaceInfo(spec.base).catch(() => undefined))) continue; // when the base is back
-        this.log.info(`VMAC interface ${spec.name} was deleted, re-creating it`);
-        try {
-          for (const n of (await this.io.setupVmac(spec)).notices) this.log.info(n);
-        } catch (e) {
-          this.log.error({ error: (e as Error).message }, `Unable to create VMAC interface ${spec.name}`);
-          continue;
-        }
-        if (this.stopped) return;
-        if (spec.name === this.sockOpts?.ifname) {
-          // the socket was bound to the old interface
-          await this.pool.release(this.sockOpts, vrid, this.rx).catch(() => undefined);
-          this.socket = await this.pool.acquire(this.sockOpts, vrid, this.rx).catch((e) => {
-            this.log.error({ error: (e as Error).message }, `cannot open VRRP socket on ${spec.name}`);
-            return undefined;
-          });
-        }
-        if (this.vipsInstalled && this.state === 'MASTER') {
-          for (const v of this.allAddresses())
-            if (this.devFor(v) === spec.name)
-              await this.io.addAddress(spec.name, this.placed(v)).catch((e) => this.log.warn({ error: (e as Error).message }, `cannot add ${v.prefix.address}`));
-          this.sendGarpBurst(1);
-        }
+    for (const name of remade) {
+      if (this.stopped) return;
+      if (name === this.sockOpts?.ifname) {
+        await this.pool.release(this.sockOpts, vrid, this.rx).catch(() => undefined);
+        this.socket = await this.pool.acquire(this.sockOpts, vrid, this.rx).catch((e) => {
+          this.log.error({ error: (e as Error).message }, `cannot open VRRP socket on ${name}`);
+          return undefined;
+        });
       }
-    } finally {
-      this.restoringVmacs = false;
-    }
-  }
-
-  /** The base interface's link-local address, else the EUI-64 one of its MAC (keepalived's choice for a VMAC). */
-  private baseLinkLocal(info: InterfaceInfo): string | undefined {
-    return info.addresses.find((a) => a.family === 6 && a.address.startsWith('fe80'))?.address ?? (info.mac ? eui64LinkLocal(info.mac) : undefined);
-  }
-
-  private vmacSpec(name: string, base: string, family: 4 | 6, linkLocal: string | undefined): VmacSpec {
-    return { name, base, mac: vmacAddress(this.cfg, family), family, ipv6: false, linkLocal, owner: this.cfg.name };
-  }
-
-  private async bringUpVmac(spec: VmacSpec): Promise<boolean> {
-    try {
-      const r = await this.io.setupVmac!(spec);
-      for (const n of r.notices) this.log.info(n);
-      this.vmacSpecs.push(spec);
-      this.log.info(`${r.created ? 'Success creating' : 'Using existing'} VMAC interface ${r.name} (${spec.mac}) on ${spec.base}`);
-      return true;
-    } catch (e) {
-      this.log.error({ error: (e as Error).message }, `Unable to create VMAC interface ${spec.name}`);
-      return false;
+      if (this.vipsInstalled && this.state === 'MASTER') {
+        for (const v of this.allAddresses())
+          if (this.devFor(v) === name) await this.io.addAddress(name, this.placed(v)).catch((e) => this.log.warn({ error: (e as Error).message }, `cannot add ${v.prefix.address}`));
+        this.sendGarpBurst(1);
+      }
     }
   }
 
   /** The interface an address goes on: the VMAC for the instance's own family on its interface. */
   devFor(v: VirtualAddress): string {
-    const dev = v.dev ?? this.ifname;
-    if (this.vmacIfname && dev === this.ifname && v.prefix.family === this.family) return this.vmacIfname;
-    if (this.addressVmacs.size && addressNeedsVmac(this.cfg, v, this.ifname)) return this.addressVmacs.get(addressVmacKey(dev, v.prefix.family)) ?? dev;
-    return dev;
+    return this.vmacs ? this.vmacs.devFor(v) : v.dev ?? this.ifname;
   }
 
   private placed(v: VirtualAddress): VirtualAddress {
@@ -331,7 +257,7 @@ export class InstanceRuntime {
       }
       if (!this.socket && this.sockOpts) {
         // the interface was missing at start: its VMACs could not be made then
-        if (this.vmacPlan && this.vmacSpecs.length === 0 && (this.vmacPlan.main || this.vmacPlan.addressVmacs.length)) await this.setupVmacs(info);
+        if (this.vmacs?.wanted && this.vmacs.none) await this.vmacs.setup(info);
         this.sockOpts = this.socketOptions();
         this.socket = await this.pool.acquire(this.sockOpts, this.expectations.vrid, this.rx).catch(() => undefined);
       }
@@ -346,7 +272,7 @@ export class InstanceRuntime {
 
   onNetEvent(ev: NetEvent): void {
     if (this.stopped || !this.machine) return;
-    if (ev.kind === 'link' && this.vmacSpecs.some((v) => (ev.deleted && v.name === ev.ifname) || (ev.up && v.base === ev.ifname))) void this.restoreVmacs();
+    if (ev.kind === 'link' && this.vmacs?.concerns(ev)) void this.restoreVmacs();
     if (this.ownFaults.has('interface') && ev.ifname === this.ifname && ev.kind !== 'address-removed') void this.retryNetwork();
     if (ev.kind === 'address-removed' && this.vipsInstalled && this.state === 'MASTER') {
       const vip = [...this.cfg.virtualIpaddress, ...this.cfg.virtualIpaddressExcluded].find(
@@ -518,11 +444,11 @@ export class InstanceRuntime {
         }
     };
     if (v4.length) {
-      this.log.info(`Sending/queueing gratuitous ARPs on ${this.vmacIfname ?? this.ifname} for ${v4.map((v) => v.prefix.address).join(', ')}`);
+      this.log.info(`Sending/queueing gratuitous ARPs on ${this.vmacs?.main ?? this.ifname} for ${v4.map((v) => v.prefix.address).join(', ')}`);
       schedule(v4, this.global.vrrpGarpInterval);
     }
     if (v6.length) {
-      this.log.info(`Sending/queueing Unsolicited Neighbour Adverts on ${this.vmacIfname ?? this.ifname} for ${v6.map((v) => v.prefix.address).join(', ')}`);
+      this.log.info(`Sending/queueing Unsolicited Neighbour Adverts on ${this.vmacs?.main ?? this.ifname} for ${v6.map((v) => v.prefix.address).join(', ')}`);
       schedule(v6, this.global.vrrpGnaInterval);
     }
   }
@@ -553,18 +479,6 @@ export class InstanceRuntime {
     await this.pendingRemoval;
     if (this.sockOpts) await this.pool.release(this.sockOpts, this.expectations.vrid, this.rx).catch(() => undefined);
     // keepalived deletes its VMACs at shutdown unless told not to release (-V)
-    const specs = this.vmacSpecs;
-    this.vmacSpecs = [];
-    this.vmacIfname = undefined;
-    this.addressVmacs.clear();
-    if (release && this.io.removeVmac)
-      for (const spec of specs) {
-        try {
-          for (const n of await this.io.removeVmac(spec)) this.log.info(n);
-          this.log.info(`Success removing VMAC interface ${spec.name}`);
-        } catch (e) {
-          this.log.error({ error: (e as Error).message }, `Error removing VMAC interface ${spec.name}`);
-        }
-      }
+    await this.vmacs?.remove(release);
   }
 }
