@@ -80,6 +80,11 @@ test('use_vmac: VIPs of the family, GARPs and the VRRP socket on the VMAC (sourc
     assert.equal(h.garpDevs.get('10.0.0.100'), 'vrrp.7', 'GARP from the VMAC');
     assert.equal(h.garpDevs.get('10.9.0.1'), 'eth1');
     assert.deepEqual(h.socketOpts, [{ ifname: 'vrrp.7', srcAddress: '10.0.0.1' }]);
+    const data = e.dumpData();
+    assert.match(data, /\n {3}Use VMAC, i\/f name vrrp\.7, is_up = true, xmit_base = false\n {3}Interface = vrrp\.7, vmac on eth0\n/);
+    assert.match(data, /\n {5}10\.0\.0\.100\/24 dev vrrp\.7\n/);
+    const snap = e.snapshot() as { instances: { vmac?: unknown }[] };
+    assert.deepEqual(snap.instances[0].vmac, { name: 'vrrp.7', up: true, xmitBase: false });
   } finally {
     await e.stop({ release: true });
   }

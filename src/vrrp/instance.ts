@@ -176,6 +176,11 @@ export class InstanceRuntime {
   }
 
   /** The interface an address goes on: the VMAC for the instance's own family on its interface. */
+  /** the instance's own VMAC while it is up */
+  get vmacInterface(): string | undefined {
+    return this.vmacs?.main;
+  }
+
   devFor(v: VirtualAddress): string {
     return this.vmacs ? this.vmacs.devFor(v) : v.dev ?? this.ifname;
   }
