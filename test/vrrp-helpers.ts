@@ -75,6 +75,8 @@ export function keepalivedConf(c: KeepalivedConfig): string {
     out.push(`vrrp_instance ${i.name} {`);
     if (i.state) out.push(`  state ${i.state}`);
     out.push(`  interface ${i.interface}`, `  virtual_router_id ${i.virtualRouterId}`, `  priority ${i.priority}`, `  advert_int ${i.advertInt / 1000}`);
+    if (i.useVmac) out.push(typeof i.useVmac === 'string' ? `  use_vmac ${i.useVmac}` : '  use_vmac');
+    if (i.vmacXmitBase) out.push('  vmac_xmit_base');
     if (i.version === 3) out.push('  version 3');
     if (i.nopreempt) out.push('  nopreempt');
     if (i.preemptDelay) out.push(`  preempt_delay ${i.preemptDelay / 1000}`);

@@ -27,6 +27,7 @@ export function parseAddressLine(ctx: BuildContext, n: ConfNode, defaultDev: str
     const opt = w[i];
     if (ADDR_FLAGS.has(opt)) {
       if (opt === 'no_track') va.noTrack = true;
+      if (opt === 'use_vmac') va.useVmac = true;
       continue;
     }
     if (!ADDR_OPTS.has(opt)) {

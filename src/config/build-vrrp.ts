@@ -139,8 +139,20 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
     }
     d.v.interface = w;
   })
-  .model('use_vmac', (_ctx, n, d) => {
-    d.v.useVmac = n.args[0] !== undefined && !n.args[0].includes(':') ? n.args[0] : true;
+  .model('use_vmac', (ctx, n, d) => {
+    d.v.useVmac = true;
+    for (const w of n.args.slice(0, 2)) {
+      if (w.includes(':')) {
+        if (d.v.vmacMac !== undefined) ctx.error(n, 'VMAC interface address already specified');
+        else {
+          const problem = vmacMacProblem(w);
+          if (problem) ctx.error(n, problem);
+          else d.v.vmacMac = w;
+        }
+      } else if (typeof d.v.useVmac === 'string') ctx.error(n, 'VMAC interface name already specified');
+      else if (w.length >= 16 || /[\s/]/.test(w)) ctx.error(n, `VMAC interface name '${w}' too long or invalid characters - ignoring`);
+      else d.v.useVmac = w;
+    }
   })
   .model('use_vmac_addr', flagField((d) => (d.v.useVmacAddr = true)))
   .model('vmac_xmit_base', flagField((d) => (d.v.vmacXmitBase = true)))
@@ -469,4 +481,15 @@ export const syncGroupTable = new KeywordTable<SyncGroupDraft>('vrrp_sync_group'
 
 export function newSyncGroup(name: string, n: ConfNode): SyncGroup {
   return { name, members: [], notify: {}, globalTracking: false, syncGroupTrackingWeight: false, trackInterface: [], trackScript: [], trackFile: [], loc: n.loc };
+}
+
+/** keepalived's checks of `use_vmac ... MAC`: 5 or 6 hex octets, unicast, not an RFC 5798 address. */
+function vmacMacProblem(w: string): string | undefined {
+  const octets = w.replace(/:$/, '').split(':');
+  if (!/^[0-9a-fA-F:]+$/.test(w) || (octets.length !== 5 && octets.length !== 6) || octets.some((o) => !/^[0-9a-fA-F]{1,2}$/.test(o)))
+    return `VMAC invalid MAC address ${w} - ignored`;
+  const b = octets.map((o) => parseInt(o, 16));
+  if (b[0] & 1) return `VMAC MAC address is multicast ${w} - ignoring`;
+  if (b[0] === 0 && b[1] === 0 && b[2] === 0x5e && b[3] === 0 && (b[4] === 1 || b[4] === 2)) return `VMAC MAC address not allowed to be RFC5798 address (${w}) - ignoring`;
+  return undefined;
 }

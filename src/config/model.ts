@@ -129,6 +129,8 @@ export interface VirtualAddress {
   scope?: string;
   /** `no_track`: a change of this address does not fault the instance */
   noTrack: boolean;
+  /** `use_vmac` on the address line (a VMAC on the address's own interface) */
+  useVmac?: boolean;
   loc: SourceLoc;
 }
 
@@ -239,6 +241,8 @@ export interface VrrpInstance {
   interface?: string;
   /** derived from -- or absent with -- `use_vmac` */
   useVmac?: string | true;
+  /** `use_vmac [NAME] MAC`: the VMAC's address (5 octets: the VRID is the 6th) */
+  vmacMac?: string;
   vmacXmitBase: boolean;
   dontTrackPrimary: boolean;
   trackInterface: TrackRef[];

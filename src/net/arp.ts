@@ -1,6 +1,7 @@
 // Gratuitous ARP: frame builder (pure) and sender over an AF_PACKET socket.
 import { AF_PACKET, ETH_P_ARP, ETH_P_IP, SOCK_RAW, ARPHRD_ETHER } from '../native/constants.js';
 import { parseIPv4, parseMac } from '../native/inet.js';
+import { SystemError } from '../native/errno.js';
 import { RawSocket } from '../native/raw-socket.js';
 import { sockaddrLl } from '../native/sockaddr.js';
 import { getLink } from './rtnl-link.js';
@@ -78,6 +79,16 @@ export class GarpSender {
 
   /** Announce ip on ifname (MAC defaults to the interface's). Throws GarpError / SystemError. */
   send(ifname: string, ip: string, opts: { mac?: Buffer | string; reply?: boolean } = {}): void {
+    try {
+      this.sendOnce(ifname, ip, opts);
+    } catch (e) {
+      // the interface may have been re-created (a VMAC) under a new index since it was cached
+      if (!(e instanceof SystemError && (e.code === 'ENXIO' || e.code === 'ENODEV')) || !this.links.delete(ifname)) throw e;
+      this.sendOnce(ifname, ip, opts);
+    }
+  }
+
+  private sendOnce(ifname: string, ip: string, opts: { mac?: Buffer | string; reply?: boolean }): void {
     const link = this.link(ifname);
     if (!link) throw new GarpError(`interface "${ifname}" does not exist`);
     const mac = opts.mac ?? link.mac;

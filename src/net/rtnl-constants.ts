@@ -71,3 +71,16 @@ export function scopeName(n: number): string {
   for (const [k, v] of Object.entries(SCOPES)) if (v === n) return k;
   return String(n);
 }
+
+export const IFLA_LINKINFO = 18;
+export const IFLA_AF_SPEC = 26;
+export const IFLA_INFO_KIND = 1;
+export const IFLA_INFO_DATA = 2;
+export const IFLA_MACVLAN_MODE = 1;
+export const IFLA_INET6_ADDR_GEN_MODE = 8;
+
+export const MACVLAN_MODE_PRIVATE = 1;
+export const MACVLAN_MODE_VEPA = 2;
+export const MACVLAN_MODE_BRIDGE = 4;
+export const MACVLAN_MODE_PASSTHRU = 8;
+export const IN6_ADDR_GEN_MODE_NONE = 1;

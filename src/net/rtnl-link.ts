@@ -11,6 +11,11 @@ import {
   IFLA_ADDRESS,
   IFLA_EXT_MASK,
   IFLA_IFNAME,
+  IFLA_INFO_DATA,
+  IFLA_INFO_KIND,
+  IFLA_LINK,
+  IFLA_LINKINFO,
+  IFLA_MACVLAN_MODE,
   IFLA_MASTER,
   IFLA_MTU,
   IFLA_OPERSTATE,
@@ -36,6 +41,12 @@ export interface LinkInfo {
   masterIndex?: number;
   /** ARPHRD_* */
   type: number;
+  /** IFLA_LINK: the lower device of a macvlan, vlan, veth, ... */
+  linkIndex?: number;
+  /** IFLA_INFO_KIND: 'macvlan', 'veth', 'bridge', ...; undefined for a plain device */
+  kind?: string;
+  /** IFLA_MACVLAN_MODE of a macvlan (MACVLAN_MODE_*) */
+  macvlanMode?: number;
 }
 
 const IFINFOMSG_LEN = 16;
@@ -62,7 +73,12 @@ export function decodeLink(m: NetlinkMessage): LinkInfo {
   const attrs = attrMap(p, IFINFOMSG_LEN);
   const addr = attrs.get(IFLA_ADDRESS);
   const op = attrs.get(IFLA_OPERSTATE);
-  return {
+  const linkInfo = attrs.get(IFLA_LINKINFO);
+  const info = linkInfo ? attrMap(linkInfo) : undefined;
+  const kind = info?.get(IFLA_INFO_KIND);
+  const data = info?.get(IFLA_INFO_DATA);
+  const kindName = kind ? attrString(kind) : undefined;
+  const link: LinkInfo = {
     index: readI32(p, 4),
     name: attrs.has(IFLA_IFNAME) ? attrString(attrs.get(IFLA_IFNAME)!) : '',
     flags,
@@ -75,6 +91,12 @@ export function decodeLink(m: NetlinkMessage): LinkInfo {
     masterIndex: readAttrU32(attrs.get(IFLA_MASTER)),
     type: readU16(p, 2),
   };
+  const lower = readAttrU32(attrs.get(IFLA_LINK));
+  if (lower !== undefined) link.linkIndex = lower;
+  if (kindName !== undefined) link.kind = kindName;
+  const mode = kindName === 'macvlan' && data ? readAttrU32(attrMap(data).get(IFLA_MACVLAN_MODE)) : undefined;
+  if (mode !== undefined) link.macvlanMode = mode;
+  return link;
 }
 
 export function listLinks(nl: NetlinkSocket = routeSocket()): LinkInfo[] {

@@ -2,7 +2,7 @@
 // Address / route / rule operations are idempotent where keepalived's are: adding what exists and
 // removing what is gone succeed.
 import type { VirtualAddress, VirtualRoute, VirtualRule } from '../config/model.js';
-import type { InterfaceInfo, NetEvent, VrrpNetIo, VrrpSocketHandle } from '../vrrp/io.js';
+import type { InterfaceInfo, NetEvent, VmacInfo, VmacSpec, VrrpNetIo, VrrpSocketHandle } from '../vrrp/io.js';
 import { parseIPv4 } from '../native/inet.js';
 import { SystemError } from '../native/errno.js';
 import { GarpSender } from './arp.js';
@@ -12,6 +12,8 @@ import { addAddress, deleteAddress, listAddresses, watchAddresses, type AddressS
 import { getLink, listLinks, watchLinks } from './rtnl-link.js';
 import { addRoute, deleteRoute, type RouteSpec } from './rtnl-route.js';
 import { addRule, deleteRule, type RuleSpec } from './rtnl-rule.js';
+import { readSysctl, writeSysctl } from './sysctl.js';
+import { VmacManager } from './vmac.js';
 import { openVrrpSocket } from './vrrp-socket.js';
 import { VipFilter, type VipFilterEntry } from './vip-filter.js';
 
@@ -113,6 +115,27 @@ class NativeNetIo implements VrrpNetIo {
   private garp?: GarpSender;
   private readonly na = new Map<string, NaSender>();
   private readonly filters = new Map<string, VipFilter>();
+  private readonly vmacs = new VmacManager();
+
+  async setupVmac(spec: VmacSpec): Promise<VmacInfo> {
+    return this.vmacs.setup(spec);
+  }
+
+  async disableLocalIgmp(): Promise<() => void> {
+    const path = '/proc/sys/net/ipv4/igmp_link_local_mcast_reports';
+    const was = readSysctl(path);
+    if (was === undefined) throw new NetIoError(`cannot read ${path}`);
+    if (was === 0) return () => undefined;
+    writeSysctl(path, 0);
+    return () => writeSysctl(path, was);
+  }
+
+  async removeVmac(spec: VmacSpec): Promise<string[]> {
+    // senders bound to the interface must not outlive it
+    this.na.get(spec.name)?.close();
+    this.na.delete(spec.name);
+    return this.vmacs.remove(spec);
+  }
 
   setVipFilter(table: string, owner: string, entries: VipFilterEntry[]): Promise<void> {
     let f = this.filters.get(table);
@@ -131,6 +154,7 @@ class NativeNetIo implements VrrpNetIo {
       name: l.name,
       index: l.index,
       up: l.up && l.running,
+      mac: l.mac || undefined,
       addresses: listAddresses({ ifindex: l.index }).map((a) => ({ address: a.address, prefixLen: a.prefixLen, family: a.family })),
     };
   }
@@ -229,7 +253,7 @@ class NativeNetIo implements VrrpNetIo {
       const l = ev.link;
       if (ev.kind === 'del') {
         names.delete(l.index);
-        if (upState.get(l.name) !== false) cb({ kind: 'link', ifname: l.name, up: false });
+        cb({ kind: 'link', ifname: l.name, up: false, deleted: true });
         upState.delete(l.name);
         return;
       }

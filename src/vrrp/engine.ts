@@ -9,6 +9,7 @@ import { SocketPool } from './socket-pool.js';
 import { SyncGroupRuntime } from './sync-group.js';
 import { FileTracker, ScriptTracker } from './track-runners.js';
 import { renderData, renderStats, instanceMetrics, instanceSnapshot } from './report.js';
+import { planVmacs, type VmacPlan } from './vmac.js';
 
 function strip(x: unknown): unknown {
   if (Array.isArray(x)) return x.map(strip);
@@ -19,6 +20,9 @@ function strip(x: unknown): unknown {
   }
   return x;
 }
+
+const usesVmac = (inst: VrrpInstance): boolean =>
+  !!inst.useVmac || !!inst.useVmacAddr || [...inst.virtualIpaddress, ...inst.virtualIpaddressExcluded].some((v) => v.useVmac);
 
 /** What an instance depends on; equal fingerprints across a reload mean "unchanged". */
 function fingerprint(inst: VrrpInstance, config: KeepalivedConfig): string {
@@ -32,7 +36,7 @@ function fingerprint(inst: VrrpInstance, config: KeepalivedConfig): string {
       scripts,
       files,
       group: group && { ...group, notify: undefined },
-      g: [g.vrrpMcastGroup4, g.vrrpMcastGroup6, g.vrrpSkipCheckAdvAddr, g.vrrpCheckUnicastSrc, g.vrrpLowerPrioNoAdvert, g.vrrpHigherPrioSendAdvert, g.vrrpGarpInterval, g.vrrpGnaInterval, g.defaultInterface],
+      g: [g.vrrpMcastGroup4, g.vrrpMcastGroup6, g.vrrpSkipCheckAdvAddr, g.vrrpCheckUnicastSrc, g.vrrpLowerPrioNoAdvert, g.vrrpHigherPrioSendAdvert, g.vrrpGarpInterval, g.vrrpGnaInterval, g.defaultInterface, usesVmac(inst) && [g.vmacPrefix, g.vmacAddrPrefix]],
     }),
   );
 }
@@ -57,6 +61,7 @@ export class VrrpEngine implements Engine {
   private links = new Map<string, boolean>();
   private listeners: EngineEventListener[] = [];
   private unmonitor: (() => void) | undefined;
+  private restoreLocalIgmp: (() => void) | undefined;
   private started = false;
 
   constructor(opts: VrrpEngineOptions) {
@@ -193,8 +198,13 @@ export class VrrpEngine implements Engine {
     }
   }
 
-  private newRuntime(inst: VrrpInstance, config: KeepalivedConfig): InstanceRuntime {
-    return new InstanceRuntime(inst, config, this.io, this.pool, this.clock, this.log, this.hooks);
+  private newRuntime(inst: VrrpInstance, config: KeepalivedConfig, vmacPlans: Map<string, VmacPlan>): InstanceRuntime {
+    const rt = new InstanceRuntime(inst, config, this.io, this.pool, this.clock, this.log, this.hooks);
+    rt.vmacPlan = vmacPlans.get(inst.name);
+    // ipvlan does not exist in every kernel and is not built here: said at start, never silently ignored
+    if (inst.raw?.some((r) => r.keyword === 'use_ipvlan'))
+      rt.log.warn(`use_ipvlan is not supported: no ipvlan interface is created; the VIPs go on ${rt.ifname} with its own MAC`);
+    return rt;
   }
 
   async start(config: KeepalivedConfig): Promise<void> {
@@ -206,11 +216,27 @@ export class VrrpEngine implements Engine {
       this.log.error({ error: (e as Error).message }, 'cannot monitor links and addresses');
     }
     await this.refreshLinks(config);
+    await this.applyDisableLocalIgmp(config);
     this.syncTrackers(config);
-    for (const inst of config.vrrpInstances) this.instances.set(inst.name, { rt: this.newRuntime(inst, config), fp: fingerprint(inst, config) });
+    const vmacPlans = planVmacs(config.vrrpInstances, config.global);
+    for (const inst of config.vrrpInstances) this.instances.set(inst.name, { rt: this.newRuntime(inst, config, vmacPlans), fp: fingerprint(inst, config) });
     this.buildGroups(config);
     await Promise.all([...this.instances.values()].map(({ rt }) => rt.start().catch((e) => this.log.error({ error: (e as Error).message }, `(${rt.cfg.name}) failed to start`))));
     this.log.info(`VRRP engine started with ${this.instances.size} instance(s)`);
+  }
+
+  /** global_defs disable_local_igmp: igmp_link_local_mcast_reports 0 while running, as keepalived. */
+  private async applyDisableLocalIgmp(config: KeepalivedConfig): Promise<void> {
+    if (this.restoreLocalIgmp || !config.global.raw.some((r) => r.keyword === 'disable_local_igmp')) return;
+    if (!this.io.disableLocalIgmp) {
+      this.log.warn('disable_local_igmp is not supported by this network edge');
+      return;
+    }
+    try {
+      this.restoreLocalIgmp = await this.io.disableLocalIgmp();
+    } catch (e) {
+      this.log.warn({ error: (e as Error).message }, 'disable_local_igmp: cannot set igmp_link_local_mcast_reports');
+    }
   }
 
   async reload(config: KeepalivedConfig): Promise<void> {
@@ -218,11 +244,13 @@ export class VrrpEngine implements Engine {
     this.log.info('Reloading VRRP configuration');
     this.config = config;
     await this.refreshLinks(config);
+    await this.applyDisableLocalIgmp(config);
     this.syncTrackers(config);
     const next = new Map<string, { rt: InstanceRuntime; fp: string }>();
     const toStart: InstanceRuntime[] = [];
     const toStop: InstanceRuntime[] = [];
     const restarted: [InstanceRuntime, InstanceRuntime][] = [];
+    const vmacPlans = planVmacs(config.vrrpInstances, config.global);
     for (const inst of config.vrrpInstances) {
       const fp = fingerprint(inst, config);
       const old = this.instances.get(inst.name);
@@ -231,7 +259,7 @@ export class VrrpEngine implements Engine {
         old.rt.config = config;
         next.set(inst.name, old);
       } else {
-        const rt = this.newRuntime(inst, config);
+        const rt = this.newRuntime(inst, config, vmacPlans);
         if (old) {
           toStop.push(old.rt);
           restarted.push([old.rt, rt]);
@@ -263,6 +291,12 @@ export class VrrpEngine implements Engine {
     this.files.clear();
     this.unmonitor?.();
     this.unmonitor = undefined;
+    try {
+      this.restoreLocalIgmp?.();
+    } catch (e) {
+      this.log.warn({ error: (e as Error).message }, 'cannot restore igmp_link_local_mcast_reports');
+    }
+    this.restoreLocalIgmp = undefined;
     this.pool.closeAll();
     this.io.close?.();
     this.started = false;

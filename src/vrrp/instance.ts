@@ -13,6 +13,8 @@ import type { SocketPool } from './socket-pool.js';
 import { VrrpStateMachine, type MachineAction, type VrrpStateName, type TransitionReason } from './state-machine.js';
 import { computeEffectivePriority, type TrackedStatus } from './tracking.js';
 import type { FileTracker, ScriptTracker } from './track-runners.js';
+import { InstanceVmacs } from './instance-vmacs.js';
+import type { VmacPlan } from './vmac.js';
 
 export interface InstanceHooks {
   onTransition(rt: InstanceRuntime, from: VrrpStateName, to: VrrpStateName, reason: TransitionReason): void;
@@ -46,6 +48,9 @@ export class InstanceRuntime {
   private retrying = false;
   private pendingRemoval: Promise<void> = Promise.resolve();
   lastTransitionAt = Date.now();
+  /** use_vmac / use_vmac_addr: the VMAC interface names, chosen by the engine (planVmacs) */
+  vmacPlan: VmacPlan | undefined;
+  private vmacs: InstanceVmacs | undefined;
   readonly family: 4 | 6;
   readonly version: 2 | 3;
   /** set by the engine when the instance belongs to a sync group */
@@ -132,13 +137,9 @@ export class InstanceRuntime {
     };
     if (!info) this.log.error(`interface ${this.ifname} not found`);
     if (!this.primaryAddress) this.log.error(`no IPv${this.family} address on ${this.ifname}`);
-    this.sockOpts = {
-      ifname: this.ifname,
-      family: this.family,
-      group: cfg.unicastPeers.length ? undefined : this.mcastGroup(),
-      srcAddress: cfg.unicastSrcIp ?? cfg.mcastSrcIp,
-      ...(this.ah ? { ah: true } : {}),
-    };
+    if (this.vmacPlan) this.vmacs = new InstanceVmacs(cfg, this.ifname, this.vmacPlan, this.io, this.log);
+    if (this.vmacs?.wanted && !(await this.vmacs.setup(info))) this.setOwnFault('vmac', true);
+    this.sockOpts = this.socketOptions();
     try {
       this.socket = await this.pool.acquire(this.sockOpts, this.expectations.vrid, this.rx);
     } catch (e) {
@@ -149,6 +150,55 @@ export class InstanceRuntime {
     this.recomputeTracking(true);
     if (!info || !this.primaryAddress || !this.socket) this.setOwnFault('interface', true);
     this.machine.handle({ type: 'start' });
+  }
+
+  private socketOptions(): { ifname: string; family: 4 | 6; group?: string; srcAddress?: string; ah?: boolean } {
+    const cfg = this.cfg;
+    const vmac = cfg.vmacXmitBase ? undefined : this.vmacs?.main;
+    const onVmac = vmac !== undefined;
+    return {
+      ifname: vmac ?? this.ifname,
+      family: this.family,
+      group: cfg.unicastPeers.length ? undefined : this.mcastGroup(),
+      // the VMAC carries no address of the instance's own: adverts leave with the base interface's
+      srcAddress: cfg.unicastSrcIp ?? cfg.mcastSrcIp ?? (onVmac ? this.primaryAddress : undefined),
+      ...(this.ah ? { ah: true } : {}),
+    };
+  }
+
+  /** VMACs were deleted: re-make them, re-open the socket bound to the old one, put the VIPs back. */
+  private async restoreVmacs(): Promise<void> {
+    const remade = (await this.vmacs?.restore()) ?? [];
+    const vrid = this.expectations.vrid;
+    for (const name of remade) {
+      if (this.stopped) return;
+      if (name === this.sockOpts?.ifname) {
+        await this.pool.release(this.sockOpts, vrid, this.rx).catch(() => undefined);
+        this.socket = await this.pool.acquire(this.sockOpts, vrid, this.rx).catch((e) => {
+          this.log.error({ error: (e as Error).message }, `cannot open VRRP socket on ${name}`);
+          return undefined;
+        });
+      }
+      if (this.vipsInstalled && this.state === 'MASTER') {
+        for (const v of this.allAddresses())
+          if (this.devFor(v) === name) await this.io.addAddress(name, this.placed(v)).catch((e) => this.log.warn({ error: (e as Error).message }, `cannot add ${v.prefix.address}`));
+        this.sendGarpBurst(1);
+      }
+    }
+  }
+
+  /** The interface an address goes on: the VMAC for the instance's own family on its interface. */
+  /** the instance's own VMAC while it is up */
+  get vmacInterface(): string | undefined {
+    return this.vmacs?.main;
+  }
+
+  devFor(v: VirtualAddress): string {
+    return this.vmacs ? this.vmacs.devFor(v) : v.dev ?? this.ifname;
+  }
+
+  private placed(v: VirtualAddress): VirtualAddress {
+    return { ...v, dev: this.devFor(v) };
   }
 
   /** Called by the engine whenever a tracked object or link changed. */
@@ -215,8 +265,19 @@ export class InstanceRuntime {
         if (!pick) return;
         this.primaryAddress = pick.address;
         this.machine.cfg.primaryAddress = pick.address;
+        const want = this.socketOptions();
+        if (this.socket && this.sockOpts && want.srcAddress !== this.sockOpts.srcAddress) {
+          // on a VMAC the source address is explicit: reopen with the one found now
+          await this.pool.release(this.sockOpts, this.expectations.vrid, this.rx).catch(() => undefined);
+          this.socket = undefined;
+        }
       }
-      if (!this.socket && this.sockOpts) this.socket = await this.pool.acquire(this.sockOpts, this.expectations.vrid, this.rx).catch(() => undefined);
+      if (!this.socket && this.sockOpts) {
+        // the interface was missing at start: its VMACs could not be made then
+        if (this.vmacs?.wanted && this.vmacs.none) await this.vmacs.setup(info);
+        this.sockOpts = this.socketOptions();
+        this.socket = await this.pool.acquire(this.sockOpts, this.expectations.vrid, this.rx).catch(() => undefined);
+      }
       if (this.socket && this.primaryAddress) {
         this.log.info(`interface ${this.ifname} usable now`);
         this.setOwnFault('interface', false);
@@ -228,14 +289,15 @@ export class InstanceRuntime {
 
   onNetEvent(ev: NetEvent): void {
     if (this.stopped || !this.machine) return;
+    if (ev.kind === 'link' && this.vmacs?.concerns(ev)) void this.restoreVmacs();
     if (this.ownFaults.has('interface') && ev.ifname === this.ifname && ev.kind !== 'address-removed') void this.retryNetwork();
     if (ev.kind === 'address-removed' && this.vipsInstalled && this.state === 'MASTER') {
       const vip = [...this.cfg.virtualIpaddress, ...this.cfg.virtualIpaddressExcluded].find(
-        (v) => canonicalIp(v.prefix.address) === ev.address && (v.dev ?? this.ifname) === ev.ifname,
+        (v) => canonicalIp(v.prefix.address) === ev.address && this.devFor(v) === ev.ifname,
       );
       if (vip) {
         this.log.warn(`VIP ${ev.address} was removed from ${ev.ifname} while MASTER, restoring it`);
-        this.io.addAddress(vip.dev ?? this.ifname, vip).catch((e) => this.log.error({ error: (e as Error).message }, `cannot restore ${ev.address}`));
+        this.io.addAddress(this.devFor(vip), this.placed(vip)).catch((e) => this.log.error({ error: (e as Error).message }, `cannot restore ${ev.address}`));
         this.sendGarpBurst(1);
       }
     }
@@ -370,7 +432,7 @@ export class InstanceRuntime {
     this.vipsInstalled = true;
     const jobs: Promise<unknown>[] = [];
     for (const v of this.allAddresses())
-      jobs.push(this.io.addAddress(v.dev ?? this.ifname, v).catch((e) => this.log.warn({ error: (e as Error).message }, `cannot add ${v.prefix.address}`)));
+      jobs.push(this.io.addAddress(this.devFor(v), this.placed(v)).catch((e) => this.log.warn({ error: (e as Error).message }, `cannot add ${v.prefix.address}`)));
     if (this.filtersVips()) jobs.push(this.setVipFilter(this.allAddresses()));
     await Promise.all(jobs);
     this.log.info(`setting VIPs.`);
@@ -385,7 +447,7 @@ export class InstanceRuntime {
     for (const r of this.cfg.virtualRules) await this.io.delRule(r).catch(() => undefined);
     for (const r of this.cfg.virtualRoutes) await this.io.delRoute(r, this.ifname).catch(() => undefined);
     await Promise.all([
-      ...this.allAddresses().map((v) => this.io.delAddress(v.dev ?? this.ifname, v).catch(() => undefined)),
+      ...this.allAddresses().map((v) => this.io.delAddress(this.devFor(v), this.placed(v)).catch(() => undefined)),
       this.setVipFilter([]),
     ]);
   }
@@ -400,7 +462,7 @@ export class InstanceRuntime {
 
   private setVipFilter(addrs: VirtualAddress[]): Promise<void> {
     if (!this.io.setVipFilter) return Promise.resolve();
-    const entries = addrs.map((v) => ({ address: canonicalIp(v.prefix.address), family: v.prefix.family, dev: v.dev ?? this.ifname }));
+    const entries = addrs.map((v) => ({ address: canonicalIp(v.prefix.address), family: v.prefix.family, dev: this.devFor(v) }));
     return this.io.setVipFilter(this.global.nftables ?? 'keepalived', this.cfg.name, entries).catch((e) =>
       this.log.warn({ error: (e as Error).message }, entries.length ? 'cannot install the nftables rules that drop traffic to the VIPs (no accept mode): the VIPs accept traffic' : 'cannot remove the nftables rules of the VIPs'),
     );
@@ -443,7 +505,7 @@ export class InstanceRuntime {
     const v6 = addrs.filter((a) => a.prefix.family === 6);
     const send = (v: VirtualAddress) => {
       if (this.state !== 'MASTER') return;
-      const dev = v.dev ?? this.ifname;
+      const dev = this.devFor(v);
       try {
         const r = v.prefix.family === 4 ? this.io.sendGratuitousArp(dev, v.prefix.address) : this.io.sendUnsolicitedNa(dev, v.prefix.address);
         if (r && typeof (r as Promise<void>).catch === 'function') (r as Promise<void>).catch((e) => this.log.warn({ error: (e as Error).message }, 'GARP failed'));
@@ -461,11 +523,11 @@ export class InstanceRuntime {
         }
     };
     if (v4.length) {
-      this.log.info(`Sending/queueing gratuitous ARPs on ${this.ifname} for ${v4.map((v) => v.prefix.address).join(', ')}`);
+      this.log.info(`Sending/queueing gratuitous ARPs on ${this.vmacs?.main ?? this.ifname} for ${v4.map((v) => v.prefix.address).join(', ')}`);
       schedule(v4, this.global.vrrpGarpInterval);
     }
     if (v6.length) {
-      this.log.info(`Sending/queueing Unsolicited Neighbour Adverts on ${this.ifname} for ${v6.map((v) => v.prefix.address).join(', ')}`);
+      this.log.info(`Sending/queueing Unsolicited Neighbour Adverts on ${this.vmacs?.main ?? this.ifname} for ${v6.map((v) => v.prefix.address).join(', ')}`);
       schedule(v6, this.global.vrrpGnaInterval);
     }
   }
@@ -495,6 +557,8 @@ export class InstanceRuntime {
     this.cancelGarp();
     await this.pendingRemoval;
     if (this.sockOpts) await this.pool.release(this.sockOpts, this.expectations.vrid, this.rx).catch(() => undefined);
+    // keepalived deletes its VMACs at shutdown unless told not to release (-V)
+    await this.vmacs?.remove(release);
   }
 }
 

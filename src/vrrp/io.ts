@@ -25,6 +25,8 @@ export interface InterfaceInfo {
   name: string;
   index: number;
   up: boolean;
+  /** hardware address xx:xx:xx:xx:xx:xx when known */
+  mac?: string;
   /** addresses currently on the interface (canonical text) */
   addresses: { address: string; prefixLen: number; family: 4 | 6 }[];
 }
@@ -32,7 +34,34 @@ export interface InterfaceInfo {
 export type NetEvent =
   | { kind: 'address-removed'; ifname: string; address: string; family: 4 | 6 }
   | { kind: 'address-added'; ifname: string; address: string; family: 4 | 6 }
-  | { kind: 'link'; ifname: string; up: boolean };
+  | { kind: 'link'; ifname: string; up: boolean; /** the interface is gone */ deleted?: boolean };
+
+/** A VRRP virtual-MAC (macvlan) interface as keepalived's use_vmac builds it. */
+export interface VmacSpec {
+  /** name of the macvlan interface */
+  name: string;
+  /** the interface it is created on */
+  base: string;
+  /** xx:xx:xx:xx:xx:xx */
+  mac: string;
+  /** the instance's address family (IPv4 VMACs get arp_ignore / accept_local / rp_filter settings) */
+  family: 4 | 6;
+  /** keep IPv6 enabled on an IPv4 VMAC (eVIPs of the other family live on it) */
+  ipv6: boolean;
+  /** IPv6 link-local address given to the VMAC (IPv6 instances sending from it) */
+  linkLocal?: string;
+  /** instance name, for log messages */
+  owner: string;
+}
+
+export interface VmacInfo {
+  name: string;
+  index: number;
+  /** false when a matching interface already existed and was taken over */
+  created: boolean;
+  /** what was changed on the way (sysctl notices), for the log */
+  notices: string[];
+}
 
 export interface VrrpNetIo {
   /** `ah`: IPv4 protocol 51 (IPsec AH) instead of 112, the caller building the IP header */
@@ -54,5 +83,11 @@ export interface VrrpNetIo {
   setVipFilter?(table: string, owner: string, entries: VipFilterEntry[]): Promise<void>;
   /** subscribe to address and link changes; returns an unsubscribe function */
   monitor(cb: (ev: NetEvent) => void): Promise<() => void> | (() => void);
+  /** create (or take over) and bring up a VMAC interface; absent when the edge cannot */
+  setupVmac?(spec: VmacSpec): Promise<VmacInfo>;
+  /** delete a VMAC interface set up by setupVmac and restore the base interface's settings */
+  removeVmac?(spec: VmacSpec): Promise<string[]>;
+  /** disable_local_igmp: stop IGMP reports for 224.0.0.0/24 (e.g. from VMACs); returns the restore function */
+  disableLocalIgmp?(): Promise<() => void>;
   close?(): void;
 }

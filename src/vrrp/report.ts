@@ -3,6 +3,7 @@ import type { MetricSample } from '../engine/types.js';
 import type { InstanceRuntime } from './instance.js';
 import { REJECT_REASONS } from './receive-checks.js';
 import type { SyncGroupRuntime } from './sync-group.js';
+import { vmacAddress } from './vmac.js';
 
 const STATE_CODE: Record<string, number> = { INIT: 0, BACKUP: 1, MASTER: 2, FAULT: 3, STOP: 4 };
 
@@ -27,7 +28,22 @@ export function instanceSnapshot(rt: InstanceRuntime) {
     lastTransition: new Date(rt.lastTransitionAt).toISOString(),
     stats: m ? { ...m.stats } : undefined,
     rejects: Object.fromEntries(rt.rejects.counts),
+    ...(rt.cfg.useVmac ? { vmac: { name: rt.vmacPlan?.main, up: rt.vmacInterface !== undefined, xmitBase: rt.cfg.vmacXmitBase } } : {}),
   };
+}
+
+/** keepalived's VMAC lines of the data dump. */
+function vmacLines(rt: InstanceRuntime): string[] {
+  const cfg = rt.cfg;
+  const out: string[] = [];
+  if (cfg.useVmac) {
+    out.push(`   Use VMAC, i/f name ${rt.vmacPlan?.main ?? ''}, is_up = ${rt.vmacInterface !== undefined}, xmit_base = ${cfg.vmacXmitBase}`);
+    if (cfg.vmacMac) out.push(`     MAC = ${vmacAddress(cfg)}${cfg.vmacMac.replace(/:$/, '').split(':').length === 5 ? ' (using VRID)' : ''}`);
+  }
+  if (cfg.useVmacAddr) out.push('   Use VMAC for VIPs on other interfaces');
+  const vmac = rt.vmacInterface;
+  out.push(vmac ? `   Interface = ${vmac}, vmac on ${rt.ifname}${cfg.vmacXmitBase ? ', xmit base i/f' : ''}` : `   Interface = ${rt.ifname}`);
+  return out;
 }
 
 export function renderData(list: InstanceRuntime[], groups: SyncGroupRuntime[]): string {
@@ -37,7 +53,7 @@ export function renderData(list: InstanceRuntime[], groups: SyncGroupRuntime[]):
     out.push(
       ` VRRP Instance = ${s.name}`,
       `   State = ${s.state}`,
-      `   Interface = ${s.interface}`,
+      ...vmacLines(rt),
       `   Virtual Router ID = ${s.vrid}`,
       `   VRRP Version = ${s.version}`,
       `   Priority = ${s.basePriority}`,
@@ -46,7 +62,7 @@ export function renderData(list: InstanceRuntime[], groups: SyncGroupRuntime[]):
       `   Using src_ip = ${s.primaryAddress ?? '(none)'}`,
       `   Master router = ${s.masterAddress ?? '(unknown)'}`,
       `   Virtual IP (${s.virtualIpaddress.length}):`,
-      ...s.virtualIpaddress.map((v) => `     ${v} dev ${rt.ifname}`),
+      ...rt.cfg.virtualIpaddress.map((v) => `     ${v.prefix.address}/${v.prefix.prefixLen} dev ${rt.devFor(v)}`),
     );
     if (s.faults.length) out.push(`   Fault reasons = ${s.faults.join(', ')}`);
   }
