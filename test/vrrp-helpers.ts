@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GlobalDefs, KeepalivedConfig, VrrpInstance, VrrpScript, SyncGroup, VirtualAddress } from '../src/config/model.js';
 import { defaultGlobalDefs } from '../src/config/build-global.js';
+import { emptyConfig } from '../src/config/build.js';
+import { newInstance } from '../src/config/build-vrrp.js';
 
 const loc = { file: 'test.conf', line: 1 };
 
@@ -18,50 +20,16 @@ export function vip(address: string, prefixLen = 24, over: Partial<VirtualAddres
 }
 
 export function instance(name: string, over: Partial<VrrpInstance> = {}): VrrpInstance {
-  return {
-    name,
-    interface: 'eth0',
-    vmacXmitBase: false,
-    dontTrackPrimary: false,
-    trackInterface: [],
-    trackScript: [],
-    trackFile: [],
-    unicastPeers: [],
-    virtualRouterId: 51,
-    priority: 100,
-    advertInt: 1000,
-    version: 2,
-    family: 4,
-    virtualIpaddress: [],
-    virtualIpaddressExcluded: [],
-    virtualRoutes: [],
-    virtualRules: [],
-    nopreempt: false,
-    preemptDelay: 0,
-    garpMasterDelay: 5000,
-    garpMasterRepeat: 5,
-    garpMasterRefresh: 0,
-    garpMasterRefreshRepeat: 1,
-    notify: {},
-    loc,
-    ...over,
-  };
+  return { ...newInstance(name, loc, defaultGlobalDefs()), interface: 'eth0', virtualRouterId: 51, ...over };
 }
 
 export function config(parts: { global?: Partial<GlobalDefs>; instances: VrrpInstance[]; scripts?: VrrpScript[]; syncGroups?: SyncGroup[] }): KeepalivedConfig {
   return {
-    file: '/test/keepalived.conf',
-    configId: 'test',
+    ...emptyConfig('/test/keepalived.conf', 'test'),
     global: globalDefs(parts.global),
-    staticIpaddress: [],
-    staticRoutes: [],
-    staticRules: [],
     vrrpScripts: parts.scripts ?? [],
-    trackFiles: [],
     syncGroups: parts.syncGroups ?? [],
     vrrpInstances: parts.instances,
-    virtualServerGroups: [],
-    virtualServers: [],
   };
 }
 
