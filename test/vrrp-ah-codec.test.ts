@@ -2,23 +2,13 @@
 // from keepalived 2.2.7 with auth_type AH (test/fixtures/vrrp/ah-*.hex, see capture-ah.sh).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { fixture } from './vrrp-fixtures.js';
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { AH_HEADER_LEN, buildAhDatagram, IPV4_HEADER_LEN, openAhDatagram } from '../src/vrrp/ah.js';
 import { AhCounter } from '../src/vrrp/ah-counter.js';
 import { AUTH_AH, decodeAdvert, encodeAdvert, verifyChecksum } from '../src/vrrp/packet.js';
 import { checkAdvert, type ReceiveExpectations } from '../src/vrrp/receive-checks.js';
 
-const FIX = join(process.cwd(), 'test/fixtures/vrrp');
-function fixture(name: string): Buffer {
-  const hex = readFileSync(join(FIX, name), 'utf8')
-    .split('\n')
-    .filter((l) => l && !l.startsWith('#'))
-    .join('')
-    .replace(/\s+/g, '');
-  return Buffer.from(hex, 'hex');
-}
 
 const MCAST = 'ah-v2-mcast-vrid42.hex';
 const PRIO0 = 'ah-v2-mcast-vrid42-prio0.hex';

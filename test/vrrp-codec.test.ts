@@ -1,20 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { fixture } from './vrrp-fixtures.js';
 import fc from 'fast-check';
 import { decodeAdvert, encodeAdvert, parseIpPacket, verifyChecksum, passwordBytes } from '../src/vrrp/packet.js';
 import { bytesToIp, canonicalIp, compareIp, ipToBytes } from '../src/vrrp/ip-address.js';
 
-const FIX = join(process.cwd(), 'test/fixtures/vrrp');
-function fixture(name: string): Buffer {
-  const hex = readFileSync(join(FIX, name), 'utf8')
-    .split('\n')
-    .filter((l) => l && !l.startsWith('#'))
-    .join('')
-    .replace(/\s+/g, '');
-  return Buffer.from(hex, 'hex');
-}
 function decodeFixture(name: string) {
   const ip = parseIpPacket(fixture(name));
   assert.ok(ip.ok);
@@ -141,7 +131,6 @@ test('IP address helpers', () => {
 });
 
 test("vrrpnet's keepalived fixtures (VRRP payloads) decode, verify and re-encode byte for byte", () => {
-  const payload = (name: string) => Buffer.from(readFileSync(join(FIX, name), 'utf8').replace(/#.*$/gm, '').replace(/\s+/g, ''), 'hex');
   const cases: [string, { version: 2 | 3; vrid: number; priority: number; ms: number; pass?: string; addrs: string[]; family: 4 | 6 }][] = [
     ['v2-ipv4-auth-pass.hex', { version: 2, vrid: 51, priority: 150, ms: 1000, pass: 'secret1', addrs: ['10.77.0.100', '10.77.0.101'], family: 4 }],
     ['v2-ipv4-noauth.hex', { version: 2, vrid: 53, priority: 100, ms: 2000, addrs: ['10.77.0.110'], family: 4 }],
@@ -150,7 +139,7 @@ test("vrrpnet's keepalived fixtures (VRRP payloads) decode, verify and re-encode
     ['v3-ipv6.hex', { version: 3, vrid: 52, priority: 200, ms: 1000, addrs: ['fd77::100', 'fd77::101'], family: 6 }],
   ];
   for (const [file, c] of cases) {
-    const buf = payload(file);
+    const buf = fixture(file);
     const d = decodeAdvert(buf, c.family);
     assert.ok(d.ok, file);
     assert.equal(d.advert.vrid, c.vrid, file);
