@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { fixture } from './vrrp-fixtures.js';
 import { checkAdvert, ReceiveErrorCounters, type ReceiveExpectations } from '../src/vrrp/receive-checks.js';
 import { encodeAdvert, parseIpPacket } from '../src/vrrp/packet.js';
 
 function fixturePacket(name: string) {
-  const hex = readFileSync(`test/fixtures/vrrp/${name}`, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).join('');
-  const r = parseIpPacket(Buffer.from(hex, 'hex'));
+  const r = parseIpPacket(fixture(name));
   assert.ok(r.ok);
   return r.ip;
 }
