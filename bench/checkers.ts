@@ -90,6 +90,9 @@ async function runChecker(a: Args, targets: { address: string; port: number }[])
   const cpu0 = process.cpuUsage();
   const t0 = Date.now();
   const mem = sampler();
+  // as the daemon: the checkers' heap tuning is applied before the configuration is built
+  const { tuneHeapForCheckers } = await import('../src/checkers/heap-tuning.js');
+  tuneHeapForCheckers();
   const pino = (await import('pino')).default;
   const { CheckersEngine } = await import('../src/checkers/engine.js');
   const { emptyConfig } = await import('../src/config/build.js');
