@@ -1,6 +1,9 @@
 // Network-namespace lab helpers for the daemon's real-process tests.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -95,3 +98,20 @@ export async function waitUntil(what: string, cond: () => boolean | Promise<bool
 export function alive(p: Proc): boolean {
   return p.child.exitCode === null && p.child.signalCode === null;
 }
+
+/**
+ * A test file's scratch space: a temporary folder, and the processes and labs it starts, killed
+ * (by pid) and deleted (by name) after the file, whatever its tests did.
+ */
+export function scratch(tag: string): { work: string; procs: Proc[]; labs: (() => void)[] } {
+  const work = mkdtempSync(join(tmpdir(), `tkd-${tag}-`));
+  const procs: Proc[] = [];
+  const labs: (() => void)[] = [];
+  after(() => {
+    for (const p of procs) if (alive(p)) p.child.kill('SIGKILL');
+    for (const d of labs) d();
+    rmSync(work, { recursive: true, force: true });
+  });
+  return { work, procs, labs };
+}
+

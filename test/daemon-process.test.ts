@@ -1,22 +1,14 @@
 // The real daemon process (./bin/tskeepalived) in network namespaces: pid files, signals,
 // dumps, reload policy, status endpoint, daemonisation.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, BIN, hasAddress, httpGetIn, isRoot, makePair, runIn, startIn, waitUntil, type Proc } from './daemon-netns.js';
+import { alive, BIN, scratch, hasAddress, httpGetIn, isRoot, makePair, runIn, startIn, waitUntil } from './daemon-netns.js';
 
 const PREFIX = `tkd-${process.pid}`;
-const work = mkdtempSync(join(tmpdir(), 'tkd-proc-'));
-const procs: Proc[] = [];
-const labs: (() => void)[] = [];
-after(() => {
-  for (const p of procs) if (alive(p)) p.child.kill('SIGKILL');
-  for (const d of labs) d();
-  rmSync(work, { recursive: true, force: true });
-});
+const { work, procs, labs } = scratch('proc');
 
 const engineSkip = !isRoot() ? 'needs root (network namespaces)' : false;
 

@@ -2,22 +2,14 @@
 //  - 20 SIGHUPs with unchanged instances: 0 transitions, the VIP never leaves the master;
 //  - adding an instance by reload brings its VIP, removing it releases the VIP.
 // Transitions are counted from the master's notify_fifo (keepalived's line protocol).
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, BIN, hasAddress, isRoot, makePair, startIn, waitUntil, type Proc } from './daemon-netns.js';
+import { alive, BIN, scratch, hasAddress, isRoot, makePair, startIn, waitUntil } from './daemon-netns.js';
 
 const PREFIX = `tkd-${process.pid}`;
-const work = mkdtempSync(join(tmpdir(), 'tkd-reload-'));
-const procs: Proc[] = [];
-const labs: (() => void)[] = [];
-after(() => {
-  for (const p of procs) if (alive(p)) p.child.kill('SIGKILL');
-  for (const d of labs) d();
-  rmSync(work, { recursive: true, force: true });
-});
+const { work, procs, labs } = scratch('reload');
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : false;
 

@@ -7,12 +7,9 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { pidFiles, TSKEEPALIVED_BIN } from './lb-netns-util.js';
 
-/** Own pid files, so concurrent daemons (and a real keepalived) do not collide on /run/keepalived.pid. */
-const pidFiles = (d: string) => ['-p', join(d, 'k.pid'), '-c', join(d, 'c.pid'), '-r', join(d, 'v.pid')];
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'tkl-dryrun-'));
 let daemon: ChildProcess | undefined;
 const servers: net.Server[] = [];
@@ -64,7 +61,7 @@ virtual_server 127.0.0.30 8080 {
 }
 `,
   );
-  daemon = spawn(process.execPath, [join(root, 'bin', 'tskeepalived'), '-n', '-G', '-C', '--lb-backend=dry-run', '-f', conf, ...pidFiles(dir)], {
+  daemon = spawn(process.execPath, [TSKEEPALIVED_BIN, '-n', '-G', '-C', '--lb-backend=dry-run', '-f', conf, ...pidFiles(dir)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -7,13 +7,9 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { clientRequests, deleteNamespaces, isRoot, nsExec, sh, startNameServer, tally } from './lb-netns-util.js';
+import { join } from 'node:path';
+import { clientRequests, deleteNamespaces, isRoot, nsExec, pidFiles, sh, startNameServer, tally, TSKEEPALIVED_BIN } from './lb-netns-util.js';
 
-/** Own pid files, so concurrent daemons (and a real keepalived) do not collide on /run/keepalived.pid. */
-const pidFiles = (d: string) => ['-p', join(d, 'k.pid'), '-c', join(d, 'c.pid'), '-r', join(d, 'v.pid')];
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const P = `tkl-${process.pid}-`;
 const NS = `${P}dn`;
 const dir = mkdtempSync(join(tmpdir(), 'tkl-dnft-'));
@@ -59,7 +55,7 @@ virtual_server 10.62.0.1 80 {
 }
 `,
   );
-  const daemon = spawn('ip', ['netns', 'exec', NS, process.execPath, join(root, 'bin', 'tskeepalived'), '-n', '-G', '-C', '-f', conf, ...pidFiles(dir)], {
+  const daemon = spawn('ip', ['netns', 'exec', NS, process.execPath, TSKEEPALIVED_BIN, '-n', '-G', '-C', '-f', conf, ...pidFiles(dir)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   procs.push(daemon);

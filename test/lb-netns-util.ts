@@ -2,6 +2,8 @@
 // running inside a namespace. No side effects at import time.
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const execFileP = promisify(execFile);
@@ -169,3 +171,10 @@ export function tally(replies: Reply[]): Record<string, number> {
   for (const r of replies) t[r.reply] = (t[r.reply] ?? 0) + 1;
   return t;
 }
+
+/** bin/tskeepalived of this checkout */
+export const TSKEEPALIVED_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'tskeepalived');
+
+/** Own pid files, so concurrent daemons (and a real keepalived) do not collide on /run/keepalived.pid. */
+export const pidFiles = (d: string): string[] => ['-p', join(d, 'k.pid'), '-c', join(d, 'c.pid'), '-r', join(d, 'v.pid')];
+
