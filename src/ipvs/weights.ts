@@ -52,12 +52,7 @@ export function fnv1a(text: string): number {
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   // final avalanche so that near-identical inputs spread
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b) >>> 0;
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35) >>> 0;
-  h ^= h >>> 16;
-  return h >>> 0;
+  return mix32(h);
 }
 
 export const HASH_SLOTS = 256;

@@ -129,6 +129,20 @@ static napi_value js_bind(napi_env env, napi_callback_info info) {
   return make_int(env, rc < 0 ? -errno : 0);
 }
 
+/* one buffer, an optional address and optional ancillary data: the msghdr of sendmsg and recvmsg */
+static void fill_msghdr(struct msghdr *msg, struct iovec *iov, void *data, size_t dlen, void *name, size_t nlen,
+                        void *ctl, size_t clen) {
+  iov->iov_base = data;
+  iov->iov_len = dlen;
+  memset(msg, 0, sizeof(*msg));
+  msg->msg_name = name;
+  msg->msg_namelen = (socklen_t)nlen;
+  msg->msg_iov = iov;
+  msg->msg_iovlen = 1;
+  msg->msg_control = ctl;
+  msg->msg_controllen = clen;
+}
+
 /* sendmsg(fd, data: Buffer, sockaddr?: Buffer, cmsg?: Buffer) -> bytes sent | -errno */
 static napi_value js_sendmsg(napi_env env, napi_callback_info info) {
   napi_value argv[4];
@@ -140,15 +154,9 @@ static napi_value js_sendmsg(napi_env env, napi_callback_info info) {
   if (arg_buffer(env, argv[1], &data, &dlen) || arg_buffer(env, argv[2], &name, &nlen) ||
       arg_buffer(env, argv[3], &ctl, &clen))
     TYPE_ERROR("sendmsg: data, sockaddr and cmsg must be Buffers (sockaddr/cmsg may be null)");
-  struct iovec iov = {.iov_base = data, .iov_len = dlen};
+  struct iovec iov;
   struct msghdr msg;
-  memset(&msg, 0, sizeof(msg));
-  msg.msg_name = name;
-  msg.msg_namelen = (socklen_t)nlen;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctl;
-  msg.msg_controllen = clen;
+  fill_msghdr(&msg, &iov, data, dlen, name, nlen, ctl, clen);
   ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
   return make_int(env, n < 0 ? -errno : (int64_t)n);
 }
@@ -164,15 +172,9 @@ static napi_value js_recvmsg(napi_env env, napi_callback_info info) {
   if (arg_buffer(env, argv[1], &data, &dlen) || data == NULL || arg_buffer(env, argv[2], &name, &nlen) ||
       arg_buffer(env, argv[3], &ctl, &clen))
     TYPE_ERROR("recvmsg: data must be a Buffer; name and ctl Buffers or null");
-  struct iovec iov = {.iov_base = data, .iov_len = dlen};
+  struct iovec iov;
   struct msghdr msg;
-  memset(&msg, 0, sizeof(msg));
-  msg.msg_name = name;
-  msg.msg_namelen = (socklen_t)nlen;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctl;
-  msg.msg_controllen = clen;
+  fill_msghdr(&msg, &iov, data, dlen, name, nlen, ctl, clen);
   ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
   if (n < 0) return make_int(env, -errno);
   CHECK(napi_create_array_with_length(env, 4, &out));
