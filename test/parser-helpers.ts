@@ -22,10 +22,9 @@ export class TempDir {
   }
 }
 
-/** "line keyword args..." for every node, depth-first, children indented by two spaces */
-export function dump(nodes: ConfNode[]): string[] {
-  const out: string[] = [];
-  const stack: { nodes: ConfNode[]; i: number; ind: string }[] = [{ nodes, i: 0, ind: '' }];
+/** every node, depth-first in order, with its depth (iterative: any depth) */
+export function walk(nodes: ConfNode[], visit: (n: ConfNode, depth: number) => void): void {
+  const stack: { nodes: ConfNode[]; i: number; depth: number }[] = [{ nodes, i: 0, depth: 0 }];
   while (stack.length) {
     const top = stack[stack.length - 1]!;
     if (top.i >= top.nodes.length) {
@@ -33,9 +32,15 @@ export function dump(nodes: ConfNode[]): string[] {
       continue;
     }
     const n = top.nodes[top.i++]!;
-    out.push(`${top.ind}${n.loc.line} ${[n.keyword, ...n.args].join('|')}`);
-    if (n.children) stack.push({ nodes: n.children, i: 0, ind: top.ind + '  ' });
+    visit(n, top.depth);
+    if (n.children) stack.push({ nodes: n.children, i: 0, depth: top.depth + 1 });
   }
+}
+
+/** "line keyword args..." for every node, depth-first, children indented by two spaces */
+export function dump(nodes: ConfNode[]): string[] {
+  const out: string[] = [];
+  walk(nodes, (n, depth) => out.push(`${'  '.repeat(depth)}${n.loc.line} ${[n.keyword, ...n.args].join('|')}`));
   return out;
 }
 
@@ -68,17 +73,7 @@ export function parseBoth(text: string | Buffer, opts: ParseOptions = {}): Parse
 /** a full, order-preserving text form of a result (iterative: any depth) */
 export function canon(r: ParseResult): string {
   const out: string[] = [];
-  const stack: { nodes: ConfNode[]; i: number; depth: number }[] = [{ nodes: r.nodes, i: 0, depth: 0 }];
-  while (stack.length) {
-    const top = stack[stack.length - 1]!;
-    if (top.i >= top.nodes.length) {
-      stack.pop();
-      continue;
-    }
-    const n = top.nodes[top.i++]!;
-    out.push(JSON.stringify([top.depth, n.keyword, n.args, n.text, n.loc, n.openLoc ?? null, n.endLoc ?? null, !!n.children]));
-    if (n.children) stack.push({ nodes: n.children, i: 0, depth: top.depth + 1 });
-  }
+  walk(r.nodes, (n, depth) => out.push(JSON.stringify([depth, n.keyword, n.args, n.text, n.loc, n.openLoc ?? null, n.endLoc ?? null, !!n.children])));
   return out.join('\n') + '\n' + JSON.stringify(r.diagnostics);
 }
 
