@@ -1,5 +1,5 @@
 // Failover benchmark (needs root, keepalived, tcpdump). Build first, then run:
-//   node dist/bench/failover.js [--rounds 20] [--advert 0.5] [--instances 50]
+//   node dist/bench/failover.js [--rounds 20] [--advert 0.5] [--instances 50] [--only failover|jitter]
 // For each pair (tskeepalived/tskeepalived, keepalived/keepalived, keepalived master + tskeepalived
 // backup) it freezes the master's VRRP process (SIGSTOP) N times and measures, on the backup's side,
 // (VIP present [netlink monitor] - master's last advert [tcpdump]) - Master_Down_Interval.
@@ -182,7 +182,7 @@ async function main() {
         process.stdout.write(`  ${label.padEnd(48)} ${what.padEnd(13)} n=${r.length}  p50 ${fmt(pct(r, 50))}  p99 ${fmt(pct(r, 99))}  min ${fmt(Math.min(...r))}  max ${fmt(Math.max(...r))}\n`);
     }
     process.stdout.write(`advert interval jitter, ${INSTANCES} instances (advert_int 1 s) on one interface, ${JITTER_SECONDS} s:\n`);
-    for (const kind of ['ts', 'ka'] as Kind[]) {
+    for (const kind of (ONLY === 'failover' ? [] : ['ts', 'ka']) as Kind[]) {
       const j = await jitter(lan, kind);
       process.stdout.write(`  ${(kind === 'ts' ? 'tskeepalived' : 'keepalived').padEnd(14)} samples ${j.samples}  p50 ${j.p50.toFixed(2)} ms  p99 ${j.p99.toFixed(2)} ms  max ${j.max.toFixed(2)} ms\n`);
     }

@@ -3,7 +3,44 @@ export interface Clock {
   /** monotonic milliseconds */
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
+  /**
+   * A timer that fires at its deadline to within a fraction of a millisecond (Node's timers have
+   * whole-millisecond resolution and fire 1-2 ms late). For rare, latency-critical deadlines only:
+   * the master-down timer, whose lateness is the failover time. Cleared with clearTimeout().
+   */
+  setPreciseTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+}
+
+/** how long before the deadline the Node timer is set; the rest is waited out by a bounded spin */
+const SPIN_MS = 2;
+
+class PreciseTimer {
+  timer: NodeJS.Timeout | undefined;
+  constructor(
+    private readonly deadline: number,
+    private readonly fn: () => void,
+  ) {
+    // always through a Node timer first: the callback never runs inside setPreciseTimeout()
+    this.schedule(this.deadline - performance.now());
+  }
+
+  private schedule(rest: number): void {
+    this.timer = setTimeout(() => this.arm(), Math.max(0, Math.floor(rest - SPIN_MS)));
+  }
+
+  private arm(): void {
+    const rest = this.deadline - performance.now();
+    if (rest <= SPIN_MS) this.spin();
+    else this.schedule(rest);
+  }
+
+  private spin(): void {
+    this.timer = undefined;
+    // at most SPIN_MS (+ scheduling noise): the loop ends at the deadline whatever happens
+    while (performance.now() < this.deadline);
+    this.fn();
+  }
 }
 
 export const realClock: Clock = {
@@ -11,7 +48,8 @@ export const realClock: Clock = {
   // Node truncates fractional delays (firing up to 1 ms early); round up instead so that a
   // drift-free schedule (deadline - now) never fires before its deadline
   setTimeout: (fn, ms) => setTimeout(fn, Math.max(0, Math.ceil(ms))),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  setPreciseTimeout: (fn, ms) => new PreciseTimer(performance.now() + Math.max(0, ms), fn),
+  clearTimeout: (h) => clearTimeout(h instanceof PreciseTimer ? h.timer : (h as NodeJS.Timeout)),
 };
 
 /** A deterministic clock: time moves only through advance(). */
@@ -28,6 +66,10 @@ export class FakeClock implements Clock {
     const id = ++this.seq;
     this.timers.set(id, { at: this.t + Math.max(0, ms), fn, seq: id });
     return id;
+  }
+
+  setPreciseTimeout(fn: () => void, ms: number): unknown {
+    return this.setTimeout(fn, ms);
   }
 
   clearTimeout(handle: unknown): void {

@@ -181,7 +181,7 @@ export class VrrpStateMachine {
   private armMasterDown(ms: number): void {
     if (this.masterDownTimer !== undefined) this.clock.clearTimeout(this.masterDownTimer);
     this.masterDownAt = this.clock.now() + ms;
-    this.masterDownTimer = this.clock.setTimeout(() => {
+    this.masterDownTimer = this.clock.setPreciseTimeout(() => {
       this.masterDownTimer = undefined;
       this.masterDownAt = undefined;
       if (this.st === 'BACKUP') this.becomeMaster('master-down-timer');
