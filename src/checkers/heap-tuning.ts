@@ -15,7 +15,7 @@
 // TSKEEPALIVED_V8_TUNING=off in the environment leaves V8's defaults.
 import v8 from 'node:v8';
 
-export const CHECKER_V8_FLAGS: readonly string[] = ['--heap-growing-percent=30', '--semi-space-growth-factor=1'];
+export const CHECKER_V8_FLAGS: readonly string[] = ['--heap-growing-percent=25', '--semi-space-growth-factor=1'];
 
 /** the size the checkers' young generation is given (both semi-spaces) */
 const YOUNG_TARGET_BYTES = 8 * 1048576;

@@ -67,6 +67,8 @@ export async function closeHttpDispatchers(): Promise<void> {
  * the request options. Recomputed when the target, virtual host or dispatcher generation differ.
  */
 interface RequestPlan {
+  /** the checker the plan was made for (a url object normally belongs to one checker) */
+  cfg: HttpCheck;
   generation: number;
   address: string;
   port: number;
@@ -75,15 +77,15 @@ interface RequestPlan {
   opts: Dispatcher.DispatchOptions;
 }
 
-const plans = new WeakMap<HttpUrl, WeakMap<HttpCheck, RequestPlan>>();
+const plans = new WeakMap<HttpUrl, RequestPlan>();
 
 function planFor(cfg: HttpCheck, target: CheckTarget, url: HttpUrl, vhost: string | undefined): RequestPlan {
-  let byCfg = plans.get(url);
-  let p = byCfg?.get(cfg);
-  if (p && p.generation === generation && p.address === target.address && p.port === target.port && p.vhost === vhost) return p;
+  let p = plans.get(url);
+  if (p && p.cfg === cfg && p.generation === generation && p.address === target.address && p.port === target.port && p.vhost === vhost) return p;
   const tls = cfg.type === 'SSL_GET';
   const hp = hostPort(target.address, target.family, target.port);
   p = {
+    cfg,
     generation,
     address: target.address,
     port: target.port,
@@ -98,8 +100,7 @@ function planFor(cfg: HttpCheck, target: CheckTarget, url: HttpUrl, vhost: strin
       reset: true,
     },
   };
-  if (!byCfg) plans.set(url, (byCfg = new WeakMap()));
-  byCfg.set(cfg, p);
+  plans.set(url, p);
   return p;
 }
 
