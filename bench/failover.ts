@@ -181,7 +181,7 @@ async function main() {
       for (const [what, r] of [['VIP present', res.vip], ['first advert', res.advert]] as const)
         process.stdout.write(`  ${label.padEnd(48)} ${what.padEnd(13)} n=${r.length}  p50 ${fmt(pct(r, 50))}  p99 ${fmt(pct(r, 99))}  min ${fmt(Math.min(...r))}  max ${fmt(Math.max(...r))}\n`);
     }
-    process.stdout.write(`advert interval jitter, ${INSTANCES} instances (advert_int 1 s) on one interface, ${JITTER_SECONDS} s:\n`);
+    if (ONLY !== 'failover') process.stdout.write(`advert interval jitter, ${INSTANCES} instances (advert_int 1 s) on one interface, ${JITTER_SECONDS} s:\n`);
     for (const kind of (ONLY === 'failover' ? [] : ['ts', 'ka']) as Kind[]) {
       const j = await jitter(lan, kind);
       process.stdout.write(`  ${(kind === 'ts' ? 'tskeepalived' : 'keepalived').padEnd(14)} samples ${j.samples}  p50 ${j.p50.toFixed(2)} ms  p99 ${j.p99.toFixed(2)} ms  max ${j.max.toFixed(2)} ms\n`);

@@ -15,7 +15,8 @@ export const dumpPaths = (dir = dumpDir()) => ({
   json: join(dir, 'keepalived.json'),
 });
 
-function writeAtomic(path: string, text: string): void {
+/** Write under a temporary name, then rename: a reader sees the old file or the whole new one. */
+export function writeAtomic(path: string, text: string): void {
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, text, { mode: 0o644 });
   renameSync(tmp, path);

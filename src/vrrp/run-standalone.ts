@@ -1,8 +1,9 @@
 // A minimal VRRP-only runner (keepalived -P): load the config, run the VRRP engine,
 // SIGTERM/SIGINT -> stop and exit 0, SIGHUP -> reload. The full daemon calls VrrpEngine itself.
-import { readFile, writeFile, unlink, rename } from 'node:fs/promises';
+import { readFile, writeFile, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
+import { writeAtomic } from '../daemon/dumps.js';
 import type { CliOptions } from '../cli/options.js';
 import type { Diagnostic, KeepalivedConfig } from '../config/model.js';
 import { VrrpEngine } from './engine.js';
@@ -99,12 +100,12 @@ export async function runVrrpStandalone(opts: CliOptions, deps: { io?: VrrpNetIo
   });
   // keepalived writes /tmp/keepalived.data (SIGUSR1) and /tmp/keepalived.stats (SIGUSR2); TKV_DUMP_DIR moves them
   const dumpDir = process.env.TKV_DUMP_DIR ?? '/tmp';
-  // written under a temporary name then renamed, so a reader never sees half a file
   const dump = (name: string, text: string) => {
-    const tmp = `${dumpDir}/${name}.${process.pid}.tmp`;
-    void writeFile(tmp, text)
-      .then(() => rename(tmp, `${dumpDir}/${name}`))
-      .catch((e: Error) => log.error(`cannot write ${dumpDir}/${name}: ${e.message}`));
+    try {
+      writeAtomic(`${dumpDir}/${name}`, text);
+    } catch (e) {
+      log.error(`cannot write ${dumpDir}/${name}: ${(e as Error).message}`);
+    }
   };
   process.on('SIGUSR1', () => dump('keepalived.data', engine.dumpData()));
   process.on('SIGUSR2', () => dump('keepalived.stats', engine.dumpStats()));
