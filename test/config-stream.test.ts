@@ -68,6 +68,33 @@ const GLOBAL = 'global_defs {\n  enable_script_security\n  script_user root\n}\n
 const TRACK = 'track_file tf1 {\n  file /tmp/tkv-stream-none\n}\n';
 const BFD = 'bfd_instance b1 {\n  neighbor_ip 10.0.0.2\n}\n';
 const UNKNOWN = `bogus {\n${VS.replace(/10\.0\.0\.1 80/, '10.0.0.9 80')}}\n`;
+// servers the end-of-read checks have something to say about: no real servers, no protocol,
+// zero port, one packet scheduling without UDP, no forwarding method
+const ODD = `virtual_server 10.0.1.1 80 {
+}
+virtual_server 10.0.1.2 0 {
+  ops
+  real_server 10.0.1.3 80 {
+  }
+}
+virtual_server fwmark 7 {
+  protocol UDP
+  real_server 10.0.1.4 80 {
+    notify_up /bin/true
+  }
+}
+`;
+const GROUP = `virtual_server group G1 {
+  protocol TCP
+  real_server 10.0.2.2 80 {
+  }
+}
+virtual_server group NOPE {
+  real_server 10.0.2.3 80 {
+  }
+}
+`;
+const GROUP_DEF = 'virtual_server_group G1 {\n  10.0.2.1 80\n}\n';
 
 const ORDERS: [string, string][] = [
   ['global, names, then servers', GLOBAL + TRACK + BFD + VRRP + VS],
@@ -82,9 +109,13 @@ const ORDERS: [string, string][] = [
   ['extra closing brace at the end', GLOBAL + VS + '}\n'],
   ['missing closing brace at the end', GLOBAL + VS + 'virtual_server 10.0.0.7 80 {\n  real_server 10.0.0.8 80 {\n'],
   ['only virtual servers', VS],
+  ['servers with end-of-read messages', ODD + VS],
+  ['a group server between others, its group defined last', VS + GROUP + ODD + GROUP_DEF],
+  ['a group defined first', GROUP_DEF + GROUP + VS + ODD],
+  ['secured scripts in servers', GLOBAL + ODD + VS],
 ];
 
-test('streamed build equals the whole-tree build for any order of root blocks', () => {
+test('streamed build equals the whole-tree build for any order of root blocks, with or without keeping virtual servers', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tkv-stream-'));
   try {
     for (const [name, text] of ORDERS) {
@@ -95,6 +126,9 @@ test('streamed build equals the whole-tree build for any order of root blocks', 
       assert.equal(streamed.stopRc, undefined, name);
       assert.deepEqual(JSON.parse(JSON.stringify(streamed.config)), JSON.parse(JSON.stringify(whole.config)), name);
       assert.deepEqual(streamed.diagnostics, whole.diagnostics, name);
+      // a config test keeps no virtual servers: the same messages, in the same order
+      const released = loadConfig(path, { configId: 'x', interfaces: ['lo'], keepVirtualServers: false });
+      assert.deepEqual(released.diagnostics, whole.diagnostics, `${name} (virtual servers not kept)`);
       assert.ok(streamed.config.virtualServers.length > 0 || streamed.diagnostics.length > 0, name);
     }
   } finally {
@@ -123,6 +157,24 @@ test('parseConfig with onRoot hands over every root node once complete, and stop
     const stopped = parseConfig(path, { configId: 'x', onRoot: () => ++calls < 2 });
     assert.equal(stopped.streamStopped, true);
     assert.equal(calls, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a config test keeps no virtual server it could check while reading', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tkv-stream-'));
+  try {
+    const path = join(dir, 'keepalived.conf');
+    writeFileSync(path, VS + GROUP + ODD + GROUP_DEF);
+    const kept = loadConfig(path, { configId: 'x', interfaces: ['lo'] });
+    const released = loadConfig(path, { configId: 'x', interfaces: ['lo'], keepVirtualServers: false });
+    const keys = (r: typeof kept) => r.config.virtualServers.map((v) => JSON.stringify(v.key));
+    // kept: every server that passed the checks; released: those from the first group server on
+    assert.equal(kept.config.virtualServers.length, 5);
+    assert.deepEqual(keys(released), keys(kept).slice(2));
+    assert.deepEqual(released.diagnostics, kept.diagnostics);
+    assert.ok(released.diagnostics.some((d) => d.message.includes('has no real servers')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

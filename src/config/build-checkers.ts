@@ -2,6 +2,7 @@
 // UDP_CHECK, PING_CHECK, FILE_CHECK, BFD_CHECK.
 import type { ConfNode } from '../parser/ast.js';
 import type { BuildContext } from './context.js';
+import { exact } from './exact.js';
 import { arg, stringField } from './handlers.js';
 import { parseAddress } from './ip.js';
 import type { BfdCheck, Checker, DnsCheck, FileCheck, HttpCheck, HttpUrl, MiscCheck, RawKeyword, SmtpCheck, UdpCheck } from './model.js';
@@ -180,6 +181,7 @@ function httpTable(type: 'HTTP_GET' | 'SSL_GET') {
     .model('url', (ctx, n, c) => {
       const u: HttpUrl & { raw?: RawKeyword[] } = { path: '', statusCodes: [], loc: n.loc };
       urlTable.walk(ctx, n.children, u);
+      u.statusCodes = exact(u.statusCodes);
       if (!u.path) ctx.error(n.endLoc ?? n, 'HTTP/SSL_GET checker url has no path - ignoring');
       else c.urls.push(u);
     });
@@ -278,7 +280,8 @@ export const checkerTables = {
 export type CheckerKeyword = keyof typeof checkerTables;
 
 /**
- * A new checker. connectTimeout / retry / delayBeforeRetry start unset (NaN) and are filled by
+ * A new checker. connectTimeout / retry / delayBeforeRetry start unset (-1: a small integer, so that
+ * the fields are not boxed doubles) and are filled by
  * applyCheckerDefaults once the real and virtual server settings are known.
  */
 export function newChecker(type: CheckerKeyword, n: ConfNode): Checker {
@@ -286,18 +289,18 @@ export function newChecker(type: CheckerKeyword, n: ConfNode): Checker {
   switch (type) {
     case 'HTTP_GET':
     case 'SSL_GET':
-      return { type, connectTimeout: NaN, retry: NaN, delayBeforeRetry: NaN, loc, urls: [], enableSni: false };
+      return { type, connectTimeout: -1, retry: -1, delayBeforeRetry: -1, loc, urls: [], enableSni: false };
     case 'TCP_CHECK':
     case 'PING_CHECK':
-      return { type, connectTimeout: NaN, retry: NaN, delayBeforeRetry: NaN, loc };
+      return { type, connectTimeout: -1, retry: -1, delayBeforeRetry: -1, loc };
     case 'SMTP_CHECK':
-      return { type, connectTimeout: NaN, retry: NaN, delayBeforeRetry: NaN, loc, heloName: 'localhost' };
+      return { type, connectTimeout: -1, retry: -1, delayBeforeRetry: -1, loc, heloName: 'localhost' };
     case 'DNS_CHECK':
-      return { type, connectTimeout: NaN, retry: NaN, delayBeforeRetry: NaN, loc, queryType: 'SOA', name: '.' };
+      return { type, connectTimeout: -1, retry: -1, delayBeforeRetry: -1, loc, queryType: 'SOA', name: '.' };
     case 'UDP_CHECK':
-      return { type, connectTimeout: NaN, retry: NaN, delayBeforeRetry: NaN, loc, requireReply: false };
+      return { type, connectTimeout: -1, retry: -1, delayBeforeRetry: -1, loc, requireReply: false };
     case 'MISC_CHECK':
-      return { type, connectTimeout: NaN, retry: NaN, delayBeforeRetry: NaN, loc, miscDynamic: false };
+      return { type, connectTimeout: -1, retry: -1, delayBeforeRetry: -1, loc, miscDynamic: false };
     case 'FILE_CHECK':
       return { type, trackFile: '', weightReverse: false, loc };
     case 'BFD_CHECK':
@@ -316,6 +319,7 @@ export function buildChecker(ctx: BuildContext, type: CheckerKeyword, n: ConfNod
       ctx.error(n.endLoc ?? n, 'HTTP/SSL_GET checker has no urls specified - ignoring');
       return undefined;
     }
+    c.urls = exact(c.urls);
   } else if (c.type === 'MISC_CHECK') {
     if (!c.miscPath) {
       ctx.error(n.endLoc ?? n, 'No script path has been specified for MISC_CHECKER - skipping');
@@ -365,9 +369,9 @@ export interface InheritedTimers {
 export function applyCheckerDefaults(c: Checker, rs: InheritedTimers, vs: Omit<InheritedTimers, 'delayLoop'> & { delayLoop: number }): void {
   if (c.type === 'FILE_CHECK' || c.type === 'BFD_CHECK') return;
   c.delayLoop ??= rs.delayLoop ?? vs.delayLoop;
-  if (Number.isNaN(c.connectTimeout)) c.connectTimeout = rs.connectTimeout ?? vs.connectTimeout ?? 5000;
-  if (Number.isNaN(c.retry)) c.retry = rs.retry ?? vs.retry ?? (c.type === 'MISC_CHECK' ? 0 : c.type === 'DNS_CHECK' ? 3 : 1);
-  if (Number.isNaN(c.delayBeforeRetry)) {
+  if (c.connectTimeout < 0) c.connectTimeout = rs.connectTimeout ?? vs.connectTimeout ?? 5000;
+  if (c.retry < 0) c.retry = rs.retry ?? vs.retry ?? (c.type === 'MISC_CHECK' ? 0 : c.type === 'DNS_CHECK' ? 3 : 1);
+  if (c.delayBeforeRetry < 0) {
     const typeDefault = c.type === 'HTTP_GET' || c.type === 'SSL_GET' ? 3000 : c.type === 'DNS_CHECK' ? c.delayLoop : 1000;
     c.delayBeforeRetry = rs.delayBeforeRetry ?? vs.delayBeforeRetry ?? typeDefault;
   }

@@ -1,6 +1,7 @@
 // virtual_server_group, virtual_server and real_server keyword tables.
 import type { ConfNode } from '../parser/ast.js';
 import type { BuildContext } from './context.js';
+import { exact } from './exact.js';
 import { buildChecker, checkerTables, type CheckerKeyword } from './build-checkers.js';
 import { arg, flagField, stringField } from './handlers.js';
 import { parseAddress, parsePrefix } from './ip.js';
@@ -145,6 +146,7 @@ function buildRealServer(ctx: BuildContext, n: ConfNode, d: VsDraft): void {
   const rs: RealServer = { address: a.address, family: a.family, port, weight: 1, inhibitOnFailure: d.vs.inhibitOnFailure, checkers: [], loc: n.loc };
   const rd: RsDraft = { rs, address: rs.address, port, kindSet: false, trackFiles: d.trackFiles, bfds: d.bfds, protocol: d.protocolSet ? d.vs.protocol.toLowerCase() : 'none' };
   realServerTable.walk(ctx, n.children, rd);
+  rs.checkers = exact(rs.checkers);
   if (rd.raw) rs.raw = rd.raw;
   d.vs.realServers.push(rs);
 }

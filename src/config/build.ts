@@ -1,6 +1,7 @@
 // The config builder: walks the parser's ConfNode tree pass by pass as keepalived does
 // (parent: global_defs and root settings; checker: LVS; vrrp: VRRP and tracking; bfd) and fills
 // the typed model. Unknown keywords are reported; accepted-but-unmodelled keywords are kept raw.
+import { exact } from './exact.js';
 import type { ConfNode } from '../parser/ast.js';
 import { Pass, type BuildContext } from './context.js';
 import { buildGlobalDefs, defaultGlobalDefs } from './build-global.js';
@@ -18,7 +19,8 @@ import {
   vrrpScriptTable,
 } from './build-track.js';
 import { newInstance, newSyncGroup, syncGroupTable, vrrpInstanceTable, type InstanceDraft, type SyncGroupDraft, type VrrpRegistry } from './build-vrrp.js';
-import type { KeepalivedConfig } from './model.js';
+import type { KeepalivedConfig, VirtualServerGroup } from './model.js';
+import { addVirtualServerScripts, noScripts, validateVirtualServer, type EarlyChecked } from './validate.js';
 import { toRaw } from './table.js';
 import { arg } from './handlers.js';
 
@@ -56,7 +58,11 @@ export interface BuildState {
   syncGroupDrafts: SyncGroupDraft[];
   instanceDrafts: InstanceDraft[];
   vsDrafts: VsDraft[];
+  /** virtual servers checked as soon as read and not kept (ConfigBuild's releaseVirtualServers) */
+  early: EarlyChecked;
 }
+
+const NO_GROUPS: ReadonlyMap<string, VirtualServerGroup> = new Map();
 
 export function emptyConfig(file: string, configId: string): KeepalivedConfig {
   return {
@@ -114,7 +120,7 @@ function definesNames(n: ConfNode, p: Pass): boolean {
  * node breaks that: the caller must then build from a full parse instead.
  */
 export class ConfigBuild {
-  readonly state: BuildState = { syncGroupDrafts: [], instanceDrafts: [], vsDrafts: [] };
+  readonly state: BuildState = { syncGroupDrafts: [], instanceDrafts: [], vsDrafts: [], early: { count: 0, scripts: noScripts(), diagnostics: [] } };
   private readonly byPass: ConfNode[][] = [[], [], [], []];
   private readonly trackFileNames = new Set<string>();
   private readonly bfdNames = new Set<string>();
@@ -122,9 +128,17 @@ export class ConfigBuild {
   private prefix: ConfNode[] = [];
   private streaming = false;
 
+  /**
+   * @param releaseVirtualServers when streaming, check each virtual server as soon as it is
+   * read and keep only its messages, not its model (a config test: a large configuration then
+   * never holds its tens of thousands of real servers at once). The messages come out in the
+   * same order as when the whole model is checked at the end. A virtual server of a group needs
+   * all groups: from the first one on, servers are kept and checked at the end as usual.
+   */
   constructor(
     private readonly ctx: BuildContext,
     private readonly cfg: KeepalivedConfig,
+    private releaseVirtualServers = false,
   ) {}
 
   /** streaming: one completed root node; false = cannot stream this configuration */
@@ -238,7 +252,18 @@ export class ConfigBuild {
       if (!vs) return;
       const d: VsDraft = { vs, protocolSet: false, schedSet: false, kindSet: false, trackFiles: this.trackFileNames, bfds: this.bfdNames };
       virtualServerTable.walk(ctx, n.children, d);
+      vs.realServers = exact(vs.realServers);
       if (d.raw) vs.raw = d.raw;
+      if (this.streaming && this.releaseVirtualServers && vs.key.kind !== 'group') {
+        const early = this.state.early;
+        early.count++;
+        addVirtualServerScripts(early.scripts, vs);
+        ctx.divert(early.diagnostics);
+        validateVirtualServer(ctx, d, NO_GROUPS);
+        ctx.divert(undefined);
+        return;
+      }
+      this.releaseVirtualServers = false;
       this.state.vsDrafts.push(d);
       cfg.virtualServers.push(vs);
     } else this.rootRaw(n);

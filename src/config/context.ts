@@ -35,7 +35,20 @@ export class BuildContext {
       // keepalived's parent process names no file for lines of the top file itself
       if (this.pass === Pass.Parent && loc.file === this.topFile) d.keepalivedText = `(Line ${loc.line}) ${message}`;
     }
-    this.byPass[this.pass].push(d);
+    (this.diverted ?? this.byPass[this.pass]).push(d);
+  }
+
+  private diverted: Diagnostic[] | undefined;
+
+  /** while `to` is set, messages go there instead (undefined: back to the pass's list) */
+  divert(to: Diagnostic[] | undefined): void {
+    this.diverted = to;
+  }
+
+  /** messages collected elsewhere (see divert), appended to the current pass's list in order */
+  append(ds: readonly Diagnostic[]): void {
+    const list = this.byPass[this.pass];
+    for (let i = 0; i < ds.length; i++) list.push(ds[i]!);
   }
 
   error(at: ConfNode | SourceLoc | undefined, message: string): void {

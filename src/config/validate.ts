@@ -3,111 +3,155 @@ import type { BuildState } from './build.js';
 import { applyCheckerDefaults } from './build-checkers.js';
 import { formatVs } from './build-lvs.js';
 import { Pass, type BuildContext } from './context.js';
-import type { GlobalDefs, KeepalivedConfig, RealServer, ScriptSpec, VrrpInstance } from './model.js';
+import type { VsDraft } from './build-lvs.js';
+import type { Diagnostic, GlobalDefs, KeepalivedConfig, RealServer, ScriptSpec, VirtualServer, VirtualServerGroup, VrrpInstance } from './model.js';
 import { checkScript } from './script-security.js';
 
-function securityViolation(ctx: BuildContext, scripts: (ScriptSpec | undefined)[], what: string): void {
-  let isScript = false;
-  let insecure = false;
-  for (const s of scripts) {
-    if (!s) continue;
-    const r = checkScript(s);
-    isScript ||= r.isScript;
-    insecure ||= r.insecure;
+/** Whether any of the scripts would be executed, and whether any of those is insecure. */
+export interface ScriptFlags {
+  isScript: boolean;
+  insecure: boolean;
+}
+
+export const noScripts = (): ScriptFlags => ({ isScript: false, insecure: false });
+
+function addScript(flags: ScriptFlags, s: ScriptSpec | undefined): void {
+  if (!s) return;
+  const r = checkScript(s);
+  flags.isScript ||= r.isScript;
+  flags.insecure ||= r.insecure;
+}
+
+/** the scripts of a virtual server (quorum, notify of its real servers, MISC_CHECK) */
+export function addVirtualServerScripts(flags: ScriptFlags, vs: VirtualServer): void {
+  addScript(flags, vs.quorumUp);
+  addScript(flags, vs.quorumDown);
+  const rss = vs.realServers;
+  for (let i = 0; i < rss.length; i++) {
+    const rs = rss[i]!;
+    addScript(flags, rs.notifyUp);
+    addScript(flags, rs.notifyDown);
+    for (let j = 0; j < rs.checkers.length; j++) {
+      const c = rs.checkers[j]!;
+      if (c.type === 'MISC_CHECK') addScript(flags, c.miscPath);
+    }
   }
-  if (isScript && !ctx.scripts.enableScriptSecurity)
-    ctx.report('security', `SECURITY VIOLATION - ${what} are being executed but script_security not enabled.${insecure ? ' There are insecure scripts.' : ''}`);
+}
+
+function securityViolation(ctx: BuildContext, flags: ScriptFlags, what: string): void {
+  if (flags.isScript && !ctx.scripts.enableScriptSecurity)
+    ctx.report('security', `SECURITY VIOLATION - ${what} are being executed but script_security not enabled.${flags.insecure ? ' There are insecure scripts.' : ''}`);
 }
 
 /** keepalived's parent process checks start/shutdown scripts right after reading the config. */
 export function validateParent(ctx: BuildContext, cfg: KeepalivedConfig): void {
   ctx.pass = Pass.Parent;
-  securityViolation(ctx, [cfg.global.startupScript, cfg.global.shutdownScript], 'start/shutdown scripts');
+  const flags = noScripts();
+  addScript(flags, cfg.global.startupScript);
+  addScript(flags, cfg.global.shutdownScript);
+  securityViolation(ctx, flags, 'start/shutdown scripts');
+}
+
+/**
+ * Virtual servers checked while reading (a config test that keeps no model): their messages,
+ * in order, and what their scripts add to the security check. See ConfigBuild.
+ */
+export interface EarlyChecked {
+  count: number;
+  scripts: ScriptFlags;
+  diagnostics: Diagnostic[];
 }
 
 export function validateChecker(ctx: BuildContext, cfg: KeepalivedConfig, state: BuildState): void {
   ctx.pass = Pass.Checker;
   const g = cfg.global;
-  if (cfg.virtualServers.length) {
-    const scripts: (ScriptSpec | undefined)[] = [g.lvsNotifyFifo?.script, g.notifyFifo?.script];
-    for (const vs of cfg.virtualServers) {
-      scripts.push(vs.quorumUp, vs.quorumDown);
-      for (const rs of vs.realServers) {
-        scripts.push(rs.notifyUp, rs.notifyDown);
-        for (const c of rs.checkers) if (c.type === 'MISC_CHECK') scripts.push(c.miscPath);
-      }
-    }
-    securityViolation(ctx, scripts, 'check scripts');
+  const early = state.early;
+  if (cfg.virtualServers.length || early.count) {
+    const flags: ScriptFlags = { ...early.scripts };
+    addScript(flags, g.lvsNotifyFifo?.script);
+    addScript(flags, g.notifyFifo?.script);
+    for (const vs of cfg.virtualServers) addVirtualServerScripts(flags, vs);
+    securityViolation(ctx, flags, 'check scripts');
   }
   cfg.virtualServerGroups = cfg.virtualServerGroups.filter((x) => x.entries.length > 0);
   const groups = new Map(cfg.virtualServerGroups.map((x) => [x.name, x]));
+  ctx.append(early.diagnostics);
   const kept = [];
-  for (const d of state.vsDrafts) {
-    const vs = d.vs;
-    // keepalived silently drops a virtual server whose group is not defined
-    if (vs.key.kind === 'group' && !groups.has(vs.key.group)) continue;
-    if (vs.realServers.length === 0) {
-      ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)} has no real servers - ignoring`);
-      continue;
-    }
-    const k = vs.key;
-    const grp = k.kind === 'group' ? groups.get(k.group) : undefined;
-    const hasAddr = k.kind === 'addr' || (grp !== undefined && grp.entries.some((e) => e.kind === 'addr'));
-    const fwmarkOnly = k.kind === 'fwmark' || (grp !== undefined && grp.entries.length > 0 && grp.entries.every((e) => e.kind === 'fwmark'));
-    if (hasAddr && !d.protocolSet) {
-      ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)}: no protocol set - defaulting to UDP`);
-      vs.protocol = 'UDP';
-      d.protocolSet = true;
-    }
-    if (hasAddr && vs.ops && vs.protocol !== 'UDP') {
-      ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)}: one packet scheduling requires UDP - resetting`);
-      vs.ops = false;
-    }
-    if (k.kind === 'addr' && k.port === 0 && !vs.persistenceTimeout) {
-      ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)}: zero port only valid for persistent services - setting`);
-      vs.persistenceTimeout = 360;
-    }
-    if (d.protocolSet && fwmarkOnly) {
-      ctx.error(undefined, `Warning: Virtual server ${formatVs(vs, d.protocolSet)}: protocol specified for fwmark - protocol will be ignored`);
-    }
-    if (!d.schedSet) ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)}: no scheduler set, setting default 'wlc'`);
-    let reportedKind = false;
-    // ports seen per address (no per-server key string: large configs have many servers)
-    const seenRs = new Map<string, Set<number>>();
-    if (vs.realServers.length > 1) vs.realServers = vs.realServers.filter((rs) => {
-      const ports = seenRs.get(rs.address);
-      if (ports === undefined) {
-        seenRs.set(rs.address, new Set([rs.port]));
-        return true;
-      }
-      if (!ports.has(rs.port)) {
-        ports.add(rs.port);
-        return true;
-      }
-      const proto = d.protocolSet ? vs.protocol.toLowerCase() : 'none';
-      ctx.error(undefined, `VS ${formatVs(vs, d.protocolSet)}: real server [${rs.address}]:${proto}:${rs.port} is duplicated - removing second rs`);
-      return false;
-    });
-    for (const rs of vs.realServers) {
-      if (rs.lbKind === undefined) {
-        if (!d.kindSet && !reportedKind) {
-          ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)}: no forwarding method set, setting default NAT`);
-          reportedKind = true;
-        }
-        rs.lbKind = vs.lbKind;
-      }
-      rs.alpha ??= vs.alpha;
-      if (rs.retry === undefined && vs.retry !== undefined) rs.retry = vs.retry;
-      if (rs.delayBeforeRetry === undefined && vs.delayBeforeRetry !== undefined) rs.delayBeforeRetry = vs.delayBeforeRetry;
-      if (rs.warmup === undefined && vs.warmup !== undefined) rs.warmup = vs.warmup;
-      if (rs.connectTimeout === undefined && vs.connectTimeout !== undefined) rs.connectTimeout = vs.connectTimeout;
-      rs.delayLoop ??= vs.delayLoop;
-      const inherited = rs as RealServer & { delayLoop: number };
-      for (const c of rs.checkers) applyCheckerDefaults(c, inherited, vs);
-    }
-    kept.push(vs);
-  }
+  for (const d of state.vsDrafts) if (validateVirtualServer(ctx, d, groups)) kept.push(d.vs);
   cfg.virtualServers = kept;
+}
+
+/**
+ * keepalived's checks of one virtual server once the whole configuration is read; fills in what
+ * its real servers and checkers inherit. false = keepalived drops it. Only a server of a group
+ * needs `groups` (all of the configuration's virtual_server_groups).
+ */
+export function validateVirtualServer(ctx: BuildContext, d: VsDraft, groups: ReadonlyMap<string, VirtualServerGroup>): boolean {
+  const vs = d.vs;
+  // keepalived silently drops a virtual server whose group is not defined
+  if (vs.key.kind === 'group' && !groups.has(vs.key.group)) return false;
+  if (vs.realServers.length === 0) {
+    ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)} has no real servers - ignoring`);
+    return false;
+  }
+  const k = vs.key;
+  const grp = k.kind === 'group' ? groups.get(k.group) : undefined;
+  const hasAddr = k.kind === 'addr' || (grp !== undefined && grp.entries.some((e) => e.kind === 'addr'));
+  const fwmarkOnly = k.kind === 'fwmark' || (grp !== undefined && grp.entries.length > 0 && grp.entries.every((e) => e.kind === 'fwmark'));
+  if (hasAddr && !d.protocolSet) {
+    ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)}: no protocol set - defaulting to UDP`);
+    vs.protocol = 'UDP';
+    d.protocolSet = true;
+  }
+  if (hasAddr && vs.ops && vs.protocol !== 'UDP') {
+    ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)}: one packet scheduling requires UDP - resetting`);
+    vs.ops = false;
+  }
+  if (k.kind === 'addr' && k.port === 0 && !vs.persistenceTimeout) {
+    ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)}: zero port only valid for persistent services - setting`);
+    vs.persistenceTimeout = 360;
+  }
+  if (d.protocolSet && fwmarkOnly) {
+    ctx.error(undefined, `Warning: Virtual server ${formatVs(vs, d.protocolSet)}: protocol specified for fwmark - protocol will be ignored`);
+  }
+  if (!d.schedSet) ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)}: no scheduler set, setting default 'wlc'`);
+  let reportedKind = false;
+  // ports seen per address (no per-server key string: large configs have many servers)
+  const seenRs = new Map<string, Set<number>>();
+  if (vs.realServers.length > 1) vs.realServers = vs.realServers.filter((rs) => {
+    const ports = seenRs.get(rs.address);
+    if (ports === undefined) {
+      seenRs.set(rs.address, new Set([rs.port]));
+      return true;
+    }
+    if (!ports.has(rs.port)) {
+      ports.add(rs.port);
+      return true;
+    }
+    const proto = d.protocolSet ? vs.protocol.toLowerCase() : 'none';
+    ctx.error(undefined, `VS ${formatVs(vs, d.protocolSet)}: real server [${rs.address}]:${proto}:${rs.port} is duplicated - removing second rs`);
+    return false;
+  });
+  const rss = vs.realServers;
+  for (let i = 0; i < rss.length; i++) {
+    const rs = rss[i]!;
+    if (rs.lbKind === undefined) {
+      if (!d.kindSet && !reportedKind) {
+        ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)}: no forwarding method set, setting default NAT`);
+        reportedKind = true;
+      }
+      rs.lbKind = vs.lbKind;
+    }
+    rs.alpha ??= vs.alpha;
+    if (rs.retry === undefined && vs.retry !== undefined) rs.retry = vs.retry;
+    if (rs.delayBeforeRetry === undefined && vs.delayBeforeRetry !== undefined) rs.delayBeforeRetry = vs.delayBeforeRetry;
+    if (rs.warmup === undefined && vs.warmup !== undefined) rs.warmup = vs.warmup;
+    if (rs.connectTimeout === undefined && vs.connectTimeout !== undefined) rs.connectTimeout = vs.connectTimeout;
+    rs.delayLoop ??= vs.delayLoop;
+    const inherited = rs as RealServer & { delayLoop: number };
+    for (let j = 0; j < rs.checkers.length; j++) applyCheckerDefaults(rs.checkers[j]!, inherited, vs);
+  }
+  return true;
 }
 
 export function validateVrrp(ctx: BuildContext, cfg: KeepalivedConfig, state: BuildState): void {
@@ -132,7 +176,9 @@ export function validateVrrp(ctx: BuildContext, cfg: KeepalivedConfig, state: Bu
     for (const s of cfg.vrrpScripts) {
       if (s.script && !checkScript(s.script).isScript) ctx.info(undefined, `Disabling track script ${s.name} since not found/accessible`);
     }
-    securityViolation(ctx, scripts, 'scripts');
+    const flags = noScripts();
+    for (const s of scripts) addScript(flags, s);
+    securityViolation(ctx, flags, 'scripts');
   }
   for (const d of state.instanceDrafts) {
     if (quiet) break;

@@ -133,7 +133,10 @@ export function readDecimal(ctx: BuildContext, node: ConfNode, word: string, min
 /** keepalived read_timer: seconds with microsecond resolution, returned in MILLISECONDS. */
 export function readTimerMs(ctx: BuildContext, node: ConfNode, word: string, minUs = 0, maxUs = Number.MAX_SAFE_INTEGER): number | undefined {
   const us = readDecimal(ctx, node, word, minUs, maxUs, 6);
-  return us === undefined ? undefined : us / 1000;
+  if (us === undefined) return undefined;
+  const ms = us / 1000;
+  // a whole number of ms as a small integer: a double would make V8 box the field holding it
+  return ms <= 0x3fffffff && ms === Math.floor(ms) ? ms | 0 : ms;
 }
 
 /** on/true/yes -> true, off/false/no -> false, else undefined. */

@@ -4,6 +4,7 @@
 // JSON.stringify() gives the same plain shape as any other ConfNode.
 import type { SourceLoc } from '../config/model.js';
 import type { ConfNode } from './ast.js';
+import { internSlice } from './intern.js';
 
 function isWhite(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);
@@ -13,6 +14,8 @@ export class LazyNode implements ConfNode {
   declare children?: ConfNode[];
   declare openLoc?: SourceLoc;
   declare endLoc?: SourceLoc;
+  /** the first word, shared with every other node of the same keyword */
+  readonly keyword: string;
   readonly #src: string;
   readonly #start: number;
   /** text length * 1024 + keyword length (both < 1024: fast-path lines are short) */
@@ -25,6 +28,7 @@ export class LazyNode implements ConfNode {
    * its first word. Only small numbers and shared references are stored.
    */
   constructor(src: string, start: number, kwEnd: number, end: number, file: string, line: number) {
+    this.keyword = internSlice(src, start, kwEnd);
     this.#src = src;
     this.#start = start;
     this.#lengths = (end - start) * 1024 + (kwEnd - start);
@@ -35,10 +39,6 @@ export class LazyNode implements ConfNode {
     this.children = undefined;
     this.openLoc = undefined;
     this.endLoc = undefined;
-  }
-
-  get keyword(): string {
-    return this.#src.slice(this.#start, this.#start + (this.#lengths & 1023));
   }
 
   get text(): string {

@@ -13,9 +13,14 @@ export class TreeBuilder {
   /** number of nodes built */
   count = 0;
   readonly roots: ConfNode[] = [];
-  private current: ConfNode[] = this.roots;
   private readonly open: ConfNode[] = [];
-  private readonly outer: ConfNode[][] = [];
+  /**
+   * The children of all open blocks, innermost last; `starts[i]` is where those of `open[i]`
+   * begin. A block gets its `children` when it closes, as an array of exactly their number
+   * (grown by push(), it would keep room for 16 more: most blocks have one to three lines).
+   */
+  private readonly stack: ConfNode[] = [];
+  private readonly starts: number[] = [];
   /** the node of the previous logical line, while it may still take a '{' block */
   private candidate: ConfNode | null = null;
 
@@ -45,7 +50,19 @@ export class TreeBuilder {
 
   /** streaming: hand over the last top-level node */
   finish(): void {
+    this.closeOpenBlocks();
     this.flushRoot();
+  }
+
+  /** at the end of the input: blocks still open get the children read so far (innermost first) */
+  closeOpenBlocks(): void {
+    for (let i = this.open.length - 1; i >= 0; i--) {
+      const start = this.starts[i]!;
+      this.open[i]!.children = this.stack.slice(start);
+      this.stack.length = start;
+    }
+    this.open.length = 0;
+    this.starts.length = 0;
   }
 
   /** a logical line from the general path (already brace-split) */
@@ -72,10 +89,11 @@ export class TreeBuilder {
     this.lastNode = node;
     this.last = null;
     this.count++;
-    if (this.sink !== null && this.current === this.roots) {
+    if (this.open.length !== 0) this.stack.push(node);
+    else if (this.sink !== null) {
       this.flushRoot();
       this.pendingRoot = node;
-    } else this.current.push(node);
+    } else this.roots.push(node);
     this.candidate = node;
   }
 
@@ -88,11 +106,9 @@ export class TreeBuilder {
       this.report("Unexpected '{' - ignoring", 'error', loc);
       return;
     }
-    owner.children = [];
     owner.openLoc = loc;
     this.open.push(owner);
-    this.outer.push(this.current);
-    this.current = owner.children;
+    this.starts.push(this.stack.length);
   }
 
   /** '}': closes the open block, or is kept as a top-level '}' node (keepalived: Unknown keyword '}') */
@@ -105,8 +121,11 @@ export class TreeBuilder {
       return;
     }
     this.candidate = null;
-    this.open.pop()!.endLoc = loc;
-    this.current = this.outer.pop()!;
+    const owner = this.open.pop()!;
+    const start = this.starts.pop()!;
+    owner.children = this.stack.slice(start);
+    this.stack.length = start;
+    owner.endLoc = loc;
   }
 
   get openBlocks(): number {

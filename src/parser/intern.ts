@@ -1,0 +1,22 @@
+// One string per distinct short word. The fast path reads a keyword from every line; slicing it
+// afresh each time made a new string per line (a large configuration has hundreds of thousands
+// of lines and a few dozen keywords), and every keyword-table lookup then hashed it again. The
+// pool keeps the last string seen for each hash slot, so it stays small whatever the input.
+const SLOTS = 1024; // a power of two
+const MAX_LEN = 40; // longer words are sliced as they are
+
+const pool: (string | undefined)[] = new Array<string | undefined>(SLOTS).fill(undefined);
+
+/** src.slice(start, end), shared with earlier equal words when short */
+export function internSlice(src: string, start: number, end: number): string {
+  const len = end - start;
+  if (len > MAX_LEN || len <= 0) return src.slice(start, end);
+  let h = len;
+  for (let i = start; i < end; i++) h = (Math.imul(h, 31) + src.charCodeAt(i)) | 0;
+  const slot = (h ^ (h >>> 10)) & (SLOTS - 1);
+  const hit = pool[slot];
+  if (hit !== undefined && hit.length === len && src.startsWith(hit, start)) return hit;
+  const word = src.slice(start, end);
+  pool[slot] = word;
+  return word;
+}
