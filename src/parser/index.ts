@@ -133,11 +133,17 @@ export function parseConfig(path: string, opts: ParseOptions = {}): ParseResult 
       while (!parent.isIdle() && !parentDone && copySource.isEmpty()) pullParent();
     }
     if (fastOn && pushback === null && !parentDone && child.isIdle() && parent.isIdle() && copySource.drainMarkers()) {
-      const r = files.read();
-      if (r !== null) {
-        if (!copySource.drainMarkers() || !fast.line(r.src, r.start, r.end)) pushback = { text: r.text, newline: r.newline };
-        else continue;
+      // plain lines in a row: the fast path changes none of the states just checked
+      let r = files.read();
+      while (r !== null) {
+        if (!copySource.drainMarkers() || !fast.line(r.src, r.start, r.end)) {
+          pushback = { text: r.text, newline: r.newline };
+          break;
+        }
+        if (tree.stopped || tree.count >= MAX_NODES) break;
+        r = files.read();
       }
+      if (r !== null && pushback === null) continue;
     }
     const line = child.next();
     if (line === null) break;
