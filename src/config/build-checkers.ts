@@ -2,7 +2,7 @@
 // UDP_CHECK, PING_CHECK, FILE_CHECK, BFD_CHECK.
 import type { ConfNode } from '../parser/ast.js';
 import type { BuildContext } from './context.js';
-import { exact } from './exact.js';
+import { append, exact } from './exact.js';
 import { arg, stringField } from './handlers.js';
 import { parseAddress } from './ip.js';
 import type { BfdCheck, Checker, DnsCheck, FileCheck, HttpCheck, HttpUrl, MiscCheck, RawKeyword, SmtpCheck, UdpCheck } from './model.js';
@@ -135,7 +135,7 @@ export const urlTable = new KeywordTable<HttpUrl & { raw?: RawKeyword[] }>('url'
     for (const w of n.args) {
       const code = plainStatus(w);
       if (code !== -1) {
-        u.statusCodes.push({ from: code, to: code });
+        u.statusCodes = append(u.statusCodes, { from: code, to: code });
         continue;
       }
       const m = /^([0-9]+)(?:-([0-9]+))?$/.exec(w);
@@ -145,7 +145,7 @@ export const urlTable = new KeywordTable<HttpUrl & { raw?: RawKeyword[] }>('url'
         ctx.error(n, `Invalid HTTP_GET status code '${w}'`);
         continue;
       }
-      u.statusCodes.push({ from, to });
+      u.statusCodes = append(u.statusCodes, { from, to });
     }
   })
   .model('virtualhost', stringField((u, v) => (u.virtualhost = v)))
@@ -183,7 +183,7 @@ function httpTable(type: 'HTTP_GET' | 'SSL_GET') {
       urlTable.walk(ctx, n.children, u);
       u.statusCodes = exact(u.statusCodes);
       if (!u.path) ctx.error(n.endLoc ?? n, 'HTTP/SSL_GET checker url has no path - ignoring');
-      else c.urls.push(u);
+      else c.urls = append(c.urls, u);
     });
 }
 

@@ -1,7 +1,7 @@
 // virtual_server_group, virtual_server and real_server keyword tables.
 import type { ConfNode } from '../parser/ast.js';
 import type { BuildContext } from './context.js';
-import { exact } from './exact.js';
+import { append, exact } from './exact.js';
 import { buildChecker, checkerTables, type CheckerKeyword } from './build-checkers.js';
 import { arg, flagField, stringField } from './handlers.js';
 import { parseAddress, parsePrefix } from './ip.js';
@@ -120,7 +120,7 @@ export const realServerTable = new KeywordTable<RsDraft>('real_server')
 for (const type of Object.keys(checkerTables) as CheckerKeyword[]) {
   realServerTable.model(type, (ctx, n, d) => {
     const c = buildChecker(ctx, type, n, d.trackFiles, d.bfds, d);
-    if (c) d.rs.checkers.push(c);
+    if (c) d.rs.checkers = append(d.rs.checkers, c);
   });
 }
 
@@ -144,7 +144,7 @@ function buildRealServer(ctx: BuildContext, n: ConfNode, d: VsDraft): void {
     return;
   }
   const rs: RealServer = { address: a.address, family: a.family, port, weight: 1, inhibitOnFailure: d.vs.inhibitOnFailure, checkers: [], loc: n.loc };
-  const rd: RsDraft = { rs, address: rs.address, port, kindSet: false, trackFiles: d.trackFiles, bfds: d.bfds, protocol: d.protocolSet ? d.vs.protocol.toLowerCase() : 'none' };
+  const rd: RsDraft = { rs, address: rs.address, port, kindSet: false, trackFiles: d.trackFiles, bfds: d.bfds, protocol: d.protocolSet ? protocolName(d.vs.protocol) : 'none' };
   realServerTable.walk(ctx, n.children, rd);
   rs.checkers = exact(rs.checkers);
   if (rd.raw) rs.raw = rd.raw;
@@ -255,8 +255,9 @@ export const virtualServerTable = new KeywordTable<VsDraft>('virtual_server')
   .model('real_server', (ctx, n, d) => buildRealServer(ctx, n, d))
   .raw('hashed', 'flag-1', 'flag-2', 'flag-3', 'persistence_engine', 'ha_suspend', 'snmp_name', 'weight');
 
-function protoName(p: Protocol): string {
-  return p.toLowerCase();
+/** tcp, udp or sctp: as keepalived prints it (a constant string: no new one per real server) */
+function protocolName(p: Protocol): string {
+  return p === 'TCP' ? 'tcp' : p === 'UDP' ? 'udp' : 'sctp';
 }
 
 /** keepalived's FMT_VS */
@@ -265,7 +266,7 @@ export function formatVs(vs: VirtualServer, protocolSet: boolean): string {
   if (k.kind === 'group') return `[${k.group}]:0`;
   if (k.kind === 'fwmark') return `FWM ${k.fwmark}`;
   const addr = k.family === 6 ? `[${k.address}]` : `[${k.address}]`;
-  return `${addr}:${protocolSet ? protoName(vs.protocol) : 'none'}:${k.port}`;
+  return `${addr}:${protocolSet ? protocolName(vs.protocol) : 'none'}:${k.port}`;
 }
 
 /** Parse the virtual_server header: IP [PORT] | fwmark N | group NAME. */

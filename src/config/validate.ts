@@ -81,6 +81,24 @@ export function validateChecker(ctx: BuildContext, cfg: KeepalivedConfig, state:
   cfg.virtualServers = kept;
 }
 
+/** whether two real servers have the same address and port (no allocation for a usual number of them) */
+function hasDuplicate(rss: readonly RealServer[]): boolean {
+  if (rss.length > 32) {
+    const seen = new Set<string>();
+    for (const rs of rss) {
+      const key = `${rs.address}|${rs.port}`;
+      if (seen.has(key)) return true;
+      seen.add(key);
+    }
+    return false;
+  }
+  for (let i = 1; i < rss.length; i++) {
+    const a = rss[i]!;
+    for (let j = 0; j < i; j++) if (rss[j]!.port === a.port && rss[j]!.address === a.address) return true;
+  }
+  return false;
+}
+
 /**
  * keepalived's checks of one virtual server once the whole configuration is read; fills in what
  * its real servers and checkers inherit. false = keepalived drops it. Only a server of a group
@@ -118,7 +136,7 @@ export function validateVirtualServer(ctx: BuildContext, d: VsDraft, groups: Rea
   let reportedKind = false;
   // ports seen per address (no per-server key string: large configs have many servers)
   const seenRs = new Map<string, Set<number>>();
-  if (vs.realServers.length > 1) vs.realServers = vs.realServers.filter((rs) => {
+  if (vs.realServers.length > 1 && hasDuplicate(vs.realServers)) vs.realServers = vs.realServers.filter((rs) => {
     const ports = seenRs.get(rs.address);
     if (ports === undefined) {
       seenRs.set(rs.address, new Set([rs.port]));

@@ -50,6 +50,11 @@ function isWhite(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);
 }
 
+/** 1 for the characters the fast path's scan must look at: # ! " $ \ { } and controls but tab */
+const SPECIAL = new Uint8Array(256);
+for (let c = 0; c < 32; c++) if (c !== 9) SPECIAL[c] = 1;
+for (const ch of '#!"$\\{}') SPECIAL[ch.charCodeAt(0)] = 1;
+
 /** longest line the fast path takes (longer ones may be split by fgets in the child pass) */
 const FAST_MAX = 1000;
 
@@ -74,6 +79,8 @@ export class FastPath {
     let braces = false;
     for (let i = start; i < to; i++) {
       const c = src.charCodeAt(i);
+      // (one table look-up for the common character; the text is latin1: codes < 256)
+      if (SPECIAL[c] === 0) continue;
       if (c === 35 || c === 33) {
         // a comment: the line ends here, unless a '\' follows (keepalived keeps a final '\')
         for (let j = i + 1; j < to; j++) if (src.charCodeAt(j) === 92) return false;
