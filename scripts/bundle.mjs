@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// Build step after tsc: the config test's modules (cli/check-config and everything it imports
-// statically: parser and config model, about 40 files) as one ES module. Node's ES module
-// loader resolves, reads and links each file separately; one file loads in about half the time,
-// which is a tenth of `tskeepalived -t` on a large configuration. cli/main.ts loads the bundle
-// when it is there and the separate modules otherwise.
+// Build step after tsc: the command line (cli/main) with the config test and everything it
+// imports statically (parser and config model, about 40 files) as one CommonJS file,
+// dist/src/cli/main.bundle.cjs, which bin/tskeepalived loads when it is there. Node's ES module
+// loader resolves, reads and links each file separately, and starting the loader at all costs
+// about 12 ms here: a config test of a large configuration loads about 35 ms faster this way.
+// The daemon and its engines stay separate ES modules, imported when the daemon starts.
 import { build } from 'esbuild';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,13 +12,20 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 await build({
-  entryPoints: [join(root, 'dist/src/cli/check-config.js')],
-  outfile: join(root, 'dist/src/cli/check-config.bundle.js'),
+  entryPoints: [join(root, 'dist/src/cli/main.js')],
+  outfile: join(root, 'dist/src/cli/main.bundle.cjs'),
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
-  // loaded lazily, only for ~SEQ expressions (src/parser/generator-grammar.ts)
-  external: ['chevrotain'],
+  external: [
+    // the daemon: ES modules, loaded by import() relative to dist/src/cli/ as from main.js
+    '../daemon/run.js',
+    // loaded lazily, only for ~SEQ expressions (src/parser/generator-grammar.ts)
+    'chevrotain',
+  ],
+  // import.meta.url of the modules bundled (to find chevrotain): this file's URL
+  define: { 'import.meta.url': '__bundleUrl' },
+  banner: { js: "var __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
 });

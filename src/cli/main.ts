@@ -25,7 +25,7 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   if (opts.configTest || opts.dumpConf) {
-    const { runCheckConfig } = await loadCheckConfig();
+    const { runCheckConfig } = await import('./check-config.js');
     process.exitCode = await runCheckConfig(opts);
     return;
   }
@@ -33,13 +33,3 @@ export async function main(argv: string[]): Promise<void> {
   await runDaemon(opts);
 }
 
-/** the config test as one bundled module (scripts/bundle.mjs) if built, else its separate modules */
-async function loadCheckConfig(): Promise<typeof import('./check-config.js')> {
-  try {
-    const bundle: string = './check-config.bundle.js';
-    return (await import(bundle)) as typeof import('./check-config.js');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
-    return import('./check-config.js');
-  }
-}
