@@ -5,15 +5,26 @@
 // loader resolves, reads and links each file separately, and starting the loader at all costs
 // about 12 ms here: a config test of a large configuration loads about 35 ms faster this way.
 // The daemon and its engines stay separate ES modules, imported when the daemon starts.
-import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outfile = join(root, 'dist/src/cli/main.bundle.cjs');
+rmSync(outfile, { force: true });
+
+let build;
+try {
+  ({ build } = await import('esbuild'));
+} catch (e) {
+  // not fatal: bin/tskeepalived then loads the separate ES modules (slower to start)
+  process.stderr.write(`bundle: esbuild unavailable (${e.message}); the CLI runs from dist/ modules\n`);
+  process.exit(0);
+}
 
 await build({
   entryPoints: [join(root, 'dist/src/cli/main.js')],
-  outfile: join(root, 'dist/src/cli/main.bundle.cjs'),
+  outfile,
   bundle: true,
   platform: 'node',
   format: 'cjs',
