@@ -30,3 +30,19 @@ test('fast path == general path with long lines around the fgets limit', () => {
     { numRuns: 60 },
   );
 });
+
+test('fast path == general path across the reader\'s 64 KB chunk boundaries', () => {
+  // lines of every length around the boundary, a long line (several fgets reads) over it,
+  // braces and comments at it: each placement lands a different character on the boundary
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 40 }), fc.constantFrom('k v {', '}', 'x # c', `long ${'z'.repeat(1500)}`, '{ a b }'), (shift, at) => {
+      const filler = 'real_server 10.0.0.1 80 {\n  weight 1\n}\n';
+      let text = 'a'.repeat(shift) + '\n';
+      while (text.length < 65536 - 20) text += filler;
+      text += `${at}\nend\n${filler.repeat(3)}`;
+      const r = parseBoth(text);
+      assert.ok(dump(r.nodes).some((l) => l.endsWith(' end')));
+    }),
+    { numRuns: 50 },
+  );
+});
