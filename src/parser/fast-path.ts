@@ -68,44 +68,25 @@ export class FastPath {
 
   /** Handle the physical line src[from, to) if it is plain; false (nothing done) otherwise. */
   line(src: string, from: number, to: number): boolean {
+    // (small functions: each is optimized soon after the start, while one large one compiled
+    // late and ran slowly in the meantime)
     if (to - from > FAST_MAX) return false;
-    let start = from;
-    while (start < to) {
-      const c = src.charCodeAt(start);
-      if (c !== 32 && c !== 9) break;
-      start++;
-    }
+    const start = skipBlanks(src, from, to);
     if (start < to && !plainStart(src, start)) return false;
-    let braces = false;
-    for (let i = start; i < to; i++) {
-      const c = src.charCodeAt(i);
-      // (one table look-up for the common character; the text is latin1: codes < 256)
-      if (SPECIAL[c] === 0) continue;
-      if (c === 35 || c === 33) {
-        // a comment: the line ends here, unless a '\' follows (keepalived keeps a final '\')
-        for (let j = i + 1; j < to; j++) if (src.charCodeAt(j) === 92) return false;
-        to = i;
-        break;
-      }
-      // " $ \ and control characters need the general path
-      if (c === 34 || c === 36 || c === 92 || (c < 32 && c !== 9)) return false;
-      if (c === 123 || c === 125) {
-        braces = true;
-        let j = i + 1;
-        while (j < to && (src.charCodeAt(j) === 32 || src.charCodeAt(j) === 9)) j++;
-        if (j < to && !plainStart(src, j)) return false;
-      }
-    }
+    const scan = scanPlain(src, start, to);
+    if (scan < 0) return false;
+    const end = scan >> 1;
     // the child pass counts one copy line per physical read
     const lineNo = this.copy.countLine();
-    if (start === to) return true;
+    if (start === end) return true;
     const file = this.copy.fileName();
-    if (!braces) {
-      let e = to;
-      while (e > start && (src.charCodeAt(e - 1) === 32 || src.charCodeAt(e - 1) === 9)) e--;
-      this.words(src, start, e, file, lineNo);
-      return true;
-    }
+    if ((scan & 1) === 0) this.words(src, start, trimEnd(src, start, end), file, lineNo);
+    else this.segments(src, start, end, file, lineNo);
+    return true;
+  }
+
+  /** a plain line with braces: its segments and braces in order */
+  private segments(src: string, start: number, to: number, file: string, lineNo: number): void {
     const loc = { file, line: lineNo };
     let i = start;
     for (;;) {
@@ -115,8 +96,7 @@ export class FastPath {
         if (c === 123 || c === 125) break;
         b++;
       }
-      let e = b;
-      while (e > i && (src.charCodeAt(e - 1) === 32 || src.charCodeAt(e - 1) === 9)) e--;
+      const e = trimEnd(src, i, b);
       if (e > i) this.words(src, i, e, file, lineNo);
       if (b >= to) break;
       if (src.charCodeAt(b) === 123) {
@@ -128,11 +108,9 @@ export class FastPath {
         this.scope.close();
         this.tree.closeBrace(loc);
       }
-      i = b + 1;
-      while (i < to && (src.charCodeAt(i) === 32 || src.charCodeAt(i) === 9)) i++;
+      i = skipBlanks(src, b + 1, to);
       if (i >= to) break;
     }
-    return true;
   }
 
   /** one segment src[s, e) (no leading/trailing blanks) -> a node */
@@ -142,6 +120,50 @@ export class FastPath {
     if (this.scope.depth === 0) this.scope.keyword(src.slice(s, i));
     this.tree.add(new LazyNode(src, s, i, e, file, line));
   }
+}
+
+function skipBlanks(src: string, i: number, to: number): number {
+  while (i < to) {
+    const c = src.charCodeAt(i);
+    if (c !== 32 && c !== 9) break;
+    i++;
+  }
+  return i;
+}
+
+function trimEnd(src: string, start: number, e: number): number {
+  while (e > start) {
+    const c = src.charCodeAt(e - 1);
+    if (c !== 32 && c !== 9) break;
+    e--;
+  }
+  return e;
+}
+
+/**
+ * Scans src[start, to) for what the fast path cannot take. -1: the general path is needed;
+ * else (end << 1) | braces, `end` being where a comment cuts the line (else `to`) and `braces`
+ * 1 when the line has { or }.
+ */
+function scanPlain(src: string, start: number, to: number): number {
+  let braces = 0;
+  for (let i = start; i < to; i++) {
+    const c = src.charCodeAt(i);
+    // (one table look-up for the common character; the text is latin1: codes < 256)
+    if (SPECIAL[c] === 0) continue;
+    if (c === 35 || c === 33) {
+      // a comment: the line ends here, unless a '\' follows (keepalived keeps a final '\')
+      for (let j = i + 1; j < to; j++) if (src.charCodeAt(j) === 92) return -1;
+      return (i << 1) | braces;
+    }
+    // " $ \ and control characters need the general path
+    if (c === 34 || c === 36 || c === 92 || (c < 32 && c !== 9)) return -1;
+    // { or }: what follows it must not need the general path either
+    braces = 1;
+    const j = skipBlanks(src, i + 1, to);
+    if (j < to && !plainStart(src, j)) return -1;
+  }
+  return (to << 1) | braces;
 }
 
 /** a segment starting here needs the general path if it starts with @, ~, $ or "include" */
