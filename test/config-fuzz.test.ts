@@ -1,6 +1,7 @@
 // Fuzz: mutate corpus configs (delete/duplicate/swap lines, stray braces, random bytes, random
 // keywords) and load them in-process. Nothing may throw, and every diagnostic names its file and,
-// when it has one, a line of that file.
+// when it has one, a line of that file. A config test that keeps no virtual servers (checking
+// each as it is read) must give the very same messages.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -92,6 +93,20 @@ describe('fuzz: mutated corpus configs never crash the config loader', () => {
         }
       }),
       { numRuns: runs, seed: 42 },
+    );
+  });
+
+  it(`${Math.ceil(runs / 5)} mutated configs: a config test keeping no virtual servers says exactly the same`, { timeout: 300000 }, () => {
+    const file = join(dir, 'fuzz-release.conf');
+    fc.assert(
+      fc.property(fc.nat({ max: samples.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 6 }), (s, muts) => {
+        writeFileSync(file, apply(samples[s], muts), 'latin1');
+        const kept = loadConfig(file, { interfaces: ['lo', 'eth0'] });
+        const released = loadConfig(file, { interfaces: ['lo', 'eth0'], keepVirtualServers: false });
+        assert.deepEqual(released.diagnostics, kept.diagnostics);
+        assert.equal(released.stopRc, kept.stopRc);
+      }),
+      { numRuns: Math.ceil(runs / 5), seed: 7 },
     );
   });
 });
