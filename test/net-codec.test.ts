@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { SCM_TIMESTAMPNS, SOL_SOCKET } from '../src/native/constants.js';
 import { buildCmsgs, decodePacketInfo, ipv6HopLimit, ipv6PktInfo, ipPktInfo, parseCmsgs } from '../src/native/cmsg.js';
 import { formatIPv6, parseIPv4, parseIPv6, parseMac, formatMac, ipFamily, AddressError } from '../src/native/inet.js';
 import { decodeSockaddr, sockaddrIn, sockaddrIn6, sockaddrLl, sockaddrNl, sockaddrUn } from '../src/native/sockaddr.js';
@@ -76,6 +77,14 @@ describe('ancillary data', () => {
     assert.deepEqual(decodePacketInfo(parseCmsgs(buildCmsgs([v4]))), { ifindex: 9, dst: '224.0.0.18' });
     // a truncated control buffer yields the complete messages only
     assert.equal(parseCmsgs(ctl, 20).length, 1);
+  });
+
+  it('reads the kernel receive time of SCM_TIMESTAMPNS (struct timespec) in ms since the epoch', () => {
+    const ts = Buffer.alloc(16);
+    ts.writeBigInt64LE(1_796_313_000n, 0); // tv_sec
+    ts.writeBigInt64LE(250_500_000n, 8); // tv_nsec
+    const info = decodePacketInfo(parseCmsgs(buildCmsgs([{ level: SOL_SOCKET, type: SCM_TIMESTAMPNS, data: ts }])));
+    assert.equal(info.receivedAt, 1_796_313_000_250.5);
   });
 });
 

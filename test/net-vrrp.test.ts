@@ -27,6 +27,8 @@ interface Rx {
   ttl: number;
   ifindex: number;
   hex: string;
+  /** now - the kernel's receive time (SO_TIMESTAMPNS) when handled; null when not given */
+  ageMs?: number | null;
 }
 
 /** Child program: open a VRRP socket, print every packet, send `packets` for sendMs, exit after totalMs. */
@@ -34,7 +36,7 @@ function senderReceiver(o: { ifname: string; family: 4 | 6; packetsHex: string[]
   return `
     const { openVrrpSocket } = await import(${JSON.stringify(modUrl('src/net/vrrp-socket.js'))});
     const s = openVrrpSocket({ ifname: ${JSON.stringify(o.ifname)}, family: ${o.family} });
-    s.onPacket((p) => console.log(JSON.stringify({ rx: true, src: p.src, dst: p.dst, ttl: p.ttl, ifindex: p.ifindex, hex: p.payload.toString('hex') })));
+    s.onPacket((p) => console.log(JSON.stringify({ rx: true, src: p.src, dst: p.dst, ttl: p.ttl, ifindex: p.ifindex, hex: p.payload.toString('hex'), ageMs: p.receivedAt === undefined ? null : performance.timeOrigin + performance.now() - p.receivedAt })));
     console.log(JSON.stringify({ ready: true, ifindex: s.ifindex, source: s.sourceAddress() }));
     const pkts = ${JSON.stringify(o.packetsHex)}.map((h) => Buffer.from(h, 'hex'));
     const sendAll = () => { for (const p of pkts) s.send(p, undefined, ${o.hopLimit === undefined ? '{}' : `{ hopLimit: ${o.hopLimit} }`}); console.log(JSON.stringify({ sent: Date.now() })); };
@@ -109,6 +111,7 @@ describe('VRRP transport (IPv4) vs keepalived', { skip }, () => {
     const rx = jsonLines<Rx>(child.stdout()).filter((l) => l.rx);
     assert.ok(rx.length >= 1, `no advert from keepalived received:\n${child.stdout()}\n${child.stderr()}`);
     for (const p of rx) {
+      assert.ok(typeof p.ageMs === 'number' && p.ageMs >= 0 && p.ageMs < 1000, `kernel receive time: age ${p.ageMs}`);
       assert.equal(p.src, lab.ipB);
       assert.equal(p.dst, '224.0.0.18');
       assert.equal(p.ttl, 255);
@@ -211,7 +214,7 @@ describe('VRRP transport: unicast peers, source address, shared sockets', { skip
       m2.close();
       out({ countAfterClose: v.openVrrpSocketCount() });
       let got = 0;
-      uc.onPacket((p) => { got++; out({ rx: true, src: p.src, dst: p.dst, ttl: p.ttl, ifindex: p.ifindex, hex: p.payload.toString('hex') }); });
+      uc.onPacket((p) => { got++; out({ rx: true, src: p.src, dst: p.dst, ttl: p.ttl, ifindex: p.ifindex, hex: p.payload.toString('hex'), ageMs: p.receivedAt === undefined ? null : performance.timeOrigin + performance.now() - p.receivedAt }); });
       const advert = Buffer.from('3141640100320000' + '${Buffer.from(`${lab.net4}.201`.split('.').map(Number)).toString('hex')}', 'hex');
       uc.send(advert, '${lab.ipB}');
       try { uc.send(advert, 'fd00::1'); } catch (e) { out({ wrongFamily: e.message }); }
@@ -235,6 +238,7 @@ describe('VRRP transport: unicast peers, source address, shared sockets', { skip
     const rx = lines.filter((l) => l.rx);
     assert.ok(rx.length >= 1, `no unicast advert from keepalived: ${child.stdout()} ${ka.stdout()}`);
     for (const p of rx) {
+      assert.ok(typeof p.ageMs === 'number' && p.ageMs >= 0 && p.ageMs < 1000, `kernel receive time: age ${p.ageMs}`);
       assert.equal(p.src, lab.ipB);
       assert.equal(p.dst, lab.ipA);
       assert.equal(p.ttl, 255);

@@ -251,3 +251,23 @@ test('sync group events move BACKUP to MASTER and MASTER to BACKUP', () => {
   m.handle({ type: 'group-backup' });
   assert.equal(m.state, 'BACKUP');
 });
+
+test('the master-down timer runs from the advert\'s arrival: a late-handled advert (ageMs) shortens it by its age', () => {
+  const { clock, m } = setup();
+  m.handle({ type: 'start' });
+  const mdi = m.masterDownIntervalMs();
+  clock.advance(500);
+  // the kernel received it 4 ms before the event loop handled it
+  m.handle({ type: 'advert', priority: 150, src: '10.0.0.1', advertIntMs: 1000, ageMs: 4 });
+  clock.advance(mdi - 4 - 1);
+  assert.equal(m.state, 'BACKUP');
+  clock.advance(1);
+  assert.equal(m.state, 'MASTER', 'MASTER at arrival + Master_Down_Interval');
+  // priority 0: Skew_Time from its arrival; an age beyond it fires at once, never before "now"
+  const b = setup();
+  b.m.handle({ type: 'start' });
+  b.m.handle({ type: 'advert', priority: 0, src: '10.0.0.1', advertIntMs: 1000, ageMs: 10_000 });
+  assert.equal(b.m.state, 'BACKUP');
+  b.clock.advance(0);
+  assert.equal(b.m.state, 'MASTER');
+});

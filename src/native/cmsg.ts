@@ -1,5 +1,5 @@
 // Ancillary data (struct cmsghdr sequences) encoding and decoding over Buffers.
-import { IP_PKTINFO, IP_TTL_CMSG, IPPROTO_IP, IPPROTO_IPV6, IPV6_HOPLIMIT, IPV6_PKTINFO } from './constants.js';
+import { IP_PKTINFO, IP_TTL_CMSG, IPPROTO_IP, IPPROTO_IPV6, IPV6_HOPLIMIT, IPV6_PKTINFO, SCM_TIMESTAMPNS, SOL_SOCKET } from './constants.js';
 import { readI32, readU32, readWord, WORD, writeI32, writeU32, writeWord } from './host-order.js';
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './inet.js';
 
@@ -57,6 +57,8 @@ export interface PacketInfo {
   dst?: string;
   /** incoming interface index */
   ifindex?: number;
+  /** when the kernel received the packet (SO_TIMESTAMPNS): ms since the epoch, fractional */
+  receivedAt?: number;
 }
 
 export function decodePacketInfo(msgs: RawCmsg[]): PacketInfo {
@@ -72,6 +74,9 @@ export function decodePacketInfo(msgs: RawCmsg[]): PacketInfo {
       info.dst = formatIPv4(m.data, 8); // ipi_addr: header destination address
     } else if (m.level === IPPROTO_IP && m.type === IP_TTL_CMSG && m.data.length >= 4) {
       info.hopLimit = readI32(m.data, 0);
+    } else if (m.level === SOL_SOCKET && m.type === SCM_TIMESTAMPNS && m.data.length >= 2 * WORD) {
+      // struct timespec { time_t tv_sec; long tv_nsec; }
+      info.receivedAt = readWord(m.data, 0) * 1000 + readWord(m.data, WORD) / 1e6;
     }
   }
   return info;

@@ -16,6 +16,9 @@ export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
 export const SO_BINDTODEVICE = 25;
 export const SO_RCVBUFFORCE = 33;
+/** kernel receive time of each datagram as ancillary data (struct timespec, CLOCK_REALTIME) */
+export const SO_TIMESTAMPNS = 35;
+export const SCM_TIMESTAMPNS = SO_TIMESTAMPNS;
 
 export const IPPROTO_IP = 0;
 export const IPPROTO_ICMP = 1;

@@ -31,6 +31,7 @@ import {
   IPV6_RECVPKTINFO,
   IPV6_UNICAST_HOPS,
   SO_BINDTODEVICE,
+  SO_TIMESTAMPNS,
   SO_RCVBUF,
   SO_RCVBUFFORCE,
   SOCK_RAW,
@@ -75,6 +76,8 @@ export interface VrrpPacket {
   ifindex: number;
   /** AH sockets: the whole IPv4 datagram (header + AH + VRRP), for the ICV check */
   datagram?: Buffer;
+  /** when the kernel received it (ms since the epoch, fractional), if it said */
+  receivedAt?: number;
 }
 
 export interface SendOptions {
@@ -163,6 +166,7 @@ function openSocket(ifname: string, ifindex: number, family: 4 | 6, group: strin
   try {
     sock.setOption(SOL_SOCKET, SO_BINDTODEVICE, ifnameBuffer(ifname), `bind to device ${ifname}`);
     growReceiveBuffer(sock);
+    sock.setOption(SOL_SOCKET, SO_TIMESTAMPNS, 1, 'SO_TIMESTAMPNS');
     if (family === 4) {
       sock.setOption(IPPROTO_IP, IP_MULTICAST_ALL, 0, 'IP_MULTICAST_ALL');
       sock.setOption(IPPROTO_IP, IP_PKTINFO, 1, 'IP_PKTINFO');
@@ -264,6 +268,7 @@ export function decodeV4(m: ReceivedMessage, fallbackIfindex: number): VrrpPacke
     dst: h.dst,
     ttl: h.ttl,
     ifindex: info.ifindex ?? fallbackIfindex,
+    ...(info.receivedAt !== undefined ? { receivedAt: info.receivedAt } : {}),
   };
 }
 
@@ -285,6 +290,7 @@ export function decodeAhV4(m: ReceivedMessage, fallbackIfindex: number): VrrpPac
     dst: h.dst,
     ttl: h.ttl,
     ifindex: info.ifindex ?? fallbackIfindex,
+    ...(info.receivedAt !== undefined ? { receivedAt: info.receivedAt } : {}),
     datagram: m.data.subarray(0, h.totalLength),
   };
 }
@@ -300,6 +306,7 @@ export function decodeV6(m: ReceivedMessage, fallbackIfindex: number): VrrpPacke
     dst: info.dst ?? '',
     ttl: info.hopLimit ?? -1,
     ifindex: info.ifindex ?? fallbackIfindex,
+    ...(info.receivedAt !== undefined ? { receivedAt: info.receivedAt } : {}),
   };
 }
 

@@ -330,7 +330,7 @@ export class InstanceRuntime {
     }
     if (this.primaryAddress && p.src === this.primaryAddress) return; // our own
     if (ah && ahSeq !== undefined) this.followAhSequence(r.advert.priority, p.src, ahSeq);
-    this.machine.handle({ type: 'advert', priority: r.advert.priority, src: p.src, advertIntMs: r.advert.advertIntMs });
+    this.machine.handle({ type: 'advert', priority: r.advert.priority, src: p.src, advertIntMs: r.advert.advertIntMs, ageMs: packetAgeMs(p.receivedAt) });
   }
 
   /** Reload: keepalived carries the AH sequence counter of an instance over to its new configuration. */
@@ -566,3 +566,17 @@ function compareIpv4(a: string, b: string): number {
   const n = (x: string) => x.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
   return n(a) - n(b);
 }
+
+/**
+ * How long ago the kernel received a packet, from its SO_TIMESTAMPNS time: the time it waited
+ * for the event loop and its checks. 0 when unknown, or when the wall clock seems to have moved
+ * (more than MAX_PACKET_AGE_MS or negative).
+ */
+export function packetAgeMs(receivedAt: number | undefined, now = performance.timeOrigin + performance.now()): number {
+  if (receivedAt === undefined) return 0;
+  const age = now - receivedAt;
+  return age > 0 && age <= MAX_PACKET_AGE_MS ? age : 0;
+}
+
+/** beyond this a receive time is not trusted (a wall clock step, not a wait) */
+const MAX_PACKET_AGE_MS = 100;

@@ -12,6 +12,8 @@ export interface ReceivedVrrp {
   ifindex?: number;
   /** AH sockets: the whole IPv4 datagram (IP header + AH + VRRP); payload is its VRRP part */
   datagram?: Buffer;
+  /** when the kernel received it (ms since the epoch, fractional; SO_TIMESTAMPNS), if known */
+  receivedAt?: number;
 }
 
 export interface VrrpSocketHandle {

@@ -45,7 +45,8 @@ export type MachineAction =
 
 export type MachineEvent =
   | { type: 'start' }
-  | { type: 'advert'; priority: number; src: string; advertIntMs: number }
+  /** ageMs: how long ago the advert arrived (the master-down timer runs from its arrival) */
+  | { type: 'advert'; priority: number; src: string; advertIntMs: number; ageMs?: number }
   | { type: 'priority'; priority: number }
   | { type: 'fault'; reason: string }
   | { type: 'unfault'; reason: string }
@@ -127,7 +128,7 @@ export class VrrpStateMachine {
         this.enterRunning('start');
         return;
       case 'advert':
-        this.onAdvert(ev.priority, ev.src, ev.advertIntMs);
+        this.onAdvert(ev.priority, ev.src, ev.advertIntMs, ev.ageMs ?? 0);
         return;
       case 'priority':
         this.prio = ev.priority;
@@ -253,20 +254,21 @@ export class VrrpStateMachine {
     this.transition('STOP', 'shutdown');
   }
 
-  private onAdvert(priority: number, src: string, advertIntMs: number): void {
+  /** ageMs: the timers an advert (re)starts run from its arrival, not from when it is handled */
+  private onAdvert(priority: number, src: string, advertIntMs: number, ageMs: number): void {
     if (this.st !== 'BACKUP' && this.st !== 'MASTER') return;
     this.stats.advertsReceived++;
     if (priority === PRIORITY_STOP) this.stats.priorityZeroReceived++;
     if (this.st === 'BACKUP') {
       if (this.cfg.version === 3 && advertIntMs > 0) this.masterAdverIntMs = advertIntMs;
       if (priority === PRIORITY_STOP) {
-        this.armMasterDown(this.skewMs());
+        this.armMasterDown(Math.max(0, this.skewMs() - ageMs));
         return;
       }
       if (this.cfg.nopreempt || priority >= this.prio) {
         this.preemptAt = undefined;
         this.masterAddress = src;
-        this.armMasterDown(this.masterDownIntervalMs());
+        this.armMasterDown(Math.max(0, this.masterDownIntervalMs() - ageMs));
         return;
       }
       // a lower-priority master: preempt (let the timer run out), after preempt_delay if any
@@ -275,7 +277,7 @@ export class VrrpStateMachine {
         if (this.preemptAt === undefined) this.preemptAt = now + this.cfg.preemptDelayMs;
         if (now < this.preemptAt) {
           this.masterAddress = src;
-          this.armMasterDown(this.masterDownIntervalMs());
+          this.armMasterDown(Math.max(0, this.masterDownIntervalMs() - ageMs));
         }
       }
       return;
