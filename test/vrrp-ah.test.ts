@@ -85,7 +85,9 @@ test('AH: tskeepalived MASTER, keepalived BACKUP accepts its AH adverts; on the 
     const took = Date.now() - t0;
     assert.ok(took < 1500, `keepalived took over after ${took} ms (priority 0 accepted)`);
     const packets = await cap.stop();
-    assert.ok(packets.length >= 6, `${packets.length} packets captured`);
+    // one a second for the 4.5 s or more between MASTER and SIGTERM (5 or 6, one fewer when a
+    // timer slips past the end on a busy machine), then the priority-0 one
+    assert.ok(packets.length >= 5, `${packets.length} packets captured`);
     const seqs: number[] = [];
     const ids: number[] = [];
     let prioZero = 0;
