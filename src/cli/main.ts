@@ -32,4 +32,3 @@ export async function main(argv: string[]): Promise<void> {
   const { runDaemon } = await import('../daemon/run.js');
   await runDaemon(opts);
 }
-

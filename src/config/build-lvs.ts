@@ -256,7 +256,7 @@ export const virtualServerTable = new KeywordTable<VsDraft>('virtual_server')
   .raw('hashed', 'flag-1', 'flag-2', 'flag-3', 'persistence_engine', 'ha_suspend', 'snmp_name', 'weight');
 
 /** tcp, udp or sctp: as keepalived prints it (a constant string: no new one per real server) */
-function protocolName(p: Protocol): string {
+export function protocolName(p: Protocol): string {
   return p === 'TCP' ? 'tcp' : p === 'UDP' ? 'udp' : 'sctp';
 }
 

@@ -1,5 +1,6 @@
 // IP address and prefix parsing with keepalived's acceptance rules (inet_pton, /prefix).
 import { createRequire } from 'node:module';
+import type { Family, IpPrefix } from './model.js';
 
 // node:net (its validators) is loaded on first need: most addresses are plain dotted quads, and
 // loading it costs a config test about 1.5 ms
@@ -7,7 +8,6 @@ let net: typeof import('node:net') | undefined;
 const netModule = (): typeof import('node:net') => (net ??= createRequire(import.meta.url)('node:net') as typeof import('node:net'));
 const isIPv4 = (text: string): boolean => netModule().isIPv4(text);
 const isIPv6 = (text: string): boolean => netModule().isIPv6(text);
-import type { Family, IpPrefix } from './model.js';
 
 /** dotted quad with no leading zeros problem checks beyond inet_pton's: 4 parts of 0..255 */
 function fastIPv4(text: string): boolean {

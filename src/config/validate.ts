@@ -1,7 +1,7 @@
 // Whole-config checks keepalived makes after parsing (vrrp_complete_init, check_validate_config).
 import type { BuildState } from './build.js';
 import { applyCheckerDefaults } from './build-checkers.js';
-import { formatVs } from './build-lvs.js';
+import { formatVs, protocolName } from './build-lvs.js';
 import { Pass, type BuildContext } from './context.js';
 import type { VsDraft } from './build-lvs.js';
 import type { Diagnostic, GlobalDefs, KeepalivedConfig, RealServer, ScriptSpec, VirtualServer, VirtualServerGroup, VrrpInstance } from './model.js';
@@ -81,17 +81,12 @@ export function validateChecker(ctx: BuildContext, cfg: KeepalivedConfig, state:
   cfg.virtualServers = kept;
 }
 
-/** whether two real servers have the same address and port (no allocation for a usual number of them) */
-function hasDuplicate(rss: readonly RealServer[]): boolean {
-  if (rss.length > 32) {
-    const seen = new Set<string>();
-    for (const rs of rss) {
-      const key = `${rs.address}|${rs.port}`;
-      if (seen.has(key)) return true;
-      seen.add(key);
-    }
-    return false;
-  }
+/**
+ * false when no two real servers have the same address and port, found without allocating for a
+ * usual number of them; true when there are many (the removal below then looks)
+ */
+function mayHaveDuplicate(rss: readonly RealServer[]): boolean {
+  if (rss.length > 32) return true;
   for (let i = 1; i < rss.length; i++) {
     const a = rss[i]!;
     for (let j = 0; j < i; j++) if (rss[j]!.port === a.port && rss[j]!.address === a.address) return true;
@@ -136,7 +131,7 @@ export function validateVirtualServer(ctx: BuildContext, d: VsDraft, groups: Rea
   let reportedKind = false;
   // ports seen per address (no per-server key string: large configs have many servers)
   const seenRs = new Map<string, Set<number>>();
-  if (vs.realServers.length > 1 && hasDuplicate(vs.realServers)) vs.realServers = vs.realServers.filter((rs) => {
+  if (vs.realServers.length > 1 && mayHaveDuplicate(vs.realServers)) vs.realServers = vs.realServers.filter((rs) => {
     const ports = seenRs.get(rs.address);
     if (ports === undefined) {
       seenRs.set(rs.address, new Set([rs.port]));
@@ -146,7 +141,7 @@ export function validateVirtualServer(ctx: BuildContext, d: VsDraft, groups: Rea
       ports.add(rs.port);
       return true;
     }
-    const proto = d.protocolSet ? vs.protocol.toLowerCase() : 'none';
+    const proto = d.protocolSet ? protocolName(vs.protocol) : 'none';
     ctx.error(undefined, `VS ${formatVs(vs, d.protocolSet)}: real server [${rs.address}]:${proto}:${rs.port} is duplicated - removing second rs`);
     return false;
   });

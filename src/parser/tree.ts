@@ -55,14 +55,17 @@ export class TreeBuilder {
   }
 
   /** at the end of the input: blocks still open get the children read so far (innermost first) */
-  closeOpenBlocks(): void {
-    for (let i = this.open.length - 1; i >= 0; i--) {
-      const start = this.starts[i]!;
-      this.open[i]!.children = this.stack.slice(start);
-      this.stack.length = start;
-    }
-    this.open.length = 0;
-    this.starts.length = 0;
+  private closeOpenBlocks(): void {
+    while (this.open.length > 0) this.endBlock();
+  }
+
+  /** the innermost open block gets its children; returns it */
+  private endBlock(): ConfNode {
+    const owner = this.open.pop()!;
+    const start = this.starts.pop()!;
+    owner.children = this.stack.slice(start);
+    this.stack.length = start;
+    return owner;
   }
 
   /** a logical line from the general path (already brace-split) */
@@ -121,11 +124,7 @@ export class TreeBuilder {
       return;
     }
     this.candidate = null;
-    const owner = this.open.pop()!;
-    const start = this.starts.pop()!;
-    owner.children = this.stack.slice(start);
-    this.stack.length = start;
-    owner.endLoc = loc;
+    this.endBlock().endLoc = loc;
   }
 
   get openBlocks(): number {
