@@ -1,7 +1,8 @@
 // One string per distinct short word. The fast path reads a keyword from every line; slicing it
 // afresh each time made a new string per line (a large configuration has hundreds of thousands
 // of lines and a few dozen keywords), and every keyword-table lookup then hashed it again. The
-// pool keeps the last string seen for each hash slot, so it stays small whatever the input.
+// pool keeps the last string seen for each hash slot, so it stays small whatever the input, and
+// its strings are copies that keep no part of the file in memory.
 const SLOTS = 1024; // a power of two
 const MAX_LEN = 40; // longer words are sliced as they are
 
@@ -16,7 +17,16 @@ export function internSlice(src: string, start: number, end: number): string {
   const slot = (h ^ (h >>> 10)) & (SLOTS - 1);
   const hit = pool[slot];
   if (hit !== undefined && hit.length === len && src.startsWith(hit, start)) return hit;
-  const word = src.slice(start, end);
+  const word = flatCopy(src, start, end);
   pool[slot] = word;
   return word;
+}
+
+/**
+ * src.slice(start, end) that does not keep `src` alive: V8 makes a slice of 13 or more characters
+ * a view of its parent, and the pool outlives the 64 KB chunk the word was read from. Slicing a
+ * concatenation copies the characters first (the result views that small copy).
+ */
+function flatCopy(src: string, start: number, end: number): string {
+  return end - start < 13 ? src.slice(start, end) : (src.slice(start, end) + ' ').slice(0, -1);
 }
