@@ -156,8 +156,8 @@ function scanPlain(src: string, start: number, to: number): number {
       for (let j = i + 1; j < to; j++) if (src.charCodeAt(j) === 92) return -1;
       return (i << 1) | braces;
     }
-    // " $ \ and control characters need the general path
-    if (c === 34 || c === 36 || c === 92 || (c < 32 && c !== 9)) return -1;
+    // the other special characters (" $ \ and controls) need the general path
+    if (c !== 123 && c !== 125) return -1;
     // { or }: what follows it must not need the general path either
     braces = 1;
     const j = skipBlanks(src, i + 1, to);

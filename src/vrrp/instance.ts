@@ -567,6 +567,9 @@ function compareIpv4(a: string, b: string): number {
   return n(a) - n(b);
 }
 
+/** beyond this a receive time is not trusted (a wall clock step, not a wait) */
+const MAX_PACKET_AGE_MS = 100;
+
 /**
  * How long ago the kernel received a packet, from its SO_TIMESTAMPNS time: the time it waited
  * for the event loop and its checks. 0 when unknown, or when the wall clock seems to have moved
@@ -577,6 +580,3 @@ export function packetAgeMs(receivedAt: number | undefined, now = performance.ti
   const age = now - receivedAt;
   return age > 0 && age <= MAX_PACKET_AGE_MS ? age : 0;
 }
-
-/** beyond this a receive time is not trusted (a wall clock step, not a wait) */
-const MAX_PACKET_AGE_MS = 100;

@@ -179,7 +179,9 @@ export class VrrpStateMachine {
     this.masterDownAt = undefined;
   }
 
-  private armMasterDown(ms: number): void {
+  /** ageMs: how long ago the event that (re)starts the timer happened (it runs from then) */
+  private armMasterDown(ms: number, ageMs = 0): void {
+    ms = Math.max(0, ms - ageMs);
     if (this.masterDownTimer !== undefined) this.clock.clearTimeout(this.masterDownTimer);
     this.masterDownAt = this.clock.now() + ms;
     this.masterDownTimer = this.clock.setPreciseTimeout(() => {
@@ -262,13 +264,13 @@ export class VrrpStateMachine {
     if (this.st === 'BACKUP') {
       if (this.cfg.version === 3 && advertIntMs > 0) this.masterAdverIntMs = advertIntMs;
       if (priority === PRIORITY_STOP) {
-        this.armMasterDown(Math.max(0, this.skewMs() - ageMs));
+        this.armMasterDown(this.skewMs(), ageMs);
         return;
       }
       if (this.cfg.nopreempt || priority >= this.prio) {
         this.preemptAt = undefined;
         this.masterAddress = src;
-        this.armMasterDown(Math.max(0, this.masterDownIntervalMs() - ageMs));
+        this.armMasterDown(this.masterDownIntervalMs(), ageMs);
         return;
       }
       // a lower-priority master: preempt (let the timer run out), after preempt_delay if any
@@ -277,7 +279,7 @@ export class VrrpStateMachine {
         if (this.preemptAt === undefined) this.preemptAt = now + this.cfg.preemptDelayMs;
         if (now < this.preemptAt) {
           this.masterAddress = src;
-          this.armMasterDown(Math.max(0, this.masterDownIntervalMs() - ageMs));
+          this.armMasterDown(this.masterDownIntervalMs(), ageMs);
         }
       }
       return;
