@@ -7,7 +7,7 @@ import type { Engine, EngineEvent, EngineEventListener, MetricSample } from '../
 import type { LbBackend, LbState, Service, ServiceKey } from '../ipvs/backend.js';
 import { serviceKeyText } from '../ipvs/backend.js';
 import { runScript } from '../notify/script.js';
-import { scriptSecurityProblem } from '../notify/script-security.js';
+import { scriptSecurityProblem } from '../config/script-security.js';
 import { tuneHeapForCheckers } from './heap-tuning.js';
 import { closeHttpDispatchers } from './http.js';
 import { checkersKey, realServerId, settingsKey, virtualServerId } from './identity.js';

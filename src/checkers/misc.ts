@@ -3,7 +3,7 @@
 // a failure. With enable_script_security a script writable by non-root is refused when we are root.
 import type { MiscCheck } from '../config/model.js';
 import { runScript } from '../notify/script.js';
-import { scriptSecurityProblem } from '../notify/script-security.js';
+import { scriptSecurityProblem } from '../config/script-security.js';
 import { type CheckContext, type CheckResult, fail, pass } from './types.js';
 
 export interface MiscExitMeaning {

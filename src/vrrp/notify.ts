@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { GlobalDefs, NotifyScripts, ScriptSpec } from '../config/model.js';
 import { runScript } from '../notify/script.js';
-import { scriptSecurityProblem } from '../notify/script-security.js';
+import { scriptSecurityProblem } from '../config/script-security.js';
 
 export type NotifyState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
 

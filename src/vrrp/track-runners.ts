@@ -4,7 +4,7 @@ import { readFile, writeFile, access } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { TrackFile, VrrpScript } from '../config/model.js';
 import { runScript } from '../notify/script.js';
-import { scriptSecurityProblem } from '../notify/script-security.js';
+import { scriptSecurityProblem } from '../config/script-security.js';
 import { RiseFall, parseTrackFileValue } from './tracking.js';
 
 export class ScriptTracker {
