@@ -14,7 +14,7 @@ import { ipv6PktInfo } from '../native/cmsg.js';
 import { parseIPv6, parseMac } from '../native/inet.js';
 import { RawSocket } from '../native/raw-socket.js';
 import { sockaddrIn6 } from '../native/sockaddr.js';
-import { internetChecksum } from './ip-header.js';
+import { internetChecksum } from '../util/internet-checksum.js';
 import { getLink } from './rtnl-link.js';
 
 export const ND_NEIGHBOR_ADVERT = 136;

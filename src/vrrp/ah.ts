@@ -9,7 +9,8 @@
 // zeroed: TOS, fragment offset/flags and header checksum always, the TTL too when the instance
 // uses unicast peers; the identification and the multicast TTL are covered.
 import { createHmac } from 'node:crypto';
-import { internetChecksum, IPPROTO_VRRP } from './checksum.js';
+import { IPPROTO_VRRP } from './checksum.js';
+import { internetChecksum } from '../util/internet-checksum.js';
 import { bytesToIp, ipToBytes } from './ip-address.js';
 import { passwordBytes } from './packet.js';
 

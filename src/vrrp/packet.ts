@@ -1,6 +1,7 @@
 // VRRP advertisement codec: VRRPv2 (RFC 3768) and VRRPv3 (RFC 5798), IPv4 and IPv6.
 // Pure functions over Buffers; decoding never throws, it returns a named error.
-import { internetChecksum, pseudoHeader, IPPROTO_VRRP } from './checksum.js';
+import { pseudoHeader, IPPROTO_VRRP } from './checksum.js';
+import { internetChecksum } from '../util/internet-checksum.js';
 import { bytesToIp, ipToBytes } from './ip-address.js';
 
 export const VRRP_TYPE_ADVERTISEMENT = 1;
