@@ -7,7 +7,7 @@ import { LbUnavailableError } from './backend.js';
 import type { LbLogger } from './logger.js';
 import { silentLogger } from './logger.js';
 import { buildNftRuleset, NFT_TABLE, nftRemoveScript } from './nft-ruleset.js';
-import { runCommand } from './run-command.js';
+import { runCommand } from '../util/run-command.js';
 import { cloneState, destinationCount, normalizeState } from './state.js';
 
 export interface NftablesOptions {

@@ -8,7 +8,7 @@
 //
 // The script is built by pure functions; VipFilter keeps the union of what every instance asked
 // for and replaces the tables atomically (`nft -f -`) only when that union changes.
-import { runCommand } from '../ipvs/run-command.js';
+import { runCommand } from '../util/run-command.js';
 
 export interface VipFilterEntry {
   address: string;

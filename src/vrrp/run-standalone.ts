@@ -3,7 +3,7 @@
 import { readFile, writeFile, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { writeAtomic } from '../daemon/dumps.js';
+import { writeAtomic } from '../util/write-atomic.js';
 import type { CliOptions } from '../cli/options.js';
 import type { Diagnostic, KeepalivedConfig } from '../config/model.js';
 import { VrrpEngine } from './engine.js';
