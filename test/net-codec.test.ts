@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { SCM_TIMESTAMPNS, SOL_SOCKET } from '../src/native/constants.js';
 import { buildCmsgs, decodePacketInfo, ipv6HopLimit, ipv6PktInfo, ipPktInfo, parseCmsgs } from '../src/native/cmsg.js';
-import { formatIPv6, parseIPv4, parseIPv6, parseMac, formatMac, ipFamily, AddressError } from '../src/native/inet.js';
+import { formatIPv6, parseIPv4, parseIPv6, parseMac, formatMac, ipFamily, AddressError, parseRoutePrefix, PrefixError } from '../src/native/inet.js';
 import { decodeSockaddr, sockaddrIn, sockaddrIn6, sockaddrLl, sockaddrNl, sockaddrUn } from '../src/native/sockaddr.js';
 import { errnoName, SystemError } from '../src/native/errno.js';
 import { parseIpv4Header } from '../src/net/ip-header.js';
@@ -15,7 +15,6 @@ import { encodeAddress, decodeAddress, AddressSpecError } from '../src/net/rtnl-
 import { decodeLink } from '../src/net/rtnl-link.js';
 import { decodeRoute, encodeRoute } from '../src/net/rtnl-route.js';
 import { decodeRule, encodeRule } from '../src/net/rtnl-rule.js';
-import { parsePrefix, PrefixError } from '../src/net/prefix.js';
 
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -239,9 +238,9 @@ describe('netlink codec', () => {
     assert.throws(() => encodeRule({ family: 4, action: 'teleport' }), /unknown action "teleport"/);
   });
   it('parses prefixes', () => {
-    assert.deepEqual(parsePrefix('10.0.0.1'), { address: '10.0.0.1', prefixLen: 32, family: 4 });
-    assert.deepEqual(parsePrefix('default', 6), { address: '::', prefixLen: 0, family: 6 });
-    assert.throws(() => parsePrefix('10.0.0.0/33'), PrefixError);
-    assert.throws(() => parsePrefix('fd00::/64', 4), /expected an IPv4 prefix/);
+    assert.deepEqual(parseRoutePrefix('10.0.0.1'), { address: '10.0.0.1', prefixLen: 32, family: 4 });
+    assert.deepEqual(parseRoutePrefix('default', 6), { address: '::', prefixLen: 0, family: 6 });
+    assert.throws(() => parseRoutePrefix('10.0.0.0/33'), PrefixError);
+    assert.throws(() => parseRoutePrefix('fd00::/64', 4), /expected an IPv4 prefix/);
   });
 });

@@ -15,7 +15,7 @@
 // Only NAT forwarding exists in nftables: DR and TUN destinations make the state unsupported.
 import type { Destination, LbState, Service } from './backend.js';
 import { serviceKeyText } from './backend.js';
-import { bytesToIp, maskPrefixLength } from './ip.js';
+import { formatIP, maskPrefixLength } from '../native/inet.js';
 import { schedFlagBits } from './sched-flags.js';
 import { IP_VS_SVC_F_SCHED2 } from './sched-flags.js';
 import { activeDestinations, HASH_SLOTS, rendezvousSlots, slotCounts, smoothSequence } from './weights.js';
@@ -96,7 +96,7 @@ function persistenceMask(s: Service): string | undefined {
   if (len === undefined || len === (fam === 4 ? 32 : 128)) return undefined;
   const bytes = Buffer.alloc(fam === 4 ? 4 : 16);
   for (let i = 0; i < len; i++) bytes[i >> 3]! |= 0x80 >> (i & 7);
-  return bytesToIp(bytes, fam);
+  return formatIP(bytes);
 }
 
 interface Selector {

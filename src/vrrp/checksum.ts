@@ -1,12 +1,12 @@
 // The VRRPv3 pseudo-headers (RFC 5798 section 5.2.8) for the Internet checksum (src/util/internet-checksum.ts).
-import { ipToBytes } from './ip-address.js';
+import { parseIP } from '../native/inet.js';
 
 export const IPPROTO_VRRP = 112;
 
 /** The IPv4 or IPv6 pseudo-header for upper-layer protocol `proto` and payload length. */
 export function pseudoHeader(src: string, dst: string, length: number, proto = IPPROTO_VRRP): Buffer {
-  const s = ipToBytes(src);
-  const d = ipToBytes(dst);
+  const s = parseIP(src);
+  const d = parseIP(dst);
   if (s.length === 4) {
     const b = Buffer.alloc(12);
     s.copy(b, 0);

@@ -5,7 +5,7 @@ import type { Clock } from './clock.js';
 import type { NetEvent, ReceivedVrrp, VrrpNetIo, VrrpSocketHandle } from './io.js';
 import { AhCounter } from './ah-counter.js';
 import { buildAhDatagram, openAhDatagram } from './ah.js';
-import { canonicalIp } from './ip-address.js';
+import { canonicalIp, compareIp } from '../native/inet.js';
 import { runNotify } from './notify.js';
 import { encodeAdvert, wireIntervalMs } from './packet.js';
 import { checkAdvert, ReceiveErrorCounters, type ReceiveExpectations } from './receive-checks.js';
@@ -347,7 +347,7 @@ export class InstanceRuntime {
     }
     if (this.state !== 'MASTER' || priority === 0) return;
     const ours = this.machine.priority;
-    const srcIsLower = this.primaryAddress !== undefined && compareIpv4(src, this.primaryAddress) < 0;
+    const srcIsLower = this.primaryAddress !== undefined && compareIp(src, this.primaryAddress) < 0;
     if (priority < ours || (priority === ours && srcIsLower)) counter.syncFromLowerPriority(seq);
     else counter.clearCycle();
   }
@@ -560,11 +560,6 @@ export class InstanceRuntime {
     // keepalived deletes its VMACs at shutdown unless told not to release (-V)
     await this.vmacs?.remove(release);
   }
-}
-
-function compareIpv4(a: string, b: string): number {
-  const n = (x: string) => x.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-  return n(a) - n(b);
 }
 
 /** beyond this a receive time is not trusted (a wall clock step, not a wait) */
