@@ -16,6 +16,7 @@ import {
 import { readU16, readU32, writeU16, writeU32 } from '../native/host-order.js';
 import { decodeGenlHeader, encodeGenlHeader } from '../net/genetlink.js';
 import { attrMap as netlinkAttrMap, attrNested, attrStr, attrString, encodeAttr } from '../net/netlink-codec.js';
+import { TskeepalivedError } from '../util/errors.js';
 
 // IPVS attribute payloads: host-order u16/u32, ports in network order
 function u16(v: number): Buffer {
@@ -195,9 +196,9 @@ export const encodeGetServices = (): Buffer => cmd(IPVS_CMD_GET_SERVICE, []);
 export const encodeGetDests = (k: ServiceKey): Buffer => cmd(IPVS_CMD_GET_DEST, [attrNested(IPVS_CMD_ATTR_SERVICE, serviceKeyAttrs(k))]);
 export const encodeFlush = (): Buffer => cmd(IPVS_CMD_FLUSH, []);
 
-export class IpvsDecodeError extends Error {
+export class IpvsDecodeError extends TskeepalivedError {
   constructor(message: string) {
-    super(message);
+    super(message, 'TSK_ERR_IPVS_DECODE');
     this.name = 'IpvsDecodeError';
   }
 }

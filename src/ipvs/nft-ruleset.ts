@@ -20,6 +20,7 @@ import { schedFlagBits } from './sched-flags.js';
 import { IP_VS_SVC_F_SCHED2 } from './sched-flags.js';
 import { activeDestinations, HASH_SLOTS, rendezvousSlots, slotCounts, smoothSequence } from './weights.js';
 import { destinationId } from './state.js';
+import { TskeepalivedError } from '../util/errors.js';
 
 export const NFT_TABLE = 'tskeepalived';
 
@@ -40,9 +41,9 @@ export interface NftRuleset {
   notes: string[];
 }
 
-export class NftUnsupportedError extends Error {
+export class NftUnsupportedError extends TskeepalivedError {
   constructor(readonly problems: string[]) {
-    super(`the nftables LB backend cannot apply this state: ${problems.join('; ')}`);
+    super(`the nftables LB backend cannot apply this state: ${problems.join('; ')}`, 'TSK_ERR_NFT_UNSUPPORTED');
     this.name = 'NftUnsupportedError';
   }
 }

@@ -3,6 +3,7 @@
 import type { Destination, LbState, Service, ServiceKey } from './backend.js';
 import { canonicalIp, compareIp, ipFamily, maskPrefixLength, prefixToDottedMask } from '../native/inet.js';
 import { schedFlagBits, schedFlagNames } from './sched-flags.js';
+import { TskeepalivedError } from '../util/errors.js';
 
 const PROTO_ORDER: Record<string, number> = { TCP: 6, UDP: 17, SCTP: 132 };
 
@@ -42,9 +43,9 @@ export function compareDestinations(a: Destination, b: Destination): number {
 }
 
 /** A problem in a desired state, with the service/destination it concerns. */
-export class LbStateError extends Error {
+export class LbStateError extends TskeepalivedError {
   constructor(message: string) {
-    super(message);
+    super(message, 'TSK_ERR_LB_STATE');
     this.name = 'LbStateError';
   }
 }

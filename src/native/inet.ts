@@ -1,6 +1,7 @@
 // Textual IP addresses and prefixes <-> bytes, canonical text, order, masks: the one home of IP text
 // for every subsystem (config, vrrp, LB, net). Pure; no DNS, no scope parsing beyond "%zone" splitting.
 import { createRequire } from 'node:module';
+import { TskeepalivedError } from '../util/errors.js';
 
 export type Family = 4 | 6;
 
@@ -39,9 +40,9 @@ function fastIPv4(text: string): boolean {
 const isIPv4 = (text: string): boolean => fastIPv4(text) || (!text.includes(':') && netModule().isIPv4(text));
 const isIPv6 = (text: string): boolean => text.includes(':') && netModule().isIPv6(text);
 
-export class AddressError extends Error {
+export class AddressError extends TskeepalivedError {
   constructor(readonly input: string, reason: string) {
-    super(`invalid IP address "${input}": ${reason}`);
+    super(`invalid IP address "${input}": ${reason}`, 'TSK_ERR_ADDRESS');
     this.name = 'AddressError';
   }
 }
@@ -192,9 +193,9 @@ export function parsePrefix(text: string, defaultLen?: number): Prefix | undefin
   return { address: a.address, prefixLen, family: a.family };
 }
 
-export class PrefixError extends Error {
+export class PrefixError extends TskeepalivedError {
   constructor(input: string, reason: string) {
-    super(`invalid prefix "${input}": ${reason}`);
+    super(`invalid prefix "${input}": ${reason}`, 'TSK_ERR_PREFIX');
     this.name = 'PrefixError';
   }
 }

@@ -4,6 +4,7 @@ import { formatIP, ipFamily, parseIP, parseRoutePrefix, type Prefix } from '../n
 import { attrMap, attrU32, encodeAttr, NetlinkDecodeError, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, readAttrU32, type NetlinkMessage } from './netlink-codec.js';
 import { routeSocket, type NetlinkSocket } from './netlink.js';
 import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE, SCOPES } from './rtnl-constants.js';
+import { TskeepalivedError } from '../util/errors.js';
 
 export const RTA_DST = 1;
 export const RTA_SRC = 2;
@@ -71,9 +72,9 @@ export interface RouteInfo {
   protocol: number;
 }
 
-export class RouteSpecError extends Error {
+export class RouteSpecError extends TskeepalivedError {
   constructor(what: string) {
-    super(`route: ${what}`);
+    super(`route: ${what}`, 'TSK_ERR_ROUTE_SPEC');
     this.name = 'RouteSpecError';
   }
 }

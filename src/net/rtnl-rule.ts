@@ -6,6 +6,7 @@ import { attrMap, attrStr, attrString, attrU32, attrU8, encodeAttr, NetlinkDecod
 import { routeSocket, type NetlinkSocket } from './netlink.js';
 import { RTM_DELRULE, RTM_GETRULE, RTM_NEWRULE } from './rtnl-constants.js';
 import { RT_TABLE_MAIN, RT_TABLE_UNSPEC, RTPROT_KEEPALIVED } from './rtnl-route.js';
+import { TskeepalivedError } from '../util/errors.js';
 
 export const FRA_DST = 1;
 export const FRA_SRC = 2;
@@ -66,9 +67,9 @@ export interface RuleInfo {
   invert: boolean;
 }
 
-export class RuleSpecError extends Error {
+export class RuleSpecError extends TskeepalivedError {
   constructor(what: string) {
-    super(`rule: ${what}`);
+    super(`rule: ${what}`, 'TSK_ERR_RULE_SPEC');
     this.name = 'RuleSpecError';
   }
 }
