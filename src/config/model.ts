@@ -573,11 +573,18 @@ export interface RootSettings {
  */
 export type Severity = 'fatal' | 'error' | 'warning' | 'security' | 'info';
 
+/**
+ * What a diagnostic means, for code that decides on it (the message is keepalived's wording):
+ * the file's block structure is broken by an unclosed '{', an extra '}' or a '{' nothing opens.
+ */
+export type DiagnosticCode = 'BLOCK_UNCLOSED' | 'BLOCK_EXTRA_CLOSE' | 'BLOCK_UNEXPECTED_OPEN';
+
 export interface Diagnostic {
   severity: Severity;
   message: string;
   file?: string;
   line?: number;
+  code?: DiagnosticCode;
   /**
    * The exact line keepalived -t prints for it, location prefix included
    * ("(FILE: Line N) msg", "(Line N) msg" or just "msg"), when the producer knows it.
