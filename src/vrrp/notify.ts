@@ -31,7 +31,7 @@ export function runNotify(
       }
     }
     runScript(job.spec, { args: job.args, user, group: job.spec.group ?? global.scriptGroup }).then((r) => {
-      if (r.error) log.warn({ script: job.spec.command, error: r.error }, 'notify script could not run');
+      if (r.error) log.warn({ script: job.spec.command, err: r.error }, 'notify script could not run');
       else if (r.code !== 0) log.debug({ script: job.spec.command, code: r.code, signal: r.signal }, 'notify script exited non-zero');
     });
   }

@@ -54,7 +54,7 @@ export class ScriptTracker {
         this.runs++;
         if (this.stopped) return;
         const success = r.code === 0 && !r.timedOut;
-        if (r.error) this.log.warn({ script: this.def.name, error: r.error }, 'vrrp_script could not run');
+        if (r.error) this.log.warn({ script: this.def.name, err: r.error }, 'vrrp_script could not run');
         if (this.rf.push(success)) {
           this.log.info({ script: this.def.name }, `VRRP_Script(${this.def.name}) ${this.rf.ok ? 'succeeded' : 'failed'}`);
           for (const l of this.listeners) l();
@@ -101,7 +101,7 @@ export class FileTracker {
         try {
           await writeFile(path, `${this.def.initFile.value}\n`);
         } catch (e) {
-          this.log.warn({ file: path, error: (e as Error).message }, 'cannot initialise track file');
+          this.log.warn({ file: path, err: e }, 'cannot initialise track file');
         }
       }
     }
