@@ -1,6 +1,7 @@
 // Build context: collects diagnostics in keepalived's order (parent pass, checker, vrrp, bfd).
 import type { ConfNode } from '../parser/ast.js';
-import type { Diagnostic, DiagnosticCode, Severity, SourceLoc } from './model.js';
+import type { DiagnosticCode } from '../parser/ast.js';
+import type { Diagnostic, Severity, SourceLoc } from './model.js';
 import { ScriptUsers } from './scripts.js';
 
 /** keepalived reads the config in several passes; messages are printed pass by pass. */

@@ -7,6 +7,8 @@
 // - defaults are applied as keepalived applies them (see src/config/defaults.ts);
 // - optional fields are absent when neither configured nor defaulted.
 
+import type { DiagnosticCode } from '../parser/ast.js';
+
 export interface SourceLoc {
   file: string;
   line: number;
@@ -572,12 +574,6 @@ export interface RootSettings {
  * 'security' -> rc 6 (scripts without enable_script_security); 'info' -> no effect on rc.
  */
 export type Severity = 'fatal' | 'error' | 'warning' | 'security' | 'info';
-
-/**
- * What a diagnostic means, for code that decides on it (the message is keepalived's wording):
- * the file's block structure is broken by an unclosed '{', an extra '}' or a '{' nothing opens.
- */
-export type DiagnosticCode = 'BLOCK_UNCLOSED' | 'BLOCK_EXTRA_CLOSE' | 'BLOCK_UNEXPECTED_OPEN';
 
 export interface Diagnostic {
   severity: Severity;

@@ -1,7 +1,8 @@
 // Loading keepalived.conf for the daemon (start and SIGHUP), through the config builder
 // (src/config/load.ts). A config is usable unless loading threw or reported a 'fatal' diagnostic:
 // keepalived itself runs with 'error' and 'warning' diagnostics (it skips what it cannot use).
-import type { Diagnostic, DiagnosticCode, KeepalivedConfig } from '../config/model.js';
+import type { Diagnostic, KeepalivedConfig } from '../config/model.js';
+import type { DiagnosticCode } from '../parser/ast.js';
 
 export interface LoadOutcome {
   config?: KeepalivedConfig;
