@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BuildContext } from '../src/config/context.js';
-import { parsePrefix } from '../src/config/ip.js';
+import { parsePrefix } from '../src/native/inet.js';
 import { splitQuotedEscaped } from '../src/config/script-words.js';
 import { readDecimal, readInt, readTimerMs, readUnsigned } from '../src/config/values.js';
 import { readScript } from '../src/config/scripts.js';
@@ -76,5 +76,8 @@ describe('addresses', () => {
     assert.equal(parsePrefix('192.168.100./24'), undefined);
     assert.equal(parsePrefix('300.1.1.1'), undefined);
     assert.equal(parsePrefix('10.0.0.1/33'), undefined);
+    // one canonical text for config and the engines (inet_ntop's v4-mapped form, not the URL parser's ::ffff:102:304)
+    assert.deepEqual(parsePrefix('::FFFF:1.2.3.4/96'), { address: '::ffff:1.2.3.4', prefixLen: 96, family: 6 });
+    assert.equal(parsePrefix('fe80::1%eth0'), undefined);
   });
 });

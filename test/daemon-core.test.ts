@@ -186,7 +186,7 @@ test('reload refusal policy: fatal, broken braces, errors that would empty a run
   const empty = makeConfig();
   const err = (message: string) => ({ severity: 'error' as const, message, file: 'k.conf', line: 3 });
   assert.match(reloadRefusal({ diagnostics: [], refused: 'k.conf:1: fatal: x' }, running)!, /fatal/);
-  assert.match(reloadRefusal({ config: running, diagnostics: [err("There are 2 missing '}'s or extra '{'s")] }, running)!, /block structure is broken: k\.conf:3: error: There are 2 missing/);
+  assert.match(reloadRefusal({ config: running, diagnostics: [{ ...err("There are 2 missing '}'s or extra '{'s"), code: 'BLOCK_UNCLOSED' }] }, running)!, /block structure is broken: k\.conf:3: error: There are 2 missing/);
   assert.match(reloadRefusal({ config: empty, diagnostics: [err('Unknown keyword garbage')] }, running)!, /would remove every instance/);
   // keepalived-tolerated errors in a config that still has instances: applied
   assert.equal(reloadRefusal({ config: running, diagnostics: [err('(VI_1) No VIP specified; at least one is sensible')] }, running), undefined);

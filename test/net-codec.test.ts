@@ -5,16 +5,16 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { SCM_TIMESTAMPNS, SOL_SOCKET } from '../src/native/constants.js';
 import { buildCmsgs, decodePacketInfo, ipv6HopLimit, ipv6PktInfo, ipPktInfo, parseCmsgs } from '../src/native/cmsg.js';
-import { formatIPv6, parseIPv4, parseIPv6, parseMac, formatMac, ipFamily, AddressError } from '../src/native/inet.js';
+import { formatIPv6, parseIPv4, parseIPv6, parseMac, formatMac, ipFamily, AddressError, parseRoutePrefix, PrefixError } from '../src/native/inet.js';
 import { decodeSockaddr, sockaddrIn, sockaddrIn6, sockaddrLl, sockaddrNl, sockaddrUn } from '../src/native/sockaddr.js';
 import { errnoName, SystemError } from '../src/native/errno.js';
-import { internetChecksum, parseIpv4Header } from '../src/net/ip-header.js';
+import { parseIpv4Header } from '../src/net/ip-header.js';
+import { internetChecksum } from '../src/util/internet-checksum.js';
 import { decodeAttrs, decodeError, decodeMessages, encodeMessage, NLMSG_ERROR, NetlinkDecodeError } from '../src/net/netlink-codec.js';
 import { encodeAddress, decodeAddress, AddressSpecError } from '../src/net/rtnl-addr.js';
 import { decodeLink } from '../src/net/rtnl-link.js';
 import { decodeRoute, encodeRoute } from '../src/net/rtnl-route.js';
 import { decodeRule, encodeRule } from '../src/net/rtnl-rule.js';
-import { parsePrefix, PrefixError } from '../src/net/prefix.js';
 
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -119,6 +119,22 @@ describe('IPv4 header and checksums', () => {
     assert.equal(internetChecksum(pseudo, v3), 0);
     assert.notEqual(internetChecksum(pseudo, Buffer.concat([v3.subarray(0, 5), Buffer.from([0]), v3.subarray(6)])), 0);
   });
+  it('odd lengths: the checksum of parts is the checksum of their concatenation, an odd end padded with zero', () => {
+    // RFC 1071 section 3 example words 0001 f203 f4f5 f6f7: sum ddf2, checksum 220d
+    const rfc = Buffer.from('0001f203f4f5f6f7', 'hex');
+    assert.equal(internetChecksum(rfc), 0x220d);
+    assert.equal(internetChecksum(rfc.subarray(0, 3), rfc.subarray(3, 4), Buffer.alloc(0), rfc.subarray(4)), 0x220d);
+    // odd total length: the last byte is the high byte of a word padded with zero
+    assert.equal(internetChecksum(Buffer.from([0x01])), ~0x0100 & 0xffff);
+    assert.equal(internetChecksum(Buffer.from('0001f203f4', 'hex')), internetChecksum(Buffer.from('0001f203f400', 'hex')));
+    for (let len = 1; len <= 33; len++) {
+      const whole = Buffer.from(Array.from({ length: len }, (_, i) => (i * 37 + 11) & 0xff));
+      const want = internetChecksum(Buffer.concat([whole, Buffer.alloc(len % 2)]));
+      for (let cut = 0; cut <= len; cut++) {
+        assert.equal(internetChecksum(whole.subarray(0, cut), whole.subarray(cut)), want, `len ${len} cut ${cut}`);
+      }
+    }
+  });
 });
 
 /** Netlink message bytes in host order, as the kernel would produce them on this machine. */
@@ -222,9 +238,9 @@ describe('netlink codec', () => {
     assert.throws(() => encodeRule({ family: 4, action: 'teleport' }), /unknown action "teleport"/);
   });
   it('parses prefixes', () => {
-    assert.deepEqual(parsePrefix('10.0.0.1'), { address: '10.0.0.1', prefixLen: 32, family: 4 });
-    assert.deepEqual(parsePrefix('default', 6), { address: '::', prefixLen: 0, family: 6 });
-    assert.throws(() => parsePrefix('10.0.0.0/33'), PrefixError);
-    assert.throws(() => parsePrefix('fd00::/64', 4), /expected an IPv4 prefix/);
+    assert.deepEqual(parseRoutePrefix('10.0.0.1'), { address: '10.0.0.1', prefixLen: 32, family: 4 });
+    assert.deepEqual(parseRoutePrefix('default', 6), { address: '::', prefixLen: 0, family: 6 });
+    assert.throws(() => parseRoutePrefix('10.0.0.0/33'), PrefixError);
+    assert.throws(() => parseRoutePrefix('fd00::/64', 4), /expected an IPv4 prefix/);
   });
 });

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadAddon, NativeUnavailableError } from '../src/native/addon.js';
 import { buildGratuitousArp } from '../src/net/arp.js';
 import { buildEcho, classifyIcmp } from '../src/net/icmp.js';
-import { internetChecksum } from '../src/net/ip-header.js';
+import { internetChecksum } from '../src/util/internet-checksum.js';
 import { buildUnsolicitedNa, icmpv6Checksum } from '../src/net/ndisc.js';
 import { createLab, destroyLab, hasCommand, isRoot, jsonLines, modUrl, nodeInNs, startTcpdump, type Lab } from './net-lab.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { fixture } from './vrrp-fixtures.js';
 import fc from 'fast-check';
 import { decodeAdvert, encodeAdvert, parseIpPacket, verifyChecksum, passwordBytes } from '../src/vrrp/packet.js';
-import { bytesToIp, canonicalIp, compareIp, ipToBytes } from '../src/vrrp/ip-address.js';
+import { canonicalIp, compareIp, formatIP, parseIP } from '../src/native/inet.js';
 
 function decodeFixture(name: string) {
   const ip = parseIpPacket(fixture(name));
@@ -88,7 +88,7 @@ test('decode errors are named values, never exceptions', () => {
 
 test('encode/decode round trip for random adverts', () => {
   const v4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((a) => a.join('.'));
-  const v6 = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => bytesToIp(Buffer.from(b)));
+  const v6 = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => formatIP(Buffer.from(b)));
   fc.assert(
     fc.property(
       fc.constantFrom<2 | 3>(2, 3),
@@ -124,7 +124,7 @@ test('IP address helpers', () => {
   assert.equal(canonicalIp('::'), '::');
   // RFC 5952 §5: IPv4-mapped addresses keep the dotted tail, as iproute2 prints them
   assert.equal(canonicalIp('::ffff:1.2.3.4'), '::ffff:1.2.3.4');
-  assert.equal(ipToBytes('10.1.2.3').toString('hex'), '0a010203');
+  assert.equal(parseIP('10.1.2.3').toString('hex'), '0a010203');
   assert.ok(compareIp('10.0.0.2', '10.0.0.10') < 0);
   assert.equal(passwordBytes('abcdefghij').toString(), 'abcdefgh');
   assert.equal(passwordBytes('ab').toString('hex'), '6162000000000000');

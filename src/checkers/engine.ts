@@ -7,7 +7,7 @@ import type { Engine, EngineEvent, EngineEventListener, MetricSample } from '../
 import type { LbBackend, LbState, Service, ServiceKey } from '../ipvs/backend.js';
 import { serviceKeyText } from '../ipvs/backend.js';
 import { runScript } from '../notify/script.js';
-import { scriptSecurityProblem } from '../notify/script-security.js';
+import { scriptSecurityProblem } from '../config/script-security.js';
 import { tuneHeapForCheckers } from './heap-tuning.js';
 import { closeHttpDispatchers } from './http.js';
 import { checkersKey, realServerId, settingsKey, virtualServerId } from './identity.js';
@@ -232,7 +232,7 @@ export class CheckersEngine implements Engine {
       try {
         await this.backend?.close({ release: opts.release });
       } catch (e) {
-        this.log.error({ err: (e as Error).message }, 'closing the load-balancer backend failed');
+        this.log.error({ err: e }, 'closing the load-balancer backend failed');
       }
     }
     this.vss.clear();
@@ -264,7 +264,7 @@ export class CheckersEngine implements Engine {
     try {
       return serviceKeysOf(vs, this.config!);
     } catch (e) {
-      this.log.error({ err: (e as Error).message }, 'virtual server skipped');
+      this.log.error({ err: e }, 'virtual server skipped');
       return [];
     }
   }
@@ -442,7 +442,7 @@ export class CheckersEngine implements Engine {
       try {
         l(ev);
       } catch (e) {
-        this.log.error({ err: (e as Error).message }, 'event listener failed');
+        this.log.error({ err: e }, 'event listener failed');
       }
     }
   }
@@ -538,7 +538,7 @@ export class CheckersEngine implements Engine {
       } catch (e) {
         this.applyErrors++;
         this.structureChanged = true; // retry the whole state on the next change
-        this.log.error({ err: (e as Error).message }, 'load-balancer apply failed; will retry on the next change');
+        this.log.error({ err: e }, 'load-balancer apply failed; will retry on the next change');
       } finally {
         this.applying = undefined;
         if (this.applyAgain) {

@@ -1,9 +1,9 @@
 // MISC_CHECK: run misc_path (no shell) with misc_timeout. Exit 0 = up; any other exit = down, except
 // with misc_dynamic where 2..255 = up with weight (code - 2), as keepalived. A timeout or a signal is
-// a failure. With enable_script_security a script writable by non-root is refused when we are root.
+// a failure. With enable_script_security an unsafe script (keepalived's rule: src/config/script-security.ts) is refused when we are root.
 import type { MiscCheck } from '../config/model.js';
 import { runScript } from '../notify/script.js';
-import { scriptSecurityProblem } from '../notify/script-security.js';
+import { scriptSecurityProblem } from '../config/script-security.js';
 import { type CheckContext, type CheckResult, fail, pass } from './types.js';
 
 export interface MiscExitMeaning {

@@ -70,7 +70,7 @@ export async function startCheckersStandalone(
       const next = load();
       void engine.reload(next).then(() => log.info('configuration reloaded'));
     } catch (e) {
-      log.error({ err: (e as Error).message }, 'reload refused: configuration has errors, keeping the running one');
+      log.error({ err: e }, 'reload refused: configuration has errors, keeping the running one');
     }
   };
   process.on('SIGTERM', onTerm);

@@ -5,10 +5,11 @@ import type { KeepalivedConfig, RealServer, VirtualServer } from '../config/mode
 import type { ServiceKey } from '../ipvs/backend.js';
 import { serviceKeyText } from '../ipvs/backend.js';
 import { flatString } from './identity.js';
+import { TskeepalivedError } from '../util/errors.js';
 
-export class ServiceExpansionError extends Error {
+export class ServiceExpansionError extends TskeepalivedError {
   constructor(message: string, readonly file: string, readonly line: number) {
-    super(`${file}:${line}: ${message}`);
+    super(`${file}:${line}: ${message}`, 'TSK_ERR_SERVICE_EXPANSION');
     this.name = 'ServiceExpansionError';
   }
 }

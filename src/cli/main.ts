@@ -1,6 +1,7 @@
 // Entry point: parse keepalived's options and hand over to the config test or the daemon.
 // Modules are loaded lazily so that `--config-test` does not pay for the engines.
-import { CliError, parseArgs, USAGE, type CliOptions } from './options.js';
+import { parseArgs, USAGE, type CliOptions } from './options.js';
+import { hasErrorCode } from '../util/errors.js';
 import { VERSION } from './version.js';
 
 export async function main(argv: string[]): Promise<void> {
@@ -8,7 +9,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     opts = parseArgs(argv);
   } catch (e) {
-    if (e instanceof CliError) {
+    if (hasErrorCode(e, 'TSK_ERR_CLI')) {
       process.stderr.write(`tskeepalived: ${e.message}\n${USAGE}`);
       process.exitCode = 4;
       return;

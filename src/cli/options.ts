@@ -1,5 +1,6 @@
 // keepalived's command-line options, parsed into typed data.
 // Unknown options are errors; keepalived options we do not implement are accepted with a warning.
+import { TskeepalivedError } from '../util/errors.js';
 
 export interface CliOptions {
   useFile: string;
@@ -36,7 +37,12 @@ export interface CliOptions {
   warnings: string[];
 }
 
-export class CliError extends Error {}
+export class CliError extends TskeepalivedError {
+  constructor(message: string) {
+    super(message, 'TSK_ERR_CLI');
+    this.name = 'CliError';
+  }
+}
 
 interface OptSpec {
   long: string;

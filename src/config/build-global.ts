@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { ConfNode } from '../parser/ast.js';
 import type { BuildContext } from './context.js';
 import { arg, flagField, optBoolField, stringField, timerField, uintField, intField } from './handlers.js';
-import { parseAddress, isMulticast } from './ip.js';
+import { parseAddress, isMulticast } from '../native/inet.js';
 import type { FifoSpec, GlobalDefs, LbBackendName } from './model.js';
 import { readScript } from './scripts.js';
 import { KeywordTable, toRaw } from './table.js';
@@ -60,7 +60,7 @@ function mcastGroup(family: 4 | 6, set: (g: GlobalDefs, a: string) => void) {
     const w = arg(ctx, n);
     if (w === undefined) return;
     const a = parseAddress(w);
-    if (!a || a.family !== family || !isMulticast(a.address, family))
+    if (!a || a.family !== family || !isMulticast(a.address))
       ctx.error(n, `vrrp_mcast_group${family} '${w}' is not a valid IPv${family} multicast address - ignoring`);
     else set(g, a.address);
   };

@@ -4,7 +4,7 @@ import type { BuildContext } from './context.js';
 import { parseAddressLine, parseRouteLine, parseRuleLine } from './build-address.js';
 import { readTrackRefs } from './build-track.js';
 import { arg, flagField } from './handlers.js';
-import { isMulticast, parseAddress } from './ip.js';
+import { isMulticast, parseAddress } from '../native/inet.js';
 import type { GlobalDefs, NotifyScripts, RawKeyword, SourceLoc, SyncGroup, TrackRef, VrrpInstance } from './model.js';
 import { readScript } from './scripts.js';
 import { KeywordTable } from './table.js';
@@ -212,7 +212,7 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
     if (w === undefined) return;
     const a = parseAddress(w);
     if (!a) ctx.error(n, `(${d.v.name}) malformed mcast dest address ${w}`);
-    else if (!isMulticast(a.address, a.family)) ctx.error(n, `(${d.v.name}) mcast_dst_ip ${w} not multicast. Skipping...`);
+    else if (!isMulticast(a.address)) ctx.error(n, `(${d.v.name}) mcast_dst_ip ${w} not multicast. Skipping...`);
     else d.v.mcastDstIp = a.address;
   })
   .model('track_src_ip', flagField((d) => (d.v.trackSrcIp = true)))

@@ -95,7 +95,7 @@ function unknownRoot(ctx: BuildContext, n: ConfNode, byPass: ConfNode[][]): void
   ctx.pass = Pass.Parent;
   ctx.error(n, `Unknown keyword '${n.keyword}'`);
   if (!n.children) return;
-  ctx.error(n.openLoc ?? n, "Unexpected '{' - ignoring");
+  ctx.error(n.openLoc ?? n, "Unexpected '{' - ignoring", 'BLOCK_UNEXPECTED_OPEN');
   for (const c of n.children) {
     const p = ROOT_KEYWORDS.get(c.keyword);
     if (p === undefined) unknownRoot(ctx, c, byPass);

@@ -1,5 +1,6 @@
 // Build context: collects diagnostics in keepalived's order (parent pass, checker, vrrp, bfd).
 import type { ConfNode } from '../parser/ast.js';
+import type { DiagnosticCode } from '../parser/ast.js';
 import type { Diagnostic, Severity, SourceLoc } from './model.js';
 import { ScriptUsers } from './scripts.js';
 
@@ -26,10 +27,11 @@ export class BuildContext {
     public interfaces: Set<string> | undefined,
   ) {}
 
-  report(severity: Severity, message: string, at?: ConfNode | SourceLoc): void {
+  report(severity: Severity, message: string, at?: ConfNode | SourceLoc, code?: DiagnosticCode): void {
     const loc = at === undefined ? undefined : 'loc' in at ? at.loc : at;
     // whole-config checks have no line (keepalived prints none); they still name the file
     const d: Diagnostic = { severity, message, file: loc ? loc.file : this.topFile };
+    if (code) d.code = code;
     if (loc) {
       d.line = loc.line;
       // keepalived's parent process names no file for lines of the top file itself
@@ -51,8 +53,8 @@ export class BuildContext {
     for (let i = 0; i < ds.length; i++) list.push(ds[i]!);
   }
 
-  error(at: ConfNode | SourceLoc | undefined, message: string): void {
-    this.report('error', message, at);
+  error(at: ConfNode | SourceLoc | undefined, message: string, code?: DiagnosticCode): void {
+    this.report('error', message, at, code);
   }
 
   warning(at: ConfNode | SourceLoc | undefined, message: string): void {

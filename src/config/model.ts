@@ -7,6 +7,8 @@
 // - defaults are applied as keepalived applies them (see src/config/defaults.ts);
 // - optional fields are absent when neither configured nor defaulted.
 
+import type { DiagnosticCode } from '../parser/ast.js';
+
 export interface SourceLoc {
   file: string;
   line: number;
@@ -578,6 +580,7 @@ export interface Diagnostic {
   message: string;
   file?: string;
   line?: number;
+  code?: DiagnosticCode;
   /**
    * The exact line keepalived -t prints for it, location prefix included
    * ("(FILE: Line N) msg", "(Line N) msg" or just "msg"), when the producer knows it.

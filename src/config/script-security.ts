@@ -1,24 +1,34 @@
-// keepalived's check of configured scripts: a script whose file exists makes "scripts are being
-// executed"; without enable_script_security that is a SECURITY VIOLATION (-t exit 6).
-import { accessSync, constants, lstatSync, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+// keepalived's check of a configured script (check_script_secure in its lib/notify.c), the one rule
+// for `-t` and the running daemon. A command names a script when it resolves (a bare name by a PATH
+// search, then realpath) to a file: "scripts are being executed", a SECURITY VIOLATION (-t exit 6)
+// without enable_script_security. A script root executes is insecure when an element of its path is
+// owned by non-root, or (a file, or a directory without the sticky bit) writable by a non-root group
+// or by all; the elements are '/', each directory, the name as configured and the file a final link
+// leads to.
+import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { ScriptSpec } from './model.js';
 
 export interface ScriptCheck {
-  /** the file exists: keepalived would execute it */
+  /** the command names a file: keepalived would execute it */
   isScript: boolean;
-  /** a path component is writable by non-root */
+  /** an element of its path is owned or writable by non-root */
   insecure: boolean;
+  /** why enable_script_security does not run it as root (not found, not executable, unsafe); undefined when it may run */
+  problem?: string;
 }
 
-function findInPath(name: string): string | undefined {
-  const path = process.env.PATH || '/bin:/usr/bin';
-  for (const dir of path.split(delimiter)) {
-    if (!dir) continue;
-    const p = join(dir, name);
+const ANY_EXEC = 0o111;
+const STICKY = 0o1000;
+const GROUP_WRITE = 0o020;
+const WORLD_WRITE = 0o002;
+
+function findInPath(name: string, searchPath: string): string | undefined {
+  for (const dir of searchPath.split(':')) {
+    const p = dir ? join(dir, name) : name;
     try {
-      accessSync(p, constants.X_OK);
-      if (statSync(p).isFile()) return p;
+      const st = statSync(p);
+      if (st.isFile() && st.mode & ANY_EXEC) return p;
     } catch {
       /* next */
     }
@@ -26,38 +36,68 @@ function findInPath(name: string): string | undefined {
   return undefined;
 }
 
-function unsafe(path: string): boolean {
-  let acc = '';
-  for (const part of path.split('/')) {
-    acc = acc === '/' ? `/${part}` : acc ? `${acc}/${part}` : part === '' ? '/' : part;
-    if (acc === '') continue;
+/** Each element of an absolute path from '/': the first one root must not trust, as a ScriptCheck. */
+function checkElements(path: string): ScriptCheck {
+  const parts = path.split('/');
+  let prefix = '';
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0 && parts[i] === '') continue;
+    prefix = i === 0 ? '/' : prefix === '/' ? `/${parts[i]}` : `${prefix}/${parts[i]}`;
+    const last = i === parts.length - 1;
     let st;
     try {
-      st = lstatSync(acc);
+      st = lstatSync(prefix);
     } catch {
-      return false;
+      return { isScript: true, insecure: false, problem: `cannot access '${prefix}'` };
     }
-    const sticky = (st.mode & 0o1000) !== 0;
-    if (st.uid !== 0) return true;
-    if ((st.isDirectory() && !sticky) || st.isFile()) {
-      if ((st.gid !== 0 && st.mode & 0o020) || st.mode & 0o002) return true;
-    }
+    if (last ? !st.isFile() && !st.isSymbolicLink() : !st.isDirectory())
+      return { isScript: true, insecure: false, problem: `'${prefix}' is not ${last ? 'a file' : 'a directory'}` };
+    if (st.uid !== 0) return { isScript: true, insecure: true, problem: `'${prefix}' is owned by non-root user (uid ${st.uid})` };
+    const checked = (st.isDirectory() && !(st.mode & STICKY)) || st.isFile();
+    if (checked && ((st.gid !== 0 && st.mode & GROUP_WRITE) || st.mode & WORLD_WRITE))
+      return { isScript: true, insecure: true, problem: `'${prefix}' is group or world writable` };
   }
-  return false;
+  return { isScript: true, insecure: false };
 }
 
-export function checkScript(s: ScriptSpec | undefined): ScriptCheck {
-  const none = { isScript: false, insecure: false };
-  if (!s || s.argv.length === 0) return none;
-  const cmd = s.argv[0];
-  if (/^<[ \t]*\//.test(cmd)) return none;
-  let file: string | undefined = cmd;
-  if (!cmd.includes('/')) file = findInPath(cmd);
-  if (!file) return none;
+/** What keepalived makes of a command's file (argv[0]) that root would execute. */
+export function checkScriptFile(command: string, searchPath = process.env.PATH ?? '/bin:/usr/bin'): ScriptCheck {
+  // "</file" tests that a file can be opened: nothing is executed
+  if (/^<[ \t]*\//.test(command)) return { isScript: false, insecure: false };
+  let file: string | undefined = command;
+  if (!command.includes('/')) file = findInPath(command, searchPath);
+  if (!file) return { isScript: false, insecure: false, problem: `cannot find script '${command}' in PATH` };
+  let real: string;
+  let st;
   try {
-    if (!statSync(file).isFile()) return none;
+    real = realpathSync.native(file);
+    st = statSync(real);
   } catch {
-    return none;
+    return { isScript: false, insecure: false, problem: `cannot access '${file}'` };
   }
-  return { isScript: true, insecure: unsafe(file) };
+  if (!(st.mode & ANY_EXEC)) return { isScript: true, insecure: false, problem: `'${real}' is not executable` };
+  // a final link of another name keeps its name when that name leads to the same file; both are checked
+  let named = real;
+  if (basename(real) !== basename(file)) {
+    const kept = join(dirname(real), basename(file));
+    try {
+      const k = statSync(kept);
+      if (k.dev === st.dev && k.ino === st.ino) named = kept;
+    } catch {
+      /* the resolved name stands */
+    }
+  }
+  const r = checkElements(named);
+  return r.problem || named === real ? r : checkElements(real);
+}
+
+/** A configured script's check; undefined or empty: no script. */
+export function checkScript(s: ScriptSpec | undefined): ScriptCheck {
+  if (!s || s.argv.length === 0) return { isScript: false, insecure: false };
+  return checkScriptFile(s.argv[0]!);
+}
+
+/** Why enable_script_security refuses to run the command's file as root; undefined when it may run. */
+export function scriptSecurityProblem(command: string): string | undefined {
+  return checkScriptFile(command).problem;
 }

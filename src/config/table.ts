@@ -66,7 +66,7 @@ export class KeywordTable<T extends HasRaw> {
         ctx.error(n, `Unknown keyword '${n.keyword}'`);
         // keepalived ignores the '{' of an unknown keyword and reads the block's lines at this level
         if (n.children) {
-          ctx.error(n.openLoc ?? n, "Unexpected '{' - ignoring");
+          ctx.error(n.openLoc ?? n, "Unexpected '{' - ignoring", 'BLOCK_UNEXPECTED_OPEN');
           this.walk(ctx, n.children, target);
         }
       }

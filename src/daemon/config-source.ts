@@ -2,6 +2,7 @@
 // (src/config/load.ts). A config is usable unless loading threw or reported a 'fatal' diagnostic:
 // keepalived itself runs with 'error' and 'warning' diagnostics (it skips what it cannot use).
 import type { Diagnostic, KeepalivedConfig } from '../config/model.js';
+import type { DiagnosticCode } from '../parser/ast.js';
 
 export interface LoadOutcome {
   config?: KeepalivedConfig;
@@ -49,8 +50,8 @@ export async function loadConfiguration(path: string, configId?: string): Promis
   }
 }
 
-/** Parser messages (keepalived's wording) that mean the file's block structure is broken. */
-const STRUCTURAL = [/missing '\}'s or extra '\{'s/, /Extra '\}' found/, /Unexpected '\{'/];
+/** Diagnostics that mean the file's block structure is broken. */
+const STRUCTURAL = new Set<DiagnosticCode | undefined>(['BLOCK_UNCLOSED', 'BLOCK_EXTRA_CLOSE', 'BLOCK_UNEXPECTED_OPEN']);
 
 function isEmpty(c: KeepalivedConfig): boolean {
   return c.vrrpInstances.length === 0 && c.virtualServers.length === 0 && c.staticIpaddress.length === 0;
@@ -66,7 +67,7 @@ function isEmpty(c: KeepalivedConfig): boolean {
  */
 export function reloadRefusal(outcome: LoadOutcome, running: KeepalivedConfig): string | undefined {
   if (outcome.refused || !outcome.config) return outcome.refused ?? 'no configuration';
-  const structural = outcome.diagnostics.filter((d) => (d.severity === 'error' || d.severity === 'fatal') && STRUCTURAL.some((re) => re.test(d.message)));
+  const structural = outcome.diagnostics.filter((d) => (d.severity === 'error' || d.severity === 'fatal') && STRUCTURAL.has(d.code));
   if (structural.length > 0) return `the file's block structure is broken: ${structural.map(formatDiagnostic).join('; ')}`;
   const errors = outcome.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0 && isEmpty(outcome.config) && !isEmpty(running))

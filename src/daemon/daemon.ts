@@ -122,7 +122,7 @@ export class Daemon {
     } catch (e) {
       this.counters.engineErrors[kind]++;
       this.failedEngines.set(kind, (e as Error).message);
-      this.log.error({ engine: kind, err: (e as Error).message }, `cannot create the ${kind} engine: ${(e as Error).message}`);
+      this.log.error({ engine: kind, err: e }, `cannot create the ${kind} engine: ${(e as Error).message}`);
       return;
     }
     engine.on((ev) => this.onEvent(ev));
@@ -134,8 +134,7 @@ export class Daemon {
       this.counters.engineErrors[kind]++;
       this.failedEngines.set(kind, (e as Error).message);
       // the message is for the operator; the stack only for debugging (-D)
-      this.log.error({ engine: kind, err: (e as Error).message }, `the ${kind} engine failed to start: ${(e as Error).message}`);
-      this.log.debug({ engine: kind, stack: (e as Error).stack }, 'engine start failure stack');
+      this.log.error({ engine: kind, err: e }, `the ${kind} engine failed to start: ${(e as Error).message}`);
     }
   }
 
@@ -166,7 +165,7 @@ export class Daemon {
       this.log.info({ listen: this.statusAddress }, `status endpoint on http://${this.statusAddress}/metrics`);
     } catch (e) {
       this.status = undefined;
-      this.log.error({ listen, err: (e as Error).message }, `cannot start the status endpoint: ${(e as Error).message}`);
+      this.log.error({ listen, err: e }, `cannot start the status endpoint: ${(e as Error).message}`);
     }
   }
 
@@ -176,7 +175,7 @@ export class Daemon {
       this.notifier?.handle(ev);
       if (this.cli.jsonDump) this.scheduleJson();
     } catch (e) {
-      this.log.error({ err: (e as Error).message }, 'event handling failed');
+      this.log.error({ err: e }, 'event handling failed');
     }
   }
 
@@ -216,7 +215,7 @@ export class Daemon {
           await engine.reload(config);
         } catch (e) {
           this.counters.engineErrors[kind]++;
-          this.log.error({ engine: kind, err: (e as Error).message, stack: (e as Error).stack }, `the ${kind} engine failed to reload`);
+          this.log.error({ engine: kind, err: e }, `the ${kind} engine failed to reload`);
         }
       } else if (wanted[kind]) {
         await this.startEngine(kind, config);
@@ -261,7 +260,7 @@ export class Daemon {
       writeJsonDump(path, this.statusJson());
       return path;
     } catch (e) {
-      this.log.error({ file: path, err: (e as Error).message }, 'cannot write the JSON dump');
+      this.log.error({ file: path, err: e }, 'cannot write the JSON dump');
       return undefined;
     }
   }
@@ -321,7 +320,7 @@ export class Daemon {
       try {
         out.push(...e.metrics());
       } catch (err) {
-        this.log.debug({ engine: kind, err: (err as Error).message }, 'metrics failed');
+        this.log.debug({ engine: kind, err }, 'metrics failed');
       }
     }
     const g = (name: string, help: string, value: number, labels: Record<string, string> = {}, type: 'gauge' | 'counter' = 'gauge'): MetricSample => ({
@@ -369,7 +368,7 @@ export class Daemon {
         try {
           await withTimeout(e.stop({ release }), timeout, `${kind} engine stop`);
         } catch (err) {
-          this.log.error({ engine: kind, err: (err as Error).message }, `the ${kind} engine failed to stop cleanly`);
+          this.log.error({ engine: kind, err }, `the ${kind} engine failed to stop cleanly`);
         }
       }),
     );

@@ -1,9 +1,9 @@
 // The signal dumps: SIGUSR1 -> $TMPDIR/keepalived.data, SIGUSR2 -> $TMPDIR/keepalived.stats,
 // JSON -> $TMPDIR/keepalived.json (default /tmp). Written to a temporary name then renamed,
 // so a reader never sees half a file.
-import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../engine/types.js';
+import { writeAtomic } from '../util/write-atomic.js';
 
 export function dumpDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.TMPDIR && env.TMPDIR.length > 0 ? env.TMPDIR : '/tmp';
@@ -14,13 +14,6 @@ export const dumpPaths = (dir = dumpDir()) => ({
   stats: join(dir, 'keepalived.stats'),
   json: join(dir, 'keepalived.json'),
 });
-
-/** Write under a temporary name, then rename: a reader sees the old file or the whole new one. */
-export function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o644 });
-  renameSync(tmp, path);
-}
 
 function section(title: string, body: string): string {
   return `------< ${title} >------\n${body.endsWith('\n') || body === '' ? body : body + '\n'}`;

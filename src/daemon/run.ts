@@ -42,7 +42,7 @@ function installProcessGuards(daemon: Daemon | undefined, log: Logger): () => vo
   const onError = (kind: string) => (err: unknown) => {
     if (daemon) daemon.counters.uncaught++;
     const e = err instanceof Error ? err : new Error(String(err));
-    log.error({ err: e.message, stack: e.stack }, `${kind} (kept running): ${e.message}`);
+    log.error({ err: e }, `${kind} (kept running): ${e.message}`);
   };
   const ue = onError('uncaught exception');
   const ur = onError('unhandled promise rejection');
@@ -116,7 +116,7 @@ export async function runDaemon(opts: CliOptions, deps: RunDeps = {}): Promise<v
       try {
         await daemon.stop();
       } catch (e) {
-        log.error({ err: (e as Error).message }, 'error while stopping');
+        log.error({ err: e }, 'error while stopping');
       }
       pidFiles.remove();
       removeSignals();
@@ -134,14 +134,14 @@ export async function runDaemon(opts: CliOptions, deps: RunDeps = {}): Promise<v
     try {
       daemon.dumpData();
     } catch (e) {
-      log.error({ err: (e as Error).message }, 'data dump failed');
+      log.error({ err: e }, 'data dump failed');
     }
   };
   const onUsr2 = () => {
     try {
       daemon.dumpStats();
     } catch (e) {
-      log.error({ err: (e as Error).message }, 'stats dump failed');
+      log.error({ err: e }, 'stats dump failed');
     }
   };
   const onTerm = () => shutdown('SIGTERM');
@@ -162,8 +162,7 @@ export async function runDaemon(opts: CliOptions, deps: RunDeps = {}): Promise<v
   try {
     await daemon.start(config);
   } catch (e) {
-    log.error({ err: (e as Error).message }, `startup error (continuing with what started): ${(e as Error).message}`);
-    log.debug({ stack: (e as Error).stack }, 'startup error stack');
+    log.error({ err: e }, `startup error (continuing with what started): ${(e as Error).message}`);
   }
   // Nothing usable started (e.g. -C with the default ipvs backend on a kernel without IPVS):
   // stop with the reason instead of idling, as keepalived's checker process exits.

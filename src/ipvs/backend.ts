@@ -1,6 +1,7 @@
 // The load-balancer backend contract. The checker engine declares desired state;
 // a backend reconciles the system (kernel IPVS, nftables, a userspace proxy, or a dry-run printer).
 import type { LbKind, Protocol } from '../config/model.js';
+import { TskeepalivedError } from '../util/errors.js';
 
 export interface ServiceKey {
   /** 'addr' services have address+port+protocol; 'fwmark' services a mark */
@@ -53,9 +54,9 @@ export interface LbBackend {
   close(opts: { release: boolean }): Promise<void>;
 }
 
-export class LbUnavailableError extends Error {
+export class LbUnavailableError extends TskeepalivedError {
   constructor(message: string) {
-    super(message);
+    super(message, 'TSK_ERR_LB_UNAVAILABLE');
     this.name = 'LbUnavailableError';
   }
 }

@@ -11,13 +11,14 @@ import { NftablesBackend } from './nftables.js';
 import { UserspaceBackend } from './userspace.js';
 import type { UserspaceOptions } from './userspace.js';
 import type { NftablesOptions } from './nftables.js';
+import { TskeepalivedError } from '../util/errors.js';
 
 export const LB_BACKEND_NAMES: readonly LbBackendName[] = ['ipvs', 'nftables', 'userspace', 'dry-run'];
 export const DEFAULT_LB_BACKEND: LbBackendName = 'ipvs';
 
-export class LbBackendChoiceError extends Error {
+export class LbBackendChoiceError extends TskeepalivedError {
   constructor(message: string) {
-    super(message);
+    super(message, 'TSK_ERR_LB_BACKEND_CHOICE');
     this.name = 'LbBackendChoiceError';
   }
 }

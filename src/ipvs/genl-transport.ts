@@ -1,15 +1,18 @@
 // What the IPVS backend needs from a generic netlink socket. The native implementation lives in
 // genl-native.ts; anything else that speaks netlink (another socket layer) can implement it.
 import type { NetlinkMessage } from '../net/netlink-codec.js';
+import { errnoName } from '../native/errno.js';
+import { TskeepalivedError } from '../util/errors.js';
 
-export class NetlinkErrnoError extends Error {
+/** The kernel's error answer to a generic netlink request; code is the errno's name. */
+export class NetlinkErrnoError extends TskeepalivedError {
   constructor(
     readonly op: string,
     /** positive errno */
     readonly errno: number,
     detail?: string,
   ) {
-    super(`${op} failed: ${detail ?? `errno ${errno}`}`);
+    super(`${op} failed: ${detail ?? `errno ${errno}`}`, errnoName(errno));
     this.name = 'NetlinkErrnoError';
   }
 }

@@ -3,8 +3,7 @@
 // services and destinations of GET_SERVICE / GET_DEST dumps. The nlmsghdr (type = the IPVS family id
 // resolved at run time, flags, seq) is added by the socket layer.
 import type { Destination, Service, ServiceKey } from './backend.js';
-import { bytesToIp, ipToBytes, maskPrefixLength, prefixToDottedMask } from './ip.js';
-import type { IpFamily } from './ip.js';
+import { formatIP, parseIP, maskPrefixLength, prefixToDottedMask, type Family } from '../native/inet.js';
 import {
   IP_VS_SVC_F_ONEPACKET,
   IP_VS_SVC_F_PERSISTENT,
@@ -17,6 +16,7 @@ import {
 import { readU16, readU32, writeU16, writeU32 } from '../native/host-order.js';
 import { decodeGenlHeader, encodeGenlHeader } from '../net/genetlink.js';
 import { attrMap as netlinkAttrMap, attrNested, attrStr, attrString, encodeAttr } from '../net/netlink-codec.js';
+import { TskeepalivedError } from '../util/errors.js';
 
 // IPVS attribute payloads: host-order u16/u32, ports in network order
 function u16(v: number): Buffer {
@@ -100,14 +100,14 @@ export const IP_VS_SCHEDNAME_MAXLEN = 16;
 
 const PROTO_NUM = { TCP: IPPROTO_TCP, UDP: IPPROTO_UDP, SCTP: IPPROTO_SCTP } as const;
 
-function afOf(f: IpFamily): number {
+function afOf(f: Family): number {
   return f === 6 ? AF_INET6 : AF_INET;
 }
 
 /** union nf_inet_addr: 16 bytes, an IPv4 address in the first 4. */
 export function inetAddr16(address: string): Buffer {
   const out = Buffer.alloc(16);
-  ipToBytes(address).copy(out, 0);
+  parseIP(address).copy(out, 0);
   return out;
 }
 
@@ -131,7 +131,7 @@ export function netmaskBytes(s: Service): Buffer {
   const fam = s.key.family;
   const len = s.persistenceNetmask !== undefined ? maskPrefixLength(s.persistenceNetmask, fam) : undefined;
   if (fam === 6) return u32(len ?? 128);
-  return ipToBytes(prefixToDottedMask(len ?? 32));
+  return parseIP(prefixToDottedMask(len ?? 32));
 }
 
 /** The attributes identifying a service (what DEL_SERVICE, *_DEST and GET_DEST need). */
@@ -196,14 +196,14 @@ export const encodeGetServices = (): Buffer => cmd(IPVS_CMD_GET_SERVICE, []);
 export const encodeGetDests = (k: ServiceKey): Buffer => cmd(IPVS_CMD_GET_DEST, [attrNested(IPVS_CMD_ATTR_SERVICE, serviceKeyAttrs(k))]);
 export const encodeFlush = (): Buffer => cmd(IPVS_CMD_FLUSH, []);
 
-export class IpvsDecodeError extends Error {
+export class IpvsDecodeError extends TskeepalivedError {
   constructor(message: string) {
-    super(message);
+    super(message, 'TSK_ERR_IPVS_DECODE');
     this.name = 'IpvsDecodeError';
   }
 }
 
-function familyOfAf(af: number): IpFamily {
+function familyOfAf(af: number): Family {
   if (af === AF_INET) return 4;
   if (af === AF_INET6) return 6;
   throw new IpvsDecodeError(`unknown address family ${af}`);
@@ -240,7 +240,7 @@ export function decodeServiceAttrs(a: Map<number, Buffer>): Service {
       kind: 'addr',
       family,
       protocol: protoName(readU16(need(a, IPVS_SVC_ATTR_PROTOCOL, 'service protocol', 2), 0)),
-      address: bytesToIp(need(a, IPVS_SVC_ATTR_ADDR, 'service address', family === 6 ? 16 : 4), family),
+      address: formatIP(need(a, IPVS_SVC_ATTR_ADDR, 'service address', family === 6 ? 16 : 4), 0, family === 6 ? 16 : 4),
       port: need(a, IPVS_SVC_ATTR_PORT, 'service port', 2).readUInt16BE(0),
     };
   const flagsBuf = a.get(IPVS_SVC_ATTR_FLAGS);
@@ -258,7 +258,7 @@ export function decodeServiceAttrs(a: Map<number, Buffer>): Service {
         const len = readU32(nm, 0);
         if (len !== 128) s.persistenceNetmask = String(len);
       } else {
-        const mask = bytesToIp(nm, 4);
+        const mask = formatIP(nm, 0, 4);
         if (mask !== '255.255.255.255') s.persistenceNetmask = mask;
       }
     }
@@ -269,7 +269,7 @@ export function decodeServiceAttrs(a: Map<number, Buffer>): Service {
 }
 
 /** A destination from a NEW_DEST message of a GET_DEST dump; the family defaults to the service's. */
-export function decodeDestMessage(payload: Buffer, serviceFamily: IpFamily): Destination & { activeConns?: number; inactConns?: number } {
+export function decodeDestMessage(payload: Buffer, serviceFamily: Family): Destination & { activeConns?: number; inactConns?: number } {
   const g = decodeGenlHeader(payload);
   if (g.cmd !== IPVS_CMD_NEW_DEST) throw new IpvsDecodeError(`expected IPVS_CMD_NEW_DEST, got command ${g.cmd}`);
   const a = attrMap(need(attrMap(g.attrs), IPVS_CMD_ATTR_DEST, 'IPVS_CMD_ATTR_DEST', 0));
@@ -282,7 +282,7 @@ export function decodeDestMessage(payload: Buffer, serviceFamily: IpFamily): Des
     return b && b.length >= 4 ? readU32(b, 0) : undefined;
   };
   const d: Destination & { activeConns?: number; inactConns?: number } = {
-    address: bytesToIp(need(a, IPVS_DEST_ATTR_ADDR, 'destination address', family === 6 ? 16 : 4), family),
+    address: formatIP(need(a, IPVS_DEST_ATTR_ADDR, 'destination address', family === 6 ? 16 : 4), 0, family === 6 ? 16 : 4),
     family,
     port: need(a, IPVS_DEST_ATTR_PORT, 'destination port', 2).readUInt16BE(0),
     weight: (u32Of(IPVS_DEST_ATTR_WEIGHT) ?? 0) | 0,

@@ -8,7 +8,7 @@ import type { LbBackend, LbState, Service } from './backend.js';
 import { LbUnavailableError, serviceKeyText } from './backend.js';
 import { openGenlTransport } from './genl-native.js';
 import type { GenlTransport } from './genl-transport.js';
-import { NetlinkErrnoError } from './genl-transport.js';
+import { hasErrorCode } from '../util/errors.js';
 import { decodeFamily, encodeGetFamily, GENL_ID_CTRL } from '../net/genetlink.js';
 import { NLM_F_DUMP } from '../net/netlink-codec.js';
 import {
@@ -86,8 +86,8 @@ export class IpvsNetlinkBackend implements LbBackend {
       this.familyId = decodeFamily(answer[0]).id;
     } catch (e) {
       t.close();
-      if (e instanceof NetlinkErrnoError && e.errno === ENOENT) throw new LbUnavailableError(IPVS_UNAVAILABLE_MESSAGE);
-      if (e instanceof LbUnavailableError) throw e;
+      if (hasErrorCode(e, 'ENOENT')) throw new LbUnavailableError(IPVS_UNAVAILABLE_MESSAGE);
+      if (hasErrorCode(e, 'TSK_ERR_LB_UNAVAILABLE')) throw e;
       throw new LbUnavailableError(`IPVS: ${(e as Error).message}`);
     }
     this.transport = t;
@@ -104,8 +104,7 @@ export class IpvsNetlinkBackend implements LbBackend {
     } catch (e) {
       t.close();
       this.transport = undefined;
-      const errno = e instanceof NetlinkErrnoError ? e.errno : 0;
-      const hint = errno === 1 ? ' (tskeepalived needs CAP_NET_ADMIN to manage IPVS)' : '';
+      const hint = hasErrorCode(e, 'EPERM') ? ' (tskeepalived needs CAP_NET_ADMIN to manage IPVS)' : '';
       throw new LbUnavailableError(`IPVS: cannot read the current services: ${(e as Error).message}${hint}`);
     }
     this.log.info(

@@ -15,11 +15,12 @@
 // Only NAT forwarding exists in nftables: DR and TUN destinations make the state unsupported.
 import type { Destination, LbState, Service } from './backend.js';
 import { serviceKeyText } from './backend.js';
-import { bytesToIp, maskPrefixLength } from './ip.js';
+import { formatIP, maskPrefixLength } from '../native/inet.js';
 import { schedFlagBits } from './sched-flags.js';
 import { IP_VS_SVC_F_SCHED2 } from './sched-flags.js';
 import { activeDestinations, HASH_SLOTS, rendezvousSlots, slotCounts, smoothSequence } from './weights.js';
 import { destinationId } from './state.js';
+import { TskeepalivedError } from '../util/errors.js';
 
 export const NFT_TABLE = 'tskeepalived';
 
@@ -40,9 +41,9 @@ export interface NftRuleset {
   notes: string[];
 }
 
-export class NftUnsupportedError extends Error {
+export class NftUnsupportedError extends TskeepalivedError {
   constructor(readonly problems: string[]) {
-    super(`the nftables LB backend cannot apply this state: ${problems.join('; ')}`);
+    super(`the nftables LB backend cannot apply this state: ${problems.join('; ')}`, 'TSK_ERR_NFT_UNSUPPORTED');
     this.name = 'NftUnsupportedError';
   }
 }
@@ -96,7 +97,7 @@ function persistenceMask(s: Service): string | undefined {
   if (len === undefined || len === (fam === 4 ? 32 : 128)) return undefined;
   const bytes = Buffer.alloc(fam === 4 ? 4 : 16);
   for (let i = 0; i < len; i++) bytes[i >> 3]! |= 0x80 >> (i & 7);
-  return bytesToIp(bytes, fam);
+  return formatIP(bytes);
 }
 
 interface Selector {

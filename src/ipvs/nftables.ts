@@ -7,8 +7,9 @@ import { LbUnavailableError } from './backend.js';
 import type { LbLogger } from './logger.js';
 import { silentLogger } from './logger.js';
 import { buildNftRuleset, NFT_TABLE, nftRemoveScript } from './nft-ruleset.js';
-import { runCommand } from './run-command.js';
+import { runCommand } from '../util/run-command.js';
 import { cloneState, destinationCount, normalizeState } from './state.js';
+import { TskeepalivedError } from '../util/errors.js';
 
 export interface NftablesOptions {
   logger?: LbLogger;
@@ -22,9 +23,9 @@ export interface NftablesOptions {
   seed?: number;
 }
 
-export class NftError extends Error {
+export class NftError extends TskeepalivedError {
   constructor(message: string) {
-    super(message);
+    super(message, 'TSK_ERR_NFT');
     this.name = 'NftError';
   }
 }

@@ -15,7 +15,7 @@
 //   ovf   the highest weight destination whose active connections are below its weight, else fo
 // Destinations with weight 0 and overloaded ones (active >= uthreshold > 0) are never chosen.
 import { createHash } from 'node:crypto';
-import { ipToBytes } from './ip.js';
+import { parseIP } from '../native/inet.js';
 import { HASH_SLOTS, rendezvousSlots } from './weights.js';
 
 export interface SchedDest {
@@ -144,7 +144,7 @@ class Hashing implements Scheduler {
 }
 
 class LocalityBased implements Scheduler {
-  private readonly dh = new Hashing('dh', (c) => [ipToBytes(c.serviceAddress)]);
+  private readonly dh = new Hashing('dh', (c) => [parseIP(c.serviceAddress)]);
   private readonly wlc = new LeastCost('wlc', wlcCost);
   constructor(readonly name: string) {}
   pick(dests: readonly SchedDest[], client: SchedClient): SchedDest | undefined {
@@ -173,7 +173,7 @@ class Failover implements Scheduler {
 /** A fresh scheduler instance (schedulers keep per-service state such as the rr position). */
 export function createScheduler(name: string, flags: readonly string[] = []): Scheduler {
   const withPort = flags.includes('sh-port') || flags.includes('mh-port') || flags.includes('flag-2');
-  const srcKey = (c: SchedClient) => (withPort ? [ipToBytes(c.address), String(c.port)] : [ipToBytes(c.address)]);
+  const srcKey = (c: SchedClient) => (withPort ? [parseIP(c.address), String(c.port)] : [parseIP(c.address)]);
   switch (name) {
     case 'rr':
       return new RoundRobin();
@@ -191,7 +191,7 @@ export function createScheduler(name: string, flags: readonly string[] = []): Sc
     case 'mh':
       return new Hashing(name, srcKey);
     case 'dh':
-      return new Hashing('dh', (c) => [ipToBytes(c.serviceAddress)]);
+      return new Hashing('dh', (c) => [parseIP(c.serviceAddress)]);
     case 'lblc':
     case 'lblcr':
       return new LocalityBased(name);
@@ -217,7 +217,7 @@ export class PersistenceTable {
   ) {}
 
   private key(address: string): string {
-    const b = ipToBytes(address);
+    const b = parseIP(address);
     for (let i = 0; i < b.length * 8; i++) if (i >= this.maskBits) b[i >> 3]! &= ~(0x80 >> (i & 7));
     return b.toString('hex');
   }

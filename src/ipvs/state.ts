@@ -1,9 +1,9 @@
 // Pure helpers over LbState: identities, canonical ordering, validation and the minimal change plan
 // between two states. Every backend reconciles with these.
 import type { Destination, LbState, Service, ServiceKey } from './backend.js';
-import { canonicalIp, compareIp, ipFamily } from './ip.js';
-import { maskPrefixLength, prefixToDottedMask } from './ip.js';
+import { canonicalIp, compareIp, ipFamily, maskPrefixLength, prefixToDottedMask } from '../native/inet.js';
 import { schedFlagBits, schedFlagNames } from './sched-flags.js';
+import { TskeepalivedError } from '../util/errors.js';
 
 const PROTO_ORDER: Record<string, number> = { TCP: 6, UDP: 17, SCTP: 132 };
 
@@ -43,9 +43,9 @@ export function compareDestinations(a: Destination, b: Destination): number {
 }
 
 /** A problem in a desired state, with the service/destination it concerns. */
-export class LbStateError extends Error {
+export class LbStateError extends TskeepalivedError {
   constructor(message: string) {
-    super(message);
+    super(message, 'TSK_ERR_LB_STATE');
     this.name = 'LbStateError';
   }
 }
@@ -69,7 +69,7 @@ export function normalizeState(state: LbState): LbState {
       key = { kind: 'fwmark', family: k.family, protocol: k.protocol, fwmark: k.fwmark };
     } else {
       const fam = ipFamily(k.address ?? '');
-      if (fam === undefined) throw new LbStateError(`service ${k.address}: not an IP address`);
+      if (!fam) throw new LbStateError(`service ${k.address}: not an IP address`);
       if (fam !== k.family) throw new LbStateError(`service ${k.address}: family ${k.family} does not match the address`);
       checkPort(k.port, `service ${k.address}`);
       key = { kind: 'addr', family: fam, protocol: k.protocol, address: canonicalIp(k.address!), port: k.port! };
@@ -80,7 +80,7 @@ export function normalizeState(state: LbState): LbState {
     const dseen = new Set<string>();
     const destinations = s.destinations.map((d) => {
       const fam = ipFamily(d.address);
-      if (fam === undefined) throw new LbStateError(`service ${sid}: destination ${d.address} is not an IP address`);
+      if (!fam) throw new LbStateError(`service ${sid}: destination ${d.address} is not an IP address`);
       checkPort(d.port, `service ${sid}: destination ${d.address}`);
       if (!Number.isInteger(d.weight) || d.weight < 0 || d.weight > 0x7fffffff)
         throw new LbStateError(`service ${sid}: destination ${d.address}: invalid weight ${d.weight}`);

@@ -10,6 +10,7 @@ import { silentLogger } from './logger.js';
 import { USERSPACE_SCHEDULERS } from './schedulers.js';
 import { cloneState, destinationCount, normalizeState, serviceAttrsDiffer, serviceId } from './state.js';
 import { ServiceProxy } from './userspace-service.js';
+import { TskeepalivedError } from '../util/errors.js';
 
 export interface UserspaceOptions {
   logger?: LbLogger;
@@ -20,9 +21,9 @@ export interface UserspaceOptions {
   now?: () => number;
 }
 
-export class UserspaceConfigError extends Error {
+export class UserspaceConfigError extends TskeepalivedError {
   constructor(readonly problems: string[]) {
-    super(`userspace LB backend: ${problems.join('; ')}`);
+    super(`userspace LB backend: ${problems.join('; ')}`, 'TSK_ERR_USERSPACE_CONFIG');
     this.name = 'UserspaceConfigError';
   }
 }

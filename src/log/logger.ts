@@ -106,6 +106,8 @@ export async function createLogger(opts: LogOptions): Promise<LoggerHandle> {
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.epochTime,
       formatters: { level: (label) => ({ level: label }) },
+      // errors are logged as { err }: type, message, code and stack (the human lines show the message)
+      serializers: { err: pino.stdSerializers.err },
     },
     pino.multistream(streams, { dedupe: false }),
   );

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TskeepalivedError } from '../util/errors.js';
 
 /** The raw syscall surface of src/native/rawsock.c. Every call returns >= 0 or -errno. */
 export interface NativeAddon {
@@ -20,11 +21,12 @@ export interface NativeAddon {
 
 export const ADDON_FILE = 'tskeepalived_native.node';
 
-export class NativeUnavailableError extends Error {
+export class NativeUnavailableError extends TskeepalivedError {
   constructor(readonly searched: string[], readonly causeText: string) {
     super(
       `native socket layer not built: run npm ci with python3, make and g++ available ` +
         `(looked for ${searched.join(', ')}; cause: ${causeText})`,
+      'TSK_ERR_NATIVE_UNAVAILABLE',
     );
     this.name = 'NativeUnavailableError';
   }

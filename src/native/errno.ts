@@ -1,13 +1,14 @@
 // errno numbers returned by the addon, named through os.constants.errno (portable: glibc and musl).
 import { constants } from 'node:os';
+import { TskeepalivedError, type ErrnoCode } from '../util/errors.js';
 
-const names = new Map<number, string>();
+const names = new Map<number, ErrnoCode>();
 for (const [name, value] of Object.entries(constants.errno)) {
-  if (!names.has(value)) names.set(value, name);
+  if (!names.has(value)) names.set(value, name as ErrnoCode);
 }
 
 /** "EEXIST" for 17; "E<n>" when unknown. Accepts -errno too. */
-export function errnoName(errno: number): string {
+export function errnoName(errno: number): ErrnoCode {
   const n = Math.abs(errno);
   return names.get(n) ?? `E${n}`;
 }
@@ -47,14 +48,12 @@ export function describeErrno(errno: number): string {
 }
 
 /** A failed system call: errno is positive, code is its name. */
-export class SystemError extends Error {
+export class SystemError extends TskeepalivedError {
   readonly errno: number;
-  readonly code: string;
   constructor(readonly syscall: string, errno: number, context?: string) {
     const n = Math.abs(errno);
-    super(`${syscall}${context ? ` (${context})` : ''} failed: ${describeErrno(n)}`);
+    super(`${syscall}${context ? ` (${context})` : ''} failed: ${describeErrno(n)}`, errnoName(n));
     this.name = 'SystemError';
     this.errno = n;
-    this.code = errnoName(n);
   }
 }

@@ -1,11 +1,48 @@
-// Textual IP addresses <-> bytes. Pure; no DNS, no scope parsing beyond "%zone" splitting.
-import { isIPv4, isIPv6 } from 'node:net';
+// Textual IP addresses and prefixes <-> bytes, canonical text, order, masks: the one home of IP text
+// for every subsystem (config, vrrp, LB, net). Pure; no DNS, no scope parsing beyond "%zone" splitting.
+import { createRequire } from 'node:module';
+import { TskeepalivedError } from '../util/errors.js';
 
 export type Family = 4 | 6;
 
-export class AddressError extends Error {
+export interface Prefix {
+  address: string;
+  prefixLen: number;
+  family: Family;
+}
+
+// node:net (its validators) is loaded on first need: most addresses are plain dotted quads, and
+// loading it costs a config test about 1.5 ms
+let net: typeof import('node:net') | undefined;
+const netModule = (): typeof import('node:net') => (net ??= createRequire(import.meta.url)('node:net') as typeof import('node:net'));
+
+/** dotted quad as inet_pton takes it: 4 parts of 0..255, no leading zeros */
+function fastIPv4(text: string): boolean {
+  let parts = 0;
+  let digits = 0;
+  let value = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || parts === 3) return false;
+      parts++;
+      digits = 0;
+      value = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 1 && value === 0) return false; // inet_pton rejects leading zeros
+      value = value * 10 + (c - 48);
+      if (++digits > 3 || value > 255) return false;
+    } else return false;
+  }
+  return parts === 3 && digits > 0;
+}
+
+const isIPv4 = (text: string): boolean => fastIPv4(text) || (!text.includes(':') && netModule().isIPv4(text));
+const isIPv6 = (text: string): boolean => text.includes(':') && netModule().isIPv6(text);
+
+export class AddressError extends TskeepalivedError {
   constructor(readonly input: string, reason: string) {
-    super(`invalid IP address "${input}": ${reason}`);
+    super(`invalid IP address "${input}": ${reason}`, 'TSK_ERR_ADDRESS');
     this.name = 'AddressError';
   }
 }
@@ -107,6 +144,94 @@ export function formatIP(b: Buffer, offset = 0, length = b.length - offset): str
 export function isIPv6LinkLocal(address: string): boolean {
   const b = parseIPv6(address);
   return b[0] === 0xfe && (b[1] & 0xc0) === 0x80;
+}
+
+// Parsed addresses, shared read-only by canonicalIp/compareIp (LB states and adverts repeat the same addresses a lot).
+const parsed = new Map<string, { bytes: Buffer; canonical: string }>();
+const PARSED_MAX = 50_000;
+
+function parseCached(text: string): { bytes: Buffer; canonical: string } {
+  let p = parsed.get(text);
+  if (p) return p;
+  const bytes = parseIP(text);
+  p = { bytes, canonical: formatIP(bytes) };
+  if (parsed.size >= PARSED_MAX) parsed.clear();
+  parsed.set(text, p);
+  return p;
+}
+
+/** Canonical text of an address (IPv6 as RFC 5952: lower case, compressed); throws AddressError. */
+export function canonicalIp(text: string): string {
+  return fastIPv4(text) ? text : parseCached(text).canonical;
+}
+
+/** Compare two addresses of the same family as unsigned big-endian numbers; throws AddressError. */
+export function compareIp(a: string, b: string): number {
+  return Buffer.compare(parseCached(a).bytes, parseCached(b).bytes);
+}
+
+/** A plain address as keepalived's inet_pton takes it (no "%zone"), in canonical text; undefined when invalid. */
+export function parseAddress(text: string): { address: string; family: Family } | undefined {
+  const family = ipFamily(text);
+  if (family === 0 || (family === 6 && text.includes('%'))) return undefined;
+  return { address: canonicalIp(text), family };
+}
+
+/** ADDR or ADDR/LEN as keepalived takes it (LEN 0..32 or 0..128; default the host length or defaultLen); undefined when invalid. */
+export function parsePrefix(text: string, defaultLen?: number): Prefix | undefined {
+  const slash = text.indexOf('/');
+  const a = parseAddress(slash >= 0 ? text.slice(0, slash) : text);
+  if (a === undefined) return undefined;
+  const max = a.family === 4 ? 32 : 128;
+  let prefixLen = defaultLen ?? max;
+  if (slash >= 0) {
+    const lenText = text.slice(slash + 1);
+    if (!/^[0-9]{1,3}$/.test(lenText)) return undefined;
+    prefixLen = Number(lenText);
+    if (prefixLen > max) return undefined;
+  }
+  return { address: a.address, prefixLen, family: a.family };
+}
+
+export class PrefixError extends TskeepalivedError {
+  constructor(input: string, reason: string) {
+    super(`invalid prefix "${input}": ${reason}`, 'TSK_ERR_PREFIX');
+    this.name = 'PrefixError';
+  }
+}
+
+/** A route's or rule's prefix, where "default" (or "any", "all") is the whole family; throws PrefixError. */
+export function parseRoutePrefix(text: string, family?: Family): Prefix {
+  const t = text.trim();
+  if (t === 'default' || t === 'any' || t === 'all') {
+    if (!family) throw new PrefixError(text, 'family unknown for "default"');
+    return { address: family === 4 ? '0.0.0.0' : '::', prefixLen: 0, family };
+  }
+  const p = parsePrefix(t);
+  if (!p) throw new PrefixError(text, 'not an IP address, or a prefix length beyond the family');
+  if (family && p.family !== family) throw new PrefixError(text, `expected an IPv${family} prefix`);
+  return p;
+}
+
+/** Prefix length of a mask given as a length ("64", "/64") or dotted IPv4 mask; undefined if invalid. */
+export function maskPrefixLength(mask: string, family: Family): number | undefined {
+  const t = mask.startsWith('/') ? mask.slice(1) : mask;
+  if (/^\d+$/.test(t)) {
+    const n = Number(t);
+    return n <= (family === 4 ? 32 : 128) ? n : undefined;
+  }
+  if (family !== 4) return undefined;
+  const parts = t.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;
+  const v = ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+  const len = 32 - Math.log2((~v >>> 0) + 1);
+  return Number.isInteger(len) ? len : undefined;
+}
+
+/** The dotted IPv4 mask of a prefix length. */
+export function prefixToDottedMask(len: number): string {
+  const v = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
 }
 
 export function isMulticast(address: string): boolean {

@@ -1,10 +1,10 @@
 // Gratuitous ARP: frame builder (pure) and sender over an AF_PACKET socket.
 import { AF_PACKET, ETH_P_ARP, ETH_P_IP, SOCK_RAW, ARPHRD_ETHER } from '../native/constants.js';
 import { parseIPv4, parseMac } from '../native/inet.js';
-import { SystemError } from '../native/errno.js';
 import { RawSocket } from '../native/raw-socket.js';
 import { sockaddrLl } from '../native/sockaddr.js';
 import { getLink } from './rtnl-link.js';
+import { hasErrorCode, TskeepalivedError } from '../util/errors.js';
 
 export const ARP_REQUEST = 1;
 export const ARP_REPLY = 2;
@@ -45,9 +45,9 @@ export function buildGratuitousArp(o: GarpOptions): Buffer {
   return f;
 }
 
-export class GarpError extends Error {
+export class GarpError extends TskeepalivedError {
   constructor(what: string) {
-    super(`gratuitous ARP: ${what}`);
+    super(`gratuitous ARP: ${what}`, 'TSK_ERR_GARP');
     this.name = 'GarpError';
   }
 }
@@ -83,7 +83,7 @@ export class GarpSender {
       this.sendOnce(ifname, ip, opts);
     } catch (e) {
       // the interface may have been re-created (a VMAC) under a new index since it was cached
-      if (!(e instanceof SystemError && (e.code === 'ENXIO' || e.code === 'ENODEV')) || !this.links.delete(ifname)) throw e;
+      if (!hasErrorCode(e, 'ENXIO', 'ENODEV') || !this.links.delete(ifname)) throw e;
       this.sendOnce(ifname, ip, opts);
     }
   }

@@ -1,6 +1,5 @@
 // Generic netlink: message header and family resolution through the "nlctrl" controller.
 import { NETLINK_GENERIC } from '../native/constants.js';
-import { Errno } from '../native/errno.js';
 import {
   attrMap,
   attrStr,
@@ -11,7 +10,8 @@ import {
   readAttrU32,
   type NetlinkMessage,
 } from './netlink-codec.js';
-import { NetlinkRequestError, NetlinkSocket } from './netlink.js';
+import { NetlinkSocket } from './netlink.js';
+import { hasErrorCode, TskeepalivedError } from '../util/errors.js';
 
 export const GENL_ID_CTRL = 0x10;
 export const CTRL_CMD_GETFAMILY = 3;
@@ -36,9 +36,9 @@ export interface GenlFamily {
 }
 
 /** The kernel has no such generic netlink family (module not loaded / not built in). */
-export class GenlFamilyUnavailableError extends Error {
+export class GenlFamilyUnavailableError extends TskeepalivedError {
   constructor(readonly family: string) {
-    super(`generic netlink family "${family}" is not available in this kernel (module not loaded or not built in)`);
+    super(`generic netlink family "${family}" is not available in this kernel (module not loaded or not built in)`, 'TSK_ERR_GENL_FAMILY_UNAVAILABLE');
     this.name = 'GenlFamilyUnavailableError';
   }
 }
@@ -95,7 +95,7 @@ export function resolveGenlFamily(name: string, nl?: NetlinkSocket): GenlFamily 
     if (replies.length === 0) throw new GenlFamilyUnavailableError(name);
     return decodeFamily(replies[0]);
   } catch (e) {
-    if (e instanceof NetlinkRequestError && e.errno === Errno.ENOENT) throw new GenlFamilyUnavailableError(name);
+    if (hasErrorCode(e, 'ENOENT')) throw new GenlFamilyUnavailableError(name);
     throw e;
   } finally {
     if (!nl) sock.close();

@@ -5,7 +5,8 @@ import { SystemError } from '../native/errno.js';
 import { ipFamily, isIPv6LinkLocal, isMulticast, stripZone } from '../native/inet.js';
 import { RawSocket } from '../native/raw-socket.js';
 import { decodeSockaddr, sockaddrIn, sockaddrIn6 } from '../native/sockaddr.js';
-import { internetChecksum, parseIpv4Header } from './ip-header.js';
+import { parseIpv4Header } from './ip-header.js';
+import { internetChecksum } from '../util/internet-checksum.js';
 import { ifIndex } from './rtnl-link.js';
 
 export interface PingOptions {

@@ -26,21 +26,3 @@ export function parseIpv4Header(buf: Buffer): Ipv4Header | undefined {
     dst: formatIPv4(buf, 16),
   };
 }
-
-/** RFC 1071 ones-complement sum over buffers (returns the folded 16-bit checksum, complemented). */
-export function internetChecksum(...parts: Buffer[]): number {
-  let sum = 0;
-  let odd: number | undefined;
-  for (const p of parts) {
-    for (let i = 0; i < p.length; i++) {
-      if (odd === undefined) odd = p[i];
-      else {
-        sum += (odd << 8) | p[i];
-        odd = undefined;
-      }
-    }
-  }
-  if (odd !== undefined) sum += odd << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}

@@ -14,8 +14,9 @@ import { ipv6PktInfo } from '../native/cmsg.js';
 import { parseIPv6, parseMac } from '../native/inet.js';
 import { RawSocket } from '../native/raw-socket.js';
 import { sockaddrIn6 } from '../native/sockaddr.js';
-import { internetChecksum } from './ip-header.js';
+import { internetChecksum } from '../util/internet-checksum.js';
 import { getLink } from './rtnl-link.js';
+import { TskeepalivedError } from '../util/errors.js';
 
 export const ND_NEIGHBOR_ADVERT = 136;
 export const NA_FLAG_ROUTER = 0x80000000;
@@ -61,9 +62,9 @@ export function icmpv6Checksum(src: string, dst: string, msg: Buffer): number {
   return internetChecksum(ph, msg);
 }
 
-export class NdiscError extends Error {
+export class NdiscError extends TskeepalivedError {
   constructor(what: string) {
-    super(`neighbour advertisement: ${what}`);
+    super(`neighbour advertisement: ${what}`, 'TSK_ERR_NDISC');
     this.name = 'NdiscError';
   }
 }

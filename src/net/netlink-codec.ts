@@ -1,5 +1,6 @@
 // Generic netlink message framing: nlmsghdr and attribute (rtattr / nlattr) TLVs. Pure.
 import { readI32, readU16, readU32, writeI32, writeU16, writeU32 } from '../native/host-order.js';
+import { TskeepalivedError } from '../util/errors.js';
 
 export const NLMSG_NOOP = 1;
 export const NLMSG_ERROR = 2;
@@ -43,9 +44,9 @@ export interface Attr {
   data: Buffer;
 }
 
-export class NetlinkDecodeError extends Error {
+export class NetlinkDecodeError extends TskeepalivedError {
   constructor(what: string) {
-    super(`netlink decode: ${what}`);
+    super(`netlink decode: ${what}`, 'TSK_ERR_NETLINK_DECODE');
     this.name = 'NetlinkDecodeError';
   }
 }

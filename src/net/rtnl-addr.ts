@@ -32,6 +32,7 @@ import {
   RTMGRP_IPV6_IFADDR,
   SCOPES,
 } from './rtnl-constants.js';
+import { TskeepalivedError } from '../util/errors.js';
 
 export interface AddressSpec {
   address: string;
@@ -69,9 +70,9 @@ export interface AddressInfo {
 const IFADDRMSG_LEN = 8;
 const FOREVER = 0xffffffff;
 
-export class AddressSpecError extends Error {
+export class AddressSpecError extends TskeepalivedError {
   constructor(what: string) {
-    super(`address: ${what}`);
+    super(`address: ${what}`, 'TSK_ERR_ADDRESS_SPEC');
     this.name = 'AddressSpecError';
   }
 }

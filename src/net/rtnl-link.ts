@@ -4,6 +4,7 @@ import { readI32, readU16, readU32, writeI32 } from '../native/host-order.js';
 import { formatMac } from '../native/inet.js';
 import { attrMap, attrStr, attrString, attrU32, NetlinkDecodeError, readAttrU32, type NetlinkMessage } from './netlink-codec.js';
 import { NetlinkMonitor, NetlinkRequestError, routeSocket, type NetlinkSocket } from './netlink.js';
+import { hasErrorCode } from '../util/errors.js';
 import {
   IFF_LOWER_UP,
   IFF_RUNNING,
@@ -111,7 +112,7 @@ export function getLink(sel: string | number, nl: NetlinkSocket = routeSocket())
     const m = r.find((x) => x.type === RTM_NEWLINK);
     return m ? decodeLink(m) : undefined;
   } catch (e) {
-    if (e instanceof NetlinkRequestError && (e.code === 'ENODEV' || e.code === 'ENOENT')) return undefined;
+    if (hasErrorCode(e, 'ENODEV', 'ENOENT')) return undefined;
     throw e;
   }
 }

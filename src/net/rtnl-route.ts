@@ -1,10 +1,10 @@
 // Routes: RTM_NEWROUTE / RTM_DELROUTE / RTM_GETROUTE encoding, decoding and I/O.
 import { AF_INET, AF_INET6 } from '../native/constants.js';
-import { formatIP, ipFamily, parseIP } from '../native/inet.js';
+import { formatIP, ipFamily, parseIP, parseRoutePrefix, type Prefix } from '../native/inet.js';
 import { attrMap, attrU32, encodeAttr, NetlinkDecodeError, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, readAttrU32, type NetlinkMessage } from './netlink-codec.js';
 import { routeSocket, type NetlinkSocket } from './netlink.js';
-import { parsePrefix, type Prefix } from './prefix.js';
 import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE, SCOPES } from './rtnl-constants.js';
+import { TskeepalivedError } from '../util/errors.js';
 
 export const RTA_DST = 1;
 export const RTA_SRC = 2;
@@ -72,9 +72,9 @@ export interface RouteInfo {
   protocol: number;
 }
 
-export class RouteSpecError extends Error {
+export class RouteSpecError extends TskeepalivedError {
   constructor(what: string) {
-    super(`route: ${what}`);
+    super(`route: ${what}`, 'TSK_ERR_ROUTE_SPEC');
     this.name = 'RouteSpecError';
   }
 }
@@ -114,7 +114,7 @@ function familyOf(spec: RouteSpec): 4 | 6 {
 /** Payload of RTM_NEWROUTE / RTM_DELROUTE. forDelete uses scope "nowhere" (match any) by default. */
 export function encodeRoute(spec: RouteSpec, forDelete = false): Buffer {
   const family = familyOf(spec);
-  const dst = parsePrefix(spec.dst, family);
+  const dst = parseRoutePrefix(spec.dst, family);
   const type = routeType(spec.type);
   const table = spec.table ?? RT_TABLE_MAIN;
   if (!Number.isInteger(table) || table < 0 || table > 0xffffffff) throw new RouteSpecError(`bad table ${table}`);
@@ -149,7 +149,7 @@ export function decodeRoute(m: NetlinkMessage): RouteInfo {
   const dstBytes = a.get(RTA_DST);
   const info: RouteInfo = {
     family,
-    dst: dstBytes ? { address: formatIP(dstBytes), prefixLen: p[1], family } : parsePrefix('default', family),
+    dst: dstBytes ? { address: formatIP(dstBytes), prefixLen: p[1], family } : parseRoutePrefix('default', family),
     table: readAttrU32(a.get(RTA_TABLE)) ?? p[4],
     scope: p[6],
     type: routeTypeName(p[7]),

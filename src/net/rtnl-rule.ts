@@ -1,12 +1,12 @@
 // Policy routing rules: RTM_NEWRULE / RTM_DELRULE / RTM_GETRULE encoding, decoding and I/O.
 import { AF_INET, AF_INET6 } from '../native/constants.js';
 import { readU32, writeU32 } from '../native/host-order.js';
-import { formatIP, parseIP } from '../native/inet.js';
+import { formatIP, parseIP, parseRoutePrefix } from '../native/inet.js';
 import { attrMap, attrStr, attrString, attrU32, attrU8, encodeAttr, NetlinkDecodeError, NLM_F_CREATE, NLM_F_EXCL, readAttrU32, type NetlinkMessage } from './netlink-codec.js';
 import { routeSocket, type NetlinkSocket } from './netlink.js';
-import { parsePrefix } from './prefix.js';
 import { RTM_DELRULE, RTM_GETRULE, RTM_NEWRULE } from './rtnl-constants.js';
 import { RT_TABLE_MAIN, RT_TABLE_UNSPEC, RTPROT_KEEPALIVED } from './rtnl-route.js';
+import { TskeepalivedError } from '../util/errors.js';
 
 export const FRA_DST = 1;
 export const FRA_SRC = 2;
@@ -67,9 +67,9 @@ export interface RuleInfo {
   invert: boolean;
 }
 
-export class RuleSpecError extends Error {
+export class RuleSpecError extends TskeepalivedError {
   constructor(what: string) {
-    super(`rule: ${what}`);
+    super(`rule: ${what}`, 'TSK_ERR_RULE_SPEC');
     this.name = 'RuleSpecError';
   }
 }
@@ -84,12 +84,12 @@ export function encodeRule(spec: RuleSpec, forDelete = false): Buffer {
   h[0] = spec.family === 4 ? AF_INET : AF_INET6;
   const parts: Buffer[] = [h];
   if (spec.from !== undefined) {
-    const p = parsePrefix(spec.from, spec.family);
+    const p = parseRoutePrefix(spec.from, spec.family);
     h[2] = p.prefixLen;
     if (p.prefixLen > 0) parts.push(encodeAttr(FRA_SRC, parseIP(p.address)));
   }
   if (spec.to !== undefined) {
-    const p = parsePrefix(spec.to, spec.family);
+    const p = parseRoutePrefix(spec.to, spec.family);
     h[1] = p.prefixLen;
     if (p.prefixLen > 0) parts.push(encodeAttr(FRA_DST, parseIP(p.address)));
   }

@@ -1,12 +1,13 @@
 // Per-interface and global network sysctls through /proc/sys (per network namespace).
 import { readFileSync, writeFileSync } from 'node:fs';
+import { TskeepalivedError } from '../util/errors.js';
 
-export class SysctlError extends Error {
+export class SysctlError extends TskeepalivedError {
   constructor(
     readonly path: string,
     cause: Error,
   ) {
-    super(`sysctl ${path}: ${cause.message}`);
+    super(`sysctl ${path}: ${cause.message}`, 'TSK_ERR_SYSCTL', { cause });
     this.name = 'SysctlError';
   }
 }

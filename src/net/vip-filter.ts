@@ -8,7 +8,8 @@
 //
 // The script is built by pure functions; VipFilter keeps the union of what every instance asked
 // for and replaces the tables atomically (`nft -f -`) only when that union changes.
-import { runCommand } from '../ipvs/run-command.js';
+import { runCommand } from '../util/run-command.js';
+import { TskeepalivedError } from '../util/errors.js';
 
 export interface VipFilterEntry {
   address: string;
@@ -87,9 +88,9 @@ export function vipFilterScript(table: string, entries: readonly VipFilterEntry[
   return out.join('\n') + '\n';
 }
 
-export class VipFilterError extends Error {
+export class VipFilterError extends TskeepalivedError {
   constructor(message: string) {
-    super(message);
+    super(message, 'TSK_ERR_VIP_FILTER');
     this.name = 'VipFilterError';
   }
 }

@@ -6,16 +6,16 @@
 //   IPv6: addr_gen_mode none (no EUI-64 link-local from the virtual MAC, RFC 5798 7.4); an IPv4 VMAC
 //   has IPv6 disabled unless eVIPs of the other family need it; an IPv6 VMAC gets the given link-local.
 import type { VmacInfo, VmacSpec } from '../vrrp/io.js';
-import { SystemError } from '../native/errno.js';
 import { addAddress } from './rtnl-addr.js';
 import { getLink, listLinks, type LinkInfo } from './rtnl-link.js';
 import { MACVLAN_MODE_PRIVATE } from './rtnl-constants.js';
 import { createMacvlan, deleteLink, setAddrGenModeNone, setLinkUp, updateMacvlan } from './rtnl-macvlan.js';
 import { ipv4ConfPath, ipv6ConfPath, readSysctl, writeSysctl } from './sysctl.js';
+import { hasErrorCode, TskeepalivedError } from '../util/errors.js';
 
-export class VmacError extends Error {
+export class VmacError extends TskeepalivedError {
   constructor(message: string) {
-    super(message);
+    super(message, 'TSK_ERR_VMAC');
     this.name = 'VmacError';
   }
 }
@@ -91,7 +91,7 @@ export class VmacManager {
       try {
         addAddress({ address: spec.linkLocal, prefixLen: 64, ifindex: link.index, noDad: true });
       } catch (e) {
-        if (!(e instanceof SystemError && e.code === 'EEXIST')) throw e;
+        if (!hasErrorCode(e, 'EEXIST')) throw e;
       }
     }
     return { name: spec.name, index: link.index, created, notices: this.takeNotices() };
@@ -107,7 +107,7 @@ export class VmacManager {
       try {
         deleteLink(link.index);
       } catch (e) {
-        if (!(e instanceof SystemError && e.code === 'ENODEV')) throw e;
+        if (!hasErrorCode(e, 'ENODEV')) throw e;
       }
     }
     if (this.owned.size === 0) this.restoreRpFilter();

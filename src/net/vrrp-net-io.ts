@@ -4,7 +4,6 @@
 import type { VirtualAddress, VirtualRoute, VirtualRule } from '../config/model.js';
 import type { InterfaceInfo, NetEvent, VmacInfo, VmacSpec, VrrpNetIo, VrrpSocketHandle } from '../vrrp/io.js';
 import { parseIPv4 } from '../native/inet.js';
-import { SystemError } from '../native/errno.js';
 import { GarpSender } from './arp.js';
 import { NaSender } from './ndisc.js';
 import { closeRouteSocket } from './netlink.js';
@@ -16,15 +15,14 @@ import { readSysctl, writeSysctl } from './sysctl.js';
 import { VmacManager } from './vmac.js';
 import { openVrrpSocket } from './vrrp-socket.js';
 import { VipFilter, type VipFilterEntry } from './vip-filter.js';
+import { hasErrorCode, TskeepalivedError } from '../util/errors.js';
 
-export class NetIoError extends Error {
+export class NetIoError extends TskeepalivedError {
   constructor(what: string) {
-    super(what);
+    super(what, 'TSK_ERR_NET_IO');
     this.name = 'NetIoError';
   }
 }
-
-const isCode = (e: unknown, ...codes: string[]): boolean => e instanceof SystemError && codes.includes(e.code);
 
 function requireIndex(ifname: string): number {
   const l = getLink(ifname);
@@ -163,7 +161,7 @@ class NativeNetIo implements VrrpNetIo {
     try {
       addAddress(addressSpec(ifname, a));
     } catch (e) {
-      if (!isCode(e, 'EEXIST')) throw e;
+      if (!hasErrorCode(e, 'EEXIST')) throw e;
     }
   }
 
@@ -171,7 +169,7 @@ class NativeNetIo implements VrrpNetIo {
     try {
       deleteAddress(addressSpec(ifname, a));
     } catch (e) {
-      if (!isCode(e, 'EADDRNOTAVAIL', 'ENODEV')) throw e;
+      if (!hasErrorCode(e, 'EADDRNOTAVAIL', 'ENODEV')) throw e;
     }
   }
 
@@ -183,7 +181,7 @@ class NativeNetIo implements VrrpNetIo {
     try {
       deleteRoute(routeSpec(r, defaultDev));
     } catch (e) {
-      if (!isCode(e, 'ESRCH', 'ENOENT')) throw e;
+      if (!hasErrorCode(e, 'ESRCH', 'ENOENT')) throw e;
     }
   }
 
@@ -191,7 +189,7 @@ class NativeNetIo implements VrrpNetIo {
     try {
       addRule(ruleSpec(r));
     } catch (e) {
-      if (!isCode(e, 'EEXIST')) throw e;
+      if (!hasErrorCode(e, 'EEXIST')) throw e;
     }
   }
 
@@ -199,7 +197,7 @@ class NativeNetIo implements VrrpNetIo {
     try {
       deleteRule(ruleSpec(r));
     } catch (e) {
-      if (!isCode(e, 'ENOENT', 'ESRCH')) throw e;
+      if (!hasErrorCode(e, 'ENOENT', 'ESRCH')) throw e;
     }
   }
 
@@ -217,7 +215,7 @@ class NativeNetIo implements VrrpNetIo {
       // the interface may have been re-created: reopen once
       s.close();
       this.na.delete(ifname);
-      if (!isCode(e, 'ENODEV', 'ENXIO')) throw e;
+      if (!hasErrorCode(e, 'ENODEV', 'ENXIO')) throw e;
       const again = new NaSender(ifname);
       this.na.set(ifname, again);
       again.send(address);
@@ -247,7 +245,7 @@ class NativeNetIo implements VrrpNetIo {
     };
     const onOverrun = (e: Error): void => {
       // ENOBUFS: notifications were lost; the link states can be re-read, address changes cannot
-      if (isCode(e, 'ENOBUFS')) resyncLinks();
+      if (hasErrorCode(e, 'ENOBUFS')) resyncLinks();
     };
     const links = watchLinks((ev) => {
       const l = ev.link;

@@ -47,6 +47,7 @@ import { parseIpv4Header } from './ip-header.js';
 import { listAddresses } from './rtnl-addr.js';
 import type { NetlinkMonitor } from './netlink.js';
 import { ifIndex, watchLinks } from './rtnl-link.js';
+import { TskeepalivedError } from '../util/errors.js';
 
 export const VRRP_GROUP_V4 = '224.0.0.18';
 export const VRRP_GROUP_V6 = 'ff02::12';
@@ -102,9 +103,9 @@ export interface VrrpSocket {
   close(): void;
 }
 
-export class VrrpSocketError extends Error {
+export class VrrpSocketError extends TskeepalivedError {
   constructor(what: string) {
-    super(`vrrp socket: ${what}`);
+    super(`vrrp socket: ${what}`, 'TSK_ERR_VRRP_SOCKET');
     this.name = 'VrrpSocketError';
   }
 }

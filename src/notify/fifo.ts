@@ -91,7 +91,7 @@ export class NotifyFifo {
     } catch (e) {
       // EAGAIN: pipe full and nobody reading; keepalived drops the line too
       this.dropped++;
-      this.log.debug({ fifo: this.spec.path, err: (e as Error).message }, 'notify fifo write dropped');
+      this.log.debug({ fifo: this.spec.path, err: e }, 'notify fifo write dropped');
     }
   }
 

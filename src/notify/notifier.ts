@@ -50,7 +50,7 @@ export class Notifier {
     try {
       this.fifos?.handle(ev);
     } catch (e) {
-      this.log.error({ err: (e as Error).message }, 'notify fifo failure');
+      this.log.error({ err: e }, 'notify fifo failure');
     }
     try {
       const key = ev.kind === 'vrrp-instance' ? `i:${ev.name}` : ev.kind === 'vrrp-group' ? `g:${ev.name}` : undefined;
@@ -63,7 +63,7 @@ export class Notifier {
       }
       this.mailer.enqueue(msg);
     } catch (e) {
-      this.log.error({ err: (e as Error).message }, 'smtp alert failure');
+      this.log.error({ err: e }, 'smtp alert failure');
     }
   }
 

@@ -9,7 +9,7 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Diagnostic, Severity, SourceLoc } from '../config/model.js';
-import type { ConfNode, ParseOptions, ParseResult } from './ast.js';
+import type { ConfNode, DiagnosticCode, ParseOptions, ParseResult } from './ast.js';
 import { CopySource } from './copy-source.js';
 import { FileStack, INCLUDE_ALL, INCLUDE_B, INCLUDE_M, INCLUDE_R, INCLUDE_W } from './file-stack.js';
 import { glob } from './glob.js';
@@ -38,11 +38,13 @@ export function parseConfig(path: string, opts: ParseOptions = {}): ParseResult 
   const configId = opts.configId ?? defaultConfigId();
   const cwd = resolve(opts.cwd ?? process.cwd());
   const diagnostics: Diagnostic[] = [];
-  const diag = (severity: Severity, message: string, file: string | null, line: number, bare = false): void => {
-    diagnostics.push({
+  const diag = (severity: Severity, message: string, file: string | null, line: number, bare = false, code?: DiagnosticCode): void => {
+    const d: Diagnostic = {
       severity, message, file: file ?? path, line,
       keepalivedText: bare ? message : formatWhere(file, line, message),
-    });
+    };
+    if (code) d.code = code;
+    diagnostics.push(d);
   };
 
   // keepalived's check_conf_file(): the top file must be exactly one readable regular file
@@ -111,12 +113,12 @@ export function parseConfig(path: string, opts: ParseOptions = {}): ParseResult 
 
   // ---- child pass: reads the copy and builds the tree
   const copySource = new CopySource(files.copy, pullParent, path, cwd);
-  const childDiag = (message: string, severity: Severity): void => {
+  const childDiag = (message: string, severity: Severity, code?: DiagnosticCode): void => {
     const w = copySource.where();
-    diag(severity, message, w.file, w.line);
+    diag(severity, message, w.file, w.line, false, code);
   };
   const child = new LineReader(copySource, configId, childDiag);
-  const tree = new TreeBuilder((message, severity, loc) => diag(severity, message, loc.file, loc.line), opts.onRoot);
+  const tree = new TreeBuilder((message, severity, loc, code) => diag(severity, message, loc.file, loc.line, false, code), opts.onRoot);
   const fastOn = !opts.disableFastPath;
   const fast = new FastPath(tree, child, copySource, scope);
   let tooBig = false;
@@ -159,7 +161,7 @@ export function parseConfig(path: string, opts: ParseOptions = {}): ParseResult 
   else if (child.blockDepth > 0) {
     // keepalived prints it without a location (all files are closed); we give the last line
     const last = tree.lastLoc;
-    diag('error', `There are ${child.blockDepth} missing '}'s or extra '{'s`, last?.file ?? path, last?.line ?? 0, true);
+    diag('error', `There are ${child.blockDepth} missing '}'s or extra '{'s`, last?.file ?? path, last?.line ?? 0, true, 'BLOCK_UNCLOSED');
   }
   const result: ParseResult = { nodes: tree.roots as ConfNode[], diagnostics, files: files.files };
   if (fileError) result.stopRc = 6;

@@ -1,10 +1,10 @@
 // Builds the ConfNode tree from logical lines, iteratively (no recursion, so any nesting
 // depth is fine). A '{' line opens a block on the line just before it; '}' closes it.
-import type { ConfNode } from './ast.js';
+import type { ConfNode, DiagnosticCode } from './ast.js';
 import type { SourceLoc } from '../config/model.js';
 import { tokenize } from './tokenize.js';
 
-export type TreeReport = (message: string, severity: 'error' | 'warning', loc: SourceLoc) => void;
+export type TreeReport = (message: string, severity: 'error' | 'warning', loc: SourceLoc, code?: DiagnosticCode) => void;
 
 /** tskeepalived bound on the number of nodes (about 10x a 215,000-line configuration) */
 export const MAX_NODES = 2_000_000;
@@ -106,7 +106,7 @@ export class TreeBuilder {
     const owner = this.candidate;
     this.candidate = null;
     if (owner === null) {
-      this.report("Unexpected '{' - ignoring", 'error', loc);
+      this.report("Unexpected '{' - ignoring", 'error', loc, 'BLOCK_UNEXPECTED_OPEN');
       return;
     }
     owner.openLoc = loc;

@@ -4,13 +4,19 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MetricSample } from '../engine/types.js';
 import { renderPrometheus } from './prometheus.js';
+import { TskeepalivedError } from '../util/errors.js';
 
 export interface ListenAddress {
   host: string;
   port: number;
 }
 
-export class ListenParseError extends Error {}
+export class ListenParseError extends TskeepalivedError {
+  constructor(message: string) {
+    super(message, 'TSK_ERR_LISTEN_PARSE');
+    this.name = 'ListenParseError';
+  }
+}
 
 /** "PORT", "HOST:PORT", "[V6]:PORT" -> host/port; host defaults to 127.0.0.1. */
 export function parseListen(text: string): ListenAddress {

@@ -9,8 +9,9 @@
 // zeroed: TOS, fragment offset/flags and header checksum always, the TTL too when the instance
 // uses unicast peers; the identification and the multicast TTL are covered.
 import { createHmac } from 'node:crypto';
-import { internetChecksum, IPPROTO_VRRP } from './checksum.js';
-import { bytesToIp, ipToBytes } from './ip-address.js';
+import { IPPROTO_VRRP } from './checksum.js';
+import { internetChecksum } from '../util/internet-checksum.js';
+import { formatIP, parseIP } from '../native/inet.js';
 import { passwordBytes } from './packet.js';
 
 export const IPPROTO_AH = 51;
@@ -65,8 +66,8 @@ export function buildAhDatagram(d: AhDatagramToBuild): Buffer {
   buf.writeUInt16BE(d.ipId & 0xffff, 4);
   buf[8] = d.ttl ?? VRRP_IP_TTL;
   buf[9] = IPPROTO_AH;
-  const src = ipToBytes(d.src);
-  const dst = ipToBytes(d.dst);
+  const src = parseIP(d.src);
+  const dst = parseIP(d.dst);
   if (src.length !== 4 || dst.length !== 4) throw new Error(`AH authentication is IPv4 only (${d.src} -> ${d.dst})`);
   src.copy(buf, 12);
   dst.copy(buf, 16);
@@ -132,8 +133,8 @@ export function openAhDatagram(datagram: Buffer, pass: string, unicast: boolean)
     ok: true,
     vrrp: whole.subarray(ihl + AH_HEADER_LEN),
     seq: ah.seq,
-    src: bytesToIp(whole.subarray(12, 16)),
-    dst: bytesToIp(whole.subarray(16, 20)),
+    src: formatIP(whole.subarray(12, 16)),
+    dst: formatIP(whole.subarray(16, 20)),
     ttl: whole[8],
   };
 }

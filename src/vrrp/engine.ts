@@ -80,7 +80,7 @@ export class VrrpEngine implements Engine {
       try {
         l(ev);
       } catch (e) {
-        this.log.error({ error: (e as Error).message }, 'engine event listener failed');
+        this.log.error({ err: e }, 'engine event listener failed');
       }
     }
   }
@@ -213,7 +213,7 @@ export class VrrpEngine implements Engine {
     try {
       this.unmonitor = await this.io.monitor((ev) => this.onNetEvent(ev));
     } catch (e) {
-      this.log.error({ error: (e as Error).message }, 'cannot monitor links and addresses');
+      this.log.error({ err: e }, 'cannot monitor links and addresses');
     }
     await this.refreshLinks(config);
     await this.applyDisableLocalIgmp(config);
@@ -221,7 +221,7 @@ export class VrrpEngine implements Engine {
     const vmacPlans = planVmacs(config.vrrpInstances, config.global);
     for (const inst of config.vrrpInstances) this.instances.set(inst.name, { rt: this.newRuntime(inst, config, vmacPlans), fp: fingerprint(inst, config) });
     this.buildGroups(config);
-    await Promise.all([...this.instances.values()].map(({ rt }) => rt.start().catch((e) => this.log.error({ error: (e as Error).message }, `(${rt.cfg.name}) failed to start`))));
+    await Promise.all([...this.instances.values()].map(({ rt }) => rt.start().catch((e) => this.log.error({ err: e }, `(${rt.cfg.name}) failed to start`))));
     this.log.info(`VRRP engine started with ${this.instances.size} instance(s)`);
   }
 
@@ -235,7 +235,7 @@ export class VrrpEngine implements Engine {
     try {
       this.restoreLocalIgmp = await this.io.disableLocalIgmp();
     } catch (e) {
-      this.log.warn({ error: (e as Error).message }, 'disable_local_igmp: cannot set igmp_link_local_mcast_reports');
+      this.log.warn({ err: e }, 'disable_local_igmp: cannot set igmp_link_local_mcast_reports');
     }
   }
 
@@ -279,7 +279,7 @@ export class VrrpEngine implements Engine {
     for (const [old, rt] of restarted) rt.inheritAhCounter(old);
     this.instances = next;
     this.buildGroups(config);
-    await Promise.all(toStart.map((rt) => rt.start().catch((e) => this.log.error({ error: (e as Error).message }, `(${rt.cfg.name}) failed to start`))));
+    await Promise.all(toStart.map((rt) => rt.start().catch((e) => this.log.error({ err: e }, `(${rt.cfg.name}) failed to start`))));
     for (const { rt } of this.instances.values()) rt.recomputeTracking();
   }
 
@@ -294,7 +294,7 @@ export class VrrpEngine implements Engine {
     try {
       this.restoreLocalIgmp?.();
     } catch (e) {
-      this.log.warn({ error: (e as Error).message }, 'cannot restore igmp_link_local_mcast_reports');
+      this.log.warn({ err: e }, 'cannot restore igmp_link_local_mcast_reports');
     }
     this.restoreLocalIgmp = undefined;
     this.pool.closeAll();

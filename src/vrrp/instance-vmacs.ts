@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { VirtualAddress, VrrpInstance } from '../config/model.js';
 import type { InterfaceInfo, VmacSpec, VrrpNetIo } from './io.js';
-import { canonicalIp } from './ip-address.js';
+import { canonicalIp } from '../native/inet.js';
 import { addressNeedsVmac, addressVmacKey, eui64LinkLocal, vmacAddress, type VmacPlan } from './vmac.js';
 
 export class InstanceVmacs {
@@ -86,7 +86,7 @@ export class InstanceVmacs {
           for (const n of (await this.io.setupVmac(spec)).notices) this.log.info(n);
           remade.push(spec.name);
         } catch (e) {
-          this.log.error({ error: (e as Error).message }, `Unable to create VMAC interface ${spec.name}`);
+          this.log.error({ err: e }, `Unable to create VMAC interface ${spec.name}`);
         }
       }
     } finally {
@@ -115,7 +115,7 @@ export class InstanceVmacs {
         for (const n of await this.io.removeVmac(spec)) this.log.info(n);
         this.log.info(`Success removing VMAC interface ${spec.name}`);
       } catch (e) {
-        this.log.error({ error: (e as Error).message }, `Error removing VMAC interface ${spec.name}`);
+        this.log.error({ err: e }, `Error removing VMAC interface ${spec.name}`);
       }
     }
   }
@@ -132,7 +132,7 @@ export class InstanceVmacs {
       this.log.info(`${r.created ? 'Success creating' : 'Using existing'} VMAC interface ${r.name} (${spec.mac}) on ${spec.base}`);
       return true;
     } catch (e) {
-      this.log.error({ error: (e as Error).message }, `Unable to create VMAC interface ${spec.name}`);
+      this.log.error({ err: e }, `Unable to create VMAC interface ${spec.name}`);
       return false;
     }
   }

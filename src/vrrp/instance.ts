@@ -5,7 +5,7 @@ import type { Clock } from './clock.js';
 import type { NetEvent, ReceivedVrrp, VrrpNetIo, VrrpSocketHandle } from './io.js';
 import { AhCounter } from './ah-counter.js';
 import { buildAhDatagram, openAhDatagram } from './ah.js';
-import { canonicalIp } from './ip-address.js';
+import { canonicalIp, compareIp } from '../native/inet.js';
 import { runNotify } from './notify.js';
 import { encodeAdvert, wireIntervalMs } from './packet.js';
 import { checkAdvert, ReceiveErrorCounters, type ReceiveExpectations } from './receive-checks.js';
@@ -143,7 +143,7 @@ export class InstanceRuntime {
     try {
       this.socket = await this.pool.acquire(this.sockOpts, this.expectations.vrid, this.rx);
     } catch (e) {
-      this.log.error({ error: (e as Error).message }, `cannot open VRRP socket on ${this.ifname}`);
+      this.log.error({ err: e }, `cannot open VRRP socket on ${this.ifname}`);
     }
     // keepalived removes any leftover VIPs at start
     await this.removeAddresses(true);
@@ -175,13 +175,13 @@ export class InstanceRuntime {
       if (name === this.sockOpts?.ifname) {
         await this.pool.release(this.sockOpts, vrid, this.rx).catch(() => undefined);
         this.socket = await this.pool.acquire(this.sockOpts, vrid, this.rx).catch((e) => {
-          this.log.error({ error: (e as Error).message }, `cannot open VRRP socket on ${name}`);
+          this.log.error({ err: e }, `cannot open VRRP socket on ${name}`);
           return undefined;
         });
       }
       if (this.vipsInstalled && this.state === 'MASTER') {
         for (const v of this.allAddresses())
-          if (this.devFor(v) === name) await this.io.addAddress(name, this.placed(v)).catch((e) => this.log.warn({ error: (e as Error).message }, `cannot add ${v.prefix.address}`));
+          if (this.devFor(v) === name) await this.io.addAddress(name, this.placed(v)).catch((e) => this.log.warn({ err: e }, `cannot add ${v.prefix.address}`));
         this.sendGarpBurst(1);
       }
     }
@@ -297,7 +297,7 @@ export class InstanceRuntime {
       );
       if (vip) {
         this.log.warn(`VIP ${ev.address} was removed from ${ev.ifname} while MASTER, restoring it`);
-        this.io.addAddress(this.devFor(vip), this.placed(vip)).catch((e) => this.log.error({ error: (e as Error).message }, `cannot restore ${ev.address}`));
+        this.io.addAddress(this.devFor(vip), this.placed(vip)).catch((e) => this.log.error({ err: e }, `cannot restore ${ev.address}`));
         this.sendGarpBurst(1);
       }
     }
@@ -347,7 +347,7 @@ export class InstanceRuntime {
     }
     if (this.state !== 'MASTER' || priority === 0) return;
     const ours = this.machine.priority;
-    const srcIsLower = this.primaryAddress !== undefined && compareIpv4(src, this.primaryAddress) < 0;
+    const srcIsLower = this.primaryAddress !== undefined && compareIp(src, this.primaryAddress) < 0;
     if (priority < ours || (priority === ours && srcIsLower)) counter.syncFromLowerPriority(seq);
     else counter.clearCycle();
   }
@@ -411,15 +411,15 @@ export class InstanceRuntime {
         if (this.ah && ahRound)
           payload = buildAhDatagram({ src: this.primaryAddress, dst, ipId: ahRound.ipId, seq: ahRound.seq, vrrp: payload, pass: this.ah.pass, unicast: this.unicast });
       } catch (e) {
-        this.log.error({ error: (e as Error).message }, `cannot encode advert`);
+        this.log.error({ err: e }, `cannot encode advert`);
         return;
       }
       try {
         const r = this.socket.send(payload, dst);
         if (r && typeof (r as Promise<void>).catch === 'function')
-          (r as Promise<void>).catch((e) => this.log.warn({ error: (e as Error).message }, `send failed`));
+          (r as Promise<void>).catch((e) => this.log.warn({ err: e }, `send failed`));
       } catch (e) {
-        this.log.warn({ error: (e as Error).message }, `send failed`);
+        this.log.warn({ err: e }, `send failed`);
       }
     }
   }
@@ -432,12 +432,12 @@ export class InstanceRuntime {
     this.vipsInstalled = true;
     const jobs: Promise<unknown>[] = [];
     for (const v of this.allAddresses())
-      jobs.push(this.io.addAddress(this.devFor(v), this.placed(v)).catch((e) => this.log.warn({ error: (e as Error).message }, `cannot add ${v.prefix.address}`)));
+      jobs.push(this.io.addAddress(this.devFor(v), this.placed(v)).catch((e) => this.log.warn({ err: e }, `cannot add ${v.prefix.address}`)));
     if (this.filtersVips()) jobs.push(this.setVipFilter(this.allAddresses()));
     await Promise.all(jobs);
     this.log.info(`setting VIPs.`);
-    for (const r of this.cfg.virtualRoutes) await this.io.addRoute(r, this.ifname).catch((e) => this.log.warn({ error: (e as Error).message }, 'cannot add virtual route'));
-    for (const r of this.cfg.virtualRules) await this.io.addRule(r).catch((e) => this.log.warn({ error: (e as Error).message }, 'cannot add virtual rule'));
+    for (const r of this.cfg.virtualRoutes) await this.io.addRoute(r, this.ifname).catch((e) => this.log.warn({ err: e }, 'cannot add virtual route'));
+    for (const r of this.cfg.virtualRules) await this.io.addRule(r).catch((e) => this.log.warn({ err: e }, 'cannot add virtual rule'));
   }
 
   async removeAddresses(quiet: boolean): Promise<void> {
@@ -464,7 +464,7 @@ export class InstanceRuntime {
     if (!this.io.setVipFilter) return Promise.resolve();
     const entries = addrs.map((v) => ({ address: canonicalIp(v.prefix.address), family: v.prefix.family, dev: this.devFor(v) }));
     return this.io.setVipFilter(this.global.nftables ?? 'keepalived', this.cfg.name, entries).catch((e) =>
-      this.log.warn({ error: (e as Error).message }, entries.length ? 'cannot install the nftables rules that drop traffic to the VIPs (no accept mode): the VIPs accept traffic' : 'cannot remove the nftables rules of the VIPs'),
+      this.log.warn({ err: e }, entries.length ? 'cannot install the nftables rules that drop traffic to the VIPs (no accept mode): the VIPs accept traffic' : 'cannot remove the nftables rules of the VIPs'),
     );
   }
 
@@ -508,9 +508,9 @@ export class InstanceRuntime {
       const dev = this.devFor(v);
       try {
         const r = v.prefix.family === 4 ? this.io.sendGratuitousArp(dev, v.prefix.address) : this.io.sendUnsolicitedNa(dev, v.prefix.address);
-        if (r && typeof (r as Promise<void>).catch === 'function') (r as Promise<void>).catch((e) => this.log.warn({ error: (e as Error).message }, 'GARP failed'));
+        if (r && typeof (r as Promise<void>).catch === 'function') (r as Promise<void>).catch((e) => this.log.warn({ err: e }, 'GARP failed'));
       } catch (e) {
-        this.log.warn({ error: (e as Error).message }, 'GARP failed');
+        this.log.warn({ err: e }, 'GARP failed');
       }
     };
     const schedule = (list: VirtualAddress[], gapMs: number) => {
@@ -560,11 +560,6 @@ export class InstanceRuntime {
     // keepalived deletes its VMACs at shutdown unless told not to release (-V)
     await this.vmacs?.remove(release);
   }
-}
-
-function compareIpv4(a: string, b: string): number {
-  const n = (x: string) => x.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-  return n(a) - n(b);
 }
 
 /** beyond this a receive time is not trusted (a wall clock step, not a wait) */

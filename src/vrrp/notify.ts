@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { GlobalDefs, NotifyScripts, ScriptSpec } from '../config/model.js';
 import { runScript } from '../notify/script.js';
-import { scriptSecurityProblem } from '../notify/script-security.js';
+import { scriptSecurityProblem } from '../config/script-security.js';
 
 export type NotifyState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
 
@@ -31,7 +31,7 @@ export function runNotify(
       }
     }
     runScript(job.spec, { args: job.args, user, group: job.spec.group ?? global.scriptGroup }).then((r) => {
-      if (r.error) log.warn({ script: job.spec.command, error: r.error }, 'notify script could not run');
+      if (r.error) log.warn({ script: job.spec.command, err: r.error }, 'notify script could not run');
       else if (r.code !== 0) log.debug({ script: job.spec.command, code: r.code, signal: r.signal }, 'notify script exited non-zero');
     });
   }

@@ -1,7 +1,8 @@
 // VRRP advertisement codec: VRRPv2 (RFC 3768) and VRRPv3 (RFC 5798), IPv4 and IPv6.
 // Pure functions over Buffers; decoding never throws, it returns a named error.
-import { internetChecksum, pseudoHeader, IPPROTO_VRRP } from './checksum.js';
-import { bytesToIp, ipToBytes } from './ip-address.js';
+import { pseudoHeader, IPPROTO_VRRP } from './checksum.js';
+import { internetChecksum } from '../util/internet-checksum.js';
+import { formatIP, parseIP } from '../native/inet.js';
 
 export const VRRP_TYPE_ADVERTISEMENT = 1;
 export const AUTH_NONE = 0;
@@ -76,7 +77,7 @@ export function encodeAdvert(a: AdvertToEncode, src: string, dst: string): Buffe
     buf.writeUInt16BE(iv & 0x0fff, 4);
   }
   a.addresses.forEach((addr, i) => {
-    const b = ipToBytes(addr);
+    const b = parseIP(addr);
     if (b.length !== alen) throw new Error(`address ${addr} is not IPv${a.family}`);
     b.copy(buf, VRRP_HEADER_LEN + i * alen);
   });
@@ -109,7 +110,7 @@ export function decodeAdvert(buf: Buffer, family: 4 | 6): DecodeResult {
   const addresses: string[] = [];
   for (let i = 0; i < count; i++) {
     const off = VRRP_HEADER_LEN + i * alen;
-    addresses.push(bytesToIp(buf.subarray(off, off + alen)));
+    addresses.push(formatIP(buf.subarray(off, off + alen)));
   }
   const authOff = VRRP_HEADER_LEN + count * alen;
   return {
@@ -160,8 +161,8 @@ export function parseIpPacket(buf: Buffer): { ok: true; ip: IpEnvelope } | { ok:
         family: 4,
         ttl: buf[8],
         protocol: buf[9],
-        src: bytesToIp(buf.subarray(12, 16)),
-        dst: bytesToIp(buf.subarray(16, 20)),
+        src: formatIP(buf.subarray(12, 16)),
+        dst: formatIP(buf.subarray(16, 20)),
         payload: buf.subarray(ihl, end),
       },
     };
@@ -175,8 +176,8 @@ export function parseIpPacket(buf: Buffer): { ok: true; ip: IpEnvelope } | { ok:
         family: 6,
         ttl: buf[7],
         protocol: buf[6],
-        src: bytesToIp(buf.subarray(8, 24)),
-        dst: bytesToIp(buf.subarray(24, 40)),
+        src: formatIP(buf.subarray(8, 24)),
+        dst: formatIP(buf.subarray(24, 40)),
         payload: buf.subarray(40, Math.min(buf.length, 40 + plen)),
       },
     };

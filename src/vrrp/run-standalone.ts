@@ -3,13 +3,19 @@
 import { readFile, writeFile, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { writeAtomic } from '../daemon/dumps.js';
+import { writeAtomic } from '../util/write-atomic.js';
+import { hasErrorCode, TskeepalivedError } from '../util/errors.js';
 import type { CliOptions } from '../cli/options.js';
 import type { Diagnostic, KeepalivedConfig } from '../config/model.js';
 import { VrrpEngine } from './engine.js';
 import type { VrrpNetIo } from './io.js';
 
-export class ConfigLoadError extends Error {}
+export class ConfigLoadError extends TskeepalivedError {
+  constructor(message: string) {
+    super(message, 'TSK_ERR_CONFIG_LOAD');
+    this.name = 'ConfigLoadError';
+  }
+}
 
 /** Load a keepalived.conf through src/config/load.ts; a .json file is taken as a ready KeepalivedConfig. */
 export async function loadVrrpConfig(path: string, configId?: string): Promise<{ config: KeepalivedConfig; diagnostics: Diagnostic[] }> {
@@ -60,7 +66,7 @@ export async function runVrrpStandalone(opts: CliOptions, deps: { io?: VrrpNetIo
   try {
     loaded = await loadVrrpConfig(file, opts.configId);
   } catch (e) {
-    log.fatal(e instanceof ConfigLoadError ? e.message : `${file}: ${(e as Error).message}`);
+    log.fatal(hasErrorCode(e, 'TSK_ERR_CONFIG_LOAD') ? e.message : `${file}: ${(e as Error).message}`);
     process.exitCode = 4;
     return;
   }

@@ -4,7 +4,7 @@ import { readFile, writeFile, access } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { TrackFile, VrrpScript } from '../config/model.js';
 import { runScript } from '../notify/script.js';
-import { scriptSecurityProblem } from '../notify/script-security.js';
+import { scriptSecurityProblem } from '../config/script-security.js';
 import { RiseFall, parseTrackFileValue } from './tracking.js';
 
 export class ScriptTracker {
@@ -54,7 +54,7 @@ export class ScriptTracker {
         this.runs++;
         if (this.stopped) return;
         const success = r.code === 0 && !r.timedOut;
-        if (r.error) this.log.warn({ script: this.def.name, error: r.error }, 'vrrp_script could not run');
+        if (r.error) this.log.warn({ script: this.def.name, err: r.error }, 'vrrp_script could not run');
         if (this.rf.push(success)) {
           this.log.info({ script: this.def.name }, `VRRP_Script(${this.def.name}) ${this.rf.ok ? 'succeeded' : 'failed'}`);
           for (const l of this.listeners) l();
@@ -101,7 +101,7 @@ export class FileTracker {
         try {
           await writeFile(path, `${this.def.initFile.value}\n`);
         } catch (e) {
-          this.log.warn({ file: path, error: (e as Error).message }, 'cannot initialise track file');
+          this.log.warn({ file: path, err: e }, 'cannot initialise track file');
         }
       }
     }
