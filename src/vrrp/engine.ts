@@ -24,7 +24,12 @@ function strip(x: unknown): unknown {
 const usesVmac = (inst: VrrpInstance): boolean =>
   !!inst.useVmac || !!inst.useVmacAddr || [...inst.virtualIpaddress, ...inst.virtualIpaddressExcluded].some((v) => v.useVmac);
 
-/** What an instance depends on; equal fingerprints across a reload mean "unchanged". */
+/**
+ * What an instance depends on; equal fingerprints across a reload mean "unchanged".
+ * Its sync group counts by what the group adds to its tracking, not by the group's name or members:
+ * the group runtimes are rebuilt around the running instances on every reload (buildGroups), so a
+ * member added to or removed from a group restarts only that member, not the others.
+ */
 function fingerprint(inst: VrrpInstance, config: KeepalivedConfig): string {
   const g = config.global;
   const scripts = inst.trackScript.map((r) => config.vrrpScripts.find((s) => s.name === r.name));
@@ -35,7 +40,13 @@ function fingerprint(inst: VrrpInstance, config: KeepalivedConfig): string {
       inst,
       scripts,
       files,
-      group: group && { ...group, notify: undefined },
+      group: group && {
+        globalTracking: group.globalTracking,
+        syncGroupTrackingWeight: group.syncGroupTrackingWeight,
+        trackInterface: group.trackInterface,
+        trackScript: group.trackScript,
+        trackFile: group.trackFile,
+      },
       g: [g.vrrpMcastGroup4, g.vrrpMcastGroup6, g.vrrpSkipCheckAdvAddr, g.vrrpCheckUnicastSrc, g.vrrpLowerPrioNoAdvert, g.vrrpHigherPrioSendAdvert, g.vrrpGarpInterval, g.vrrpGnaInterval, g.defaultInterface, usesVmac(inst) && [g.vmacPrefix, g.vmacAddrPrefix]],
     }),
   );
@@ -177,8 +188,10 @@ export class VrrpEngine implements Engine {
 
   private buildGroups(config: KeepalivedConfig): void {
     const previous = new Map([...this.groups].map(([name, g]) => [name, g.state]));
+    const previousGroup = new Map<InstanceRuntime, string>();
     this.groups.clear();
     for (const { rt } of this.instances.values()) {
+      if (rt.group) previousGroup.set(rt, rt.group);
       rt.group = undefined;
       rt.groupTrack = undefined;
     }
@@ -196,6 +209,10 @@ export class VrrpEngine implements Engine {
       }
       this.groups.set(sg.name, grt);
     }
+    // a member that left its group (or whose group went) no longer carries that group's fault
+    for (const [rt, was] of previousGroup) if (rt.group !== was) rt.setGroupFault(was, false);
+    // and every group imposes (or lifts) its fault on its members as they are now
+    for (const grt of this.groups.values()) grt.reconcileFaults();
   }
 
   private newRuntime(inst: VrrpInstance, config: KeepalivedConfig, vmacPlans: Map<string, VmacPlan>): InstanceRuntime {
@@ -222,6 +239,8 @@ export class VrrpEngine implements Engine {
     for (const inst of config.vrrpInstances) this.instances.set(inst.name, { rt: this.newRuntime(inst, config, vmacPlans), fp: fingerprint(inst, config) });
     this.buildGroups(config);
     await Promise.all([...this.instances.values()].map(({ rt }) => rt.start().catch((e) => this.log.error({ error: (e as Error).message }, `(${rt.cfg.name}) failed to start`))));
+    // members that started after a faulty one take the group's fault now that they have a state
+    for (const grt of this.groups.values()) grt.reconcileFaults();
     this.log.info(`VRRP engine started with ${this.instances.size} instance(s)`);
   }
 
@@ -281,6 +300,7 @@ export class VrrpEngine implements Engine {
     this.buildGroups(config);
     await Promise.all(toStart.map((rt) => rt.start().catch((e) => this.log.error({ error: (e as Error).message }, `(${rt.cfg.name}) failed to start`))));
     for (const { rt } of this.instances.values()) rt.recomputeTracking();
+    for (const grt of this.groups.values()) grt.reconcileFaults();
   }
 
   async stop(opts: { release: boolean }): Promise<void> {
