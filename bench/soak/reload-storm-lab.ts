@@ -39,7 +39,7 @@ export interface Daemon {
   jsonDump?: string;
 }
 
-export function startDaemon(lan: Lan, engine: Engine, nsIndex: number, conf: string, tag: string, fifoOut: string, withLb: boolean): Daemon {
+export function startDaemon(lan: Lan, engine: Engine, nsIndex: number, conf: string, tag: string, fifoOut: string, withLb: boolean, nodeArgs: string[] = []): Daemon {
   if (engine === 'keepalived') {
     const node = startKeepalived(lan, nsIndex, conf, tag);
     return { node, engine, fifoOut, vrrpPid: node.vrrpPid };
@@ -49,7 +49,7 @@ export function startDaemon(lan: Lan, engine: Engine, nsIndex: number, conf: str
   const args = ['-n', '-l', '-G', '--json-dump', '-f', conf, '-p', join(lan.dir, `${tag}.pid`), '-r', join(lan.dir, `${tag}-vrrp.pid`), '-c', join(lan.dir, `${tag}-checkers.pid`)];
   if (withLb) args.push('--lb-backend=userspace');
   else args.push('-P');
-  const p = spawn('ip', ['netns', 'exec', lan.namespaces[nsIndex], process.execPath, 'bin/tskeepalived', ...args], {
+  const p = spawn('ip', ['netns', 'exec', lan.namespaces[nsIndex], process.execPath, ...nodeArgs, 'bin/tskeepalived', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, TMPDIR: tmp },
   });

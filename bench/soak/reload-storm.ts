@@ -1,5 +1,6 @@
 // Reload storm (issue 10, part 2). Needs root, keepalived 2.2.7 and tcpdump. Build first, then:
 //   node dist/bench/soak/reload-storm.js [--sighups 100] [--interval-ms 400] [--seed 1] [--only tskeepalived|keepalived]
+//     [--trace-gc: tskeepalived's master runs with node --trace-gc, its heap after each full GC is reported] [--verbose]
 // A master (priority 200) with VI_1 (track_script, track_interface), a sync group G1 {VI_2, VI_3}
 // and a virtual server on VI_1's VIP (userspace LB, three real servers), a peer (priority 100) with
 // the same instances, and a client sending a request to the VIP every 10 ms. The master gets N
@@ -29,6 +30,7 @@ const INTERVAL_MS = flag('interval-ms', 400);
 const SEED = flag('seed', 1);
 const ONLY = process.argv.includes('--only') ? (process.argv[process.argv.indexOf('--only') + 1] as Engine) : undefined;
 const VERBOSE = process.argv.includes('--verbose');
+const TRACE_GC = process.argv.includes('--trace-gc');
 const REQUEST_EVERY_MS = 10;
 const SAMPLE_EVERY_MS = 20;
 /** the whole run, whatever happens (then cleanup and exit 2) */
@@ -75,9 +77,12 @@ interface StormResult {
   healthyDropped: string[];
   invalid: InvalidOutcome[];
   reloadMs: number[];
-  rss: [number | undefined, number | undefined];
+  /** the master's RSS (kB) before the storm, after each quarter of it, and after it */
+  rss: (number | undefined)[];
   vipsLeftAfterStop: number;
   crashed: string[];
+  /** --trace-gc: the master's heap after each full GC (MB) */
+  heapAfterGc: number[];
 }
 
 const unchangedVips = UNCHANGED.map((u) => `${SUBNET}.${u.vip}`);
@@ -131,7 +136,7 @@ async function runStorm(lan: Lan, engine: Engine, steps: Step[]): Promise<StormR
   writeFileSync(confA, goodConf(optsA, shape));
   writeFileSync(confB, goodConf({ subnet: SUBNET, routerId: `${tag}-b`, priority: 100, fifoOut: fifoB, lb: false }, shape));
   const crashed: string[] = [];
-  const a = startDaemon(lan, engine, ROLE.master, confA, `${tag}-a`, fifoA, withLb);
+  const a = startDaemon(lan, engine, ROLE.master, confA, `${tag}-a`, fifoA, withLb, TRACE_GC ? ['--trace-gc'] : []);
   const holds = (ns: number) => unchangedVips.every((v) => lan.hasAddress(ns, v));
   await waitFor(`${engine} master holding the unchanged VIPs`, () => holds(ROLE.master), 15_000);
   const b = startDaemon(lan, engine, ROLE.peer, confB, `${tag}-b`, fifoB, false);
@@ -150,7 +155,8 @@ async function runStorm(lan: Lan, engine: Engine, steps: Step[]): Promise<StormR
   await sleep(500); // tcpdump and ip monitor running
   const a0 = fifoLines(a).length;
   const b0 = fifoLines(b).length;
-  const rss0 = rssKb(a.vrrpPid());
+  const rss = [rssKb(a.vrrpPid())];
+  const quarter = Math.max(1, Math.ceil(steps.length / 4));
   sampler.start();
 
   const outcomeCount = () => count(a.node.lines, /configuration reloaded|reload refused/);
@@ -194,11 +200,12 @@ async function runStorm(lan: Lan, engine: Engine, steps: Step[]): Promise<StormR
     }
     const rest = INTERVAL_MS - (Date.now() - t0);
     if (rest > 0) await sleep(rest);
+    if ((i + 1) % quarter === 0 && i + 1 < steps.length) rss.push(rssKb(a.vrrpPid()));
   }
   await sleep(3000);
   sampler.stop();
   const summary = await client?.stop();
-  const rss1 = rssKb(a.vrrpPid());
+  rss.push(rssKb(a.vrrpPid()));
   arps.stop();
   mon.stop();
   if (engine === 'keepalived') applied = sent;
@@ -229,7 +236,11 @@ async function runStorm(lan: Lan, engine: Engine, steps: Step[]): Promise<StormR
     healthyDropped,
     invalid,
     reloadMs,
-    rss: [rss0, rss1],
+    rss,
+    heapAfterGc: a.node.lines.flatMap((l) => {
+      const m = /Mark-Compact [\d.]+ \([\d.]+\) -> ([\d.]+) \(/.exec(l);
+      return m ? [Number(m[1])] : [];
+    }),
     vipsLeftAfterStop,
     crashed,
   };
@@ -292,7 +303,8 @@ function figures(results: StormResult[], steps: Step[]): string {
   row('healthy real servers dropped (after a reload)', (r) => (r.engine === 'tskeepalived' ? `${r.healthyDropped.length}` : 'n/a'));
   row('invalid files: running, last good config kept', (r) => `${r.invalid.filter((i) => i.kept).length} of ${r.invalid.length}`);
   row('reload, SIGHUP to outcome p50 / p99 (ms)', (r) => (r.reloadMs.length ? `${pct(r.reloadMs, 50)} / ${pct(r.reloadMs, 99)}` : 'n/a'));
-  row('VRRP process RSS start -> end (MB)', (r) => r.rss.map((k) => (k === undefined ? '?' : (k / 1024).toFixed(1))).join(' -> '));
+  row('master RSS before, each quarter, after (MB)', (r) => r.rss.map((k) => (k === undefined ? '?' : (k / 1024).toFixed(1))).join(' -> '));
+  if (TRACE_GC) row('heap after each full GC (MB)', (r) => (r.heapAfterGc.length ? r.heapAfterGc.join(' -> ') : 'n/a'));
   row('crashes / exits', (r) => (r.crashed.length ? r.crashed.join('; ') : '0'));
   row('VIPs left on the master after SIGTERM', (r) => `${r.vipsLeftAfterStop}`);
   const w = Math.max(...rows.map((r) => r[0].length)) + 2;
