@@ -98,10 +98,11 @@ test('reloads: 20 unchanged SIGHUPs cause no transition and no VIP loss; add/rem
 });
 
 // A sync group on a master with a watching peer, and a virtual server (dry-run LB): reloads that add
-// and remove a group member, an instance and a real server leave the unchanged instances, their VIPs
-// and the healthy real server alone; a group fault carried across a reload clears on recovery.
-function groupConf(o: { fifoOut: string; flag: string; priority: number; third: boolean; fourth: boolean; rs2: boolean }): string {
-  const inst = (name: string, vrid: number, vip: string, extra = '') => `
+// and remove a group member, an instance, a real server and a member's second VIP leave the other
+// instances' state, their VIPs and the healthy real server alone (the member with the VIP keeps its
+// state, as keepalived's reload does); a group fault carried across a reload clears on recovery.
+function groupConf(o: { fifoOut: string; flag: string; priority: number; third: boolean; fourth: boolean; rs2: boolean; vip2: boolean }): string {
+  const inst = (name: string, vrid: number, vip: string, extra = '', more = '') => `
 vrrp_instance ${name} {
     state BACKUP
     interface eth0
@@ -111,7 +112,7 @@ vrrp_instance ${name} {
     garp_master_delay 0
 ${extra}    virtual_ipaddress {
         ${vip}/24 dev eth0
-    }
+${more}    }
 }
 `;
   const rs = (n: number) => `    real_server 10.215.0.${n} 80 {
@@ -120,8 +121,11 @@ ${extra}    virtual_ipaddress {
         }
     }
 `;
+  // vrrp_skip_check_adv_addr: the peer keeps VI_2's old address list, whose adverts it would
+  // otherwise reject (address mismatch, as keepalived) and take VI_2 over while the lists differ
   return `global_defs {
     router_id node-${o.priority}
+    vrrp_skip_check_adv_addr
     enable_script_security
     script_user root
     notify_fifo ${o.fifoOut}.fifo
@@ -137,7 +141,7 @@ vrrp_sync_group G1 {
         VI_2
 ${o.third ? '        VI_3\n' : ''}    }
 }
-${inst('VI_1', 71, '10.215.0.100', '    track_script {\n        flag\n    }\n')}${inst('VI_2', 72, '10.215.0.101')}${o.third ? inst('VI_3', 73, '10.215.0.102') : ''}${o.fourth ? inst('VI_4', 74, '10.215.0.103') : ''}
+${inst('VI_1', 71, '10.215.0.100', '    track_script {\n        flag\n    }\n')}${inst('VI_2', 72, '10.215.0.101', '', o.vip2 ? '        10.215.0.110/24 dev eth0\n' : '')}${o.third ? inst('VI_3', 73, '10.215.0.102') : ''}${o.fourth ? inst('VI_4', 74, '10.215.0.103') : ''}
 virtual_server 10.215.0.100 80 {
     delay_loop 1
     lb_algo rr
@@ -147,7 +151,7 @@ ${rs(11)}${o.rs2 ? rs(12) : ''}}
 `;
 }
 
-test('reloads with a sync group: members and instances added/removed, a group fault across a reload', { skip, timeout: 120000 }, async (t) => {
+test('reloads with a sync group: members, instances and a VIP added/removed, a group fault across a reload', { skip, timeout: 120000 }, async (t) => {
   const lab = makePair(`${PREFIX}-g`, 215);
   labs.push(lab.destroy);
   const flag = join(work, 'flag');
@@ -156,7 +160,7 @@ test('reloads with a sync group: members and instances added/removed, a group fa
   const fifoB = join(work, 'gb.fifo.out');
   const confA = join(work, 'ga.conf');
   const confB = join(work, 'gb.conf');
-  const base = { flag, third: false, fourth: false, rs2: false };
+  const base = { flag, third: false, fourth: false, rs2: false, vip2: false };
   writeFileSync(confA, groupConf({ ...base, fifoOut: fifoA, priority: 200 }));
   writeFileSync(confB, groupConf({ ...base, fifoOut: fifoB, priority: 100 }));
   const a = startIn(lab.a, BIN, ['-n', '-l', '-G', '--lb-backend=dry-run', '-f', confA, '-p', join(work, 'ga.pid')]);
@@ -181,9 +185,11 @@ test('reloads with a sync group: members and instances added/removed, a group fa
     a.child.kill('SIGHUP');
     await waitUntil(`reload: ${what}`, () => (a.output().match(/configuration reloaded/g) ?? []).length > before && cond(), 10000);
   };
-  // VI_3 joins G1 and VI_4 (no group) arrives with a second real server; then all three go again
-  await reload({ third: true, fourth: true, rs2: true }, 'VI_3, VI_4 and 10.215.0.12 added', () => hasAddress(lab.a, '10.215.0.102') && hasAddress(lab.a, '10.215.0.103'));
-  await reload({}, 'VI_3, VI_4 and 10.215.0.12 removed', () => !hasAddress(lab.a, '10.215.0.102') && !hasAddress(lab.a, '10.215.0.103'));
+  // VI_3 joins G1, VI_4 (no group) arrives with a second real server, VI_2 gets a second VIP; then all go again
+  await reload({ third: true, fourth: true, rs2: true, vip2: true }, 'VI_3, VI_4, 10.215.0.12 and 10.215.0.110 added', () =>
+    ['10.215.0.102', '10.215.0.103', '10.215.0.110'].every((v) => hasAddress(lab.a, v)),
+  );
+  await reload({}, 'VI_3, VI_4, 10.215.0.12 and 10.215.0.110 removed', () => ['10.215.0.102', '10.215.0.103', '10.215.0.110'].every((v) => !hasAddress(lab.a, v)));
   await new Promise((r) => setTimeout(r, 500));
   clearInterval(sampler);
   const changes = fifoLines(fifoA).slice(linesA0);
