@@ -12,6 +12,7 @@
 // real servers dropped (the JSON dump after every reload), the config kept after each invalid file.
 // keepalived 2.2.7 runs the same storm on the VRRP side (it has no userspace/nftables LB); its
 // invalid files are probed one by one after its storm, since keepalived stops on some of them.
+import { spawnSync } from 'node:child_process';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep, waitFor, type Lan } from '../../test/vrrp-helpers.js';
@@ -266,8 +267,9 @@ async function probeKeepalivedInvalid(
     await sleep(3000);
     const held = unchangedVips.filter((v) => lan.hasAddress(ROLE.master, v)).length;
     const vrrpAlive = pid !== undefined && rssKb(pid) !== undefined;
+    const left = keepalivedIn(lan.namespaces[ROLE.master]);
     const detail = !alive(master)
-      ? `exited (code ${master.node.proc.exitCode ?? master.node.proc.signalCode})${vrrpAlive ? ' but its VRRP process runs on' : ''}, ${held} of ${unchangedVips.length} unchanged VIPs left on the master`
+      ? `exited (code ${master.node.proc.exitCode ?? master.node.proc.signalCode}), ${left ? `${left} keepalived process(es) still in the namespace` : 'no keepalived process left'}, ${held} of ${unchangedVips.length} unchanged VIPs left on the master`
       : `running${vrrpAlive ? '' : ', VRRP process gone'}, ${held} of ${unchangedVips.length} unchanged VIPs held`;
     out.push({ kind, kept: alive(master) && vrrpAlive && held === unchangedVips.length, detail });
     writeFileSync(confA, good);
@@ -282,6 +284,18 @@ async function probeKeepalivedInvalid(
     }
   }
   return master;
+}
+
+/** keepalived processes running in a namespace (ip netns pids, then their names) */
+function keepalivedIn(ns: string): number {
+  const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', timeout: 5000 }).stdout?.split('\n').filter(Boolean) ?? [];
+  return pids.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'keepalived';
+    } catch {
+      return false;
+    }
+  }).length;
 }
 
 function figures(results: StormResult[], steps: Step[]): string {
