@@ -1,7 +1,7 @@
 // The reload storm's lab: one bridge, a master (a) and its peer (b), a client (c) and three real
 // servers (d, e, f); the daemons on a and b, a client sending a request every few ms to the VIP, and
 // the watchers (a VIP sampler, the notify-fifo lines).
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startNameServer } from '../../test/lb-netns-util.js';
@@ -15,6 +15,31 @@ export const SUBNET = '10.216.0';
 
 export function buildLab(): Lan {
   return new Lan(`tks-${process.pid}-rs`, 6, SUBNET, 'fd16:216');
+}
+
+/** The client's source address with --lb nftables: off the lab's subnet, so replies go back through the master. */
+export const CLIENT_ROUTED_SOURCE = '192.168.216.3';
+
+/**
+ * NAT through the master (nftables DNAT): the client sends from CLIENT_ROUTED_SOURCE, the real
+ * servers route it via the master, which forwards (redirects off: a redirect would let the real
+ * servers answer the client directly, around the NAT). Inside the lab's namespaces only.
+ */
+export function routeThroughMaster(lan: Lan): void {
+  const ns = (i: number) => lan.namespaces[i];
+  const run = (args: string[]) => {
+    const r = spawnSync(args[0], args.slice(1), { encoding: 'utf8', timeout: 10_000 });
+    if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
+  };
+  run(['ip', '-n', ns(ROLE.client), 'addr', 'add', `${CLIENT_ROUTED_SOURCE}/32`, 'dev', 'eth0']);
+  for (const k of ['net.ipv4.ip_forward=1', 'net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.eth0.send_redirects=0'])
+    run(['ip', 'netns', 'exec', ns(ROLE.master), 'sysctl', '-q', '-w', k]);
+  run(['ip', '-n', ns(ROLE.master), 'route', 'add', `${CLIENT_ROUTED_SOURCE}/32`, 'via', lan.addr4(ROLE.client)]);
+  for (const i of ROLE.realServers) {
+    run(['ip', 'netns', 'exec', ns(i), 'sysctl', '-q', '-w', 'net.ipv4.conf.all.accept_redirects=0']);
+    run(['ip', 'netns', 'exec', ns(i), 'sysctl', '-q', '-w', 'net.ipv4.conf.eth0.accept_redirects=0']);
+    run(['ip', '-n', ns(i), 'route', 'add', '192.168.216.0/24', 'via', lan.addr4(ROLE.master)]);
+  }
 }
 
 /** A TCP server on port 80 in each real-server namespace, answering its name; alive lifeMs at most. */
@@ -39,7 +64,8 @@ export interface Daemon {
   jsonDump?: string;
 }
 
-export function startDaemon(lan: Lan, engine: Engine, nsIndex: number, conf: string, tag: string, fifoOut: string, withLb: boolean, nodeArgs: string[] = []): Daemon {
+/** lb: the LB backend of the node that balances (undefined: VRRP only) */
+export function startDaemon(lan: Lan, engine: Engine, nsIndex: number, conf: string, tag: string, fifoOut: string, lb: 'userspace' | 'nftables' | undefined, nodeArgs: string[] = []): Daemon {
   if (engine === 'keepalived') {
     const node = startKeepalived(lan, nsIndex, conf, tag);
     return { node, engine, fifoOut, vrrpPid: node.vrrpPid };
@@ -47,7 +73,7 @@ export function startDaemon(lan: Lan, engine: Engine, nsIndex: number, conf: str
   const tmp = join(lan.dir, `${tag}-tmp`);
   mkdirSync(tmp, { recursive: true });
   const args = ['-n', '-l', '-G', '--json-dump', '-f', conf, '-p', join(lan.dir, `${tag}.pid`), '-r', join(lan.dir, `${tag}-vrrp.pid`), '-c', join(lan.dir, `${tag}-checkers.pid`)];
-  if (withLb) args.push('--lb-backend=userspace');
+  if (lb) args.push(`--lb-backend=${lb}`);
   else args.push('-P');
   const p = spawn('ip', ['netns', 'exec', lan.namespaces[nsIndex], process.execPath, ...nodeArgs, 'bin/tskeepalived', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -132,7 +158,7 @@ let pending = 0;
 function once() {
   s.sent++; pending++;
   const t0 = Date.now();
-  const c = net.connect({ host: a.host, port: a.port });
+  const c = net.connect({ host: a.host, port: a.port, localAddress: a.localAddress });
   let buf = '', done = false;
   const finish = (r) => {
     if (done) return; done = true; pending--; clearTimeout(t); c.destroy();
@@ -163,7 +189,7 @@ export class PacedClient {
   private out = '';
   private readonly done: Promise<ClientSummary | undefined>;
 
-  constructor(lan: Lan, nsIndex: number, args: { host: string; port: number; periodMs: number; timeoutMs: number; maxMs: number }) {
+  constructor(lan: Lan, nsIndex: number, args: { host: string; port: number; periodMs: number; timeoutMs: number; maxMs: number; localAddress?: string }) {
     this.proc = spawn('ip', ['netns', 'exec', lan.namespaces[nsIndex], process.execPath, '-e', CLIENT_JS, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
     lan.procs.push(this.proc);
     this.proc.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));

@@ -1,8 +1,8 @@
 // Reload storm (issue 10, part 2). Needs root, keepalived 2.2.7 and tcpdump. Build first, then:
-//   node dist/bench/soak/reload-storm.js [--sighups 100] [--interval-ms 400] [--seed 1] [--only tskeepalived|keepalived]
+//   node dist/bench/soak/reload-storm.js [--sighups 100] [--interval-ms 400] [--seed 1] [--only tskeepalived|keepalived] [--lb userspace|nftables]
 //     [--trace-gc: tskeepalived's master runs with node --trace-gc, its heap after each full GC is reported] [--verbose]
 // A master (priority 200) with VI_1 (track_script, track_interface), a sync group G1 {VI_2, VI_3}
-// and a virtual server on VI_1's VIP (userspace LB, three real servers), a peer (priority 100) with
+// and a virtual server on VI_1's VIP (userspace LB, or nftables NAT with --lb nftables; three real servers), a peer (priority 100) with
 // the same instances, and a client sending a request to the VIP every 10 ms. The master gets N
 // SIGHUPs: half with an unchanged file, a quarter adding/removing an instance (VI_4), a sync-group
 // member (VI_5) or a real server, a quarter with an invalid file (unbalanced braces, truncated in
@@ -18,7 +18,22 @@ import { join } from 'node:path';
 import { sleep, waitFor, type Lan } from '../../test/vrrp-helpers.js';
 import { addrMonitor, pct, tcpdump } from '../watch.js';
 import { goodConf, HEALTHY_REAL_SERVERS, INVALID_KINDS, invalidConf, TOGGLES, UNCHANGED, type InvalidKind, type StormShape } from './reload-storm-conf.js';
-import { buildLab, fifoLines, PacedClient, ROLE, rssKb, startDaemon, startRealServers, SUBNET, VipSampler, type ClientSummary, type Daemon, type Engine } from './reload-storm-lab.js';
+import {
+  buildLab,
+  CLIENT_ROUTED_SOURCE,
+  fifoLines,
+  PacedClient,
+  ROLE,
+  routeThroughMaster,
+  rssKb,
+  startDaemon,
+  startRealServers,
+  SUBNET,
+  VipSampler,
+  type ClientSummary,
+  type Daemon,
+  type Engine,
+} from './reload-storm-lab.js';
 
 function flag(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,6 +47,8 @@ const SEED = flag('seed', 1);
 const ONLY = process.argv.includes('--only') ? (process.argv[process.argv.indexOf('--only') + 1] as Engine) : undefined;
 const VERBOSE = process.argv.includes('--verbose');
 const TRACE_GC = process.argv.includes('--trace-gc');
+const LB = (process.argv.includes('--lb') ? process.argv[process.argv.indexOf('--lb') + 1] : 'userspace') as 'userspace' | 'nftables';
+if (LB !== 'userspace' && LB !== 'nftables') throw new Error('--lb wants userspace or nftables');
 const REQUEST_EVERY_MS = 10;
 const SAMPLE_EVERY_MS = 20;
 /** the whole run, whatever happens (then cleanup and exit 2) */
@@ -137,17 +154,24 @@ async function runStorm(lan: Lan, engine: Engine, steps: Step[]): Promise<StormR
   writeFileSync(confA, goodConf(optsA, shape));
   writeFileSync(confB, goodConf({ subnet: SUBNET, routerId: `${tag}-b`, priority: 100, fifoOut: fifoB, lb: false }, shape));
   const crashed: string[] = [];
-  const a = startDaemon(lan, engine, ROLE.master, confA, `${tag}-a`, fifoA, withLb, TRACE_GC ? ['--trace-gc'] : []);
+  const a = startDaemon(lan, engine, ROLE.master, confA, `${tag}-a`, fifoA, withLb ? LB : undefined, TRACE_GC ? ['--trace-gc'] : []);
   const holds = (ns: number) => unchangedVips.every((v) => lan.hasAddress(ns, v));
   await waitFor(`${engine} master holding the unchanged VIPs`, () => holds(ROLE.master), 15_000);
-  const b = startDaemon(lan, engine, ROLE.peer, confB, `${tag}-b`, fifoB, false);
+  const b = startDaemon(lan, engine, ROLE.peer, confB, `${tag}-b`, fifoB, undefined);
   await waitFor(`${engine} peer BACKUP`, () => fifoLines(b).some((l) => l.startsWith('INSTANCE "VI_3" BACKUP')), 15_000);
   // an added instance needs a master-down interval (3 s) to hold its VIP: not a figure here
   let client: PacedClient | undefined;
   if (withLb) {
-    // the proxy binds the VIP on its next retry (1 s) after the VIP arrived
-    await waitFor('the userspace LB listening on the VIP', () => a.node.has(/listener up/), 15_000);
-    client = new PacedClient(lan, ROLE.client, { host: `${SUBNET}.100`, port: 80, periodMs: REQUEST_EVERY_MS, timeoutMs: 1000, maxMs: BUDGET_MS });
+    // the proxy binds the VIP on its next retry (1 s) after the VIP arrived; nftables needs no VIP
+    await waitFor(`the ${LB} LB in place`, () => a.node.has(LB === 'userspace' ? /listener up/ : /LB state applied/), 15_000);
+    client = new PacedClient(lan, ROLE.client, {
+      host: `${SUBNET}.100`,
+      port: 80,
+      periodMs: REQUEST_EVERY_MS,
+      timeoutMs: 1000,
+      maxMs: BUDGET_MS,
+      ...(LB === 'nftables' ? { localAddress: CLIENT_ROUTED_SOURCE } : {}),
+    });
   }
   await sleep(2000);
   const arps = tcpdump(lan.namespaces[ROLE.peer], 'arp');
@@ -222,6 +246,10 @@ async function runStorm(lan: Lan, engine: Engine, steps: Step[]): Promise<StormR
   await stopDaemon(b);
   await stopDaemon(last);
   const vipsLeftAfterStop = unchangedVips.filter((v) => lan.hasAddress(ROLE.master, v)).length;
+  if (withLb && LB === 'nftables') {
+    const tables = spawnSync('ip', ['netns', 'exec', lan.namespaces[ROLE.master], 'nft', 'list', 'tables'], { encoding: 'utf8', timeout: 5000 }).stdout ?? '';
+    if (/tskeepalived/.test(tables)) crashed.push('the nftables table was left after SIGTERM');
+  }
   return {
     engine,
     sighups: sent,
@@ -279,7 +307,7 @@ async function probeKeepalivedInvalid(
     } else {
       crashed.push(`exited on the ${kind} file`);
       // started again for the next probe
-      master = startDaemon(lan, 'keepalived', ROLE.master, confA, `ka-a${out.length}`, optsA.fifoOut, false);
+      master = startDaemon(lan, 'keepalived', ROLE.master, confA, `ka-a${out.length}`, optsA.fifoOut, undefined);
       await waitFor('keepalived master back', () => unchangedVips.every((v) => lan.hasAddress(ROLE.master, v)), 20_000).catch(() => undefined);
     }
   }
@@ -313,7 +341,7 @@ function figures(results: StormResult[], steps: Step[]): string {
   row('unchanged VIPs held by the peer (samples)', (r) => `${r.peerHeld}`);
   row('unchanged VIPs deleted (ip monitor)', (r) => `${r.vipDeleted}`);
   row('GARPs for unchanged VIPs during the storm', (r) => `${r.garps}`);
-  row(`requests (every ${REQUEST_EVERY_MS} ms): sent / lost`, (r) => (r.client ? `${r.client.sent} / ${r.client.sent - r.client.ok}` : 'n/a (no userspace LB)'));
+  row(`requests (every ${REQUEST_EVERY_MS} ms, ${LB} LB): sent / lost`, (r) => (r.client ? `${r.client.sent} / ${r.client.sent - r.client.ok}` : `n/a (no ${LB} LB)`));
   row('healthy real servers dropped (after a reload)', (r) => (r.engine === 'tskeepalived' ? `${r.healthyDropped.length}` : 'n/a'));
   row('invalid files: running, last good config kept', (r) => `${r.invalid.filter((i) => i.kept).length} of ${r.invalid.length}`);
   row('reload, SIGHUP to outcome p50 / p99 (ms)', (r) => (r.reloadMs.length ? `${pct(r.reloadMs, 50)} / ${pct(r.reloadMs, 99)}` : 'n/a'));
@@ -384,6 +412,7 @@ async function main(): Promise<void> {
   process.on('exit', cleanup);
   try {
     await startRealServers(lan, BUDGET_MS);
+    if (LB === 'nftables') routeThroughMaster(lan);
     const results: StormResult[] = [];
     for (const engine of ['tskeepalived', 'keepalived'] as Engine[]) {
       if (ONLY && ONLY !== engine) continue;
