@@ -4,8 +4,8 @@
 // backup) it freezes the master's VRRP process (SIGSTOP) N times and measures, on the backup's side,
 // (VIP present [netlink monitor] - master's last advert [tcpdump]) - Master_Down_Interval.
 // Then it measures the advertisement interval jitter of 50 instances on one interface.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { config, instance, vip, keepalivedConf, Lan, startTsNode, startKeepalived, waitFor, sleep, sh, type Node } from '../test/vrrp-helpers.js';
+import { addrMonitor, dumpTime, monitorTime, pct, tcpdump } from './watch.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -16,49 +16,6 @@ const ADVERT_S = arg('advert', 0.5);
 const INSTANCES = arg('instances', 50);
 const JITTER_SECONDS = arg('jitter-seconds', 10);
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
-
-function pct(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-}
-
-/** Lines of a long-running command, with a bounded lifetime. */
-class Tail {
-  lines: string[] = [];
-  private buf = '';
-  constructor(readonly proc: ChildProcess) {
-    proc.stdout!.on('data', (d: Buffer) => {
-      this.buf += d.toString();
-      const parts = this.buf.split('\n');
-      this.buf = parts.pop() ?? '';
-      this.lines.push(...parts);
-    });
-  }
-  stop() {
-    this.proc.kill('SIGTERM');
-  }
-}
-
-function tcpdump(ns: string, filter: string): Tail {
-  return new Tail(spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', 'eth0', '-n', '-tt', '-l', '--immediate-mode', filter], { stdio: ['ignore', 'pipe', 'ignore'] }));
-}
-
-function addrMonitor(ns: string): Tail {
-  return new Tail(spawn('ip', ['-n', ns, '-ts', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] }));
-}
-
-/** epoch ms of an `ip -ts monitor` line "[2026-11-22T00:02:22.781239] ..." (local time). */
-function monitorTime(line: string): number | undefined {
-  const m = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d+)\]/.exec(line);
-  if (!m) return undefined;
-  return Date.parse(m[1]) + Number(`0.${m[2]}`) * 1000;
-}
-
-/** epoch ms of a tcpdump -tt line */
-function dumpTime(line: string): number | undefined {
-  const m = /^(\d+\.\d+) /.exec(line);
-  return m ? Number(m[1]) * 1000 : undefined;
-}
 
 type Kind = 'ts' | 'ka';
 

@@ -33,7 +33,7 @@ export async function deleteNamespaces(prefix: string): Promise<void> {
 // A TCP and UDP server replying its name. TCP: writes "NAME\n" on connect; answers "ping" with "pong NAME\n".
 const SERVER_JS = `
 const net = require('net'), dgram = require('dgram');
-const [name, port] = [process.argv[1], Number(process.argv[2])];
+const [name, port, lifeMs] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3] || 120000)];
 const srv = net.createServer((s) => {
   s.on('error', () => {});
   s.write(name + '\\n');
@@ -43,12 +43,12 @@ srv.listen(port, '::');
 const u = dgram.createSocket('udp4');
 u.on('message', (m, r) => u.send(name, r.port, r.address));
 u.bind(port, '0.0.0.0', () => process.stdout.write('ready\\n'));
-setTimeout(() => process.exit(0), 120000).unref();
+setTimeout(() => process.exit(0), lifeMs).unref();
 `;
 
-/** Start a name server in a namespace; resolves once it listens. */
-export async function startNameServer(ns: string, name: string, port: number): Promise<ChildProcess> {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', SERVER_JS, name, String(port)], {
+/** Start a name server in a namespace (it exits by itself after lifeMs); resolves once it listens. */
+export async function startNameServer(ns: string, name: string, port: number, lifeMs = 120_000): Promise<ChildProcess> {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', SERVER_JS, name, String(port), String(lifeMs)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,6 @@
 // The VRRP engine: every vrrp_instance and vrrp_sync_group of the config, on the real network.
 import pino, { type Logger } from 'pino';
-import type { KeepalivedConfig, TrackFile, VrrpInstance, VrrpScript } from '../config/model.js';
+import type { KeepalivedConfig, TrackFile, VirtualAddress, VrrpInstance, VrrpScript } from '../config/model.js';
 import type { Engine, EngineEvent, EngineEventListener, MetricSample } from '../engine/types.js';
 import { realClock, type Clock } from './clock.js';
 import { InstanceRuntime } from './instance.js';
@@ -24,7 +24,12 @@ function strip(x: unknown): unknown {
 const usesVmac = (inst: VrrpInstance): boolean =>
   !!inst.useVmac || !!inst.useVmacAddr || [...inst.virtualIpaddress, ...inst.virtualIpaddressExcluded].some((v) => v.useVmac);
 
-/** What an instance depends on; equal fingerprints across a reload mean "unchanged". */
+/**
+ * What an instance depends on; equal fingerprints across a reload mean "unchanged".
+ * Its sync group counts by what the group adds to its tracking, not by the group's name or members:
+ * the group runtimes are rebuilt around the running instances on every reload (buildGroups), so a
+ * member added to or removed from a group restarts only that member, not the others.
+ */
 function fingerprint(inst: VrrpInstance, config: KeepalivedConfig): string {
   const g = config.global;
   const scripts = inst.trackScript.map((r) => config.vrrpScripts.find((s) => s.name === r.name));
@@ -35,10 +40,27 @@ function fingerprint(inst: VrrpInstance, config: KeepalivedConfig): string {
       inst,
       scripts,
       files,
-      group: group && { ...group, notify: undefined },
+      group: group && {
+        globalTracking: group.globalTracking,
+        syncGroupTrackingWeight: group.syncGroupTrackingWeight,
+        trackInterface: group.trackInterface,
+        trackScript: group.trackScript,
+        trackFile: group.trackFile,
+      },
       g: [g.vrrpMcastGroup4, g.vrrpMcastGroup6, g.vrrpSkipCheckAdvAddr, g.vrrpCheckUnicastSrc, g.vrrpLowerPrioNoAdvert, g.vrrpHigherPrioSendAdvert, g.vrrpGarpInterval, g.vrrpGnaInterval, g.defaultInterface, usesVmac(inst) && [g.vmacPrefix, g.vmacAddrPrefix]],
     }),
   );
+}
+
+/**
+ * The fingerprint without what a running instance can take over in place: its addresses, notify
+ * scripts and smtp_alert. Equal soft fingerprints mean "only those changed": the instance keeps its
+ * state, as keepalived's reload does, and moves its addresses (updateAddresses). Not with VMACs,
+ * whose interfaces follow the addresses.
+ */
+function softFingerprint(inst: VrrpInstance, config: KeepalivedConfig): string | undefined {
+  if (usesVmac(inst)) return undefined;
+  return fingerprint({ ...inst, virtualIpaddress: [], virtualIpaddressExcluded: [], notify: {}, smtpAlert: undefined }, config);
 }
 
 export interface VrrpEngineOptions {
@@ -54,7 +76,7 @@ export class VrrpEngine implements Engine {
   private readonly clock: Clock;
   private readonly pool: SocketPool;
   private config: KeepalivedConfig | undefined;
-  private instances = new Map<string, { rt: InstanceRuntime; fp: string }>();
+  private instances = new Map<string, { rt: InstanceRuntime; fp: string; soft: string | undefined }>();
   private groups = new Map<string, SyncGroupRuntime>();
   private scripts = new Map<string, { t: ScriptTracker; fp: string }>();
   private files = new Map<string, { t: FileTracker; fp: string }>();
@@ -177,8 +199,10 @@ export class VrrpEngine implements Engine {
 
   private buildGroups(config: KeepalivedConfig): void {
     const previous = new Map([...this.groups].map(([name, g]) => [name, g.state]));
+    const previousGroup = new Map<InstanceRuntime, string>();
     this.groups.clear();
     for (const { rt } of this.instances.values()) {
+      if (rt.group) previousGroup.set(rt, rt.group);
       rt.group = undefined;
       rt.groupTrack = undefined;
     }
@@ -196,6 +220,10 @@ export class VrrpEngine implements Engine {
       }
       this.groups.set(sg.name, grt);
     }
+    // a member that left its group (or whose group went) no longer carries that group's fault
+    for (const [rt, was] of previousGroup) if (rt.group !== was) rt.setGroupFault(was, false);
+    // and every group imposes (or lifts) its fault on its members as they are now
+    for (const grt of this.groups.values()) grt.reconcileFaults();
   }
 
   private newRuntime(inst: VrrpInstance, config: KeepalivedConfig, vmacPlans: Map<string, VmacPlan>): InstanceRuntime {
@@ -219,9 +247,12 @@ export class VrrpEngine implements Engine {
     await this.applyDisableLocalIgmp(config);
     this.syncTrackers(config);
     const vmacPlans = planVmacs(config.vrrpInstances, config.global);
-    for (const inst of config.vrrpInstances) this.instances.set(inst.name, { rt: this.newRuntime(inst, config, vmacPlans), fp: fingerprint(inst, config) });
+    for (const inst of config.vrrpInstances)
+      this.instances.set(inst.name, { rt: this.newRuntime(inst, config, vmacPlans), fp: fingerprint(inst, config), soft: softFingerprint(inst, config) });
     this.buildGroups(config);
     await Promise.all([...this.instances.values()].map(({ rt }) => rt.start().catch((e) => this.log.error({ err: e }, `(${rt.cfg.name}) failed to start`))));
+    // members that started after a faulty one take the group's fault now that they have a state
+    for (const grt of this.groups.values()) grt.reconcileFaults();
     this.log.info(`VRRP engine started with ${this.instances.size} instance(s)`);
   }
 
@@ -246,25 +277,31 @@ export class VrrpEngine implements Engine {
     await this.refreshLinks(config);
     await this.applyDisableLocalIgmp(config);
     this.syncTrackers(config);
-    const next = new Map<string, { rt: InstanceRuntime; fp: string }>();
+    const next = new Map<string, { rt: InstanceRuntime; fp: string; soft: string | undefined }>();
     const toStart: InstanceRuntime[] = [];
     const toStop: InstanceRuntime[] = [];
+    const toUpdate: [InstanceRuntime, VrrpInstance][] = [];
     const restarted: [InstanceRuntime, InstanceRuntime][] = [];
     const vmacPlans = planVmacs(config.vrrpInstances, config.global);
     for (const inst of config.vrrpInstances) {
       const fp = fingerprint(inst, config);
+      const soft = softFingerprint(inst, config);
       const old = this.instances.get(inst.name);
       if (old && old.fp === fp) {
         old.rt.cfg = inst;
         old.rt.config = config;
-        next.set(inst.name, old);
+        next.set(inst.name, { ...old, soft });
+      } else if (old && soft !== undefined && old.soft === soft) {
+        // only its addresses / notify scripts changed: it keeps its state
+        toUpdate.push([old.rt, inst]);
+        next.set(inst.name, { rt: old.rt, fp, soft });
       } else {
         const rt = this.newRuntime(inst, config, vmacPlans);
         if (old) {
           toStop.push(old.rt);
           restarted.push([old.rt, rt]);
         }
-        next.set(inst.name, { rt, fp });
+        next.set(inst.name, { rt, fp, soft });
         toStart.push(rt);
       }
     }
@@ -275,12 +312,19 @@ export class VrrpEngine implements Engine {
       if (!next.has(rt.cfg.name))
         this.emit({ kind: 'vrrp-instance', name: rt.cfg.name, state: 'DELETED', previous: 'STOP', priority: rt.machine?.priority ?? 0, at: Date.now() });
     }
+    const toAdd: [InstanceRuntime, VirtualAddress[]][] = [];
+    for (const [rt, inst] of toUpdate) {
+      this.log.info(`(${inst.name}) addresses or notify scripts changed: updated in place, keeping its state`);
+      toAdd.push([rt, await rt.updateAddresses(inst, config)]);
+    }
+    for (const [rt, added] of toAdd) await rt.addUpdatedAddresses(added);
     // as keepalived, a restarted instance keeps its AH sequence number (after its priority-0 advert)
     for (const [old, rt] of restarted) rt.inheritAhCounter(old);
     this.instances = next;
     this.buildGroups(config);
     await Promise.all(toStart.map((rt) => rt.start().catch((e) => this.log.error({ err: e }, `(${rt.cfg.name}) failed to start`))));
     for (const { rt } of this.instances.values()) rt.recomputeTracking();
+    for (const grt of this.groups.values()) grt.reconcileFaults();
   }
 
   async stop(opts: { release: boolean }): Promise<void> {

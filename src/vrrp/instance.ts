@@ -333,6 +333,39 @@ export class InstanceRuntime {
     this.machine.handle({ type: 'advert', priority: r.advert.priority, src: p.src, advertIntMs: r.advert.advertIntMs, ageMs: packetAgeMs(p.receivedAt) });
   }
 
+  /**
+   * Reload with only the addresses (and notify scripts) changed: the instance keeps its state; its
+   * adverts and receive checks carry the new list at once and, while MASTER, the addresses that went
+   * are removed. Returns the addresses to add once every instance has removed its own
+   * (addUpdatedAddresses), so that an address moving between two instances is never deleted last.
+   * No VMACs here.
+   */
+  async updateAddresses(cfg: VrrpInstance, config: KeepalivedConfig): Promise<VirtualAddress[]> {
+    const key = (v: VirtualAddress) => JSON.stringify({ ...v, loc: undefined, dev: this.devFor(v) });
+    const before = this.allAddresses();
+    this.cfg = cfg;
+    this.config = config;
+    if (!this.machine) return [];
+    this.expectations.addresses = this.vipList();
+    if (!this.vipsInstalled || this.state !== 'MASTER') return [];
+    const now = this.allAddresses();
+    const kept = new Set(now.map(key));
+    const had = new Set(before.map(key));
+    const removed = before.filter((v) => !kept.has(key(v)));
+    await Promise.all(removed.map((v) => this.io.delAddress(this.devFor(v), this.placed(v)).catch(() => undefined)));
+    if (this.filtersVips()) await this.setVipFilter(now);
+    const added = now.filter((v) => !had.has(key(v)));
+    if (removed.length || added.length) this.log.info(`VIPs updated in place: ${added.length} to add, ${removed.length} removed`);
+    return added;
+  }
+
+  /** Reload, after updateAddresses: add the new addresses (still MASTER) and announce them only. */
+  async addUpdatedAddresses(added: VirtualAddress[]): Promise<void> {
+    if (!added.length || !this.vipsInstalled || this.state !== 'MASTER') return;
+    await Promise.all(added.map((v) => this.io.addAddress(this.devFor(v), this.placed(v)).catch((e) => this.log.warn({ error: (e as Error).message }, `cannot add ${v.prefix.address}`))));
+    this.sendGarpBurst(Math.max(1, this.cfg.garpMasterRepeat), added);
+  }
+
   /** Reload: keepalived carries the AH sequence counter of an instance over to its new configuration. */
   inheritAhCounter(from: InstanceRuntime): void {
     if (this.ah && from.ah) this.ah.counter.inheritSequence(from.ah.counter);
@@ -498,9 +531,8 @@ export class InstanceRuntime {
     setImmediate(pump);
   }
 
-  /** Send `repeat` rounds of GARP / unsolicited NA for every address, spaced by vrrp_garp_interval / vrrp_gna_interval. */
-  private sendGarpBurst(repeat: number): void {
-    const addrs = this.allAddresses();
+  /** Send `repeat` rounds of GARP / unsolicited NA for every address (or those given), spaced by vrrp_garp_interval / vrrp_gna_interval. */
+  private sendGarpBurst(repeat: number, addrs = this.allAddresses()): void {
     const v4 = addrs.filter((a) => a.prefix.family === 4);
     const v6 = addrs.filter((a) => a.prefix.family === 6);
     const send = (v: VirtualAddress) => {

@@ -39,6 +39,16 @@ export class SyncGroupRuntime {
   onOwnFaultsChanged(): void {
     const anyFaulty = this.members.some((m) => m.ownFaultList.length > 0);
     if (anyFaulty === this.faultImposed) return;
+    this.reconcileFaults();
+  }
+
+  /**
+   * Impose (or lift) the group's fault on every member as the members are now: after a reload
+   * rebuilt the group, a member that joined a faulty group faults, and a fault imposed before the
+   * reload is lifted once no member is faulty (setGroupFault is idempotent).
+   */
+  reconcileFaults(): void {
+    const anyFaulty = this.members.some((m) => m.ownFaultList.length > 0);
     this.faultImposed = anyFaulty;
     for (const m of this.members) m.setGroupFault(this.cfg.name, anyFaulty);
     this.updateState();
