@@ -362,7 +362,7 @@ export class InstanceRuntime {
   /** Reload, after updateAddresses: add the new addresses (still MASTER) and announce them only. */
   async addUpdatedAddresses(added: VirtualAddress[]): Promise<void> {
     if (!added.length || !this.vipsInstalled || this.state !== 'MASTER') return;
-    await Promise.all(added.map((v) => this.io.addAddress(this.devFor(v), this.placed(v)).catch((e) => this.log.warn({ error: (e as Error).message }, `cannot add ${v.prefix.address}`))));
+    await Promise.all(added.map((v) => this.io.addAddress(this.devFor(v), this.placed(v)).catch((e) => this.log.warn({ err: e }, `cannot add ${v.prefix.address}`))));
     this.sendGarpBurst(Math.max(1, this.cfg.garpMasterRepeat), added);
   }
 
