@@ -10,7 +10,8 @@
 // mutations (hostile-mutations.ts). Figures: state changes, crashes, drops counted against the
 // drops expected, by reason, RSS growth, event-loop delay, advert timing, log lines written.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { Lan, sh, sleep, waitFor } from '../../test/vrrp-helpers.js';
 import type { LabAddresses, Role } from './hostile-mutations.js';
@@ -77,6 +78,17 @@ function linkInfo(ns: string): LinkInfo {
   const j = JSON.parse(sh('ip', ['-n', ns, '-j', 'addr', 'show', 'dev', 'eth0']).out) as { address: string; addr_info: { family: string; local: string; scope: string; tentative?: boolean }[] }[];
   const ll = j[0].addr_info.find((a) => a.family === 'inet6' && a.scope === 'link' && !a.tentative);
   return { mac: j[0].address, ll6: ll?.local ?? '' };
+}
+
+function lineCount(file: string): number {
+  try {
+    const b = readFileSync(file);
+    let n = 0;
+    for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) n++;
+    return n;
+  } catch {
+    return 0;
+  }
 }
 
 function rssKb(pid: number | undefined): number | undefined {
@@ -225,7 +237,8 @@ interface Node {
   role: Role;
   ns: string;
   proc: ChildProcess;
-  out: Output;
+  /** its log (console output), written to a file: a slow reader must not slow the daemon */
+  logFile: string;
   /** the process doing VRRP: tskeepalived's only process, keepalived's VRRP child */
   vrrpPid: () => number | undefined;
   tmpdir: string;
@@ -257,8 +270,10 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const)
   });
 process.on('exit', cleanupAll);
 
-function spawnIn(lan: Lan, ns: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  const p = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+function spawnIn(lan: Lan, ns: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, logFile?: string): ChildProcess {
+  const out = logFile ? openSync(logFile, 'a') : 'pipe';
+  const p = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', out, out], env: { ...process.env, ...env } });
+  if (typeof out === 'number') closeSync(out);
   lan.procs.push(p);
   return p;
 }
@@ -272,14 +287,15 @@ function startNode(lab: { impl: Impl; lan: Lan }, role: Role): Node {
   const cfg = lan.writeText(`${role}.conf`, conf(lan, role));
   const pid = join(tmpdir, 'main.pid');
   const vpid = join(tmpdir, 'vrrp.pid');
+  const logFile = join(tmpdir, 'console.log');
   let proc: ChildProcess;
   if (impl === 'ts') {
     const listen = `${lan.addr4(role === 'master' ? 0 : 1)}:${STATUS_PORT}`;
-    proc = spawnIn(lan, ns, process.execPath, ['bin/tskeepalived', '-P', '-n', '-l', '-G', '-f', cfg, '-p', pid, '-r', vpid, `--status-listen=${listen}`], { TMPDIR: tmpdir });
+    proc = spawnIn(lan, ns, process.execPath, ['bin/tskeepalived', '-P', '-n', '-l', '-G', '-f', cfg, '-p', pid, '-r', vpid, `--status-listen=${listen}`], { TMPDIR: tmpdir }, logFile);
   } else {
-    proc = spawnIn(lan, ns, 'keepalived', ['-n', '-l', '-G', '-P', '-f', cfg, '-p', pid, '-r', vpid], { TMPDIR: tmpdir });
+    proc = spawnIn(lan, ns, 'keepalived', ['-n', '-l', '-G', '-P', '-f', cfg, '-p', pid, '-r', vpid], { TMPDIR: tmpdir }, logFile);
   }
-  return { impl, role, ns, proc, out: new Output(proc), vrrpPid: () => (impl === 'ts' ? proc.pid : readPid(vpid)), tmpdir };
+  return { impl, role, ns, proc, logFile, vrrpPid: () => (impl === 'ts' ? proc.pid : readPid(vpid)), tmpdir };
 }
 
 async function buildLab(impl: Impl, index: number): Promise<Lab> {
@@ -306,6 +322,7 @@ const holdsNone = (lab: Lab, i: number) => vipsOf(lab.lan).every((v) => !lab.lan
 interface Snapshot {
   t: number;
   rssKb: Record<Role, number | undefined>;
+  logLines: Record<Role, number>;
   cpuS: Record<Role, number>;
   vrrpPid: Record<Role, number | undefined>;
   kernelDrops: Record<Role, number>;
@@ -318,6 +335,7 @@ async function snapshot(lab: Lab, lastScrape: (role: Role) => Record<string, num
     t: Date.now(),
     rssKb: { master: rssKb(lab.nodes.master.vrrpPid()), backup: rssKb(lab.nodes.backup.vrrpPid()) },
     cpuS: { master: cpuSeconds(lab.nodes.master.vrrpPid()), backup: cpuSeconds(lab.nodes.backup.vrrpPid()) },
+    logLines: { master: lineCount(lab.nodes.master.logFile), backup: lineCount(lab.nodes.backup.logFile) },
     vrrpPid: { master: lab.nodes.master.vrrpPid(), backup: lab.nodes.backup.vrrpPid() },
     kernelDrops: { master: rawSocketDrops(lab.nodes.master.ns), backup: rawSocketDrops(lab.nodes.backup.ns) },
   };
@@ -371,6 +389,10 @@ async function main(): Promise<void> {
   const calmWindow = ROLES.map((r) => lastScrape(r)?.['tskeepalived_event_loop_delay_seconds{quantile="0.99"}']);
   const before = { ts: await snapshot(labs.ts, lastScrape), ka: await snapshot(labs.ka, lastScrape) };
   const plan = (lab: Lab): InjectorPlan => ({ seed: SEED, packets: PACKETS, rate: RATE, maxSeconds: Math.ceil((PACKETS / RATE) * 2) + 10, captureSeconds: 10, lab: lab.addrs });
+  // the attacker's side (injectors, this process, the heap probe) yields the cores to the daemons
+  // (normal priority, as is the idle control process): on a shared machine the figures then show
+  // the daemons, not the injector's load
+  setPriority(process.pid, 10);
   const t0 = Date.now();
   // RSS during the run, every second
   const rssSamples: Record<Impl, Record<Role, number[]>> = { ts: { master: [], backup: [] }, ka: { master: [], backup: [] } };
@@ -392,7 +414,7 @@ async function main(): Promise<void> {
   const say = (s = '') => lines.push(s);
   const crashed = (lab: Lab, r: Role) => lab.nodes[r].proc.exitCode !== null || lab.nodes[r].proc.signalCode !== null || before[lab.impl].vrrpPid[r] !== after[lab.impl].vrrpPid[r];
   const vipEvents = (lab: Lab, r: Role) => lab.monitors[r].between(t0, t2).filter((l) => vipsOf(lab.lan).some((v) => l.includes(` ${v}/`))).length;
-  const logLines = (lab: Lab, r: Role) => lab.nodes[r].out.between(t0, t2).length;
+  const logLines = (lab: Lab, r: Role) => after[lab.impl].logLines[r] - before[lab.impl].logLines[r];
   const rssGrowthMb = (impl: Impl, r: Role) => ((after[impl].rssKb[r] ?? NaN) - (before[impl].rssKb[r] ?? NaN)) / 1024;
   const rssMaxGrowthMb = (impl: Impl, r: Role) => (Math.max(...rssSamples[impl][r], after[impl].rssKb[r] ?? 0) - (before[impl].rssKb[r] ?? NaN)) / 1024;
   const kernelDrops = (impl: Impl, r: Role) => after[impl].kernelDrops[r] - before[impl].kernelDrops[r];
@@ -458,6 +480,12 @@ async function main(): Promise<void> {
   row('RSS growth MB (after - before)', both((r) => fmt(rssGrowthMb('ts', r), 2)), both((r) => fmt(rssGrowthMb('ka', r), 2)), `< ${GOAL_RSS_MB}`);
   row('RSS max growth MB during the run', both((r) => fmt(rssMaxGrowthMb('ts', r), 2)), both((r) => fmt(rssMaxGrowthMb('ka', r), 2)), '');
   const cpuPct = (impl: Impl, r: Role) => ((after[impl].cpuS[r] - before[impl].cpuS[r]) / ((after[impl].t - before[impl].t) / 1000)) * 100;
+  const rssTrend = (impl: Impl, r: Role) => {
+    const xs = rssSamples[impl][r];
+    return [0.25, 0.5, 0.75, 1].map((q) => fmt(((xs[Math.min(xs.length - 1, Math.floor(xs.length * q))] ?? NaN) - (before[impl].rssKb[r] ?? NaN)) / 1024, 1)).join(' ');
+  };
+  row('RSS growth MB at 25/50/75/100% (master)', rssTrend('ts', 'master'), rssTrend('ka', 'master'), '');
+  row('RSS growth MB at 25/50/75/100% (backup)', rssTrend('ts', 'backup'), rssTrend('ka', 'backup'), '');
   row('CPU % of one core (run + 6 s)', both((r) => fmt(cpuPct('ts', r), 1)), both((r) => fmt(cpuPct('ka', r), 1)), '');
   row('event-loop delay p99 ms (worst window)', both((r) => fmt(loop(r).p99Max, 2)), 'n/a (C, no event loop)', `< ${GOAL_LOOP_P99_MS}`);
   row('event-loop delay p99 ms (median window)', both((r) => fmt(loop(r).p99Median, 2)), 'n/a', '');
@@ -472,6 +500,13 @@ async function main(): Promise<void> {
     say(`tskeepalived ${r} drops by reason: ${Object.entries(tsReasons(r)).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
     say(`keepalived   ${r} drops by stats line: ${Object.entries(kaReasons(r)).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
   }
+  for (const r of ROLES) {
+    const per = Object.keys(after.ka.ka?.[r] ?? {}).map((inst) => {
+      const d = (k: string) => (after.ka.ka?.[r][inst]?.[k] ?? 0) - (before.ka.ka?.[r][inst]?.[k] ?? 0);
+      return `${inst} became master ${d('Became master')} released ${d('Released master')}`;
+    });
+    say(`keepalived   ${r} transitions by instance: ${per.join('; ')}`);
+  }
   for (const r of ROLES) say(`expected drops at the ${r} by class: ${Object.entries(tsReport.expectDropByClass[r]).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   const goals = {
     crashes: ROLES.every((r) => !crashed(labs.ts, r)),
@@ -481,13 +516,26 @@ async function main(): Promise<void> {
     loop: ROLES.every((r) => loop(r).p99Max < GOAL_LOOP_P99_MS),
     logs: ROLES.every((r) => logLines(labs.ts, r) < 200),
   };
+  // the same mutations through an in-process engine: heap retained (after a full GC) vs RSS,
+  // with the -P daemon's heap tuning and with V8's defaults
+  for (const variant of ['tuned as the -P daemon', 'V8 defaults']) {
+    const args = ['--expose-gc', 'dist/bench/soak/hostile-heap-probe.js', '--packets', String(PACKETS * 5), '--seed', String(SEED), ...(variant === 'V8 defaults' ? ['--untuned'] : [])];
+    say('');
+    say(`heap probe, ${variant} (node ${args.join(' ')}):`);
+    const probe = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const probeOut = new Output(probe);
+    const probeTimer = setTimeout(() => probe.kill('SIGKILL'), 120_000);
+    await new Promise((r) => probe.on('exit', r));
+    clearTimeout(probeTimer);
+    for (const l of probeOut.lines) say(`  ${l.text}`);
+  }
   say('');
   say(`goals (tskeepalived): 0 crashes ${goals.crashes ? 'yes' : 'NO'}; 0 state changes ${goals.transitions ? 'yes' : 'NO'}; every drop counted ${goals.counted ? 'yes' : 'NO'}; RSS growth < ${GOAL_RSS_MB} MB ${goals.rss ? 'yes' : 'NO'}; event-loop p99 < ${GOAL_LOOP_P99_MS} ms ${goals.loop ? 'yes' : 'NO'}; log bounded (< 200 lines) ${goals.logs ? 'yes' : 'NO'}`);
   process.stdout.write(lines.join('\n') + '\n');
   const keep = process.env.HOSTILE_KEEP_LOGS;
   if (keep)
     for (const lab of Object.values(labs)) {
-      for (const r of ROLES) writeFileSync(join(keep, `${lab.impl}-${r}.log`), lab.nodes[r].out.lines.map((l) => l.text).join('\n'));
+      for (const r of ROLES) copyFileSync(lab.nodes[r].logFile, join(keep, `${lab.impl}-${r}.log`));
       writeFileSync(join(keep, `${lab.impl}-adverts.txt`), lab.tcpdump!.lines.map((l) => l.text).join('\n'));
     }
   for (const lab of Object.values(labs)) for (const r of ROLES) lab.nodes[r].proc.kill('SIGTERM');
