@@ -10,7 +10,7 @@
 // mutations (hostile-mutations.ts). Figures: state changes, crashes, drops counted against the
 // drops expected, by reason, RSS growth, event-loop delay, advert timing, log lines written.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { Lan, sh, sleep, waitFor } from '../../test/vrrp-helpers.js';
@@ -283,7 +283,7 @@ function startNode(lab: { impl: Impl; lan: Lan }, role: Role): Node {
   const ns = lan.namespaces[role === 'master' ? 0 : 1];
   const dir = lan.dir;
   const tmpdir = join(dir, `${impl}-${role}`);
-  sh('mkdir', ['-p', tmpdir]);
+  mkdirSync(tmpdir, { recursive: true });
   const cfg = lan.writeText(`${role}.conf`, conf(lan, role));
   const pid = join(tmpdir, 'main.pid');
   const vpid = join(tmpdir, 'vrrp.pid');
