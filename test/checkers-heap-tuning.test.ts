@@ -54,4 +54,28 @@ describe('checkers V8 heap tuning', () => {
     assert.equal(out.tuned, 8, 'grown to 8 MB by the warm-up');
     assert.equal(out.max, 8, `stays at 8 MB under load (max ${out.max} MB)`);
   });
+
+  it('VRRP only (-P): the young generation keeps its start size under a flood of short-lived garbage', { timeout: 120_000 }, () => {
+    const script = `
+      import v8 from 'node:v8';
+      const { tuneHeapForVrrp } = await import(${JSON.stringify(tuning)});
+      const young = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size / 1048576;
+      const applied = tuneHeapForVrrp();
+      const start = young();
+      let max = 0;
+      let sink = 0;
+      for (let round = 0; round < 1000; round++) {
+        for (let i = 0; i < 3000; i++) { const b = Buffer.alloc(64); const o = { b, s: 'x' + i, a: [i, i + 1] }; sink += o.a.length; }
+        max = Math.max(max, young());
+        await new Promise((r) => setImmediate(r));
+      }
+      process.stdout.write(JSON.stringify({ applied, start, max, sink }));`;
+    const run = (env: NodeJS.ProcessEnv) =>
+      JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 })) as { applied: boolean; start: number; max: number };
+    const tuned = run({ TSKEEPALIVED_V8_TUNING: '' });
+    assert.equal(tuned.applied, true);
+    assert.ok(tuned.max <= 2, `frozen near its start size ${tuned.start} MB (max ${tuned.max} MB)`);
+    const untuned = run({ TSKEEPALIVED_V8_TUNING: 'off' });
+    assert.ok(untuned.max > tuned.max, `untuned grows: ${untuned.max} MB vs ${tuned.max} MB`);
+  });
 });

@@ -24,7 +24,7 @@ const ahInstance = (id: number, prio: number, pass: string, addr: string) =>
 /** tcpdump in the observer namespace: one hex line per IPv4 datagram (link header stripped). */
 function capture(nsIndex: number, filter: string, tag: string) {
   const file = join(lan.dir, `${tag}.pcap`);
-  const p = spawn('ip', ['netns', 'exec', lan.namespaces[nsIndex], 'tcpdump', '-U', '-n', '-i', 'eth0', '-w', file, filter], { stdio: 'ignore' });
+  const p = spawn('ip', ['netns', 'exec', lan.namespaces[nsIndex], 'tcpdump', '-U', '--immediate-mode', '-n', '-i', 'eth0', '-w', file, filter], { stdio: 'ignore' });
   lan.procs.push(p);
   const exited = new Promise((r) => p.on('exit', r));
   return {

@@ -8,6 +8,7 @@ import type { Engine, EngineEvent, MetricSample } from '../engine/types.js';
 import type { LbBackend } from '../ipvs/backend.js';
 import { VERSION } from '../cli/version.js';
 import { Notifier } from '../notify/notifier.js';
+import { EventLoopDelay } from '../status/event-loop.js';
 import { processMetrics } from '../status/prometheus.js';
 import { parseListen, StatusServer } from '../status/server.js';
 import { formatDiagnostic, loadConfiguration, reloadRefusal } from './config-source.js';
@@ -51,6 +52,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 export class Daemon {
   readonly startedAt = Date.now();
+  private readonly loopDelay = new EventLoopDelay();
   private config!: KeepalivedConfig;
   private readonly engines = new Map<Kind, Engine>();
   private backend?: LbBackend;
@@ -103,6 +105,7 @@ export class Daemon {
       checkers: !this.cli.vrrpOnly || this.cli.checkOnly,
     });
     this.notifier.start();
+    this.loopDelay.start();
     if (wanted.vrrp) await this.startEngine('vrrp', config);
     if (wanted.checkers) await this.startEngine('checkers', config);
     if (!wanted.vrrp && !wanted.checkers)
@@ -340,6 +343,7 @@ export class Daemon {
       g('tskeepalived_reload_failures_total', 'Configuration reloads refused (old config kept).', this.counters.reloadFailures, {}, 'counter'),
       g('tskeepalived_uncaught_errors_total', 'Uncaught exceptions and rejections logged and survived.', this.counters.uncaught, {}, 'counter'),
       ...Object.entries(this.counters.events).map(([kind, n]) => g('tskeepalived_engine_events_total', 'Engine events by kind.', n, { kind }, 'counter')),
+      ...this.loopDelay.metrics(),
     ];
     const mail = this.notifier?.mail;
     if (mail) {
@@ -376,6 +380,7 @@ export class Daemon {
     if (this.cli.jsonDump) this.writeJson();
     await this.notifier?.stop(2000);
     await this.status?.close();
+    this.loopDelay.stop();
     this.engines.clear();
     this.log.info('Stopped');
   }

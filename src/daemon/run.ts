@@ -13,7 +13,7 @@ import { Daemon, type DaemonDeps } from './daemon.js';
 import { isDaemonChild, needsNamespace, reportToParent, runInNamespaceForeground, spawnDaemonChild } from './daemonize.js';
 import { wantedEngines, type EngineFactory } from './engines.js';
 import { heldPidFile, PidFiles, pidFilesFor } from './pidfile.js';
-import { tuneHeapForCheckers } from '../checkers/heap-tuning.js';
+import { tuneHeapForCheckers, tuneHeapForVrrp } from '../checkers/heap-tuning.js';
 
 export interface RunDeps {
   engines?: EngineFactory;
@@ -84,6 +84,7 @@ export async function runDaemon(opts: CliOptions, deps: RunDeps = {}): Promise<v
 
   // before the configuration is read: its allocations would grow the young generation for good
   if (!opts.vrrpOnly) tuneHeapForCheckers();
+  else tuneHeapForVrrp();
   const loaded = await loadConfiguration(opts.useFile, opts.configId);
   const diagText = printDiagnostics(loaded.diagnostics, log);
   if (diagText && !opts.logConsole && !isDaemonChild()) process.stderr.write(diagText + '\n');

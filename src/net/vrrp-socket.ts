@@ -46,6 +46,7 @@ import { decodeSockaddr, sockaddrIn, sockaddrIn6 } from '../native/sockaddr.js';
 import { parseIpv4Header } from './ip-header.js';
 import { listAddresses } from './rtnl-addr.js';
 import type { NetlinkMonitor } from './netlink.js';
+import type { SocketDropReason } from '../vrrp/io.js';
 import { ifIndex, watchLinks } from './rtnl-link.js';
 import { TskeepalivedError } from '../util/errors.js';
 
@@ -98,6 +99,8 @@ export interface VrrpSocket {
   onPacket(cb: (p: VrrpPacket) => void): void;
   /** Register a receiver of socket errors (default: ignored). */
   onError(cb: (e: Error) => void): void;
+  /** Register a receiver of datagrams dropped before delivery (truncated, malformed); default: ignored. */
+  onDrop(cb: (reason: SocketDropReason, detail: string) => void): void;
   /** The source address adverts leave with (srcAddress, else the interface's primary IPv4 / link-local IPv6). */
   sourceAddress(): string | undefined;
   close(): void;
@@ -197,10 +200,15 @@ function openSocket(ifname: string, ifindex: number, family: 4 | 6, group: strin
 
 function attachReceiver(shared: Shared): void {
   const { sock, family, ifindex, ah } = shared;
+  const drop = (reason: SocketDropReason, detail: string): void => {
+    for (const h of [...shared.handles]) h.drop(reason, detail);
+  };
   sock.onMessage(
     (m) => {
+      // keepalived drops what did not fit its buffer rather than read a cut packet
+      if (m.truncated) return drop('truncated', `datagram larger than ${m.data.length} bytes`);
       const p = family === 4 ? (ah ? decodeAhV4(m, ifindex) : decodeV4(m, ifindex)) : decodeV6(m, ifindex);
-      if (!p) return;
+      if (!p) return drop('malformed', ah ? 'not AH around VRRP (next header, AH length)' : 'no VRRP payload');
       for (const h of [...shared.handles]) h.deliver(p);
     },
     (e) => {
@@ -314,6 +322,7 @@ export function decodeV6(m: ReceivedMessage, fallbackIfindex: number): VrrpPacke
 class Handle implements VrrpSocket {
   private receiver?: (p: VrrpPacket) => void;
   private errorReceiver?: (e: Error) => void;
+  private dropReceiver?: (reason: SocketDropReason, detail: string) => void;
   private closed = false;
 
   constructor(
@@ -363,6 +372,14 @@ class Handle implements VrrpSocket {
 
   onError(cb: (e: Error) => void): void {
     this.errorReceiver = cb;
+  }
+
+  onDrop(cb: (reason: SocketDropReason, detail: string) => void): void {
+    this.dropReceiver = cb;
+  }
+
+  drop(reason: SocketDropReason, detail: string): void {
+    this.dropReceiver?.(reason, detail);
   }
 
   deliver(p: VrrpPacket): void {

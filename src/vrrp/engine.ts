@@ -8,7 +8,7 @@ import type { NetEvent, VrrpNetIo } from './io.js';
 import { SocketPool } from './socket-pool.js';
 import { SyncGroupRuntime } from './sync-group.js';
 import { FileTracker, ScriptTracker } from './track-runners.js';
-import { renderData, renderStats, instanceMetrics, instanceSnapshot } from './report.js';
+import { renderData, renderStats, instanceMetrics, instanceSnapshot, socketDropMetrics } from './report.js';
 import { planVmacs, type VmacPlan } from './vmac.js';
 
 function strip(x: unknown): unknown {
@@ -90,7 +90,7 @@ export class VrrpEngine implements Engine {
     this.io = opts.io;
     this.log = opts.logger ?? pino({ name: 'vrrp' });
     this.clock = opts.clock ?? realClock;
-    this.pool = new SocketPool(this.io);
+    this.pool = new SocketPool(this.io, this.log, () => this.clock.now());
   }
 
   on(listener: EngineEventListener): void {
@@ -362,6 +362,6 @@ export class VrrpEngine implements Engine {
   }
 
   metrics(): MetricSample[] {
-    return [...this.instances.values()].flatMap(({ rt }) => instanceMetrics(rt));
+    return [...[...this.instances.values()].flatMap(({ rt }) => instanceMetrics(rt)), ...socketDropMetrics(this.pool.dropCounts())];
   }
 }

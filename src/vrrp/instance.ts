@@ -8,7 +8,7 @@ import { buildAhDatagram, openAhDatagram } from './ah.js';
 import { canonicalIp, compareIp } from '../native/inet.js';
 import { runNotify } from './notify.js';
 import { encodeAdvert, wireIntervalMs } from './packet.js';
-import { checkAdvert, ReceiveErrorCounters, type ReceiveExpectations } from './receive-checks.js';
+import { checkAdvert, ReceiveErrorCounters, type ReceiveExpectations, type RejectReason } from './receive-checks.js';
 import type { SocketPool } from './socket-pool.js';
 import { VrrpStateMachine, type MachineAction, type VrrpStateName, type TransitionReason } from './state-machine.js';
 import { computeEffectivePriority, type TrackedStatus } from './tracking.js';
@@ -308,7 +308,7 @@ export class InstanceRuntime {
     const ah = this.ah;
     let ahSeq: number | undefined;
     // our own adverts must not move the anti-replay counter
-    if (ah && this.primaryAddress && p.src === this.primaryAddress) return;
+    if (ah && this.primaryAddress && p.src === this.primaryAddress) return this.reject('own-address', p.src, 'the source is our own address');
     const authenticate = ah
       ? () => {
           if (!p.datagram) return { reason: 'auth-failure' as const, detail: 'no AH header' };
@@ -323,12 +323,10 @@ export class InstanceRuntime {
       : undefined;
     const r = checkAdvert({ payload: p.payload, src: p.src, dst: p.dst, ttl: p.ttl, family, authenticate }, this.expectations);
     if (!r.ok) {
-      if (r.silent) return;
-      if (this.rejects.record(r.reason, this.clock.now()))
-        this.log.warn({ reason: r.reason, src: p.src, count: this.rejects.get(r.reason) }, `advertisement rejected: ${r.reason} (${r.detail})`);
+      if (!r.silent) this.reject(r.reason, p.src, r.detail);
       return;
     }
-    if (this.primaryAddress && p.src === this.primaryAddress) return; // our own
+    if (this.primaryAddress && p.src === this.primaryAddress) return this.reject('own-address', p.src, 'the source is our own address');
     if (ah && ahSeq !== undefined) this.followAhSequence(r.advert.priority, p.src, ahSeq);
     this.machine.handle({ type: 'advert', priority: r.advert.priority, src: p.src, advertIntMs: r.advert.advertIntMs, ageMs: packetAgeMs(p.receivedAt) });
   }
@@ -364,6 +362,12 @@ export class InstanceRuntime {
     if (!added.length || !this.vipsInstalled || this.state !== 'MASTER') return;
     await Promise.all(added.map((v) => this.io.addAddress(this.devFor(v), this.placed(v)).catch((e) => this.log.warn({ err: e }, `cannot add ${v.prefix.address}`))));
     this.sendGarpBurst(Math.max(1, this.cfg.garpMasterRepeat), added);
+  }
+
+  /** Count a dropped advertisement under its reason; the log line is rate-limited per reason. */
+  private reject(reason: RejectReason, src: string, detail: string): void {
+    if (this.rejects.record(reason, this.clock.now()))
+      this.log.warn({ reason, src, count: this.rejects.get(reason) }, `advertisement rejected: ${reason} (${detail})`);
   }
 
   /** Reload: keepalived carries the AH sequence counter of an instance over to its new configuration. */

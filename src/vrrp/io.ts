@@ -16,10 +16,15 @@ export interface ReceivedVrrp {
   receivedAt?: number;
 }
 
+/** Why the socket dropped a datagram before it could be dispatched to an instance. */
+export type SocketDropReason = 'truncated' | 'malformed';
+
 export interface VrrpSocketHandle {
   /** sends the VRRP payload; on an AH socket, the complete IPv4 datagram (IP_HDRINCL) */
   send(payload: Buffer, dst: string): void | Promise<void>;
   onPacket(cb: (p: ReceivedVrrp) => void): void;
+  /** datagrams dropped below the instances (larger than the receive buffer, no VRRP inside); optional */
+  onDrop?(cb: (reason: SocketDropReason, detail: string) => void): void;
   close(): void;
 }
 

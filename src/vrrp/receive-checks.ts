@@ -16,7 +16,9 @@ export type RejectReason =
   | 'ah-sequence'
   | 'interval-mismatch'
   | 'address-mismatch'
-  | 'unknown-unicast-peer';
+  | 'wrong-destination'
+  | 'unknown-unicast-peer'
+  | 'own-address';
 
 export const REJECT_REASONS: RejectReason[] = [
   'ttl',
@@ -32,7 +34,9 @@ export const REJECT_REASONS: RejectReason[] = [
   'ah-sequence',
   'interval-mismatch',
   'address-mismatch',
+  'wrong-destination',
   'unknown-unicast-peer',
+  'own-address',
 ];
 
 export interface ReceivedPacket {
@@ -102,6 +106,10 @@ export function checkAdvert(pkt: ReceivedPacket, exp: ReceiveExpectations): Chec
   if (pkt.payload.length !== expectedLen)
     return { ok: false, reason: 'length-mismatch', detail: `length ${pkt.payload.length}, expected ${expectedLen}` };
   if (!verifyChecksum(pkt.payload, a.version, pkt.src, pkt.dst)) return { ok: false, reason: 'bad-checksum', detail: `checksum 0x${a.checksum.toString(16)}` };
+  // keepalived: a multicast instance takes only multicast adverts, a unicast one only unicast
+  // (an empty destination: the socket could not tell)
+  if (pkt.dst !== '' && multicast !== (exp.unicastPeers.length === 0))
+    return { ok: false, reason: 'wrong-destination', detail: `expected ${multicast ? 'unicast' : 'multicast'} but received ${multicast ? 'multicast' : 'unicast'} (to ${pkt.dst})` };
   if (a.version === 2) {
     const wantType = exp.ah ? AUTH_AH : exp.authPass !== undefined ? AUTH_PASS : AUTH_NONE;
     if (a.authType !== wantType) return { ok: false, reason: 'auth-type-mismatch', detail: `auth type ${a.authType}, expected ${wantType}` };
@@ -123,15 +131,18 @@ export function checkAdvert(pkt: ReceivedPacket, exp: ReceiveExpectations): Chec
   return { ok: true, advert: a };
 }
 
-/** Per-instance rejection counters with rate-limited logging (first occurrence, then at most once a minute per reason). */
-export class ReceiveErrorCounters {
-  readonly counts = new Map<RejectReason, number>();
-  private lastLogged = new Map<RejectReason, number>();
+/**
+ * Rejection counters with rate-limited logging (first occurrence, then at most once a minute per
+ * reason): per instance (RejectReason) and per socket (SocketDropReason, socket-pool.ts).
+ */
+export class ReceiveErrorCounters<K extends string = RejectReason> {
+  readonly counts = new Map<K, number>();
+  private lastLogged = new Map<K, number>();
 
   constructor(private readonly logIntervalMs = 60_000) {}
 
   /** Count a rejection; returns true when it should be logged now. */
-  record(reason: RejectReason, now: number): boolean {
+  record(reason: K, now: number): boolean {
     this.counts.set(reason, (this.counts.get(reason) ?? 0) + 1);
     const last = this.lastLogged.get(reason);
     if (last === undefined || now - last >= this.logIntervalMs) {
@@ -141,7 +152,7 @@ export class ReceiveErrorCounters {
     return false;
   }
 
-  get(reason: RejectReason): number {
+  get(reason: K): number {
     return this.counts.get(reason) ?? 0;
   }
 }

@@ -2,6 +2,7 @@
 import type { MetricSample } from '../engine/types.js';
 import type { InstanceRuntime } from './instance.js';
 import { REJECT_REASONS } from './receive-checks.js';
+import type { SocketDropCount } from './socket-pool.js';
 import type { SyncGroupRuntime } from './sync-group.js';
 import { vmacAddress } from './vmac.js';
 
@@ -88,7 +89,7 @@ export function renderStats(list: InstanceRuntime[]): string {
       `    TTL: ${r('ttl')}`,
       `    Invalid Type: ${r('bad-type')}`,
       `    Advertisement Interval: ${r('interval-mismatch')}`,
-      `    Address List: ${r('address-mismatch')}`,
+      `    Address List: ${r('address-mismatch') + r('wrong-destination')}`,
       '  Authentication Errors:',
       `    Invalid Type: ${r('auth-type-mismatch')}`,
       `    Type Mismatch: ${r('auth-type-mismatch')}`,
@@ -126,4 +127,15 @@ export function instanceMetrics(rt: InstanceRuntime): MetricSample[] {
     });
   }
   return out;
+}
+
+/** Datagrams no instance saw: per VRRP socket and reason. */
+export function socketDropMetrics(drops: SocketDropCount[]): MetricSample[] {
+  return drops.map((d) => ({
+    name: 'tskeepalived_vrrp_socket_drops_total',
+    help: 'Received VRRP/AH datagrams dropped before any instance (truncated, malformed, unknown VRID), by socket and reason',
+    type: 'counter' as const,
+    labels: { interface: d.ifname, family: String(d.family), socket: d.socket, source: d.source, reason: d.reason },
+    value: d.count,
+  }));
 }
