@@ -1,6 +1,6 @@
 // Build context: collects diagnostics in keepalived's order (parent pass, checker, vrrp, bfd).
 import type { ConfNode } from '../parser/ast.js';
-import type { DiagnosticCode } from '../parser/ast.js';
+import type { DiagnosticCode } from '../parser/diagnostic.js';
 import type { Diagnostic, Severity, SourceLoc } from './model.js';
 import { ScriptUsers } from './scripts.js';
 
