@@ -30,7 +30,6 @@ import { UserspaceConfigError } from '../src/ipvs/userspace.js';
 import { NetlinkErrnoError } from '../src/ipvs/genl-transport.js';
 import { ServiceExpansionError } from '../src/checkers/services.js';
 import { CliError, parseArgs } from '../src/cli/options.js';
-import { ConfigLoadError } from '../src/vrrp/run-standalone.js';
 import { ListenParseError, parseListen } from '../src/status/server.js';
 
 const own: [TskeepalivedError, string][] = [
@@ -58,7 +57,6 @@ const own: [TskeepalivedError, string][] = [
   [new UserspaceConfigError(['x']), 'TSK_ERR_USERSPACE_CONFIG'],
   [new ServiceExpansionError('x', 'f', 1), 'TSK_ERR_SERVICE_EXPANSION'],
   [new CliError('x'), 'TSK_ERR_CLI'],
-  [new ConfigLoadError('x'), 'TSK_ERR_CONFIG_LOAD'],
   [new ListenParseError('x'), 'TSK_ERR_LISTEN_PARSE'],
 ];
 

@@ -29,7 +29,6 @@ export type ErrorCode =
   | 'TSK_ERR_USERSPACE_CONFIG' // UserspaceConfigError (ipvs/userspace)
   | 'TSK_ERR_SERVICE_EXPANSION' // ServiceExpansionError (checkers/services)
   | 'TSK_ERR_CLI' // CliError: bad command line (cli/options)
-  | 'TSK_ERR_CONFIG_LOAD' // ConfigLoadError (vrrp/run-standalone)
   | 'TSK_ERR_LISTEN_PARSE'; // ListenParseError: bad status listen address (status/server)
 
 /** An errno's name, the code of SystemError and of netlink's error answers. */
