@@ -2,7 +2,7 @@
 import type { ConfNode } from '../parser/ast.js';
 import type { DiagnosticCode } from '../parser/diagnostic.js';
 import type { Diagnostic, Severity, SourceLoc } from './model.js';
-import { ScriptUsers } from './scripts.js';
+import { ScriptUsers } from './script-users.js';
 
 /** keepalived reads the config in several passes; messages are printed pass by pass. */
 export const enum Pass {
