@@ -19,7 +19,7 @@ import { SysctlError } from '../src/net/sysctl.js';
 import { VmacError } from '../src/net/vmac.js';
 import { VipFilterError } from '../src/net/vip-filter.js';
 import { VrrpSocketError } from '../src/net/vrrp-socket.js';
-import { NetIoError } from '../src/net/vrrp-net-io.js';
+import { NetIoError } from '../src/daemon/vrrp-net-io.js';
 import { LbStateError } from '../src/ipvs/state.js';
 import { LbUnavailableError } from '../src/ipvs/backend.js';
 import { LbBackendChoiceError } from '../src/ipvs/factory.js';

@@ -21,7 +21,7 @@ export interface EngineFactory {
 export const defaultEngineFactory: EngineFactory = {
   async createEngine(kind, deps) {
     if (kind === 'vrrp') {
-      const [{ VrrpEngine }, { createNetIo }] = await Promise.all([import('../vrrp/engine.js'), import('../vrrp/net-io.js')]);
+      const [{ VrrpEngine }, { createNetIo }] = await Promise.all([import('../vrrp/engine.js'), import('./vrrp-net-io.js')]);
       // the production network edge (native sockets, netlink) for the VRRP engine
       return new VrrpEngine({ logger: deps.logger, io: await createNetIo() });
     }

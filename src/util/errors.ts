@@ -19,7 +19,7 @@ export type ErrorCode =
   | 'TSK_ERR_VMAC' // VmacError (net/vmac)
   | 'TSK_ERR_VIP_FILTER' // VipFilterError (net/vip-filter)
   | 'TSK_ERR_VRRP_SOCKET' // VrrpSocketError (net/vrrp-socket)
-  | 'TSK_ERR_NET_IO' // NetIoError (net/vrrp-net-io)
+  | 'TSK_ERR_NET_IO' // NetIoError (daemon/vrrp-net-io)
   | 'TSK_ERR_LB_STATE' // LbStateError: an invalid LB state (ipvs/state)
   | 'TSK_ERR_LB_UNAVAILABLE' // LbUnavailableError: the backend cannot run here (ipvs/backend)
   | 'TSK_ERR_LB_BACKEND_CHOICE' // LbBackendChoiceError (ipvs/factory)

@@ -9,7 +9,7 @@ import type { CliOptions } from '../../src/cli/options.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Diagnostic, KeepalivedConfig } from '../../src/config/model.js';
 import { createLogger, logOptionsFromCli } from '../../src/log/logger.js';
-import { createNetIo } from '../../src/net/vrrp-net-io.js';
+import { createNetIo } from '../../src/daemon/vrrp-net-io.js';
 import { VrrpEngine } from '../../src/vrrp/engine.js';
 import type { VrrpNetIo } from '../../src/vrrp/io.js';
 
