@@ -27,7 +27,6 @@ import { IpvsDecodeError } from '../src/ipvs/ipvs-codec.js';
 import { NftError } from '../src/ipvs/nftables.js';
 import { NftUnsupportedError } from '../src/ipvs/nft-ruleset.js';
 import { UserspaceConfigError } from '../src/ipvs/userspace.js';
-import { NetlinkErrnoError } from '../src/ipvs/genl-transport.js';
 import { ServiceExpansionError } from '../src/checkers/services.js';
 import { CliError, parseArgs } from '../src/cli/options.js';
 import { ListenParseError, parseListen } from '../src/status/server.js';
@@ -75,7 +74,6 @@ describe('errors carry a code', () => {
   it('a failed system call or kernel answer: the errno name', () => {
     assert.equal(new SystemError('bind', -98).code, 'EADDRINUSE');
     assert.equal(new NetlinkRequestError('add address', 17).code, 'EEXIST');
-    assert.equal(new NetlinkErrnoError('new-service', 2).code, 'ENOENT');
     assert.ok(hasErrorCode(new NetlinkRequestError('x', 19), 'ENOENT', 'ENODEV'));
     assert.ok(!hasErrorCode(new Error('ENODEV'), 'ENODEV'));
     assert.ok(!hasErrorCode(Object.assign(new Error('x'), { code: 'ENODEV' }), 'ENODEV'), 'only our errors');
@@ -102,7 +100,7 @@ describe('errors carry a code', () => {
     };
     walk(root);
     assert.deepEqual(offenders, []);
-    const listed = [...own.map(([e]) => e.name), 'SystemError', 'NetlinkRequestError', 'NetlinkErrnoError'];
+    const listed = [...own.map(([e]) => e.name), 'SystemError', 'NetlinkRequestError'];
     assert.deepEqual(classes.sort(), listed.sort());
   });
 });
