@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasErrorCode, TskeepalivedError } from '../src/util/errors.js';
-import { AddressError, PrefixError, parseIP } from '../src/native/inet.js';
+import { AddressError, PrefixError, parseIP } from '../src/util/inet.js';
 import { SystemError } from '../src/native/errno.js';
 import { NativeUnavailableError } from '../src/native/addon.js';
 import { NetlinkRequestError } from '../src/net/netlink.js';

@@ -4,7 +4,7 @@
 // removing what is gone succeed.
 import type { VirtualAddress, VirtualRoute, VirtualRule } from '../config/model.js';
 import type { InterfaceInfo, NetEvent, VmacInfo, VmacSpec, VrrpNetIo, VrrpSocketHandle } from '../vrrp/io.js';
-import { parseIPv4 } from '../native/inet.js';
+import { parseIPv4 } from '../util/inet.js';
 import { GarpSender } from '../net/arp.js';
 import { NaSender } from '../net/ndisc.js';
 import { closeRouteSocket } from '../net/netlink.js';

@@ -5,8 +5,8 @@
 
 /** The code of each error class (the class, and where it lives). */
 export type ErrorCode =
-  | 'TSK_ERR_ADDRESS' // AddressError: not an IP or MAC address (native/inet)
-  | 'TSK_ERR_PREFIX' // PrefixError: not a route/rule prefix (native/inet)
+  | 'TSK_ERR_ADDRESS' // AddressError: not an IP or MAC address (util/inet)
+  | 'TSK_ERR_PREFIX' // PrefixError: not a route/rule prefix (util/inet)
   | 'TSK_ERR_NATIVE_UNAVAILABLE' // NativeUnavailableError: the N-API addon is not built (native/addon)
   | 'TSK_ERR_NETLINK_DECODE' // NetlinkDecodeError (net/netlink-codec)
   | 'TSK_ERR_GENL_FAMILY_UNAVAILABLE' // GenlFamilyUnavailableError (net/genetlink)
