@@ -2,8 +2,7 @@
 // (src/config/load.ts). A config is usable unless loading threw or reported a 'fatal' diagnostic:
 // keepalived itself runs with 'error' and 'warning' diagnostics (it skips what it cannot use).
 import { loadConfig } from '../config/load.js';
-import type { Diagnostic, KeepalivedConfig } from '../config/model.js';
-import type { DiagnosticCode } from '../parser/diagnostic.js';
+import type { Diagnostic, DiagnosticCode, KeepalivedConfig } from '../config/model.js';
 
 export interface LoadOutcome {
   config?: KeepalivedConfig;
