@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { TestHttpServer, waitFor } from './checkers-fixtures.js';
 
-const runStandalone = fileURLToPath(new URL('../src/checkers/run-standalone.js', import.meta.url));
+const runStandalone = fileURLToPath(new URL('./harness/checkers-standalone.js', import.meta.url));
 const cliOptions = fileURLToPath(new URL('../src/cli/options.js', import.meta.url));
 
 describe('checkers standalone', () => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BuildContext } from '../src/config/context.js';
-import { parsePrefix } from '../src/native/inet.js';
+import { parsePrefix } from '../src/util/inet.js';
 import { splitQuotedEscaped } from '../src/config/script-words.js';
 import { readDecimal, readInt, readTimerMs, readUnsigned } from '../src/config/values.js';
 import { readScript } from '../src/config/scripts.js';

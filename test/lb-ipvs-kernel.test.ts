@@ -12,7 +12,7 @@ import { LbUnavailableError } from '../src/ipvs/backend.js';
 import { createBackend } from '../src/ipvs/factory.js';
 import { openGenlTransport } from '../src/ipvs/genl-native.js';
 import type { GenlTransport } from '../src/ipvs/genl-transport.js';
-import { NetlinkErrnoError } from '../src/ipvs/genl-transport.js';
+import { NetlinkRequestError } from '../src/net/netlink.js';
 import { decodeFamily, encodeGetFamily, GENL_ID_CTRL } from '../src/net/genetlink.js';
 import { IPVS_UNAVAILABLE_MESSAGE } from '../src/ipvs/ipvs-netlink.js';
 
@@ -33,7 +33,7 @@ test('generic netlink: resolve nlctrl, IPVS absent -> ENOENT, batched requests a
     assert.equal(decodeFamily(answer[0]!).id, GENL_ID_CTRL);
     if (!existsSync('/proc/net/ip_vs')) {
       await assert.rejects(tr.request('resolve IPVS', GENL_ID_CTRL, 0, encodeGetFamily('IPVS')), (e: unknown) => {
-        assert.ok(e instanceof NetlinkErrnoError);
+        assert.ok(e instanceof NetlinkRequestError);
         assert.equal(e.errno, 2);
         return true;
       });

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { SCM_TIMESTAMPNS, SOL_SOCKET } from '../src/native/constants.js';
 import { buildCmsgs, decodePacketInfo, ipv6HopLimit, ipv6PktInfo, ipPktInfo, parseCmsgs } from '../src/native/cmsg.js';
-import { formatIPv6, parseIPv4, parseIPv6, parseMac, formatMac, ipFamily, AddressError, parseRoutePrefix, PrefixError } from '../src/native/inet.js';
+import { formatIPv6, parseIPv4, parseIPv6, parseMac, formatMac, ipFamily, AddressError, parseRoutePrefix, PrefixError } from '../src/util/inet.js';
 import { decodeSockaddr, sockaddrIn, sockaddrIn6, sockaddrLl, sockaddrNl, sockaddrUn } from '../src/native/sockaddr.js';
 import { errnoName, SystemError } from '../src/native/errno.js';
 import { parseIpv4Header } from '../src/net/ip-header.js';

@@ -1,7 +1,7 @@
-// The production VrrpNetIo adapter (src/net/vrrp-net-io.ts) against a real namespace.
+// The production VrrpNetIo adapter (src/daemon/vrrp-net-io.ts) against a real namespace.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { broadcastOf, protocolNumber, ruleSpec } from '../src/net/vrrp-net-io.js';
+import { broadcastOf, protocolNumber, ruleSpec } from '../src/daemon/vrrp-net-io.js';
 import { createLab, destroyLab, isRoot, jsonLines, modUrl, nodeInNs, type Lab } from './net-lab.js';
 
 const skip = isRoot ? false : 'needs root (network namespaces)';
@@ -42,7 +42,7 @@ describe('VrrpNetIo in a namespace', { skip }, () => {
       lab.a,
       `
       const { execFileSync } = await import('node:child_process');
-      const { createNetIo } = await import(${JSON.stringify(modUrl('src/vrrp/net-io.js'))});
+      const { createNetIo } = await import(${JSON.stringify(modUrl('src/daemon/vrrp-net-io.js'))});
       const ip = (...a) => execFileSync('ip', a, { encoding: 'utf8' });
       const out = (o) => console.log(JSON.stringify(o));
       const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

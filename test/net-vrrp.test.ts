@@ -1,6 +1,6 @@
 // VRRP transport against a real keepalived 2.2.7 in network namespaces.
 import assert from 'node:assert/strict';
-import { parseIPv6 } from '../src/native/inet.js';
+import { parseIPv6 } from '../src/util/inet.js';
 import { after, before, describe, it } from 'node:test';
 import {
   createLab,

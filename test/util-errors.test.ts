@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasErrorCode, TskeepalivedError } from '../src/util/errors.js';
-import { AddressError, PrefixError, parseIP } from '../src/native/inet.js';
+import { AddressError, PrefixError, parseIP } from '../src/util/inet.js';
 import { SystemError } from '../src/native/errno.js';
 import { NativeUnavailableError } from '../src/native/addon.js';
 import { NetlinkRequestError } from '../src/net/netlink.js';
@@ -19,7 +19,7 @@ import { SysctlError } from '../src/net/sysctl.js';
 import { VmacError } from '../src/net/vmac.js';
 import { VipFilterError } from '../src/net/vip-filter.js';
 import { VrrpSocketError } from '../src/net/vrrp-socket.js';
-import { NetIoError } from '../src/net/vrrp-net-io.js';
+import { NetIoError } from '../src/daemon/vrrp-net-io.js';
 import { LbStateError } from '../src/ipvs/state.js';
 import { LbUnavailableError } from '../src/ipvs/backend.js';
 import { LbBackendChoiceError } from '../src/ipvs/factory.js';
@@ -27,10 +27,8 @@ import { IpvsDecodeError } from '../src/ipvs/ipvs-codec.js';
 import { NftError } from '../src/ipvs/nftables.js';
 import { NftUnsupportedError } from '../src/ipvs/nft-ruleset.js';
 import { UserspaceConfigError } from '../src/ipvs/userspace.js';
-import { NetlinkErrnoError } from '../src/ipvs/genl-transport.js';
 import { ServiceExpansionError } from '../src/checkers/services.js';
 import { CliError, parseArgs } from '../src/cli/options.js';
-import { ConfigLoadError } from '../src/vrrp/run-standalone.js';
 import { ListenParseError, parseListen } from '../src/status/server.js';
 
 const own: [TskeepalivedError, string][] = [
@@ -58,7 +56,6 @@ const own: [TskeepalivedError, string][] = [
   [new UserspaceConfigError(['x']), 'TSK_ERR_USERSPACE_CONFIG'],
   [new ServiceExpansionError('x', 'f', 1), 'TSK_ERR_SERVICE_EXPANSION'],
   [new CliError('x'), 'TSK_ERR_CLI'],
-  [new ConfigLoadError('x'), 'TSK_ERR_CONFIG_LOAD'],
   [new ListenParseError('x'), 'TSK_ERR_LISTEN_PARSE'],
 ];
 
@@ -77,7 +74,6 @@ describe('errors carry a code', () => {
   it('a failed system call or kernel answer: the errno name', () => {
     assert.equal(new SystemError('bind', -98).code, 'EADDRINUSE');
     assert.equal(new NetlinkRequestError('add address', 17).code, 'EEXIST');
-    assert.equal(new NetlinkErrnoError('new-service', 2).code, 'ENOENT');
     assert.ok(hasErrorCode(new NetlinkRequestError('x', 19), 'ENOENT', 'ENODEV'));
     assert.ok(!hasErrorCode(new Error('ENODEV'), 'ENODEV'));
     assert.ok(!hasErrorCode(Object.assign(new Error('x'), { code: 'ENODEV' }), 'ENODEV'), 'only our errors');
@@ -104,7 +100,7 @@ describe('errors carry a code', () => {
     };
     walk(root);
     assert.deepEqual(offenders, []);
-    const listed = [...own.map(([e]) => e.name), 'SystemError', 'NetlinkRequestError', 'NetlinkErrnoError'];
+    const listed = [...own.map(([e]) => e.name), 'SystemError', 'NetlinkRequestError'];
     assert.deepEqual(classes.sort(), listed.sort());
   });
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { fixture } from './vrrp-fixtures.js';
 import fc from 'fast-check';
 import { decodeAdvert, encodeAdvert, parseIpPacket, verifyChecksum, passwordBytes } from '../src/vrrp/packet.js';
-import { canonicalIp, compareIp, formatIP, parseIP } from '../src/native/inet.js';
+import { canonicalIp, compareIp, formatIP, parseIP } from '../src/util/inet.js';
 
 function decodeFixture(name: string) {
   const ip = parseIpPacket(fixture(name));

@@ -157,7 +157,7 @@ export class Node {
 }
 
 export function startTsNode(lan: Lan, nsIndex: number, confPath: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Node {
-  const p = spawn('ip', ['netns', 'exec', lan.namespaces[nsIndex], process.execPath, 'dist/src/vrrp/run-standalone-cli.js', '-f', confPath, '-n', '-l', '-G', ...extra], {
+  const p = spawn('ip', ['netns', 'exec', lan.namespaces[nsIndex], process.execPath, 'dist/test/harness/vrrp-standalone-cli.js', '-f', confPath, '-n', '-l', '-G', ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });

@@ -6,6 +6,7 @@ import type { Checker, KeepalivedConfig, RealServer, ScriptSpec, VirtualServer }
 import type { Engine, EngineEvent, EngineEventListener, MetricSample } from '../engine/types.js';
 import type { LbBackend, LbState, Service, ServiceKey } from '../ipvs/backend.js';
 import { serviceKeyText } from '../ipvs/backend.js';
+import { chooseBackend, createBackend } from '../ipvs/factory.js';
 import { runScript } from '../notify/script.js';
 import { scriptSecurityProblem } from '../config/script-security.js';
 import { tuneHeapForCheckers } from './heap-tuning.js';
@@ -88,18 +89,10 @@ function startsUp(vs: VirtualServer, rs: RealServer, c: Checker): boolean {
   return !(checkerCommon(c).alpha ?? rs.alpha ?? vs.alpha);
 }
 
-/** The lb helper's factory (src/ipvs/factory.ts), loaded on demand. */
+/** The load-balancer backend chosen by --lb-backend, else lb_backend, else ipvs (src/ipvs/factory.ts). */
 export async function createBackendFor(cliName: string | undefined, config: KeepalivedConfig, log: Logger): Promise<LbBackend> {
-  const name = cliName ?? config.global.lbBackend ?? 'ipvs';
-  const modPath = '../ipvs/factory.js';
-  let mod: { createBackend?: (n: string, o?: { logger?: Logger }) => LbBackend | Promise<LbBackend> };
-  try {
-    mod = await import(modPath);
-  } catch (e) {
-    throw new Error(`load-balancer backend '${name}' is not available: ${(e as Error).message}`);
-  }
-  if (typeof mod.createBackend !== 'function') throw new Error('src/ipvs/factory.ts does not export createBackend');
-  return await mod.createBackend(name, { logger: log.child({ subsystem: 'lb' }) });
+  const { name } = chooseBackend({ lbBackend: cliName }, config.global);
+  return createBackend(name, { logger: log.child({ subsystem: 'lb' }) });
 }
 
 function sameServices(a: Service[], b: Service[]): boolean {

@@ -2,7 +2,7 @@
 // Modules are loaded lazily so that `--config-test` does not pay for the engines.
 import { parseArgs, USAGE, type CliOptions } from './options.js';
 import { hasErrorCode } from '../util/errors.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../util/version.js';
 
 export async function main(argv: string[]): Promise<void> {
   let opts: CliOptions;

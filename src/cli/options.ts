@@ -1,38 +1,19 @@
 // keepalived's command-line options, parsed into typed data.
 // Unknown options are errors; keepalived options we do not implement are accepted with a warning.
+import type { DaemonOptions } from '../daemon/options.js';
 import { TskeepalivedError } from '../util/errors.js';
 
-export interface CliOptions {
-  useFile: string;
-  vrrpOnly: boolean; // -P
-  checkOnly: boolean; // -C
-  bfdOnly: boolean; // -B
-  logConsole: boolean; // -l
-  logDetail: boolean; // -D
-  logFacility?: number; // -S
-  logFile?: string; // -g
-  noSyslog: boolean; // -G
-  dontFork: boolean; // -n
+/**
+ * keepalived's command line: what the daemon runs with (DaemonOptions, owned by src/daemon, with
+ * the log flags owned by src/log) plus what only the command line acts on.
+ */
+export interface CliOptions extends DaemonOptions {
   dumpConf: boolean; // -d
-  pidFile?: string; // -p
-  vrrpPidFile?: string; // -r
-  checkersPidFile?: string; // -c
-  dontReleaseVrrp: boolean; // -V
-  dontReleaseIpvs: boolean; // -I
-  releaseVips: boolean; // -X
-  configId?: string; // -i
   configTest: boolean; // -t
-  namespace?: string; // -s
   version: boolean; // -v
   help: boolean; // -h
   /** tskeepalived: --json (with --check-config): diagnostics as JSON */
   json: boolean;
-  /** tskeepalived: --lb-backend=ipvs|nftables|userspace|dry-run */
-  lbBackend?: string;
-  /** tskeepalived: --status-listen=HOST:PORT */
-  statusListen?: string;
-  /** tskeepalived: --json-dump (write the JSON dump at start and on state changes) */
-  jsonDump: boolean;
   /** warnings about accepted-but-unsupported options */
   warnings: string[];
 }

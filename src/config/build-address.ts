@@ -1,7 +1,7 @@
 // Address, route and rule lines (virtual_ipaddress, virtual_routes, virtual_rules, static_*).
 import type { ConfNode } from '../parser/ast.js';
 import type { BuildContext } from './context.js';
-import { parsePrefix } from '../native/inet.js';
+import { parsePrefix } from '../util/inet.js';
 import type { VirtualAddress, VirtualRoute, VirtualRule } from './model.js';
 import { readUnsigned } from './values.js';
 

@@ -1,7 +1,7 @@
 // bfd_instance keyword table.
 import type { ConfNode } from '../parser/ast.js';
 import { arg, flagField } from './handlers.js';
-import { parseAddress } from '../native/inet.js';
+import { parseAddress } from '../util/inet.js';
 import type { BfdInstance } from './model.js';
 import { KeywordTable, type Handler } from './table.js';
 import { readDecimal, readInt, readUnsigned } from './values.js';

@@ -4,7 +4,7 @@ import type { ConfNode } from '../parser/ast.js';
 import type { BuildContext } from './context.js';
 import { append, exact } from './exact.js';
 import { arg, stringField } from './handlers.js';
-import { parseAddress } from '../native/inet.js';
+import { parseAddress } from '../util/inet.js';
 import type { BfdCheck, Checker, DnsCheck, FileCheck, HttpCheck, HttpUrl, MiscCheck, RawKeyword, SmtpCheck, UdpCheck } from './model.js';
 import { readScript } from './scripts.js';
 import { KeywordTable, type Handler } from './table.js';

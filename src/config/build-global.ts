@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { ConfNode } from '../parser/ast.js';
 import type { BuildContext } from './context.js';
 import { arg, flagField, optBoolField, stringField, timerField, uintField, intField } from './handlers.js';
-import { parseAddress, isMulticast } from '../native/inet.js';
+import { parseAddress, isMulticast } from '../util/inet.js';
 import type { FifoSpec, GlobalDefs, LbBackendName } from './model.js';
 import { readScript } from './scripts.js';
 import { KeywordTable, toRaw } from './table.js';

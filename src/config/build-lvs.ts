@@ -4,7 +4,7 @@ import type { BuildContext } from './context.js';
 import { append, exact } from './exact.js';
 import { buildChecker, checkerTables, type CheckerKeyword } from './build-checkers.js';
 import { arg, flagField, stringField } from './handlers.js';
-import { parseAddress, parsePrefix } from '../native/inet.js';
+import { parseAddress, parsePrefix } from '../util/inet.js';
 import type { LbKind, Protocol, RawKeyword, RealServer, SourceLoc, VirtualServer, VirtualServerGroup } from './model.js';
 import { readScript } from './scripts.js';
 import { KeywordTable, toRaw, type Handler } from './table.js';

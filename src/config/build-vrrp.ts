@@ -4,7 +4,7 @@ import type { BuildContext } from './context.js';
 import { parseAddressLine, parseRouteLine, parseRuleLine } from './build-address.js';
 import { readTrackRefs } from './build-track.js';
 import { arg, flagField } from './handlers.js';
-import { isMulticast, parseAddress } from '../native/inet.js';
+import { isMulticast, parseAddress } from '../util/inet.js';
 import type { GlobalDefs, NotifyScripts, RawKeyword, SourceLoc, SyncGroup, TrackRef, VrrpInstance } from './model.js';
 import { readScript } from './scripts.js';
 import { KeywordTable } from './table.js';

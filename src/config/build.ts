@@ -20,7 +20,8 @@ import {
 } from './build-track.js';
 import { newInstance, newSyncGroup, syncGroupTable, vrrpInstanceTable, type InstanceDraft, type SyncGroupDraft, type VrrpRegistry } from './build-vrrp.js';
 import type { KeepalivedConfig, VirtualServerGroup } from './model.js';
-import { addVirtualServerScripts, noScripts, validateVirtualServer, type EarlyChecked } from './validate.js';
+import type { BuildState } from './build-state.js';
+import { addVirtualServerScripts, noScripts, validateVirtualServer } from './validate.js';
 import { toRaw } from './table.js';
 import { arg } from './handlers.js';
 
@@ -52,15 +53,6 @@ export const ROOT_KEYWORDS: ReadonlyMap<string, Pass> = new Map<string, Pass>([
   ['vrrp_track_file', Pass.Vrrp],
   ['bfd_instance', Pass.Bfd],
 ]);
-
-export interface BuildState {
-  /** names of objects as registered while building (for the validator) */
-  syncGroupDrafts: SyncGroupDraft[];
-  instanceDrafts: InstanceDraft[];
-  vsDrafts: VsDraft[];
-  /** virtual servers checked as soon as read and not kept (ConfigBuild's releaseVirtualServers) */
-  early: EarlyChecked;
-}
 
 const NO_GROUPS: ReadonlyMap<string, VirtualServerGroup> = new Map();
 

@@ -1,8 +1,8 @@
 // Build context: collects diagnostics in keepalived's order (parent pass, checker, vrrp, bfd).
 import type { ConfNode } from '../parser/ast.js';
-import type { DiagnosticCode } from '../parser/ast.js';
+import type { DiagnosticCode } from '../parser/diagnostic.js';
 import type { Diagnostic, Severity, SourceLoc } from './model.js';
-import { ScriptUsers } from './scripts.js';
+import { ScriptUsers } from './script-users.js';
 
 /** keepalived reads the config in several passes; messages are printed pass by pass. */
 export const enum Pass {

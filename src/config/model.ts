@@ -7,12 +7,10 @@
 // - defaults are applied as keepalived applies them (see src/config/defaults.ts);
 // - optional fields are absent when neither configured nor defaulted.
 
-import type { DiagnosticCode } from '../parser/ast.js';
+import type { SourceLoc } from '../parser/diagnostic.js';
 
-export interface SourceLoc {
-  file: string;
-  line: number;
-}
+// Defined by the parser, which reports them; re-exported here for the model's users.
+export type { Diagnostic, DiagnosticCode, Severity, SourceLoc } from '../parser/diagnostic.js';
 
 export type Family = 4 | 6;
 
@@ -565,25 +563,4 @@ export interface RootSettings {
   instance?: string;
   /** every other accepted root keyword or block that has no typed field (track_group, garp_group, SSL, ...) */
   raw: RawKeyword[];
-}
-
-// ---------------------------------------------------------------- diagnostics
-
-/**
- * keepalived -t exit classes: 'fatal' -> rc 4 (cannot run); 'error' and 'warning' -> rc 5;
- * 'security' -> rc 6 (scripts without enable_script_security); 'info' -> no effect on rc.
- */
-export type Severity = 'fatal' | 'error' | 'warning' | 'security' | 'info';
-
-export interface Diagnostic {
-  severity: Severity;
-  message: string;
-  file?: string;
-  line?: number;
-  code?: DiagnosticCode;
-  /**
-   * The exact line keepalived -t prints for it, location prefix included
-   * ("(FILE: Line N) msg", "(Line N) msg" or just "msg"), when the producer knows it.
-   */
-  keepalivedText?: string;
 }

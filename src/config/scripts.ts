@@ -1,46 +1,10 @@
 // Script-like values (notify*, script, misc_path, quorum_up/down, ...): keepalived splits the whole
 // line with its quoting rules (word 1 = command, 2 = user, 3 = group), then the command into argv.
-import { readFileSync } from 'node:fs';
 import type { ConfNode } from '../parser/ast.js';
 import type { BuildContext } from './context.js';
-import type { ScriptSpec, SourceLoc } from './model.js';
+import type { ScriptUsers } from './script-users.js';
+import type { ScriptSpec } from './model.js';
 import { splitQuotedEscaped } from './script-words.js';
-
-/** Script-security state shared by one build (keepalived's default script user handling). */
-export class ScriptUsers {
-  private names?: Set<string>;
-  defaultUserFailed = false;
-  private defaultUserChecked = false;
-  enableScriptSecurity = false;
-  /** global_defs script_user, when set: the default user instead of keepalived_script */
-  defaultUser?: string;
-
-  userExists(name: string): boolean {
-    if (!this.names) {
-      this.names = new Set();
-      try {
-        for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-          const c = line.indexOf(':');
-          if (c > 0) this.names.add(line.slice(0, c));
-        }
-      } catch {
-        /* no passwd file: no users known */
-      }
-    }
-    return this.names.has(name) || /^[0-9]+$/.test(name);
-  }
-
-  /** keepalived: with script security on, the default user keepalived_script must exist (checked once). */
-  checkDefaultUser(ctx: BuildContext, node: ConfNode | SourceLoc): void {
-    if (this.defaultUserChecked) return;
-    this.defaultUserChecked = true;
-    const user = this.defaultUser ?? 'keepalived_script';
-    if (!this.userExists(user) && this.enableScriptSecurity) {
-      ctx.error(node, `Unable to set default user ${user} for script`);
-      this.defaultUserFailed = true;
-    }
-  }
-}
 
 export function missingParameter(ctx: BuildContext, node: ConfNode, position: number): void {
   ctx.error(

@@ -1,17 +1,11 @@
 // Whole-config checks keepalived makes after parsing (vrrp_complete_init, check_validate_config).
-import type { BuildState } from './build.js';
+import type { BuildState, ScriptFlags } from './build-state.js';
 import { applyCheckerDefaults } from './build-checkers.js';
 import { formatVs, protocolName } from './build-lvs.js';
 import { Pass, type BuildContext } from './context.js';
 import type { VsDraft } from './build-lvs.js';
-import type { Diagnostic, GlobalDefs, KeepalivedConfig, RealServer, ScriptSpec, VirtualServer, VirtualServerGroup, VrrpInstance } from './model.js';
+import type { GlobalDefs, KeepalivedConfig, RealServer, ScriptSpec, VirtualServer, VirtualServerGroup, VrrpInstance } from './model.js';
 import { checkScript } from './script-security.js';
-
-/** Whether any of the scripts would be executed, and whether any of those is insecure. */
-export interface ScriptFlags {
-  isScript: boolean;
-  insecure: boolean;
-}
 
 export const noScripts = (): ScriptFlags => ({ isScript: false, insecure: false });
 
@@ -50,16 +44,6 @@ export function validateParent(ctx: BuildContext, cfg: KeepalivedConfig): void {
   addScript(flags, cfg.global.startupScript);
   addScript(flags, cfg.global.shutdownScript);
   securityViolation(ctx, flags, 'start/shutdown scripts');
-}
-
-/**
- * Virtual servers checked while reading (a config test that keeps no model): their messages,
- * in order, and what their scripts add to the security check. See ConfigBuild.
- */
-export interface EarlyChecked {
-  count: number;
-  scripts: ScriptFlags;
-  diagnostics: Diagnostic[];
 }
 
 export function validateChecker(ctx: BuildContext, cfg: KeepalivedConfig, state: BuildState): void {

@@ -1,8 +1,8 @@
 // Loading keepalived.conf for the daemon (start and SIGHUP), through the config builder
 // (src/config/load.ts). A config is usable unless loading threw or reported a 'fatal' diagnostic:
 // keepalived itself runs with 'error' and 'warning' diagnostics (it skips what it cannot use).
-import type { Diagnostic, KeepalivedConfig } from '../config/model.js';
-import type { DiagnosticCode } from '../parser/ast.js';
+import { loadConfig } from '../config/load.js';
+import type { Diagnostic, DiagnosticCode, KeepalivedConfig } from '../config/model.js';
 
 export interface LoadOutcome {
   config?: KeepalivedConfig;
@@ -20,26 +20,13 @@ export function setConfigLoader(fn: LoadFn | undefined): void {
   loader = fn;
 }
 
-async function getLoader(): Promise<LoadFn> {
-  if (loader) return loader;
-  const spec = '../config/load.js';
-  const mod = (await import(spec)) as { loadConfig?: LoadFn };
-  if (typeof mod.loadConfig !== 'function') throw new Error('src/config/load.ts does not export loadConfig');
-  return mod.loadConfig;
-}
-
 export function formatDiagnostic(d: Diagnostic): string {
   const where = d.file ? `${d.file}${d.line ? `:${d.line}` : ''}: ` : '';
   return `${where}${d.severity}: ${d.message}`;
 }
 
 export async function loadConfiguration(path: string, configId?: string): Promise<LoadOutcome> {
-  let fn: LoadFn;
-  try {
-    fn = await getLoader();
-  } catch (e) {
-    return { diagnostics: [], refused: `configuration loader unavailable: ${(e as Error).message}` };
-  }
+  const fn: LoadFn = loader ?? loadConfig;
   try {
     const { config, diagnostics } = await fn(path, { configId });
     const fatal = diagnostics.filter((d) => d.severity === 'fatal');

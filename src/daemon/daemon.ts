@@ -2,11 +2,11 @@
 // Failure isolation: an engine that throws is logged and the others keep running; event
 // listeners (fifo, email, JSON dump) never throw into an engine.
 import type { Logger } from 'pino';
-import type { CliOptions } from '../cli/options.js';
+import type { DaemonOptions as CliOptions } from './options.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import type { Engine, EngineEvent, MetricSample } from '../engine/types.js';
 import type { LbBackend } from '../ipvs/backend.js';
-import { VERSION } from '../cli/version.js';
+import { VERSION } from '../util/version.js';
 import { Notifier } from '../notify/notifier.js';
 import { EventLoopDelay } from '../status/event-loop.js';
 import { processMetrics } from '../status/prometheus.js';

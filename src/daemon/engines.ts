@@ -1,14 +1,14 @@
 // Creating the two engines (VRRP, checkers) and the load-balancer backend. The modules are
 // loaded on demand (dynamic import) so that -P does not load the checkers and -C not VRRP.
 import type { Logger } from 'pino';
-import type { CliOptions } from '../cli/options.js';
+import type { DaemonOptions } from './options.js';
 import type { KeepalivedConfig, LbBackendName } from '../config/model.js';
 import type { Engine } from '../engine/types.js';
 import type { LbBackend } from '../ipvs/backend.js';
 
 export interface EngineDeps {
   logger: Logger;
-  cli: CliOptions;
+  cli: DaemonOptions;
   /** the checkers' load-balancer backend */
   backend?: LbBackend;
 }
@@ -21,7 +21,7 @@ export interface EngineFactory {
 export const defaultEngineFactory: EngineFactory = {
   async createEngine(kind, deps) {
     if (kind === 'vrrp') {
-      const [{ VrrpEngine }, { createNetIo }] = await Promise.all([import('../vrrp/engine.js'), import('../vrrp/net-io.js')]);
+      const [{ VrrpEngine }, { createNetIo }] = await Promise.all([import('../vrrp/engine.js'), import('./vrrp-net-io.js')]);
       // the production network edge (native sockets, netlink) for the VRRP engine
       return new VrrpEngine({ logger: deps.logger, io: await createNetIo() });
     }
@@ -35,7 +35,7 @@ export const defaultEngineFactory: EngineFactory = {
 };
 
 /** Which subsystems this run has: -P only VRRP, -C only checkers; otherwise those the config uses. */
-export function wantedEngines(cli: CliOptions, config: KeepalivedConfig): { vrrp: boolean; checkers: boolean } {
+export function wantedEngines(cli: DaemonOptions, config: KeepalivedConfig): { vrrp: boolean; checkers: boolean } {
   const vrrpAllowed = !cli.checkOnly || cli.vrrpOnly;
   const checkersAllowed = !cli.vrrpOnly || cli.checkOnly;
   return {

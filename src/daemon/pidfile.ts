@@ -1,7 +1,7 @@
 // keepalived's pid files: refuse to start while a live process holds one, write ours, remove on exit.
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { CliOptions } from '../cli/options.js';
+import type { DaemonOptions } from './options.js';
 
 export const DEFAULT_PID_FILE = '/run/keepalived.pid';
 export const DEFAULT_VRRP_PID_FILE = '/run/keepalived_vrrp.pid';
@@ -13,7 +13,7 @@ export const DEFAULT_CHECKERS_PID_FILE = '/run/keepalived_checkers.pid';
  * (/x/node1.pid -> /x/node1_vrrp.pid, /x/node1_checkers.pid) so that two daemons started
  * with different -p never share a file.
  */
-export function pidFilesFor(o: CliOptions, runsVrrp: boolean, runsCheckers: boolean): string[] {
+export function pidFilesFor(o: DaemonOptions, runsVrrp: boolean, runsCheckers: boolean): string[] {
   const main = o.pidFile ?? DEFAULT_PID_FILE;
   const derive = (suffix: string, dflt: string) => {
     if (!o.pidFile) return dflt;

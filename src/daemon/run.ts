@@ -5,7 +5,7 @@
 //  - signals: HUP reload, TERM/INT stop (exit 0), USR1 data dump, USR2 stats dump;
 //    keepalived's JSON dump signal is SIGRTMIN+2, which Node cannot catch: use --json-dump
 //    (file written at start and on every state change) or GET /status.
-import type { CliOptions } from '../cli/options.js';
+import type { DaemonOptions } from './options.js';
 import type { Diagnostic } from '../config/model.js';
 import { createLogger, logOptionsFromCli, type Logger, type LoggerHandle } from '../log/logger.js';
 import { formatDiagnostic, loadConfiguration } from './config-source.js';
@@ -54,7 +54,7 @@ function installProcessGuards(daemon: Daemon | undefined, log: Logger): () => vo
   };
 }
 
-export async function runDaemon(opts: CliOptions, deps: RunDeps = {}): Promise<void> {
+export async function runDaemon(opts: DaemonOptions, deps: RunDeps = {}): Promise<void> {
   if (!opts.dontFork && !isDaemonChild()) {
     process.exitCode = await spawnDaemonChild(opts.useFile, needsNamespace(opts.namespace) ? opts.namespace : undefined);
     return;

@@ -3,7 +3,7 @@
 // services and destinations of GET_SERVICE / GET_DEST dumps. The nlmsghdr (type = the IPVS family id
 // resolved at run time, flags, seq) is added by the socket layer.
 import type { Destination, Service, ServiceKey } from './backend.js';
-import { formatIP, parseIP, maskPrefixLength, prefixToDottedMask, type Family } from '../native/inet.js';
+import { formatIP, parseIP, maskPrefixLength, prefixToDottedMask, type Family } from '../util/inet.js';
 import {
   IP_VS_SVC_F_ONEPACKET,
   IP_VS_SVC_F_PERSISTENT,

@@ -24,15 +24,11 @@ import {
 import { planToIpvsOps } from './ipvs-plan.js';
 import type { LbLogger } from './logger.js';
 import { silentLogger } from './logger.js';
-import { describeErrno } from '../native/errno.js';
+import { describeErrno, Errno } from '../native/errno.js';
 import { cloneState, destinationCount, normalizeState, planChanges, planSize, serviceId } from './state.js';
 
 export const IPVS_UNAVAILABLE_MESSAGE =
   'IPVS is not available in this kernel (generic netlink family IPVS not found); use --lb-backend=nftables, userspace or dry-run';
-
-const ENOENT = 2;
-const EEXIST = 17;
-const ESRCH = 3;
 
 export interface IpvsNetlinkOptions {
   logger?: LbLogger;
@@ -182,7 +178,7 @@ export class IpvsNetlinkBackend implements LbBackend {
     results.forEach((errno, i) => {
       const op = ops[i]!;
       if (errno === 0) return;
-      if ((errno === EEXIST && op.kind.startsWith('new-')) || ((errno === ENOENT || errno === ESRCH) && !op.kind.startsWith('new-'))) {
+      if ((errno === Errno.EEXIST && op.kind.startsWith('new-')) || ((errno === Errno.ENOENT || errno === Errno.ESRCH) && !op.kind.startsWith('new-'))) {
         stale = true; // the kernel was not as we believed
         return;
       }

@@ -5,7 +5,7 @@
 import type { Destination, LbState, Service } from './backend.js';
 import { normalizeState } from './state.js';
 import { schedFlagBits, schedFlagNames } from './sched-flags.js';
-import { maskPrefixLength, prefixToDottedMask } from '../native/inet.js';
+import { maskPrefixLength, prefixToDottedMask } from '../util/inet.js';
 
 export { maskPrefixLength, prefixToDottedMask };
 

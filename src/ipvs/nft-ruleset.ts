@@ -15,7 +15,7 @@
 // Only NAT forwarding exists in nftables: DR and TUN destinations make the state unsupported.
 import type { Destination, LbState, Service } from './backend.js';
 import { serviceKeyText } from './backend.js';
-import { formatIP, maskPrefixLength } from '../native/inet.js';
+import { formatIP, maskPrefixLength } from '../util/inet.js';
 import { schedFlagBits } from './sched-flags.js';
 import { IP_VS_SVC_F_SCHED2 } from './sched-flags.js';
 import { activeDestinations, HASH_SLOTS, rendezvousSlots, slotCounts, smoothSequence } from './weights.js';

@@ -15,7 +15,7 @@
 //   ovf   the highest weight destination whose active connections are below its weight, else fo
 // Destinations with weight 0 and overloaded ones (active >= uthreshold > 0) are never chosen.
 import { createHash } from 'node:crypto';
-import { parseIP } from '../native/inet.js';
+import { parseIP } from '../util/inet.js';
 import { HASH_SLOTS, rendezvousSlots } from './weights.js';
 
 export interface SchedDest {

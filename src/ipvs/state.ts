@@ -1,7 +1,7 @@
 // Pure helpers over LbState: identities, canonical ordering, validation and the minimal change plan
 // between two states. Every backend reconciles with these.
 import type { Destination, LbState, Service, ServiceKey } from './backend.js';
-import { canonicalIp, compareIp, ipFamily, maskPrefixLength, prefixToDottedMask } from '../native/inet.js';
+import { canonicalIp, compareIp, ipFamily, maskPrefixLength, prefixToDottedMask } from '../util/inet.js';
 import { schedFlagBits, schedFlagNames } from './sched-flags.js';
 import { TskeepalivedError } from '../util/errors.js';
 

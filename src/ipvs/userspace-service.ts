@@ -4,7 +4,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Destination, Service } from './backend.js';
-import { maskPrefixLength } from '../native/inet.js';
+import { maskPrefixLength } from '../util/inet.js';
 import { createScheduler, PersistenceTable } from './schedulers.js';
 import type { SchedDest, Scheduler } from './schedulers.js';
 import { destinationId } from './state.js';

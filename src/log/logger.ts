@@ -7,7 +7,6 @@
 // Subsystems log through child loggers: logger.child({ subsystem: 'vrrp' }).
 import { openSync, writeSync, closeSync } from 'node:fs';
 import { pino, type Logger, type StreamEntry, type Level } from 'pino';
-import type { CliOptions } from '../cli/options.js';
 import { formatLine, formatRecord } from './format.js';
 import { facilityFromCli, openSyslog, severityOf, type SyslogSink } from './syslog.js';
 
@@ -27,7 +26,16 @@ export interface LogOptions {
   syslogPath?: string;
 }
 
-export function logOptionsFromCli(o: CliOptions): LogOptions {
+/** The command line's log flags (-l, -D, -S, -g, -G); src/cli parses them. */
+export interface LogFlags {
+  logConsole: boolean; // -l
+  logDetail: boolean; // -D
+  logFacility?: number; // -S
+  logFile?: string; // -g
+  noSyslog: boolean; // -G
+}
+
+export function logOptionsFromCli(o: LogFlags): LogOptions {
   return {
     console: o.logConsole,
     detail: o.logDetail,

@@ -6,6 +6,7 @@
 // and when neither works (no /dev/log, e.g. in a container) the caller falls back to stderr.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
+import { native, type NativeAddon } from '../native/addon.js';
 
 export const LOG_DAEMON = 3;
 /** LOG_LOCAL0..7 are facilities 16..23 */
@@ -50,19 +51,10 @@ function isSocket(path: string): boolean {
   }
 }
 
-interface NativeLike {
-  socket(domain: number, type: number, protocol: number): number;
-  sendmsg(fd: number, data: Buffer, sockaddr: Buffer | null, cmsg: Buffer | null): number;
-  close(fd: number): number;
-}
-
 async function tryNative(path: string, facility: number, ident: string): Promise<SyslogSink | undefined> {
-  let addon: NativeLike;
+  let addon: NativeAddon;
   try {
-    const modPath = '../native/addon.js';
-    const mod = (await import(modPath)) as { loadAddon?: () => NativeLike };
-    if (typeof mod.loadAddon !== 'function') return undefined;
-    addon = mod.loadAddon();
+    addon = native();
   } catch {
     return undefined;
   }

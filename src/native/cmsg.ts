@@ -1,7 +1,7 @@
 // Ancillary data (struct cmsghdr sequences) encoding and decoding over Buffers.
 import { IP_PKTINFO, IP_TTL_CMSG, IPPROTO_IP, IPPROTO_IPV6, IPV6_HOPLIMIT, IPV6_PKTINFO, SCM_TIMESTAMPNS, SOL_SOCKET } from './constants.js';
 import { readI32, readU32, readWord, WORD, writeI32, writeU32, writeWord } from './host-order.js';
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './inet.js';
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../util/inet.js';
 
 export interface RawCmsg {
   level: number;

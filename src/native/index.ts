@@ -3,6 +3,6 @@ export { native, loadAddon, addonCandidates, NativeUnavailableError, ADDON_FILE,
 export { RawSocket, type ReceivedMessage, type ReceiveSizes } from './raw-socket.js';
 export * from './sockaddr.js';
 export * from './cmsg.js';
-export * from './inet.js';
+export * from '../util/inet.js';
 export { errnoName, describeErrno, SystemError, Errno } from './errno.js';
 export * as C from './constants.js';

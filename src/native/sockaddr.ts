@@ -1,7 +1,7 @@
 // struct sockaddr_* encoders and decoders over Buffers (Linux layouts).
 import { AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_UNIX } from './constants.js';
 import { readI32, readU16, readU32, writeI32, writeU16, writeU32 } from './host-order.js';
-import { formatIPv4, formatIPv6, formatMac, parseIPv4, parseIPv6 } from './inet.js';
+import { formatIPv4, formatIPv6, formatMac, parseIPv4, parseIPv6 } from '../util/inet.js';
 
 export const SOCKADDR_STORAGE_SIZE = 128;
 

@@ -1,6 +1,6 @@
 // Gratuitous ARP: frame builder (pure) and sender over an AF_PACKET socket.
 import { AF_PACKET, ETH_P_ARP, ETH_P_IP, SOCK_RAW, ARPHRD_ETHER } from '../native/constants.js';
-import { parseIPv4, parseMac } from '../native/inet.js';
+import { parseIPv4, parseMac } from '../util/inet.js';
 import { RawSocket } from '../native/raw-socket.js';
 import { sockaddrLl } from '../native/sockaddr.js';
 import { getLink } from './rtnl-link.js';

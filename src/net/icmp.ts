@@ -2,7 +2,7 @@
 import { randomInt } from 'node:crypto';
 import { AF_INET, AF_INET6, IPPROTO_ICMP, IPPROTO_ICMPV6, SO_BINDTODEVICE, SOCK_RAW, SOL_SOCKET } from '../native/constants.js';
 import { SystemError } from '../native/errno.js';
-import { ipFamily, isIPv6LinkLocal, isMulticast, stripZone } from '../native/inet.js';
+import { ipFamily, isIPv6LinkLocal, isMulticast, stripZone } from '../util/inet.js';
 import { RawSocket } from '../native/raw-socket.js';
 import { decodeSockaddr, sockaddrIn, sockaddrIn6 } from '../native/sockaddr.js';
 import { parseIpv4Header } from './ip-header.js';

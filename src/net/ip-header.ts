@@ -1,5 +1,5 @@
 // Minimal IPv4 header parsing for raw sockets that deliver the header (AF_INET SOCK_RAW). Pure.
-import { formatIPv4 } from '../native/inet.js';
+import { formatIPv4 } from '../util/inet.js';
 
 export interface Ipv4Header {
   headerLength: number;

@@ -11,7 +11,7 @@ import {
   SOL_SOCKET,
 } from '../native/constants.js';
 import { ipv6PktInfo } from '../native/cmsg.js';
-import { parseIPv6, parseMac } from '../native/inet.js';
+import { parseIPv6, parseMac } from '../util/inet.js';
 import { RawSocket } from '../native/raw-socket.js';
 import { sockaddrIn6 } from '../native/sockaddr.js';
 import { internetChecksum } from '../util/internet-checksum.js';

@@ -35,6 +35,8 @@ export class NetlinkRequestError extends SystemError {
 
 /** Upper bound of datagrams read for one request (a dump of a very large table still fits). */
 const MAX_REPLY_DATAGRAMS = 100_000;
+/** acknowledged requests per sendmsg in a batch */
+const BATCH_CHUNK = 64;
 
 export class NetlinkSocket {
   private seq = Math.floor(Math.random() * 0x7fffffff);
@@ -87,6 +89,40 @@ export class NetlinkSocket {
       }
     }
     throw new NetlinkRequestError(`${op}: answer too long`, Errno.EMSGSIZE);
+  }
+
+  /**
+   * Several acknowledged requests of one type, sent BATCH_CHUNK per sendmsg: each one's errno
+   * (0 = done; ETIMEDOUT when the kernel did not answer it). Failures are results, not exceptions.
+   */
+  batch(type: number, payloads: Buffer[]): number[] {
+    const results: number[] = new Array(payloads.length).fill(-1);
+    for (let start = 0; start < payloads.length; start += BATCH_CHUNK) {
+      const bySeq = new Map<number, number>();
+      const msgs = payloads.slice(start, start + BATCH_CHUNK).map((payload, i) => {
+        const seq = this.nextSeq();
+        bySeq.set(seq, start + i);
+        return encodeMessage({ type, flags: NLM_F_REQUEST | NLM_F_ACK, seq, payload });
+      });
+      const sent = this.sock.trySend(Buffer.concat(msgs), sockaddrNl(0, 0));
+      if (sent < 0) {
+        for (const idx of bySeq.values()) results[idx] = -sent;
+        continue;
+      }
+      let pending = bySeq.size;
+      for (let i = 0; i < MAX_REPLY_DATAGRAMS && pending > 0; i++) {
+        const r = this.sock.receive();
+        if (!r) break;
+        for (const m of decodeMessages(r.data)) {
+          const idx = bySeq.get(m.seq);
+          if (idx === undefined || m.type !== NLMSG_ERROR || results[idx] !== -1) continue;
+          results[idx] = decodeError(m).errno | 0; // | 0: an ACK decodes as -0
+          pending--;
+        }
+      }
+      for (const idx of bySeq.values()) if (results[idx] === -1) results[idx] = Errno.ETIMEDOUT;
+    }
+    return results;
   }
 
   /** NLM_F_DUMP request: every object of a kind. */

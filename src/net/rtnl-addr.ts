@@ -1,7 +1,7 @@
 // Interface addresses: RTM_NEWADDR / RTM_DELADDR / RTM_GETADDR encoding, decoding, I/O and monitoring.
 import { AF_INET, AF_INET6, AF_UNSPEC } from '../native/constants.js';
 import { readU32, writeU32 } from '../native/host-order.js';
-import { formatIP, ipFamily, parseIP } from '../native/inet.js';
+import { formatIP, ipFamily, parseIP } from '../util/inet.js';
 import {
   attrMap,
   attrStr,

@@ -1,7 +1,7 @@
 // Links (interfaces): RTM_GETLINK encoding/decoding, listing, and link-state monitoring.
 import { AF_UNSPEC } from '../native/constants.js';
 import { readI32, readU16, readU32, writeI32 } from '../native/host-order.js';
-import { formatMac } from '../native/inet.js';
+import { formatMac } from '../util/inet.js';
 import { attrMap, attrStr, attrString, attrU32, NetlinkDecodeError, readAttrU32, type NetlinkMessage } from './netlink-codec.js';
 import { NetlinkMonitor, NetlinkRequestError, routeSocket, type NetlinkSocket } from './netlink.js';
 import { hasErrorCode } from '../util/errors.js';

@@ -3,7 +3,7 @@
 // the operations are synchronous netlink requests (NetlinkRequestError on failure).
 import { AF_INET6, AF_UNSPEC } from '../native/constants.js';
 import { writeI32, writeU32 } from '../native/host-order.js';
-import { parseMac } from '../native/inet.js';
+import { parseMac } from '../util/inet.js';
 import { attrStr, attrU32, attrU8, encodeAttr, NLM_F_CREATE, NLM_F_EXCL } from './netlink-codec.js';
 import { routeSocket, type NetlinkSocket } from './netlink.js';
 import {

@@ -1,7 +1,7 @@
 // Policy routing rules: RTM_NEWRULE / RTM_DELRULE / RTM_GETRULE encoding, decoding and I/O.
 import { AF_INET, AF_INET6 } from '../native/constants.js';
 import { readU32, writeU32 } from '../native/host-order.js';
-import { formatIP, parseIP, parseRoutePrefix } from '../native/inet.js';
+import { formatIP, parseIP, parseRoutePrefix } from '../util/inet.js';
 import { attrMap, attrStr, attrString, attrU32, attrU8, encodeAttr, NetlinkDecodeError, NLM_F_CREATE, NLM_F_EXCL, readAttrU32, type NetlinkMessage } from './netlink-codec.js';
 import { routeSocket, type NetlinkSocket } from './netlink.js';
 import { RTM_DELRULE, RTM_GETRULE, RTM_NEWRULE } from './rtnl-constants.js';

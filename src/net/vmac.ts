@@ -5,13 +5,39 @@
 //   all.rp_filter: when non-zero, raised onto default and every interface, then set to 0 (restored)
 //   IPv6: addr_gen_mode none (no EUI-64 link-local from the virtual MAC, RFC 5798 7.4); an IPv4 VMAC
 //   has IPv6 disabled unless eVIPs of the other family need it; an IPv6 VMAC gets the given link-local.
-import type { VmacInfo, VmacSpec } from '../vrrp/io.js';
 import { addAddress } from './rtnl-addr.js';
 import { getLink, listLinks, type LinkInfo } from './rtnl-link.js';
 import { MACVLAN_MODE_PRIVATE } from './rtnl-constants.js';
 import { createMacvlan, deleteLink, setAddrGenModeNone, setLinkUp, updateMacvlan } from './rtnl-macvlan.js';
 import { ipv4ConfPath, ipv6ConfPath, readSysctl, writeSysctl } from './sysctl.js';
 import { hasErrorCode, TskeepalivedError } from '../util/errors.js';
+
+/** A VRRP virtual-MAC (macvlan) interface as keepalived's use_vmac builds it. */
+export interface VmacSpec {
+  /** name of the macvlan interface */
+  name: string;
+  /** the interface it is created on */
+  base: string;
+  /** xx:xx:xx:xx:xx:xx */
+  mac: string;
+  /** the instance's address family (IPv4 VMACs get arp_ignore / accept_local / rp_filter settings) */
+  family: 4 | 6;
+  /** keep IPv6 enabled on an IPv4 VMAC (eVIPs of the other family live on it) */
+  ipv6: boolean;
+  /** IPv6 link-local address given to the VMAC (IPv6 instances sending from it) */
+  linkLocal?: string;
+  /** instance name, for log messages */
+  owner: string;
+}
+
+export interface VmacInfo {
+  name: string;
+  index: number;
+  /** false when a matching interface already existed and was taken over */
+  created: boolean;
+  /** what was changed on the way (sysctl notices), for the log */
+  notices: string[];
+}
 
 export class VmacError extends TskeepalivedError {
   constructor(message: string) {

@@ -40,7 +40,7 @@ import {
 import { decodePacketInfo, ipPktInfo, ipv6HopLimit, ipv6PktInfo, type RawCmsg } from '../native/cmsg.js';
 import { SystemError } from '../native/errno.js';
 import { writeI32, writeU32 } from '../native/host-order.js';
-import { ipFamily, isIPv6LinkLocal, isMulticast, parseIPv4, parseIPv6, stripZone } from '../native/inet.js';
+import { ipFamily, isIPv6LinkLocal, isMulticast, parseIPv4, parseIPv6, stripZone } from '../util/inet.js';
 import { RawSocket, type ReceivedMessage } from '../native/raw-socket.js';
 import { decodeSockaddr, sockaddrIn, sockaddrIn6 } from '../native/sockaddr.js';
 import { parseIpv4Header } from './ip-header.js';

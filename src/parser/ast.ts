@@ -21,13 +21,7 @@
 //   access from the file text (each access returns a fresh value); JSON.stringify gives the
 //   plain shape. Children arrays, openLoc and endLoc are ordinary properties.
 
-import type { Diagnostic, SourceLoc } from '../config/model.js';
-
-/**
- * What a diagnostic means, for code that decides on it (the message is keepalived's wording):
- * the file's block structure is broken by an unclosed '{', an extra '}' or a '{' nothing opens.
- */
-export type DiagnosticCode = 'BLOCK_UNCLOSED' | 'BLOCK_EXTRA_CLOSE' | 'BLOCK_UNEXPECTED_OPEN';
+import type { Diagnostic, SourceLoc } from './diagnostic.js';
 
 export interface ConfNode {
   /** first word of the logical line (case-sensitive, as keepalived matches it) */

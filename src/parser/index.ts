@@ -8,8 +8,8 @@
 // them in: include/file problems from the parent, everything else from the child.
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import type { Diagnostic, Severity, SourceLoc } from '../config/model.js';
-import type { ConfNode, DiagnosticCode, ParseOptions, ParseResult } from './ast.js';
+import type { Diagnostic, DiagnosticCode, Severity, SourceLoc } from './diagnostic.js';
+import type { ConfNode, ParseOptions, ParseResult } from './ast.js';
 import { CopySource } from './copy-source.js';
 import { FileStack, INCLUDE_ALL, INCLUDE_B, INCLUDE_M, INCLUDE_R, INCLUDE_W } from './file-stack.js';
 import { glob } from './glob.js';

@@ -2,7 +2,7 @@
 // idle), it keeps a reference to the decoded chunk and offsets: `text`, `args` and `loc`
 // are computed on access (each access returns a fresh value; treat nodes as read-only).
 // JSON.stringify() gives the same plain shape as any other ConfNode.
-import type { SourceLoc } from '../config/model.js';
+import type { SourceLoc } from './diagnostic.js';
 import type { ConfNode } from './ast.js';
 import { internSlice } from './intern.js';
 

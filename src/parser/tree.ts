@@ -1,7 +1,7 @@
 // Builds the ConfNode tree from logical lines, iteratively (no recursion, so any nesting
 // depth is fine). A '{' line opens a block on the line just before it; '}' closes it.
-import type { ConfNode, DiagnosticCode } from './ast.js';
-import type { SourceLoc } from '../config/model.js';
+import type { ConfNode } from './ast.js';
+import type { DiagnosticCode, SourceLoc } from './diagnostic.js';
 import { tokenize } from './tokenize.js';
 
 export type TreeReport = (message: string, severity: 'error' | 'warning', loc: SourceLoc, code?: DiagnosticCode) => void;

@@ -5,8 +5,8 @@
 
 /** The code of each error class (the class, and where it lives). */
 export type ErrorCode =
-  | 'TSK_ERR_ADDRESS' // AddressError: not an IP or MAC address (native/inet)
-  | 'TSK_ERR_PREFIX' // PrefixError: not a route/rule prefix (native/inet)
+  | 'TSK_ERR_ADDRESS' // AddressError: not an IP or MAC address (util/inet)
+  | 'TSK_ERR_PREFIX' // PrefixError: not a route/rule prefix (util/inet)
   | 'TSK_ERR_NATIVE_UNAVAILABLE' // NativeUnavailableError: the N-API addon is not built (native/addon)
   | 'TSK_ERR_NETLINK_DECODE' // NetlinkDecodeError (net/netlink-codec)
   | 'TSK_ERR_GENL_FAMILY_UNAVAILABLE' // GenlFamilyUnavailableError (net/genetlink)
@@ -19,7 +19,7 @@ export type ErrorCode =
   | 'TSK_ERR_VMAC' // VmacError (net/vmac)
   | 'TSK_ERR_VIP_FILTER' // VipFilterError (net/vip-filter)
   | 'TSK_ERR_VRRP_SOCKET' // VrrpSocketError (net/vrrp-socket)
-  | 'TSK_ERR_NET_IO' // NetIoError (net/vrrp-net-io)
+  | 'TSK_ERR_NET_IO' // NetIoError (daemon/vrrp-net-io)
   | 'TSK_ERR_LB_STATE' // LbStateError: an invalid LB state (ipvs/state)
   | 'TSK_ERR_LB_UNAVAILABLE' // LbUnavailableError: the backend cannot run here (ipvs/backend)
   | 'TSK_ERR_LB_BACKEND_CHOICE' // LbBackendChoiceError (ipvs/factory)
@@ -29,7 +29,6 @@ export type ErrorCode =
   | 'TSK_ERR_USERSPACE_CONFIG' // UserspaceConfigError (ipvs/userspace)
   | 'TSK_ERR_SERVICE_EXPANSION' // ServiceExpansionError (checkers/services)
   | 'TSK_ERR_CLI' // CliError: bad command line (cli/options)
-  | 'TSK_ERR_CONFIG_LOAD' // ConfigLoadError (vrrp/run-standalone)
   | 'TSK_ERR_LISTEN_PARSE'; // ListenParseError: bad status listen address (status/server)
 
 /** An errno's name, the code of SystemError and of netlink's error answers. */

@@ -11,7 +11,7 @@
 import { createHmac } from 'node:crypto';
 import { IPPROTO_VRRP } from './checksum.js';
 import { internetChecksum } from '../util/internet-checksum.js';
-import { formatIP, parseIP } from '../native/inet.js';
+import { formatIP, parseIP } from '../util/inet.js';
 import { passwordBytes } from './packet.js';
 
 export const IPPROTO_AH = 51;

@@ -1,5 +1,5 @@
 // The VRRPv3 pseudo-headers (RFC 5798 section 5.2.8) for the Internet checksum (src/util/internet-checksum.ts).
-import { parseIP } from '../native/inet.js';
+import { parseIP } from '../util/inet.js';
 
 export const IPPROTO_VRRP = 112;
 

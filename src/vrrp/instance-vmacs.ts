@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { VirtualAddress, VrrpInstance } from '../config/model.js';
 import type { InterfaceInfo, VmacSpec, VrrpNetIo } from './io.js';
-import { canonicalIp } from '../native/inet.js';
+import { canonicalIp } from '../util/inet.js';
 import { addressNeedsVmac, addressVmacKey, eui64LinkLocal, vmacAddress, type VmacPlan } from './vmac.js';
 
 export class InstanceVmacs {

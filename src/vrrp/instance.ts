@@ -5,7 +5,7 @@ import type { Clock } from './clock.js';
 import type { NetEvent, ReceivedVrrp, VrrpNetIo, VrrpSocketHandle } from './io.js';
 import { AhCounter } from './ah-counter.js';
 import { buildAhDatagram, openAhDatagram } from './ah.js';
-import { canonicalIp, compareIp } from '../native/inet.js';
+import { canonicalIp, compareIp } from '../util/inet.js';
 import { runNotify } from './notify.js';
 import { encodeAdvert, wireIntervalMs } from './packet.js';
 import { checkAdvert, ReceiveErrorCounters, type ReceiveExpectations, type RejectReason } from './receive-checks.js';

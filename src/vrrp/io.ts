@@ -2,6 +2,9 @@
 // native layer (src/native, src/net); keeping this seam small keeps the engine testable.
 import type { VirtualAddress, VirtualRoute, VirtualRule } from '../config/model.js';
 import type { VipFilterEntry } from '../net/vip-filter.js';
+import type { VmacInfo, VmacSpec } from '../net/vmac.js';
+
+export type { VmacInfo, VmacSpec } from '../net/vmac.js';
 
 export interface ReceivedVrrp {
   payload: Buffer;
@@ -42,33 +45,6 @@ export type NetEvent =
   | { kind: 'address-removed'; ifname: string; address: string; family: 4 | 6 }
   | { kind: 'address-added'; ifname: string; address: string; family: 4 | 6 }
   | { kind: 'link'; ifname: string; up: boolean; /** the interface is gone */ deleted?: boolean };
-
-/** A VRRP virtual-MAC (macvlan) interface as keepalived's use_vmac builds it. */
-export interface VmacSpec {
-  /** name of the macvlan interface */
-  name: string;
-  /** the interface it is created on */
-  base: string;
-  /** xx:xx:xx:xx:xx:xx */
-  mac: string;
-  /** the instance's address family (IPv4 VMACs get arp_ignore / accept_local / rp_filter settings) */
-  family: 4 | 6;
-  /** keep IPv6 enabled on an IPv4 VMAC (eVIPs of the other family live on it) */
-  ipv6: boolean;
-  /** IPv6 link-local address given to the VMAC (IPv6 instances sending from it) */
-  linkLocal?: string;
-  /** instance name, for log messages */
-  owner: string;
-}
-
-export interface VmacInfo {
-  name: string;
-  index: number;
-  /** false when a matching interface already existed and was taken over */
-  created: boolean;
-  /** what was changed on the way (sysctl notices), for the log */
-  notices: string[];
-}
 
 export interface VrrpNetIo {
   /** `ah`: IPv4 protocol 51 (IPsec AH) instead of 112, the caller building the IP header */

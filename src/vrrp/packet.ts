@@ -2,7 +2,7 @@
 // Pure functions over Buffers; decoding never throws, it returns a named error.
 import { pseudoHeader, IPPROTO_VRRP } from './checksum.js';
 import { internetChecksum } from '../util/internet-checksum.js';
-import { formatIP, parseIP } from '../native/inet.js';
+import { formatIP, parseIP } from '../util/inet.js';
 
 export const VRRP_TYPE_ADVERTISEMENT = 1;
 export const AUTH_NONE = 0;

@@ -1,7 +1,7 @@
 // Textual IP addresses and prefixes <-> bytes, canonical text, order, masks: the one home of IP text
 // for every subsystem (config, vrrp, LB, net). Pure; no DNS, no scope parsing beyond "%zone" splitting.
 import { createRequire } from 'node:module';
-import { TskeepalivedError } from '../util/errors.js';
+import { TskeepalivedError } from './errors.js';
 
 export type Family = 4 | 6;
 

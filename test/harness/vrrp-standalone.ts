@@ -1,58 +1,34 @@
-// A minimal VRRP-only runner (keepalived -P): load the config, run the VRRP engine,
-// SIGTERM/SIGINT -> stop and exit 0, SIGHUP -> reload. The full daemon calls VrrpEngine itself.
+// Test harness: a minimal VRRP-only runner (keepalived -P), spawned by test/vrrp-helpers.ts
+// (startTsNode) through vrrp-standalone-cli.ts. It loads the config, runs the VRRP engine on the real
+// network, SIGTERM/SIGINT -> stop and exit 0, SIGHUP -> reload. The daemon composes VrrpEngine itself.
 import { readFile, writeFile, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import pino, { type Logger } from 'pino';
-import { writeAtomic } from '../util/write-atomic.js';
-import { hasErrorCode, TskeepalivedError } from '../util/errors.js';
-import type { CliOptions } from '../cli/options.js';
-import type { Diagnostic, KeepalivedConfig } from '../config/model.js';
-import { VrrpEngine } from './engine.js';
-import type { VrrpNetIo } from './io.js';
-
-export class ConfigLoadError extends TskeepalivedError {
-  constructor(message: string) {
-    super(message, 'TSK_ERR_CONFIG_LOAD');
-    this.name = 'ConfigLoadError';
-  }
-}
+import type { Logger } from 'pino';
+import { writeAtomic } from '../../src/util/write-atomic.js';
+import type { CliOptions } from '../../src/cli/options.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { Diagnostic, KeepalivedConfig } from '../../src/config/model.js';
+import { createLogger, logOptionsFromCli } from '../../src/log/logger.js';
+import { createNetIo } from '../../src/daemon/vrrp-net-io.js';
+import { VrrpEngine } from '../../src/vrrp/engine.js';
+import type { VrrpNetIo } from '../../src/vrrp/io.js';
 
 /** Load a keepalived.conf through src/config/load.ts; a .json file is taken as a ready KeepalivedConfig. */
 export async function loadVrrpConfig(path: string, configId?: string): Promise<{ config: KeepalivedConfig; diagnostics: Diagnostic[] }> {
   if (path.endsWith('.json')) {
-    const text = await readFile(path, 'utf8').catch((e: Error) => {
-      throw new ConfigLoadError(`${path}: ${e.message}`);
-    });
+    const text = await readFile(path, 'utf8');
     try {
       return { config: JSON.parse(text) as KeepalivedConfig, diagnostics: [] };
     } catch (e) {
-      throw new ConfigLoadError(`${path}: invalid JSON: ${(e as Error).message}`);
+      throw new Error(`invalid JSON: ${(e as Error).message}`);
     }
   }
-  const modPath = '../config/load.js';
-  let mod: { loadConfig: (p: string, o: { configId?: string }) => Promise<{ config: KeepalivedConfig; diagnostics: Diagnostic[] }> | { config: KeepalivedConfig; diagnostics: Diagnostic[] } };
-  try {
-    mod = await import(modPath);
-  } catch {
-    throw new ConfigLoadError('the keepalived.conf loader (src/config/load.ts) is not available in this build; pass a .json config');
-  }
-  return await mod.loadConfig(path, { configId });
+  return loadConfig(path, { configId });
 }
 
-/** The daemon's logger setup (src/log) when available, else plain pino JSON lines. */
+/** The daemon's logger setup (src/log), as a VRRP child logger. */
 export async function standaloneLogger(opts: CliOptions): Promise<Logger> {
-  try {
-    const { createLogger, logOptionsFromCli } = await import('../log/logger.js');
-    return (await createLogger(logOptionsFromCli(opts))).logger.child({ subsystem: 'vrrp' });
-  } catch {
-    return pino({ name: 'tskeepalived', level: opts.logDetail ? 'debug' : 'info', base: { pid: process.pid } });
-  }
-}
-
-export async function defaultNetIo(): Promise<VrrpNetIo> {
-  const modPath = './net-io.js';
-  const mod = (await import(modPath)) as { createNetIo: () => Promise<VrrpNetIo> };
-  return mod.createNetIo();
+  return (await createLogger(logOptionsFromCli(opts))).logger.child({ subsystem: 'vrrp' });
 }
 
 async function writePid(path: string | undefined): Promise<void> {
@@ -66,7 +42,7 @@ export async function runVrrpStandalone(opts: CliOptions, deps: { io?: VrrpNetIo
   try {
     loaded = await loadVrrpConfig(file, opts.configId);
   } catch (e) {
-    log.fatal(hasErrorCode(e, 'TSK_ERR_CONFIG_LOAD') ? e.message : `${file}: ${(e as Error).message}`);
+    log.fatal(`${file}: ${(e as Error).message}`);
     process.exitCode = 4;
     return;
   }
@@ -75,7 +51,7 @@ export async function runVrrpStandalone(opts: CliOptions, deps: { io?: VrrpNetIo
     process.exitCode = 4;
     return;
   }
-  const io = deps.io ?? (await defaultNetIo());
+  const io = deps.io ?? (await createNetIo());
   const engine = new VrrpEngine({ io, logger: log });
   await writePid(opts.pidFile);
   await writePid(opts.vrrpPidFile);

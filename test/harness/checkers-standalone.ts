@@ -1,20 +1,12 @@
-// Running the checkers alone from the CLI (before / apart from the full daemon): load the config,
-// create the load-balancer backend (--lb-backend > lb_backend > ipvs), start the engine, reload on
-// SIGHUP, stop on SIGTERM/SIGINT (releasing the LB state unless -I).
+// Test harness (test/checkers-standalone.test.ts): the checkers alone, apart from the full daemon:
+// load the config, create the load-balancer backend (--lb-backend > lb_backend > ipvs), start the
+// engine, reload on SIGHUP, stop on SIGTERM/SIGINT (releasing the LB state unless -I).
 import pino from 'pino';
-import type { CliOptions } from '../cli/options.js';
-import type { Diagnostic, KeepalivedConfig } from '../config/model.js';
-import type { LbBackend } from '../ipvs/backend.js';
-import { CheckersEngine, createBackendFor } from './engine.js';
-
-type LoadConfig = (path: string, opts: { configId?: string }) => { config: KeepalivedConfig; diagnostics: Diagnostic[] };
-
-async function loadConfigModule(): Promise<LoadConfig> {
-  const modPath = '../config/load.js';
-  const mod = (await import(modPath)) as { loadConfig?: LoadConfig };
-  if (typeof mod.loadConfig !== 'function') throw new Error('src/config/load.ts does not export loadConfig');
-  return mod.loadConfig;
-}
+import type { CliOptions } from '../../src/cli/options.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { Diagnostic } from '../../src/config/model.js';
+import type { LbBackend } from '../../src/ipvs/backend.js';
+import { CheckersEngine, createBackendFor } from '../../src/checkers/engine.js';
 
 function formatDiag(d: Diagnostic): string {
   const where = d.file ? `${d.file}${d.line !== undefined ? `:${d.line}` : ''}: ` : '';
@@ -36,7 +28,6 @@ export async function startCheckersStandalone(
   // logs on stderr: stdout is the dry-run backend's ipvsadm lines
   log = pino({ name: 'tskeepalived-checkers' }, pino.destination(2)),
 ): Promise<StandaloneHandle> {
-  const loadConfig = await loadConfigModule();
   const load = () => {
     const { config, diagnostics } = loadConfig(opts.useFile, { configId: opts.configId });
     for (const d of diagnostics) if (d.severity !== 'info') log.warn(formatDiag(d));

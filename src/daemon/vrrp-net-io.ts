@@ -1,20 +1,21 @@
 // The production VrrpNetIo (src/vrrp/io.ts): the VRRP engine's network edge over src/native + src/net.
+// It lives in the daemon, above both, which composes it with the engine (engines.ts).
 // Address / route / rule operations are idempotent where keepalived's are: adding what exists and
 // removing what is gone succeed.
 import type { VirtualAddress, VirtualRoute, VirtualRule } from '../config/model.js';
 import type { InterfaceInfo, NetEvent, VmacInfo, VmacSpec, VrrpNetIo, VrrpSocketHandle } from '../vrrp/io.js';
-import { parseIPv4 } from '../native/inet.js';
-import { GarpSender } from './arp.js';
-import { NaSender } from './ndisc.js';
-import { closeRouteSocket } from './netlink.js';
-import { addAddress, deleteAddress, listAddresses, watchAddresses, type AddressSpec } from './rtnl-addr.js';
-import { getLink, listLinks, watchLinks } from './rtnl-link.js';
-import { addRoute, deleteRoute, type RouteSpec } from './rtnl-route.js';
-import { addRule, deleteRule, type RuleSpec } from './rtnl-rule.js';
-import { readSysctl, writeSysctl } from './sysctl.js';
-import { VmacManager } from './vmac.js';
-import { openVrrpSocket } from './vrrp-socket.js';
-import { VipFilter, type VipFilterEntry } from './vip-filter.js';
+import { parseIPv4 } from '../util/inet.js';
+import { GarpSender } from '../net/arp.js';
+import { NaSender } from '../net/ndisc.js';
+import { closeRouteSocket } from '../net/netlink.js';
+import { addAddress, deleteAddress, listAddresses, watchAddresses, type AddressSpec } from '../net/rtnl-addr.js';
+import { getLink, listLinks, watchLinks } from '../net/rtnl-link.js';
+import { addRoute, deleteRoute, type RouteSpec } from '../net/rtnl-route.js';
+import { addRule, deleteRule, type RuleSpec } from '../net/rtnl-rule.js';
+import { readSysctl, writeSysctl } from '../net/sysctl.js';
+import { VmacManager } from '../net/vmac.js';
+import { openVrrpSocket } from '../net/vrrp-socket.js';
+import { VipFilter, type VipFilterEntry } from '../net/vip-filter.js';
 import { hasErrorCode, TskeepalivedError } from '../util/errors.js';
 
 export class NetIoError extends TskeepalivedError {
