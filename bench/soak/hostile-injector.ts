@@ -11,7 +11,7 @@ import { AF_PACKET, ETH_P_ALL, SOCK_RAW } from '../../src/native/constants.js';
 import { RawSocket } from '../../src/native/raw-socket.js';
 import { sockaddrLl } from '../../src/native/sockaddr.js';
 import { getLink } from '../../src/net/rtnl-link.js';
-import { formatIP as bytesToIp } from '../../src/native/inet.js';
+import { formatIP as bytesToIp } from '../../src/util/inet.js';
 import { MutantFactory, MUTATION_CLASSES, type AdvertKind, type CapturedAdvert, type LabAddresses, type Outcome, type Role } from './hostile-mutations.js';
 
 export interface InjectorPlan {

@@ -6,8 +6,7 @@
 // ('none': unicast to the other node). Pure functions over Buffers.
 import { pseudoHeader } from '../../src/vrrp/checksum.js';
 import { internetChecksum } from '../../src/util/internet-checksum.js';
-import { parseIP as ipToBytes, formatIP as bytesToIp } from '../../src/native/inet.js';
-import { parseMac } from '../../src/native/inet.js';
+import { parseIP as ipToBytes, formatIP as bytesToIp, parseMac } from '../../src/util/inet.js';
 
 export type AdvertKind = 'v2pass' | 'v3v4' | 'v3v6' | 'ah';
 export const ADVERT_KINDS: AdvertKind[] = ['v2pass', 'v3v4', 'v3v6', 'ah'];
