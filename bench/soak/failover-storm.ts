@@ -271,7 +271,7 @@ function figures(
     const c = healBefore(g.t);
     const next = garps.find((p) => p.mac === macs[g.node] && p.t >= g.t - 50);
     process.stdout.write(
-      `  !! ${label}: node ${'AB'[g.node]} took the VIP ${c ? `${(g.t - c.fault).toFixed(0)} ms after a ${c.cause} fault` : ''} with no GARP within 1 s (next one from it: ${next ? `${(next.t - g.t).toFixed(0)} ms later` : 'none'})\n`,
+      `  !! ${label}: node ${'AB'[g.node]} took the VIP ${c ? `${(g.t - c.fault).toFixed(0)} ms after a ${c.cause} fault` : ''}, held it ${heldMs(g) === Infinity ? 'to the end' : `${heldMs(g).toFixed(0)} ms`}, with no GARP within 1 s (next one from it: ${next ? `${(next.t - g.t).toFixed(0)} ms later` : 'none'})\n`,
     );
   }
   const lostBy = { sigstop: 0, sigkill: 0, link: 0, loss: 0 } as Record<Cause, number>;
