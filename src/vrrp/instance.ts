@@ -408,6 +408,9 @@ export class InstanceRuntime {
       case 'garp':
         this.startGarpSchedule();
         return;
+      case 'garp-lower-prio':
+        this.refreshGarpAfterLowerPrio();
+        return;
       case 'transition': {
         this.lastTransitionAt = Date.now();
         if (a.to === 'MASTER') this.ah?.counter.onBecomeMaster();
@@ -582,6 +585,20 @@ export class InstanceRuntime {
       };
       this.later(refresh, cfg.garpMasterRefresh);
     }
+  }
+
+  /**
+   * As keepalived: a lower-priority advert reached the MASTER (e.g. the peer took over while this
+   * node was frozen or cut off), so the neighbours may have the peer's MAC for the VIPs. Send
+   * garp_lower_prio_repeat rounds now and again after garp_lower_prio_delay (defaults: the
+   * garp_master_* values); without it clients keep sending to the peer, which dropped the VIPs.
+   */
+  private refreshGarpAfterLowerPrio(): void {
+    const repeat = this.cfg.garpLowerPrioRepeat ?? this.cfg.garpMasterRepeat;
+    if (repeat <= 0) return;
+    this.sendGarpBurst(repeat);
+    const delay = this.cfg.garpLowerPrioDelay ?? this.cfg.garpMasterDelay;
+    if (delay > 0) this.later(() => this.sendGarpBurst(repeat), delay);
   }
 
   /** Stop the instance: priority 0 when MASTER; addresses removed unless release is false. */

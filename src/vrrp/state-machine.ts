@@ -41,6 +41,12 @@ export type MachineAction =
   | { type: 'remove-vips' }
   /** start the gratuitous ARP / unsolicited NA schedule for the new master */
   | { type: 'garp' }
+  /**
+   * a MASTER heard a lower-priority advert: another router believed itself master (it may have
+   * announced the VIPs with its own MAC), so refresh the neighbours' ARP / ND caches
+   * (keepalived's garp_lower_prio_repeat / garp_lower_prio_delay)
+   */
+  | { type: 'garp-lower-prio' }
   | { type: 'transition'; from: VrrpStateName; to: VrrpStateName; reason: TransitionReason; priority: number };
 
 export type MachineEvent =
@@ -298,6 +304,8 @@ export class VrrpStateMachine {
       this.becomeBackup('higher-priority-advert');
       return;
     }
-    if (!otherWins && !this.cfg.lowerPrioNoAdvert && compareIp(src, this.cfg.primaryAddress) !== 0) this.sendAdvert(this.prio);
+    if (otherWins || compareIp(src, this.cfg.primaryAddress) === 0) return;
+    if (!this.cfg.lowerPrioNoAdvert) this.sendAdvert(this.prio);
+    this.emit({ type: 'garp-lower-prio' });
   }
 }
