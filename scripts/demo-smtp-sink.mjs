@@ -17,7 +17,7 @@ const server = new SMTPServer({
       const subject = /^Subject: (.*)$/im.exec(head)?.[1] ?? '';
       process.stdout.write(
         JSON.stringify({
-          from: session.envelope.mailFrom && session.envelope.mailFrom.address,
+          from: session.envelope.mailFrom?.address,
           to: session.envelope.rcptTo.map((r) => r.address),
           subject,
           body: rest.join('\r\n\r\n').trim(),

@@ -201,4 +201,4 @@ async function main() {
   process.exit(0);
 }
 
-main().catch((e) => fail(e && e.message ? e.message : String(e)));
+main().catch((e) => fail(e?.message ? e.message : String(e)));

@@ -121,7 +121,7 @@ export async function startSmtpSink(opts: { rejectWith?: { code: number; message
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
     disableReverseLookup: true,
-    onMailFrom(address, _session, cb) {
+    onMailFrom(_address, _session, cb) {
       if (opts.rejectWith) {
         const err = new Error(opts.rejectWith.message) as Error & { responseCode: number };
         err.responseCode = opts.rejectWith.code;

@@ -26,7 +26,7 @@ export async function deleteNamespaces(prefix: string): Promise<void> {
   const list = await sh('ip', 'netns', 'list').catch(() => '');
   for (const line of list.split('\n')) {
     const name = line.split(' ')[0];
-    if (name && name.startsWith(prefix)) await sh('ip', 'netns', 'del', name).catch(() => {});
+    if (name?.startsWith(prefix)) await sh('ip', 'netns', 'del', name).catch(() => {});
   }
 }
 

@@ -216,7 +216,7 @@ test('every ~SEQ error path is a diagnostic with its file and line, never an exc
   {
     const r = parseText(bad.map(([l]) => l).join('\n') + '\nafter\n', {}, 'gen.conf');
     const got = r.diagnostics.map((d) => [d.line, d.file?.endsWith('gen.conf'), d.severity, d.message]);
-    const want = bad.flatMap(([l, msgs], i) => msgs.map((m) => [i + 1, true, 'error', m]));
+    const want = bad.flatMap(([_l, msgs], i) => msgs.map((m) => [i + 1, true, 'error', m]));
     assert.equal(got.length, want.length, JSON.stringify(got, null, 1));
     got.forEach((g, i) => {
       assert.deepEqual(g.slice(0, 3), want[i]!.slice(0, 3));

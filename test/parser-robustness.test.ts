@@ -91,7 +91,7 @@ test('10,000-deep braces (and 10,000 unclosed)', () => {
   assert.deepEqual(r.diagnostics, []);
   let n = r.nodes[0]!;
   let depth = 1;
-  while (n.children && n.children.length) {
+  while (n.children?.length) {
     n = n.children[0]!;
     depth++;
   }

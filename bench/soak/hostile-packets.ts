@@ -449,7 +449,7 @@ async function main(): Promise<void> {
     const seen = new Map<number, { t: number; p99: number; max: number }>();
     for (const s of scrapes()) {
       if (s.url !== scrapeUrls[ROLES.indexOf(r)] || !s.series) continue;
-      const seq = s.series['tskeepalived_event_loop_delay_windows_total'];
+      const seq = s.series.tskeepalived_event_loop_delay_windows_total;
       if (!seen.has(seq)) seen.set(seq, { t: s.t, p99: s.series['tskeepalived_event_loop_delay_seconds{quantile="0.99"}'] * 1000, max: s.series['tskeepalived_event_loop_delay_seconds{quantile="1"}'] * 1000 });
     }
     const during = [...seen.values()].filter((w) => w.t >= t0 + 5000 && w.t <= t1 + 1500);

@@ -215,7 +215,7 @@ async function runStorm(lan: Lan, engine: Engine, steps: Step[]): Promise<StormR
       const instancesOk = JSON.stringify(dump?.instances) === JSON.stringify(expectedInstances(shape));
       for (const octet of HEALTHY_REAL_SERVERS) {
         const r = dump?.reals.find((x) => x.rs.startsWith(`[${SUBNET}.${octet}]:`));
-        if (!r || !r.alive || r.weight <= 0) healthyDropped.push(`after SIGHUP ${i + 1} (${step.kind}): ${SUBNET}.${octet} ${r ? `alive=${r.alive} weight=${r.weight}` : 'absent'}`);
+        if (!r?.alive || r.weight <= 0) healthyDropped.push(`after SIGHUP ${i + 1} (${step.kind}): ${SUBNET}.${octet} ${r ? `alive=${r.alive} weight=${r.weight}` : 'absent'}`);
       }
       if (step.kind === 'invalid') {
         const kept = alive(a) && refusedNow && instancesOk;

@@ -5,7 +5,7 @@ import type { Diagnostic, Severity, SourceLoc } from './model.js';
 import { ScriptUsers } from './script-users.js';
 
 /** keepalived reads the config in several passes; messages are printed pass by pass. */
-export const enum Pass {
+export enum Pass {
   Parent = 0,
   Checker = 1,
   Vrrp = 2,

@@ -21,7 +21,7 @@ export const REJECTED_BY_KEEPALIVED = new Set([
   'static_rules ip_proto',
 ]);
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a table of any builder type, only its keywords are read
 type AnyTable = KeywordTable<any>;
 
 const TABLES: Record<string, AnyTable> = {

@@ -5,7 +5,7 @@
 // owned by non-root, or (a file, or a directory without the sticky bit) writable by a non-root group
 // or by all; the elements are '/', each directory, the name as configured and the file a final link
 // leads to.
-import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { ScriptSpec } from './model.js';
 
@@ -44,7 +44,7 @@ function checkElements(path: string): ScriptCheck {
     if (i > 0 && parts[i] === '') continue;
     prefix = i === 0 ? '/' : prefix === '/' ? `/${parts[i]}` : `${prefix}/${parts[i]}`;
     const last = i === parts.length - 1;
-    let st;
+    let st: Stats;
     try {
       st = lstatSync(prefix);
     } catch {
@@ -68,7 +68,7 @@ export function checkScriptFile(command: string, searchPath = process.env.PATH ?
   if (!command.includes('/')) file = findInPath(command, searchPath);
   if (!file) return { isScript: false, insecure: false, problem: `cannot find script '${command}' in PATH` };
   let real: string;
-  let st;
+  let st: Stats;
   try {
     real = realpathSync.native(file);
     st = statSync(real);

@@ -22,7 +22,7 @@ export function readScript(ctx: BuildContext, users: ScriptUsers, node: ConfNode
     missingParameter(ctx, node, offset);
     return undefined;
   }
-  const line = node.text && node.text.length ? node.text : [node.keyword, ...node.args].join(' ');
+  const line = node.text?.length ? node.text : [node.keyword, ...node.args].join(' ');
   const whole = splitQuotedEscaped(line);
   if ('error' in whole) {
     ctx.error(node, whole.error);

@@ -93,7 +93,7 @@ export function validateVirtualServer(ctx: BuildContext, d: VsDraft, groups: Rea
   }
   const k = vs.key;
   const grp = k.kind === 'group' ? groups.get(k.group) : undefined;
-  const hasAddr = k.kind === 'addr' || (grp !== undefined && grp.entries.some((e) => e.kind === 'addr'));
+  const hasAddr = k.kind === 'addr' || (grp?.entries.some((e) => e.kind === 'addr'));
   const fwmarkOnly = k.kind === 'fwmark' || (grp !== undefined && grp.entries.length > 0 && grp.entries.every((e) => e.kind === 'fwmark'));
   if (hasAddr && !d.protocolSet) {
     ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)}: no protocol set - defaulting to UDP`);

@@ -88,7 +88,7 @@ export function decodeLink(m: NetlinkMessage): LinkInfo {
     lowerUp: (flags & IFF_LOWER_UP) !== 0,
     mac: addr ? formatMac(addr) : '',
     mtu: readAttrU32(attrs.get(IFLA_MTU)),
-    operState: op && op.length ? op[0] : undefined,
+    operState: op?.length ? op[0] : undefined,
     masterIndex: readAttrU32(attrs.get(IFLA_MASTER)),
     type: readU16(p, 2),
   };

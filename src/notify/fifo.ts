@@ -5,7 +5,7 @@
 // FIFO path as its last argument, open the FIFO read-write and non-blocking (so a missing
 // reader never blocks), drop a line when the pipe is full, remove the FIFO we created on close.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { closeSync, constants as fsc, lstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsc, lstatSync, openSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import type { Logger } from 'pino';
 import type { FifoSpec } from '../config/model.js';
 import type { EngineEvent } from '../engine/types.js';
@@ -50,7 +50,7 @@ export class NotifyFifo {
 
   open(): boolean {
     const path = this.spec.path;
-    let st;
+    let st: Stats | undefined;
     try {
       st = lstatSync(path);
     } catch {

@@ -1,7 +1,7 @@
 // Running keepalived scripts (notify, vrrp_script, MISC_CHECK, notify_up/down, quorum_up/down):
 // no shell (argv as keepalived splits it), optional user/group, a timeout that kills the whole
 // process group, and never an exception: the result is a value.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { ScriptSpec } from '../config/model.js';
 
@@ -78,7 +78,7 @@ export function runScript(spec: ScriptSpec, opts: RunOptions = {}): Promise<Scri
       if (timer) clearTimeout(timer);
       resolve(done(r));
     };
-    let child;
+    let child: ChildProcess;
     try {
       child = spawn(spec.argv[0], [...spec.argv.slice(1), ...(opts.args ?? [])], {
         stdio: 'ignore',

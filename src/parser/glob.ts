@@ -63,7 +63,7 @@ export function hasMagic(s: string): boolean {
   return false;
 }
 
-function unescape(s: string): string {
+function unescapeGlob(s: string): string {
   return s.includes('\\') ? s.replace(/\\(.)/g, '$1') : s;
 }
 
@@ -125,7 +125,7 @@ export function glob(pattern: string, cwd: string): GlobResult {
 function globOne(pattern: string, cwd: string, res: GlobResult): string[] {
   if (pattern === '') return [];
   if (!hasMagic(pattern)) {
-    const plain = unescape(pattern);
+    const plain = unescapeGlob(pattern);
     const abs = resolve(cwd, plain);
     try {
       lstatSync(abs);
@@ -145,7 +145,7 @@ function globOne(pattern: string, cwd: string, res: GlobResult): string[] {
     const next: string[] = [];
     for (const prefix of prefixes) {
       if (!hasMagic(part)) {
-        const cand = prefix + unescape(part);
+        const cand = prefix + unescapeGlob(part);
         if (last) {
           try {
             lstatSync(resolve(cwd, cand));

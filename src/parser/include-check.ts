@@ -21,7 +21,7 @@ export function includeCheckSet(current: number, words: string[]): number {
       name = word.slice(1);
     } else if (i === 1) check = 0;
     else continue; // "Duplicate include_check" (reported by the config builder)
-    const flag = Object.prototype.hasOwnProperty.call(FLAGS, name) ? FLAGS[name]! : 0;
+    const flag = Object.hasOwn(FLAGS, name) ? FLAGS[name]! : 0;
     if (!flag) continue; // "Unknown include_check type" (reported by the config builder)
     if (mode === 0) check = INCLUDE_R | flag;
     else if (mode === 1) check |= flag;

@@ -8,7 +8,7 @@
 // them in: include/file problems from the parent, everything else from the child.
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import type { Diagnostic, DiagnosticCode, Severity, SourceLoc } from './diagnostic.js';
+import type { Diagnostic, DiagnosticCode, Severity, } from './diagnostic.js';
 import type { ConfNode, ParseOptions, ParseResult } from './ast.js';
 import { CopySource } from './copy-source.js';
 import { FileStack, INCLUDE_ALL, INCLUDE_B, INCLUDE_M, INCLUDE_R, INCLUDE_W } from './file-stack.js';
@@ -168,10 +168,6 @@ export function parseConfig(path: string, opts: ParseOptions = {}): ParseResult 
   return result;
 }
 
-function firstWord(line: string): string {
-  const t = tokenize(line).words;
-  return t[0] ?? '';
-}
 
 function includeType(buf: string): number {
   switch (buf[7]) {

@@ -30,9 +30,7 @@ export interface LineSource {
   cwd(): string;
 }
 
-export interface ReaderReport {
-  (message: string, severity: 'error' | 'warning' | 'info', code?: DiagnosticCode): void;
-}
+export type ReaderReport = (message: string, severity: 'error' | 'warning' | 'info', code?: DiagnosticCode) => void
 
 function isBlank(c: number): boolean {
   return c === 32 || c === 9;
@@ -42,7 +40,7 @@ export function isIncludeLine(buf: string): number {
   // returns the offset of the pattern (after the keyword and one white space char), or -1
   if (!buf.startsWith('include')) return -1;
   const c7 = buf.charCodeAt(7);
-  if (c7 !== c7) return -1;
+  if (Number.isNaN(c7)) return -1; // the buffer ends after 'include'
   if (isSpace(c7)) return 8;
   const c8 = buf.charCodeAt(8);
   if (isSpace(c8) && 'rmwba'.includes(buf[7]!)) return 9;

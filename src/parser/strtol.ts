@@ -6,7 +6,7 @@ export interface StrtolResult {
   end: number;
 }
 
-const LONG_MAX = 9223372036854775807;
+const LONG_MAX = 2 ** 63; // LONG_MAX (2^63 - 1) as the nearest double, as strtol's clamped value reads
 
 function digitValue(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;

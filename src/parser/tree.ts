@@ -75,8 +75,14 @@ export class TreeBuilder {
     const words = t.words;
     if (words.length === 0) return;
     const first = words[0]!;
-    if (first === '{' && text.charCodeAt(0) === 123) return this.openBrace(loc);
-    if (first === '}' && text.charCodeAt(0) === 125) return this.closeBrace(loc);
+    if (first === '{' && text.charCodeAt(0) === 123) {
+      this.openBrace(loc);
+      return;
+    }
+    if (first === '}' && text.charCodeAt(0) === 125) {
+      this.closeBrace(loc);
+      return;
+    }
     words.shift();
     this.add({ keyword: first, args: words, text, loc });
   }

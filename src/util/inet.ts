@@ -90,7 +90,7 @@ export function parseIPv6(address: string): Buffer {
     const t = toGroups(tail);
     groups = [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
   }
-  groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  for (let i = 0; i < groups.length; i++) out.writeUInt16BE(groups[i]!, i * 2);
   return out;
 }
 
