@@ -53,6 +53,8 @@ export class Lab {
   readonly dir = mkdtempSync(join(tmpdir(), 'tks-ckf-'));
   readonly namespaces: string[] = [];
   readonly procs: ChildProcess[] = [];
+  /** more teardown (e.g. a test/vrrp-helpers Lan), run after the processes are killed */
+  readonly teardown: (() => void)[] = [];
   private cleaned = false;
 
   constructor(tag: string) {
@@ -72,12 +74,17 @@ export class Lab {
     sh('ip', ['netns', 'add', ns]);
     this.namespaces.push(ns);
     sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    this.prepare(ns);
+    return ns;
+  }
+
+  /** What every lab namespace needs for the servers: ephemeral ports above theirs, the blackhole set. */
+  prepare(ns: string): void {
     // the checkers' ephemeral ports must not take a server's port (a refused server listens again)
     sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv4.ip_local_port_range=${EPHEMERAL_PORTS}`]);
     const rules = `table inet ${NFT_TABLE} {\n set blackhole { type inet_service; }\n chain input { type filter hook input priority -10; tcp dport @blackhole drop; }\n}\n`;
     const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: rules, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`nft in ${ns}: ${r.stderr}`);
-    return ns;
   }
 
   spawn(ns: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, stdio: ('pipe' | 'ignore')[] = ['pipe', 'pipe', 'pipe']): ChildProcess {
@@ -109,6 +116,7 @@ export class Lab {
       }
     }
     for (const ns of this.namespaces) sh('ip', ['netns', 'del', ns], true);
+    for (const t of this.teardown) t();
     rmSync(this.dir, { recursive: true, force: true });
   }
 
@@ -184,8 +192,8 @@ export class FaultServers {
     return (await this.request({ op: 'get', url })) as unknown as { status: number; body: string };
   }
 
-  async stats(): Promise<{ held: number; requests: number; flips: number }> {
-    return (await this.request({ op: 'stats' })) as unknown as { held: number; requests: number; flips: number };
+  async stats(): Promise<{ held: number; requests: number; connections: number; flips: number }> {
+    return (await this.request({ op: 'stats' })) as unknown as { held: number; requests: number; connections: number; flips: number };
   }
 
   stop(): void {

@@ -13,7 +13,7 @@
 //   {id, op:'listen', ports:[...]}     {id, op:'mode', ports:[...], mode}   -> {id, at}
 //   {id, op:'flap', ports:[...], faults:[...], periodMs}  (faults[i] for ports[i]; periodMs 0 stops)
 //   {id, op:'get', url}  -> {id, status, body}   (an HTTP GET from inside the namespace)
-//   {id, op:'stats'}     -> {id, held, requests, flips}
+//   {id, op:'stats'}     -> {id, held, requests, connections, flips}
 // nftables: the set `inet <table> blackhole` must exist (the lab creates it).
 import { execFile } from 'node:child_process';
 import { request } from 'node:http';
@@ -46,9 +46,11 @@ interface Port {
 const ports = new Map<number, Port>();
 const held = new Set<Socket>();
 let requests = 0;
+let connections = 0;
 let flips = 0;
 
 function onConnection(p: Port, sock: Socket): void {
+  connections++;
   held.add(sock);
   const cap = setTimeout(() => sock.destroy(), HOLD_CAP_MS);
   sock.on('close', () => {
@@ -197,7 +199,7 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
     case 'get':
       return get(c.url!) as unknown as Promise<Record<string, unknown>>;
     case 'stats':
-      return { held: held.size, requests, flips };
+      return { held: held.size, requests, connections, flips };
   }
 }
 
