@@ -68,7 +68,7 @@ export class Lab {
     process.once('exit', () => this.cleanup());
   }
 
-  /** A namespace with lo up and the nftables blackhole set (SYNs to its ports are dropped). */
+  /** A namespace with lo up and the nftables blackhole set (new connections' SYNs to its ports are dropped). */
   namespace(name: string): string {
     const ns = `${this.prefix}-${name}`;
     sh('ip', ['netns', 'add', ns]);
@@ -82,7 +82,7 @@ export class Lab {
   prepare(ns: string): void {
     // the checkers' ephemeral ports must not take a server's port (a refused server listens again)
     sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv4.ip_local_port_range=${EPHEMERAL_PORTS}`]);
-    const rules = `table inet ${NFT_TABLE} {\n set blackhole { type inet_service; }\n chain input { type filter hook input priority -10; tcp dport @blackhole drop; }\n}\n`;
+    const rules = `table inet ${NFT_TABLE} {\n set blackhole { type inet_service; }\n chain input { type filter hook input priority -10; tcp dport @blackhole tcp flags & (syn | ack) == syn drop; }\n}\n`;
     const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: rules, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`nft in ${ns}: ${r.stderr}`);
   }

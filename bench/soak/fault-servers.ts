@@ -3,7 +3,8 @@
 // each port has a mode:
 //   ok         HTTP/1.1 200, body "ok\n" (a TCP_CHECK only sees the accepted connection)
 //   refuse     the listener is closed: connections are refused (RST)
-//   blackhole  SYNs to the port are dropped by an nftables set (connect never completes)
+//   blackhole  SYNs to the port are dropped by an nftables set (connect never completes; the
+//              connections already open still close normally)
 //   hang       the connection is accepted, the request read, nothing ever answered
 //   slow       the full 200 answer, after slowMs
 //   status     HTTP/1.1 500
