@@ -5,9 +5,12 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Limiter } from '../src/checkers/limiter.js';
 import { initialQuorum, nextQuorum, poolDestinations, type RealServerHealth } from '../src/checkers/pool.js';
-import { CheckerLoop, firstDelay, type Timers } from '../src/checkers/scheduler.js';
+import { CheckerLoop, firstDelay, type LoopTiming, type Timers } from '../src/checkers/scheduler.js';
 import type { CheckResult } from '../src/checkers/types.js';
 import { expandRange } from '../src/checkers/services.js';
+import { loopTiming } from '../src/checkers/engine.js';
+import type { Checker } from '../src/config/model.js';
+import { httpCheck, rs, tcpCheck, vs } from './checkers-fixtures.js';
 
 /** Timers that record every requested delay and fire only when told. */
 class ScriptedTimers implements Timers {
@@ -31,7 +34,7 @@ class ScriptedTimers implements Timers {
   }
 }
 
-function scriptedLoop(outcomes: boolean[], timing = { delayLoop: 1000, retry: 2, delayBeforeRetry: 100 }, initialUp = true) {
+function scriptedLoop(outcomes: boolean[], timing: LoopTiming = { delayLoop: 1000, retry: 2, delayBeforeRetry: 100 }, initialUp = true) {
   const timers = new ScriptedTimers();
   const verdicts: boolean[] = [];
   let i = 0;
@@ -74,6 +77,36 @@ describe('checker loop', () => {
     loop.start(0);
     await timers.fireNext();
     assert.deepEqual(verdicts, [true]);
+  });
+
+  it("HTTP_GET after a failure (keepalived's failed url): the first success clears it, the next pass restores", async () => {
+    const { loop, timers, verdicts } = scriptedLoop([false, false, true, false, true, true], { delayLoop: 1000, retry: 0, delayBeforeRetry: 100, confirmAfterFailure: 1000 });
+    loop.start(0);
+    await timers.fireNext(); // fails -> down
+    await timers.fireNext(); // fails again, still down
+    assert.deepEqual(verdicts, [false, false]);
+    await timers.fireNext(); // success: failed url cleared, not restored yet
+    assert.deepEqual(verdicts, [false, false]);
+    assert.equal(loop.up, false);
+    await timers.fireNext(); // a failure in between does not set the failed url again (keepalived)
+    await timers.fireNext(); // success: restored
+    assert.deepEqual(verdicts, [false, false, false, true]);
+    assert.equal(loop.up, true);
+    assert.deepEqual(timers.delays, [0, 1000, 1000, 1000, 1000, 1000]);
+  });
+
+  it('HTTP_GET with fast_recovery: the confirming pass runs at once; alpha start: the first success restores', async () => {
+    const fast = scriptedLoop([false, true, true], { delayLoop: 1000, retry: 0, delayBeforeRetry: 100, confirmAfterFailure: 0 });
+    fast.loop.start(0);
+    await fast.timers.fireNext();
+    await fast.timers.fireNext();
+    await fast.timers.fireNext();
+    assert.deepEqual(fast.verdicts, [false, true]);
+    assert.deepEqual(fast.timers.delays, [0, 1000, 0, 1000]);
+    const alpha = scriptedLoop([true], { delayLoop: 1000, retry: 0, delayBeforeRetry: 100, confirmAfterFailure: 1000 }, false);
+    alpha.loop.start(0);
+    await alpha.timers.fireNext();
+    assert.deepEqual(alpha.verdicts, [true], 'never failed: no failed url to clear');
   });
 
   it('stop cancels the pending run and ignores an in-flight result', async () => {
@@ -190,5 +223,16 @@ describe('pool logic', () => {
     assert.deepEqual(expandRange('10.0.0.254', '255', 4), ['10.0.0.254', '10.0.0.255']);
     assert.deepEqual(expandRange('2001:db8::1', 'a', 6).slice(-2), ['2001:db8::9', '2001:db8::a']);
     assert.deepEqual(expandRange('10.0.0.1', undefined, 4), ['10.0.0.1']);
+  });
+});
+
+describe('loop timing from the configuration', () => {
+  it('HTTP_GET/SSL_GET confirm a restore one delay_loop later (at once with fast_recovery); TCP_CHECK does not', () => {
+    const server = (c: Checker) => rs('127.0.0.1', 80, [c]);
+    const v = vs([], { delayLoop: 3000 });
+    assert.equal(loopTiming(v, server(httpCheck()), httpCheck()).confirmAfterFailure, 3000);
+    assert.equal(loopTiming(v, server(httpCheck()), httpCheck({ type: 'SSL_GET' })).confirmAfterFailure, 3000);
+    assert.equal(loopTiming(v, server(httpCheck()), httpCheck({ fastRecovery: true })).confirmAfterFailure, 0);
+    assert.equal(loopTiming(v, server(tcpCheck()), tcpCheck()).confirmAfterFailure, undefined);
   });
 });

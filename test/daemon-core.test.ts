@@ -63,6 +63,9 @@ test('status endpoint: /metrics reflects engine state, /status is the JSON dump,
   assert.match(m.text, /^tskeepalived_engine_up\{engine="vrrp"\} 1$/m);
   assert.match(m.text, /^tskeepalived_engine_up\{engine="checkers"\} 0$/m);
   assert.match(m.text, /^process_resident_memory_bytes \d+$/m);
+  // the event loop's timers and sockets by type (a leak shows as a count growing with uptime)
+  assert.match(m.text, /^# TYPE process_active_resources gauge$/m);
+  assert.match(m.text, /^process_active_resources\{type="\w+"\} [1-9]\d*$/m);
   h.engines[0].emit({ kind: 'vrrp-instance', name: 'VI_1', state: 'MASTER', previous: 'BACKUP', priority: 100, at: Date.now() });
   m = await get(addr, '/metrics');
   assert.match(m.text, /^tskeepalived_vrrp_state\{instance="VI_1"\} 2$/m);

@@ -77,11 +77,14 @@ function checkerCommon(c: Checker): { delayLoop?: number; retry?: number; delayB
 export function loopTiming(vs: VirtualServer, rs: RealServer, c: Checker): LoopTiming {
   const cc = checkerCommon(c);
   const isFile = c.type === 'FILE_CHECK';
+  const delayLoop = cc.delayLoop ?? rs.delayLoop ?? vs.delayLoop;
   return {
-    delayLoop: cc.delayLoop ?? rs.delayLoop ?? vs.delayLoop,
+    delayLoop,
     retry: isFile ? 0 : (cc.retry ?? rs.retry ?? vs.retry ?? 1),
     delayBeforeRetry: cc.delayBeforeRetry ?? rs.delayBeforeRetry ?? vs.delayBeforeRetry ?? 1000,
     warmup: cc.warmup ?? rs.warmup ?? vs.warmup,
+    // keepalived's HTTP_GET/SSL_GET restore a failed server on the pass after its url succeeded
+    ...(c.type === 'HTTP_GET' || c.type === 'SSL_GET' ? { confirmAfterFailure: c.fastRecovery ? 0 : delayLoop } : {}),
   };
 }
 
@@ -358,7 +361,7 @@ export class CheckersEngine implements Engine {
 
   /** Loops with the same timing share one timing object (tens of thousands of loops, few timings). */
   private sharedTiming(t: LoopTiming): LoopTiming {
-    const key = `${t.delayLoop}|${t.retry}|${t.delayBeforeRetry}|${t.warmup}`;
+    const key = `${t.delayLoop}|${t.retry}|${t.delayBeforeRetry}|${t.warmup}|${t.confirmAfterFailure}`;
     let shared = this.timings.get(key);
     if (!shared) this.timings.set(key, (shared = t));
     return shared;

@@ -148,7 +148,12 @@ class UrlAttempt implements Dispatcher.DispatchHandler {
   deadlineReached(): void {
     if (this.finished) return;
     this.timedOut = true;
-    this.abortFn?.(new Error('deadline'));
+    if (this.abortFn) this.abortFn(new Error('deadline'));
+    // not connected yet (SYNs unanswered): undici hands out the abort only once connected, and its
+    // own connect timer runs on a coarse clock (up to a second late), so the verdict is given now;
+    // undici's connect timeout still closes the pending socket, and onConnect aborts the request if
+    // the connection completes after all
+    else this.finish(new Error('deadline'));
   }
 
   // ---- undici DispatchHandler (legacy callbacks, which undici runs without a wrapper)

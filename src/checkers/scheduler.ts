@@ -1,5 +1,6 @@
 // keepalived's per-checker loop: run a check every delay_loop; on a failure retry `retry` times,
-// delay_before_retry apart, before declaring the checker down; a success declares it up at once.
+// delay_before_retry apart, before declaring the checker down; a success declares it up at once
+// (HTTP_GET/SSL_GET after a failure: the next passing check does, see confirmAfterFailure).
 // The first run is delayed by a random value in [0, warmup] when warmup is set, otherwise by an
 // offset hashed from the checker's identity within one delay_loop, so thousands of checkers spread
 // over the loop instead of firing together.
@@ -29,6 +30,12 @@ export interface LoopTiming {
   delayBeforeRetry: number;
   /** ms; first run at a random point in [0, warmup] */
   warmup?: number;
+  /**
+   * keepalived's HTTP_GET/SSL_GET: after the checker was declared down, a success only clears the
+   * failed url and the server is restored by the next passing check, this many ms later (the
+   * delay_loop; 0 with fast_recovery). Undefined: the first success restores (the other checkers).
+   */
+  confirmAfterFailure?: number;
 }
 
 /** A stable offset in [0, span) for a checker identity (spreads first runs deterministically). */
@@ -76,6 +83,8 @@ export class CheckerLoop<T = unknown> implements LimiterWaiter {
   /** current verdict; starts as given (alpha => down) */
   up: boolean;
   private retriesUsed = 0;
+  /** declared down by failures and no success since (keepalived's failed url) */
+  private failedPass = false;
   private timer: unknown;
   private timerMs = -1;
   private armed = false;
@@ -167,6 +176,12 @@ export class CheckerLoop<T = unknown> implements LimiterWaiter {
     st.lastReason = r.reason;
     if (r.ok) {
       this.retriesUsed = 0;
+      if (this.failedPass && this.timing.confirmAfterFailure !== undefined) {
+        this.failedPass = false;
+        this.schedule(this.timing.confirmAfterFailure);
+        return;
+      }
+      this.failedPass = false;
       this.up = true;
       this.host.verdict(this.tag, true, r);
       this.schedule(this.timing.delayLoop);
@@ -180,6 +195,7 @@ export class CheckerLoop<T = unknown> implements LimiterWaiter {
       return;
     }
     this.retriesUsed = 0;
+    if (this.up) this.failedPass = true;
     this.up = false;
     this.host.verdict(this.tag, false, r);
     this.schedule(this.timing.delayLoop);

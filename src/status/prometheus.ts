@@ -58,6 +58,24 @@ export function processMetrics(startedAt: number, extra: MetricSample[] = []): M
     g('process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', (cpu.user + cpu.system) / 1e6, 'counter'),
     g('process_start_time_seconds', 'Start time of the process since unix epoch in seconds.', Math.floor(startedAt / 1000)),
     g('tskeepalived_uptime_seconds', 'Seconds since the daemon started.', (Date.now() - startedAt) / 1000),
+    ...activeResources(),
     ...extra,
   ];
+}
+
+/**
+ * What keeps the event loop alive, by kind (Timeout, TCPSocketWrap, FSReqCallback, ...; unref'd
+ * handles are not listed): a timer or socket leak shows as a count that grows with uptime instead
+ * of following the configured checks.
+ */
+export function activeResources(): MetricSample[] {
+  const counts = new Map<string, number>();
+  for (const type of process.getActiveResourcesInfo()) counts.set(type, (counts.get(type) ?? 0) + 1);
+  return [...counts].map(([type, value]) => ({
+    name: 'process_active_resources',
+    help: 'Handles and requests keeping the event loop alive (timers, sockets, ...) by type.',
+    type: 'gauge' as const,
+    labels: { type },
+    value,
+  }));
 }
