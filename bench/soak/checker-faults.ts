@@ -36,7 +36,6 @@ import {
   checkersConf,
   median,
   parseFlags,
-  percentile,
   procSample,
   removeStaleNamespaces,
   sleep,
@@ -160,7 +159,9 @@ async function detectionPhase(lab: Lab, ns: string, servers: FaultServers, shim:
         const back = await servers.mode([p.port], 'ok');
         if (expectDown) {
           const ups = await Promise.all(daemons.map((d) => transition(d, rs, true, back, b.recover + 3000)));
-          daemons.forEach((d, i) => measureOf(p.check, p.mode, d.name).recover.push(ups[i]));
+          daemons.forEach((d, i) => {
+            measureOf(p.check, p.mode, d.name).recover.push(ups[i]);
+          });
         }
         await sleep(timing.delayLoop * 1000);
       }

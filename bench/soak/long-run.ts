@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     while (Date.now() < end && nodes.every((n) => !n.daemon.exited)) {
       const t = (Date.now() - t0) / 60_000;
       const points = await Promise.all(nodes.map((n) => sample(n, t)));
-      points.forEach((p, i) => nodes[i].series.push(p));
+      for (const [i, p] of points.entries()) nodes[i].series.push(p);
       out(`  ${t.toFixed(1).padStart(5)} min  ` + points.map((p, i) => `${nodes[i].name} ${p.fds} fds ${p.rssMB.toFixed(1)} MB${p.timers !== undefined ? ` ${p.timers} timers` : ''}`).join(' | '));
       next += flags.every * 1000;
       await sleep(Math.max(0, Math.min(next, end) - Date.now()));
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
     const seconds = (Date.now() - t0) / 1000;
     const counts1 = await Promise.all(nodes.map((n) => n.responders.stats()));
     const last = await Promise.all(nodes.map((n) => sample(n, seconds / 60)));
-    last.forEach((p, i) => nodes[i].series.push(p));
+    for (const [i, p] of last.entries()) nodes[i].series.push(p);
     const vips = nodes.map((n, i) => vipCount(n.ns, i < 2 ? 1 : 2));
     const crashed = nodes.filter((n) => n.daemon.exited);
     for (const n of crashed) out(`${n.name} EXITED (code ${n.daemon.exitCode()}):\n${n.daemon.tail()}`);

@@ -20,7 +20,7 @@ export function fileCheckMeaning(value: number, weight: number, reverse: boolean
 export async function checkFile(cfg: FileCheck, ctx: CheckContext): Promise<CheckResult> {
   const started = process.hrtime.bigint();
   const tf = ctx.trackFiles.get(cfg.trackFile);
-  if (!tf || !tf.file) return fail(`track_file '${cfg.trackFile}' is not defined`, started);
+  if (!tf?.file) return fail(`track_file '${cfg.trackFile}' is not defined`, started);
   let text = '';
   try {
     text = await readFile(tf.file, 'latin1');
