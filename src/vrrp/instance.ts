@@ -1,4 +1,4 @@
-// One running vrrp_instance: its state machine, socket, tracking, addresses and GARP schedule.
+// One running vrrp_instance: its state machine, socket, tracking, addresses; drives its GARP schedule (garp-schedule.ts).
 import type { Logger } from 'pino';
 import type { GlobalDefs, KeepalivedConfig, VirtualAddress, VrrpInstance } from '../config/model.js';
 import type { Clock } from './clock.js';
@@ -14,6 +14,7 @@ import { VrrpStateMachine, type MachineAction, type VrrpStateName, type Transiti
 import { computeEffectivePriority, type TrackedStatus } from './tracking.js';
 import type { FileTracker, ScriptTracker } from './track-runners.js';
 import { InstanceVmacs } from './instance-vmacs.js';
+import { GarpSchedule } from './garp-schedule.js';
 import type { VmacPlan } from './vmac.js';
 
 export interface InstanceHooks {
@@ -38,8 +39,7 @@ export class InstanceRuntime {
   /** auth_type AH: the password and keepalived's sequence / IP id counters */
   private readonly ah: { pass: string; counter: AhCounter } | undefined;
   private readonly rx = (p: ReceivedVrrp, family: 4 | 6) => this.onPacket(p, family);
-  private garpTimers = new Set<NodeJS.Timeout>();
-  private garpQueue: (() => void)[] = [];
+  private readonly garp: GarpSchedule;
   vipsInstalled = false;
   private expectations!: ReceiveExpectations;
   private ownFaults = new Set<string>();
@@ -73,6 +73,18 @@ export class InstanceRuntime {
     this.version = cfg.family === 6 ? 3 : cfg.version;
     // the config validator already dropped AH for IPv6 and VRRPv3, as keepalived does
     if (cfg.auth?.type === 'AH' && this.version === 2 && this.family === 4) this.ah = { pass: cfg.auth.pass, counter: new AhCounter() };
+    this.garp = new GarpSchedule(
+      clock,
+      io,
+      {
+        settings: () => ({ ...this.cfg, garpIntervalMs: this.global.vrrpGarpInterval, gnaIntervalMs: this.global.vrrpGnaInterval }),
+        addresses: () => this.allAddresses(),
+        devFor: (v) => this.devFor(v),
+        isMaster: () => this.state === 'MASTER',
+        logInterface: () => this.vmacs?.main ?? this.ifname,
+      },
+      this.log,
+    );
   }
 
   private get unicast(): boolean {
@@ -182,7 +194,7 @@ export class InstanceRuntime {
       if (this.vipsInstalled && this.state === 'MASTER') {
         for (const v of this.allAddresses())
           if (this.devFor(v) === name) await this.io.addAddress(name, this.placed(v)).catch((e) => this.log.warn({ err: e }, `cannot add ${v.prefix.address}`));
-        this.sendGarpBurst(1);
+        this.garp.burst(1);
       }
     }
   }
@@ -298,7 +310,7 @@ export class InstanceRuntime {
       if (vip) {
         this.log.warn(`VIP ${ev.address} was removed from ${ev.ifname} while MASTER, restoring it`);
         this.io.addAddress(this.devFor(vip), this.placed(vip)).catch((e) => this.log.error({ err: e }, `cannot restore ${ev.address}`));
-        this.sendGarpBurst(1);
+        this.garp.burst(1);
       }
     }
   }
@@ -361,7 +373,7 @@ export class InstanceRuntime {
   async addUpdatedAddresses(added: VirtualAddress[]): Promise<void> {
     if (!added.length || !this.vipsInstalled || this.state !== 'MASTER') return;
     await Promise.all(added.map((v) => this.io.addAddress(this.devFor(v), this.placed(v)).catch((e) => this.log.warn({ err: e }, `cannot add ${v.prefix.address}`))));
-    this.sendGarpBurst(Math.max(1, this.cfg.garpMasterRepeat), added);
+    this.garp.burst(Math.max(1, this.cfg.garpMasterRepeat), added);
   }
 
   /** Count a dropped advertisement under its reason; the log line is rate-limited per reason. */
@@ -398,7 +410,7 @@ export class InstanceRuntime {
         void this.installAddresses();
         return;
       case 'remove-vips':
-        this.cancelGarp();
+        this.garp.cancel();
         if (this.keepAddresses) {
           this.vipsInstalled = false;
           return;
@@ -406,10 +418,10 @@ export class InstanceRuntime {
         this.pendingRemoval = this.removeAddresses(false);
         return;
       case 'garp':
-        this.startGarpSchedule();
+        this.garp.startMaster();
         return;
       case 'garp-lower-prio':
-        this.refreshGarpAfterLowerPrio();
+        this.garp.afterLowerPriorityAdvert();
         return;
       case 'transition': {
         this.lastTransitionAt = Date.now();
@@ -508,106 +520,13 @@ export class InstanceRuntime {
     );
   }
 
-  private later(fn: () => void, ms: number): void {
-    const t = setTimeout(() => {
-      this.garpTimers.delete(t);
-      fn();
-    }, ms);
-    this.garpTimers.add(t);
-  }
-
-  private cancelGarp(): void {
-    for (const t of this.garpTimers) clearTimeout(t);
-    this.garpTimers.clear();
-    this.garpQueue.length = 0;
-  }
-
-  /**
-   * Back-to-back GARPs go out one per event-loop turn, so that a burst for many addresses and
-   * instances never delays an advertisement timer.
-   */
-  private enqueueGarp(job: () => void): void {
-    this.garpQueue.push(job);
-    if (this.garpQueue.length > 1) return;
-    const pump = () => {
-      const next = this.garpQueue.shift();
-      if (!next) return;
-      next();
-      if (this.garpQueue.length) setImmediate(pump);
-    };
-    setImmediate(pump);
-  }
-
-  /** Send `repeat` rounds of GARP / unsolicited NA for every address (or those given), spaced by vrrp_garp_interval / vrrp_gna_interval. */
-  private sendGarpBurst(repeat: number, addrs = this.allAddresses()): void {
-    const v4 = addrs.filter((a) => a.prefix.family === 4);
-    const v6 = addrs.filter((a) => a.prefix.family === 6);
-    const send = (v: VirtualAddress) => {
-      if (this.state !== 'MASTER') return;
-      const dev = this.devFor(v);
-      try {
-        const r = v.prefix.family === 4 ? this.io.sendGratuitousArp(dev, v.prefix.address) : this.io.sendUnsolicitedNa(dev, v.prefix.address);
-        if (r && typeof (r as Promise<void>).catch === 'function') (r as Promise<void>).catch((e) => this.log.warn({ err: e }, 'GARP failed'));
-      } catch (e) {
-        this.log.warn({ err: e }, 'GARP failed');
-      }
-    };
-    const schedule = (list: VirtualAddress[], gapMs: number) => {
-      let k = 0;
-      for (let i = 0; i < repeat; i++)
-        for (const v of list) {
-          if (gapMs > 0 && k > 0) this.later(() => send(v), gapMs * k);
-          else this.enqueueGarp(() => send(v));
-          k++;
-        }
-    };
-    if (v4.length) {
-      this.log.info(`Sending/queueing gratuitous ARPs on ${this.vmacs?.main ?? this.ifname} for ${v4.map((v) => v.prefix.address).join(', ')}`);
-      schedule(v4, this.global.vrrpGarpInterval);
-    }
-    if (v6.length) {
-      this.log.info(`Sending/queueing Unsolicited Neighbour Adverts on ${this.vmacs?.main ?? this.ifname} for ${v6.map((v) => v.prefix.address).join(', ')}`);
-      schedule(v6, this.global.vrrpGnaInterval);
-    }
-  }
-
-  private startGarpSchedule(): void {
-    this.cancelGarp();
-    const cfg = this.cfg;
-    // addresses are added asynchronously: send the first burst once they are in place
-    setImmediate(() => this.sendGarpBurst(Math.max(1, cfg.garpMasterRepeat)));
-    if (cfg.garpMasterDelay > 0) this.later(() => this.sendGarpBurst(Math.max(1, cfg.garpMasterRepeat)), cfg.garpMasterDelay);
-    if (cfg.garpMasterRefresh > 0) {
-      const refresh = () => {
-        if (this.state !== 'MASTER') return;
-        this.sendGarpBurst(Math.max(1, cfg.garpMasterRefreshRepeat));
-        this.later(refresh, cfg.garpMasterRefresh);
-      };
-      this.later(refresh, cfg.garpMasterRefresh);
-    }
-  }
-
-  /**
-   * As keepalived: a lower-priority advert reached the MASTER (e.g. the peer took over while this
-   * node was frozen or cut off), so the neighbours may have the peer's MAC for the VIPs. Send
-   * garp_lower_prio_repeat rounds now and again after garp_lower_prio_delay (defaults: the
-   * garp_master_* values); without it clients keep sending to the peer, which dropped the VIPs.
-   */
-  private refreshGarpAfterLowerPrio(): void {
-    const repeat = this.cfg.garpLowerPrioRepeat ?? this.cfg.garpMasterRepeat;
-    if (repeat <= 0) return;
-    this.sendGarpBurst(repeat);
-    const delay = this.cfg.garpLowerPrioDelay ?? this.cfg.garpMasterDelay;
-    if (delay > 0) this.later(() => this.sendGarpBurst(repeat), delay);
-  }
-
   /** Stop the instance: priority 0 when MASTER; addresses removed unless release is false. */
   async stop(release: boolean): Promise<void> {
     if (this.stopped) return;
     this.keepAddresses = !release;
     this.machine?.handle({ type: 'shutdown' });
     this.stopped = true;
-    this.cancelGarp();
+    this.garp.cancel();
     await this.pendingRemoval;
     if (this.sockOpts) await this.pool.release(this.sockOpts, this.expectations.vrid, this.rx).catch(() => undefined);
     // keepalived deletes its VMACs at shutdown unless told not to release (-V)
