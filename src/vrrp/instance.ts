@@ -1,4 +1,5 @@
-// One running vrrp_instance: its state machine, socket, tracking, addresses; drives its GARP schedule (garp-schedule.ts).
+// One running vrrp_instance: its state machine, socket and tracking; drives its addresses (vip-install.ts)
+// and its GARP schedule (garp-schedule.ts).
 import type { Logger } from 'pino';
 import type { GlobalDefs, KeepalivedConfig, VirtualAddress, VrrpInstance } from '../config/model.js';
 import type { Clock } from './clock.js';
@@ -15,6 +16,7 @@ import { computeEffectivePriority, type TrackedStatus } from './tracking.js';
 import type { FileTracker, ScriptTracker } from './track-runners.js';
 import { InstanceVmacs } from './instance-vmacs.js';
 import { GarpSchedule } from './garp-schedule.js';
+import { VipInstall } from './vip-install.js';
 import type { VmacPlan } from './vmac.js';
 
 export interface InstanceHooks {
@@ -40,7 +42,7 @@ export class InstanceRuntime {
   private readonly ah: { pass: string; counter: AhCounter } | undefined;
   private readonly rx = (p: ReceivedVrrp, family: 4 | 6) => this.onPacket(p, family);
   private readonly garp: GarpSchedule;
-  vipsInstalled = false;
+  private readonly vips: VipInstall;
   private expectations!: ReceiveExpectations;
   private ownFaults = new Set<string>();
   private stopped = false;
@@ -73,12 +75,13 @@ export class InstanceRuntime {
     this.version = cfg.family === 6 ? 3 : cfg.version;
     // the config validator already dropped AH for IPv6 and VRRPv3, as keepalived does
     if (cfg.auth?.type === 'AH' && this.version === 2 && this.family === 4) this.ah = { pass: cfg.auth.pass, counter: new AhCounter() };
+    this.vips = new VipInstall(io, this.log, { cfg: () => this.cfg, global: () => this.global, ifname: () => this.ifname, devFor: (v) => this.devFor(v) });
     this.garp = new GarpSchedule(
       clock,
       io,
       {
         settings: () => ({ ...this.cfg, garpIntervalMs: this.global.vrrpGarpInterval, gnaIntervalMs: this.global.vrrpGnaInterval }),
-        addresses: () => this.allAddresses(),
+        addresses: () => this.vips.all(),
         devFor: (v) => this.devFor(v),
         isMaster: () => this.state === 'MASTER',
         logInterface: () => this.vmacs?.main ?? this.ifname,
@@ -96,6 +99,10 @@ export class InstanceRuntime {
   }
   get state(): VrrpStateName {
     return this.machine?.state ?? 'INIT';
+  }
+  /** the VIPs are on the host (MASTER) */
+  get vipsInstalled(): boolean {
+    return this.vips.installed;
   }
   get ownFaultList(): string[] {
     return [...this.ownFaults];
@@ -158,7 +165,7 @@ export class InstanceRuntime {
       this.log.error({ err: e }, `cannot open VRRP socket on ${this.ifname}`);
     }
     // keepalived removes any leftover VIPs at start
-    await this.removeAddresses(true);
+    await this.vips.remove(true);
     this.recomputeTracking(true);
     if (!info || !this.primaryAddress || !this.socket) this.setOwnFault('interface', true);
     this.machine.handle({ type: 'start' });
@@ -192,25 +199,20 @@ export class InstanceRuntime {
         });
       }
       if (this.vipsInstalled && this.state === 'MASTER') {
-        for (const v of this.allAddresses())
-          if (this.devFor(v) === name) await this.io.addAddress(name, this.placed(v)).catch((e) => this.log.warn({ err: e }, `cannot add ${v.prefix.address}`));
+        await this.vips.add(this.vips.all().filter((v) => this.devFor(v) === name));
         this.garp.burst(1);
       }
     }
   }
 
-  /** The interface an address goes on: the VMAC for the instance's own family on its interface. */
   /** the instance's own VMAC while it is up */
   get vmacInterface(): string | undefined {
     return this.vmacs?.main;
   }
 
+  /** The interface an address goes on: the VMAC for the instance's own family on its interface. */
   devFor(v: VirtualAddress): string {
     return this.vmacs ? this.vmacs.devFor(v) : v.dev ?? this.ifname;
-  }
-
-  private placed(v: VirtualAddress): VirtualAddress {
-    return { ...v, dev: this.devFor(v) };
   }
 
   /** Called by the engine whenever a tracked object or link changed. */
@@ -304,12 +306,10 @@ export class InstanceRuntime {
     if (ev.kind === 'link' && this.vmacs?.concerns(ev)) void this.restoreVmacs();
     if (this.ownFaults.has('interface') && ev.ifname === this.ifname && ev.kind !== 'address-removed') void this.retryNetwork();
     if (ev.kind === 'address-removed' && this.vipsInstalled && this.state === 'MASTER') {
-      const vip = [...this.cfg.virtualIpaddress, ...this.cfg.virtualIpaddressExcluded].find(
-        (v) => canonicalIp(v.prefix.address) === ev.address && this.devFor(v) === ev.ifname,
-      );
+      const vip = this.vips.find(ev.address, ev.ifname);
       if (vip) {
         this.log.warn(`VIP ${ev.address} was removed from ${ev.ifname} while MASTER, restoring it`);
-        this.io.addAddress(this.devFor(vip), this.placed(vip)).catch((e) => this.log.error({ err: e }, `cannot restore ${ev.address}`));
+        this.vips.restore(vip);
         this.garp.burst(1);
       }
     }
@@ -351,28 +351,19 @@ export class InstanceRuntime {
    * No VMACs here.
    */
   async updateAddresses(cfg: VrrpInstance, config: KeepalivedConfig): Promise<VirtualAddress[]> {
-    const key = (v: VirtualAddress) => JSON.stringify({ ...v, loc: undefined, dev: this.devFor(v) });
-    const before = this.allAddresses();
+    const before = this.vips.all();
     this.cfg = cfg;
     this.config = config;
     if (!this.machine) return [];
     this.expectations.addresses = this.vipList();
     if (!this.vipsInstalled || this.state !== 'MASTER') return [];
-    const now = this.allAddresses();
-    const kept = new Set(now.map(key));
-    const had = new Set(before.map(key));
-    const removed = before.filter((v) => !kept.has(key(v)));
-    await Promise.all(removed.map((v) => this.io.delAddress(this.devFor(v), this.placed(v)).catch(() => undefined)));
-    if (this.filtersVips()) await this.setVipFilter(now);
-    const added = now.filter((v) => !had.has(key(v)));
-    if (removed.length || added.length) this.log.info(`VIPs updated in place: ${added.length} to add, ${removed.length} removed`);
-    return added;
+    return this.vips.replace(before);
   }
 
   /** Reload, after updateAddresses: add the new addresses (still MASTER) and announce them only. */
   async addUpdatedAddresses(added: VirtualAddress[]): Promise<void> {
     if (!added.length || !this.vipsInstalled || this.state !== 'MASTER') return;
-    await Promise.all(added.map((v) => this.io.addAddress(this.devFor(v), this.placed(v)).catch((e) => this.log.warn({ err: e }, `cannot add ${v.prefix.address}`))));
+    await this.vips.add(added);
     this.garp.burst(Math.max(1, this.cfg.garpMasterRepeat), added);
   }
 
@@ -407,15 +398,15 @@ export class InstanceRuntime {
         this.sendAdvert(a.priority);
         return;
       case 'add-vips':
-        void this.installAddresses();
+        void this.vips.install();
         return;
       case 'remove-vips':
         this.garp.cancel();
         if (this.keepAddresses) {
-          this.vipsInstalled = false;
+          this.vips.forget();
           return;
         }
-        this.pendingRemoval = this.removeAddresses(false);
+        this.pendingRemoval = this.vips.remove(false);
         return;
       case 'garp':
         this.garp.startMaster();
@@ -474,50 +465,6 @@ export class InstanceRuntime {
         this.log.warn({ err: e }, `send failed`);
       }
     }
-  }
-
-  private allAddresses(): VirtualAddress[] {
-    return [...this.cfg.virtualIpaddress, ...this.cfg.virtualIpaddressExcluded];
-  }
-
-  private async installAddresses(): Promise<void> {
-    this.vipsInstalled = true;
-    const jobs: Promise<unknown>[] = [];
-    for (const v of this.allAddresses())
-      jobs.push(this.io.addAddress(this.devFor(v), this.placed(v)).catch((e) => this.log.warn({ err: e }, `cannot add ${v.prefix.address}`)));
-    if (this.filtersVips()) jobs.push(this.setVipFilter(this.allAddresses()));
-    await Promise.all(jobs);
-    this.log.info(`setting VIPs.`);
-    for (const r of this.cfg.virtualRoutes) await this.io.addRoute(r, this.ifname).catch((e) => this.log.warn({ err: e }, 'cannot add virtual route'));
-    for (const r of this.cfg.virtualRules) await this.io.addRule(r).catch((e) => this.log.warn({ err: e }, 'cannot add virtual rule'));
-  }
-
-  async removeAddresses(quiet: boolean): Promise<void> {
-    const was = this.vipsInstalled;
-    this.vipsInstalled = false;
-    if (!quiet || was) this.log.info(`removing VIPs.`);
-    for (const r of this.cfg.virtualRules) await this.io.delRule(r).catch(() => undefined);
-    for (const r of this.cfg.virtualRoutes) await this.io.delRoute(r, this.ifname).catch(() => undefined);
-    await Promise.all([
-      ...this.allAddresses().map((v) => this.io.delAddress(this.devFor(v), this.placed(v)).catch(() => undefined)),
-      this.setVipFilter([]),
-    ]);
-  }
-
-  /**
-   * keepalived's no-accept mode: a MASTER that is not the address owner drops traffic to its VIPs
-   * unless `accept` is set (vrrp_strict's default is no accept).
-   */
-  private filtersVips(): boolean {
-    return this.cfg.accept === false && this.cfg.priority !== 255;
-  }
-
-  private setVipFilter(addrs: VirtualAddress[]): Promise<void> {
-    if (!this.io.setVipFilter) return Promise.resolve();
-    const entries = addrs.map((v) => ({ address: canonicalIp(v.prefix.address), family: v.prefix.family, dev: this.devFor(v) }));
-    return this.io.setVipFilter(this.global.nftables ?? 'keepalived', this.cfg.name, entries).catch((e) =>
-      this.log.warn({ err: e }, entries.length ? 'cannot install the nftables rules that drop traffic to the VIPs (no accept mode): the VIPs accept traffic' : 'cannot remove the nftables rules of the VIPs'),
-    );
   }
 
   /** Stop the instance: priority 0 when MASTER; addresses removed unless release is false. */
