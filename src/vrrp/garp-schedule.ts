@@ -117,8 +117,8 @@ export class GarpSchedule {
     if (!this.target.isMaster()) return;
     const dev = this.target.devFor(v);
     try {
-      const r = v.prefix.family === 4 ? this.io.sendGratuitousArp(dev, v.prefix.address) : this.io.sendUnsolicitedNa(dev, v.prefix.address);
-      if (r && typeof (r as Promise<void>).catch === 'function') (r as Promise<void>).catch((e) => this.log.warn({ err: e }, 'GARP failed'));
+      if (v.prefix.family === 4) this.io.sendGratuitousArp(dev, v.prefix.address);
+      else this.io.sendUnsolicitedNa(dev, v.prefix.address);
     } catch (e) {
       this.log.warn({ err: e }, 'GARP failed');
     }

@@ -11,7 +11,7 @@ import { runNotify } from './notify.js';
 import { encodeAdvert, wireIntervalMs } from './packet.js';
 import { checkAdvert, ReceiveErrorCounters, type ReceiveExpectations, type RejectReason } from './receive-checks.js';
 import type { SocketPool } from './socket-pool.js';
-import { VrrpStateMachine, type MachineAction, type VrrpStateName, type TransitionReason } from './state-machine.js';
+import { VrrpStateMachine, type EnteredState, type MachineAction, type VrrpStateName, type TransitionReason } from './state-machine.js';
 import { computeEffectivePriority, type TrackedStatus } from './tracking.js';
 import type { FileTracker, ScriptTracker } from './track-runners.js';
 import { InstanceVmacs } from './instance-vmacs.js';
@@ -20,7 +20,7 @@ import { VipInstall } from './vip-install.js';
 import type { VmacPlan } from './vmac.js';
 
 export interface InstanceHooks {
-  onTransition(rt: InstanceRuntime, from: VrrpStateName, to: VrrpStateName, reason: TransitionReason): void;
+  onTransition(rt: InstanceRuntime, from: VrrpStateName, to: EnteredState, reason: TransitionReason): void;
   /** own faults (not group-induced) changed */
   onOwnFaultsChanged(rt: InstanceRuntime): void;
   scriptTracker(name: string): ScriptTracker | undefined;
@@ -417,11 +417,10 @@ export class InstanceRuntime {
       case 'transition': {
         this.lastTransitionAt = Date.now();
         if (a.to === 'MASTER') this.ah?.counter.onBecomeMaster();
-        const what = a.to === 'MASTER' ? 'MASTER' : a.to === 'BACKUP' ? 'BACKUP' : a.to === 'FAULT' ? 'FAULT' : 'STOP';
         if (a.to === 'BACKUP' && a.from === 'INIT') this.log.info(`Entering BACKUP STATE (init)`);
         else if (a.to === 'STOP') this.log.info(`Stopped`);
-        else this.log.info(`Entering ${what} STATE`);
-        if (a.to !== 'INIT') runNotify(this.cfg.notify, 'INSTANCE', this.cfg.name, what, a.priority, this.global, this.log);
+        else this.log.info(`Entering ${a.to} STATE`);
+        runNotify(this.cfg.notify, 'INSTANCE', this.cfg.name, a.to, a.priority, this.global, this.log);
         this.hooks.onTransition(this, a.from, a.to, a.reason);
         return;
       }
@@ -458,9 +457,7 @@ export class InstanceRuntime {
         return;
       }
       try {
-        const r = this.socket.send(payload, dst);
-        if (r && typeof (r as Promise<void>).catch === 'function')
-          (r as Promise<void>).catch((e) => this.log.warn({ err: e }, `send failed`));
+        this.socket.send(payload, dst);
       } catch (e) {
         this.log.warn({ err: e }, `send failed`);
       }
