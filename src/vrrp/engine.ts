@@ -164,7 +164,7 @@ export class VrrpEngine implements Engine {
     }
     for (const [name, d] of wantScripts) {
       if (this.scripts.has(name)) continue;
-      const t = new ScriptTracker(d, this.log, secOpts);
+      const t = new ScriptTracker(d, this.log, secOpts, this.clock);
       t.onChange(() => this.onTrackerChange());
       this.scripts.set(name, { t, fp: JSON.stringify(strip(d)) });
       t.start();
@@ -179,7 +179,7 @@ export class VrrpEngine implements Engine {
     }
     for (const [name, d] of wantFiles) {
       if (this.files.has(name)) continue;
-      const t = new FileTracker(d, this.log);
+      const t = new FileTracker(d, this.log, undefined, this.clock);
       t.onChange(() => this.onTrackerChange());
       this.files.set(name, { t, fp: JSON.stringify(strip(d)) });
       void t.start().then(() => this.onTrackerChange());
