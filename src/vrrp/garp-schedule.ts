@@ -8,8 +8,15 @@ import type { Clock } from './clock.js';
 import type { VrrpNetIo } from './io.js';
 
 /** The settings the schedule reads when a schedule starts. */
-export interface GarpSettings
-  extends Pick<VrrpInstance, 'garpMasterRepeat' | 'garpMasterDelay' | 'garpMasterRefresh' | 'garpMasterRefreshRepeat' | 'garpLowerPrioRepeat' | 'garpLowerPrioDelay'> {
+type GarpInstanceSettings =
+  | 'garpMasterRepeat'
+  | 'garpMasterDelay'
+  | 'garpMasterRefresh'
+  | 'garpMasterRefreshRepeat'
+  | 'garpLowerPrioRepeat'
+  | 'garpLowerPrioDelay';
+
+export interface GarpSettings extends Pick<VrrpInstance, GarpInstanceSettings> {
   /** global vrrp_garp_interval: ms between two GARPs of a burst, 0 = back to back */
   garpIntervalMs: number;
   /** global vrrp_gna_interval: ms between two unsolicited NAs of a burst, 0 = back to back */

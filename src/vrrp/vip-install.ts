@@ -67,7 +67,9 @@ export class VipInstall {
 
   /** Add these addresses (those of a re-made VMAC, those a reload added); failures are logged. */
   async add(list: VirtualAddress[]): Promise<void> {
-    await Promise.all(list.map((v) => this.io.addAddress(this.owner.devFor(v), this.placed(v)).catch((e) => this.log.warn({ err: e }, `cannot add ${v.prefix.address}`))));
+    const addOne = (v: VirtualAddress) =>
+      this.io.addAddress(this.owner.devFor(v), this.placed(v)).catch((e) => this.log.warn({ err: e }, `cannot add ${v.prefix.address}`));
+    await Promise.all(list.map(addOne));
   }
 
   /** Someone removed one of our addresses while MASTER: put it back. */
@@ -114,8 +116,9 @@ export class VipInstall {
   private setVipFilter(addrs: VirtualAddress[]): Promise<void> {
     if (!this.io.setVipFilter) return Promise.resolve();
     const entries = addrs.map((v) => ({ address: canonicalIp(v.prefix.address), family: v.prefix.family, dev: this.owner.devFor(v) }));
-    return this.io.setVipFilter(this.owner.global().nftables ?? 'keepalived', this.owner.cfg().name, entries).catch((e) =>
-      this.log.warn({ err: e }, entries.length ? 'cannot install the nftables rules that drop traffic to the VIPs (no accept mode): the VIPs accept traffic' : 'cannot remove the nftables rules of the VIPs'),
-    );
+    const failure = entries.length
+      ? 'cannot install the nftables rules that drop traffic to the VIPs (no accept mode): the VIPs accept traffic'
+      : 'cannot remove the nftables rules of the VIPs';
+    return this.io.setVipFilter(this.owner.global().nftables ?? 'keepalived', this.owner.cfg().name, entries).catch((e) => this.log.warn({ err: e }, failure));
   }
 }
