@@ -33,11 +33,13 @@ test('engine with auth_type AH: an AH socket, AH datagrams with seq/IP id 1, 2, 
   const h = new RecordingHost(lan, '10.0.0.1');
   lan.hosts.push(h);
   const e = new VrrpEngine({ io: h, logger: log });
-  const inst = (addr: string) => instance('VI_1', { virtualRouterId: 9, priority: 255, auth: { type: 'AH', pass: 'k3y' }, virtualIpaddress: [vip(addr)] });
+  const inst = (addr: string, garpMasterRepeat = 5) =>
+    instance('VI_1', { virtualRouterId: 9, priority: 255, auth: { type: 'AH', pass: 'k3y' }, virtualIpaddress: [vip(addr)], garpMasterRepeat });
   await e.start(config({ instances: [inst('10.0.0.100')] }));
   await waitFor('two adverts', () => h.datagrams.length >= 2, 3000);
   assert.deepEqual(h.opened, [{ ah: true }]);
-  await e.reload(config({ instances: [inst('10.0.0.101')] }));
+  // more than the addresses changes, so the reload restarts the instance (addresses alone are updated in place)
+  await e.reload(config({ instances: [inst('10.0.0.101', 2)] }));
   await waitFor('the restarted instance advertises', () => h.datagrams.length >= 4, 3000);
   await e.stop({ release: true });
   const opened = h.datagrams.map((d) => {

@@ -3,7 +3,7 @@
 // bench/failover, not asserted here.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { realClock } from '../src/vrrp/clock.js';
+import { FakeClock, realClock } from '../src/vrrp/clock.js';
 
 test('precise timers fire at or after their deadline, asynchronously, in deadline order', async () => {
   const fired: { i: number; late: number }[] = [];
@@ -32,4 +32,28 @@ test('a cleared precise timer never fires, whether cleared at once or while pend
   realClock.clearTimeout(c);
   await new Promise((r) => setTimeout(r, 60));
   assert.equal(fired, 0);
+});
+
+test('real clock: immediates run in order after the current turn; a cleared one never runs', async () => {
+  const order: string[] = [];
+  realClock.setImmediate(() => order.push('a'));
+  const b = realClock.setImmediate(() => order.push('b'));
+  realClock.setImmediate(() => order.push('c'));
+  realClock.clearTimeout(b);
+  assert.deepEqual(order, [], 'never inside setImmediate()');
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(order, ['a', 'c']);
+});
+
+test('fake clock: an immediate runs at the next advance, at the current time, cancellable', () => {
+  const clock = new FakeClock();
+  const seen: number[] = [];
+  clock.advance(100);
+  clock.setImmediate(() => seen.push(clock.now()));
+  const h = clock.setImmediate(() => seen.push(-1));
+  clock.clearTimeout(h);
+  assert.deepEqual(seen, []);
+  clock.advance(0);
+  assert.deepEqual(seen, [100]);
+  assert.equal(clock.pending(), 0);
 });

@@ -1,6 +1,6 @@
 // An in-process LAN implementing VrrpNetIo for engine-logic tests (reload, sync groups, tracking).
 // Each host has one interface eth0; sent adverts reach every other host's sockets.
-import type { VirtualAddress } from '../src/config/model.js';
+import type { VirtualAddress, VirtualRoute } from '../src/config/model.js';
 import type { NetEvent, ReceivedVrrp, VrrpNetIo, VrrpSocketHandle } from '../src/vrrp/io.js';
 
 export class MemLan {
@@ -49,8 +49,8 @@ export class MemHost implements VrrpNetIo {
   async delAddress(_ifname: string, a: VirtualAddress) {
     this.addresses.delete(a.prefix.address);
   }
-  async addRoute() {}
-  async delRoute() {}
+  async addRoute(_r: VirtualRoute, _defaultDev: string) {}
+  async delRoute(_r: VirtualRoute, _defaultDev: string) {}
   async addRule() {}
   async delRule() {}
   sendGratuitousArp(_ifname: string, address: string) {

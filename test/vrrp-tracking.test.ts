@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { computeEffectivePriority, RiseFall, parseTrackFileValue } from '../src/vrrp/tracking.js';
 import { ScriptTracker, FileTracker } from '../src/vrrp/track-runners.js';
+import { FakeClock } from '../src/vrrp/clock.js';
 import type { VrrpScript, TrackFile } from '../src/config/model.js';
 
 const loc = { file: 't.conf', line: 1 };
@@ -107,6 +108,60 @@ test('track file runner: init_file and value changes', async () => {
     t.stop();
     assert.equal(t.value, -3);
     assert.equal(changed, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('runners are timed by the injected clock: a script every interval, a track file every poll, nothing after stop', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tkv-track-clock-'));
+  const settle = async (until: () => boolean) => {
+    const deadline = Date.now() + 3000;
+    while (!until() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  };
+  try {
+    const clock = new FakeClock();
+    const def: VrrpScript = {
+      name: 'chk',
+      script: { command: '', argv: ['/bin/true'], loc },
+      interval: 1000,
+      timeout: 1000,
+      weight: 0,
+      weightReverse: false,
+      rise: 1,
+      fall: 1,
+      initFail: false,
+      loc,
+    };
+    const t = new ScriptTracker(def, log, { enableScriptSecurity: false }, clock);
+    t.start();
+    await settle(() => t.runs === 1);
+    assert.equal(t.runs, 1, 'the first run at start');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(t.runs, 1, 'real time passing does not run it again');
+    clock.advance(999);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(t.runs, 1);
+    clock.advance(1);
+    await settle(() => t.runs === 2);
+    assert.equal(t.runs, 2, 'the second run one interval later on the clock');
+    t.stop();
+    assert.equal(clock.pending(), 0, 'stop clears its timer');
+
+    const file = join(dir, 'tf');
+    writeFileSync(file, '5\n');
+    const f = new FileTracker({ name: 'tf', file, weight: 1, weightReverse: false, loc }, log, 200, clock);
+    await f.start();
+    assert.equal(f.value, 5);
+    writeFileSync(file, '9\n');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(f.value, 5, 'not polled before the clock moves');
+    clock.advance(200);
+    await settle(() => f.value === 9);
+    assert.equal(f.value, 9);
+    await settle(() => clock.pending() === 1);
+    f.stop();
+    assert.equal(clock.pending(), 0);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

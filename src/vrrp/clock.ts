@@ -9,6 +9,12 @@ export interface Clock {
    * the master-down timer, whose lateness is the failover time. Cleared with clearTimeout().
    */
   setPreciseTimeout(fn: () => void, ms: number): unknown;
+  /**
+   * Run fn on a later event-loop turn, after pending I/O (Node's setImmediate): how a long series
+   * of sends yields to the timers and sockets between each. Cleared with clearTimeout().
+   */
+  setImmediate(fn: () => void): unknown;
+  /** cancels a handle of setTimeout, setPreciseTimeout or setImmediate */
   clearTimeout(handle: unknown): void;
 }
 
@@ -43,13 +49,25 @@ class PreciseTimer {
   }
 }
 
+/** a Node immediate, told apart from a Node timer by clearTimeout() */
+class ImmediateHandle {
+  constructor(readonly immediate: NodeJS.Immediate) {}
+}
+
+function clearAny(h: unknown): void {
+  if (h instanceof PreciseTimer) clearTimeout(h.timer);
+  else if (h instanceof ImmediateHandle) clearImmediate(h.immediate);
+  else clearTimeout(h as NodeJS.Timeout);
+}
+
 export const realClock: Clock = {
   now: () => performance.now(),
   // Node truncates fractional delays (firing up to 1 ms early); round up instead so that a
   // drift-free schedule (deadline - now) never fires before its deadline
   setTimeout: (fn, ms) => setTimeout(fn, Math.max(0, Math.ceil(ms))),
   setPreciseTimeout: (fn, ms) => new PreciseTimer(performance.now() + Math.max(0, ms), fn),
-  clearTimeout: (h) => clearTimeout(h instanceof PreciseTimer ? h.timer : (h as NodeJS.Timeout)),
+  setImmediate: (fn) => new ImmediateHandle(setImmediate(fn)),
+  clearTimeout: clearAny,
 };
 
 /** A deterministic clock: time moves only through advance(). */
@@ -70,6 +88,11 @@ export class FakeClock implements Clock {
 
   setPreciseTimeout(fn: () => void, ms: number): unknown {
     return this.setTimeout(fn, ms);
+  }
+
+  /** due now: runs at the next advance() (advance(0) included), after the timers already due */
+  setImmediate(fn: () => void): unknown {
+    return this.setTimeout(fn, 0);
   }
 
   clearTimeout(handle: unknown): void {

@@ -3,7 +3,7 @@ import pino, { type Logger } from 'pino';
 import type { KeepalivedConfig, TrackFile, VirtualAddress, VrrpInstance, VrrpScript } from '../config/model.js';
 import type { Engine, EngineEvent, EngineEventListener, MetricSample } from '../engine/types.js';
 import { realClock, type Clock } from './clock.js';
-import { InstanceRuntime } from './instance.js';
+import { InstanceRuntime, type InstanceHooks } from './instance.js';
 import type { NetEvent, VrrpNetIo } from './io.js';
 import { SocketPool } from './socket-pool.js';
 import { SyncGroupRuntime } from './sync-group.js';
@@ -111,17 +111,10 @@ export class VrrpEngine implements Engine {
     return this.instances.get(name)?.rt;
   }
 
-  private hooks = {
-    onTransition: (rt: InstanceRuntime, from: string, to: string, reason: string) => {
-      this.emit({
-        kind: 'vrrp-instance',
-        name: rt.cfg.name,
-        state: to as 'MASTER',
-        previous: from as 'MASTER',
-        priority: rt.machine.priority,
-        at: Date.now(),
-      });
-      if (rt.group) this.groups.get(rt.group)?.onMemberTransition(rt, from as 'MASTER', to as 'MASTER', reason as 'start');
+  private hooks: InstanceHooks = {
+    onTransition: (rt, from, to, reason) => {
+      this.emit({ kind: 'vrrp-instance', name: rt.cfg.name, state: to, previous: from, priority: rt.machine.priority, at: Date.now() });
+      if (rt.group) this.groups.get(rt.group)?.onMemberTransition(rt, from, to, reason);
     },
     onOwnFaultsChanged: (rt: InstanceRuntime) => {
       if (rt.group) this.groups.get(rt.group)?.onOwnFaultsChanged();
@@ -171,7 +164,7 @@ export class VrrpEngine implements Engine {
     }
     for (const [name, d] of wantScripts) {
       if (this.scripts.has(name)) continue;
-      const t = new ScriptTracker(d, this.log, secOpts);
+      const t = new ScriptTracker(d, this.log, secOpts, this.clock);
       t.onChange(() => this.onTrackerChange());
       this.scripts.set(name, { t, fp: JSON.stringify(strip(d)) });
       t.start();
@@ -186,7 +179,7 @@ export class VrrpEngine implements Engine {
     }
     for (const [name, d] of wantFiles) {
       if (this.files.has(name)) continue;
-      const t = new FileTracker(d, this.log);
+      const t = new FileTracker(d, this.log, undefined, this.clock);
       t.onChange(() => this.onTrackerChange());
       this.files.set(name, { t, fp: JSON.stringify(strip(d)) });
       void t.start().then(() => this.onTrackerChange());
@@ -209,7 +202,7 @@ export class VrrpEngine implements Engine {
     for (const sg of config.syncGroups) {
       const members = sg.members.map((n) => this.instances.get(n)?.rt).filter((x): x is InstanceRuntime => !!x);
       const grt = new SyncGroupRuntime(sg, members, () => this.config!.global, this.log.child({ group: sg.name }), (state, previous) =>
-        this.emit({ kind: 'vrrp-group', name: sg.name, state: state as 'MASTER', previous: previous as 'MASTER', at: Date.now() }),
+        this.emit({ kind: 'vrrp-group', name: sg.name, state, previous, at: Date.now() }),
       );
       // a group that survives a reload keeps its state (no spurious group transition)
       const was = previous.get(sg.name);

@@ -1,4 +1,5 @@
-// One running vrrp_instance: its state machine, socket, tracking, addresses and GARP schedule.
+// One running vrrp_instance: its state machine, socket and tracking; drives its addresses (vip-install.ts)
+// and its GARP schedule (garp-schedule.ts).
 import type { Logger } from 'pino';
 import type { GlobalDefs, KeepalivedConfig, VirtualAddress, VrrpInstance } from '../config/model.js';
 import type { Clock } from './clock.js';
@@ -10,14 +11,16 @@ import { runNotify } from './notify.js';
 import { encodeAdvert, wireIntervalMs } from './packet.js';
 import { checkAdvert, ReceiveErrorCounters, type ReceiveExpectations, type RejectReason } from './receive-checks.js';
 import type { SocketPool } from './socket-pool.js';
-import { VrrpStateMachine, type MachineAction, type VrrpStateName, type TransitionReason } from './state-machine.js';
+import { VrrpStateMachine, type EnteredState, type MachineAction, type VrrpStateName, type TransitionReason } from './state-machine.js';
 import { computeEffectivePriority, type TrackedStatus } from './tracking.js';
 import type { FileTracker, ScriptTracker } from './track-runners.js';
 import { InstanceVmacs } from './instance-vmacs.js';
+import { GarpSchedule } from './garp-schedule.js';
+import { VipInstall } from './vip-install.js';
 import type { VmacPlan } from './vmac.js';
 
 export interface InstanceHooks {
-  onTransition(rt: InstanceRuntime, from: VrrpStateName, to: VrrpStateName, reason: TransitionReason): void;
+  onTransition(rt: InstanceRuntime, from: VrrpStateName, to: EnteredState, reason: TransitionReason): void;
   /** own faults (not group-induced) changed */
   onOwnFaultsChanged(rt: InstanceRuntime): void;
   scriptTracker(name: string): ScriptTracker | undefined;
@@ -38,9 +41,8 @@ export class InstanceRuntime {
   /** auth_type AH: the password and keepalived's sequence / IP id counters */
   private readonly ah: { pass: string; counter: AhCounter } | undefined;
   private readonly rx = (p: ReceivedVrrp, family: 4 | 6) => this.onPacket(p, family);
-  private garpTimers = new Set<NodeJS.Timeout>();
-  private garpQueue: (() => void)[] = [];
-  vipsInstalled = false;
+  private readonly garp: GarpSchedule;
+  private readonly vips: VipInstall;
   private expectations!: ReceiveExpectations;
   private ownFaults = new Set<string>();
   private stopped = false;
@@ -73,6 +75,19 @@ export class InstanceRuntime {
     this.version = cfg.family === 6 ? 3 : cfg.version;
     // the config validator already dropped AH for IPv6 and VRRPv3, as keepalived does
     if (cfg.auth?.type === 'AH' && this.version === 2 && this.family === 4) this.ah = { pass: cfg.auth.pass, counter: new AhCounter() };
+    this.vips = new VipInstall(io, this.log, { cfg: () => this.cfg, global: () => this.global, ifname: () => this.ifname, devFor: (v) => this.devFor(v) });
+    this.garp = new GarpSchedule(
+      clock,
+      io,
+      {
+        settings: () => ({ ...this.cfg, garpIntervalMs: this.global.vrrpGarpInterval, gnaIntervalMs: this.global.vrrpGnaInterval }),
+        addresses: () => this.vips.all(),
+        devFor: (v) => this.devFor(v),
+        isMaster: () => this.state === 'MASTER',
+        logInterface: () => this.vmacs?.main ?? this.ifname,
+      },
+      this.log,
+    );
   }
 
   private get unicast(): boolean {
@@ -84,6 +99,10 @@ export class InstanceRuntime {
   }
   get state(): VrrpStateName {
     return this.machine?.state ?? 'INIT';
+  }
+  /** the VIPs are on the host (MASTER) */
+  get vipsInstalled(): boolean {
+    return this.vips.installed;
   }
   get ownFaultList(): string[] {
     return [...this.ownFaults];
@@ -146,7 +165,7 @@ export class InstanceRuntime {
       this.log.error({ err: e }, `cannot open VRRP socket on ${this.ifname}`);
     }
     // keepalived removes any leftover VIPs at start
-    await this.removeAddresses(true);
+    await this.vips.remove(true);
     this.recomputeTracking(true);
     if (!info || !this.primaryAddress || !this.socket) this.setOwnFault('interface', true);
     this.machine.handle({ type: 'start' });
@@ -180,25 +199,20 @@ export class InstanceRuntime {
         });
       }
       if (this.vipsInstalled && this.state === 'MASTER') {
-        for (const v of this.allAddresses())
-          if (this.devFor(v) === name) await this.io.addAddress(name, this.placed(v)).catch((e) => this.log.warn({ err: e }, `cannot add ${v.prefix.address}`));
-        this.sendGarpBurst(1);
+        await this.vips.add(this.vips.all().filter((v) => this.devFor(v) === name));
+        this.garp.burst(1);
       }
     }
   }
 
-  /** The interface an address goes on: the VMAC for the instance's own family on its interface. */
   /** the instance's own VMAC while it is up */
   get vmacInterface(): string | undefined {
     return this.vmacs?.main;
   }
 
+  /** The interface an address goes on: the VMAC for the instance's own family on its interface. */
   devFor(v: VirtualAddress): string {
     return this.vmacs ? this.vmacs.devFor(v) : v.dev ?? this.ifname;
-  }
-
-  private placed(v: VirtualAddress): VirtualAddress {
-    return { ...v, dev: this.devFor(v) };
   }
 
   /** Called by the engine whenever a tracked object or link changed. */
@@ -292,13 +306,11 @@ export class InstanceRuntime {
     if (ev.kind === 'link' && this.vmacs?.concerns(ev)) void this.restoreVmacs();
     if (this.ownFaults.has('interface') && ev.ifname === this.ifname && ev.kind !== 'address-removed') void this.retryNetwork();
     if (ev.kind === 'address-removed' && this.vipsInstalled && this.state === 'MASTER') {
-      const vip = [...this.cfg.virtualIpaddress, ...this.cfg.virtualIpaddressExcluded].find(
-        (v) => canonicalIp(v.prefix.address) === ev.address && this.devFor(v) === ev.ifname,
-      );
+      const vip = this.vips.find(ev.address, ev.ifname);
       if (vip) {
         this.log.warn(`VIP ${ev.address} was removed from ${ev.ifname} while MASTER, restoring it`);
-        this.io.addAddress(this.devFor(vip), this.placed(vip)).catch((e) => this.log.error({ err: e }, `cannot restore ${ev.address}`));
-        this.sendGarpBurst(1);
+        this.vips.restore(vip);
+        this.garp.burst(1);
       }
     }
   }
@@ -339,29 +351,20 @@ export class InstanceRuntime {
    * No VMACs here.
    */
   async updateAddresses(cfg: VrrpInstance, config: KeepalivedConfig): Promise<VirtualAddress[]> {
-    const key = (v: VirtualAddress) => JSON.stringify({ ...v, loc: undefined, dev: this.devFor(v) });
-    const before = this.allAddresses();
+    const before = this.vips.all();
     this.cfg = cfg;
     this.config = config;
     if (!this.machine) return [];
     this.expectations.addresses = this.vipList();
     if (!this.vipsInstalled || this.state !== 'MASTER') return [];
-    const now = this.allAddresses();
-    const kept = new Set(now.map(key));
-    const had = new Set(before.map(key));
-    const removed = before.filter((v) => !kept.has(key(v)));
-    await Promise.all(removed.map((v) => this.io.delAddress(this.devFor(v), this.placed(v)).catch(() => undefined)));
-    if (this.filtersVips()) await this.setVipFilter(now);
-    const added = now.filter((v) => !had.has(key(v)));
-    if (removed.length || added.length) this.log.info(`VIPs updated in place: ${added.length} to add, ${removed.length} removed`);
-    return added;
+    return this.vips.replace(before);
   }
 
   /** Reload, after updateAddresses: add the new addresses (still MASTER) and announce them only. */
   async addUpdatedAddresses(added: VirtualAddress[]): Promise<void> {
     if (!added.length || !this.vipsInstalled || this.state !== 'MASTER') return;
-    await Promise.all(added.map((v) => this.io.addAddress(this.devFor(v), this.placed(v)).catch((e) => this.log.warn({ err: e }, `cannot add ${v.prefix.address}`))));
-    this.sendGarpBurst(Math.max(1, this.cfg.garpMasterRepeat), added);
+    await this.vips.add(added);
+    this.garp.burst(Math.max(1, this.cfg.garpMasterRepeat), added);
   }
 
   /** Count a dropped advertisement under its reason; the log line is rate-limited per reason. */
@@ -395,30 +398,29 @@ export class InstanceRuntime {
         this.sendAdvert(a.priority);
         return;
       case 'add-vips':
-        void this.installAddresses();
+        void this.vips.install();
         return;
       case 'remove-vips':
-        this.cancelGarp();
+        this.garp.cancel();
         if (this.keepAddresses) {
-          this.vipsInstalled = false;
+          this.vips.forget();
           return;
         }
-        this.pendingRemoval = this.removeAddresses(false);
+        this.pendingRemoval = this.vips.remove(false);
         return;
       case 'garp':
-        this.startGarpSchedule();
+        this.garp.startMaster();
         return;
       case 'garp-lower-prio':
-        this.refreshGarpAfterLowerPrio();
+        this.garp.afterLowerPriorityAdvert();
         return;
       case 'transition': {
         this.lastTransitionAt = Date.now();
         if (a.to === 'MASTER') this.ah?.counter.onBecomeMaster();
-        const what = a.to === 'MASTER' ? 'MASTER' : a.to === 'BACKUP' ? 'BACKUP' : a.to === 'FAULT' ? 'FAULT' : 'STOP';
         if (a.to === 'BACKUP' && a.from === 'INIT') this.log.info(`Entering BACKUP STATE (init)`);
         else if (a.to === 'STOP') this.log.info(`Stopped`);
-        else this.log.info(`Entering ${what} STATE`);
-        if (a.to !== 'INIT') runNotify(this.cfg.notify, 'INSTANCE', this.cfg.name, what, a.priority, this.global, this.log);
+        else this.log.info(`Entering ${a.to} STATE`);
+        runNotify(this.cfg.notify, 'INSTANCE', this.cfg.name, a.to, a.priority, this.global, this.log);
         this.hooks.onTransition(this, a.from, a.to, a.reason);
         return;
       }
@@ -455,150 +457,11 @@ export class InstanceRuntime {
         return;
       }
       try {
-        const r = this.socket.send(payload, dst);
-        if (r && typeof (r as Promise<void>).catch === 'function')
-          (r as Promise<void>).catch((e) => this.log.warn({ err: e }, `send failed`));
+        this.socket.send(payload, dst);
       } catch (e) {
         this.log.warn({ err: e }, `send failed`);
       }
     }
-  }
-
-  private allAddresses(): VirtualAddress[] {
-    return [...this.cfg.virtualIpaddress, ...this.cfg.virtualIpaddressExcluded];
-  }
-
-  private async installAddresses(): Promise<void> {
-    this.vipsInstalled = true;
-    const jobs: Promise<unknown>[] = [];
-    for (const v of this.allAddresses())
-      jobs.push(this.io.addAddress(this.devFor(v), this.placed(v)).catch((e) => this.log.warn({ err: e }, `cannot add ${v.prefix.address}`)));
-    if (this.filtersVips()) jobs.push(this.setVipFilter(this.allAddresses()));
-    await Promise.all(jobs);
-    this.log.info(`setting VIPs.`);
-    for (const r of this.cfg.virtualRoutes) await this.io.addRoute(r, this.ifname).catch((e) => this.log.warn({ err: e }, 'cannot add virtual route'));
-    for (const r of this.cfg.virtualRules) await this.io.addRule(r).catch((e) => this.log.warn({ err: e }, 'cannot add virtual rule'));
-  }
-
-  async removeAddresses(quiet: boolean): Promise<void> {
-    const was = this.vipsInstalled;
-    this.vipsInstalled = false;
-    if (!quiet || was) this.log.info(`removing VIPs.`);
-    for (const r of this.cfg.virtualRules) await this.io.delRule(r).catch(() => undefined);
-    for (const r of this.cfg.virtualRoutes) await this.io.delRoute(r, this.ifname).catch(() => undefined);
-    await Promise.all([
-      ...this.allAddresses().map((v) => this.io.delAddress(this.devFor(v), this.placed(v)).catch(() => undefined)),
-      this.setVipFilter([]),
-    ]);
-  }
-
-  /**
-   * keepalived's no-accept mode: a MASTER that is not the address owner drops traffic to its VIPs
-   * unless `accept` is set (vrrp_strict's default is no accept).
-   */
-  private filtersVips(): boolean {
-    return this.cfg.accept === false && this.cfg.priority !== 255;
-  }
-
-  private setVipFilter(addrs: VirtualAddress[]): Promise<void> {
-    if (!this.io.setVipFilter) return Promise.resolve();
-    const entries = addrs.map((v) => ({ address: canonicalIp(v.prefix.address), family: v.prefix.family, dev: this.devFor(v) }));
-    return this.io.setVipFilter(this.global.nftables ?? 'keepalived', this.cfg.name, entries).catch((e) =>
-      this.log.warn({ err: e }, entries.length ? 'cannot install the nftables rules that drop traffic to the VIPs (no accept mode): the VIPs accept traffic' : 'cannot remove the nftables rules of the VIPs'),
-    );
-  }
-
-  private later(fn: () => void, ms: number): void {
-    const t = setTimeout(() => {
-      this.garpTimers.delete(t);
-      fn();
-    }, ms);
-    this.garpTimers.add(t);
-  }
-
-  private cancelGarp(): void {
-    for (const t of this.garpTimers) clearTimeout(t);
-    this.garpTimers.clear();
-    this.garpQueue.length = 0;
-  }
-
-  /**
-   * Back-to-back GARPs go out one per event-loop turn, so that a burst for many addresses and
-   * instances never delays an advertisement timer.
-   */
-  private enqueueGarp(job: () => void): void {
-    this.garpQueue.push(job);
-    if (this.garpQueue.length > 1) return;
-    const pump = () => {
-      const next = this.garpQueue.shift();
-      if (!next) return;
-      next();
-      if (this.garpQueue.length) setImmediate(pump);
-    };
-    setImmediate(pump);
-  }
-
-  /** Send `repeat` rounds of GARP / unsolicited NA for every address (or those given), spaced by vrrp_garp_interval / vrrp_gna_interval. */
-  private sendGarpBurst(repeat: number, addrs = this.allAddresses()): void {
-    const v4 = addrs.filter((a) => a.prefix.family === 4);
-    const v6 = addrs.filter((a) => a.prefix.family === 6);
-    const send = (v: VirtualAddress) => {
-      if (this.state !== 'MASTER') return;
-      const dev = this.devFor(v);
-      try {
-        const r = v.prefix.family === 4 ? this.io.sendGratuitousArp(dev, v.prefix.address) : this.io.sendUnsolicitedNa(dev, v.prefix.address);
-        if (r && typeof (r as Promise<void>).catch === 'function') (r as Promise<void>).catch((e) => this.log.warn({ err: e }, 'GARP failed'));
-      } catch (e) {
-        this.log.warn({ err: e }, 'GARP failed');
-      }
-    };
-    const schedule = (list: VirtualAddress[], gapMs: number) => {
-      let k = 0;
-      for (let i = 0; i < repeat; i++)
-        for (const v of list) {
-          if (gapMs > 0 && k > 0) this.later(() => send(v), gapMs * k);
-          else this.enqueueGarp(() => send(v));
-          k++;
-        }
-    };
-    if (v4.length) {
-      this.log.info(`Sending/queueing gratuitous ARPs on ${this.vmacs?.main ?? this.ifname} for ${v4.map((v) => v.prefix.address).join(', ')}`);
-      schedule(v4, this.global.vrrpGarpInterval);
-    }
-    if (v6.length) {
-      this.log.info(`Sending/queueing Unsolicited Neighbour Adverts on ${this.vmacs?.main ?? this.ifname} for ${v6.map((v) => v.prefix.address).join(', ')}`);
-      schedule(v6, this.global.vrrpGnaInterval);
-    }
-  }
-
-  private startGarpSchedule(): void {
-    this.cancelGarp();
-    const cfg = this.cfg;
-    // addresses are added asynchronously: send the first burst once they are in place
-    setImmediate(() => this.sendGarpBurst(Math.max(1, cfg.garpMasterRepeat)));
-    if (cfg.garpMasterDelay > 0) this.later(() => this.sendGarpBurst(Math.max(1, cfg.garpMasterRepeat)), cfg.garpMasterDelay);
-    if (cfg.garpMasterRefresh > 0) {
-      const refresh = () => {
-        if (this.state !== 'MASTER') return;
-        this.sendGarpBurst(Math.max(1, cfg.garpMasterRefreshRepeat));
-        this.later(refresh, cfg.garpMasterRefresh);
-      };
-      this.later(refresh, cfg.garpMasterRefresh);
-    }
-  }
-
-  /**
-   * As keepalived: a lower-priority advert reached the MASTER (e.g. the peer took over while this
-   * node was frozen or cut off), so the neighbours may have the peer's MAC for the VIPs. Send
-   * garp_lower_prio_repeat rounds now and again after garp_lower_prio_delay (defaults: the
-   * garp_master_* values); without it clients keep sending to the peer, which dropped the VIPs.
-   */
-  private refreshGarpAfterLowerPrio(): void {
-    const repeat = this.cfg.garpLowerPrioRepeat ?? this.cfg.garpMasterRepeat;
-    if (repeat <= 0) return;
-    this.sendGarpBurst(repeat);
-    const delay = this.cfg.garpLowerPrioDelay ?? this.cfg.garpMasterDelay;
-    if (delay > 0) this.later(() => this.sendGarpBurst(repeat), delay);
   }
 
   /** Stop the instance: priority 0 when MASTER; addresses removed unless release is false. */
@@ -607,7 +470,7 @@ export class InstanceRuntime {
     this.keepAddresses = !release;
     this.machine?.handle({ type: 'shutdown' });
     this.stopped = true;
-    this.cancelGarp();
+    this.garp.cancel();
     await this.pendingRemoval;
     if (this.sockOpts) await this.pool.release(this.sockOpts, this.expectations.vrid, this.rx).catch(() => undefined);
     // keepalived deletes its VMACs at shutdown unless told not to release (-V)

@@ -23,8 +23,11 @@ export interface ReceivedVrrp {
 export type SocketDropReason = 'truncated' | 'malformed';
 
 export interface VrrpSocketHandle {
-  /** sends the VRRP payload; on an AH socket, the complete IPv4 datagram (IP_HDRINCL) */
-  send(payload: Buffer, dst: string): void | Promise<void>;
+  /**
+   * Sends the VRRP payload; on an AH socket, the complete IPv4 datagram (IP_HDRINCL). Synchronous:
+   * a failure throws.
+   */
+  send(payload: Buffer, dst: string): void;
   onPacket(cb: (p: ReceivedVrrp) => void): void;
   /** datagrams dropped below the instances (larger than the receive buffer, no VRRP inside); optional */
   onDrop?(cb: (reason: SocketDropReason, detail: string) => void): void;
@@ -56,8 +59,9 @@ export interface VrrpNetIo {
   delRoute(r: VirtualRoute, defaultDev: string): Promise<void>;
   addRule(r: VirtualRule): Promise<void>;
   delRule(r: VirtualRule): Promise<void>;
-  sendGratuitousArp(ifname: string, address: string): Promise<void> | void;
-  sendUnsolicitedNa(ifname: string, address: string): Promise<void> | void;
+  /** synchronous, as the advert's send(): a failure throws */
+  sendGratuitousArp(ifname: string, address: string): void;
+  sendUnsolicitedNa(ifname: string, address: string): void;
   /**
    * Drop traffic to and from these addresses in the nftables table `table` (keepalived's
    * no-accept firewall); `owner` is the instance, [] withdraws its entries. Optional: without it

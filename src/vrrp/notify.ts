@@ -4,8 +4,10 @@ import type { Logger } from 'pino';
 import type { GlobalDefs, NotifyScripts, ScriptSpec } from '../config/model.js';
 import { runScript } from '../notify/script.js';
 import { scriptSecurityProblem } from '../config/script-security.js';
+import type { EnteredState } from './state-machine.js';
 
-export type NotifyState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
+/** the states a notify script is told of: those an instance or a group enters */
+export type NotifyState = EnteredState;
 
 export function runNotify(
   scripts: NotifyScripts,

@@ -4,6 +4,8 @@ import type { Clock } from './clock.js';
 import { compareIp } from '../util/inet.js';
 
 export type VrrpStateName = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
+/** the states a transition enters (INIT is only where an instance starts) */
+export type EnteredState = Exclude<VrrpStateName, 'INIT'>;
 
 export const PRIORITY_OWNER = 255;
 export const PRIORITY_STOP = 0;
@@ -47,7 +49,7 @@ export type MachineAction =
    * (keepalived's garp_lower_prio_repeat / garp_lower_prio_delay)
    */
   | { type: 'garp-lower-prio' }
-  | { type: 'transition'; from: VrrpStateName; to: VrrpStateName; reason: TransitionReason; priority: number };
+  | { type: 'transition'; from: VrrpStateName; to: EnteredState; reason: TransitionReason; priority: number };
 
 export type MachineEvent =
   | { type: 'start' }
@@ -159,7 +161,7 @@ export class VrrpStateMachine {
     }
   }
 
-  private transition(to: VrrpStateName, reason: TransitionReason): void {
+  private transition(to: EnteredState, reason: TransitionReason): void {
     const from = this.st;
     this.st = to;
     this.emit({ type: 'transition', from, to, reason, priority: this.prio });

@@ -3,10 +3,11 @@
 import type { Logger } from 'pino';
 import type { GlobalDefs, SyncGroup } from '../config/model.js';
 import type { InstanceRuntime } from './instance.js';
-import { runNotify } from './notify.js';
+import { runNotify, type NotifyState } from './notify.js';
 import type { TransitionReason, VrrpStateName } from './state-machine.js';
 
-export type GroupState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
+/** a group is INIT until its members agree, then in the state they entered together */
+export type GroupState = VrrpStateName;
 
 export class SyncGroupRuntime {
   state: GroupState = 'INIT';
@@ -18,7 +19,7 @@ export class SyncGroupRuntime {
     public members: InstanceRuntime[],
     private readonly global: () => GlobalDefs,
     private readonly log: Logger,
-    private readonly emit: (state: GroupState, previous: GroupState) => void,
+    private readonly emit: (state: NotifyState, previous: GroupState) => void,
   ) {}
 
   onMemberTransition(rt: InstanceRuntime, _from: VrrpStateName, to: VrrpStateName, reason: TransitionReason): void {
@@ -56,7 +57,7 @@ export class SyncGroupRuntime {
 
   private updateState(): void {
     const states = this.members.map((m) => m.state);
-    let next: GroupState;
+    let next: NotifyState;
     if (states.some((s) => s === 'FAULT')) next = 'FAULT';
     else if (states.length && states.every((s) => s === 'MASTER')) next = 'MASTER';
     else if (states.length && states.every((s) => s === 'STOP')) next = 'STOP';

@@ -5,10 +5,11 @@ import type { Logger } from 'pino';
 import type { TrackFile, VrrpScript } from '../config/model.js';
 import { runScript } from '../notify/script.js';
 import { scriptSecurityProblem } from '../config/script-security.js';
+import { realClock, type Clock } from './clock.js';
 import { RiseFall, parseTrackFileValue } from './tracking.js';
 
 export class ScriptTracker {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
   private running = false;
   private stopped = false;
   private readonly rf: RiseFall;
@@ -20,6 +21,7 @@ export class ScriptTracker {
     readonly def: VrrpScript,
     private readonly log: Logger,
     opts: { enableScriptSecurity: boolean; scriptUser?: string; scriptGroup?: string },
+    private readonly clock: Clock = realClock,
   ) {
     this.rf = new RiseFall(def.rise, def.fall, !def.initFail);
     this.user = def.user ?? opts.scriptUser;
@@ -46,7 +48,7 @@ export class ScriptTracker {
     if (this.disabled || this.timer || this.stopped) return;
     const tick = () => {
       if (this.stopped) return;
-      this.timer = setTimeout(tick, Math.max(10, this.def.interval));
+      this.timer = this.clock.setTimeout(tick, Math.max(10, this.def.interval));
       if (this.running) return; // previous run still going: skip this slot
       this.running = true;
       runScript(this.def.script!, { timeoutMs: this.def.timeout || this.def.interval, user: this.user, group: this.group }).then((r) => {
@@ -66,13 +68,13 @@ export class ScriptTracker {
 
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
 }
 
 export class FileTracker {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
   private listeners: (() => void)[] = [];
   value = 0;
   private stopped = false;
@@ -81,6 +83,7 @@ export class FileTracker {
     readonly def: TrackFile,
     private readonly log: Logger,
     private readonly pollMs = 200,
+    private readonly clock: Clock = realClock,
   ) {}
 
   onChange(fn: () => void): void {
@@ -114,9 +117,9 @@ export class FileTracker {
         this.log.info({ trackFile: this.def.name, value: v }, 'track file value changed');
         for (const l of this.listeners) l();
       }
-      if (!this.stopped) this.timer = setTimeout(poll, this.pollMs);
+      if (!this.stopped) this.timer = this.clock.setTimeout(poll, this.pollMs);
     };
-    this.timer = setTimeout(poll, this.pollMs);
+    this.timer = this.clock.setTimeout(poll, this.pollMs);
   }
 
   private async read(): Promise<number> {
@@ -129,6 +132,6 @@ export class FileTracker {
 
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
   }
 }

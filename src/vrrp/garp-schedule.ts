@@ -1,0 +1,159 @@
+// One instance's gratuitous ARP / unsolicited NA schedule, timed by the injected Clock: the new
+// MASTER's burst (garp_master_repeat) and its second burst after garp_master_delay, the periodic
+// garp_master_refresh, the bursts after a lower-priority advert (garp_lower_prio_repeat / _delay),
+// each round spaced by vrrp_garp_interval (IPv4) / vrrp_gna_interval (IPv6).
+import type { Logger } from 'pino';
+import type { VirtualAddress, VrrpInstance } from '../config/model.js';
+import type { Clock } from './clock.js';
+import type { VrrpNetIo } from './io.js';
+
+/** The settings the schedule reads when a schedule starts. */
+type GarpInstanceSettings =
+  | 'garpMasterRepeat'
+  | 'garpMasterDelay'
+  | 'garpMasterRefresh'
+  | 'garpMasterRefreshRepeat'
+  | 'garpLowerPrioRepeat'
+  | 'garpLowerPrioDelay';
+
+export interface GarpSettings extends Pick<VrrpInstance, GarpInstanceSettings> {
+  /** global vrrp_garp_interval: ms between two GARPs of a burst, 0 = back to back */
+  garpIntervalMs: number;
+  /** global vrrp_gna_interval: ms between two unsolicited NAs of a burst, 0 = back to back */
+  gnaIntervalMs: number;
+}
+
+/** What the schedule needs from its instance. */
+export interface GarpTarget {
+  settings(): GarpSettings;
+  /** every address of the instance (virtual_ipaddress and virtual_ipaddress_excluded), as now */
+  addresses(): VirtualAddress[];
+  /** the interface an address's GARP / NA leaves from */
+  devFor(v: VirtualAddress): string;
+  /** GARPs go out only while MASTER: checked as each one is sent */
+  isMaster(): boolean;
+  /** the interface named in the log line */
+  logInterface(): string;
+}
+
+export class GarpSchedule {
+  private readonly timers = new Set<unknown>();
+  /** back-to-back sends, one per event-loop turn */
+  private readonly queue: (() => void)[] = [];
+  private pump: unknown;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly io: Pick<VrrpNetIo, 'sendGratuitousArp' | 'sendUnsolicitedNa'>,
+    private readonly target: GarpTarget,
+    private readonly log: Logger,
+  ) {}
+
+  /** timers and queued sends not yet run */
+  get pending(): number {
+    return this.timers.size + this.queue.length;
+  }
+
+  /** The instance became MASTER: the first burst, the delayed second one and the refresh. */
+  startMaster(): void {
+    this.cancel();
+    const s = this.target.settings();
+    const repeat = Math.max(1, s.garpMasterRepeat);
+    // addresses are added asynchronously: send the first burst once they are in place
+    this.later(() => this.burst(repeat), 0, true);
+    if (s.garpMasterDelay > 0) this.later(() => this.burst(repeat), s.garpMasterDelay);
+    if (s.garpMasterRefresh > 0) {
+      const refresh = () => {
+        if (!this.target.isMaster()) return;
+        this.burst(Math.max(1, s.garpMasterRefreshRepeat));
+        this.later(refresh, s.garpMasterRefresh);
+      };
+      this.later(refresh, s.garpMasterRefresh);
+    }
+  }
+
+  /**
+   * As keepalived: a lower-priority advert reached the MASTER (e.g. the peer took over while this
+   * node was frozen or cut off), so the neighbours may have the peer's MAC for the VIPs. Send
+   * garp_lower_prio_repeat rounds now and again after garp_lower_prio_delay (defaults: the
+   * garp_master_* values); without it clients keep sending to the peer, which dropped the VIPs.
+   */
+  afterLowerPriorityAdvert(): void {
+    const s = this.target.settings();
+    const repeat = s.garpLowerPrioRepeat ?? s.garpMasterRepeat;
+    if (repeat <= 0) return;
+    this.burst(repeat);
+    const delay = s.garpLowerPrioDelay ?? s.garpMasterDelay;
+    if (delay > 0) this.later(() => this.burst(repeat), delay);
+  }
+
+  /** Send `repeat` rounds of GARP / unsolicited NA for every address (or those given), spaced by vrrp_garp_interval / vrrp_gna_interval. */
+  burst(repeat: number, addrs = this.target.addresses()): void {
+    const s = this.target.settings();
+    const v4 = addrs.filter((a) => a.prefix.family === 4);
+    const v6 = addrs.filter((a) => a.prefix.family === 6);
+    const schedule = (list: VirtualAddress[], gapMs: number) => {
+      let k = 0;
+      for (let i = 0; i < repeat; i++)
+        for (const v of list) {
+          if (gapMs > 0 && k > 0) this.later(() => this.send(v), gapMs * k);
+          else this.enqueue(() => this.send(v));
+          k++;
+        }
+    };
+    if (v4.length) {
+      this.log.info(`Sending/queueing gratuitous ARPs on ${this.target.logInterface()} for ${v4.map((v) => v.prefix.address).join(', ')}`);
+      schedule(v4, s.garpIntervalMs);
+    }
+    if (v6.length) {
+      this.log.info(`Sending/queueing Unsolicited Neighbour Adverts on ${this.target.logInterface()} for ${v6.map((v) => v.prefix.address).join(', ')}`);
+      schedule(v6, s.gnaIntervalMs);
+    }
+  }
+
+  /** Leaving MASTER or stopping: nothing scheduled is sent. */
+  cancel(): void {
+    for (const t of this.timers) this.clock.clearTimeout(t);
+    this.timers.clear();
+    this.queue.length = 0;
+    if (this.pump !== undefined) this.clock.clearTimeout(this.pump);
+    this.pump = undefined;
+  }
+
+  private send(v: VirtualAddress): void {
+    if (!this.target.isMaster()) return;
+    const dev = this.target.devFor(v);
+    try {
+      if (v.prefix.family === 4) this.io.sendGratuitousArp(dev, v.prefix.address);
+      else this.io.sendUnsolicitedNa(dev, v.prefix.address);
+    } catch (e) {
+      this.log.warn({ err: e }, 'GARP failed');
+    }
+  }
+
+  private later(fn: () => void, ms: number, immediate = false): void {
+    const run = () => {
+      this.timers.delete(t);
+      fn();
+    };
+    const t: unknown = immediate ? this.clock.setImmediate(run) : this.clock.setTimeout(run, ms);
+    this.timers.add(t);
+  }
+
+  /**
+   * Back-to-back GARPs go out one per event-loop turn, so that a burst for many addresses and
+   * instances never delays an advertisement timer.
+   */
+  private enqueue(job: () => void): void {
+    this.queue.push(job);
+    if (this.queue.length > 1) return;
+    const pump = () => {
+      this.pump = undefined;
+      const next = this.queue.shift();
+      if (!next) return;
+      next();
+      if (this.queue.length) this.pump = this.clock.setImmediate(pump);
+    };
+    this.pump = this.clock.setImmediate(pump);
+  }
+}
