@@ -40,6 +40,10 @@ export class InstanceRuntime {
   private readonly rx = (p: ReceivedVrrp, family: 4 | 6) => this.onPacket(p, family);
   private garpTimers = new Set<NodeJS.Timeout>();
   private garpQueue: (() => void)[] = [];
+  /** the addresses of the latest MASTER transition are in place (the first GARP burst waits for it) */
+  private addressesInPlace: Promise<void> = Promise.resolve();
+  /** bumped by cancelGarp: a first burst still waiting for its addresses is then dropped */
+  private garpGeneration = 0;
   vipsInstalled = false;
   private expectations!: ReceiveExpectations;
   private ownFaults = new Set<string>();
@@ -358,7 +362,7 @@ export class InstanceRuntime {
         this.sendAdvert(a.priority);
         return;
       case 'add-vips':
-        void this.installAddresses();
+        this.addressesInPlace = this.installAddresses().catch((e) => this.log.warn({ err: e }, 'cannot set the VIPs'));
         return;
       case 'remove-vips':
         this.cancelGarp();
@@ -480,6 +484,7 @@ export class InstanceRuntime {
   }
 
   private cancelGarp(): void {
+    this.garpGeneration++;
     for (const t of this.garpTimers) clearTimeout(t);
     this.garpTimers.clear();
     this.garpQueue.length = 0;
@@ -538,8 +543,15 @@ export class InstanceRuntime {
   private startGarpSchedule(): void {
     this.cancelGarp();
     const cfg = this.cfg;
-    // addresses are added asynchronously: send the first burst once they are in place
-    setImmediate(() => this.sendGarpBurst(Math.max(1, cfg.garpMasterRepeat)));
+    // addresses are added asynchronously: the first burst waits until they are in place (as
+    // keepalived, which adds them before it sends); sent earlier, under load a GARP could reach the
+    // neighbours tens of ms before the address existed here, and their traffic would be dropped
+    // (bounded: a stuck address installation must not silence the GARPs)
+    const generation = this.garpGeneration;
+    const bound = new Promise<void>((resolve) => this.later(resolve, FIRST_GARP_MAX_WAIT_MS));
+    void Promise.race([this.addressesInPlace, bound]).then(() => {
+      if (generation === this.garpGeneration) this.sendGarpBurst(Math.max(1, cfg.garpMasterRepeat));
+    });
     if (cfg.garpMasterDelay > 0) this.later(() => this.sendGarpBurst(Math.max(1, cfg.garpMasterRepeat)), cfg.garpMasterDelay);
     if (cfg.garpMasterRefresh > 0) {
       const refresh = () => {
@@ -586,6 +598,8 @@ function compareIpv4(a: string, b: string): number {
 
 /** beyond this a receive time is not trusted (a wall clock step, not a wait) */
 const MAX_PACKET_AGE_MS = 100;
+/** how long the first GARP burst of a new MASTER waits for its addresses to be in place */
+const FIRST_GARP_MAX_WAIT_MS = 1000;
 
 /**
  * How long ago the kernel received a packet, from its SO_TIMESTAMPNS time: the time it waited
