@@ -134,3 +134,25 @@ test('engine: an instance whose interface is missing at start is FAULT and recov
   await waitFor('MASTER once the interface exists', () => h.addresses.has('10.0.0.100'), 2000);
   await e.stop({ release: true });
 });
+
+test('engine: a new MASTER sends its first GARP only once its addresses are in place (slow address installation)', async () => {
+  const lan = new MemLan();
+  const h = lan.host('10.0.0.1');
+  const addedAt = new Map<string, number>();
+  const add = h.addAddress.bind(h);
+  // an address installation that takes 80 ms, as netlink does on a loaded host
+  h.addAddress = async (ifname, a) => {
+    await sleep(80);
+    await add(ifname, a);
+    addedAt.set(a.prefix.address, Date.now());
+  };
+  const e = new VrrpEngine({ io: h, logger: log });
+  try {
+    await e.start(config({ instances: [instance('VI_1', { ...fast, priority: 150, virtualIpaddress: [vip('10.0.0.100')] })] }));
+    await waitFor('first GARP', () => h.garps.length > 0, 3000);
+    assert.ok(addedAt.has('10.0.0.100'), 'the VIP is in place when the first GARP goes out');
+    assert.ok(h.garps[0].at >= addedAt.get('10.0.0.100')!, `GARP ${h.garps[0].at - addedAt.get('10.0.0.100')!} ms after the address`);
+  } finally {
+    await e.stop({ release: true });
+  }
+});

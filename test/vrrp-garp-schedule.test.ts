@@ -223,3 +223,42 @@ test('real clock: back-to-back GARPs go out one per event-loop turn, so timers r
   assert.equal(sent, n);
   assert.ok(timerRanAfter > 0 && timerRanAfter < n, `a 0 ms timer armed by the first GARP ran after ${timerRanAfter} of ${n}`);
 });
+
+test('the first burst waits for the addresses to be in place, at most 1 s; leaving MASTER meanwhile drops it', async () => {
+  const flush = () => new Promise<void>((r) => setImmediate(r));
+  {
+    const { clock, schedule, sent } = setup({ garpMasterRepeat: 1, garpMasterDelay: 0 });
+    let added!: () => void;
+    schedule.startMaster(new Promise<void>((r) => (added = r)));
+    clock.advance(500);
+    await flush();
+    assert.equal(sent.length, 0, 'no GARP while the addresses are being added');
+    added();
+    await flush();
+    clock.advance(0);
+    assert.deepEqual(sent.map((s) => [s.at, s.address]), [[500, '10.0.0.100'], [500, '10.0.0.101']], 'sent once they are in place');
+  }
+  {
+    const { clock, schedule, sent } = setup({ garpMasterRepeat: 1, garpMasterDelay: 0 });
+    schedule.startMaster(new Promise<void>(() => undefined)); // an installation that never ends
+    clock.advance(999);
+    await flush();
+    assert.equal(sent.length, 0);
+    clock.advance(1);
+    await flush();
+    clock.advance(0);
+    assert.equal(sent.length, 2, 'a stuck installation does not silence the GARPs beyond 1 s');
+  }
+  {
+    const { clock, schedule, sent } = setup({ garpMasterRepeat: 1, garpMasterDelay: 0 });
+    let added!: () => void;
+    schedule.startMaster(new Promise<void>((r) => (added = r)));
+    schedule.cancel();
+    added();
+    await flush();
+    clock.advance(2000);
+    await flush();
+    clock.advance(0);
+    assert.equal(sent.length, 0, 'a burst still waiting when MASTER was left is dropped');
+  }
+});

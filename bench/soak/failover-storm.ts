@@ -270,8 +270,9 @@ function figures(
   for (const g of longGains.filter((x) => !hasGarp(x))) {
     const c = healBefore(g.t);
     const next = garps.find((p) => p.mac === macs[g.node] && p.t >= g.t - 50);
+    const before = garps.filter((p) => p.mac === macs[g.node] && p.t < g.t - 50).pop();
     process.stdout.write(
-      `  !! ${label}: node ${'AB'[g.node]} took the VIP ${c ? `${(g.t - c.fault).toFixed(0)} ms after a ${c.cause} fault` : ''}, held it ${heldMs(g) === Infinity ? 'to the end' : `${heldMs(g).toFixed(0)} ms`}, with no GARP within 1 s (next one from it: ${next ? `${(next.t - g.t).toFixed(0)} ms later` : 'none'})\n`,
+      `  !! ${label}: node ${'AB'[g.node]} took the VIP ${c ? `${(g.t - c.fault).toFixed(0)} ms after a ${c.cause} fault` : ''}, held it ${heldMs(g) === Infinity ? 'to the end' : `${heldMs(g).toFixed(0)} ms`}, with no GARP within 1 s (previous one from it: ${before ? `${(g.t - before.t).toFixed(0)} ms before` : 'none'}; next: ${next ? `${(next.t - g.t).toFixed(0)} ms later` : 'none'})\n`,
     );
   }
   const lostBy = { sigstop: 0, sigkill: 0, link: 0, loss: 0 } as Record<Cause, number>;

@@ -36,11 +36,16 @@ export interface GarpTarget {
   logInterface(): string;
 }
 
+/** how long a new MASTER's first burst waits for its addresses to be in place */
+const FIRST_BURST_MAX_WAIT_MS = 1000;
+
 export class GarpSchedule {
   private readonly timers = new Set<unknown>();
   /** back-to-back sends, one per event-loop turn */
   private readonly queue: (() => void)[] = [];
   private pump: unknown;
+  /** bumped by cancel(): a first burst still waiting for its addresses is then dropped */
+  private generation = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -54,13 +59,26 @@ export class GarpSchedule {
     return this.timers.size + this.queue.length;
   }
 
-  /** The instance became MASTER: the first burst, the delayed second one and the refresh. */
-  startMaster(): void {
+  /**
+   * The instance became MASTER: the first burst, the delayed second one and the refresh. The
+   * addresses are added asynchronously: the first burst waits until `addressesInPlace` settles (as
+   * keepalived, which adds them before it sends; sent earlier, under load a GARP reached the
+   * neighbours tens of ms before the address existed here, and their traffic was dropped), at most
+   * FIRST_BURST_MAX_WAIT_MS (a stuck installation must not silence the GARPs). Without it, the
+   * first burst goes out after the current event-loop turn.
+   */
+  startMaster(addressesInPlace?: Promise<void>): void {
     this.cancel();
     const s = this.target.settings();
     const repeat = Math.max(1, s.garpMasterRepeat);
-    // addresses are added asynchronously: send the first burst once they are in place
-    this.later(() => this.burst(repeat), 0, true);
+    if (!addressesInPlace) this.later(() => this.burst(repeat), 0, true);
+    else {
+      const generation = this.generation;
+      const bound = new Promise<void>((resolve) => this.later(resolve, FIRST_BURST_MAX_WAIT_MS));
+      void Promise.race([addressesInPlace, bound]).then(() => {
+        if (generation === this.generation) this.later(() => this.burst(repeat), 0, true);
+      });
+    }
     if (s.garpMasterDelay > 0) this.later(() => this.burst(repeat), s.garpMasterDelay);
     if (s.garpMasterRefresh > 0) {
       const refresh = () => {
@@ -113,6 +131,7 @@ export class GarpSchedule {
 
   /** Leaving MASTER or stopping: nothing scheduled is sent. */
   cancel(): void {
+    this.generation++;
     for (const t of this.timers) this.clock.clearTimeout(t);
     this.timers.clear();
     this.queue.length = 0;

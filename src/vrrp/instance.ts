@@ -43,6 +43,8 @@ export class InstanceRuntime {
   private readonly rx = (p: ReceivedVrrp, family: 4 | 6) => this.onPacket(p, family);
   private readonly garp: GarpSchedule;
   private readonly vips: VipInstall;
+  /** the addresses of the latest MASTER transition are in place (the first GARP burst waits for it) */
+  private addressesInPlace: Promise<void> = Promise.resolve();
   private expectations!: ReceiveExpectations;
   private ownFaults = new Set<string>();
   private stopped = false;
@@ -398,7 +400,7 @@ export class InstanceRuntime {
         this.sendAdvert(a.priority);
         return;
       case 'add-vips':
-        void this.vips.install();
+        this.addressesInPlace = this.vips.install().catch((e) => this.log.warn({ err: e }, 'cannot set the VIPs'));
         return;
       case 'remove-vips':
         this.garp.cancel();
@@ -409,7 +411,7 @@ export class InstanceRuntime {
         this.pendingRemoval = this.vips.remove(false);
         return;
       case 'garp':
-        this.garp.startMaster();
+        this.garp.startMaster(this.addressesInPlace);
         return;
       case 'garp-lower-prio':
         this.garp.afterLowerPriorityAdvert();
@@ -480,6 +482,8 @@ export class InstanceRuntime {
 
 /** beyond this a receive time is not trusted (a wall clock step, not a wait) */
 const MAX_PACKET_AGE_MS = 100;
+/** how long the first GARP burst of a new MASTER waits for its addresses to be in place */
+const FIRST_GARP_MAX_WAIT_MS = 1000;
 
 /**
  * How long ago the kernel received a packet, from its SO_TIMESTAMPNS time: the time it waited
