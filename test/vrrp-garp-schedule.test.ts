@@ -15,7 +15,7 @@ function vip(address: string, dev?: string): VirtualAddress {
   return { prefix: { address, prefixLen: family === 4 ? 32 : 128, family }, ...(dev ? { dev } : {}) } as VirtualAddress;
 }
 
-function setup(over: Partial<GarpSettings> = {}, addresses = [vip('10.0.0.100'), vip('10.0.0.101')], clock: Clock = new FakeClock()) {
+function setup(over: Partial<GarpSettings> = {}, addresses = [vip('10.0.0.100'), vip('10.0.0.101')], clock: Clock = new FakeClock(), logger = log) {
   const settings: GarpSettings = {
     garpMasterRepeat: 5,
     garpMasterDelay: 5000,
@@ -23,6 +23,7 @@ function setup(over: Partial<GarpSettings> = {}, addresses = [vip('10.0.0.100'),
     garpMasterRefreshRepeat: 1,
     garpIntervalMs: 0,
     gnaIntervalMs: 0,
+    advertInt: 1000,
     ...over,
   };
   const sent: { at: number; kind: 'arp' | 'na'; dev: string; address: string }[] = [];
@@ -41,7 +42,7 @@ function setup(over: Partial<GarpSettings> = {}, addresses = [vip('10.0.0.100'),
       isMaster: () => state.master,
       logInterface: () => 'eth0',
     },
-    log,
+    logger,
   );
   const at = () => sent.map((s) => s.at);
   return { clock: clock as FakeClock, schedule, sent, state, at };
@@ -162,6 +163,24 @@ test('lower-priority advert: garp_lower_prio_* default to garp_master_*; a repea
   assert.equal(b.schedule.pending, 0);
 });
 
+test('lower-priority adverts faster than one per advert interval share one burst, and one log line a minute says how many', () => {
+  const lines: string[] = [];
+  const clock = new FakeClock();
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line).msg) });
+  const { schedule, sent } = setup({ garpMasterRepeat: 1, garpMasterDelay: 0, advertInt: 1000 }, [vip('10.0.0.100')], clock, logger);
+  // a flood: 20 lower-priority adverts every 100 ms for 10 s
+  for (let i = 0; i < 100; i++) {
+    for (let k = 0; k < 20; k++) schedule.afterLowerPriorityAdvert();
+    clock.advance(100);
+  }
+  assert.equal(sent.length, 10, 'one burst (1 round x 1 address) per advert interval, not 2,000');
+  assert.equal(lines.length, 1, 'one log line for the first burst; the next comes after a minute');
+  clock.advance(60_000);
+  schedule.afterLowerPriorityAdvert();
+  assert.equal(lines.length, 2);
+  assert.match(lines[1]!, /10 burst\(s\), 1990 advert\(s\) within an interval/);
+});
+
 test('burst() for the given addresses only (a reload added them)', () => {
   const { clock, schedule, sent } = setup();
   schedule.burst(3, [vip('10.0.0.102')]);
@@ -182,7 +201,7 @@ test('a send that throws is logged and the rest of the burst still goes out', ()
       sendUnsolicitedNa: () => undefined,
     },
     {
-      settings: () => ({ garpMasterRepeat: 2, garpMasterDelay: 0, garpMasterRefresh: 0, garpMasterRefreshRepeat: 1, garpIntervalMs: 0, gnaIntervalMs: 0 }),
+      settings: () => ({ garpMasterRepeat: 2, garpMasterDelay: 0, garpMasterRefresh: 0, garpMasterRefreshRepeat: 1, garpIntervalMs: 0, gnaIntervalMs: 0, advertInt: 1000 }),
       addresses: () => [vip('10.0.0.100')],
       devFor: () => 'eth0',
       isMaster: () => true,
@@ -210,7 +229,7 @@ test('real clock: back-to-back GARPs go out one per event-loop turn, so timers r
       sendUnsolicitedNa: () => undefined,
     },
     {
-      settings: () => ({ garpMasterRepeat: 1, garpMasterDelay: 0, garpMasterRefresh: 0, garpMasterRefreshRepeat: 1, garpIntervalMs: 0, gnaIntervalMs: 0 }),
+      settings: () => ({ garpMasterRepeat: 1, garpMasterDelay: 0, garpMasterRefresh: 0, garpMasterRefreshRepeat: 1, garpIntervalMs: 0, gnaIntervalMs: 0, advertInt: 1000 }),
       addresses: () => addresses,
       devFor: () => 'eth0',
       isMaster: () => true,

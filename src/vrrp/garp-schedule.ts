@@ -14,7 +14,8 @@ type GarpInstanceSettings =
   | 'garpMasterRefresh'
   | 'garpMasterRefreshRepeat'
   | 'garpLowerPrioRepeat'
-  | 'garpLowerPrioDelay';
+  | 'garpLowerPrioDelay'
+  | 'advertInt';
 
 export interface GarpSettings extends Pick<VrrpInstance, GarpInstanceSettings> {
   /** global vrrp_garp_interval: ms between two GARPs of a burst, 0 = back to back */
@@ -36,6 +37,8 @@ export interface GarpTarget {
   logInterface(): string;
 }
 
+/** at most one log line a minute about GARPs sent after lower-priority adverts */
+const LOWER_PRIO_LOG_EVERY_MS = 60_000;
 /** how long a new MASTER's first burst waits for its addresses to be in place */
 const FIRST_BURST_MAX_WAIT_MS = 1000;
 
@@ -44,6 +47,8 @@ export class GarpSchedule {
   /** back-to-back sends, one per event-loop turn */
   private readonly queue: (() => void)[] = [];
   private pump: unknown;
+  /** lower-priority bursts: when the last one went out, and what the next log line reports */
+  private readonly lowerPrio: { lastBurstAt?: number; loggedAt?: number; bursts: number; coalesced: number } = { bursts: 0, coalesced: 0 };
   /** bumped by cancel(): a first burst still waiting for its addresses is then dropped */
   private generation = 0;
 
@@ -100,13 +105,32 @@ export class GarpSchedule {
     const s = this.target.settings();
     const repeat = s.garpLowerPrioRepeat ?? s.garpMasterRepeat;
     if (repeat <= 0) return;
-    this.burst(repeat);
+    // A peer that believes itself MASTER sends one advert per interval; lower-priority adverts
+    // coming faster than ours (a flood, replays) share one burst per advert interval, and the log
+    // says so at most once a minute, so that they cannot turn into a GARP or log flood.
+    const now = this.clock.now();
+    if (this.lowerPrio.lastBurstAt !== undefined && now - this.lowerPrio.lastBurstAt < s.advertInt) {
+      this.lowerPrio.coalesced++;
+      return;
+    }
+    this.lowerPrio.lastBurstAt = now;
+    this.lowerPrio.bursts++;
+    const logNow = this.lowerPrio.loggedAt === undefined || now - this.lowerPrio.loggedAt >= LOWER_PRIO_LOG_EVERY_MS;
+    if (logNow) {
+      this.log.info(
+        `lower-priority advert received as MASTER: gratuitous ARPs / unsolicited NAs again (${this.lowerPrio.bursts} burst(s), ${this.lowerPrio.coalesced} advert(s) within an interval of the previous burst, since the last such line)`,
+      );
+      this.lowerPrio.loggedAt = now;
+      this.lowerPrio.bursts = 0;
+      this.lowerPrio.coalesced = 0;
+    }
+    this.burst(repeat, undefined, false);
     const delay = s.garpLowerPrioDelay ?? s.garpMasterDelay;
-    if (delay > 0) this.later(() => this.burst(repeat), delay);
+    if (delay > 0) this.later(() => this.burst(repeat, undefined, false), delay);
   }
 
   /** Send `repeat` rounds of GARP / unsolicited NA for every address (or those given), spaced by vrrp_garp_interval / vrrp_gna_interval. */
-  burst(repeat: number, addrs = this.target.addresses()): void {
+  burst(repeat: number, addrs = this.target.addresses(), logIt = true): void {
     const s = this.target.settings();
     const v4 = addrs.filter((a) => a.prefix.family === 4);
     const v6 = addrs.filter((a) => a.prefix.family === 6);
@@ -120,11 +144,13 @@ export class GarpSchedule {
         }
     };
     if (v4.length) {
-      this.log.info(`Sending/queueing gratuitous ARPs on ${this.target.logInterface()} for ${v4.map((v) => v.prefix.address).join(', ')}`);
+      if (logIt)
+        this.log.info(`Sending/queueing gratuitous ARPs on ${this.target.logInterface()} for ${v4.map((v) => v.prefix.address).join(', ')}`);
       schedule(v4, s.garpIntervalMs);
     }
     if (v6.length) {
-      this.log.info(`Sending/queueing Unsolicited Neighbour Adverts on ${this.target.logInterface()} for ${v6.map((v) => v.prefix.address).join(', ')}`);
+      if (logIt)
+        this.log.info(`Sending/queueing Unsolicited Neighbour Adverts on ${this.target.logInterface()} for ${v6.map((v) => v.prefix.address).join(', ')}`);
       schedule(v6, s.gnaIntervalMs);
     }
   }
