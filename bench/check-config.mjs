@@ -98,8 +98,14 @@ async function main() {
   const tsCmd = inNs([process.execPath, join(root, 'bin/tskeepalived'), '-t', '-f', file]);
 
   try {
-    const ts = [], ka = [];
-    console.log(`load average: ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} on ${(await import('node:os')).cpus().length} cpus`);
+    const ts = [],
+      ka = [];
+    console.log(
+      `load average: ${(await import('node:os'))
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')} on ${(await import('node:os')).cpus().length} cpus`,
+    );
     for (let i = 0; i < RUNS; i++) {
       ts.push(timed(tsCmd));
       if (haveKeepalived) ka.push(timed(kaCmd));

@@ -171,7 +171,9 @@ async function runChecker(a: Args, targets: { address: string; port: number }[])
     gc();
     const ns = (await import('node:v8')).getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
     process.stderr.write(`checker new space: ${((ns?.space_size ?? 0) / 1048576).toFixed(1)} MB\n`);
-    process.stderr.write(`checker live heap after GC: ${(process.memoryUsage().heapUsed / 1048576).toFixed(0)} MB, limiter waiting ${(engine as unknown as { limiter: { waiting: number } }).limiter.waiting}\n`);
+    process.stderr.write(
+      `checker live heap after GC: ${(process.memoryUsage().heapUsed / 1048576).toFixed(0)} MB, limiter waiting ${(engine as unknown as { limiter: { waiting: number } }).limiter.waiting}\n`,
+    );
   }
   const after = totals();
   const seconds = (Date.now() - tStart) / 1000;
@@ -216,7 +218,13 @@ async function runFloor(a: Args, targets: { address: string; port: number }[]): 
   const one = async (t: { address: string; port: number }) => {
     // the same request the checker makes: a fresh connection (Connection: close), the body read
     try {
-      const res = await agent.request({ origin: `http://${t.address}:${t.port}`, method: 'GET', path: '/health', headers: { host: `${t.address}:${t.port}`, connection: 'close' }, reset: true });
+      const res = await agent.request({
+        origin: `http://${t.address}:${t.port}`,
+        method: 'GET',
+        path: '/health',
+        headers: { host: `${t.address}:${t.port}`, connection: 'close' },
+        reset: true,
+      });
       for await (const _ of res.body) void _;
       if (res.statusCode < 200 || res.statusCode > 299) failures++;
     } catch {
@@ -316,8 +324,12 @@ async function main(): Promise<void> {
   const checkerFlags = shippedNodeFlags();
   const rounds = a.duration >= 40 ? 3 : 1;
   const per = a.duration / rounds;
-  process.stdout.write(`checkers bench: ${a.vs} virtual servers x ${a.rs} real servers, HTTP_GET, delay_loop ${a.delay} s, ${a.duration} s per side in ${rounds} round(s)\n`);
-  process.stdout.write(`checker node flags (from bin/tskeepalived): ${checkerFlags.join(' ') || '(none)'}; floor: node defaults${process.env.BENCH_NODE_FLAGS ? `; both + BENCH_NODE_FLAGS ${process.env.BENCH_NODE_FLAGS}` : ''}\n`);
+  process.stdout.write(
+    `checkers bench: ${a.vs} virtual servers x ${a.rs} real servers, HTTP_GET, delay_loop ${a.delay} s, ${a.duration} s per side in ${rounds} round(s)\n`,
+  );
+  process.stdout.write(
+    `checker node flags (from bin/tskeepalived): ${checkerFlags.join(' ') || '(none)'}; floor: node defaults${process.env.BENCH_NODE_FLAGS ? `; both + BENCH_NODE_FLAGS ${process.env.BENCH_NODE_FLAGS}` : ''}\n`,
+  );
   const sum = (x: Report | undefined, y: Report): Report => ({
     cpuSeconds: (x?.cpuSeconds ?? 0) + y.cpuSeconds,
     peakRssMB: Math.max(x?.peakRssMB ?? 0, y.peakRssMB),
@@ -326,7 +338,7 @@ async function main(): Promise<void> {
     seconds: (x?.seconds ?? 0) + y.seconds,
     startupSeconds: y.startupSeconds,
     peakHeapMB: Math.max(x?.peakHeapMB ?? 0, y.peakHeapMB ?? 0),
-    ...(y as { failureReasons?: unknown }).failureReasons ? { failureReasons: (y as { failureReasons?: unknown }).failureReasons } : {},
+    ...((y as { failureReasons?: unknown }).failureReasons ? { failureReasons: (y as { failureReasons?: unknown }).failureReasons } : {}),
   });
   let checker: Report | undefined;
   let floor: Report | undefined;

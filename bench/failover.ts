@@ -30,11 +30,14 @@ async function failoverPair(lan: Lan, label: string, masterKind: Kind, backupKin
   const addr = `${lan.subnet4}.${vrid}`;
   const masterPrio = 200;
   const backupPrio = 100;
-  const inst = (prio: number) => instance('VI_B', { virtualRouterId: vrid, version: 3, advertInt: ADVERT_S * 1000, priority: prio, virtualIpaddress: [vip(addr)] });
+  const inst = (prio: number) =>
+    instance('VI_B', { virtualRouterId: vrid, version: 3, advertInt: ADVERT_S * 1000, priority: prio, virtualIpaddress: [vip(addr)] });
   const mdi = 3 * ADVERT_S * 1000 + ((256 - backupPrio) * ADVERT_S * 1000) / 256;
   const start = (kind: Kind, ns: number, prio: number, tag: string): Node & { vrrpPid?: () => number | undefined } => {
     const c = config({ instances: [inst(prio)] });
-    return kind === 'ts' ? startTsNode(lan, ns, lan.writeJson(`${tag}.json`, c)) : startKeepalived(lan, ns, lan.writeText(`${tag}.conf`, keepalivedConf(c)), tag);
+    return kind === 'ts'
+      ? startTsNode(lan, ns, lan.writeJson(`${tag}.json`, c))
+      : startKeepalived(lan, ns, lan.writeText(`${tag}.conf`, keepalivedConf(c)), tag);
   };
   const master = start(masterKind, 0, masterPrio, `${label}-m`);
   await waitFor(`${label}: master holds the VIP`, () => lan.hasAddress(0, addr), 10_000);
@@ -59,7 +62,10 @@ async function failoverPair(lan: Lan, label: string, masterKind: Kind, backupKin
       const fromBackup = ` ${lan.addr4(1)} > `;
       const lines = adverts.lines.slice(0).filter((l) => /VRRP/.test(l));
       const firstBackup = lines.findIndex((l, i) => i >= markA && l.includes(fromBackup));
-      const last = lines.slice(0, firstBackup >= 0 ? firstBackup : lines.length).filter((l) => l.includes(fromMaster)).pop();
+      const last = lines
+        .slice(0, firstBackup >= 0 ? firstBackup : lines.length)
+        .filter((l) => l.includes(fromMaster))
+        .pop();
       const vipLine = mon.lines.slice(markM).find((l) => !l.startsWith('Deleted') && l.includes(` ${addr}/`) && monitorTime(l) !== undefined);
       const t0 = last ? dumpTime(last) : undefined;
       const t1 = vipLine ? monitorTime(vipLine) : undefined;
@@ -86,7 +92,10 @@ async function jitter(lan: Lan, kind: Kind): Promise<{ p50: number; p99: number;
     instance(`VI_${i + 1}`, { virtualRouterId: 100 + i, priority: 255, state: 'MASTER', virtualIpaddress: [vip(`${lan.subnet4}.${100 + i}`)] }),
   );
   const c = config({ instances });
-  const node = kind === 'ts' ? startTsNode(lan, 0, lan.writeJson(`jit-${kind}.json`, c)) : startKeepalived(lan, 0, lan.writeText(`jit-${kind}.conf`, keepalivedConf(c)), `jit-${kind}`);
+  const node =
+    kind === 'ts'
+      ? startTsNode(lan, 0, lan.writeJson(`jit-${kind}.json`, c))
+      : startKeepalived(lan, 0, lan.writeText(`jit-${kind}.conf`, keepalivedConf(c)), `jit-${kind}`);
   try {
     await waitFor('all masters', () => lan.hasAddress(0, `${lan.subnet4}.${100 + INSTANCES - 1}`) && lan.hasAddress(0, `${lan.subnet4}.100`), 15_000);
     await sleep(1500);
@@ -124,24 +133,35 @@ async function main() {
   });
   try {
     const fmt = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)} ms`;
-    process.stdout.write(`failover: ${ROUNDS} rounds each, VRRPv3 advert_int ${ADVERT_S}s, backup priority 100 (MDI ${(3 * ADVERT_S * 1000 + (156 * ADVERT_S * 1000) / 256).toFixed(1)} ms)\n`);
-    process.stdout.write('  VIP present:  (VIP on the backup [ip -ts monitor] - master\'s last advert [tcpdump]) - Master_Down_Interval\n');
-    process.stdout.write('  first advert: (backup\'s first advert as master - master\'s last advert, both tcpdump) - Master_Down_Interval\n');
+    process.stdout.write(
+      `failover: ${ROUNDS} rounds each, VRRPv3 advert_int ${ADVERT_S}s, backup priority 100 (MDI ${(3 * ADVERT_S * 1000 + (156 * ADVERT_S * 1000) / 256).toFixed(1)} ms)\n`,
+    );
+    process.stdout.write("  VIP present:  (VIP on the backup [ip -ts monitor] - master's last advert [tcpdump]) - Master_Down_Interval\n");
+    process.stdout.write("  first advert: (backup's first advert as master - master's last advert, both tcpdump) - Master_Down_Interval\n");
     let vrid = 10;
-    for (const [label, m, b] of (ONLY === 'jitter' ? [] : [
-      ['tskeepalived pair', 'ts', 'ts'],
-      ['keepalived pair', 'ka', 'ka'],
-      ['mixed (keepalived master, tskeepalived backup)', 'ka', 'ts'],
-      ['mixed (tskeepalived master, keepalived backup)', 'ts', 'ka'],
-    ]) as [string, Kind, Kind][]) {
+    for (const [label, m, b] of (ONLY === 'jitter'
+      ? []
+      : [
+          ['tskeepalived pair', 'ts', 'ts'],
+          ['keepalived pair', 'ka', 'ka'],
+          ['mixed (keepalived master, tskeepalived backup)', 'ka', 'ts'],
+          ['mixed (tskeepalived master, keepalived backup)', 'ts', 'ka'],
+        ]) as [string, Kind, Kind][]) {
       const res = await failoverPair(lan, label.replace(/\W+/g, '-'), m, b, vrid++);
-      for (const [what, r] of [['VIP present', res.vip], ['first advert', res.advert]] as const)
-        process.stdout.write(`  ${label.padEnd(48)} ${what.padEnd(13)} n=${r.length}  p50 ${fmt(pct(r, 50))}  p99 ${fmt(pct(r, 99))}  min ${fmt(Math.min(...r))}  max ${fmt(Math.max(...r))}\n`);
+      for (const [what, r] of [
+        ['VIP present', res.vip],
+        ['first advert', res.advert],
+      ] as const)
+        process.stdout.write(
+          `  ${label.padEnd(48)} ${what.padEnd(13)} n=${r.length}  p50 ${fmt(pct(r, 50))}  p99 ${fmt(pct(r, 99))}  min ${fmt(Math.min(...r))}  max ${fmt(Math.max(...r))}\n`,
+        );
     }
     if (ONLY !== 'failover') process.stdout.write(`advert interval jitter, ${INSTANCES} instances (advert_int 1 s) on one interface, ${JITTER_SECONDS} s:\n`);
     for (const kind of (ONLY === 'failover' ? [] : ['ts', 'ka']) as Kind[]) {
       const j = await jitter(lan, kind);
-      process.stdout.write(`  ${(kind === 'ts' ? 'tskeepalived' : 'keepalived').padEnd(14)} samples ${j.samples}  p50 ${j.p50.toFixed(2)} ms  p99 ${j.p99.toFixed(2)} ms  max ${j.max.toFixed(2)} ms\n`);
+      process.stdout.write(
+        `  ${(kind === 'ts' ? 'tskeepalived' : 'keepalived').padEnd(14)} samples ${j.samples}  p50 ${j.p50.toFixed(2)} ms  p99 ${j.p99.toFixed(2)} ms  max ${j.max.toFixed(2)} ms\n`,
+      );
     }
   } finally {
     cleanup();

@@ -25,7 +25,9 @@ export class Tail {
 }
 
 export function tcpdump(ns: string, filter: string): Tail {
-  return new Tail(spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', 'eth0', '-n', '-tt', '-l', '--immediate-mode', filter], { stdio: ['ignore', 'pipe', 'ignore'] }));
+  return new Tail(
+    spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', 'eth0', '-n', '-tt', '-l', '--immediate-mode', filter], { stdio: ['ignore', 'pipe', 'ignore'] }),
+  );
 }
 
 export function addrMonitor(ns: string): Tail {

@@ -43,7 +43,10 @@ export function missingFor(use, { needRoot = false, root = process.getuid?.() ==
   for (const t of missing) lines.push(`missing: ${t.command} (Debian package ${t.pkg}): install it with  apt-get install ${t.pkg}`);
   if (pkgs.length > 1) lines.push(`all at once: npm run setup   (as root; or apt-get install ${pkgs.join(' ')})`);
   else if (pkgs.length === 1) lines.push('or: npm run setup   (as root: installs every package in scripts/tools.tsv that is missing)');
-  if (needRoot && !root) lines.push(`not root: ${use === 'test' ? 'the tests build' : `'npm run ${use}' builds`} network namespaces; run it as root (sudo npm ${use === 'test' ? 'test' : `run ${use}`})`);
+  if (needRoot && !root)
+    lines.push(
+      `not root: ${use === 'test' ? 'the tests build' : `'npm run ${use}' builds`} network namespaces; run it as root (sudo npm ${use === 'test' ? 'test' : `run ${use}`})`,
+    );
   return lines;
 }
 

@@ -193,7 +193,9 @@ async function main() {
   await waitFor('node-a to exit', () => nodeA.exitCode !== null || nodeA.signalCode !== null, 10000, ['node-a']);
   say(`node-a exited with code ${nodeA.exitCode}`);
 
-  await waitFor('the takeover email from node-b', () => mails.some((m) => m.subject.includes('[node-b] VRRP Instance VI_1 - Entering MASTER state')), 10000, ['node-a']);
+  await waitFor('the takeover email from node-b', () => mails.some((m) => m.subject.includes('[node-b] VRRP Instance VI_1 - Entering MASTER state')), 10000, [
+    'node-a',
+  ]);
   say(`emails received by the sink: ${mails.length}`);
   for (const m of mails) say(`  - ${m.subject}`);
   say('\x1b[32mDEMO OK\x1b[0m: failover in the lab worked; cleaning up');

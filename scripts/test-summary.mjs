@@ -13,7 +13,8 @@ export default async function* summary(source) {
     if (d.details?.type === 'suite' && !(isSkipped && event.type === 'test:pass')) continue;
     const where = d.file ? `${d.file.replace(/^.*\/dist\//, '')}${d.line ? `:${d.line}` : ''}` : '';
     if (event.type === 'test:fail') failed.push(`${d.name}${where ? `  (${where})` : ''}`);
-    else if (isSkipped) skipped.push(`${d.details?.type === 'suite' ? 'all of ' : ''}${d.name}: ${d.skip === true ? 'no reason given' : d.skip}${where ? `  (${where})` : ''}`);
+    else if (isSkipped)
+      skipped.push(`${d.details?.type === 'suite' ? 'all of ' : ''}${d.name}: ${d.skip === true ? 'no reason given' : d.skip}${where ? `  (${where})` : ''}`);
     else if (d.todo === undefined || d.todo === false) passed++;
   }
   yield `\n# summary: ${passed} pass, ${failed.length} fail, ${skipped.length} skipped\n`;

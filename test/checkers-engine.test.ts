@@ -8,20 +8,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { CheckersEngine } from '../src/checkers/engine.js';
 import { DryRunBackend } from '../src/ipvs/dry-run.js';
 import type { EngineEvent } from '../src/engine/types.js';
-import {
-  RecordingBackend,
-  TestHttpServer,
-  config,
-  httpCheck,
-  loc,
-  rs,
-  shScript,
-  silentLogger,
-  sleep,
-  tcpCheck,
-  vs,
-  waitFor,
-} from './checkers-fixtures.js';
+import { RecordingBackend, TestHttpServer, config, httpCheck, loc, rs, shScript, silentLogger, sleep, tcpCheck, vs, waitFor } from './checkers-fixtures.js';
 
 const DELAY = 200;
 const RETRY = 1;
@@ -117,14 +104,19 @@ describe('checkers engine', () => {
   });
 
   it('retries before declaring failure: one failed attempt followed by a success keeps the server', async () => {
-    const { backend } = await start(config([vs([rs(servers[0].address, servers[0].port, [httpCheck({ connectTimeout: TIMEOUT, retry: 2, delayBeforeRetry: 150 })])])]));
+    const { backend } = await start(
+      config([vs([rs(servers[0].address, servers[0].port, [httpCheck({ connectTimeout: TIMEOUT, retry: 2, delayBeforeRetry: 150 })])])]),
+    );
     servers[0].mode = 'status500';
     await waitFor('one failed attempt', () => servers[0].requests > 0 && servers[0].mode === 'status500', 1000);
     const before = servers[0].requests;
     await waitFor('first failure', () => servers[0].requests > before, DELAY + 200);
     servers[0].mode = 'ok';
     await sleep(DELAY + 2 * 150 + 100);
-    assert.ok(backend.states.every((s) => s.state.services[0].destinations.length === 1), 'never removed');
+    assert.ok(
+      backend.states.every((s) => s.state.services[0].destinations.length === 1),
+      'never removed',
+    );
   });
 
   it('inhibit_on_failure keeps a dead server at weight 0', async () => {
@@ -209,9 +201,7 @@ describe('checkers engine', () => {
 
   it('notify_up and notify_down scripts run', async () => {
     const mark = join(dir, 'notify');
-    const { backend } = await start(
-      config([vs([real(0, { notifyUp: shScript(`echo up >> ${mark}`), notifyDown: shScript(`echo down >> ${mark}`) })])]),
-    );
+    const { backend } = await start(config([vs([real(0, { notifyUp: shScript(`echo up >> ${mark}`), notifyDown: shScript(`echo down >> ${mark}`) })])]));
     servers[0].mode = 'status500';
     await waitFor('down', () => backend.dests().length === 0, DOWN_BOUND);
     servers[0].mode = 'ok';
@@ -274,7 +264,15 @@ describe('checkers engine', () => {
     assert.equal(s0.destinations[0].lbKind, 'DR');
     assert.equal(backend.current().services[4].ops, true);
     servers[0].mode = 'status500';
-    await waitFor('group services follow', () => backend.current().services.slice(0, 4).every((s) => s.destinations.length === 0), DOWN_BOUND);
+    await waitFor(
+      'group services follow',
+      () =>
+        backend
+          .current()
+          .services.slice(0, 4)
+          .every((s) => s.destinations.length === 0),
+      DOWN_BOUND,
+    );
     const ev = events.find((x) => x.kind === 'real-server');
     assert.equal(ev?.kind === 'real-server' && ev.virtualServer, '[web]:0');
   });

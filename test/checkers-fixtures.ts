@@ -2,16 +2,7 @@
 // controllable real servers on 127.0.0.x, and small waiting helpers.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import type {
-  Checker,
-  GlobalDefs,
-  HttpCheck,
-  KeepalivedConfig,
-  RealServer,
-  ScriptSpec,
-  TcpCheck,
-  VirtualServer,
-} from '../src/config/model.js';
+import type { Checker, GlobalDefs, HttpCheck, KeepalivedConfig, RealServer, ScriptSpec, TcpCheck, VirtualServer } from '../src/config/model.js';
 import type { LbBackend, LbState } from '../src/ipvs/backend.js';
 import pino from 'pino';
 import { defaultGlobalDefs } from '../src/config/build-global.js';

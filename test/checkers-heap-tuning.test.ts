@@ -49,7 +49,13 @@ describe('checkers V8 heap tuning', () => {
         await new Promise((r) => setImmediate(r));
       }
       process.stdout.write(JSON.stringify({ before, tuned, max }));`;
-    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, TSKEEPALIVED_V8_TUNING: '' }, encoding: 'utf8', timeout: 60_000 })) as { before: number; tuned: number; max: number };
+    const out = JSON.parse(
+      execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+        env: { ...process.env, TSKEEPALIVED_V8_TUNING: '' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      }),
+    ) as { before: number; tuned: number; max: number };
     assert.ok(out.before < 8, `young generation at start: ${out.before} MB`);
     assert.equal(out.tuned, 8, 'grown to 8 MB by the warm-up');
     assert.equal(out.max, 8, `stays at 8 MB under load (max ${out.max} MB)`);
@@ -71,7 +77,9 @@ describe('checkers V8 heap tuning', () => {
       }
       process.stdout.write(JSON.stringify({ applied, start, max, sink }));`;
     const run = (env: NodeJS.ProcessEnv) =>
-      JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 })) as { applied: boolean; start: number; max: number };
+      JSON.parse(
+        execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 }),
+      ) as { applied: boolean; start: number; max: number };
     const tuned = run({ TSKEEPALIVED_V8_TUNING: '' });
     assert.equal(tuned.applied, true);
     assert.ok(tuned.max <= 2, `frozen near its start size ${tuned.start} MB (max ${tuned.max} MB)`);

@@ -29,7 +29,14 @@ describe('HTTP_GET', () => {
     assert.equal(statusAccepted(url, 299), true);
     assert.equal(statusAccepted(url, 301), false);
     assert.equal(statusAccepted(url, 500), false);
-    const ranged = { path: '/', statusCodes: [{ from: 200, to: 200 }, { from: 500, to: 503 }], loc };
+    const ranged = {
+      path: '/',
+      statusCodes: [
+        { from: 200, to: 200 },
+        { from: 500, to: 503 },
+      ],
+      loc,
+    };
     assert.equal(statusAccepted(ranged, 502), true);
     assert.equal(statusAccepted(ranged, 201), false);
   });
@@ -63,7 +70,12 @@ describe('HTTP_GET', () => {
   it('every url must pass', async () => {
     srv.mode = 'ok';
     const digest = createHash('md5').update('other').digest('hex');
-    const cfg = httpCheck({ urls: [{ path: '/a', statusCodes: [], loc }, { path: '/b', statusCodes: [], digest, loc }] });
+    const cfg = httpCheck({
+      urls: [
+        { path: '/a', statusCodes: [], loc },
+        { path: '/b', statusCodes: [], digest, loc },
+      ],
+    });
     const r = await checkHttp(target(srv), cfg);
     assert.equal(r.ok, false);
     assert.match(r.reason, /\/b/);
@@ -123,9 +135,7 @@ describe('HTTP_GET', () => {
       sockets.add(sock);
       sock.on('close', () => sockets.delete(sock));
       sock.on('error', () => undefined);
-      sock.on('data', () =>
-        sock.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\nKeep-Alive: timeout=60\r\n\r\nok'),
-      );
+      sock.on('data', () => sock.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\nKeep-Alive: timeout=60\r\n\r\nok'));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.4', () => r()));
     const port = (server.address() as { port: number }).port;
@@ -135,7 +145,7 @@ describe('HTTP_GET', () => {
     assert.equal((await checkHttp(t, cfg)).ok, true);
     assert.equal(connections, 2, 'each check opened its own connection');
     await new Promise<void>((r) => server.close(() => r())); // waits for nothing: stops listening
-      // (server.close callback fires once all connections end; do not wait for it)
+    // (server.close callback fires once all connections end; do not wait for it)
     const r = await checkHttp(t, cfg);
     for (const s of sockets) s.destroy();
     assert.equal(r.ok, false, 'the dead server is reported down');
@@ -149,7 +159,25 @@ describe('SSL_GET', () => {
   let cert: Buffer;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'tkk-tls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-days', '1', '-subj', '/CN=rs.example.test'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'k.pem'),
+        '-out',
+        join(dir, 'c.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=rs.example.test',
+      ],
+      { stdio: 'ignore' },
+    );
     key = readFileSync(join(dir, 'k.pem'));
     cert = readFileSync(join(dir, 'c.pem'));
   });

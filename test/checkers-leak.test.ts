@@ -74,13 +74,16 @@ describe('checkers resource hygiene', () => {
     const silentPort = servers.udp;
     const fast = { connectTimeout: 30, retry: 0, delayBeforeRetry: 1, delayLoop: 1 };
     const reals: RealServer[] = [];
-    const add = (port: number, c: Checker) => reals.push(rs(addr, port + reals.length * 0, [c], { address: `127.0.${1 + Math.floor(reals.length / 250)}.${1 + (reals.length % 250)}` }));
+    const add = (port: number, c: Checker) =>
+      reals.push(rs(addr, port + reals.length * 0, [c], { address: `127.0.${1 + Math.floor(reals.length / 250)}.${1 + (reals.length % 250)}` }));
     for (let i = 0; i < 30; i++) add(refusedPort, httpCheck({ ...fast, connectIp: addr, connectPort: refusedPort }));
     for (let i = 0; i < 15; i++) add(hold.port, httpCheck({ ...fast, connectIp: addr, connectPort: hold.port }));
     for (let i = 0; i < 20; i++) add(refusedPort, tcpCheck({ ...fast, connectIp: addr, connectPort: refusedPort }));
     for (let i = 0; i < 8; i++) add(silentPort, { type: 'UDP_CHECK', requireReply: true, ...fast, connectIp: addr, connectPort: silentPort, loc });
-    for (let i = 0; i < 8; i++) add(refusedPort, { type: 'DNS_CHECK', queryType: 'A', name: 'x.test', ...fast, connectIp: addr, connectPort: refusedPort, loc });
-    for (let i = 0; i < 2; i++) add(0, { type: 'MISC_CHECK', miscPath: shScript('exit 1'), miscTimeout: 1000, miscDynamic: false, ...fast, delayLoop: 20, loc });
+    for (let i = 0; i < 8; i++)
+      add(refusedPort, { type: 'DNS_CHECK', queryType: 'A', name: 'x.test', ...fast, connectIp: addr, connectPort: refusedPort, loc });
+    for (let i = 0; i < 2; i++)
+      add(0, { type: 'MISC_CHECK', miscPath: shScript('exit 1'), miscTimeout: 1000, miscDynamic: false, ...fast, delayLoop: 20, loc });
 
     const baselineFds = fdCount();
     const baselineChildren = childCount() - 1; // minus the servers' process
@@ -97,12 +100,17 @@ describe('checkers resource hygiene', () => {
     const early: number[] = [];
     const late: number[] = [];
     const t0 = Date.now();
-    await waitFor('10,000 checks', () => {
-      const done = totalChecks();
-      if (done >= 2000 && done < 4000) early.push(fdCount());
-      if (done >= 8000) late.push(fdCount());
-      return done >= 10_000;
-    }, 90_000, 5);
+    await waitFor(
+      '10,000 checks',
+      () => {
+        const done = totalChecks();
+        if (done >= 2000 && done < 4000) early.push(fdCount());
+        if (done >= 8000) late.push(fdCount());
+        return done >= 10_000;
+      },
+      90_000,
+      5,
+    );
     if (late.length === 0) late.push(fdCount());
     const fdSamples = [...early, ...late];
     const checks = totalChecks();

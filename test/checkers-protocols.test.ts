@@ -201,7 +201,13 @@ describe('MISC_CHECK', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
   const ctx: CheckContext = { enableScriptSecurity: false, configuredWeight: 1, trackFiles: new Map() };
-  const misc = (cmd: string, over: Partial<MiscCheck> = {}): MiscCheck => ({ type: 'MISC_CHECK', miscPath: shScript(cmd), miscDynamic: false, ...common, ...over });
+  const misc = (cmd: string, over: Partial<MiscCheck> = {}): MiscCheck => ({
+    type: 'MISC_CHECK',
+    miscPath: shScript(cmd),
+    miscDynamic: false,
+    ...common,
+    ...over,
+  });
 
   it('maps exit codes as keepalived', () => {
     assert.deepEqual(miscExitMeaning(0, false), { ok: true });

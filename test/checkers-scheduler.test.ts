@@ -80,7 +80,12 @@ describe('checker loop', () => {
   });
 
   it("HTTP_GET after a failure (keepalived's failed url): the first success clears it, the next pass restores", async () => {
-    const { loop, timers, verdicts } = scriptedLoop([false, false, true, false, true, true], { delayLoop: 1000, retry: 0, delayBeforeRetry: 100, confirmAfterFailure: 1000 });
+    const { loop, timers, verdicts } = scriptedLoop([false, false, true, false, true, true], {
+      delayLoop: 1000,
+      retry: 0,
+      delayBeforeRetry: 100,
+      confirmAfterFailure: 1000,
+    });
     loop.start(0);
     await timers.fireNext(); // fails -> down
     await timers.fireNext(); // fails again, still down
@@ -128,7 +133,10 @@ describe('checker loop', () => {
     }
     for (const b of buckets) assert.ok(b > 350 && b < 650, `uneven spread ${buckets}`);
     assert.equal(firstDelay('same', timing), firstDelay('same', timing));
-    assert.equal(firstDelay('x', { ...timing, warmup: 2000 }, () => 0.5), 1000);
+    assert.equal(
+      firstDelay('x', { ...timing, warmup: 2000 }, () => 0.5),
+      1000,
+    );
   });
 });
 
@@ -175,7 +183,13 @@ describe('limiter', () => {
 
 describe('pool logic', () => {
   const rs = (address: string, alive: boolean, weight = 1, inhibit = false): RealServerHealth => ({
-    address, family: 4, port: 80, alive, weight, inhibitOnFailure: inhibit, lbKind: 'NAT',
+    address,
+    family: 4,
+    port: 80,
+    alive,
+    weight,
+    inhibitOnFailure: inhibit,
+    lbKind: 'NAT',
   });
   const p = { quorum: 2, hysteresis: 1, lbKind: 'NAT' as const, sorryServer: { address: '10.9.9.9', port: 80 }, sorryServerInhibit: false };
 
@@ -193,17 +207,22 @@ describe('pool logic', () => {
 
   it('quorum state never flaps inside the hysteresis band', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 5 }), fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 50 }), (quorum, hysteresis, lives) => {
-        let up = true;
-        for (const live of lives) {
-          const next = nextQuorum(up, live, { quorum, hysteresis });
-          if (next !== up) {
-            if (next) assert.ok(live >= quorum + hysteresis);
-            else assert.ok(live === 0 || live < quorum - hysteresis);
+      fc.property(
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 0, max: 5 }),
+        fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 50 }),
+        (quorum, hysteresis, lives) => {
+          let up = true;
+          for (const live of lives) {
+            const next = nextQuorum(up, live, { quorum, hysteresis });
+            if (next !== up) {
+              if (next) assert.ok(live >= quorum + hysteresis);
+              else assert.ok(live === 0 || live < quorum - hysteresis);
+            }
+            up = next;
           }
-          up = next;
-        }
-      }),
+        },
+      ),
     );
   });
 

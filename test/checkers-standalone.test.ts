@@ -78,10 +78,14 @@ virtual_server 10.255.9.1 80 {
       // the HTTP real server starts failing: the next dump has only the TCP one
       web.mode = 'status500';
       const mark = out.length;
-      await waitFor('dump without the failing server', () => {
-        const later = out.slice(mark);
-        return later.includes(tcpLine) && !later.includes(webLine);
-      }, 3000);
+      await waitFor(
+        'dump without the failing server',
+        () => {
+          const later = out.slice(mark);
+          return later.includes(tcpLine) && !later.includes(webLine);
+        },
+        3000,
+      );
       child.kill('SIGTERM');
       const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 3000))]);
       assert.equal(code, 0, `exit code (stderr: ${err})`);

@@ -96,7 +96,10 @@ describe('check-config stays light', () => {
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8', cwd: dir });
     assert.equal(r.status, 0, r.stderr);
     const loaded: string[] = JSON.parse(r.stdout.trim().split('\n').pop() ?? '[]');
-    assert.deepEqual(loaded.filter((m) => /node_modules\/(pino|undici|nodemailer)\//.test(m)), []);
+    assert.deepEqual(
+      loaded.filter((m) => /node_modules\/(pino|undici|nodemailer)\//.test(m)),
+      [],
+    );
   });
 });
 
@@ -165,7 +168,9 @@ describe('examples/keepalived.conf', { skip: nsSkip }, () => {
 
 // Found by the daemon work: keepalived 2.2.7 accepts bare boolean keywords in global_defs and
 // uses global_defs script_user as the default script user. Both tools on the same file.
-describe('agrees with live keepalived -t on bare booleans and script_user', { skip: nsSkip ?? (haveKeepalived() ? undefined : 'keepalived not installed') }, () => {
+describe('agrees with live keepalived -t on bare booleans and script_user', {
+  skip: nsSkip ?? (haveKeepalived() ? undefined : 'keepalived not installed'),
+}, () => {
   const ns = new TestNamespace('kv');
   before(() => ns.create());
   after(() => ns.destroy());

@@ -16,10 +16,12 @@ interface Expected {
 
 function readExpected(): Expected[] {
   const rows = readFileSync(`${CORPUS}/EXPECTED.tsv`, 'utf8').split('\n').slice(1);
-  return rows.filter((r) => r.trim()).map((r) => {
-    const [file, rc, messages] = r.split('\t');
-    return { file, rc: Number(rc), messages: messages ?? '' };
-  });
+  return rows
+    .filter((r) => r.trim())
+    .map((r) => {
+      const [file, rc, messages] = r.split('\t');
+      return { file, rc: Number(rc), messages: messages ?? '' };
+    });
 }
 
 const skip = canUseNamespaces();
@@ -34,7 +36,10 @@ describe('corpus: tskeepalived -t agrees with keepalived 2.2.7 on its sample con
       const r = ns.run(process.execPath, [TSKEEPALIVED, '-t', '-f', exp.file], CORPUS);
       assert.equal(r.status, exp.rc, `exit code; stderr:\n${r.stderr}`);
       // EXPECTED.tsv keeps only the first ~300 characters; the last message may be cut
-      const expectedText = exp.messages.split('|').filter((m) => /^\(.*Line \d+\) .+/.test(m)).join('\n');
+      const expectedText = exp.messages
+        .split('|')
+        .filter((m) => /^\(.*Line \d+\) .+/.test(m))
+        .join('\n');
       const want = messageLocations(expectedText, exp.file);
       const got = messageLocations(r.stderr, exp.file);
       for (const loc of want) assert.ok(got.has(loc), `keepalived reported a message at ${loc}; ours:\n${r.stderr}`);

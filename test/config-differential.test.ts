@@ -61,7 +61,20 @@ const MISTAKES: Mistake[] = [
   ['missing tracked interface', (p) => p.instance1.push('track_interface {', '    eth7', '}')],
   ['missing track_script', (p) => p.instance1.push('track_script {', '    chk_nothing', '}')],
   ['virtual_server without real servers', (p) => (p.rs = [])],
-  ['fwmark with protocol', (p) => p.extraRoot.push('virtual_server fwmark 7 {', '    lvs_sched rr', '    protocol TCP', '    real_server 198.51.100.2 80 {', '        TCP_CHECK {', '        }', '    }', '}')],
+  [
+    'fwmark with protocol',
+    (p) =>
+      p.extraRoot.push(
+        'virtual_server fwmark 7 {',
+        '    lvs_sched rr',
+        '    protocol TCP',
+        '    real_server 198.51.100.2 80 {',
+        '        TCP_CHECK {',
+        '        }',
+        '    }',
+        '}',
+      ),
+  ],
   ['AH with MASTER', (p) => p.instance1.push('state MASTER', 'authentication {', '    auth_type AH', '    auth_pass secret1', '}')],
   ['rule without preference', (p) => p.instance2.push('virtual_rules {', '    from 192.0.2.0/24 table 100', '}')],
   ['route nexthop interface missing', (p) => p.instance2.push('virtual_routes {', '    192.0.2.128/25 via 192.0.2.1 dev eth5', '}')],
@@ -75,26 +88,77 @@ const MISTAKES: Mistake[] = [
   ['quorum_up and notify_up scripts', (p) => (p.vs.push('quorum_up "/bin/echo up"'), p.rs.push('notify_up /bin/true'))],
   ['unicast_src_ip without peers', (p) => p.instance2.push('unicast_src_ip 192.0.2.5')],
   ['unicast peers', (p) => p.instance2.push('unicast_src_ip 192.0.2.5', 'unicast_peer {', '    192.0.2.6', '    192.0.2.7 min_ttl 2', '}')],
-  ['dynamic_interfaces with missing interfaces', (p) => (p.global.push('dynamic_interfaces'), (p.instance2[1] = 'interface eth9'), p.instance1.push('track_interface {', '    eth8', '}'))],
+  [
+    'dynamic_interfaces with missing interfaces',
+    (p) => (p.global.push('dynamic_interfaces'), (p.instance2[1] = 'interface eth9'), p.instance1.push('track_interface {', '    eth8', '}')),
+  ],
   ['HTTP_GET without url', (p) => (p.rs = ['HTTP_GET {', '    connect_timeout 3', '}'])],
   ['no lvs_sched', (p) => (p.vs = ['protocol TCP'])],
   ['no protocol', (p) => (p.vs = ['lvs_sched rr', 'lvs_method DR'])],
   ['no virtual_router_id', (p) => p.instance2.splice(2, 1)],
   ['unicast_ttl without peers', (p) => p.instance2.push('unicast_ttl 10')],
-  ['IPv6 instance', (p) => p.extraRoot.push('vrrp_instance VI_6 {', '    interface eth0', '    virtual_router_id 61', '    virtual_ipaddress {', '        2001:db8::10/64', '    }', '}')],
+  [
+    'IPv6 instance',
+    (p) =>
+      p.extraRoot.push(
+        'vrrp_instance VI_6 {',
+        '    interface eth0',
+        '    virtual_router_id 61',
+        '    virtual_ipaddress {',
+        '        2001:db8::10/64',
+        '    }',
+        '}',
+      ),
+  ],
   ['unknown state', (p) => (p.instance2[0] = 'state LEADER')],
   ['vrrp_script without script', (p) => p.extraRoot.unshift('vrrp_script chk {', '    interval 2', '}')],
-  ['vrrp_script used', (p) => (p.extraRoot.unshift('vrrp_script chk {', '    script "/bin/true"', '    weight -20', '}'), p.instance1.push('track_script {', '    chk', '}'))],
+  [
+    'vrrp_script used',
+    (p) => (p.extraRoot.unshift('vrrp_script chk {', '    script "/bin/true"', '    weight -20', '}'), p.instance1.push('track_script {', '    chk', '}')),
+  ],
   ['bad status_code', (p) => (p.rs = ['HTTP_GET {', '    url {', '        path /', '        status_code 99', '    }', '}'])],
   ['garp delay invalid', (p) => p.instance1.push('garp_master_delay x')],
   ['smtp_alert invalid', (p) => p.instance1.push('smtp_alert maybe')],
-  ['duplicate real server', (p) => p.extraRoot.push('virtual_server 192.0.2.11 80 {', '    protocol TCP', '    real_server 198.51.100.3 80 {', '    }', '    real_server 198.51.100.3 80 {', '    }', '}')],
-  ['virtual server of an undefined group', (p) => p.extraRoot.push('virtual_server group NOPE {', '    lvs_sched rr', '    real_server 198.51.100.3 80 {', '    }', '}')],
+  [
+    'duplicate real server',
+    (p) =>
+      p.extraRoot.push(
+        'virtual_server 192.0.2.11 80 {',
+        '    protocol TCP',
+        '    real_server 198.51.100.3 80 {',
+        '    }',
+        '    real_server 198.51.100.3 80 {',
+        '    }',
+        '}',
+      ),
+  ],
+  [
+    'virtual server of an undefined group',
+    (p) => p.extraRoot.push('virtual_server group NOPE {', '    lvs_sched rr', '    real_server 198.51.100.3 80 {', '    }', '}'),
+  ],
   ['empty virtual_server_group', (p) => p.extraRoot.push('virtual_server_group EMPTY {', '}')],
-  ['virtual_server_group in use', (p) => p.extraRoot.push('virtual_server_group G {', '    192.0.2.50-60 80', '    fwmark 9', '}', 'virtual_server group G {', '    lvs_sched wlc', '    protocol TCP', '    real_server 198.51.100.3 80 {', '    }', '}')],
+  [
+    'virtual_server_group in use',
+    (p) =>
+      p.extraRoot.push(
+        'virtual_server_group G {',
+        '    192.0.2.50-60 80',
+        '    fwmark 9',
+        '}',
+        'virtual_server group G {',
+        '    lvs_sched wlc',
+        '    protocol TCP',
+        '    real_server 198.51.100.3 80 {',
+        '    }',
+        '}',
+      ),
+  ],
   ['vrrp_strict with accept (VRRPv2)', (p) => (p.global.push('vrrp_strict'), p.instance1.push('accept'))],
   ['vrrp_strict with accept (VRRPv3) and a MASTER non-owner', (p) => (p.global.push('vrrp_strict'), p.instance2.push('version 3', 'accept', 'state MASTER'))],
-  ['track_script defined after use', (p) => (p.instance1.push('track_script {', '    later', '}'), p.extraRoot.push('vrrp_script later {', '    script "/nonexistent/chk"', '}'))],
+  [
+    'track_script defined after use',
+    (p) => (p.instance1.push('track_script {', '    later', '}'), p.extraRoot.push('vrrp_script later {', '    script "/nonexistent/chk"', '}')),
+  ],
 ];
 
 /** deterministic pseudo-random pairs of mistakes (mulberry32) */
@@ -142,7 +206,10 @@ describe('differential: keepalived -t and tskeepalived -t agree', { skip }, () =
     mkdirSync(join(sub, 'conf.d'), { recursive: true });
     const top = join(sub, 'main.conf');
     writeFileSync(top, 'global_defs {\n    router_id x\n    bogus_global 1\n}\ninclude conf.d/*.conf\n');
-    writeFileSync(join(sub, 'conf.d', 'a.conf'), 'vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 300\n    bogus_kw 2\n    virtual_ipaddress {\n        192.0.2.1\n    }\n}\n');
+    writeFileSync(
+      join(sub, 'conf.d', 'a.conf'),
+      'vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 300\n    bogus_kw 2\n    virtual_ipaddress {\n        192.0.2.1\n    }\n}\n',
+    );
     writeFileSync(join(sub, 'conf.d', 'b.conf'), 'global_defs {\n    bogus_in_b 3\n}\nvirtual_server 192.0.2.1 80 {\n    protocol TCP\n}\n');
     const ka = ns.run(KEEPALIVED, ['-t', '-f', 'main.conf'], sub);
     const ts = ns.run(process.execPath, [TSKEEPALIVED, '-t', '-f', 'main.conf'], sub);

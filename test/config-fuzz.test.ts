@@ -15,7 +15,13 @@ const CORPUS = '/work/shared/corpus/keepalived-samples';
 const samples = readdirSync(CORPUS)
   .filter((f) => f.startsWith('keepalived.conf'))
   .map((f) => readFileSync(join(CORPUS, f), 'latin1').split('\n'));
-const keywords = [...new Set(readInventory().map((r) => r.keyword).filter((k) => !k.startsWith('<')))];
+const keywords = [
+  ...new Set(
+    readInventory()
+      .map((r) => r.keyword)
+      .filter((k) => !k.startsWith('<')),
+  ),
+];
 
 type Mutation =
   | { kind: 'delete'; at: number }
@@ -35,7 +41,23 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
     kind: fc.constant('keyword' as const),
     at: fc.nat(),
     keyword: fc.constantFrom(...keywords),
-    arg: fc.constantFrom('', '1', '-1', '0x10', '300', 'abc', '10.0.0.1', '2001:db8::1/64', '"a b"', "'x", 'eth0', 'eth9', '/bin/true', '1.5', '99999999999999999999'),
+    arg: fc.constantFrom(
+      '',
+      '1',
+      '-1',
+      '0x10',
+      '300',
+      'abc',
+      '10.0.0.1',
+      '2001:db8::1/64',
+      '"a b"',
+      "'x",
+      'eth0',
+      'eth9',
+      '/bin/true',
+      '1.5',
+      '99999999999999999999',
+    ),
   }),
 );
 

@@ -77,10 +77,13 @@ vrrp_instance B {
   });
   it('auth_pass is cut to 8 characters', () => assert.deepEqual(a.auth, { type: 'PASS', pass: '01234567' }));
   it('addresses: prefix, label, dev defaulting to the instance interface', () => {
-    assert.deepEqual(a.virtualIpaddress.map((x) => [x.prefix.address, x.prefix.prefixLen, x.dev, x.label]), [
-      ['192.0.2.1', 24, 'eth0', 'eth0:1'],
-      ['192.0.2.2', 32, 'lo', undefined],
-    ]);
+    assert.deepEqual(
+      a.virtualIpaddress.map((x) => [x.prefix.address, x.prefix.prefixLen, x.dev, x.label]),
+      [
+        ['192.0.2.1', 24, 'eth0', 'eth0:1'],
+        ['192.0.2.2', 32, 'lo', undefined],
+      ],
+    );
     assert.equal(b.virtualIpaddress[0].prefix.address, '2001:db8::1');
   });
   it('scripts are split with keepalived quoting, user kept', () => {
@@ -88,11 +91,17 @@ vrrp_instance B {
     assert.equal(a.notify.notify?.user, 'root');
   });
   it('track_interface weights, nopreempt', () => {
-    assert.deepEqual(b.trackInterface.map((t) => [t.name, t.weight]), [['eth0', -20]]);
+    assert.deepEqual(
+      b.trackInterface.map((t) => [t.name, t.weight]),
+      [['eth0', -20]],
+    );
     assert.equal(b.nopreempt, true);
   });
   it('unmodelled keywords are kept raw; extensions are parsed', () => {
-    assert.deepEqual(a.raw?.map((r) => r.keyword), ['use_ipvlan']);
+    assert.deepEqual(
+      a.raw?.map((r) => r.keyword),
+      ['use_ipvlan'],
+    );
     assert.ok(config.global.raw.some((r) => r.keyword === 'vrrp_rx_bufs_multiplier' && r.args[0] === '4'));
     assert.equal(config.global.lbBackend, 'nftables');
     assert.equal(config.global.statusListen, '127.0.0.1:9650');
@@ -153,7 +162,10 @@ virtual_server 192.0.2.10 443 {
     assert.equal((ssl as HttpCheck).retry, 4);
     assert.equal((ssl as HttpCheck).delayBeforeRetry, 7000);
     assert.equal((ssl as HttpCheck).delayLoop, 20000);
-    assert.deepEqual((ssl as HttpCheck).urls[0].statusCodes, [{ from: 200, to: 299 }, { from: 302, to: 302 }]);
+    assert.deepEqual((ssl as HttpCheck).urls[0].statusCodes, [
+      { from: 200, to: 299 },
+      { from: 302, to: 302 },
+    ]);
     assert.equal((ssl as HttpCheck).urls[0].digest, '9b3a0c85a887a256d6939da88aabd8cd');
     assert.equal(dns.type === 'DNS_CHECK' && dns.queryType, 'AAAA');
     assert.equal(dns.type === 'DNS_CHECK' && dns.name, 'example.com');
@@ -194,6 +206,12 @@ virtual_server 192.0.2.10 53 {
 describe('tskeepalived extensions', () => {
   it('reject bad lb_backend and status_listen values with their line', () => {
     const { diagnostics } = load('global_defs {\n    lb_backend magic\n    status_listen nowhere\n}\n');
-    assert.deepEqual(diagnostics.map((d) => [d.line, d.severity]), [[2, 'error'], [3, 'error']]);
+    assert.deepEqual(
+      diagnostics.map((d) => [d.line, d.severity]),
+      [
+        [2, 'error'],
+        [3, 'error'],
+      ],
+    );
   });
 });

@@ -18,7 +18,6 @@ after(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-
 async function freePort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
@@ -119,8 +118,14 @@ test('checker daemon: alerts, fifo, metrics, dumps, reload policy, clean stop', 
   assert.deepEqual(sink.mails[0].to, ['ops@example.test']);
   await waitUntil('the RS DOWN fifo line', () => fifoLines().includes(`RS ${rsDown} ${vs} DOWN`), 5000);
   let m = await metrics();
-  assert.match(m, new RegExp(`^tskeepalived_real_server_up\\{virtual_server="\\[10\\.250\\.0\\.1\\]:tcp:80",real_server="\\[127\\.0\\.0\\.1\\]:tcp:${upPort}"\\} 1$`, 'm'));
-  assert.match(m, new RegExp(`^tskeepalived_real_server_up\\{virtual_server="\\[10\\.250\\.0\\.1\\]:tcp:80",real_server="\\[127\\.0\\.0\\.1\\]:tcp:${downPort}"\\} 0$`, 'm'));
+  assert.match(
+    m,
+    new RegExp(`^tskeepalived_real_server_up\\{virtual_server="\\[10\\.250\\.0\\.1\\]:tcp:80",real_server="\\[127\\.0\\.0\\.1\\]:tcp:${upPort}"\\} 1$`, 'm'),
+  );
+  assert.match(
+    m,
+    new RegExp(`^tskeepalived_real_server_up\\{virtual_server="\\[10\\.250\\.0\\.1\\]:tcp:80",real_server="\\[127\\.0\\.0\\.1\\]:tcp:${downPort}"\\} 0$`, 'm'),
+  );
   assert.match(m, /^tskeepalived_real_server_check_latency_seconds\{.*\} [0-9.e-]+$/m);
 
   // the live server fails, then recovers: DOWN then UP mails, fifo lines

@@ -97,7 +97,10 @@ test('reload: a refused config keeps the running one; a good one reaches every e
   assert.equal(d.counters.reloadFailures, 2);
   assert.ok(records.some((r) => r.level === 'error' && /reload refused.*keepalived\.conf:12.*missing \}/.test(String(r.msg))));
 
-  const second = makeConfig({ vrrpInstances: [makeInstance('VI_1'), makeInstance('VI_2')], virtualServers: [makeVirtualServer('10.0.0.1', 80, [{ address: '192.168.1.10', port: 80 }])] });
+  const second = makeConfig({
+    vrrpInstances: [makeInstance('VI_1'), makeInstance('VI_2')],
+    virtualServers: [makeVirtualServer('10.0.0.1', 80, [{ address: '192.168.1.10', port: 80 }])],
+  });
   next = { config: second, diagnostics: [{ severity: 'warning', message: 'unknown keyword foo', file: '/test/keepalived.conf', line: 3 }] };
   assert.equal(await d.reload(), true);
   assert.deepEqual(vrrp.calls, ['start', 'reload']);
@@ -189,7 +192,10 @@ test('reload refusal policy: fatal, broken braces, errors that would empty a run
   const empty = makeConfig();
   const err = (message: string) => ({ severity: 'error' as const, message, file: 'k.conf', line: 3 });
   assert.match(reloadRefusal({ diagnostics: [], refused: 'k.conf:1: fatal: x' }, running)!, /fatal/);
-  assert.match(reloadRefusal({ config: running, diagnostics: [{ ...err("There are 2 missing '}'s or extra '{'s"), code: 'BLOCK_UNCLOSED' }] }, running)!, /block structure is broken: k\.conf:3: error: There are 2 missing/);
+  assert.match(
+    reloadRefusal({ config: running, diagnostics: [{ ...err("There are 2 missing '}'s or extra '{'s"), code: 'BLOCK_UNCLOSED' }] }, running)!,
+    /block structure is broken: k\.conf:3: error: There are 2 missing/,
+  );
   assert.match(reloadRefusal({ config: empty, diagnostics: [err('Unknown keyword garbage')] }, running)!, /would remove every instance/);
   // keepalived-tolerated errors in a config that still has instances: applied
   assert.equal(reloadRefusal({ config: running, diagnostics: [err('(VI_1) No VIP specified; at least one is sensible')] }, running), undefined);

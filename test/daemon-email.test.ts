@@ -25,7 +25,20 @@ test('VRRP MASTER/BACKUP/FAULT and group alerts reach the SMTP server with keepa
   const config = makeConfig(
     {
       vrrpInstances: [makeInstance('VI_1', { smtpAlert: true }), makeInstance('VI_QUIET')],
-      syncGroups: [{ name: 'G1', members: ['VI_1'], notify: {}, smtpAlert: true, globalTracking: false, syncGroupTrackingWeight: false, trackInterface: [], trackScript: [], trackFile: [], loc: { file: 't', line: 1 } }],
+      syncGroups: [
+        {
+          name: 'G1',
+          members: ['VI_1'],
+          notify: {},
+          smtpAlert: true,
+          globalTracking: false,
+          syncGroupTrackingWeight: false,
+          trackInterface: [],
+          trackScript: [],
+          trackFile: [],
+          loc: { file: 't', line: 1 },
+        },
+      ],
     },
     {
       routerId: 'LVS_DEVEL',
@@ -71,12 +84,27 @@ test('checker up/down alerts: subject names real and virtual server, body per ch
   t.after(() => sink.close());
   const { logger } = await recordingLogger();
   const config = makeConfig(
-    { virtualServers: [makeVirtualServer('10.0.0.1', 80, [{ address: '192.168.1.10', port: 80 }, { address: '192.168.1.11', port: 80, smtpAlert: false }])] },
+    {
+      virtualServers: [
+        makeVirtualServer('10.0.0.1', 80, [
+          { address: '192.168.1.10', port: 80 },
+          { address: '192.168.1.11', port: 80, smtpAlert: false },
+        ]),
+      ],
+    },
     { routerId: 'lb1', notificationEmail: ['ops@example.test'], smtpServer: { host: '127.0.0.1', port: sink.port } },
   );
   const n = new Notifier(config, logger);
   n.start();
-  const rs = (real: string, up: boolean, checker: string): EngineEvent => ({ kind: 'real-server', virtualServer: '[10.0.0.1]:tcp:80', realServer: real, up, weight: up ? 1 : 0, checker, at });
+  const rs = (real: string, up: boolean, checker: string): EngineEvent => ({
+    kind: 'real-server',
+    virtualServer: '[10.0.0.1]:tcp:80',
+    realServer: real,
+    up,
+    weight: up ? 1 : 0,
+    checker,
+    at,
+  });
   n.handle(rs('[192.168.1.10]:tcp:80', false, 'TCP_CHECK'));
   n.handle(rs('[192.168.1.11]:tcp:80', false, 'TCP_CHECK')); // smtp_alert off on this real server
   n.handle(rs('[192.168.1.10]:tcp:80', true, 'HTTP_GET'));
@@ -104,7 +132,10 @@ test('smtp_alert resolution: instance override, smtp_alert_vrrp, global smtp_ale
   assert.equal(alertFor(ev, makeConfig({ vrrpInstances: [makeInstance('VI_1', { smtpAlert: false })] }, { ...base, smtpAlert: true })), undefined);
   assert.ok(alertFor(ev, makeConfig({ vrrpInstances: [makeInstance('VI_1', { smtpAlert: true })] }, { ...base, smtpAlert: false })));
   // no_email_faults
-  const nf = makeConfig({ vrrpInstances: [makeInstance('VI_1', { smtpAlert: true })] }, { ...base, raw: [{ keyword: 'no_email_faults', args: [], loc: { file: 't', line: 1 } }] });
+  const nf = makeConfig(
+    { vrrpInstances: [makeInstance('VI_1', { smtpAlert: true })] },
+    { ...base, raw: [{ keyword: 'no_email_faults', args: [], loc: { file: 't', line: 1 } }] },
+  );
   assert.equal(alertFor(inst('VI_1', 'FAULT'), nf), undefined);
   assert.equal(checkerBody('DNS_CHECK', false), '=> DNS_CHECK: failed on service <=');
   assert.equal(checkerBody('MISC_CHECK', true), '=> MISC CHECK succeeded on service <=');
@@ -114,7 +145,10 @@ test('a rejecting SMTP server: failure logged with the reply code and text', asy
   const sink = await startSmtpSink({ rejectWith: { code: 550, message: 'relay denied for test' } });
   t.after(() => sink.close());
   const { logger, records } = await recordingLogger();
-  const config = makeConfig({ vrrpInstances: [makeInstance('VI_1', { smtpAlert: true })] }, { notificationEmail: ['ops@example.test'], smtpServer: { host: '127.0.0.1', port: sink.port } });
+  const config = makeConfig(
+    { vrrpInstances: [makeInstance('VI_1', { smtpAlert: true })] },
+    { notificationEmail: ['ops@example.test'], smtpServer: { host: '127.0.0.1', port: sink.port } },
+  );
   const n = new Notifier(config, logger);
   n.start();
   n.handle(inst('VI_1', 'MASTER'));

@@ -35,7 +35,9 @@ test('there are example configs', () => {
   assert.ok(examples.length >= 5, examples.join(', '));
 });
 
-test('examples pass keepalived 2.2.7 -t (the oracle)', { skip: !isRoot() ? 'needs root' : !existsSync('/usr/sbin/keepalived') ? 'keepalived not installed' : false }, () => {
+test('examples pass keepalived 2.2.7 -t (the oracle)', {
+  skip: !isRoot() ? 'needs root' : !existsSync('/usr/sbin/keepalived') ? 'keepalived not installed' : false,
+}, () => {
   ensureNs();
   for (const f of examples) {
     const r = spawnSync('ip', ['netns', 'exec', NS, '/usr/sbin/keepalived', '-t', '-f', f], { encoding: 'utf8', timeout: 20000 });

@@ -27,7 +27,7 @@ async function waitForLines(file: string, n: number, timeoutMs = 5000): Promise<
   }
 }
 
-test('fifo line format is keepalived\'s', () => {
+test("fifo line format is keepalived's", () => {
   const ev: EngineEvent[] = [
     { kind: 'vrrp-instance', name: 'VI_1', state: 'MASTER', previous: 'BACKUP', priority: 100, at },
     { kind: 'vrrp-group', name: 'G1', state: 'BACKUP', previous: 'MASTER', at },

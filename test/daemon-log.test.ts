@@ -12,7 +12,15 @@ import { formatSyslog } from '../src/log/syslog.js';
 import { sleep } from './daemon-support.js';
 
 test('human format: time, level, subsystem, instance, message, fields', () => {
-  const line = formatRecord({ level: 'info', time: new Date(2026, 10, 21, 23, 40, 1, 5).getTime(), subsystem: 'vrrp', instance: 'VI_1', msg: 'Entering MASTER STATE', prio: 100, reason: 'advert timeout' });
+  const line = formatRecord({
+    level: 'info',
+    time: new Date(2026, 10, 21, 23, 40, 1, 5).getTime(),
+    subsystem: 'vrrp',
+    instance: 'VI_1',
+    msg: 'Entering MASTER STATE',
+    prio: 100,
+    reason: 'advert timeout',
+  });
   assert.equal(line, '2026-11-21 23:40:01.005 INFO  [vrrp] (VI_1) Entering MASTER STATE prio=100 reason="advert timeout"');
   assert.equal(formatSyslog(16, 6, 'Keepalived', 42, 'hello', new Date(2026, 0, 5, 1, 2, 3)), '<134>Jan  5 01:02:03 Keepalived[42]: hello');
 });
@@ -27,13 +35,22 @@ test('-g log file gets human lines; -D enables debug', async (t) => {
   h.close();
   const lines = readFileSync(file, 'utf8').trim().split('\n');
   assert.equal(lines.length, 2);
-  assert.match(lines[0], /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO {2}\[checkers\] TCP connection to \[10\.0\.0\.2\]:tcp:80 success\. rs=\[10\.0\.0\.2\]:tcp:80$/);
+  assert.match(
+    lines[0],
+    /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO {2}\[checkers\] TCP connection to \[10\.0\.0\.2\]:tcp:80 success\. rs=\[10\.0\.0\.2\]:tcp:80$/,
+  );
   assert.match(lines[1], /DEBUG a debug line/);
   const quiet = await createLogger({ console: false, detail: false, file: join(dir, 'q.log'), noSyslog: true, jsonStdout: false });
   quiet.logger.debug('hidden');
   quiet.logger.info('shown');
   quiet.close();
-  assert.deepEqual(readFileSync(join(dir, 'q.log'), 'utf8').trim().split('\n').map((l) => l.replace(/^.* INFO {2}/, '')), ['shown']);
+  assert.deepEqual(
+    readFileSync(join(dir, 'q.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/^.* INFO {2}/, '')),
+    ['shown'],
+  );
 });
 
 test('syslog: datagrams with the -S facility reach a syslog socket', async (t) => {

@@ -114,4 +114,3 @@ export function scratch(tag: string): { work: string; procs: Proc[]; labs: (() =
   });
   return { work, procs, labs };
 }
-

@@ -31,7 +31,7 @@ test('a pid file held by a live process: refuse to start, exit 1, clear message 
     assert.equal(code, 1, `fork=${fork}: ${stderr}`);
     assert.match(stderr, new RegExp(`another instance is already running \\(pid ${process.pid} holds ${pid.replace(/[.]/g, '\\.')}\\)`));
   }
-  assert.equal(readFileSync(pid, 'utf8'), `${process.pid}\n`, 'the other instance\'s pid file is untouched');
+  assert.equal(readFileSync(pid, 'utf8'), `${process.pid}\n`, "the other instance's pid file is untouched");
 });
 
 test('an unreadable configuration is fatal: exit 4 with the reason', () => {
@@ -49,10 +49,16 @@ test('an unreadable configuration is fatal: exit 4 with the reason', () => {
   assert.equal(existsSync(join(work, 'missing.pid')), false);
 });
 
-function vrrpConf(opts: { routerId: string; priority: number; vip: string; extra?: string; fifoOut?: string; instances?: string; smtpServer?: string }): string {
-  const fifo = opts.fifoOut
-    ? `    notify_fifo ${opts.fifoOut}.fifo\n    notify_fifo_script "/bin/sh -c 'exec cat \\"$1\\" >> ${opts.fifoOut}' reader"\n`
-    : '';
+function vrrpConf(opts: {
+  routerId: string;
+  priority: number;
+  vip: string;
+  extra?: string;
+  fifoOut?: string;
+  instances?: string;
+  smtpServer?: string;
+}): string {
+  const fifo = opts.fifoOut ? `    notify_fifo ${opts.fifoOut}.fifo\n    notify_fifo_script "/bin/sh -c 'exec cat \\"$1\\" >> ${opts.fifoOut}' reader"\n` : '';
   const smtp = opts.smtpServer
     ? `    notification_email {\n        ops@example.test\n    }\n    smtp_server ${opts.smtpServer} 25\n    smtp_connect_timeout 30\n    smtp_alert true\n`
     : '';
@@ -156,14 +162,18 @@ test('without -n: the command returns 0 once the detached daemon runs; SIGTERM s
   process.kill(daemonPid, 0);
   await waitUntil('VIP', () => hasAddress(lab.a, '10.212.0.100'), 10000);
   process.kill(daemonPid, 'SIGTERM');
-  await waitUntil('daemon exit', () => {
-    try {
-      process.kill(daemonPid, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  }, 10000);
+  await waitUntil(
+    'daemon exit',
+    () => {
+      try {
+        process.kill(daemonPid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    10000,
+  );
   assert.equal(existsSync(pid), false);
   assert.ok(Date.now() - t0 < 30000);
 });
@@ -196,7 +206,11 @@ virtual_server 10.214.0.100 80 {
   const p = startIn(lab.a, BIN, ['-n', '-l', '-G', '-f', conf, '-p', pid, '--lb-backend=dry-run', '--status-listen=19181']);
   procs.push(p);
   const lines = () => (existsSync(fifoOut) ? readFileSync(fifoOut, 'utf8').split('\n').filter(Boolean) : []);
-  await waitUntil('INSTANCE and RS lines on the notify fifo', () => lines().some((l) => l.startsWith('INSTANCE "VI_1" MASTER')) && lines().includes('RS [10.214.0.2]:tcp:1 [10.214.0.100]:tcp:80 DOWN'), 15000);
+  await waitUntil(
+    'INSTANCE and RS lines on the notify fifo',
+    () => lines().some((l) => l.startsWith('INSTANCE "VI_1" MASTER')) && lines().includes('RS [10.214.0.2]:tcp:1 [10.214.0.100]:tcp:80 DOWN'),
+    15000,
+  );
   const metrics = (await httpGetIn(lab.a, 'http://127.0.0.1:19181/metrics')).text;
   assert.match(metrics, /^tskeepalived_engine_up\{engine="vrrp"\} 1$/m);
   assert.match(metrics, /^tskeepalived_engine_up\{engine="checkers"\} 1$/m);

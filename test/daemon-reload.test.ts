@@ -88,7 +88,9 @@ test('reloads: 20 unchanged SIGHUPs cause no transition and no VIP loss; add/rem
   a.child.kill('SIGHUP');
   await waitUntil('VI_2 VIP removed by reload', () => !hasAddress(lab.a, '10.213.0.101'), 10000);
   assert.ok(hasAddress(lab.a, '10.213.0.100'), 'VI_1 unaffected');
-  const vi1After = fifoLines(fifoA).slice(linesA0).filter((l) => l.startsWith('INSTANCE "VI_1"'));
+  const vi1After = fifoLines(fifoA)
+    .slice(linesA0)
+    .filter((l) => l.startsWith('INSTANCE "VI_1"'));
   assert.deepEqual(vi1After, [], 'VI_1 had no transition while VI_2 was added and removed');
 
   a.child.kill('SIGTERM');
@@ -189,13 +191,19 @@ test('reloads with a sync group: members, instances and a VIP added/removed, a g
   await reload({ third: true, fourth: true, rs2: true, vip2: true }, 'VI_3, VI_4, 10.215.0.12 and 10.215.0.110 added', () =>
     ['10.215.0.102', '10.215.0.103', '10.215.0.110'].every((v) => hasAddress(lab.a, v)),
   );
-  await reload({}, 'VI_3, VI_4, 10.215.0.12 and 10.215.0.110 removed', () => ['10.215.0.102', '10.215.0.103', '10.215.0.110'].every((v) => !hasAddress(lab.a, v)));
+  await reload({}, 'VI_3, VI_4, 10.215.0.12 and 10.215.0.110 removed', () =>
+    ['10.215.0.102', '10.215.0.103', '10.215.0.110'].every((v) => !hasAddress(lab.a, v)),
+  );
   await new Promise((r) => setTimeout(r, 500));
   clearInterval(sampler);
   const changes = fifoLines(fifoA).slice(linesA0);
   t.diagnostic(`${samples} samples of 2 VIPs, lost ${lost}; node-a notify lines: ${changes.join(' | ')}`);
   assert.equal(lost, 0, 'the unchanged members kept their VIPs');
-  assert.deepEqual(changes.filter((l) => /"(VI_1|VI_2|G1)"/.test(l)), [], 'no transition of G1 or its unchanged members');
+  assert.deepEqual(
+    changes.filter((l) => /"(VI_1|VI_2|G1)"/.test(l)),
+    [],
+    'no transition of G1 or its unchanged members',
+  );
   assert.deepEqual(fifoLines(fifoB).slice(linesB0), [], 'no transition on the peer');
   // the healthy real server is, with a weight, in every LB state the dry-run backend printed since
   const states: string[][] = [];
@@ -204,14 +212,31 @@ test('reloads with a sync group: members, instances and a VIP added/removed, a g
     else if (l.startsWith('-a ')) states.at(-1)?.push(l);
   }
   t.diagnostic(`LB states printed since the first reload: ${states.length}`);
-  assert.ok(states.some((s) => s.some((l) => l.includes('-r 10.215.0.12:80'))), 'the added real server reached the LB');
-  assert.ok(states.at(-1)?.every((l) => !l.includes('-r 10.215.0.12:80')), 'the removed real server left the LB');
-  for (const s of states) assert.ok(s.some((l) => /-r 10\.215\.0\.11:80 .*-w [1-9]/.test(l)), `healthy real server missing from an LB state: ${s.join(' / ')}`);
+  assert.ok(
+    states.some((s) => s.some((l) => l.includes('-r 10.215.0.12:80'))),
+    'the added real server reached the LB',
+  );
+  assert.ok(
+    states.at(-1)?.every((l) => !l.includes('-r 10.215.0.12:80')),
+    'the removed real server left the LB',
+  );
+  for (const s of states)
+    assert.ok(
+      s.some((l) => /-r 10\.215\.0\.11:80 .*-w [1-9]/.test(l)),
+      `healthy real server missing from an LB state: ${s.join(' / ')}`,
+    );
 
   // VI_1 faults (its script fails): G1 faults VI_2 too and node-b takes both VIPs
   const faultFrom = fifoLines(fifoA).length;
   rmSync(flag);
-  await waitUntil('G1 FAULT on node-a', () => fifoLines(fifoA).slice(faultFrom).some((l) => l.startsWith('INSTANCE "VI_2" FAULT')), 10000);
+  await waitUntil(
+    'G1 FAULT on node-a',
+    () =>
+      fifoLines(fifoA)
+        .slice(faultFrom)
+        .some((l) => l.startsWith('INSTANCE "VI_2" FAULT')),
+    10000,
+  );
   // a reload while the group is faulty, then the script recovers: both members come back
   await reload({}, 'unchanged, while G1 is faulty', () => true);
   writeFileSync(flag, '');

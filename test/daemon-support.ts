@@ -22,7 +22,12 @@ export function makeInstance(name: string, extra: Record<string, unknown> = {}):
   return { ...newInstance(name, loc, defaultGlobalDefs()), virtualRouterId: 51, ...extra };
 }
 
-export function makeVirtualServer(addr: string, port: number, reals: { address: string; port: number; smtpAlert?: boolean }[], extra: Record<string, unknown> = {}): KeepalivedConfig['virtualServers'][number] {
+export function makeVirtualServer(
+  addr: string,
+  port: number,
+  reals: { address: string; port: number; smtpAlert?: boolean }[],
+  extra: Record<string, unknown> = {},
+): KeepalivedConfig['virtualServers'][number] {
   return {
     ...virtualServerDefaults(loc),
     key: { kind: 'addr', address: addr, family: 4, port },

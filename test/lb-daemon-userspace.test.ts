@@ -89,7 +89,9 @@ ${rs(b, '127.0.0.42', 1)}
 }
 `,
   );
-  daemon = spawn(process.execPath, [TSKEEPALIVED_BIN, '-n', '-G', '-C', '--lb-backend=userspace', '-f', conf, ...pidFiles(dir)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  daemon = spawn(process.execPath, [TSKEEPALIVED_BIN, '-n', '-G', '-C', '--lb-backend=userspace', '-f', conf, ...pidFiles(dir)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let log = '';
   daemon.stdout!.setEncoding('utf8').on('data', (d: string) => (log += d));
   daemon.stderr!.setEncoding('utf8').on('data', (d: string) => (log += d));

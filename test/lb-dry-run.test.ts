@@ -143,11 +143,14 @@ test('backend choice: CLI overrides config, config overrides default, bad values
   assert.deepEqual(chooseBackend({}, {}), { name: 'ipvs', source: 'default' });
   assert.deepEqual(chooseBackend({}, { lbBackend: 'nftables' }), { name: 'nftables', source: 'config' });
   assert.deepEqual(chooseBackend({ lbBackend: 'dry-run' }, { lbBackend: 'nftables' }), { name: 'dry-run', source: 'cli' });
-  assert.throws(() => chooseBackend({ lbBackend: 'lvs' }), (e: unknown) => {
-    assert.ok(e instanceof LbBackendChoiceError);
-    assert.equal(e.message, 'invalid --lb-backend value "lvs": expected ipvs, nftables, userspace or dry-run');
-    return true;
-  });
+  assert.throws(
+    () => chooseBackend({ lbBackend: 'lvs' }),
+    (e: unknown) => {
+      assert.ok(e instanceof LbBackendChoiceError);
+      assert.equal(e.message, 'invalid --lb-backend value "lvs": expected ipvs, nftables, userspace or dry-run');
+      return true;
+    },
+  );
   assert.throws(
     () => chooseBackend({}, { lbBackend: 'iptables', loc: { file: '/etc/keepalived/keepalived.conf', line: 7 } }),
     /^LbBackendChoiceError: \/etc\/keepalived\/keepalived.conf:7: invalid lb_backend "iptables"/,

@@ -152,7 +152,12 @@ test('IPVS_CMD_NEW_DEST and IPVS_CMD_DEL_DEST; IPVS_CMD_DEL_SERVICE', { skip }, 
   assert.equal(encodeDelDest(rr80.key, rs2).toString('hex'), delDest.toString('hex'));
 
   const tun: Destination = { ...rs2, lbKind: 'TUN' };
-  assert.equal(encodeNewDest(rr80.key, tun).subarray(4 + 48 + 4 + 36 + 4, 4 + 48 + 4 + 36 + 8).toString('hex'), '02000000'); // IP_VS_CONN_F_TUNNEL
+  assert.equal(
+    encodeNewDest(rr80.key, tun)
+      .subarray(4 + 48 + 4 + 36 + 4, 4 + 48 + 4 + 36 + 8)
+      .toString('hex'),
+    '02000000',
+  ); // IP_VS_CONN_F_TUNNEL
 
   const delService = hex(`
     03 01 00 00               // cmd IPVS_CMD_DEL_SERVICE (3)
@@ -288,7 +293,14 @@ test('ops for a plan come in a safe order', () => {
   });
   const to = normalizeState({
     services: [
-      { ...rr80, scheduler: 'wrr', destinations: [{ ...rs2, weight: 0 }, { ...rs2, address: '192.168.1.4' }] },
+      {
+        ...rr80,
+        scheduler: 'wrr',
+        destinations: [
+          { ...rs2, weight: 0 },
+          { ...rs2, address: '192.168.1.4' },
+        ],
+      },
       { ...rr80, key: { ...rr80.key, port: 82 }, destinations: [rs2] },
     ],
   });

@@ -51,10 +51,7 @@ test('ipvs backend open() on a kernel without IPVS: LbUnavailableError with the 
   const b = createBackend('ipvs');
   await assert.rejects(b.open(), (e: unknown) => {
     assert.ok(e instanceof LbUnavailableError);
-    assert.equal(
-      e.message,
-      'IPVS is not available in this kernel (generic netlink family IPVS not found); use --lb-backend=nftables, userspace or dry-run',
-    );
+    assert.equal(e.message, 'IPVS is not available in this kernel (generic netlink family IPVS not found); use --lb-backend=nftables, userspace or dry-run');
     return true;
   });
   assert.equal(IPVS_UNAVAILABLE_MESSAGE.startsWith('IPVS is not available'), true);
@@ -66,7 +63,10 @@ test('daemon -C with the default ipvs backend on a kernel without IPVS: exit 4, 
   const dir = mkdtempSync(join(tmpdir(), 'tkl-ipvs-'));
   try {
     const conf = join(dir, 'k.conf');
-    writeFileSync(conf, 'virtual_server 127.0.0.1 18080 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n  real_server 127.0.0.2 18081 {\n    TCP_CHECK {\n      connect_timeout 1\n    }\n  }\n}\n');
+    writeFileSync(
+      conf,
+      'virtual_server 127.0.0.1 18080 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n  real_server 127.0.0.2 18081 {\n    TCP_CHECK {\n      connect_timeout 1\n    }\n  }\n}\n',
+    );
     const bin = resolve(fileURLToPath(import.meta.url), '../../../bin/tskeepalived');
     const r = spawnSync(process.execPath, [bin, '-n', '-l', '-G', '-C', '-f', conf, '-p', join(dir, 'k.pid')], { encoding: 'utf8', timeout: 20000 });
     assert.equal(r.status, 4, r.stderr);

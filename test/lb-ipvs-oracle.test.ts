@@ -153,7 +153,11 @@ test('service commands are byte-identical to ipvsadm', (t) => {
     [
       ['-A', '-f', '7', '-6', '-s', 'sh', '-b', 'sh-fallback,sh-port', '-p', '300', '-M', '64'],
       encodeNewService(
-        svc({ kind: 'fwmark', family: 6, protocol: 'TCP', fwmark: 7 }, 'sh', { schedFlags: ['sh-fallback', 'sh-port'], persistenceTimeout: 300, persistenceNetmask: '64' }),
+        svc({ kind: 'fwmark', family: 6, protocol: 'TCP', fwmark: 7 }, 'sh', {
+          schedFlags: ['sh-fallback', 'sh-port'],
+          persistenceTimeout: 300,
+          persistenceNetmask: '64',
+        }),
       ),
     ],
     [

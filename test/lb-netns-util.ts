@@ -100,10 +100,7 @@ export interface Reply {
   reply: string;
 }
 
-export async function clientRequests(
-  ns: string,
-  args: { host: string; port: number; count: number; sources: string[]; udp?: boolean },
-): Promise<Reply[]> {
+export async function clientRequests(ns: string, args: { host: string; port: number; count: number; sources: string[]; udp?: boolean }): Promise<Reply[]> {
   const out = await nsExec(ns, process.execPath, '-e', CLIENT_JS, JSON.stringify(args));
   return JSON.parse(out) as Reply[];
 }
@@ -177,4 +174,3 @@ export const TSKEEPALIVED_BIN = join(dirname(fileURLToPath(import.meta.url)), '.
 
 /** Own pid files, so concurrent daemons (and a real keepalived) do not collide on /run/keepalived.pid. */
 export const pidFiles = (d: string): string[] => ['-p', join(d, 'k.pid'), '-c', join(d, 'c.pid'), '-r', join(d, 'v.pid')];
-

@@ -10,8 +10,20 @@ const d = (address: string, port: number, weight = 1) => ({ address, family: (ad
 test('golden ruleset: wrr map, persistence as masked source hash, empty service rejected, no ip6 table', () => {
   const state: LbState = normalizeState({
     services: [
-      { key: { kind: 'addr', family: 4, protocol: 'TCP', address: '10.0.0.1', port: 80 }, scheduler: 'wrr', ops: false, destinations: [d('192.168.1.2', 8080, 2), d('192.168.1.3', 8080, 1), d('192.168.1.4', 8080, 0)] },
-      { key: { kind: 'addr', family: 4, protocol: 'UDP', address: '10.0.0.1', port: 53 }, scheduler: 'rr', ops: false, persistenceTimeout: 60, persistenceNetmask: '255.255.255.0', destinations: [d('192.168.1.2', 53)] },
+      {
+        key: { kind: 'addr', family: 4, protocol: 'TCP', address: '10.0.0.1', port: 80 },
+        scheduler: 'wrr',
+        ops: false,
+        destinations: [d('192.168.1.2', 8080, 2), d('192.168.1.3', 8080, 1), d('192.168.1.4', 8080, 0)],
+      },
+      {
+        key: { kind: 'addr', family: 4, protocol: 'UDP', address: '10.0.0.1', port: 53 },
+        scheduler: 'rr',
+        ops: false,
+        persistenceTimeout: 60,
+        persistenceNetmask: '255.255.255.0',
+        destinations: [d('192.168.1.2', 53)],
+      },
       { key: { kind: 'addr', family: 4, protocol: 'TCP', address: '10.0.0.1', port: 81 }, scheduler: 'rr', ops: false, destinations: [] },
       { key: { kind: 'fwmark', family: 4, protocol: 'TCP', fwmark: 3 }, scheduler: 'wlc', ops: false, destinations: [d('192.168.1.5', 0)] },
     ],
@@ -54,17 +66,25 @@ test('golden ruleset: wrr map, persistence as masked source hash, empty service 
     '[10.0.0.1]:udp:53: persistence 60s approximated by source hashing on ip saddr & 255.255.255.0',
     'FWM 3: scheduler wlc approximated by weighted round robin (wrr)',
   ]);
-  assert.equal(
-    nftRemoveScript(),
-    'table ip tskeepalived\ndelete table ip tskeepalived\ntable ip6 tskeepalived\ndelete table ip6 tskeepalived\n',
-  );
+  assert.equal(nftRemoveScript(), 'table ip tskeepalived\ndelete table ip tskeepalived\ntable ip6 tskeepalived\ndelete table ip6 tskeepalived\n');
 });
 
 test('IPv6: sh-port hashes address and port; fwmark with ports needs an l4 match', () => {
   const state: LbState = normalizeState({
     services: [
-      { key: { kind: 'addr', family: 6, protocol: 'TCP', address: '2001:db8::1', port: 443 }, scheduler: 'sh', schedFlags: ['sh-port'], ops: false, destinations: [d('2001:db8::2', 443), d('2001:db8::3', 443)] },
-      { key: { kind: 'fwmark', family: 6, protocol: 'TCP', fwmark: 9 }, scheduler: 'rr', ops: false, destinations: [d('2001:db8::2', 8443), d('2001:db8::3', 8443)] },
+      {
+        key: { kind: 'addr', family: 6, protocol: 'TCP', address: '2001:db8::1', port: 443 },
+        scheduler: 'sh',
+        schedFlags: ['sh-port'],
+        ops: false,
+        destinations: [d('2001:db8::2', 443), d('2001:db8::3', 443)],
+      },
+      {
+        key: { kind: 'fwmark', family: 6, protocol: 'TCP', fwmark: 9 },
+        scheduler: 'rr',
+        ops: false,
+        destinations: [d('2001:db8::2', 8443), d('2001:db8::3', 8443)],
+      },
     ],
   });
   const lines = buildNftRuleset(state, { seed: 7 }).script.split('\n');
@@ -99,7 +119,16 @@ test('nftables backend: a missing nft binary and an nft failure are clear errors
   try {
     await failing.open();
     await assert.rejects(
-      failing.apply({ services: [{ key: { kind: 'addr', family: 4, protocol: 'TCP', address: '10.0.0.1', port: 80 }, scheduler: 'rr', ops: false, destinations: [d('192.168.1.2', 80)] }] }),
+      failing.apply({
+        services: [
+          {
+            key: { kind: 'addr', family: 4, protocol: 'TCP', address: '10.0.0.1', port: 80 },
+            scheduler: 'rr',
+            ops: false,
+            destinations: [d('192.168.1.2', 80)],
+          },
+        ],
+      }),
       (e: unknown) => {
         assert.ok(e instanceof NftError);
         assert.match(e.message, /^nftables: applying the LB ruleset failed: .*Error: syntax error/s);
@@ -139,7 +168,8 @@ test('every scheduler x protocol x family x persistence x sh-port combination is
         key: { kind: 'fwmark', family, protocol: 'TCP', fwmark: fwmark + family },
         scheduler: 'wrr',
         ops: false,
-        destinations: family === 4 ? [d('192.168.1.2', fwmark === 10 ? 0 : 8080), d('192.168.1.3', fwmark === 10 ? 0 : 8080)] : [d('2001:db8::2', 0), d('2001:db8::3', 0)],
+        destinations:
+          family === 4 ? [d('192.168.1.2', fwmark === 10 ? 0 : 8080), d('192.168.1.3', fwmark === 10 ? 0 : 8080)] : [d('2001:db8::2', 0), d('2001:db8::3', 0)],
       });
   const { script } = buildNftRuleset(normalizeState({ services }), { seed: 99, masquerade: true });
   const ns = `tkl-${process.pid}-combo`;

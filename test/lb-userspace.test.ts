@@ -284,7 +284,9 @@ test('IPv6 on ::1: rr over two servers', async () => {
   const port = await freePort('::1');
   const b = new UserspaceBackend();
   try {
-    await b.apply({ services: [{ key: { kind: 'addr', family: 6, protocol: 'TCP', address: '0:0::1', port }, scheduler: 'rr', ops: false, destinations: dests }] });
+    await b.apply({
+      services: [{ key: { kind: 'addr', family: 6, protocol: 'TCP', address: '0:0::1', port }, scheduler: 'rr', ops: false, destinations: dests }],
+    });
     const got: string[] = [];
     for (let i = 0; i < 4; i++) {
       got.push(

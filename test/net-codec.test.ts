@@ -158,10 +158,20 @@ describe('netlink codec', () => {
   it('encodes RTM_NEWADDR for an IPv6 VIP with NODAD exactly like iproute2 would', () => {
     const payload = encodeAddress({ address: 'fd00::100', prefixLen: 64, ifindex: 2, noDad: true });
     const expected = nlBytes([
-      10, 64, 0x02, 0, [2, 4], // ifaddrmsg: AF_INET6, /64, IFA_F_NODAD, global scope, ifindex 2
-      [20, 2], [2, 2], 'fd000000000000000000000000000100', // IFA_LOCAL
-      [20, 2], [1, 2], 'fd000000000000000000000000000100', // IFA_ADDRESS
-      [8, 2], [8, 2], [2, 4], // IFA_FLAGS = NODAD
+      10,
+      64,
+      0x02,
+      0,
+      [2, 4], // ifaddrmsg: AF_INET6, /64, IFA_F_NODAD, global scope, ifindex 2
+      [20, 2],
+      [2, 2],
+      'fd000000000000000000000000000100', // IFA_LOCAL
+      [20, 2],
+      [1, 2],
+      'fd000000000000000000000000000100', // IFA_ADDRESS
+      [8, 2],
+      [8, 2],
+      [2, 4], // IFA_FLAGS = NODAD
     ]);
     assert.deepEqual(payload, expected);
     const msg = encodeMessage({ type: 20, flags: 0x605, seq: 7, payload });
@@ -186,7 +196,20 @@ describe('netlink codec', () => {
     assert.deepEqual(decodeError(m), { errno: 17, seq: 42, message: 'Address already exists' });
   });
   it('decodes a link message and refuses a corrupt length', () => {
-    const payload = nlBytes([0, 0, [1, 2], [4, 4], [0x11043, 4], [0, 4], [10, 2], [3, 2], Buffer.from('veth0\0\0\0'), [10, 2], [1, 2], '02000000770100 00'.replace(/ /g, '')]);
+    const payload = nlBytes([
+      0,
+      0,
+      [1, 2],
+      [4, 4],
+      [0x11043, 4],
+      [0, 4],
+      [10, 2],
+      [3, 2],
+      Buffer.from('veth0\0\0\0'),
+      [10, 2],
+      [1, 2],
+      '02000000770100 00'.replace(/ /g, ''),
+    ]);
     const l = decodeLink({ type: 16, flags: 0, seq: 0, pid: 0, payload });
     assert.equal(l.name, 'veth0');
     assert.equal(l.index, 4);
@@ -204,11 +227,27 @@ describe('netlink codec', () => {
     assert.deepEqual(
       gw,
       nlBytes([
-        2, 24, 0, 0, 254, 18, 0, 1, [0, 4], // rtmsg: AF_INET /24, table main, proto keepalived, universe, unicast
-        [8, 2], [1, 2], '0ac90000', // RTA_DST
-        [8, 2], [5, 2], '0a010002', // RTA_GATEWAY
-        [8, 2], [6, 2], [50, 4], // RTA_PRIORITY
-        [8, 2], [15, 2], [254, 4], // RTA_TABLE
+        2,
+        24,
+        0,
+        0,
+        254,
+        18,
+        0,
+        1,
+        [0, 4], // rtmsg: AF_INET /24, table main, proto keepalived, universe, unicast
+        [8, 2],
+        [1, 2],
+        '0ac90000', // RTA_DST
+        [8, 2],
+        [5, 2],
+        '0a010002', // RTA_GATEWAY
+        [8, 2],
+        [6, 2],
+        [50, 4], // RTA_PRIORITY
+        [8, 2],
+        [15, 2],
+        [254, 4], // RTA_TABLE
       ]),
     );
     const bh = encodeRoute({ dst: 'fd00::/8', type: 'blackhole', table: 1000 }, true);
@@ -223,17 +262,47 @@ describe('netlink codec', () => {
     assert.deepEqual(
       b,
       nlBytes([
-        2, 0, 16, 0, 100, 0, 0, 1, [0, 4], // fib_rule_hdr: src_len 16, table 100, FR_ACT_TO_TBL
-        [8, 2], [2, 2], '0a010000', // FRA_SRC
-        [8, 2], [15, 2], [100, 4], // FRA_TABLE
-        [8, 2], [6, 2], [1000, 4], // FRA_PRIORITY
-        [8, 2], [10, 2], [16, 4], // FRA_FWMARK
-        [8, 2], [16, 2], [255, 4], // FRA_FWMASK
-        [5, 2], [21, 2], 18, 0, 0, 0, // FRA_PROTOCOL keepalived
+        2,
+        0,
+        16,
+        0,
+        100,
+        0,
+        0,
+        1,
+        [0, 4], // fib_rule_hdr: src_len 16, table 100, FR_ACT_TO_TBL
+        [8, 2],
+        [2, 2],
+        '0a010000', // FRA_SRC
+        [8, 2],
+        [15, 2],
+        [100, 4], // FRA_TABLE
+        [8, 2],
+        [6, 2],
+        [1000, 4], // FRA_PRIORITY
+        [8, 2],
+        [10, 2],
+        [16, 4], // FRA_FWMARK
+        [8, 2],
+        [16, 2],
+        [255, 4], // FRA_FWMASK
+        [5, 2],
+        [21, 2],
+        18,
+        0,
+        0,
+        0, // FRA_PROTOCOL keepalived
       ]),
     );
     assert.deepEqual(decodeRule({ type: 32, flags: 0, seq: 0, pid: 0, payload: b }), {
-      family: 4, from: '10.1.0.0/16', table: 100, action: 'table', invert: false, preference: 1000, fwmark: 16, fwmask: 255,
+      family: 4,
+      from: '10.1.0.0/16',
+      table: 100,
+      action: 'table',
+      invert: false,
+      preference: 1000,
+      fwmark: 16,
+      fwmask: 255,
     });
     assert.throws(() => encodeRule({ family: 4, action: 'teleport' }), /unknown action "teleport"/);
   });

@@ -104,7 +104,10 @@ describe('VrrpNetIo in a namespace', { skip }, () => {
     assert.ok(!/10\.22[0-2]\./.test(get('afterRoutes')), get('afterRoutes'));
     assert.ok(!/^500:/m.test(get('afterRules')), get('afterRules'));
     const events = get('events') as { kind: string; ifname: string; address?: string; up?: boolean }[];
-    assert.ok(events.some((e) => e.kind === 'address-removed' && e.ifname === lab.va && e.address === `${lab.net4}.100`), JSON.stringify(events));
+    assert.ok(
+      events.some((e) => e.kind === 'address-removed' && e.ifname === lab.va && e.address === `${lab.net4}.100`),
+      JSON.stringify(events),
+    );
     const linkEv = events.filter((e) => e.kind === 'link' && e.ifname === lab.va).map((e) => e.up);
     assert.deepEqual(linkEv.slice(0, 2), [false, true], JSON.stringify(events));
   });

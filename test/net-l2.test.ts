@@ -19,7 +19,19 @@ describe('frame builders', () => {
     const f = buildGratuitousArp({ mac: '02:00:00:77:00:01', ip: '10.77.0.100' });
     assert.equal(
       f.toString('hex'),
-      'ffffffffffff' + '020000770001' + '0806' + '0001' + '0800' + '06' + '04' + '0001' + '020000770001' + '0a4d0064' + '000000000000' + '0a4d0064' + '00'.repeat(18),
+      'ffffffffffff' +
+        '020000770001' +
+        '0806' +
+        '0001' +
+        '0800' +
+        '06' +
+        '04' +
+        '0001' +
+        '020000770001' +
+        '0a4d0064' +
+        '000000000000' +
+        '0a4d0064' +
+        '00'.repeat(18),
     );
     assert.equal(buildGratuitousArp({ mac: '02:00:00:77:00:01', ip: '10.77.0.100', reply: true }).readUInt16BE(20), 2);
     assert.throws(() => buildGratuitousArp({ mac: '02:00', ip: '10.0.0.1' }), /not a MAC address/);
@@ -51,13 +63,16 @@ describe('missing native addon', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tkn-noaddon-'));
     try {
       const missing = join(dir, 'build', 'Release', 'tskeepalived_native.node');
-      assert.throws(() => loadAddon([missing]), (e: unknown) => {
-        assert.ok(e instanceof NativeUnavailableError);
-        assert.match(e.message, /^native socket layer not built: run npm ci with python3, make and g\+\+ available/);
-        assert.ok(e.message.includes(missing));
-        assert.match(e.message, /no compiled addon file found/);
-        return true;
-      });
+      assert.throws(
+        () => loadAddon([missing]),
+        (e: unknown) => {
+          assert.ok(e instanceof NativeUnavailableError);
+          assert.match(e.message, /^native socket layer not built: run npm ci with python3, make and g\+\+ available/);
+          assert.ok(e.message.includes(missing));
+          assert.match(e.message, /no compiled addon file found/);
+          return true;
+        },
+      );
       const corrupt = join(dir, 'corrupt.node');
       writeFileSync(corrupt, 'not an ELF object');
       assert.throws(() => loadAddon([corrupt]), /native socket layer not built: .*cause: .*(invalid ELF header|file too short)/);
@@ -116,8 +131,19 @@ describe('GARP, NA and ping in namespaces', { skip }, () => {
     assert.ok(mac, child.stderr());
     await dump.exited;
     const seen = dump.stdout();
-    assert.match(seen, new RegExp(`${mac} > ff:ff:ff:ff:ff:ff, ethertype ARP \\(0x0806\\), length 60: .*Request who-has ${lab.net4}\\.100 tell ${lab.net4}\\.100`), seen);
-    assert.match(seen, new RegExp(`${mac} > 33:33:00:00:00:01, ethertype IPv6.*hlim 255.*${lab.net6}100 > ff02::1: \\[icmp6 sum ok\\] ICMP6, neighbor advertisement, length 32, tgt is ${lab.net6}100`, 's'), seen);
+    assert.match(
+      seen,
+      new RegExp(`${mac} > ff:ff:ff:ff:ff:ff, ethertype ARP \\(0x0806\\), length 60: .*Request who-has ${lab.net4}\\.100 tell ${lab.net4}\\.100`),
+      seen,
+    );
+    assert.match(
+      seen,
+      new RegExp(
+        `${mac} > 33:33:00:00:00:01, ethertype IPv6.*hlim 255.*${lab.net6}100 > ff02::1: \\[icmp6 sum ok\\] ICMP6, neighbor advertisement, length 32, tgt is ${lab.net6}100`,
+        's',
+      ),
+      seen,
+    );
     assert.match(seen, /Flags \[override\]/);
     assert.match(seen, new RegExp(`destination link-address option \\(2\\), length 8 \\(1\\): ${mac}`), seen);
   });
@@ -156,7 +182,10 @@ describe('GARP, NA and ping in namespaces', { skip }, () => {
     assert.equal(res.noroute.ok, false);
     assert.match(res.noroute.error, /ENETUNREACH/);
     assert.deepEqual(res.bad, { ok: false, rttMs: 0, error: '"not-an-ip" is not an IP address' });
-    assert.deepEqual(res.parallel.map((r: { ok: boolean }) => r.ok), [true, true, true]);
+    assert.deepEqual(
+      res.parallel.map((r: { ok: boolean }) => r.ok),
+      [true, true, true],
+    );
 
     const ll = nodeInNs(
       lab,

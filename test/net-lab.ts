@@ -103,7 +103,9 @@ function signalChildren(lab: Lab, sig: NodeJS.Signals): void {
 /** Kill what is still running in the lab's namespaces (our children and their descendants, by pid). */
 function killNamespacePids(lab: Lab): void {
   for (const ns of [lab.a, lab.b]) {
-    for (const pid of sh('ip', ['netns', 'pids', ns], { allowFail: true }).split('\n').filter((l) => /^\d+$/.test(l))) {
+    for (const pid of sh('ip', ['netns', 'pids', ns], { allowFail: true })
+      .split('\n')
+      .filter((l) => /^\d+$/.test(l))) {
       try {
         process.kill(Number(pid), 'SIGKILL');
       } catch {
@@ -197,12 +199,7 @@ export function startKeepalived(lab: Lab, ns: string, name: string, conf: string
   const dir = join(lab.tmp, name);
   execFileSync('mkdir', ['-p', dir]);
   execFileSync('sh', ['-c', `cat > ${dir}/keepalived.conf`], { input: conf });
-  return startInNs(lab, ns, 'keepalived', [
-    '-n', '-l', '-D', '-P',
-    '-f', `${dir}/keepalived.conf`,
-    '-p', `${dir}/keepalived.pid`,
-    '-r', `${dir}/vrrp.pid`,
-  ]);
+  return startInNs(lab, ns, 'keepalived', ['-n', '-l', '-D', '-P', '-f', `${dir}/keepalived.conf`, '-p', `${dir}/keepalived.pid`, '-r', `${dir}/vrrp.pid`]);
 }
 
 /** Whether `ip -n ns addr` lists the address (e.g. a VIP keepalived added as MASTER). */

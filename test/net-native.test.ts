@@ -42,7 +42,10 @@ describe('native socket layer', () => {
     s.bind(sockaddrUn(name('c')));
     const t = RawSocket.open(AF_UNIX, SOCK_DGRAM, 0, 'd');
     try {
-      assert.throws(() => t.bind(sockaddrUn(name('c'))), (e: unknown) => e instanceof SystemError && e.code === 'EADDRINUSE' && /bind \(d: bind\) failed: EADDRINUSE/.test(e.message));
+      assert.throws(
+        () => t.bind(sockaddrUn(name('c'))),
+        (e: unknown) => e instanceof SystemError && e.code === 'EADDRINUSE' && /bind \(d: bind\) failed: EADDRINUSE/.test(e.message),
+      );
       assert.throws(() => n.sendmsg(s.fd, 'x' as never, null, null), /data, sockaddr and cmsg must be Buffers/);
       assert.throws(() => n.socket('x' as never, 1, 0), /integers expected/);
     } finally {

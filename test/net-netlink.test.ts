@@ -47,13 +47,16 @@ describe('rtnetlink in a namespace', { skip }, () => {
   after(() => (lab ? destroyLab(lab) : undefined));
 
   it('lists links with index, flags and MAC; unknown names give a clear error', async () => {
-    const lines = await inNs(lab, `
+    const lines = await inNs(
+      lab,
+      `
       out({ links: m.listLinks() });
       out({ one: m.getLink(${JSON.stringify(lab.va)}) });
       out({ missing: m.getLink('nope0') ?? null });
       out({ err: errOf(() => m.ifIndex('nope0')) });
       out({ ipLink: ip('-o', 'link', 'show', 'dev', ${JSON.stringify(lab.va)}) });
-    `);
+    `,
+    );
     const links = get(lines, 'links') as { name: string; index: number; up: boolean; mac: string }[];
     const va = links.find((l) => l.name === lab.va)!;
     assert.ok(va, JSON.stringify(links));
@@ -68,7 +71,9 @@ describe('rtnetlink in a namespace', { skip }, () => {
   });
 
   it('adds, lists and deletes IPv4 (brd, label) and IPv6 (nodad) addresses; EEXIST on a duplicate', async () => {
-    const lines = await inNs(lab, `
+    const lines = await inNs(
+      lab,
+      `
       const idx = m.ifIndex(${JSON.stringify(lab.va)});
       const v4 = { address: '${lab.net4}.100', prefixLen: 24, ifindex: idx, broadcast: '${lab.net4}.255', label: ${JSON.stringify(lab.va + ':v')} };
       const v6 = { address: '${lab.net6}100', prefixLen: 64, ifindex: idx, noDad: true };
@@ -83,7 +88,8 @@ describe('rtnetlink in a namespace', { skip }, () => {
       m.deleteAddress(v6);
       out({ afterDel: ip('-o', 'addr', 'show', 'dev', ${JSON.stringify(lab.va)}) });
       out({ delMissing: errOf(() => m.deleteAddress(v4)) });
-    `);
+    `,
+    );
     const a4 = get(lines, 'afterAdd4') as string;
     assert.match(a4, new RegExp(`inet ${lab.net4}\\.100/24 brd ${lab.net4}\\.255 scope global secondary ${lab.va}:v`));
     const a6 = get(lines, 'afterAdd6') as string;
@@ -102,7 +108,9 @@ describe('rtnetlink in a namespace', { skip }, () => {
   });
 
   it('address monitor sees an address removed by hand; link monitor sees the link go down and up', async () => {
-    const lines = await inNs(lab, `
+    const lines = await inNs(
+      lab,
+      `
       const events = [];
       const links = [];
       const am = m.watchAddresses((e) => events.push({ kind: e.kind, address: e.address.address, ifindex: e.address.ifindex }));
@@ -119,7 +127,8 @@ describe('rtnetlink in a namespace', { skip }, () => {
       // a link going down drops its IPv6 addresses: put the lab address back
       ip('addr', 'replace', '${lab.ip6A}/64', 'dev', ${JSON.stringify(lab.va)}, 'nodad');
       out({ events, links });
-    `);
+    `,
+    );
     const events = get(lines, 'events') as { kind: string; address: string }[];
     const seq = events.map((e) => `${e.kind} ${e.address}`);
     assert.ok(seq.includes(`new ${lab.net4}.150`), seq.join(', '));
@@ -127,12 +136,20 @@ describe('rtnetlink in a namespace', { skip }, () => {
     assert.ok(seq.includes(`new ${lab.net6}150`), seq.join(', '));
     assert.ok(seq.includes(`del ${lab.net6}150`), seq.join(', '));
     const links = (get(lines, 'links') as { name: string; up: boolean }[]).filter((l) => l.name === lab.va);
-    assert.ok(links.some((l) => !l.up), JSON.stringify(links));
-    assert.ok(links.some((l) => l.up), JSON.stringify(links));
+    assert.ok(
+      links.some((l) => !l.up),
+      JSON.stringify(links),
+    );
+    assert.ok(
+      links.some((l) => l.up),
+      JSON.stringify(links),
+    );
   });
 
   it('adds and deletes routes (gateway, dev, src, table, metric, blackhole/unreachable/prohibit, IPv6)', async () => {
-    const lines = await inNs(lab, `
+    const lines = await inNs(
+      lab,
+      `
       const idx = m.ifIndex(${JSON.stringify(lab.va)});
       const routes = [
         { dst: '10.201.0.0/24', gateway: '${lab.ipB}', metric: 50 },
@@ -156,7 +173,8 @@ describe('rtnetlink in a namespace', { skip }, () => {
       out({ afterMain: ip('route', 'show') });
       out({ afterT100: ip('route', 'show', 'table', '100') });
       out({ afterV6: ip('-6', 'route', 'show') });
-    `);
+    `,
+    );
     const main = get(lines, 'main') as string;
     assert.match(main, new RegExp(`10\\.201\\.0\\.0/24 via ${lab.ipB.replace(/\./g, '\\.')} dev ${lab.va} proto keepalived metric 50`));
     assert.match(main, new RegExp(`10\\.202\\.0\\.0/24 dev ${lab.va} proto keepalived scope link src ${lab.ipA.replace(/\./g, '\\.')}`));
@@ -166,7 +184,10 @@ describe('rtnetlink in a namespace', { skip }, () => {
     assert.match(get(lines, 't1000'), new RegExp(`default via ${lab.ipB.replace(/\./g, '\\.')} dev ${lab.va} proto keepalived`));
     assert.match(get(lines, 'v6'), new RegExp(`fd99::/64 via ${lab.ip6B} dev ${lab.va} proto keepalived metric 7`));
     const listed = get(lines, 'listed') as { dst: { address: string; prefixLen: number }; type: string; table: number }[];
-    assert.deepEqual(listed.map((r) => [r.dst.address, r.dst.prefixLen, r.type, r.table]), [['10.205.0.0', 24, 'prohibit', 100]]);
+    assert.deepEqual(
+      listed.map((r) => [r.dst.address, r.dst.prefixLen, r.type, r.table]),
+      [['10.205.0.0', 24, 'prohibit', 100]],
+    );
     assert.equal(get(lines, 'dup').code, 'EEXIST');
     assert.match(get(lines, 'badGw').message, /gateway fd00::1 is not IPv4/);
     assert.match(get(lines, 'badType').message, /unknown route type "wormhole"/);
@@ -176,7 +197,9 @@ describe('rtnetlink in a namespace', { skip }, () => {
   });
 
   it('adds and deletes rules (from, to, table, preference, fwmark/mask, iif, IPv6)', async () => {
-    const lines = await inNs(lab, `
+    const lines = await inNs(
+      lab,
+      `
       const rules = [
         { family: 4, from: '${lab.net4}.0/24', table: 100, preference: 1000 },
         { family: 4, to: '10.210.0.0/16', table: 101, preference: 1001 },
@@ -192,7 +215,8 @@ describe('rtnetlink in a namespace', { skip }, () => {
       for (const r of rules) m.deleteRule(r);
       out({ after4: ip('rule', 'show') });
       out({ after6: ip('-6', 'rule', 'show') });
-    `);
+    `,
+    );
     const v4 = get(lines, 'v4') as string;
     assert.match(v4, new RegExp(`1000:\\s+from ${lab.net4.replace(/\./g, '\\.')}\\.0/24 lookup 100 proto keepalived`));
     assert.match(v4, /1001:\s+from all to 10\.210\.0\.0\/16 lookup 101 proto keepalived/);
@@ -201,17 +225,23 @@ describe('rtnetlink in a namespace', { skip }, () => {
     assert.match(get(lines, 'v6'), new RegExp(`1004:\\s+from ${lab.net6}/64 lookup 103 proto keepalived`));
     const listed = get(lines, 'listed') as { preference: number; table: number; from?: string; fwmark?: number; action: string }[];
     assert.equal(listed.length, 4);
-    assert.deepEqual(listed.find((r) => r.preference === 1002), { family: 4, table: 102, action: 'table', invert: false, preference: 1002, fwmark: 16, fwmask: 255 });
+    assert.deepEqual(
+      listed.find((r) => r.preference === 1002),
+      { family: 4, table: 102, action: 'table', invert: false, preference: 1002, fwmark: 16, fwmask: 255 },
+    );
     assert.equal(get(lines, 'dup').code, 'EEXIST');
     assert.ok(!/\b100[0-3]:/.test(get(lines, 'after4')), get(lines, 'after4'));
     assert.ok(!/\b1004:/.test(get(lines, 'after6')), get(lines, 'after6'));
   });
 
   it('resolves generic netlink families; IPVS absent gives a clear "not available"', async () => {
-    const lines = await inNs(lab, `
+    const lines = await inNs(
+      lab,
+      `
       out({ ctrl: m.resolveGenlFamily('nlctrl') });
       out({ ipvs: errOf(() => m.resolveGenlFamily('IPVS')) });
-    `);
+    `,
+    );
     assert.equal(get(lines, 'ctrl').id, 16);
     assert.equal(get(lines, 'ctrl').name, 'nlctrl');
     const ipvs = get(lines, 'ipvs');

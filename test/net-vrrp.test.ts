@@ -32,7 +32,15 @@ interface Rx {
 }
 
 /** Child program: open a VRRP socket, print every packet, send `packets` for sendMs, exit after totalMs. */
-function senderReceiver(o: { ifname: string; family: 4 | 6; packetsHex: string[]; hopLimit?: number; sendMs: number; totalMs: number; intervalMs: number }): string {
+function senderReceiver(o: {
+  ifname: string;
+  family: 4 | 6;
+  packetsHex: string[];
+  hopLimit?: number;
+  sendMs: number;
+  totalMs: number;
+  intervalMs: number;
+}): string {
   return `
     const { openVrrpSocket } = await import(${JSON.stringify(modUrl('src/net/vrrp-socket.js'))});
     const s = openVrrpSocket({ ifname: ${JSON.stringify(o.ifname)}, family: ${o.family} });
@@ -89,10 +97,14 @@ describe('VRRP transport (IPv4) vs keepalived', { skip }, () => {
     );
     // keepalived as MASTER adds the VIP: it must not appear while we send
     let masterWhileSending = false;
-    const stopped = await waitFor(() => {
-      masterWhileSending ||= nsHasAddress(lab.b, vip);
-      return child.stdout().includes('"stopped"');
-    }, 8000, 100);
+    const stopped = await waitFor(
+      () => {
+        masterWhileSending ||= nsHasAddress(lab.b, vip);
+        return child.stdout().includes('"stopped"');
+      },
+      8000,
+      100,
+    );
     assert.ok(stopped, `sender did not run: ${child.stderr()}`);
     assert.ok(!masterWhileSending && !nsHasAddress(lab.b, vip), `keepalived became MASTER while we sent:\n${ka.stdout()}${ka.stderr()}`);
     const stopAt = Date.now();
@@ -138,7 +150,11 @@ describe('VRRP transport (IPv6) vs keepalived', { skip }, () => {
     const vip = `${lab.net6}100`;
     // VRRPv3 advert (RFC 5798): vrid 52, prio 250, one address, max advert 50 cs; the kernel fills the checksum
     const ours = Buffer.concat([Buffer.from('3134fa0100320000', 'hex'), parseIPv6(vip)]);
-    const child = nodeInNs(lab, lab.a, senderReceiver({ ifname: lab.va, family: 6, packetsHex: [ours.toString('hex')], sendMs: 2500, totalMs: 7000, intervalMs: 500 }));
+    const child = nodeInNs(
+      lab,
+      lab.a,
+      senderReceiver({ ifname: lab.va, family: 6, packetsHex: [ours.toString('hex')], sendMs: 2500, totalMs: 7000, intervalMs: 500 }),
+    );
     assert.ok(await waitFor(() => child.stdout().includes('"ready"'), 4000), child.stderr());
     const ka = startKeepalived(
       lab,
@@ -148,17 +164,25 @@ describe('VRRP transport (IPv6) vs keepalived', { skip }, () => {
     );
     let masterWhileSending = false;
     assert.ok(
-      await waitFor(() => {
-        masterWhileSending ||= nsHasAddress(lab.b, vip);
-        return child.stdout().includes('"stopped"');
-      }, 5000, 100),
+      await waitFor(
+        () => {
+          masterWhileSending ||= nsHasAddress(lab.b, vip);
+          return child.stdout().includes('"stopped"');
+        },
+        5000,
+        100,
+      ),
       child.stderr(),
     );
     assert.ok(!masterWhileSending, `keepalived became MASTER while we sent:\n${ka.stdout()}${ka.stderr()}`);
     assert.ok(await waitFor(() => nsHasAddress(lab.b, vip), 4000, 100), `keepalived did not take over:\n${ka.stdout()}${ka.stderr()}`);
     // a VRRPv3 advert (vrid 99) sent from B with hop limit 254: a receiver must be able to reject it
     const low = Buffer.concat([Buffer.from('3163c80100320000', 'hex'), parseIPv6(`${lab.net6}99`)]);
-    const lowHops = nodeInNs(lab, lab.b, senderReceiver({ ifname: lab.vb, family: 6, packetsHex: [low.toString('hex')], hopLimit: 254, sendMs: 900, totalMs: 1000, intervalMs: 300 }));
+    const lowHops = nodeInNs(
+      lab,
+      lab.b,
+      senderReceiver({ ifname: lab.vb, family: 6, packetsHex: [low.toString('hex')], hopLimit: 254, sendMs: 900, totalMs: 1000, intervalMs: 300 }),
+    );
     await lowHops.exited;
     assert.ok(
       await waitFor(() => jsonLines<Rx>(child.stdout()).some((l) => l.rx && l.hex.startsWith('3134')), 3000),
@@ -245,7 +269,13 @@ describe('VRRP transport: unicast peers, source address, shared sockets', { skip
       assert.equal(p.hex.slice(0, 4), '313d'); // VRRPv3 advert, vrid 61
     }
     const seen = dump.stdout();
-    assert.match(seen, new RegExp(`ttl 255.*proto VRRP \\(112\\).*\\n.*${extra.replace(/\./g, '\\.')} > ${lab.ipB.replace(/\./g, '\\.')}: VRRPv3, Advertisement, vrid 65, prio 100`), seen);
+    assert.match(
+      seen,
+      new RegExp(
+        `ttl 255.*proto VRRP \\(112\\).*\\n.*${extra.replace(/\./g, '\\.')} > ${lab.ipB.replace(/\./g, '\\.')}: VRRPv3, Advertisement, vrid 65, prio 100`,
+      ),
+      seen,
+    );
   });
 
   it('keeps receiving after the interface is deleted and re-created under the same name', async () => {
@@ -276,7 +306,18 @@ describe('VRRP transport: unicast peers, source address, shared sockets', { skip
     `,
     );
     assert.ok(await waitFor(() => child.stdout().includes('"recreated"'), 5000), child.stderr());
-    const sender = nodeInNs(lab, lab.b, senderReceiver({ ifname: lab.vb, family: 4, packetsHex: [vrrpV2(70, 100, `${lab.net4}.70`).toString('hex')], sendMs: 2000, totalMs: 2100, intervalMs: 100 }));
+    const sender = nodeInNs(
+      lab,
+      lab.b,
+      senderReceiver({
+        ifname: lab.vb,
+        family: 4,
+        packetsHex: [vrrpV2(70, 100, `${lab.net4}.70`).toString('hex')],
+        sendMs: 2000,
+        totalMs: 2100,
+        intervalMs: 100,
+      }),
+    );
     await child.exited;
     await sender.exited;
     const lines = jsonLines<Record<string, number>>(child.stdout());

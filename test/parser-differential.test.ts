@@ -68,5 +68,4 @@ for (const [name, files] of Object.entries(probes)) {
   test(`keepalived agrees: ${name}`, { skip, timeout: 30_000 }, () => compare(name, files));
 }
 
-test('keepalived agrees with another config id', { skip, timeout: 30_000 }, () =>
-  compare('conditionals_backup', probes.conditionals!, 'backup'));
+test('keepalived agrees with another config id', { skip, timeout: 30_000 }, () => compare('conditionals_backup', probes.conditionals!, 'backup'));

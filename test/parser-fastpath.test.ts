@@ -6,8 +6,34 @@ import fc from 'fast-check';
 import { dump, parseBoth } from './parser-helpers.js';
 
 const piece = fc.constantFrom(
-  'a', 'vrrp_instance', 'VI_1', ' ', '  ', '\t', '{', '}', '"', '#', '!', '\\', '$X', '${X}', '$M', '@main ', '@^main ',
-  '~SEQ(N,1,2) ', '~LST(v,a,b) ', 'include nothere.conf', 'x=1', '\f', '\r', '\0', '\xe9', 'include_check', '$X=v', '$M=m1 \\',
+  'a',
+  'vrrp_instance',
+  'VI_1',
+  ' ',
+  '  ',
+  '\t',
+  '{',
+  '}',
+  '"',
+  '#',
+  '!',
+  '\\',
+  '$X',
+  '${X}',
+  '$M',
+  '@main ',
+  '@^main ',
+  '~SEQ(N,1,2) ',
+  '~LST(v,a,b) ',
+  'include nothere.conf',
+  'x=1',
+  '\f',
+  '\r',
+  '\0',
+  '\xe9',
+  'include_check',
+  '$X=v',
+  '$M=m1 \\',
 );
 const line = fc.array(piece, { maxLength: 8 }).map((p) => p.join(''));
 const config = fc.array(line, { maxLength: 30 }).map((ls) => ls.join('\n') + '\n');
@@ -31,7 +57,7 @@ test('fast path == general path with long lines around the fgets limit', () => {
   );
 });
 
-test('fast path == general path across the reader\'s 64 KB chunk boundaries', () => {
+test("fast path == general path across the reader's 64 KB chunk boundaries", () => {
   // lines of every length around the boundary, a long line (several fgets reads) over it,
   // braces and comments at it: each placement lands a different character on the boundary
   fc.assert(

@@ -157,32 +157,24 @@ function handLst(line: string): Generator | GenError {
   return { kind: 'lst', variables, sets, nextSet: 0, text };
 }
 
-
 // ------------------------------------------------------------------------------ valid forms
 
 test('~SEQ argument forms: end, start/end, start/step/end, blanks, signs, hex, octal', () => {
   const r = parseBoth(
-    '~SEQ( A , 2 ) a$A\n~SEQ(B,-2) b$B\n~SEQ(C, 3 ,1) c$C\n~SEQ(D,+1,0x2,5) d$D\n~SEQ(E,-010,-4,-020) e$E\n' +
-      '~SEQx (F,0xfe,0X100) f$F\n~SEQ(G,,1) g$G\n',
+    '~SEQ( A , 2 ) a$A\n~SEQ(B,-2) b$B\n~SEQ(C, 3 ,1) c$C\n~SEQ(D,+1,0x2,5) d$D\n~SEQ(E,-010,-4,-020) e$E\n' + '~SEQx (F,0xfe,0X100) f$F\n~SEQ(G,,1) g$G\n',
   );
   assert.deepEqual(diagTexts(r), []);
-  assert.deepEqual(words(r.nodes), [
-    'a1', 'a2', 'b-1', 'b-2', 'c3', 'c2', 'c1', 'd1', 'd3', 'd5', 'e-8', 'e-12', 'e-16', 'ffe', 'fff', 'f100', 'g0', 'g1',
-  ]);
+  assert.deepEqual(words(r.nodes), ['a1', 'a2', 'b-1', 'b-2', 'c3', 'c2', 'c1', 'd1', 'd3', 'd5', 'e-8', 'e-12', 'e-16', 'ffe', 'fff', 'f100', 'g0', 'g1']);
 });
 
 test('~SEQ nested in ~SEQ and ~LST on one line: the leftmost generator is the outer loop', () => {
   const r = parseBoth('~SEQ(I,1,2) ~SEQx(J,9,10) ~LST({P,Q},{a,1},{b}) n_${I}_${J}_${P}${Q}\n');
   assert.deepEqual(diagTexts(r), []);
-  assert.deepEqual(words(r.nodes), [
-    'n_1_9_a1', 'n_1_9_b', 'n_1_a_a1', 'n_1_a_b', 'n_2_9_a1', 'n_2_9_b', 'n_2_a_a1', 'n_2_a_b',
-  ]);
+  assert.deepEqual(words(r.nodes), ['n_1_9_a1', 'n_1_9_b', 'n_1_a_a1', 'n_1_a_b', 'n_2_9_a1', 'n_2_9_b', 'n_2_a_a1', 'n_2_a_b']);
 });
 
 test('~LST tuples: brace groups, blanks, missing values are empty, lone variable and values', () => {
-  const r = parseBoth(
-    '~LST( { X , Y } , { 1 , 2 } , {3} ) t_${X}_${Y}\n~LST(v, a, {b}, c) l_$v\n~LST(w,x(y,z(() m_$w\n',
-  );
+  const r = parseBoth('~LST( { X , Y } , { 1 , 2 } , {3} ) t_${X}_${Y}\n~LST(v, a, {b}, c) l_$v\n~LST(w,x(y,z(() m_$w\n');
   assert.deepEqual(diagTexts(r), []);
   assert.deepEqual(words(r.nodes), ['t_1_2', 't_3_', 'l_a', 'l_b', 'l_c', 'm_x(y', 'm_z((']);
 });
@@ -273,9 +265,7 @@ function same(a: Generator | GenError, b: Generator | GenError): void {
 const subst = (s: string): string => s.replace(/\$X/g, '7,');
 
 test('the grammar agrees with the hand-written reader on random ~SEQ/~LST lines', () => {
-  const piece = fc.constantFrom(
-    ' ', '\t', ',', '(', ')', '{', '}', 'x', 'N', '0', '1', '7', '8', '9', '0x', '0X1f', '-', '+', 'a', '$X', '\f', '~SEQ', '|',
-  );
+  const piece = fc.constantFrom(' ', '\t', ',', '(', ')', '{', '}', 'x', 'N', '0', '1', '7', '8', '9', '0x', '0X1f', '-', '+', 'a', '$X', '\f', '~SEQ', '|');
   const tail = fc.array(piece, { maxLength: 24 }).map((a) => a.join(''));
   const seqLine = fc.tuple(fc.constantFrom('~SEQ', '~SEQx', '~SEQ (', '~SEQ(', '~SEQx('), tail).map(([h, t]) => h + t);
   const lstLine = fc.tuple(fc.constantFrom('~LST', '~LST(', '~LST({', '~LST ( {'), tail).map(([h, t]) => h + t);
@@ -283,11 +273,17 @@ test('the grammar agrees with the hand-written reader on random ~SEQ/~LST lines'
     fc.property(seqLine, (line) => same(parseSeq(line, subst), handSeq(line, subst))),
     { numRuns: 3000, seed: 42 },
   );
-  fc.assert(fc.property(lstLine, (line) => same(parseLst(line), handLst(line))), { numRuns: 3000, seed: 43 });
+  fc.assert(
+    fc.property(lstLine, (line) => same(parseLst(line), handLst(line))),
+    { numRuns: 3000, seed: 43 },
+  );
   const wellFormed = fc
     .tuple(fc.array(fc.integer({ min: -300, max: 300 }), { minLength: 1, maxLength: 3 }), fc.boolean())
     .map(([ns, hex]) => `~SEQ${hex ? 'x' : ''}(V, ${ns.map((n) => (hex ? '0x' + n.toString(16) : String(n))).join(' ,')}) v$V`);
-  fc.assert(fc.property(wellFormed, (line) => same(parseSeq(line, subst), handSeq(line, subst))), { numRuns: 1000 });
+  fc.assert(
+    fc.property(wellFormed, (line) => same(parseSeq(line, subst), handSeq(line, subst))),
+    { numRuns: 1000 },
+  );
 });
 
 // ------------------------------------------------------------------------------ lazy loading

@@ -49,7 +49,10 @@ test('plain include reads relative to the including file, in glob order; _PWD fo
   });
   const r = parseConfig('keepalived.conf', { cwd });
   assert.deepEqual(dump(r.nodes), [`1 top1|${cwd}`, `1 a1|${cwd}/sub`, '1 x1', '1 a', '1 b', `4 top2|${cwd}`]);
-  assert.deepEqual(r.nodes.map((n) => n.loc.file), ['keepalived.conf', 'sub/a.conf', '../sub2/x.conf', 'sub/a.inc', 'sub/b.inc', 'keepalived.conf']);
+  assert.deepEqual(
+    r.nodes.map((n) => n.loc.file),
+    ['keepalived.conf', 'sub/a.conf', '../sub2/x.conf', 'sub/a.inc', 'sub/b.inc', 'keepalived.conf'],
+  );
   assert.deepEqual(r.files, [`${cwd}/keepalived.conf`, `${cwd}/sub/a.conf`, `${cwd}/sub2/x.conf`, `${cwd}/sub/a.inc`, `${cwd}/sub/b.inc`]);
   assert.deepEqual(r.diagnostics, []);
 });
@@ -68,7 +71,13 @@ test('brace expansion keeps the alternatives order; a block may span files', () 
 test('include of a missing file: include/includer only log it, includem/w/a are errors (rc 6)', () => {
   const r1 = check('missing_plain', { 'keepalived.conf': GLOBAL + 'include nothere.conf\nincluder nothere.conf\n' });
   assert.equal(r1.stopRc, undefined);
-  assert.deepEqual(r1.diagnostics.map((d) => [d.severity, d.line]), [['info', 4], ['info', 5]]);
+  assert.deepEqual(
+    r1.diagnostics.map((d) => [d.severity, d.line]),
+    [
+      ['info', 4],
+      ['info', 5],
+    ],
+  );
   const r2 = check('missing_m', { 'keepalived.conf': GLOBAL + 'includem nothere.conf\n' });
   assert.equal(r2.stopRc, 6);
   assert.equal(r2.diagnostics[0]!.keepalivedText, "(Line 4) Config files missing 'nothere.conf'.");
@@ -94,10 +103,10 @@ test('{b,c}.conf with c missing: include reads b; includeb reads nothing and fai
 
 test('directories and executable files are skipped (errors with includer)', () => {
   const r = check('skip', { 'keepalived.conf': GLOBAL + 'include sub\ninclude run.conf\n', 'sub/': '', 'run.conf': 'x\n' }, ['run.conf']);
-  assert.deepEqual(r.diagnostics.map((d) => d.message), [
-    "Configuration file 'sub/' is a directory - skipping",
-    "Configuration file 'run.conf' is not a regular non-executable file - skipping",
-  ]);
+  assert.deepEqual(
+    r.diagnostics.map((d) => d.message),
+    ["Configuration file 'sub/' is a directory - skipping", "Configuration file 'run.conf' is not a regular non-executable file - skipping"],
+  );
   assert.equal(r.nodes.length, 1);
   assert.equal(check('skip_r', { 'keepalived.conf': GLOBAL + 'includer sub\n', 'sub/': '' }).stopRc, 6);
 });
@@ -125,7 +134,10 @@ test('the top file: missing, a directory, or not regular -> keepalived -t stops 
   ] as const) {
     const r = parseConfig(file, { cwd });
     assert.equal(r.stopRc, 0);
-    assert.deepEqual(r.diagnostics.map((d) => d.keepalivedText), [msg]);
+    assert.deepEqual(
+      r.diagnostics.map((d) => d.keepalivedText),
+      [msg],
+    );
     if (haveKeepalived) {
       const ka = keepalivedTest(cwd, file);
       assert.deepEqual(ka.lines, [msg, 'rc=0'].slice(0, 1));

@@ -66,13 +66,19 @@ test('include loop: a file including itself, and a <-> b', () => {
   const a = dir.write('loop/a.conf', 'x1\ninclude a.conf\ninclude a.conf\nx2\n');
   const r = timed(5000, () => parseConfig(a));
   assert.equal(r.stopRc, 6);
-  assert.deepEqual(r.nodes.map((n) => n.keyword), ['x1', 'x2']);
+  assert.deepEqual(
+    r.nodes.map((n) => n.keyword),
+    ['x1', 'x2'],
+  );
   assert.equal(r.diagnostics[0]!.line, 2);
   assert.match(r.diagnostics[0]!.message, /include loop/);
   dir.write('loop2/b.conf', 'b1\ninclude c.conf\n');
   dir.write('loop2/c.conf', 'c1\ninclude b.conf\n');
   const r2 = timed(5000, () => parseConfig('b.conf', { cwd: `${dir.path}/loop2` }));
-  assert.deepEqual(r2.nodes.map((n) => n.keyword), ['b1', 'c1']);
+  assert.deepEqual(
+    r2.nodes.map((n) => n.keyword),
+    ['b1', 'c1'],
+  );
   assert.equal(r2.diagnostics[0]!.keepalivedText, "(c.conf: Line 2) include loop: 'b.conf' is already being read - not including it again");
 });
 
@@ -116,7 +122,13 @@ test('~SEQ with huge counts is bounded and reported', () => {
 test('substitution loops are bounded', () => {
   const p = dir.write('subst.conf', '$A=${A}x\np ${A}\n$B=$C\n$C=$B\nq $B\n');
   const r = timed(5000, () => parseConfig(p));
-  assert.deepEqual(r.diagnostics.map((d) => [d.line, d.severity]), [[2, 'info'], [5, 'error']]);
+  assert.deepEqual(
+    r.diagnostics.map((d) => [d.line, d.severity]),
+    [
+      [2, 'info'],
+      [5, 'error'],
+    ],
+  );
   assert.match(r.diagnostics[0]!.message, /would exceed maximum line length/);
 });
 

@@ -58,12 +58,7 @@ test('§4 braces split lines: a { b c } => a, {, b c, }', () => {
 
 test('§4 virtual_ipaddress { 192.0.2.1/32 192.0.2.2/32 } on one line', () => {
   const r = parseBoth('vrrp_instance V { virtual_router_id 51 interface eth0 }\nvirtual_ipaddress { 192.0.2.1/32 192.0.2.2/32 }\n');
-  assert.deepEqual(dump(r.nodes), [
-    '1 vrrp_instance|V',
-    '  1 virtual_router_id|51|interface|eth0',
-    '2 virtual_ipaddress',
-    '  2 192.0.2.1/32|192.0.2.2/32',
-  ]);
+  assert.deepEqual(dump(r.nodes), ['1 vrrp_instance|V', '  1 virtual_router_id|51|interface|eth0', '2 virtual_ipaddress', '  2 192.0.2.1/32|192.0.2.2/32']);
 });
 
 test('§4 { on the next line opens the block of the previous line', () => {
@@ -130,13 +125,7 @@ test('§7 built-ins can be overridden', () => {
 
 test('§8 multiline definitions', () => {
   const r = parseBoth('$M=a \\\nb \\\nc\n$M\n${M}\n@main $M\npre $M\n$M post\n');
-  assert.deepEqual(dump(r.nodes), [
-    '4 a', '4 b', '4 c',
-    '5 a', '5 b', '5 c',
-    '6 a', '6 b', '6 c',
-    '7 pre|a', '7 b', '7 c',
-    '8 $M|post',
-  ]);
+  assert.deepEqual(dump(r.nodes), ['4 a', '4 b', '4 c', '5 a', '5 b', '5 c', '6 a', '6 b', '6 c', '7 pre|a', '7 b', '7 c', '8 $M|post']);
 });
 
 test('§8 an empty line ends a multiline definition; so does a comment-only line (child pass)', () => {
@@ -150,12 +139,8 @@ test('§8 nested multiline values', () => {
 });
 
 test('§9 ~SEQ forms and strtol base 0', () => {
-  const r = parseBoth(
-    '~SEQ(C,0) c_${C}\n~SEQ(A, 3) a_${A}\n~SEQ(B,5,3) b_$B\n~SEQ(H,0x10,0x11) h_$H\n~SEQ(O,010,011) o_$O\n~SEQ(S,1,3,7) s_$S\n',
-  );
-  assert.deepEqual(words(r.nodes), [
-    'c_1', 'c_0', 'a_1', 'a_2', 'a_3', 'b_5', 'b_4', 'b_3', 'h_16', 'h_17', 'o_8', 'o_9', 's_1', 's_4', 's_7',
-  ]);
+  const r = parseBoth('~SEQ(C,0) c_${C}\n~SEQ(A, 3) a_${A}\n~SEQ(B,5,3) b_$B\n~SEQ(H,0x10,0x11) h_$H\n~SEQ(O,010,011) o_$O\n~SEQ(S,1,3,7) s_$S\n');
+  assert.deepEqual(words(r.nodes), ['c_1', 'c_0', 'a_1', 'a_2', 'a_3', 'b_5', 'b_4', 'b_3', 'h_16', 'h_17', 'o_8', 'o_9', 's_1', 's_4', 's_7']);
 });
 
 test('§9 ~SEQ errors: 08, bad step, ~SEQx negative, too-long arguments', () => {
@@ -222,14 +207,30 @@ vrrp_instance VI_10 {
   assert.deepEqual(r.diagnostics, []);
   const d = dump(r.nodes);
   const inst = (n: number) => [
-    `11 vrrp_instance|VI_${n}`, '  11 interface|eth0', `  11 virtual_router_id|${n}`, '  11 priority|100',
-    '  11 virtual_ipaddress', `    11 192.0.2.${n}/32`,
+    `11 vrrp_instance|VI_${n}`,
+    '  11 interface|eth0',
+    `  11 virtual_router_id|${n}`,
+    '  11 priority|100',
+    '  11 virtual_ipaddress',
+    `    11 192.0.2.${n}/32`,
   ];
   assert.deepEqual(d, [
-    ...inst(1), ...inst(2), ...inst(3),
-    '12 vrrp_instance|VI_10', '  13 interface|eth0', '  14 virtual_router_id|10', '  15 priority|100',
-    '  16 virtual_ipaddress', '    17 198.51.100.1/32', '    17 198.51.100.2/32', '    17 198.51.100.3/32', '    17 198.51.100.4/32',
-    '  19 virtual_ipaddress_excluded', '    20 2001:db8::a/128', '    20 2001:db8::b/128', '    20 2001:db8::c/128',
+    ...inst(1),
+    ...inst(2),
+    ...inst(3),
+    '12 vrrp_instance|VI_10',
+    '  13 interface|eth0',
+    '  14 virtual_router_id|10',
+    '  15 priority|100',
+    '  16 virtual_ipaddress',
+    '    17 198.51.100.1/32',
+    '    17 198.51.100.2/32',
+    '    17 198.51.100.3/32',
+    '    17 198.51.100.4/32',
+    '  19 virtual_ipaddress_excluded',
+    '    20 2001:db8::a/128',
+    '    20 2001:db8::b/128',
+    '    20 2001:db8::c/128',
   ]);
 });
 
@@ -247,9 +248,15 @@ test('§10 built-ins: _PWD, _INSTANCE, _RANDOM', () => {
 test('§7 substitution that would exceed the line length is abandoned (info)', () => {
   const r = parseBoth('$A=${A}x\np ${A}\n$L=' + 'y'.repeat(600) + '\nq $L $L\n');
   const ds = r.diagnostics.map((d) => [d.line, d.severity, d.message.slice(0, 40)].join(' '));
-  assert.deepEqual(words(r.nodes).map((w) => w.slice(0, 8)), ['p|$', 'A', 'xxxxxxxx', 'q|yyyyyy']);
+  assert.deepEqual(
+    words(r.nodes).map((w) => w.slice(0, 8)),
+    ['p|$', 'A', 'xxxxxxxx', 'q|yyyyyy'],
+  );
   assert.equal(words(r.nodes)[3]!.slice(-3), '|$L');
-  assert.ok(ds.some((d) => d.startsWith('2 info Parameter substitution on line')), ds.join('\n'));
+  assert.ok(
+    ds.some((d) => d.startsWith('2 info Parameter substitution on line')),
+    ds.join('\n'),
+  );
   assert.ok(r.diagnostics.every((d) => d.message.endsWith('would exceed maximum line length')));
 });
 
@@ -264,5 +271,8 @@ test('NUL bytes end the line like strlen(); invalid UTF-8 is read as bytes', () 
   const r = parseBoth(buf);
   assert.deepEqual(words(r.nodes), ['a', 'b|\xff\xfe', 'c']);
   // the line holding the NUL is not counted by keepalived (its '\n' is never seen)
-  assert.deepEqual(r.nodes.map((n) => n.loc.line), [1, 2, 3]);
+  assert.deepEqual(
+    r.nodes.map((n) => n.loc.line),
+    [1, 2, 3],
+  );
 });

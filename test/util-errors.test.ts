@@ -79,9 +79,18 @@ describe('errors carry a code', () => {
     assert.ok(!hasErrorCode(Object.assign(new Error('x'), { code: 'ENODEV' }), 'ENODEV'), 'only our errors');
   });
   it('thrown errors carry theirs', () => {
-    assert.throws(() => parseIP('nope'), (e) => hasErrorCode(e, 'TSK_ERR_ADDRESS'));
-    assert.throws(() => parseArgs(['--bogus']), (e) => hasErrorCode(e, 'TSK_ERR_CLI'));
-    assert.throws(() => parseListen('host:port'), (e) => hasErrorCode(e, 'TSK_ERR_LISTEN_PARSE'));
+    assert.throws(
+      () => parseIP('nope'),
+      (e) => hasErrorCode(e, 'TSK_ERR_ADDRESS'),
+    );
+    assert.throws(
+      () => parseArgs(['--bogus']),
+      (e) => hasErrorCode(e, 'TSK_ERR_CLI'),
+    );
+    assert.throws(
+      () => parseListen('host:port'),
+      (e) => hasErrorCode(e, 'TSK_ERR_LISTEN_PARSE'),
+    );
   });
   it('no error class in src derives from Error but the base, and the list above names every one', () => {
     const root = new URL('../../src/', import.meta.url).pathname;

@@ -72,7 +72,10 @@ const listTable = (family: 'ip' | 'ip6'): string => sh('ip', ['netns', 'exec', l
 const noTables = (): boolean => sh('ip', ['netns', 'exec', lan.namespaces[0], 'nft', 'list', 'tables']).out.trim() === '';
 const reaches = (addr: string): boolean =>
   sh('ip', ['netns', 'exec', lan.namespaces[1], 'ping', addr.includes(':') ? '-6' : '-4', '-c', '1', '-W', '1', addr]).code === 0;
-const allMaster = (n: Node): boolean => ['NONOWNER', 'OWNER', 'ACCEPT3', 'SIX'].every((i) => n.lines.some((l) => l.includes(`(${i}) Entering MASTER STATE`) || (l.includes(`"instance":"${i}"`) && l.includes('Entering MASTER STATE'))));
+const allMaster = (n: Node): boolean =>
+  ['NONOWNER', 'OWNER', 'ACCEPT3', 'SIX'].every((i) =>
+    n.lines.some((l) => l.includes(`(${i}) Entering MASTER STATE`) || (l.includes(`"instance":"${i}"`) && l.includes('Entering MASTER STATE'))),
+  );
 
 async function observe(n: Node): Promise<{ ip: string; ip6: string; reach: Record<string, boolean> }> {
   await waitFor('every instance MASTER', () => allMaster(n), 10_000, 50);
@@ -89,7 +92,10 @@ async function stop(n: Node): Promise<void> {
   n.proc.kill('SIGKILL');
 }
 
-test('vrrp_strict non-owner MASTER: the same nftables drop table as keepalived, the same reachability, removed at stop', { skip, timeout: 60_000 }, async () => {
+test('vrrp_strict non-owner MASTER: the same nftables drop table as keepalived, the same reachability, removed at stop', {
+  skip,
+  timeout: 60_000,
+}, async () => {
   const conf = lan.writeText('strict.conf', CONF);
 
   const k = startKeepalived(lan, 0, conf, 'ka');
@@ -114,7 +120,13 @@ test('vrrp_strict non-owner MASTER: the same nftables drop table as keepalived, 
   // keepalived's behaviour, as observed: the non-owner's VIPs (and excluded VIPs) dropped,
   // the owner's and the accept instance's reachable, the primary addresses untouched
   assert.deepEqual(ka.reach, {
-    '10.63.0.1': true, '10.63.0.101': false, '10.63.0.111': false, '10.63.0.102': true, '10.63.0.103': true, 'fd63::1': true, 'fd63::100': false,
+    '10.63.0.1': true,
+    '10.63.0.101': false,
+    '10.63.0.111': false,
+    '10.63.0.102': true,
+    '10.63.0.103': true,
+    'fd63::1': true,
+    'fd63::100': false,
   });
   assert.deepEqual(ts.reach, ka.reach);
   assert.match(ka.ip, /10\.63\.0\.101, 10\.63\.0\.111/);

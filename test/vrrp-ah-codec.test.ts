@@ -9,7 +9,6 @@ import { AhCounter } from '../src/vrrp/ah-counter.js';
 import { AUTH_AH, decodeAdvert, encodeAdvert, verifyChecksum } from '../src/vrrp/packet.js';
 import { checkAdvert, type ReceiveExpectations } from '../src/vrrp/receive-checks.js';
 
-
 const MCAST = 'ah-v2-mcast-vrid42.hex';
 const PRIO0 = 'ah-v2-mcast-vrid42-prio0.hex';
 const UNICAST = 'ah-v2-unicast-vrid43.hex';
@@ -53,14 +52,46 @@ test('what the ICV covers: TOS, fragment field, checksum (and TTL for unicast) m
     f(b);
     return openAhDatagram(b, 's3cret', false).ok;
   };
-  assert.equal(mutate((b) => (b[1] = 0x10)), true, 'TOS');
-  assert.equal(mutate((b) => b.writeUInt16BE(0x4000, 6)), true, 'DF flag');
-  assert.equal(mutate((b) => b.writeUInt16BE(0, 10)), true, 'header checksum');
-  assert.equal(mutate((b) => (b[8] = 64)), false, 'multicast TTL is covered');
-  assert.equal(mutate((b) => (b[5] ^= 1)), false, 'IP id');
-  assert.equal(mutate((b) => (b[15] ^= 1)), false, 'source address');
-  assert.equal(mutate((b) => (b[31] ^= 1)), false, 'AH sequence number');
-  assert.equal(mutate((b) => (b[46] ^= 1)), false, 'VRRP priority');
+  assert.equal(
+    mutate((b) => (b[1] = 0x10)),
+    true,
+    'TOS',
+  );
+  assert.equal(
+    mutate((b) => b.writeUInt16BE(0x4000, 6)),
+    true,
+    'DF flag',
+  );
+  assert.equal(
+    mutate((b) => b.writeUInt16BE(0, 10)),
+    true,
+    'header checksum',
+  );
+  assert.equal(
+    mutate((b) => (b[8] = 64)),
+    false,
+    'multicast TTL is covered',
+  );
+  assert.equal(
+    mutate((b) => (b[5] ^= 1)),
+    false,
+    'IP id',
+  );
+  assert.equal(
+    mutate((b) => (b[15] ^= 1)),
+    false,
+    'source address',
+  );
+  assert.equal(
+    mutate((b) => (b[31] ^= 1)),
+    false,
+    'AH sequence number',
+  );
+  assert.equal(
+    mutate((b) => (b[46] ^= 1)),
+    false,
+    'VRRP priority',
+  );
   const uni = fixture(UNICAST);
   uni[8] = 7;
   assert.equal(openAhDatagram(uni, 'longpassword', true).ok, true, 'unicast: TTL not covered');
@@ -78,7 +109,10 @@ test('an SPI that is not the source address is rejected even with a valid ICV; a
   covered.fill(0, IPV4_HEADER_LEN + 12, IPV4_HEADER_LEN + 24);
   const key = Buffer.alloc(8);
   key.write('s3cret');
-  createHmac('md5', key).update(covered).digest().copy(forged, IPV4_HEADER_LEN + 12, 0, 12);
+  createHmac('md5', key)
+    .update(covered)
+    .digest()
+    .copy(forged, IPV4_HEADER_LEN + 12, 0, 12);
   const r = openAhDatagram(forged, 's3cret', false);
   assert.ok(!r.ok);
   assert.equal(r.reason, 'spi-mismatch');
@@ -131,7 +165,16 @@ test('AhCounter: sequence and IP id start at 1; replay check is strictly increas
 });
 
 test('checkAdvert with AH: auth type 2 required, then the AH verdict (auth failure / replay) before the interval', () => {
-  const exp: ReceiveExpectations = { version: 2, vrid: 42, advertIntMs: 1000, ah: true, addresses: ['10.77.0.100', '10.77.0.101'], skipCheckAdvAddr: false, unicastPeers: [], checkUnicastSrc: false };
+  const exp: ReceiveExpectations = {
+    version: 2,
+    vrid: 42,
+    advertIntMs: 1000,
+    ah: true,
+    addresses: ['10.77.0.100', '10.77.0.101'],
+    skipCheckAdvAddr: false,
+    unicastPeers: [],
+    checkUnicastSrc: false,
+  };
   const d = fixture(MCAST);
   const payload = d.subarray(IPV4_HEADER_LEN + AH_HEADER_LEN);
   const pkt = { payload, src: '10.77.0.1', dst: '224.0.0.18', ttl: 255, family: 4 as const };

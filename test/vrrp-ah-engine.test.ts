@@ -28,7 +28,9 @@ class RecordingHost extends MemHost {
   }
 }
 
-test('engine with auth_type AH: an AH socket, AH datagrams with seq/IP id 1, 2, ...; a restarting reload keeps the sequence going', { timeout: 15_000 }, async () => {
+test('engine with auth_type AH: an AH socket, AH datagrams with seq/IP id 1, 2, ...; a restarting reload keeps the sequence going', {
+  timeout: 15_000,
+}, async () => {
   const lan = new MemLan();
   const h = new RecordingHost(lan, '10.0.0.1');
   lan.hosts.push(h);

@@ -24,7 +24,9 @@ const ahInstance = (id: number, prio: number, pass: string, addr: string) =>
 /** tcpdump in the observer namespace: one hex line per IPv4 datagram (link header stripped). */
 function capture(nsIndex: number, filter: string, tag: string) {
   const file = join(lan.dir, `${tag}.pcap`);
-  const p = spawn('ip', ['netns', 'exec', lan.namespaces[nsIndex], 'tcpdump', '-U', '--immediate-mode', '-n', '-i', 'eth0', '-w', file, filter], { stdio: 'ignore' });
+  const p = spawn('ip', ['netns', 'exec', lan.namespaces[nsIndex], 'tcpdump', '-U', '--immediate-mode', '-n', '-i', 'eth0', '-w', file, filter], {
+    stdio: 'ignore',
+  });
   lan.procs.push(p);
   const exited = new Promise((r) => p.on('exit', r));
   return {
@@ -52,16 +54,23 @@ async function dumpedFailures(pid: number, statsFile: string): Promise<number> {
   rmSync(statsFile, { force: true });
   process.kill(pid, 'SIGUSR2');
   let failures = -1;
-  await waitFor('stats dump', () => {
-    if (!existsSync(statsFile)) return false;
-    const m = /Authentication Errors:[\s\S]*?Failure: (\d+)[\s\S]*Priority Zero/.exec(readFileSync(statsFile, 'utf8'));
-    if (m) failures = Number(m[1]);
-    return m !== null;
-  }, 2000);
+  await waitFor(
+    'stats dump',
+    () => {
+      if (!existsSync(statsFile)) return false;
+      const m = /Authentication Errors:[\s\S]*?Failure: (\d+)[\s\S]*Priority Zero/.exec(readFileSync(statsFile, 'utf8'));
+      if (m) failures = Number(m[1]);
+      return m !== null;
+    },
+    2000,
+  );
   return failures;
 }
 
-test('AH: tskeepalived MASTER, keepalived BACKUP accepts its AH adverts; on the wire: protocol 51, valid ICV, SPI = source, rising sequence; SIGTERM -> keepalived takes over', { skip, timeout: 40_000 }, async () => {
+test('AH: tskeepalived MASTER, keepalived BACKUP accepts its AH adverts; on the wire: protocol 51, valid ICV, SPI = source, rising sequence; SIGTERM -> keepalived takes over', {
+  skip,
+  timeout: 40_000,
+}, async () => {
   const id = 80;
   const addr = '10.64.0.80';
   const tconf = lan.writeText('a1-ts.conf', keepalivedConf(config({ instances: [ahInstance(id, 150, 'Ah-pass1', addr)] })));
@@ -105,7 +114,11 @@ test('AH: tskeepalived MASTER, keepalived BACKUP accepts its AH adverts; on the 
       ids.push(d.readUInt16BE(4));
       assert.ok(!openAhDatagram(d, 'Ah-pass2', false).ok, 'another password does not verify');
     }
-    assert.deepEqual(seqs, seqs.map((_, i) => i + 1), 'sequence numbers 1, 2, 3, ... as keepalived');
+    assert.deepEqual(
+      seqs,
+      seqs.map((_, i) => i + 1),
+      'sequence numbers 1, 2, 3, ... as keepalived',
+    );
     assert.deepEqual(ids, seqs, 'IP ids 1, 2, 3, ... as keepalived');
     assert.equal(prioZero, 1, 'one priority-0 advert on stop');
   } finally {
@@ -115,7 +128,10 @@ test('AH: tskeepalived MASTER, keepalived BACKUP accepts its AH adverts; on the 
   }
 });
 
-test('AH: keepalived MASTER, tskeepalived stays BACKUP; SIGSTOP keepalived -> tskeepalived takes over (sequence goes on); SIGCONT -> keepalived resyncs and wins back', { skip, timeout: 60_000 }, async () => {
+test('AH: keepalived MASTER, tskeepalived stays BACKUP; SIGSTOP keepalived -> tskeepalived takes over (sequence goes on); SIGCONT -> keepalived resyncs and wins back', {
+  skip,
+  timeout: 60_000,
+}, async () => {
   const id = 81;
   const addr = '10.64.0.81';
   const kconf = lan.writeText('a2-ka.conf', keepalivedConf(config({ instances: [ahInstance(id, 200, 'secret-8', addr)] })));
@@ -162,7 +178,10 @@ test('AH: keepalived MASTER, tskeepalived stays BACKUP; SIGSTOP keepalived -> ts
   }
 });
 
-test('AH with a different auth_pass: each side rejects the other (ICV), the failures are counted, both become MASTER as keepalived does', { skip, timeout: 40_000 }, async () => {
+test('AH with a different auth_pass: each side rejects the other (ICV), the failures are counted, both become MASTER as keepalived does', {
+  skip,
+  timeout: 40_000,
+}, async () => {
   const id = 82;
   const addr = '10.64.0.82';
   const kconf = lan.writeText('a3-ka.conf', keepalivedConf(config({ instances: [ahInstance(id, 150, 'right', addr)] })));
@@ -198,12 +217,23 @@ test('AH with a different auth_pass: each side rejects the other (ICV), the fail
   }
 });
 
-test('AH over unicast peers (TTL outside the ICV): tskeepalived MASTER, keepalived BACKUP stays BACKUP; SIGTERM -> keepalived takes over', { skip, timeout: 30_000 }, async () => {
+test('AH over unicast peers (TTL outside the ICV): tskeepalived MASTER, keepalived BACKUP stays BACKUP; SIGTERM -> keepalived takes over', {
+  skip,
+  timeout: 30_000,
+}, async () => {
   const id = 83;
   const addr = '10.64.0.83';
   const loc = { file: 'test.conf', line: 1 };
   const inst = (me: number, peer: number, prio: number) =>
-    instance('VI_1', { virtualRouterId: id, priority: prio, state: 'BACKUP', auth: { type: 'AH', pass: 'uni-ah' }, unicastSrcIp: lan.addr4(me), unicastPeers: [{ address: lan.addr4(peer), loc }], virtualIpaddress: [vip(addr)] });
+    instance('VI_1', {
+      virtualRouterId: id,
+      priority: prio,
+      state: 'BACKUP',
+      auth: { type: 'AH', pass: 'uni-ah' },
+      unicastSrcIp: lan.addr4(me),
+      unicastPeers: [{ address: lan.addr4(peer), loc }],
+      virtualIpaddress: [vip(addr)],
+    });
   const t = startTsDaemon(lan, 0, lan.writeText('a4-ts.conf', keepalivedConf(config({ instances: [inst(0, 1, 150)] }))), 'a4-ts');
   let k: ReturnType<typeof startKeepalived> | undefined;
   try {

@@ -19,7 +19,10 @@ test('precise timers fire at or after their deadline, asynchronously, in deadlin
     assert.equal(fired.length, 0, 'no callback runs inside setPreciseTimeout');
   });
   for (const f of fired) assert.ok(f.late >= 0, `timer ${f.i} fired ${-f.late} ms early`);
-  assert.deepEqual(fired.map((f) => f.i), delays.map((_, i) => i));
+  assert.deepEqual(
+    fired.map((f) => f.i),
+    delays.map((_, i) => i),
+  );
 });
 
 test('a cleared precise timer never fires, whether cleared at once or while pending', async () => {

@@ -149,7 +149,11 @@ test("vrrpnet's keepalived fixtures (VRRP payloads) decode, verify and re-encode
     const src = c.family === 4 ? '10.77.0.1' : 'fe80::ff:fe77:1';
     const dst = c.family === 4 ? '224.0.0.18' : 'ff02::12';
     assert.ok(verifyChecksum(buf, c.version, src, dst), file);
-    const re = encodeAdvert({ version: c.version, vrid: c.vrid, priority: c.priority, family: c.family, addresses: c.addrs, advertIntMs: c.ms, authPass: c.pass }, src, dst);
+    const re = encodeAdvert(
+      { version: c.version, vrid: c.vrid, priority: c.priority, family: c.family, addresses: c.addrs, advertIntMs: c.ms, authPass: c.pass },
+      src,
+      dst,
+    );
     assert.equal(re.toString('hex'), buf.toString('hex'), file);
   }
 });

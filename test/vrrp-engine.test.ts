@@ -24,7 +24,10 @@ test('engine: higher priority wins, events emitted, stop sends priority 0 and re
   await waitFor('A master', () => ha.addresses.has('10.0.0.100'), 2000);
   await sleep(300);
   assert.ok(!hb.addresses.has('10.0.0.100'));
-  assert.deepEqual(evA.map((e) => (e.kind === 'vrrp-instance' ? `${e.previous}->${e.state}` : '')), ['INIT->BACKUP', 'BACKUP->MASTER']);
+  assert.deepEqual(
+    evA.map((e) => (e.kind === 'vrrp-instance' ? `${e.previous}->${e.state}` : '')),
+    ['INIT->BACKUP', 'BACKUP->MASTER'],
+  );
   assert.ok(ha.garps.length >= 5, 'garp_master_repeat 5');
   await ea.stop({ release: true });
   assert.ok(!ha.addresses.has('10.0.0.100'));
@@ -75,7 +78,19 @@ test('engine: interface down -> FAULT (priority 0 sent), up -> BACKUP then MASTE
   await e.start(
     config({
       instances: [a, b],
-      syncGroups: [{ name: 'G', members: ['A', 'B'], notify: {}, globalTracking: false, syncGroupTrackingWeight: false, trackInterface: [], trackScript: [], trackFile: [], loc: a.loc }],
+      syncGroups: [
+        {
+          name: 'G',
+          members: ['A', 'B'],
+          notify: {},
+          globalTracking: false,
+          syncGroupTrackingWeight: false,
+          trackInterface: [],
+          trackScript: [],
+          trackFile: [],
+          loc: a.loc,
+        },
+      ],
     }),
   );
   await waitFor('both master', () => h.addresses.size === 2, 2000);
@@ -83,7 +98,11 @@ test('engine: interface down -> FAULT (priority 0 sent), up -> BACKUP then MASTE
   h.setLink('eth1', false);
   await waitFor('both released', () => h.addresses.size === 0, 500);
   const snap = e.snapshot() as { instances: { name: string; state: string }[] };
-  assert.deepEqual(snap.instances.map((i) => i.state), ['FAULT', 'FAULT'], 'the whole group is in FAULT');
+  assert.deepEqual(
+    snap.instances.map((i) => i.state),
+    ['FAULT', 'FAULT'],
+    'the whole group is in FAULT',
+  );
   assert.ok(events.some((x) => x.kind === 'vrrp-group' && x.state === 'FAULT'));
   h.setLink('eth1', true);
   await waitFor('both master again', () => h.addresses.size === 2, 2000);
@@ -104,7 +123,9 @@ test('engine: track_file value x weight changes the advertised priority and make
     const ea = new VrrpEngine({ io: ha, logger: log });
     const eb = new VrrpEngine({ io: hb, logger: log });
     const loc = { file: 't', line: 1 };
-    const ca = config({ instances: [instance('VI_1', { ...fast, priority: 150, virtualIpaddress: [vip('10.0.0.100')], trackFile: [{ name: 'tf', reverse: false, loc }] })] });
+    const ca = config({
+      instances: [instance('VI_1', { ...fast, priority: 150, virtualIpaddress: [vip('10.0.0.100')], trackFile: [{ name: 'tf', reverse: false, loc }] })],
+    });
     ca.trackFiles = [{ name: 'tf', file, weight: -10, weightReverse: false, loc }];
     await ea.start(ca);
     await eb.start(config({ instances: [instance('VI_1', { ...fast, priority: 100, virtualIpaddress: [vip('10.0.0.100')] })] }));

@@ -18,11 +18,23 @@ after(() => lan?.cleanup());
 
 test('nopreempt: a higher-priority tskeepalived BACKUP does not take over from keepalived; takes over when it stops', { skip, timeout: 40_000 }, async () => {
   const addr = '10.62.0.70';
-  const k = startKeepalived(lan, 1, lan.writeText('np.conf', keepalivedConf(config({ instances: [instance('VI_1', { virtualRouterId: 70, priority: 100, virtualIpaddress: [vip(addr)] })] }))), 'np');
+  const k = startKeepalived(
+    lan,
+    1,
+    lan.writeText('np.conf', keepalivedConf(config({ instances: [instance('VI_1', { virtualRouterId: 70, priority: 100, virtualIpaddress: [vip(addr)] })] }))),
+    'np',
+  );
   let t;
   try {
     await waitFor('keepalived MASTER', () => lan.hasAddress(1, addr), 8000);
-    t = startTsNode(lan, 0, lan.writeJson('np.json', config({ instances: [instance('VI_1', { virtualRouterId: 70, priority: 200, state: 'BACKUP', nopreempt: true, virtualIpaddress: [vip(addr)] })] })));
+    t = startTsNode(
+      lan,
+      0,
+      lan.writeJson(
+        'np.json',
+        config({ instances: [instance('VI_1', { virtualRouterId: 70, priority: 200, state: 'BACKUP', nopreempt: true, virtualIpaddress: [vip(addr)] })] }),
+      ),
+    );
     await waitFor('tskeepalived BACKUP', () => t!.has(/Entering BACKUP STATE/), 3000);
     await sleep(5500); // > Master_Down_Interval (3.2 s) + a margin
     assert.ok(!t.has(/Entering MASTER STATE/), 'no preemption');
@@ -38,7 +50,8 @@ test('nopreempt: a higher-priority tskeepalived BACKUP does not take over from k
 
 test('auth PASS mismatch: a higher-priority master with the wrong password is ignored (counted, logged once)', { skip, timeout: 30_000 }, async () => {
   const addr = '10.62.0.71';
-  const inst = (prio: number, pass: string) => instance('VI_1', { virtualRouterId: 71, priority: prio, auth: { type: 'PASS', pass }, virtualIpaddress: [vip(addr)] });
+  const inst = (prio: number, pass: string) =>
+    instance('VI_1', { virtualRouterId: 71, priority: prio, auth: { type: 'PASS', pass }, virtualIpaddress: [vip(addr)] });
   const k = startKeepalived(lan, 1, lan.writeText('auth.conf', keepalivedConf(config({ instances: [inst(150, 'wrong')] }))), 'auth');
   let t;
   try {
@@ -66,7 +79,13 @@ test('auth PASS mismatch: a higher-priority master with the wrong password is ig
 test('unicast peers: tskeepalived MASTER and keepalived BACKUP over unicast; priority 0 over unicast', { skip, timeout: 30_000 }, async () => {
   const addr = '10.62.0.72';
   const inst = (me: number, peer: number, prio: number) =>
-    instance('VI_1', { virtualRouterId: 72, priority: prio, unicastSrcIp: lan.addr4(me), unicastPeers: [{ address: lan.addr4(peer), loc }], virtualIpaddress: [vip(addr)] });
+    instance('VI_1', {
+      virtualRouterId: 72,
+      priority: prio,
+      unicastSrcIp: lan.addr4(me),
+      unicastPeers: [{ address: lan.addr4(peer), loc }],
+      virtualIpaddress: [vip(addr)],
+    });
   const t = startTsNode(lan, 0, lan.writeJson('uc.json', config({ instances: [inst(0, 1, 150)] })));
   await waitFor('tskeepalived MASTER', () => lan.hasAddress(0, addr), 6000);
   const k = startKeepalived(lan, 1, lan.writeText('uc.conf', keepalivedConf(config({ instances: [inst(1, 0, 100)] }))), 'uc');
@@ -88,7 +107,8 @@ test('unicast peers: tskeepalived MASTER and keepalived BACKUP over unicast; pri
 
 test('VRRPv3 with an IPv6 VIP: tskeepalived MASTER, keepalived BACKUP, handover on stop', { skip, timeout: 30_000 }, async () => {
   const addr = 'fd62::73';
-  const inst = (prio: number) => instance('VI_6', { virtualRouterId: 73, version: 3, family: 6, priority: prio, advertInt: 500, virtualIpaddress: [vip(addr, 64)] });
+  const inst = (prio: number) =>
+    instance('VI_6', { virtualRouterId: 73, version: 3, family: 6, priority: prio, advertInt: 500, virtualIpaddress: [vip(addr, 64)] });
   const t = startTsNode(lan, 0, lan.writeJson('v6.json', config({ instances: [inst(150)] })));
   await waitFor('tskeepalived MASTER', () => lan.hasAddress(0, addr), 6000);
   const k = startKeepalived(lan, 1, lan.writeText('v6.conf', keepalivedConf(config({ instances: [inst(100)] }))), 'v6');
@@ -107,7 +127,10 @@ test('VRRPv3 with an IPv6 VIP: tskeepalived MASTER, keepalived BACKUP, handover 
   }
 });
 
-test('sync group: one member failing its track_script faults the group; keepalived takes both VIPs; notify scripts run', { skip, timeout: 40_000 }, async () => {
+test('sync group: one member failing its track_script faults the group; keepalived takes both VIPs; notify scripts run', {
+  skip,
+  timeout: 40_000,
+}, async () => {
   const flag = join(lan.dir, 'fail-flag');
   const notifyLog = join(lan.dir, 'notify.log');
   writeFileSync(notifyLog, '');
@@ -153,7 +176,11 @@ test('sync group: one member failing its track_script faults the group; keepaliv
     writeFileSync(flag, '');
     await waitFor('keepalived takes both VIPs', () => lan.hasAddress(1, '10.62.0.74') && lan.hasAddress(1, '10.62.0.75'), 4000, 10);
     assert.ok(!lan.hasAddress(0, '10.62.0.74') && !lan.hasAddress(0, '10.62.0.75'));
-    await waitFor('notify: instance and group FAULT', () => /INSTANCE VI_A FAULT/.test(readFileSync(notifyLog, 'utf8')) && /GROUP G FAULT/.test(readFileSync(notifyLog, 'utf8')), 2000);
+    await waitFor(
+      'notify: instance and group FAULT',
+      () => /INSTANCE VI_A FAULT/.test(readFileSync(notifyLog, 'utf8')) && /GROUP G FAULT/.test(readFileSync(notifyLog, 'utf8')),
+      2000,
+    );
     const log = readFileSync(notifyLog, 'utf8');
     assert.match(log, /INSTANCE VI_A MASTER 150/);
     assert.match(log, /GROUP G MASTER/);
@@ -188,7 +215,10 @@ test('interface down -> FAULT (VIP released, keepalived takes over); up -> BACKU
   }
 });
 
-test('virtual_routes, virtual_rules and an excluded VIP with a label follow MASTER; SIGHUP reload keeps an unchanged instance', { skip, timeout: 30_000 }, async () => {
+test('virtual_routes, virtual_rules and an excluded VIP with a label follow MASTER; SIGHUP reload keeps an unchanged instance', {
+  skip,
+  timeout: 30_000,
+}, async () => {
   const ns = lan.namespaces[0];
   const mk = (extraVip: boolean) =>
     config({

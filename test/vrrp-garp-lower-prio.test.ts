@@ -41,7 +41,9 @@ test('a resumed master sends gratuitous ARPs when it hears the lower-priority pe
   const b: Node = startTsDaemon(lan, 1, lan.writeText('b.conf', conf(100)), 'b');
   await sleep(1500);
   // A cannot send while frozen: every ARP from A's MAC after this point comes after it resumed
-  const dump = spawn('ip', ['netns', 'exec', lan.namespaces[2], 'tcpdump', '-l', '-n', '-e', '-tt', '-i', 'eth0', 'arp'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const dump = spawn('ip', ['netns', 'exec', lan.namespaces[2], 'tcpdump', '-l', '-n', '-e', '-tt', '-i', 'eth0', 'arp'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   lan.procs.push(dump);
   let out = '';
   dump.stdout.on('data', (d: Buffer) => (out += d.toString()));

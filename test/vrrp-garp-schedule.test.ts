@@ -54,7 +54,11 @@ test('new MASTER: garp_master_repeat rounds for every address, after the current
   assert.equal(sent.length, 0, 'nothing inside startMaster(): the addresses are being added');
   clock.advance(0);
   assert.equal(sent.length, 6, '3 rounds x 2 addresses');
-  assert.deepEqual(sent.slice(0, 2).map((s) => s.address), ['10.0.0.100', '10.0.0.101'], 'round by round');
+  assert.deepEqual(
+    sent.slice(0, 2).map((s) => s.address),
+    ['10.0.0.100', '10.0.0.101'],
+    'round by round',
+  );
   clock.advance(4999);
   assert.equal(sent.length, 6, 'the second burst waits for garp_master_delay');
   clock.advance(1);
@@ -82,10 +86,23 @@ test('vrrp_garp_interval spaces the GARPs of a burst, vrrp_gna_interval the NAs,
   clock.advance(1000);
   const arp = sent.filter((s) => s.kind === 'arp');
   const na = sent.filter((s) => s.kind === 'na');
-  assert.deepEqual(arp.map((s) => s.at), [0, 10, 20, 30]);
-  assert.deepEqual(arp.map((s) => s.address), ['10.0.0.100', '10.0.0.101', '10.0.0.100', '10.0.0.101']);
-  assert.deepEqual(na.map((s) => s.at), [0, 25]);
-  assert.deepEqual(na.map((s) => s.dev), ['eth1', 'eth1'], 'from the address own interface');
+  assert.deepEqual(
+    arp.map((s) => s.at),
+    [0, 10, 20, 30],
+  );
+  assert.deepEqual(
+    arp.map((s) => s.address),
+    ['10.0.0.100', '10.0.0.101', '10.0.0.100', '10.0.0.101'],
+  );
+  assert.deepEqual(
+    na.map((s) => s.at),
+    [0, 25],
+  );
+  assert.deepEqual(
+    na.map((s) => s.dev),
+    ['eth1', 'eth1'],
+    'from the address own interface',
+  );
 });
 
 test('garp_master_refresh: garp_master_refresh_repeat rounds every period while MASTER', () => {
@@ -111,7 +128,11 @@ test('leaving MASTER cancels everything scheduled: the queued round, the spaced 
   const { clock, schedule, sent, state } = setup({ garpMasterRepeat: 3, garpMasterDelay: 5000, garpMasterRefresh: 10_000, garpIntervalMs: 100 });
   schedule.startMaster();
   clock.advance(150);
-  assert.deepEqual(sent.map((s) => s.at), [0, 100], 'two of the six spaced GARPs sent');
+  assert.deepEqual(
+    sent.map((s) => s.at),
+    [0, 100],
+    'two of the six spaced GARPs sent',
+  );
   assert.ok(schedule.pending > 0);
   state.master = false;
   schedule.cancel();
@@ -134,7 +155,11 @@ test('a new startMaster() replaces the previous schedule instead of adding to it
   clock.advance(1000);
   schedule.startMaster();
   clock.advance(10_000);
-  assert.deepEqual(sent.map((s) => s.at), [0, 0, 1000, 1000, 6000, 6000], 'no second burst at 5000 from the first schedule');
+  assert.deepEqual(
+    sent.map((s) => s.at),
+    [0, 0, 1000, 1000, 6000, 6000],
+    'no second burst at 5000 from the first schedule',
+  );
 });
 
 test('lower-priority advert: garp_lower_prio_repeat rounds at once and again after garp_lower_prio_delay', () => {
@@ -185,7 +210,10 @@ test('burst() for the given addresses only (a reload added them)', () => {
   const { clock, schedule, sent } = setup();
   schedule.burst(3, [vip('10.0.0.102')]);
   clock.advance(0);
-  assert.deepEqual(sent.map((s) => s.address), ['10.0.0.102', '10.0.0.102', '10.0.0.102']);
+  assert.deepEqual(
+    sent.map((s) => s.address),
+    ['10.0.0.102', '10.0.0.102', '10.0.0.102'],
+  );
 });
 
 test('a send that throws is logged and the rest of the burst still goes out', () => {
@@ -201,7 +229,15 @@ test('a send that throws is logged and the rest of the burst still goes out', ()
       sendUnsolicitedNa: () => undefined,
     },
     {
-      settings: () => ({ garpMasterRepeat: 2, garpMasterDelay: 0, garpMasterRefresh: 0, garpMasterRefreshRepeat: 1, garpIntervalMs: 0, gnaIntervalMs: 0, advertInt: 1000 }),
+      settings: () => ({
+        garpMasterRepeat: 2,
+        garpMasterDelay: 0,
+        garpMasterRefresh: 0,
+        garpMasterRefreshRepeat: 1,
+        garpIntervalMs: 0,
+        gnaIntervalMs: 0,
+        advertInt: 1000,
+      }),
       addresses: () => [vip('10.0.0.100')],
       devFor: () => 'eth0',
       isMaster: () => true,
@@ -229,7 +265,15 @@ test('real clock: back-to-back GARPs go out one per event-loop turn, so timers r
       sendUnsolicitedNa: () => undefined,
     },
     {
-      settings: () => ({ garpMasterRepeat: 1, garpMasterDelay: 0, garpMasterRefresh: 0, garpMasterRefreshRepeat: 1, garpIntervalMs: 0, gnaIntervalMs: 0, advertInt: 1000 }),
+      settings: () => ({
+        garpMasterRepeat: 1,
+        garpMasterDelay: 0,
+        garpMasterRefresh: 0,
+        garpMasterRefreshRepeat: 1,
+        garpIntervalMs: 0,
+        gnaIntervalMs: 0,
+        advertInt: 1000,
+      }),
       addresses: () => addresses,
       devFor: () => 'eth0',
       isMaster: () => true,
@@ -255,7 +299,14 @@ test('the first burst waits for the addresses to be in place, at most 1 s; leavi
     added();
     await flush();
     clock.advance(0);
-    assert.deepEqual(sent.map((s) => [s.at, s.address]), [[500, '10.0.0.100'], [500, '10.0.0.101']], 'sent once they are in place');
+    assert.deepEqual(
+      sent.map((s) => [s.at, s.address]),
+      [
+        [500, '10.0.0.100'],
+        [500, '10.0.0.101'],
+      ],
+      'sent once they are in place',
+    );
   }
   {
     const { clock, schedule, sent } = setup({ garpMasterRepeat: 1, garpMasterDelay: 0 });

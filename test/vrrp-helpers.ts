@@ -157,10 +157,14 @@ export class Node {
 }
 
 export function startTsNode(lan: Lan, nsIndex: number, confPath: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Node {
-  const p = spawn('ip', ['netns', 'exec', lan.namespaces[nsIndex], process.execPath, 'dist/test/harness/vrrp-standalone-cli.js', '-f', confPath, '-n', '-l', '-G', ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
+  const p = spawn(
+    'ip',
+    ['netns', 'exec', lan.namespaces[nsIndex], process.execPath, 'dist/test/harness/vrrp-standalone-cli.js', '-f', confPath, '-n', '-l', '-G', ...extra],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    },
+  );
   lan.procs.push(p);
   return new Node(p);
 }
@@ -169,7 +173,23 @@ export function startTsNode(lan: Lan, nsIndex: number, confPath: string, extra: 
 export function startTsDaemon(lan: Lan, nsIndex: number, confPath: string, tag: string, env: NodeJS.ProcessEnv = {}): Node {
   const p = spawn(
     'ip',
-    ['netns', 'exec', lan.namespaces[nsIndex], process.execPath, 'bin/tskeepalived', '-P', '-n', '-l', '-G', '-f', confPath, '-p', join(lan.dir, `${tag}.pid`), '-r', join(lan.dir, `${tag}-vrrp.pid`)],
+    [
+      'netns',
+      'exec',
+      lan.namespaces[nsIndex],
+      process.execPath,
+      'bin/tskeepalived',
+      '-P',
+      '-n',
+      '-l',
+      '-G',
+      '-f',
+      confPath,
+      '-p',
+      join(lan.dir, `${tag}.pid`),
+      '-r',
+      join(lan.dir, `${tag}-vrrp.pid`),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
   );
   lan.procs.push(p);

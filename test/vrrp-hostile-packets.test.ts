@@ -24,10 +24,14 @@ const exp: ReceiveExpectations = {
 };
 
 test('receive checks: a multicast instance refuses a unicast advert and a unicast instance a multicast one', () => {
-  const advert = (dst: string) => encodeAdvert({ version: 3, vrid: 51, priority: 254, family: 4, addresses: ['10.0.0.100'], advertIntMs: 1000 }, '10.0.0.9', dst);
+  const advert = (dst: string) =>
+    encodeAdvert({ version: 3, vrid: 51, priority: 254, family: 4, addresses: ['10.0.0.100'], advertIntMs: 1000 }, '10.0.0.9', dst);
   const uni = checkAdvert({ payload: advert('10.0.0.1'), src: '10.0.0.9', dst: '10.0.0.1', ttl: 255, family: 4 }, exp);
   assert.ok(!uni.ok && uni.reason === 'wrong-destination', JSON.stringify(uni));
-  const multi = checkAdvert({ payload: advert('224.0.0.18'), src: '10.0.0.9', dst: '224.0.0.18', ttl: 255, family: 4 }, { ...exp, unicastPeers: [{ address: '10.0.0.9' }] });
+  const multi = checkAdvert(
+    { payload: advert('224.0.0.18'), src: '10.0.0.9', dst: '224.0.0.18', ttl: 255, family: 4 },
+    { ...exp, unicastPeers: [{ address: '10.0.0.9' }] },
+  );
   assert.ok(!multi.ok && multi.reason === 'wrong-destination', JSON.stringify(multi));
   assert.ok(checkAdvert({ payload: advert('224.0.0.18'), src: '10.0.0.9', dst: '224.0.0.18', ttl: 255, family: 4 }, exp).ok);
   const v6 = encodeAdvert({ version: 3, vrid: 51, priority: 254, family: 6, addresses: ['fd00::100'], advertIntMs: 1000 }, 'fe80::9', 'fe80::1');
@@ -50,7 +54,8 @@ test('engine: hostile adverts change no state, every drop is counted under its r
     const deliver = (p: Omit<ReceivedVrrp, 'ttl'> & { ttl?: number }) => {
       for (const s of host.sockets) s({ ttl: 255, ...p });
     };
-    const higher = (src: string, dst: string) => encodeAdvert({ version: 3, vrid: 51, priority: 254, family: 4, addresses: ['10.0.0.100'], advertIntMs: 100 }, src, dst);
+    const higher = (src: string, dst: string) =>
+      encodeAdvert({ version: 3, vrid: 51, priority: 254, family: 4, addresses: ['10.0.0.100'], advertIntMs: 100 }, src, dst);
     const logBefore = lines.length;
     const sent = 5000;
     for (let i = 0; i < sent; i++) {

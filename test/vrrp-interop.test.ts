@@ -46,10 +46,14 @@ test('two tskeepalived nodes: the higher priority is MASTER and holds the VIP; S
   }
 });
 
-test('mixed pair (bin/tskeepalived -P on keepalived.conf): tskeepalived MASTER over keepalived BACKUP; SIGTERM -> keepalived takes over in ~1 s; restart -> preempts back', { skip, timeout: 40_000 }, async () => {
+test('mixed pair (bin/tskeepalived -P on keepalived.conf): tskeepalived MASTER over keepalived BACKUP; SIGTERM -> keepalived takes over in ~1 s; restart -> preempts back', {
+  skip,
+  timeout: 40_000,
+}, async () => {
   const id = vrid();
   const addr = `10.61.0.${id}`;
-  const inst = (prio: number) => instance('VI_1', { virtualRouterId: id, priority: prio, state: 'BACKUP', virtualIpaddress: [vip(addr)], auth: { type: 'PASS', pass: 'sEcret99' } });
+  const inst = (prio: number) =>
+    instance('VI_1', { virtualRouterId: id, priority: prio, state: 'BACKUP', virtualIpaddress: [vip(addr)], auth: { type: 'PASS', pass: 'sEcret99' } });
   const kconf = lan.writeText('t2-ka.conf', keepalivedConf(config({ instances: [inst(100)] })));
   // tskeepalived runs as the full daemon on the same keepalived.conf syntax
   const tconf = lan.writeText('t2-ts.conf', keepalivedConf(config({ instances: [inst(150)] })));
@@ -79,7 +83,10 @@ test('mixed pair (bin/tskeepalived -P on keepalived.conf): tskeepalived MASTER o
   }
 });
 
-test('SIGSTOP keepalived MASTER: tskeepalived takes over within Master_Down_Interval + 100 ms and sends gratuitous ARP', { skip, timeout: 40_000 }, async () => {
+test('SIGSTOP keepalived MASTER: tskeepalived takes over within Master_Down_Interval + 100 ms and sends gratuitous ARP', {
+  skip,
+  timeout: 40_000,
+}, async () => {
   const id = vrid();
   const addr = `10.61.0.${id}`;
   const inst = (prio: number) => instance('VI_1', { virtualRouterId: id, priority: prio, virtualIpaddress: [vip(addr)] });
@@ -118,7 +125,11 @@ test('SIGSTOP keepalived MASTER: tskeepalived takes over within Master_Down_Inte
 test('a VIP removed by hand on the MASTER is restored', { skip, timeout: 20_000 }, async () => {
   const id = vrid();
   const addr = `10.61.0.${id}`;
-  const t = startTsNode(lan, 0, lan.writeJson('t5.json', config({ instances: [instance('VI_1', { virtualRouterId: id, priority: 255, virtualIpaddress: [vip(addr)] })] })));
+  const t = startTsNode(
+    lan,
+    0,
+    lan.writeJson('t5.json', config({ instances: [instance('VI_1', { virtualRouterId: id, priority: 255, virtualIpaddress: [vip(addr)] })] })),
+  );
   try {
     await waitFor('owner MASTER at once', () => lan.hasAddress(0, addr), 2000);
     const r = sh('ip', ['-n', lan.namespaces[0], 'addr', 'del', `${addr}/24`, 'dev', 'eth0']);

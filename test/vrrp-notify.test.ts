@@ -10,7 +10,9 @@ import { globalDefs, sleep } from './vrrp-helpers.js';
 const loc = { file: 't', line: 1 };
 const log = pino({ level: 'silent' });
 
-test('notify scripts: specific script without args, `notify` with TYPE NAME STATE PRIORITY; enable_script_security blocks unsafe scripts', { skip: process.getuid?.() === 0 ? false : 'needs root for the script-security rule' }, async () => {
+test('notify scripts: specific script without args, `notify` with TYPE NAME STATE PRIORITY; enable_script_security blocks unsafe scripts', {
+  skip: process.getuid?.() === 0 ? false : 'needs root for the script-security rule',
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tkv-notify-'));
   try {
     const out = join(dir, 'out');

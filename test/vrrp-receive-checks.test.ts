@@ -58,7 +58,11 @@ test('each rejection has its named reason', () => {
 });
 
 test('unicast: source must be a peer when checked, TTL bounds per peer', () => {
-  const payload = encodeAdvert({ version: 2, vrid: 51, priority: 100, family: 4, addresses: v2exp.addresses, advertIntMs: 1000, authPass: 'secret123' }, '10.1.0.1', '10.1.0.2');
+  const payload = encodeAdvert(
+    { version: 2, vrid: 51, priority: 100, family: 4, addresses: v2exp.addresses, advertIntMs: 1000, authPass: 'secret123' },
+    '10.1.0.1',
+    '10.1.0.2',
+  );
   const pkt = { payload, src: '10.1.0.1', dst: '10.1.0.2', ttl: 64, family: 4 as const };
   assert.ok(checkAdvert(pkt, { ...v2exp, unicastPeers: [{ address: '10.1.0.1' }] }).ok, 'unicast TTL need not be 255');
   const r = checkAdvert(pkt, { ...v2exp, unicastPeers: [{ address: '10.1.0.9' }], checkUnicastSrc: true });

@@ -37,7 +37,11 @@ test('starts in BACKUP and becomes MASTER after Master_Down_Interval (v2: 3 x ad
   assert.equal(m.state, 'MASTER');
   const acts = take();
   assert.deepEqual(acts.at(-1), { type: 'transition', from: 'BACKUP', to: 'MASTER', reason: 'master-down-timer', priority: 100 });
-  assert.deepEqual(acts.map((a) => a.type), ['send-advert', 'add-vips', 'garp', 'transition'], 'network first, notification last');
+  assert.deepEqual(
+    acts.map((a) => a.type),
+    ['send-advert', 'add-vips', 'garp', 'transition'],
+    'network first, notification last',
+  );
 });
 
 test('MASTER sends an advert every advert_int', () => {
@@ -59,7 +63,7 @@ test('BACKUP keeps resetting its timer on adverts of a higher or equal priority 
   assert.equal(m.state, 'BACKUP');
   assert.equal(m.masterAddress, '10.0.0.1');
   clock.advance(3609);
-  assert.equal(m.state, "BACKUP");
+  assert.equal(m.state, 'BACKUP');
   clock.advance(1);
   assert.equal(m.state, 'MASTER');
 });
@@ -94,7 +98,10 @@ test('MASTER yields to a higher priority (removes VIPs), and to an equal priorit
     const acts = take();
     if (yields) {
       assert.equal(m.state, 'BACKUP', `${prio} ${src}`);
-      assert.deepEqual(acts.map((a) => a.type), ['remove-vips', 'transition']);
+      assert.deepEqual(
+        acts.map((a) => a.type),
+        ['remove-vips', 'transition'],
+      );
     } else {
       assert.equal(m.state, 'MASTER', `${prio} ${src}`);
       // keepalived answers a lower-priority advert at once, and refreshes the neighbours' ARP caches
@@ -115,7 +122,10 @@ test('vrrp_lower_prio_no_advert and vrrp_higher_prio_send_advert', () => {
   b.clock.advance(4000);
   b.take();
   b.m.handle({ type: 'advert', priority: 200, src: '10.0.0.1', advertIntMs: 1000 });
-  assert.deepEqual(b.take().map((x) => x.type), ['send-advert', 'remove-vips', 'transition']);
+  assert.deepEqual(
+    b.take().map((x) => x.type),
+    ['send-advert', 'remove-vips', 'transition'],
+  );
 });
 
 test('MASTER answers a priority-0 advert with an advert', () => {
@@ -187,7 +197,10 @@ test('fault: MASTER sends priority 0, removes VIPs, goes FAULT; recovers to BACK
   m.handle({ type: 'fault', reason: 'interface eth0' });
   m.handle({ type: 'fault', reason: 'script chk' });
   assert.equal(m.state, 'FAULT');
-  assert.deepEqual(take().map((a) => (a.type === 'send-advert' ? `advert ${a.priority}` : a.type)), ['advert 0', 'remove-vips', 'transition']);
+  assert.deepEqual(
+    take().map((a) => (a.type === 'send-advert' ? `advert ${a.priority}` : a.type)),
+    ['advert 0', 'remove-vips', 'transition'],
+  );
   clock.advance(10_000);
   assert.deepEqual(take(), [], 'no adverts in FAULT');
   m.handle({ type: 'advert', priority: 50, src: '10.0.0.1', advertIntMs: 1000 });
@@ -213,14 +226,20 @@ test('shutdown: MASTER sends priority 0 and removes VIPs; BACKUP just stops', ()
   a.take();
   a.m.handle({ type: 'shutdown' });
   assert.equal(a.m.state, 'STOP');
-  assert.deepEqual(a.take().map((x) => x.type), ['send-advert', 'remove-vips', 'transition']);
+  assert.deepEqual(
+    a.take().map((x) => x.type),
+    ['send-advert', 'remove-vips', 'transition'],
+  );
   a.clock.advance(5000);
   assert.deepEqual(a.take(), []);
   const b = setup();
   b.m.handle({ type: 'start' });
   b.take();
   b.m.handle({ type: 'shutdown' });
-  assert.deepEqual(b.take().map((x) => x.type), ['transition']);
+  assert.deepEqual(
+    b.take().map((x) => x.type),
+    ['transition'],
+  );
   assert.equal(b.clock.pending(), 0);
 });
 
@@ -252,7 +271,7 @@ test('sync group events move BACKUP to MASTER and MASTER to BACKUP', () => {
   assert.equal(m.state, 'BACKUP');
 });
 
-test('the master-down timer runs from the advert\'s arrival: a late-handled advert (ageMs) shortens it by its age', () => {
+test("the master-down timer runs from the advert's arrival: a late-handled advert (ageMs) shortens it by its age", () => {
   const { clock, m } = setup();
   m.handle({ type: 'start' });
   const mdi = m.masterDownIntervalMs();

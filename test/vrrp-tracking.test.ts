@@ -80,7 +80,9 @@ test('vrrp_script runner runs the real script periodically and applies fall/rise
     t.stop();
     assert.deepEqual(changes, [false, true]);
     // timeout counts as failure
-    const slow = new ScriptTracker({ ...def, name: 'slow', script: { command: '', argv: ['/bin/sleep', '5'], loc }, timeout: 50, fall: 1 }, log, { enableScriptSecurity: false });
+    const slow = new ScriptTracker({ ...def, name: 'slow', script: { command: '', argv: ['/bin/sleep', '5'], loc }, timeout: 50, fall: 1 }, log, {
+      enableScriptSecurity: false,
+    });
     slow.start();
     const d2 = Date.now() + 3000;
     while (slow.ok && Date.now() < d2) await new Promise((r) => setTimeout(r, 20));

@@ -77,9 +77,16 @@ test('reload in place: the addresses that went are removed, those kept are not t
   const before = vips.all();
   cfg.current = instance('VI_1', { accept: false, virtualIpaddress: [vip('10.0.0.101'), vip('10.0.0.102')] });
   const added = await vips.replace(before);
-  assert.deepEqual(added.map((v) => v.prefix.address), ['10.0.0.102']);
+  assert.deepEqual(
+    added.map((v) => v.prefix.address),
+    ['10.0.0.102'],
+  );
   assert.deepEqual([...host.addresses].sort(), ['10.0.0.101', '10.0.0.250']);
-  assert.deepEqual(host.filter.at(-1)?.entries.map((e) => e.address), ['10.0.0.101', '10.0.0.102'], 'the filter follows the new list');
+  assert.deepEqual(
+    host.filter.at(-1)?.entries.map((e) => e.address),
+    ['10.0.0.101', '10.0.0.102'],
+    'the filter follows the new list',
+  );
   await vips.add(added);
   assert.deepEqual([...host.addresses].sort(), ['10.0.0.101', '10.0.0.102', '10.0.0.250']);
   assert.equal(vips.find('10.0.0.102', 'eth0')?.prefix.address, '10.0.0.102');

@@ -105,7 +105,7 @@ describe('VMAC names and addresses', () => {
     assert.equal(vmacAddress({ family: 6, virtualRouterId: 1, vmacMac: '02:0:0:0:0:9' }), '02:00:00:00:00:09');
   });
 
-  it('names: configured, vrrp.VRID, vmac_prefix, then keepalived\'s numbered fall-backs (IPv6 tries 6 first)', () => {
+  it("names: configured, vrrp.VRID, vmac_prefix, then keepalived's numbered fall-backs (IPv6 tries 6 first)", () => {
     const insts = [
       instance('A', { useVmac: true, virtualRouterId: 1 }),
       instance('B', { useVmac: true, virtualRouterId: 1, family: 6 }),
@@ -169,7 +169,10 @@ describe('use_vmac in keepalived.conf', () => {
   });
 
   it("keepalived's complaints about bad MACs and names", () => {
-    const msg = (line: string) => load(line).diagnostics.map((d) => d.message).join('\n');
+    const msg = (line: string) =>
+      load(line)
+        .diagnostics.map((d) => d.message)
+        .join('\n');
     assert.match(msg('use_vmac 01:11:22:33:44:55'), /VMAC MAC address is multicast 01:11:22:33:44:55 - ignoring/);
     assert.match(msg('use_vmac 00:00:5e:00:01:05'), /VMAC MAC address not allowed to be RFC5798 address \(00:00:5e:00:01:05\) - ignoring/);
     assert.match(msg('use_vmac 02:11:22'), /VMAC invalid MAC address 02:11:22 - ignored/);

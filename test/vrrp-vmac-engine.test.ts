@@ -94,7 +94,11 @@ test('use_vmac: VIPs of the family, GARPs and the VRRP socket on the VMAC (sourc
 test('vmac_xmit_base keeps the socket on the base interface; -V (release false) keeps the VMAC', async () => {
   const h = new VmacHost(new MemLan(), '10.0.0.1');
   const e = new VrrpEngine({ io: h, logger: capturingLogger().log });
-  await e.start(config({ instances: [instance('VI_1', { ...fast, virtualRouterId: 8, priority: 255, useVmac: 'vm8', vmacXmitBase: true, virtualIpaddress: [vip('10.0.0.100')] })] }));
+  await e.start(
+    config({
+      instances: [instance('VI_1', { ...fast, virtualRouterId: 8, priority: 255, useVmac: 'vm8', vmacXmitBase: true, virtualIpaddress: [vip('10.0.0.100')] })],
+    }),
+  );
   await waitFor('MASTER', () => h.addresses.has('10.0.0.100'), 2000);
   assert.equal(h.placed.get('10.0.0.100'), 'vm8');
   assert.deepEqual(h.socketOpts, [{ ifname: 'eth0', srcAddress: undefined }]);
@@ -117,8 +121,14 @@ test('an edge that cannot build macvlans: use_vmac says so at start and the VIPs
   );
   try {
     await waitFor('MASTER', () => h.addresses.has('10.0.0.100'), 2000);
-    assert.ok(lines.some((l) => l.startsWith('use_vmac is not supported: ')), lines.join('\n'));
-    assert.ok(lines.some((l) => l.startsWith('use_ipvlan is not supported: ')), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => l.startsWith('use_vmac is not supported: ')),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) => l.startsWith('use_ipvlan is not supported: ')),
+      lines.join('\n'),
+    );
   } finally {
     await e.stop({ release: true });
   }

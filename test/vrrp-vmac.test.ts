@@ -52,7 +52,9 @@ function ping(address: string): boolean {
 
 /** tcpdump -e on the observer: link-layer headers of VRRP, ARP and ICMPv6 frames. */
 function capture(): { lines: () => string[]; stop: () => Promise<void> } {
-  const p = spawn('ip', ['netns', 'exec', ns(2), 'tcpdump', '-l', '-n', '-e', '-i', 'eth0', 'ip proto 112 or ip6 proto 112 or arp or icmp6'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const p = spawn('ip', ['netns', 'exec', ns(2), 'tcpdump', '-l', '-n', '-e', '-i', 'eth0', 'ip proto 112 or ip6 proto 112 or arp or icmp6'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   lan.procs.push(p);
   let out = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -81,9 +83,19 @@ for (const family of [4, 6] as const) {
   const vmac = family === 4 ? `vrrp.${vrid}` : `vrrp.${vrid}`;
   const mac = `00:00:5e:00:0${family === 4 ? 1 : 2}:${vrid.toString(16)}`;
 
-  test(`IPv${family} use_vmac: VMAC ${mac} with the VIP, observer keeps the MAC across failover to keepalived, removed at SIGTERM`, { skip, timeout: 60_000 }, async () => {
+  test(`IPv${family} use_vmac: VMAC ${mac} with the VIP, observer keeps the MAC across failover to keepalived, removed at SIGTERM`, {
+    skip,
+    timeout: 60_000,
+  }, async () => {
     const inst = (prio: number) =>
-      instance('VI_1', { virtualRouterId: vrid, priority: prio, useVmac: true, family, version: family === 6 ? 3 : 2, virtualIpaddress: [vip(addr, family === 4 ? 24 : 64)] });
+      instance('VI_1', {
+        virtualRouterId: vrid,
+        priority: prio,
+        useVmac: true,
+        family,
+        version: family === 6 ? 3 : 2,
+        virtualIpaddress: [vip(addr, family === 4 ? 24 : 64)],
+      });
     let t: Node | undefined;
     let k: (Node & { vrrpPid: () => number | undefined }) | undefined;
     const cap = capture();
@@ -118,7 +130,11 @@ for (const family of [4, 6] as const) {
       // adverts and the GARP / NA burst leave with the virtual MAC
       const advertDst = family === 4 ? '01:00:5e:00:00:12' : '33:33:00:00:00:12';
       const announce = family === 4 ? `${mac} > ff:ff:ff:ff:ff:ff, ethertype ARP` : `${mac} > 33:33:00:00:00:01`;
-      await waitFor(`adverts and GARP / NA from ${mac} captured`, () => cap.lines().some((l) => l.includes(`${mac} > ${advertDst}`)) && cap.lines().some((l) => l.includes(announce)), 3000);
+      await waitFor(
+        `adverts and GARP / NA from ${mac} captured`,
+        () => cap.lines().some((l) => l.includes(`${mac} > ${advertDst}`)) && cap.lines().some((l) => l.includes(announce)),
+        3000,
+      );
       assert.ok(!cap.lines().some((l) => l.includes(`${baseMac(0)} > ${advertDst}`)), 'no advert from the base MAC');
 
       // a keepalived peer with use_vmac accepts our adverts (its VMAC hears them in private mode)
@@ -134,7 +150,8 @@ for (const family of [4, 6] as const) {
       await waitFor('tskeepalived exits', () => t!.proc.exitCode !== null, 5000);
       await waitFor('keepalived takes over', () => addressesOn(1, vmac).includes(` ${addr}/`), 3000, 5);
       assert.equal(linkDetails(0, vmac), '', 'our VMAC is deleted at SIGTERM');
-      if (family === 4) assert.equal(sh('ip', ['netns', 'exec', ns(0), 'cat', '/proc/sys/net/ipv4/conf/eth0/arp_ignore']).out.trim(), '0', 'eth0 settings restored');
+      if (family === 4)
+        assert.equal(sh('ip', ['netns', 'exec', ns(0), 'cat', '/proc/sys/net/ipv4/conf/eth0/arp_ignore']).out.trim(), '0', 'eth0 settings restored');
       await sleep(1500);
       assert.ok(ping(addr), 'the VIP answers from keepalived');
       assert.equal(observedMac(addr), mac, 'the observer still has the same MAC');
@@ -146,7 +163,10 @@ for (const family of [4, 6] as const) {
   });
 }
 
-test('vmac_xmit_base: the VIP and its GARPs on the VMAC, adverts from the base interface; keepalived BACKUP accepts them', { skip, timeout: 40_000 }, async () => {
+test('vmac_xmit_base: the VIP and its GARPs on the VMAC, adverts from the base interface; keepalived BACKUP accepts them', {
+  skip,
+  timeout: 40_000,
+}, async () => {
   const addr = '10.63.0.63';
   const inst = (prio: number) => instance('VI_1', { virtualRouterId: 63, priority: prio, useVmac: true, vmacXmitBase: true, virtualIpaddress: [vip(addr)] });
   const cap = capture();
@@ -161,7 +181,13 @@ test('vmac_xmit_base: the VIP and its GARPs on the VMAC, adverts from the base i
     await sleep(4000);
     assert.ok(!k.has(/Entering MASTER STATE/), 'keepalived accepts adverts from the base interface');
     const base = baseMac(0);
-    await waitFor('adverts from the base MAC, GARP from the virtual MAC', () => cap.lines().some((l) => l.includes(`${base} > 01:00:5e:00:00:12`)) && cap.lines().some((l) => l.includes('00:00:5e:00:01:3f > ff:ff:ff:ff:ff:ff, ethertype ARP')), 3000);
+    await waitFor(
+      'adverts from the base MAC, GARP from the virtual MAC',
+      () =>
+        cap.lines().some((l) => l.includes(`${base} > 01:00:5e:00:00:12`)) &&
+        cap.lines().some((l) => l.includes('00:00:5e:00:01:3f > ff:ff:ff:ff:ff:ff, ethertype ARP')),
+      3000,
+    );
     assert.ok(!cap.lines().some((l) => l.includes('00:00:5e:00:01:3f > 01:00:5e:00:00:12')), 'no advert from the virtual MAC');
   } finally {
     await cap.stop();
@@ -169,7 +195,10 @@ test('vmac_xmit_base: the VIP and its GARPs on the VMAC, adverts from the base i
   }
 });
 
-test('use_vmac_addr puts the other-family eVIP on its own VMAC; use_vmac on an address line; disable_local_igmp; all removed at SIGTERM', { skip, timeout: 40_000 }, async () => {
+test('use_vmac_addr puts the other-family eVIP on its own VMAC; use_vmac on an address line; disable_local_igmp; all removed at SIGTERM', {
+  skip,
+  timeout: 40_000,
+}, async () => {
   const a = instance('VI_A', {
     virtualRouterId: 64,
     priority: 150,
@@ -190,7 +219,11 @@ test('use_vmac_addr puts the other-family eVIP on its own VMAC; use_vmac on an a
     assert.match(linkDetails(0, 'vrrp6.64'), /link\/ether 00:00:5e:00:02:40 /, 'an IPv6 VMAC for the eVIP');
     assert.match(linkDetails(0, 'vrrp.65'), /link\/ether 00:00:5e:00:01:41 .*[\s\S]*macvlan mode private/, 'a VMAC for the use_vmac address');
     assert.ok(lan.hasAddress(0, '10.63.0.66'), 'the address without use_vmac stays on eth0');
-    await waitFor('observer learns the eVIP and the use_vmac address', () => observedMac('fd63::64') === '00:00:5e:00:02:40' && observedMac('10.63.0.65') === '00:00:5e:00:01:41', 8000);
+    await waitFor(
+      'observer learns the eVIP and the use_vmac address',
+      () => observedMac('fd63::64') === '00:00:5e:00:02:40' && observedMac('10.63.0.65') === '00:00:5e:00:01:41',
+      8000,
+    );
     assert.ok(ping('fd63::64') && ping('10.63.0.65'));
   } finally {
     await stopAll([t]);
@@ -200,7 +233,10 @@ test('use_vmac_addr puts the other-family eVIP on its own VMAC; use_vmac on an a
 });
 
 test('-V keeps the VMAC and its VIP at SIGTERM; the next start takes the VMAC over and removes it at its SIGTERM', { skip, timeout: 40_000 }, async () => {
-  const conf = lan.writeJson('keep.json', config({ instances: [instance('VI_1', { virtualRouterId: 67, priority: 150, useVmac: true, virtualIpaddress: [vip('10.63.0.67')] })] }));
+  const conf = lan.writeJson(
+    'keep.json',
+    config({ instances: [instance('VI_1', { virtualRouterId: 67, priority: 150, useVmac: true, virtualIpaddress: [vip('10.63.0.67')] })] }),
+  );
   const t1 = startTsNode(lan, 0, conf, ['-V']);
   try {
     await waitFor('MASTER', () => addressesOn(0, 'vrrp.67').includes(' 10.63.0.67/'), 8000);
@@ -224,11 +260,19 @@ test('-V keeps the VMAC and its VIP at SIGTERM; the next start takes the VMAC ov
 
 test('a VMAC deleted by hand while MASTER is re-created with its VIP, and the VIP answers from it again', { skip, timeout: 30_000 }, async () => {
   const addr = '10.63.0.68';
-  const t = startTsNode(lan, 0, lan.writeJson('del.json', config({ instances: [instance('VI_1', { virtualRouterId: 68, priority: 150, useVmac: true, virtualIpaddress: [vip(addr)] })] })));
+  const t = startTsNode(
+    lan,
+    0,
+    lan.writeJson('del.json', config({ instances: [instance('VI_1', { virtualRouterId: 68, priority: 150, useVmac: true, virtualIpaddress: [vip(addr)] })] })),
+  );
   try {
     await waitFor('MASTER', () => addressesOn(0, 'vrrp.68').includes(` ${addr}/`), 8000);
     assert.equal(sh('ip', ['-n', ns(0), 'link', 'del', 'vrrp.68']).code, 0);
-    await waitFor('re-created with the VIP', () => linkDetails(0, 'vrrp.68').includes('00:00:5e:00:01:44') && addressesOn(0, 'vrrp.68').includes(` ${addr}/`), 3000);
+    await waitFor(
+      're-created with the VIP',
+      () => linkDetails(0, 'vrrp.68').includes('00:00:5e:00:01:44') && addressesOn(0, 'vrrp.68').includes(` ${addr}/`),
+      3000,
+    );
     await waitFor('re-creation logged', () => t.has(/VMAC interface vrrp\.68 was deleted, re-creating it/), 2000);
     await waitFor('the VIP answers with the virtual MAC', () => ping(addr) && observedMac(addr) === '00:00:5e:00:01:44', 5000, 100);
     // still advertising from the new interface: the socket followed it
@@ -245,18 +289,33 @@ test('a VMAC deleted by hand while MASTER is re-created with its VIP, and the VI
   assert.equal(linkDetails(0, 'vrrp.68'), '');
 });
 
-test('use_vmac NAME with a configured 5-octet MAC; tskeepalived BACKUP on its VMAC hears keepalived and takes over on its SIGTERM', { skip, timeout: 40_000 }, async () => {
+test('use_vmac NAME with a configured 5-octet MAC; tskeepalived BACKUP on its VMAC hears keepalived and takes over on its SIGTERM', {
+  skip,
+  timeout: 40_000,
+}, async () => {
   const addr = '10.63.0.62';
   const k = startKeepalived(
     lan,
     1,
-    lan.writeText('vmacb.conf', keepalivedConf(config({ instances: [instance('VI_1', { virtualRouterId: 62, priority: 200, useVmac: 'vk62', virtualIpaddress: [vip(addr)] })] }))),
+    lan.writeText(
+      'vmacb.conf',
+      keepalivedConf(config({ instances: [instance('VI_1', { virtualRouterId: 62, priority: 200, useVmac: 'vk62', virtualIpaddress: [vip(addr)] })] })),
+    ),
     'vmacb',
   );
   let t: Node | undefined;
   try {
     await waitFor('keepalived MASTER', () => addressesOn(1, 'vk62').includes(` ${addr}/`), 8000);
-    t = startTsNode(lan, 0, lan.writeJson('vmacb.json', config({ instances: [instance('VI_1', { virtualRouterId: 62, priority: 100, useVmac: 'vt62', vmacMac: '02:aa:bb:cc:dd', virtualIpaddress: [vip(addr)] })] })));
+    t = startTsNode(
+      lan,
+      0,
+      lan.writeJson(
+        'vmacb.json',
+        config({
+          instances: [instance('VI_1', { virtualRouterId: 62, priority: 100, useVmac: 'vt62', vmacMac: '02:aa:bb:cc:dd', virtualIpaddress: [vip(addr)] })],
+        }),
+      ),
+    );
     await waitFor('tskeepalived BACKUP', () => t!.has(/Entering BACKUP STATE/), 4000);
     assert.match(linkDetails(0, 'vt62'), /link\/ether 02:aa:bb:cc:dd:3e /, 'configured MAC, VRID as the 6th octet');
     await sleep(4500);

@@ -89,7 +89,8 @@ async function transition(d: Daemon, rs: string, up: boolean, since: number, tim
       if (x.rs === rs && x.up === up) {
         // the earliest such transition after `since`
         let first = x;
-        for (let j = i - 1; j >= 0 && d.transitions[j].at >= since - 5; j--) if (d.transitions[j].rs === rs && d.transitions[j].up === up) first = d.transitions[j];
+        for (let j = i - 1; j >= 0 && d.transitions[j].at >= since - 5; j--)
+          if (d.transitions[j].rs === rs && d.transitions[j].up === up) first = d.transitions[j];
         return first.at - since;
       }
     }
@@ -141,7 +142,9 @@ async function detectionPhase(lab: Lab, ns: string, servers: FaultServers, shim:
     if (!m) measures.set(k, (m = { check, mode, daemon, detect: [], recover: [], falseDowns: 0 }));
     return m;
   };
-  out(`phase 1: detection, ${plan.length} real servers x ${flags.rounds} rounds (delay_loop ${timing.delayLoop} s, connect_timeout ${timing.connectTimeout} s, retry ${timing.retry}, delay_before_retry ${timing.delayBeforeRetry} s)`);
+  out(
+    `phase 1: detection, ${plan.length} real servers x ${flags.rounds} rounds (delay_loop ${timing.delayLoop} s, connect_timeout ${timing.connectTimeout} s, retry ${timing.retry}, delay_before_retry ${timing.delayBeforeRetry} s)`,
+  );
   await Promise.all(
     plan.map(async (p) => {
       const rs = `127.0.0.1:${p.port}`;
@@ -173,7 +176,9 @@ async function detectionPhase(lab: Lab, ns: string, servers: FaultServers, shim:
   await Promise.all(daemons.map((d) => d.stop()));
 
   out('');
-  out(`detection and recovery, ms (p50 / max of ${flags.per} servers x ${flags.rounds} rounds; "-" = not seen within bound + 3 s); bounds include ${flags['slack-ms']} ms slack`);
+  out(
+    `detection and recovery, ms (p50 / max of ${flags.per} servers x ${flags.rounds} rounds; "-" = not seen within bound + 3 s); bounds include ${flags['slack-ms']} ms slack`,
+  );
   out('check      fault      | bound det | tskeepalived det  rec      | keepalived det   rec      | bound rec | goal');
   let ok = alive;
   for (const check of ['HTTP_GET', 'TCP_CHECK'] as const) {
@@ -196,7 +201,9 @@ async function detectionPhase(lab: Lab, ns: string, servers: FaultServers, shim:
         if (name === 'tskeepalived' && (missed > 0 || Math.max(...det) > b.detect || Math.max(...rec) > b.recover)) met = false;
       }
       ok &&= met;
-      out(`${check.padEnd(10)} ${mode.padEnd(10)} | ${String(b.detect).padStart(9)} | ${cells[0]} | ${cells[1]} | ${String(b.recover).padStart(9)} | ${met ? 'met' : 'NOT MET'}`);
+      out(
+        `${check.padEnd(10)} ${mode.padEnd(10)} | ${String(b.detect).padStart(9)} | ${cells[0]} | ${cells[1]} | ${String(b.recover).padStart(9)} | ${met ? 'met' : 'NOT MET'}`,
+      );
     }
   }
   return { measures: [...measures.values()], timing, ok };
@@ -231,7 +238,9 @@ async function flapPhase(lab: Lab, ns: string, servers: FaultServers, shim: stri
   const ka = startKeepalived(lab, ns, 'ka-flap', conf, shim, ['-C']);
   const daemons = [ours, ka];
   out('');
-  out(`phase 2: ${flags.servers} real servers (${nHttp} HTTP_GET, ${tcpPorts.length} TCP_CHECK; delay_loop 1 s, connect_timeout 1 s, retry 1, delay_before_retry 1 s) flapping every second for ${flags.minutes} min`);
+  out(
+    `phase 2: ${flags.servers} real servers (${nHttp} HTTP_GET, ${tcpPorts.length} TCP_CHECK; delay_loop 1 s, connect_timeout 1 s, retry 1, delay_before_retry 1 s) flapping every second for ${flags.minutes} min`,
+  );
   await sleep(15_000);
   for (const d of daemons) if (d.exited) throw new Error(`${d.name} exited during warm-up:\n${d.tail()}`);
   const series: Record<string, Sample[]> = { tskeepalived: [], keepalived: [] };
@@ -252,7 +261,15 @@ async function flapPhase(lab: Lab, ns: string, servers: FaultServers, shim: stri
       const x = await sampleNow();
       if (!best) best = x;
       // timers: the most seen (a loop waiting for a slot of the in-flight limiter has no timer)
-      else for (const k of Object.keys(x)) best[k] = { ...best[k], fds: Math.min(best[k].fds, x[k].fds), timers: Math.max(best[k].timers ?? 0, x[k].timers ?? 0), sockets: Math.min(best[k].sockets ?? 0, x[k].sockets ?? 0), rssKB: x[k].rssKB };
+      else
+        for (const k of Object.keys(x))
+          best[k] = {
+            ...best[k],
+            fds: Math.min(best[k].fds, x[k].fds),
+            timers: Math.max(best[k].timers ?? 0, x[k].timers ?? 0),
+            sockets: Math.min(best[k].sockets ?? 0, x[k].sockets ?? 0),
+            rssKB: x[k].rssKB,
+          };
       await sleep(1000);
     }
     return best!;
@@ -320,8 +337,14 @@ async function flapPhase(lab: Lab, ns: string, servers: FaultServers, shim: stri
       rssGrowth: med((s) => s.rssKB, last) / med((s) => s.rssKB, first) - 1,
       fdFirst: min((s) => s.fds, first),
       fdLast: min((s) => s.fds, last),
-      lateSlope: slope(late.map((s) => s.t), late.map((s) => s.rssKB / 1024)),
-      timers: xs[0]?.timers !== undefined ? { first: max((s) => s.timers ?? 0, first), last: max((s) => s.timers ?? 0, last), all: max((s) => s.timers ?? 0, xs) } : undefined,
+      lateSlope: slope(
+        late.map((s) => s.t),
+        late.map((s) => s.rssKB / 1024),
+      ),
+      timers:
+        xs[0]?.timers !== undefined
+          ? { first: max((s) => s.timers ?? 0, first), last: max((s) => s.timers ?? 0, last), all: max((s) => s.timers ?? 0, xs) }
+          : undefined,
     };
   };
   out('');
@@ -345,12 +368,16 @@ async function flapPhase(lab: Lab, ns: string, servers: FaultServers, shim: stri
     out(
       `${d.name.padEnd(12)} fds while flapping (floors of the first / last third) ${v.fdFirst} / ${v.fdLast}; healthy before ${b.fds}, after ${a.fds}: ${fdOk ? 'no leak' : 'LEAK'}; ` +
         `RSS median last/first third ${v.rssGrowth >= 0 ? '+' : ''}${(v.rssGrowth * 100).toFixed(1)}% (goal <= 10%), slope of the last two-thirds ${v.lateSlope.toFixed(2)} MB/min` +
-        (v.timers ? `; active timers most seen first third ${v.timers.first}, last third ${v.timers.last}, healthy before ${b.timers}, after ${a.timers} (bound ${timerBound}): ${timersOk ? 'stable' : 'GROWING'}` : '') +
+        (v.timers
+          ? `; active timers most seen first third ${v.timers.first}, last third ${v.timers.last}, healthy before ${b.timers}, after ${a.timers} (bound ${timerBound}): ${timersOk ? 'stable' : 'GROWING'}`
+          : '') +
         `; all ${flags.servers} up ${r.ms !== undefined ? `${r.ms} ms` : `NOT within ${recoverBound + 10000} ms (${r.stuck.length} stuck, e.g. ${r.stuck.slice(0, 3).join(' ')})`} after the servers healed (bound ${recoverBound} ms)`,
     );
     if (d.name === 'tskeepalived') ok &&= fdOk && rssOk && timersOk && recOk;
   }
-  out(`connections the servers still hold after the storm (checks in flight of both daemons; a checker leaving connections open would show here): ${held.held}`);
+  out(
+    `connections the servers still hold after the storm (checks in flight of both daemons; a checker leaving connections open would show here): ${held.held}`,
+  );
   return ok;
 }
 
@@ -362,12 +389,16 @@ async function main(): Promise<void> {
     const shim = lab.buildShim();
     const servers = FaultServers.start(lab, ns, { TKS_SLOW_MS: String(flags.ct * 2500) });
     await servers.ready;
-    out(`checker-faults soak: namespace ${ns}; tskeepalived (--lb-backend=userspace) and keepalived 2.2.7 (-C, IPVS socket options answered by the shim) check the same servers`);
+    out(
+      `checker-faults soak: namespace ${ns}; tskeepalived (--lb-backend=userspace) and keepalived 2.2.7 (-C, IPVS socket options answered by the shim) check the same servers`,
+    );
     const det = await detectionPhase(lab, ns, servers, shim);
     const flapOk = flags.minutes > 0 ? await flapPhase(lab, ns, servers, shim) : true;
     servers.stop();
     out('');
-    out(`goal (tskeepalived): every fault detected and recovered within keepalived's bound: ${det.ok ? 'yes' : 'NO'}; after ${flags.minutes} min of flapping no fd/timer leak, RSS within 10%, no checker stuck (every server back up): ${flapOk ? 'yes' : 'NO'}`);
+    out(
+      `goal (tskeepalived): every fault detected and recovered within keepalived's bound: ${det.ok ? 'yes' : 'NO'}; after ${flags.minutes} min of flapping no fd/timer leak, RSS within 10%, no checker stuck (every server back up): ${flapOk ? 'yes' : 'NO'}`,
+    );
     process.exitCode = det.ok && flapOk ? 0 : 1;
   } finally {
     lab.cleanup();

@@ -38,7 +38,12 @@ export function parseFlags<T extends Record<string, number>>(argv: string[], def
   const out: Record<string, number> = { ...defaults };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i].replace(/^--/, '');
-    if (!(k in defaults)) throw new Error(`unknown option ${argv[i]} (known: ${Object.keys(defaults).map((x) => `--${x}`).join(' ')})`);
+    if (!(k in defaults))
+      throw new Error(
+        `unknown option ${argv[i]} (known: ${Object.keys(defaults)
+          .map((x) => `--${x}`)
+          .join(' ')})`,
+      );
     const v = Number(argv[++i]);
     if (!Number.isFinite(v) || v < 0) throw new Error(`--${k} needs a non-negative number, got '${argv[i]}'`);
     out[k] = v;
@@ -292,7 +297,8 @@ export function startOurs(lab: Lab, ns: string, name: string, conf: string, extr
     } catch {
       return;
     }
-    if (rec.msg === 'real server down' || rec.msg === 'real server up') d.transitions.push({ rs: ourRsKey(rec.rs ?? ''), up: rec.msg === 'real server up', at: rec.time ?? Date.now() });
+    if (rec.msg === 'real server down' || rec.msg === 'real server up')
+      d.transitions.push({ rs: ourRsKey(rec.rs ?? ''), up: rec.msg === 'real server up', at: rec.time ?? Date.now() });
     else if ((rec.level ?? 0) >= 40) ring.push(line.slice(0, 400));
   });
   createInterface({ input: p.stderr! }).on('line', (line) => ring.push(line.slice(0, 400)));

@@ -9,7 +9,10 @@ import { sh, type Lan } from '../../test/vrrp-helpers.js';
 export class LineStream {
   readonly lines: { t: number; text: string }[] = [];
   private buf = '';
-  constructor(readonly proc: ChildProcess, onLine?: (text: string, t: number) => void) {
+  constructor(
+    readonly proc: ChildProcess,
+    onLine?: (text: string, t: number) => void,
+  ) {
     proc.stdout!.on('data', (d: Buffer) => {
       this.buf += d.toString();
       const parts = this.buf.split('\n');

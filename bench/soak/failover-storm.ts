@@ -165,7 +165,11 @@ async function runPair(lan: Lan, pair: string, vrid: number, vipAddr: string): P
   const [mk, bk] = pair.split('-') as [Kind, Kind];
   if (!['ts', 'ka'].includes(mk) || !['ts', 'ka'].includes(bk)) throw new Error(`--pairs: '${pair}' is not one of ts-ts, ka-ka, ka-ts, ts-ka`);
   const conf = (prio: number) =>
-    keepalivedConf(config({ instances: [instance('VI_STORM', { virtualRouterId: vrid, version: 3, advertInt: ADVERT_MS, priority: prio, virtualIpaddress: [vip(vipAddr)] })] }));
+    keepalivedConf(
+      config({
+        instances: [instance('VI_STORM', { virtualRouterId: vrid, version: 3, advertInt: ADVERT_MS, priority: prio, virtualIpaddress: [vip(vipAddr)] })],
+      }),
+    );
   const owners = new VipOwners(lan, [A, B], vipAddr);
   const garps = new GarpCapture(lan, CLIENT, vipAddr);
   const macs = [macOf(lan, A), macOf(lan, B)];
@@ -227,7 +231,10 @@ async function runPair(lan: Lan, pair: string, vrid: number, vipAddr: string): P
     owners.stop();
     garps.stop();
   }
-  return { ...figures(labelOf(pair), cycles, owners.timeline(), owners.gains, owners.losses, garps.garps, macs, client, a.crashes + b.crashes), leftAfterStop: leftAfterStop.length };
+  return {
+    ...figures(labelOf(pair), cycles, owners.timeline(), owners.gains, owners.losses, garps.garps, macs, client, a.crashes + b.crashes),
+    leftAfterStop: leftAfterStop.length,
+  };
 }
 
 function figures(
@@ -316,7 +323,10 @@ function report(all: PairFigures[]): void {
     ['mean failover ms (fault -> B owns)', (f) => mean(f.failoverMs), '', undefined],
     ['max ms with 0 owners', (f) => f.maxZeroMs, '', undefined],
     ['max ms with 2 owners after heal', (f) => f.maxTwoAfterHealMs, '', undefined],
-    ...CAUSES.map((c) => [`  in ${c} cycles`, (f: PairFigures) => f.maxTwoAfterHealBy[c], '', undefined] as [string, (f: PairFigures) => number, string, number | undefined]),
+    ...CAUSES.map(
+      (c) =>
+        [`  in ${c} cycles`, (f: PairFigures) => f.maxTwoAfterHealBy[c], '', undefined] as [string, (f: PairFigures) => number, string, number | undefined],
+    ),
     [`2-owner intervals > ${ADVERT_MS} ms after heal`, (f) => f.twoLongAfterHeal, '0', 0],
     ['max ms with 2 owners incl. fault', (f) => f.maxTwoRawMs, '', undefined],
     [`2-owner intervals > ${ADVERT_MS} ms incl. fault`, (f) => f.twoLongRaw, '', undefined],
@@ -327,7 +337,9 @@ function report(all: PairFigures[]): void {
     ['max ms VIP added -> first GARP', (f) => Math.max(...f.garpDelayMs), '', undefined],
     ['client requests sent', (f) => f.sent, '', undefined],
     ['client requests lost', (f) => f.lost, '', undefined],
-    ...CAUSES.map((c) => [`  lost in ${c} cycles`, (f: PairFigures) => f.lostBy[c], '', undefined] as [string, (f: PairFigures) => number, string, number | undefined]),
+    ...CAUSES.map(
+      (c) => [`  lost in ${c} cycles`, (f: PairFigures) => f.lostBy[c], '', undefined] as [string, (f: PairFigures) => number, string, number | undefined],
+    ),
     ['owners != {A} at convergence (ip addr)', (f) => f.badSnapshots, '0', 0],
     ['daemon crashes', (f) => f.crashes, '0', 0],
     ['VIP left after SIGTERM of both', (f) => f.leftAfterStop, '0', 0],
@@ -354,9 +366,11 @@ async function main() {
     process.exit(2);
   }
   const perCycle = CAUSES.map((c) => expectedCycleS(c) + ADVERT_S / 2);
-  const cycleS = FAILOVERS >= CAUSES.length ? (perCycle.reduce((s, x) => s + x, 0) / CAUSES.length) * FAILOVERS : perCycle.slice(0, FAILOVERS).reduce((s, x) => s + x, 0);
+  const cycleS =
+    FAILOVERS >= CAUSES.length ? (perCycle.reduce((s, x) => s + x, 0) / CAUSES.length) * FAILOVERS : perCycle.slice(0, FAILOVERS).reduce((s, x) => s + x, 0);
   const expected = (SEQUENTIAL ? PAIRS.length : 1) * (cycleS + MDI_MS / 1000 + 4);
-  const bound = (SEQUENTIAL ? PAIRS.length : 1) * (FAILOVERS * (MDI_MS / 1000 + 5 + BURST_ADVERTS * ADVERT_S + (2 * MDI_MS) / 1000 + 10 + ADVERT_S) + MDI_MS / 1000 + 25);
+  const bound =
+    (SEQUENTIAL ? PAIRS.length : 1) * (FAILOVERS * (MDI_MS / 1000 + 5 + BURST_ADVERTS * ADVERT_S + (2 * MDI_MS) / 1000 + 10 + ADVERT_S) + MDI_MS / 1000 + 25);
   process.stdout.write(
     `failover storm: ${FAILOVERS} forced failovers x ${PAIRS.length} pairs (${PAIRS.join(', ')}; ${SEQUENTIAL ? 'one after another' : 'at the same time, one bridge each'}), VRRPv3 advert_int ${ADVERT_S} s, ` +
       `loss bursts ${LOSS}% for ${BURST_ADVERTS} adverts; expected duration ~${(expected / 60).toFixed(1)} min (bounded by ${(bound / 60).toFixed(0)} min)\n`,

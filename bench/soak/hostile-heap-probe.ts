@@ -52,10 +52,37 @@ async function main(): Promise<void> {
   h6[6] = 112;
   h6[7] = 255;
   const captured: CapturedAdvert[] = [
-    { kind: 'v2pass', ip: ipv4('10.0.0.1', g, 112, encodeAdvert({ version: 2, vrid: 10, priority: 200, family: 4, addresses: ['10.0.0.100'], advertIntMs: 1000, authPass: 'hostile1' }, '10.0.0.1', g)) },
-    { kind: 'v3v4', ip: ipv4('10.0.0.1', g, 112, encodeAdvert({ version: 3, vrid: 11, priority: 200, family: 4, addresses: ['10.0.0.101'], advertIntMs: 1000 }, '10.0.0.1', g)) },
+    {
+      kind: 'v2pass',
+      ip: ipv4(
+        '10.0.0.1',
+        g,
+        112,
+        encodeAdvert({ version: 2, vrid: 10, priority: 200, family: 4, addresses: ['10.0.0.100'], advertIntMs: 1000, authPass: 'hostile1' }, '10.0.0.1', g),
+      ),
+    },
+    {
+      kind: 'v3v4',
+      ip: ipv4(
+        '10.0.0.1',
+        g,
+        112,
+        encodeAdvert({ version: 3, vrid: 11, priority: 200, family: 4, addresses: ['10.0.0.101'], advertIntMs: 1000 }, '10.0.0.1', g),
+      ),
+    },
     { kind: 'v3v6', ip: Buffer.concat([h6, v6]) },
-    { kind: 'ah', ip: buildAhDatagram({ src: '10.0.0.1', dst: g, ipId: 1, seq: 5, vrrp: encodeAdvert({ version: 2, vrid: 13, priority: 200, family: 4, addresses: ['10.0.0.103'], advertIntMs: 1000, ah: true }, '10.0.0.1', g), pass: 'hostile2', unicast: false }) },
+    {
+      kind: 'ah',
+      ip: buildAhDatagram({
+        src: '10.0.0.1',
+        dst: g,
+        ipId: 1,
+        seq: 5,
+        vrrp: encodeAdvert({ version: 2, vrid: 13, priority: 200, family: 4, addresses: ['10.0.0.103'], advertIntMs: 1000, ah: true }, '10.0.0.1', g),
+        pass: 'hostile2',
+        unicast: false,
+      }),
+    },
   ];
   // the IPv4 protocol-112 mutations (the in-process LAN has one socket per host)
   const factory = new MutantFactory(arg('seed', 1), lab, captured);
@@ -68,8 +95,11 @@ async function main(): Promise<void> {
   const lan = new MemLan();
   const host = lan.host('10.0.0.1');
   const engine = new VrrpEngine({ io: host, logger: pino({ level: 'info' }, { write: () => undefined }) });
-  const inst = (name: string, vrid: number, over: object, addr: string) => instance(name, { virtualRouterId: vrid, priority: 200, advertInt: 1000, virtualIpaddress: [vip(addr)], ...over });
-  await engine.start(config({ instances: [inst('V2PASS', 10, { auth: { type: 'PASS', pass: 'hostile1' } }, '10.0.0.100'), inst('V3V4', 11, { version: 3 }, '10.0.0.101')] }));
+  const inst = (name: string, vrid: number, over: object, addr: string) =>
+    instance(name, { virtualRouterId: vrid, priority: 200, advertInt: 1000, virtualIpaddress: [vip(addr)], ...over });
+  await engine.start(
+    config({ instances: [inst('V2PASS', 10, { auth: { type: 'PASS', pass: 'hostile1' } }, '10.0.0.100'), inst('V3V4', 11, { version: 3 }, '10.0.0.101')] }),
+  );
   const mb = (n: number) => (n / 1048576).toFixed(2);
   const sample = (n: number) => {
     // the in-process LAN keeps what the host sent (the master answers lower-priority adverts): not the engine's
@@ -77,7 +107,9 @@ async function main(): Promise<void> {
     host.garps.length = 0;
     gc();
     const m = process.memoryUsage();
-    process.stdout.write(`after ${String(n).padStart(7)} datagrams: heap used after GC ${mb(m.heapUsed)} MB, heap total ${mb(m.heapTotal)} MB, RSS ${mb(m.rss)} MB\n`);
+    process.stdout.write(
+      `after ${String(n).padStart(7)} datagrams: heap used after GC ${mb(m.heapUsed)} MB, heap total ${mb(m.heapTotal)} MB, RSS ${mb(m.rss)} MB\n`,
+    );
   };
   // preallocated, so that the probe's own bookkeeping does not show as heap growth
   const batchMs = new Float64Array(Math.floor(packets / 64));
@@ -105,7 +137,9 @@ async function main(): Promise<void> {
   }
   const q = (xs: Float64Array, p: number) => xs.slice(0, batches).sort()[Math.min(batches - 1, Math.ceil(p * batches) - 1)].toFixed(3);
   const line = (what: string, xs: Float64Array) => `${what}: p50 ${q(xs, 0.5)} ms, p99 ${q(xs, 0.99)} ms, max ${q(xs, 1)} ms`;
-  process.stdout.write(`per batch of 64 datagrams (${batches} batches), ${line('CPU time of the process, GC and compiler threads included', batchCpuMs)}; ${line('wall time (incl. preemption)', batchMs)}\n`);
+  process.stdout.write(
+    `per batch of 64 datagrams (${batches} batches), ${line('CPU time of the process, GC and compiler threads included', batchCpuMs)}; ${line('wall time (incl. preemption)', batchMs)}\n`,
+  );
   await engine.stop({ release: true });
 }
 

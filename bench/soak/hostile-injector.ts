@@ -64,7 +64,8 @@ async function capture(ifindex: number, lab: LabAddresses, seconds: number): Pro
   const sock = RawSocket.open(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL), 'capture', { data: 2048, control: 0 });
   sock.bind(sockaddrLl({ ifindex, protocol: ETH_P_ALL }));
   const got: CapturedAdvert[] = [];
-  const complete = () => (['v2pass', 'v3v4', 'v3v6'] as AdvertKind[]).every((k) => got.some((c) => c.kind === k)) && got.filter((c) => c.kind === 'ah').length >= 2;
+  const complete = () =>
+    (['v2pass', 'v3v4', 'v3v6'] as AdvertKind[]).every((k) => got.some((c) => c.kind === k)) && got.filter((c) => c.kind === 'ah').length >= 2;
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`captured only ${got.map((c) => c.kind).join(', ') || 'nothing'} in ${seconds} s`)), seconds * 1000);

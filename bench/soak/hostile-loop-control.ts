@@ -14,7 +14,10 @@ const poll = setInterval(() => {
   seen = w.seq;
   process.stdout.write(JSON.stringify({ t: Date.now(), ...w }) + '\n');
 }, 250);
-setTimeout(() => {
-  clearInterval(poll);
-  meter.stop();
-}, Number(process.argv[2] ?? 600) * 1000);
+setTimeout(
+  () => {
+    clearInterval(poll);
+    meter.stop();
+  },
+  Number(process.argv[2] ?? 600) * 1000,
+);

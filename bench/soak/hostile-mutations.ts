@@ -99,7 +99,8 @@ function split(c: CapturedAdvert): Parts {
   if (c.ip[0] >> 4 === 6) return { family: 6, vrrp: Buffer.from(c.ip.subarray(40, 40 + c.ip.readUInt16BE(4))), ipId: 0 };
   const ihl = (c.ip[0] & 0x0f) * 4;
   const end = c.ip.readUInt16BE(2);
-  if (c.ip[9] === PROTO_AH) return { family: 4, ah: Buffer.from(c.ip.subarray(ihl, ihl + AH_LEN)), vrrp: Buffer.from(c.ip.subarray(ihl + AH_LEN, end)), ipId: c.ip.readUInt16BE(4) };
+  if (c.ip[9] === PROTO_AH)
+    return { family: 4, ah: Buffer.from(c.ip.subarray(ihl, ihl + AH_LEN)), vrrp: Buffer.from(c.ip.subarray(ihl + AH_LEN, end)), ipId: c.ip.readUInt16BE(4) };
   return { family: 4, vrrp: Buffer.from(c.ip.subarray(ihl, end)), ipId: c.ip.readUInt16BE(4) };
 }
 
@@ -327,7 +328,8 @@ export class MutantFactory {
         const p = this.base(kind);
         const alen = 8 + p.vrrp[3] * 4;
         if (kind === 'v2pass') {
-          if (this.rnd() < 0.5) this.bytes(8).copy(p.vrrp, alen); // wrong password
+          if (this.rnd() < 0.5)
+            this.bytes(8).copy(p.vrrp, alen); // wrong password
           else p.vrrp[4] = this.pick([0, 2, 3, 7, 255]); // wrong auth type
           return this.finish(cls, kind, this.valid(kind, p));
         }
@@ -348,7 +350,15 @@ export class MutantFactory {
         const ip = Buffer.from(this.oldAh!);
         const ihl = (ip[0] & 0x0f) * 4;
         const p = split({ kind: 'ah', ip });
-        return this.finish(cls, 'ah', { family: 4, proto: PROTO_AH, src: bytesToIp(ip.subarray(12, 16)), dst: bytesToIp(ip.subarray(16, 20)), ttl: ip[8], body: ip.subarray(ihl, ip.readUInt16BE(2)), ipId: p.ipId });
+        return this.finish(cls, 'ah', {
+          family: 4,
+          proto: PROTO_AH,
+          src: bytesToIp(ip.subarray(12, 16)),
+          dst: bytesToIp(ip.subarray(16, 20)),
+          ttl: ip[8],
+          body: ip.subarray(ihl, ip.readUInt16BE(2)),
+          ipId: p.ipId,
+        });
       }
       case 'wrong-socket': {
         // an AH instance's VRRP as plain protocol 112, or a plain advert inside AH

@@ -54,18 +54,30 @@ class Output {
 
 function conf(lan: Lan, role: Role): string {
   const prio = role === 'master' ? 200 : 100;
-  const inst = (name: string, vrid: number, body: string[], vip: string) =>
-    [`vrrp_instance ${name} {`, '  interface eth0', `  virtual_router_id ${vrid}`, `  priority ${prio}`, '  advert_int 1', ...body.map((l) => `  ${l}`), '  virtual_ipaddress {', `    ${vip}`, '  }', '}'];
-  return [
-    'global_defs {',
-    `  router_id hostile-${role}`,
-    '  vrrp_garp_master_delay 0',
+  const inst = (name: string, vrid: number, body: string[], vip: string) => [
+    `vrrp_instance ${name} {`,
+    '  interface eth0',
+    `  virtual_router_id ${vrid}`,
+    `  priority ${prio}`,
+    '  advert_int 1',
+    ...body.map((l) => `  ${l}`),
+    '  virtual_ipaddress {',
+    `    ${vip}`,
+    '  }',
     '}',
-    ...inst('V2PASS', VRIDS.v2pass, ['authentication {', '  auth_type PASS', '  auth_pass hostile1', '}'], `${lan.subnet4}.100/24`),
-    ...inst('V3V4', VRIDS.v3v4, ['version 3'], `${lan.subnet4}.101/24`),
-    ...inst('V3V6', VRIDS.v3v6, ['version 3'], `${lan.subnet6}::100/64`),
-    ...inst('V2AH', VRIDS.ah, ['authentication {', '  auth_type AH', '  auth_pass hostile2', '}'], `${lan.subnet4}.103/24`),
-  ].join('\n') + '\n';
+  ];
+  return (
+    [
+      'global_defs {',
+      `  router_id hostile-${role}`,
+      '  vrrp_garp_master_delay 0',
+      '}',
+      ...inst('V2PASS', VRIDS.v2pass, ['authentication {', '  auth_type PASS', '  auth_pass hostile1', '}'], `${lan.subnet4}.100/24`),
+      ...inst('V3V4', VRIDS.v3v4, ['version 3'], `${lan.subnet4}.101/24`),
+      ...inst('V3V6', VRIDS.v3v6, ['version 3'], `${lan.subnet6}::100/64`),
+      ...inst('V2AH', VRIDS.ah, ['authentication {', '  auth_type AH', '  auth_pass hostile2', '}'], `${lan.subnet4}.103/24`),
+    ].join('\n') + '\n'
+  );
 }
 
 const vipsOf = (lan: Lan) => [`${lan.subnet4}.100`, `${lan.subnet4}.101`, `${lan.subnet6}::100`, `${lan.subnet4}.103`];
@@ -75,7 +87,10 @@ interface LinkInfo {
   ll6: string;
 }
 function linkInfo(ns: string): LinkInfo {
-  const j = JSON.parse(sh('ip', ['-n', ns, '-j', 'addr', 'show', 'dev', 'eth0']).out) as { address: string; addr_info: { family: string; local: string; scope: string; tentative?: boolean }[] }[];
+  const j = JSON.parse(sh('ip', ['-n', ns, '-j', 'addr', 'show', 'dev', 'eth0']).out) as {
+    address: string;
+    addr_info: { family: string; local: string; scope: string; tentative?: boolean }[];
+  }[];
   const ll = j[0].addr_info.find((a) => a.family === 'inet6' && a.scope === 'link' && !a.tentative);
   return { mac: j[0].address, ll6: ll?.local ?? '' };
 }
@@ -145,7 +160,11 @@ async function keepalivedStats(pid: number | undefined, tmpdir: string): Promise
   } catch {
     return {};
   }
-  await waitFor('keepalived.stats', () => existsSync(file) && readFileSync(file, 'utf8') !== before && readFileSync(file, 'utf8').includes('Sent:'), 5000).catch(() => 0);
+  await waitFor(
+    'keepalived.stats',
+    () => existsSync(file) && readFileSync(file, 'utf8') !== before && readFileSync(file, 'utf8').includes('Sent:'),
+    5000,
+  ).catch(() => 0);
   await sleep(100);
   const out: Record<string, Record<string, number>> = {};
   let inst = '';
@@ -291,7 +310,14 @@ function startNode(lab: { impl: Impl; lan: Lan }, role: Role): Node {
   let proc: ChildProcess;
   if (impl === 'ts') {
     const listen = `${lan.addr4(role === 'master' ? 0 : 1)}:${STATUS_PORT}`;
-    proc = spawnIn(lan, ns, process.execPath, ['bin/tskeepalived', '-P', '-n', '-l', '-G', '-f', cfg, '-p', pid, '-r', vpid, `--status-listen=${listen}`], { TMPDIR: tmpdir }, logFile);
+    proc = spawnIn(
+      lan,
+      ns,
+      process.execPath,
+      ['bin/tskeepalived', '-P', '-n', '-l', '-G', '-f', cfg, '-p', pid, '-r', vpid, `--status-listen=${listen}`],
+      { TMPDIR: tmpdir },
+      logFile,
+    );
   } else {
     proc = spawnIn(lan, ns, 'keepalived', ['-n', '-l', '-G', '-P', '-f', cfg, '-p', pid, '-r', vpid], { TMPDIR: tmpdir }, logFile);
   }
@@ -340,7 +366,11 @@ async function snapshot(lab: Lab, lastScrape: (role: Role) => Record<string, num
     kernelDrops: { master: rawSocketDrops(lab.nodes.master.ns), backup: rawSocketDrops(lab.nodes.backup.ns) },
   };
   if (lab.impl === 'ts') s.ts = { master: lastScrape('master'), backup: lastScrape('backup') };
-  else s.ka = { master: await keepalivedStats(s.vrrpPid.master, lab.nodes.master.tmpdir), backup: await keepalivedStats(s.vrrpPid.backup, lab.nodes.backup.tmpdir) };
+  else
+    s.ka = {
+      master: await keepalivedStats(s.vrrpPid.master, lab.nodes.master.tmpdir),
+      backup: await keepalivedStats(s.vrrpPid.backup, lab.nodes.backup.tmpdir),
+    };
   return s;
 }
 
@@ -372,23 +402,39 @@ async function main(): Promise<void> {
   // the scraper lives in the ts injector namespace and reaches both status endpoints over the lab
   const scrapeUrls = ROLES.map((r) => `http://${labs.ts.lan.addr4(r === 'master' ? 0 : 1)}:${STATUS_PORT}/metrics`);
   const maxSeconds = Math.ceil((PACKETS / RATE) * 2) + 60;
-  const scraper = new Output(spawnIn(labs.ts.lan, labs.ts.lan.namespaces[2], process.execPath, ['dist/bench/soak/hostile-scraper.js', '1000', String(maxSeconds + 60), ...scrapeUrls]));
+  const scraper = new Output(
+    spawnIn(labs.ts.lan, labs.ts.lan.namespaces[2], process.execPath, ['dist/bench/soak/hostile-scraper.js', '1000', String(maxSeconds + 60), ...scrapeUrls]),
+  );
   const scrapes = (): Scrape[] => scraper.lines.filter((l) => l.text.startsWith('{')).map((l) => JSON.parse(l.text) as Scrape);
-  const lastScrape = (role: Role) => scrapes().filter((s) => s.url === scrapeUrls[ROLES.indexOf(role)] && s.ok).pop()?.series;
+  const lastScrape = (role: Role) =>
+    scrapes()
+      .filter((s) => s.url === scrapeUrls[ROLES.indexOf(role)] && s.ok)
+      .pop()?.series;
   for (const lab of Object.values(labs)) {
     const dumpFilter = `src host ${lab.addrs.master.v4} and (ip proto 112 or ip proto 51)`;
-    const td = spawn('ip', ['netns', 'exec', lab.nodes.master.ns, 'tcpdump', '-i', 'eth0', '-Q', 'out', '-n', '-tt', '-l', '--immediate-mode', dumpFilter], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const td = spawn('ip', ['netns', 'exec', lab.nodes.master.ns, 'tcpdump', '-i', 'eth0', '-Q', 'out', '-n', '-tt', '-l', '--immediate-mode', dumpFilter], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     lab.tcpdump = new Output(td);
     cleanups.push(() => td.kill('SIGKILL'));
   }
   // an idle Node process beside them: the event-loop delay the machine alone causes
-  const control = new Output(spawn(process.execPath, ['dist/bench/soak/hostile-loop-control.js', String(maxSeconds + 60)], { stdio: ['ignore', 'pipe', 'ignore'] }));
+  const control = new Output(
+    spawn(process.execPath, ['dist/bench/soak/hostile-loop-control.js', String(maxSeconds + 60)], { stdio: ['ignore', 'pipe', 'ignore'] }),
+  );
   cleanups.push(() => control.proc.kill('SIGKILL'));
   await waitFor('first scrapes', () => ROLES.every((r) => lastScrape(r) !== undefined), 10_000, 100);
   await sleep(6000); // a full event-loop window of the calm state
   const calmWindow = ROLES.map((r) => lastScrape(r)?.['tskeepalived_event_loop_delay_seconds{quantile="0.99"}']);
   const before = { ts: await snapshot(labs.ts, lastScrape), ka: await snapshot(labs.ka, lastScrape) };
-  const plan = (lab: Lab): InjectorPlan => ({ seed: SEED, packets: PACKETS, rate: RATE, maxSeconds: Math.ceil((PACKETS / RATE) * 2) + 10, captureSeconds: 10, lab: lab.addrs });
+  const plan = (lab: Lab): InjectorPlan => ({
+    seed: SEED,
+    packets: PACKETS,
+    rate: RATE,
+    maxSeconds: Math.ceil((PACKETS / RATE) * 2) + 10,
+    captureSeconds: 10,
+    lab: lab.addrs,
+  });
   // the attacker's side (injectors, this process, the heap probe) yields the cores to the daemons
   // (normal priority, as is the idle control process): on a shared machine the figures then show
   // the daemons, not the injector's load
@@ -397,10 +443,11 @@ async function main(): Promise<void> {
   // RSS during the run, every second
   const rssSamples: Record<Impl, Record<Role, number[]>> = { ts: { master: [], backup: [] }, ka: { master: [], backup: [] } };
   const rssTimer = setInterval(() => {
-    for (const lab of Object.values(labs)) for (const r of ROLES) {
-      const v = rssKb(lab.nodes[r].vrrpPid());
-      if (v !== undefined) rssSamples[lab.impl][r].push(v);
-    }
+    for (const lab of Object.values(labs))
+      for (const r of ROLES) {
+        const v = rssKb(lab.nodes[r].vrrpPid());
+        if (v !== undefined) rssSamples[lab.impl][r].push(v);
+      }
   }, 1000);
   const [tsReport, kaReport] = await Promise.all([runInjector(labs.ts, plan(labs.ts)), runInjector(labs.ka, plan(labs.ka))]);
   const t1 = Date.now();
@@ -412,7 +459,8 @@ async function main(): Promise<void> {
   // ------------------------------------------------------------------ figures
   const lines: string[] = [];
   const say = (s = '') => lines.push(s);
-  const crashed = (lab: Lab, r: Role) => lab.nodes[r].proc.exitCode !== null || lab.nodes[r].proc.signalCode !== null || before[lab.impl].vrrpPid[r] !== after[lab.impl].vrrpPid[r];
+  const crashed = (lab: Lab, r: Role) =>
+    lab.nodes[r].proc.exitCode !== null || lab.nodes[r].proc.signalCode !== null || before[lab.impl].vrrpPid[r] !== after[lab.impl].vrrpPid[r];
   const vipEvents = (lab: Lab, r: Role) => lab.monitors[r].between(t0, t2).filter((l) => vipsOf(lab.lan).some((v) => l.includes(` ${v}/`))).length;
   const logLines = (lab: Lab, r: Role) => after[lab.impl].logLines[r] - before[lab.impl].logLines[r];
   const rssGrowthMb = (impl: Impl, r: Role) => ((after[impl].rssKb[r] ?? NaN) - (before[impl].rssKb[r] ?? NaN)) / 1024;
@@ -420,7 +468,8 @@ async function main(): Promise<void> {
   const kernelDrops = (impl: Impl, r: Role) => after[impl].kernelDrops[r] - before[impl].kernelDrops[r];
 
   // ours: drops counted (instance reasons + socket reasons) vs drops expected
-  const tsDelta = (r: Role, name: string, filter?: (l: string) => boolean) => sumSeries(after.ts.ts?.[r], name, filter) - sumSeries(before.ts.ts?.[r], name, filter);
+  const tsDelta = (r: Role, name: string, filter?: (l: string) => boolean) =>
+    sumSeries(after.ts.ts?.[r], name, filter) - sumSeries(before.ts.ts?.[r], name, filter);
   const tsReasons = (r: Role) => {
     const out: Record<string, number> = {};
     for (const name of ['tskeepalived_vrrp_packet_errors_total', 'tskeepalived_vrrp_socket_drops_total']) {
@@ -432,7 +481,8 @@ async function main(): Promise<void> {
   };
   const tsCounted = (r: Role) => tsDelta(r, 'tskeepalived_vrrp_packet_errors_total') + tsDelta(r, 'tskeepalived_vrrp_socket_drops_total');
   const tsTransitions = (r: Role) => tsDelta(r, 'tskeepalived_vrrp_became_master_total') + tsDelta(r, 'tskeepalived_vrrp_released_master_total');
-  const kaSum = (r: Role, snap: Snapshot, keys: string[]) => Object.values(snap.ka?.[r] ?? {}).reduce((n, inst) => n + keys.reduce((m, k) => m + (inst[k] ?? 0), 0), 0);
+  const kaSum = (r: Role, snap: Snapshot, keys: string[]) =>
+    Object.values(snap.ka?.[r] ?? {}).reduce((n, inst) => n + keys.reduce((m, k) => m + (inst[k] ?? 0), 0), 0);
   const kaCounted = (r: Role) => kaSum(r, after.ka, KA_DROP_KEYS) - kaSum(r, before.ka, KA_DROP_KEYS);
   const kaTransitions = (r: Role) => kaSum(r, after.ka, ['Became master', 'Released master']) - kaSum(r, before.ka, ['Became master', 'Released master']);
   const kaReasons = (r: Role) => {
@@ -450,56 +500,175 @@ async function main(): Promise<void> {
     for (const s of scrapes()) {
       if (s.url !== scrapeUrls[ROLES.indexOf(r)] || !s.series) continue;
       const seq = s.series.tskeepalived_event_loop_delay_windows_total;
-      if (!seen.has(seq)) seen.set(seq, { t: s.t, p99: s.series['tskeepalived_event_loop_delay_seconds{quantile="0.99"}'] * 1000, max: s.series['tskeepalived_event_loop_delay_seconds{quantile="1"}'] * 1000 });
+      if (!seen.has(seq))
+        seen.set(seq, {
+          t: s.t,
+          p99: s.series['tskeepalived_event_loop_delay_seconds{quantile="0.99"}'] * 1000,
+          max: s.series['tskeepalived_event_loop_delay_seconds{quantile="1"}'] * 1000,
+        });
     }
     const during = [...seen.values()].filter((w) => w.t >= t0 + 5000 && w.t <= t1 + 1500);
     if (!during.length) return { windows: 0, p99Max: NaN, p99Median: NaN, max: NaN };
-    return { windows: during.length, p99Max: Math.max(...during.map((w) => w.p99)), p99Median: pct(during.map((w) => w.p99), 50), max: Math.max(...during.map((w) => w.max)) };
+    return {
+      windows: during.length,
+      p99Max: Math.max(...during.map((w) => w.p99)),
+      p99Median: pct(
+        during.map((w) => w.p99),
+        50,
+      ),
+      max: Math.max(...during.map((w) => w.max)),
+    };
   };
   const gaps = (lab: Lab) => advertGaps(lab.tcpdump!.between(t0, t1).filter(Boolean));
-  const gapText = (lab: Lab) => Object.entries(gaps(lab)).map(([vrid, ms]) => `${vrid}:${fmt(ms)}`).join(' ');
-  const controlWindows = control.lines.filter((l) => l.text.startsWith('{')).map((l) => JSON.parse(l.text) as { t: number; p99Ms: number; maxMs: number }).filter((w) => w.t >= t0 + 5000 && w.t <= t1 + 1500);
+  const gapText = (lab: Lab) =>
+    Object.entries(gaps(lab))
+      .map(([vrid, ms]) => `${vrid}:${fmt(ms)}`)
+      .join(' ');
+  const controlWindows = control.lines
+    .filter((l) => l.text.startsWith('{'))
+    .map((l) => JSON.parse(l.text) as { t: number; p99Ms: number; maxMs: number })
+    .filter((w) => w.t >= t0 + 5000 && w.t <= t1 + 1500);
 
   say('');
-  say(`=== hostile-packets: seed ${SEED}, ${tsReport.sent} (tskeepalived lab) / ${kaReport.sent} (keepalived lab) datagrams in ${fmt(tsReport.seconds, 1)} / ${fmt(kaReport.seconds, 1)} s ===`);
-  say(`datagrams by class (same sequence in both labs): ${Object.entries(tsReport.byClass).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  say(
+    `=== hostile-packets: seed ${SEED}, ${tsReport.sent} (tskeepalived lab) / ${kaReport.sent} (keepalived lab) datagrams in ${fmt(tsReport.seconds, 1)} / ${fmt(kaReport.seconds, 1)} s ===`,
+  );
+  say(
+    `datagrams by class (same sequence in both labs): ${Object.entries(tsReport.byClass)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   say(`send errors: tskeepalived lab ${tsReport.sendErrors}, keepalived lab ${kaReport.sendErrors}`);
   for (const r of ROLES) {
     const e = tsReport.expect[r];
-    say(`expected at the ${r}: ${e.drop} reach its sockets and must be dropped, ${e.kernel} dropped by the kernel first, ${e.accept} valid replays (harmless), ${e.none} unicast to the other node`);
+    say(
+      `expected at the ${r}: ${e.drop} reach its sockets and must be dropped, ${e.kernel} dropped by the kernel first, ${e.accept} valid replays (harmless), ${e.none} unicast to the other node`,
+    );
   }
   say('');
   say('figure                                   | tskeepalived          | keepalived 2.2.7      | goal');
   const row = (name: string, ts: string, ka: string, goal: string) => say(`${name.padEnd(41)}| ${ts.padEnd(22)}| ${ka.padEnd(22)}| ${goal}`);
   const both = (f: (r: Role) => string) => `${f('master')} / ${f('backup')}`;
-  row('crashes (master / backup)', both((r) => (crashed(labs.ts, r) ? 'CRASH' : '0')), both((r) => (crashed(labs.ka, r) ? 'CRASH' : '0')), '0');
-  row('state transitions (counters)', both((r) => String(tsTransitions(r))), both((r) => String(kaTransitions(r))), '0');
-  row('VIP add/del events (netlink)', both((r) => String(vipEvents(labs.ts, r))), both((r) => String(vipEvents(labs.ka, r))), '0');
-  row('drops expected at the sockets', both((r) => String(tsReport.expect[r].drop)), both((r) => String(kaReport.expect[r].drop)), '');
-  row('drops counted by the daemon', both((r) => String(tsCounted(r))), both((r) => String(kaCounted(r))), '= expected');
-  row('kernel raw-socket drops (v6 csum, full)', both((r) => String(kernelDrops('ts', r))), both((r) => String(kernelDrops('ka', r))), '0');
-  row('RSS growth MB (after - before)', both((r) => fmt(rssGrowthMb('ts', r), 2)), both((r) => fmt(rssGrowthMb('ka', r), 2)), `< ${GOAL_RSS_MB}`);
-  row('RSS max growth MB during the run', both((r) => fmt(rssMaxGrowthMb('ts', r), 2)), both((r) => fmt(rssMaxGrowthMb('ka', r), 2)), '');
+  row(
+    'crashes (master / backup)',
+    both((r) => (crashed(labs.ts, r) ? 'CRASH' : '0')),
+    both((r) => (crashed(labs.ka, r) ? 'CRASH' : '0')),
+    '0',
+  );
+  row(
+    'state transitions (counters)',
+    both((r) => String(tsTransitions(r))),
+    both((r) => String(kaTransitions(r))),
+    '0',
+  );
+  row(
+    'VIP add/del events (netlink)',
+    both((r) => String(vipEvents(labs.ts, r))),
+    both((r) => String(vipEvents(labs.ka, r))),
+    '0',
+  );
+  row(
+    'drops expected at the sockets',
+    both((r) => String(tsReport.expect[r].drop)),
+    both((r) => String(kaReport.expect[r].drop)),
+    '',
+  );
+  row(
+    'drops counted by the daemon',
+    both((r) => String(tsCounted(r))),
+    both((r) => String(kaCounted(r))),
+    '= expected',
+  );
+  row(
+    'kernel raw-socket drops (v6 csum, full)',
+    both((r) => String(kernelDrops('ts', r))),
+    both((r) => String(kernelDrops('ka', r))),
+    '0',
+  );
+  row(
+    'RSS growth MB (after - before)',
+    both((r) => fmt(rssGrowthMb('ts', r), 2)),
+    both((r) => fmt(rssGrowthMb('ka', r), 2)),
+    `< ${GOAL_RSS_MB}`,
+  );
+  row(
+    'RSS max growth MB during the run',
+    both((r) => fmt(rssMaxGrowthMb('ts', r), 2)),
+    both((r) => fmt(rssMaxGrowthMb('ka', r), 2)),
+    '',
+  );
   const cpuPct = (impl: Impl, r: Role) => ((after[impl].cpuS[r] - before[impl].cpuS[r]) / ((after[impl].t - before[impl].t) / 1000)) * 100;
   const rssTrend = (impl: Impl, r: Role) => {
     const xs = rssSamples[impl][r];
-    return [0.25, 0.5, 0.75, 1].map((q) => fmt(((xs[Math.min(xs.length - 1, Math.floor(xs.length * q))] ?? NaN) - (before[impl].rssKb[r] ?? NaN)) / 1024, 1)).join(' ');
+    return [0.25, 0.5, 0.75, 1]
+      .map((q) => fmt(((xs[Math.min(xs.length - 1, Math.floor(xs.length * q))] ?? NaN) - (before[impl].rssKb[r] ?? NaN)) / 1024, 1))
+      .join(' ');
   };
   row('RSS growth MB at 25/50/75/100% (master)', rssTrend('ts', 'master'), rssTrend('ka', 'master'), '');
   row('RSS growth MB at 25/50/75/100% (backup)', rssTrend('ts', 'backup'), rssTrend('ka', 'backup'), '');
-  row('CPU % of one core (run + 6 s)', both((r) => fmt(cpuPct('ts', r), 1)), both((r) => fmt(cpuPct('ka', r), 1)), '');
-  row('event-loop delay p99 ms (worst window)', both((r) => fmt(loop(r).p99Max, 2)), 'n/a (C, no event loop)', `< ${GOAL_LOOP_P99_MS}`);
-  row('event-loop delay p99 ms (median window)', both((r) => fmt(loop(r).p99Median, 2)), 'n/a', '');
-  row('event-loop delay max ms', both((r) => fmt(loop(r).max, 1)), 'n/a', '');
+  row(
+    'CPU % of one core (run + 6 s)',
+    both((r) => fmt(cpuPct('ts', r), 1)),
+    both((r) => fmt(cpuPct('ka', r), 1)),
+    '',
+  );
+  row(
+    'event-loop delay p99 ms (worst window)',
+    both((r) => fmt(loop(r).p99Max, 2)),
+    'n/a (C, no event loop)',
+    `< ${GOAL_LOOP_P99_MS}`,
+  );
+  row(
+    'event-loop delay p99 ms (median window)',
+    both((r) => fmt(loop(r).p99Median, 2)),
+    'n/a',
+    '',
+  );
+  row(
+    'event-loop delay max ms',
+    both((r) => fmt(loop(r).max, 1)),
+    'n/a',
+    '',
+  );
   row('idle control process loop p99 ms (worst)', fmt(Math.max(...controlWindows.map((w) => w.p99Ms)), 2), 'same machine', 'contention');
-  row('idle control process loop p99 ms (median)', fmt(pct(controlWindows.map((w) => w.p99Ms), 50), 2), '', '');
+  row(
+    'idle control process loop p99 ms (median)',
+    fmt(
+      pct(
+        controlWindows.map((w) => w.p99Ms),
+        50,
+      ),
+      2,
+    ),
+    '',
+    '',
+  );
   row('longest gap between master adverts ms', gapText(labs.ts), gapText(labs.ka), '< 3000 (MDI)');
-  row('log lines written during the run', both((r) => String(logLines(labs.ts, r))), both((r) => String(logLines(labs.ka, r))), 'bounded');
-  say(`(event-loop windows of 5 s inside the run: ${both((r) => String(loop(r).windows))}; calm p99 before the run: ${calmWindow.map((v) => fmt((v ?? NaN) * 1000, 2)).join(' / ')} ms)`);
+  row(
+    'log lines written during the run',
+    both((r) => String(logLines(labs.ts, r))),
+    both((r) => String(logLines(labs.ka, r))),
+    'bounded',
+  );
+  say(
+    `(event-loop windows of 5 s inside the run: ${both((r) => String(loop(r).windows))}; calm p99 before the run: ${calmWindow.map((v) => fmt((v ?? NaN) * 1000, 2)).join(' / ')} ms)`,
+  );
   say('');
   for (const r of ROLES) {
-    say(`tskeepalived ${r} drops by reason: ${Object.entries(tsReasons(r)).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
-    say(`keepalived   ${r} drops by stats line: ${Object.entries(kaReasons(r)).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
+    say(
+      `tskeepalived ${r} drops by reason: ${
+        Object.entries(tsReasons(r))
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ') || 'none'
+      }`,
+    );
+    say(
+      `keepalived   ${r} drops by stats line: ${
+        Object.entries(kaReasons(r))
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ') || 'none'
+      }`,
+    );
   }
   for (const r of ROLES) {
     const per = Object.keys(after.ka.ka?.[r] ?? {}).map((inst) => {
@@ -508,7 +677,12 @@ async function main(): Promise<void> {
     });
     say(`keepalived   ${r} transitions by instance: ${per.join('; ')}`);
   }
-  for (const r of ROLES) say(`expected drops at the ${r} by class: ${Object.entries(tsReport.expectDropByClass[r]).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  for (const r of ROLES)
+    say(
+      `expected drops at the ${r} by class: ${Object.entries(tsReport.expectDropByClass[r])
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
   const goals = {
     crashes: ROLES.every((r) => !crashed(labs.ts, r)),
     transitions: ROLES.every((r) => tsTransitions(r) === 0 && vipEvents(labs.ts, r) === 0),
@@ -521,7 +695,15 @@ async function main(): Promise<void> {
   // the same mutations through an in-process engine: heap retained (after a full GC) vs RSS,
   // with the -P daemon's heap tuning and with V8's defaults
   for (const variant of ['tuned as the -P daemon', 'V8 defaults']) {
-    const args = ['--expose-gc', 'dist/bench/soak/hostile-heap-probe.js', '--packets', String(PACKETS * 5), '--seed', String(SEED), ...(variant === 'V8 defaults' ? ['--untuned'] : [])];
+    const args = [
+      '--expose-gc',
+      'dist/bench/soak/hostile-heap-probe.js',
+      '--packets',
+      String(PACKETS * 5),
+      '--seed',
+      String(SEED),
+      ...(variant === 'V8 defaults' ? ['--untuned'] : []),
+    ];
     say('');
     say(`heap probe, ${variant} (node ${args.join(' ')}):`);
     const probe = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -532,7 +714,9 @@ async function main(): Promise<void> {
     for (const l of probeOut.lines) say(`  ${l.text}`);
   }
   say('');
-  say(`goals (tskeepalived): 0 crashes ${goals.crashes ? 'yes' : 'NO'}; 0 state changes ${goals.transitions ? 'yes' : 'NO'}; every drop counted ${goals.counted ? 'yes' : 'NO'}; RSS growth < ${GOAL_RSS_MB} MB ${goals.rss ? 'yes' : 'NO'}; event-loop p99 < ${GOAL_LOOP_P99_MS} ms ${goals.loop ? 'yes' : 'NO'}; log bounded (< 200 lines) ${goals.logs ? 'yes' : 'NO'}`);
+  say(
+    `goals (tskeepalived): 0 crashes ${goals.crashes ? 'yes' : 'NO'}; 0 state changes ${goals.transitions ? 'yes' : 'NO'}; every drop counted ${goals.counted ? 'yes' : 'NO'}; RSS growth < ${GOAL_RSS_MB} MB ${goals.rss ? 'yes' : 'NO'}; event-loop p99 < ${GOAL_LOOP_P99_MS} ms ${goals.loop ? 'yes' : 'NO'}; log bounded (< 200 lines) ${goals.logs ? 'yes' : 'NO'}`,
+  );
   process.stdout.write(lines.join('\n') + '\n');
   const keep = process.env.HOSTILE_KEEP_LOGS;
   if (keep)
@@ -552,4 +736,3 @@ main().catch((e) => {
   cleanupAll();
   process.exit(2);
 });
-

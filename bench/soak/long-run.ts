@@ -135,7 +135,10 @@ async function main(): Promise<void> {
       const t = (Date.now() - t0) / 60_000;
       const points = await Promise.all(nodes.map((n) => sample(n, t)));
       for (const [i, p] of points.entries()) nodes[i].series.push(p);
-      out(`  ${t.toFixed(1).padStart(5)} min  ` + points.map((p, i) => `${nodes[i].name} ${p.fds} fds ${p.rssMB.toFixed(1)} MB${p.timers !== undefined ? ` ${p.timers} timers` : ''}`).join(' | '));
+      out(
+        `  ${t.toFixed(1).padStart(5)} min  ` +
+          points.map((p, i) => `${nodes[i].name} ${p.fds} fds ${p.rssMB.toFixed(1)} MB${p.timers !== undefined ? ` ${p.timers} timers` : ''}`).join(' | '),
+      );
       next += flags.every * 1000;
       await sleep(Math.max(0, Math.min(next, end) - Date.now()));
     }
@@ -172,8 +175,14 @@ async function main(): Promise<void> {
       const s = n.series;
       const late = s.slice(Math.floor(s.length / 3));
       const window = late.length > 1 ? late[late.length - 1].t - late[0].t : 0;
-      const rssSlope = slope(late.map((p) => p.t), late.map((p) => p.rssMB));
-      const fdSlope = slope(late.map((p) => p.t), late.map((p) => p.fds));
+      const rssSlope = slope(
+        late.map((p) => p.t),
+        late.map((p) => p.rssMB),
+      );
+      const fdSlope = slope(
+        late.map((p) => p.t),
+        late.map((p) => p.fds),
+      );
       const rssMed = median(late.map((p) => p.rssMB));
       // a trend: the fitted RSS growth over the window exceeds 5% of the RSS (and 2 MB). fds: each
       // sample's floor still counts the checks in flight (hundreds when the shared CPU is busy), so a

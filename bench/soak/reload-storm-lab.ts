@@ -65,14 +65,36 @@ export interface Daemon {
 }
 
 /** lb: the LB backend of the node that balances (undefined: VRRP only) */
-export function startDaemon(lan: Lan, engine: Engine, nsIndex: number, conf: string, tag: string, fifoOut: string, lb: 'userspace' | 'nftables' | undefined, nodeArgs: string[] = []): Daemon {
+export function startDaemon(
+  lan: Lan,
+  engine: Engine,
+  nsIndex: number,
+  conf: string,
+  tag: string,
+  fifoOut: string,
+  lb: 'userspace' | 'nftables' | undefined,
+  nodeArgs: string[] = [],
+): Daemon {
   if (engine === 'keepalived') {
     const node = startKeepalived(lan, nsIndex, conf, tag);
     return { node, engine, fifoOut, vrrpPid: node.vrrpPid };
   }
   const tmp = join(lan.dir, `${tag}-tmp`);
   mkdirSync(tmp, { recursive: true });
-  const args = ['-n', '-l', '-G', '--json-dump', '-f', conf, '-p', join(lan.dir, `${tag}.pid`), '-r', join(lan.dir, `${tag}-vrrp.pid`), '-c', join(lan.dir, `${tag}-checkers.pid`)];
+  const args = [
+    '-n',
+    '-l',
+    '-G',
+    '--json-dump',
+    '-f',
+    conf,
+    '-p',
+    join(lan.dir, `${tag}.pid`),
+    '-r',
+    join(lan.dir, `${tag}-vrrp.pid`),
+    '-c',
+    join(lan.dir, `${tag}-checkers.pid`),
+  ];
   if (lb) args.push(`--lb-backend=${lb}`);
   else args.push('-P');
   const p = spawn('ip', ['netns', 'exec', lan.namespaces[nsIndex], process.execPath, ...nodeArgs, 'bin/tskeepalived', ...args], {
@@ -190,7 +212,9 @@ export class PacedClient {
   private readonly done: Promise<ClientSummary | undefined>;
 
   constructor(lan: Lan, nsIndex: number, args: { host: string; port: number; periodMs: number; timeoutMs: number; maxMs: number; localAddress?: string }) {
-    this.proc = spawn('ip', ['netns', 'exec', lan.namespaces[nsIndex], process.execPath, '-e', CLIENT_JS, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.proc = spawn('ip', ['netns', 'exec', lan.namespaces[nsIndex], process.execPath, '-e', CLIENT_JS, JSON.stringify(args)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     lan.procs.push(this.proc);
     this.proc.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
     this.done = new Promise((resolve) =>

@@ -65,7 +65,7 @@ function plan(n: number, seed: number): Step[] {
   for (let i = 0; i < invalid; i++) steps.push({ kind: 'invalid', invalid: INVALID_KINDS[i % INVALID_KINDS.length] });
   while (steps.length < n) steps.push({ kind: 'unchanged' });
   let s = seed >>> 0 || 1;
-  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   for (let i = steps.length - 1; i > 0; i--) {
     const j = Math.floor(rnd() * (i + 1));
     [steps[i], steps[j]] = [steps[j], steps[i]];
@@ -202,24 +202,42 @@ async function runStorm(lan: Lan, engine: Engine, steps: Step[]): Promise<StormR
     const good = goodConf(optsA, shape);
     writeFileSync(confA, step.kind === 'invalid' ? invalidConf(good, step.invalid) : good);
     const before = outcomeCount();
-    if (VERBOSE) console.error(`${new Date().toISOString()} SIGHUP ${i + 1}: ${step.kind === 'change' ? `toggle ${step.toggle}` : step.kind === 'invalid' ? `invalid ${step.invalid}` : 'unchanged'}`);
+    if (VERBOSE)
+      console.error(
+        `${new Date().toISOString()} SIGHUP ${i + 1}: ${step.kind === 'change' ? `toggle ${step.toggle}` : step.kind === 'invalid' ? `invalid ${step.invalid}` : 'unchanged'}`,
+      );
     a.node.proc.kill('SIGHUP');
     sent++;
     if (engine === 'tskeepalived') {
       const took = await waitFor(`outcome of SIGHUP ${i + 1}`, () => outcomeCount() > before || !alive(a), 10_000, 5).catch(() => undefined);
       if (took !== undefined) reloadMs.push(took);
-      const refusedNow = a.node.lines.filter((l) => /configuration reloaded|reload refused/.test(l)).at(-1)?.includes('reload refused') ?? false;
+      const refusedNow =
+        a.node.lines
+          .filter((l) => /configuration reloaded|reload refused/.test(l))
+          .at(-1)
+          ?.includes('reload refused') ?? false;
       if (refusedNow) refused++;
       else applied++;
       const dump = readDump(a);
       const instancesOk = JSON.stringify(dump?.instances) === JSON.stringify(expectedInstances(shape));
       for (const octet of HEALTHY_REAL_SERVERS) {
         const r = dump?.reals.find((x) => x.rs.startsWith(`[${SUBNET}.${octet}]:`));
-        if (!r?.alive || r.weight <= 0) healthyDropped.push(`after SIGHUP ${i + 1} (${step.kind}): ${SUBNET}.${octet} ${r ? `alive=${r.alive} weight=${r.weight}` : 'absent'}`);
+        if (!r?.alive || r.weight <= 0)
+          healthyDropped.push(`after SIGHUP ${i + 1} (${step.kind}): ${SUBNET}.${octet} ${r ? `alive=${r.alive} weight=${r.weight}` : 'absent'}`);
       }
       if (step.kind === 'invalid') {
         const kept = alive(a) && refusedNow && instancesOk;
-        invalid.push({ kind: step.invalid, kept, detail: !alive(a) ? 'exited' : !refusedNow ? 'applied' : instancesOk ? 'refused, last good config kept' : `refused but running ${dump?.instances.join(',')}` });
+        invalid.push({
+          kind: step.invalid,
+          kept,
+          detail: !alive(a)
+            ? 'exited'
+            : !refusedNow
+              ? 'applied'
+              : instancesOk
+                ? 'refused, last good config kept'
+                : `refused but running ${dump?.instances.join(',')}`,
+        });
         writeFileSync(confA, good); // the operator fixes the file; the next SIGHUP reads it
       }
     }
@@ -341,7 +359,9 @@ function figures(results: StormResult[], steps: Step[]): string {
   row('unchanged VIPs held by the peer (samples)', (r) => `${r.peerHeld}`);
   row('unchanged VIPs deleted (ip monitor)', (r) => `${r.vipDeleted}`);
   row('GARPs for unchanged VIPs during the storm', (r) => `${r.garps}`);
-  row(`requests (every ${REQUEST_EVERY_MS} ms, ${LB} LB): sent / lost`, (r) => (r.client ? `${r.client.sent} / ${r.client.sent - r.client.ok}` : `n/a (no ${LB} LB)`));
+  row(`requests (every ${REQUEST_EVERY_MS} ms, ${LB} LB): sent / lost`, (r) =>
+    r.client ? `${r.client.sent} / ${r.client.sent - r.client.ok}` : `n/a (no ${LB} LB)`,
+  );
   row('healthy real servers dropped (after a reload)', (r) => (r.engine === 'tskeepalived' ? `${r.healthyDropped.length}` : 'n/a'));
   row('invalid files: running, last good config kept', (r) => `${r.invalid.filter((i) => i.kept).length} of ${r.invalid.length}`);
   row('reload, SIGHUP to outcome p50 / p99 (ms)', (r) => (r.reloadMs.length ? `${pct(r.reloadMs, 50)} / ${pct(r.reloadMs, 99)}` : 'n/a'));
@@ -363,10 +383,19 @@ function figures(results: StormResult[], steps: Step[]): string {
       if (of.length) lines.push(`  ${r.engine}, invalid file '${kind}' (${of.length}x): ${details.join(' | ')}`);
     }
   if (ts) {
-    const failures = ts.client ? Object.entries(ts.client.failures).map(([k, v]) => `${k} x${v}`).join(', ') : '';
+    const failures = ts.client
+      ? Object.entries(ts.client.failures)
+          .map(([k, v]) => `${k} x${v}`)
+          .join(', ')
+      : '';
     if (failures) lines.push(`  tskeepalived lost requests: ${failures}`);
     if (VERBOSE) for (const f of ts.client?.firstFailures ?? []) lines.push(`  request at ${new Date(f.at).toISOString()}: ${f.why}`);
-    if (ts.client) lines.push(`  tskeepalived replies by real server: ${Object.entries(ts.client.replies).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    if (ts.client)
+      lines.push(
+        `  tskeepalived replies by real server: ${Object.entries(ts.client.replies)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      );
     for (const d of ts.healthyDropped.slice(0, 5)) lines.push(`  tskeepalived healthy real server dropped ${d}`);
     for (const l of [...ts.unchangedTransitions.master, ...ts.unchangedTransitions.peer].slice(0, 10)) lines.push(`  tskeepalived transition: ${l}`);
     const lost = ts.client ? ts.client.sent - ts.client.ok : 0;
@@ -377,11 +406,15 @@ function figures(results: StormResult[], steps: Step[]): string {
       ts.invalid.every((i) => i.kept) &&
       ts.crashed.length === 0 &&
       ts.vipsLeftAfterStop === 0;
-    lines.push(`goal (tskeepalived): 0 transitions of unchanged instances, unchanged VIPs never absent, 0 healthy real servers dropped, every invalid file refused with the last good config kept, 0 crashes, no VIP left after SIGTERM: ${goal ? 'met' : 'NOT met'}; requests lost: ${lost}`);
+    lines.push(
+      `goal (tskeepalived): 0 transitions of unchanged instances, unchanged VIPs never absent, 0 healthy real servers dropped, every invalid file refused with the last good config kept, 0 crashes, no VIP left after SIGTERM: ${goal ? 'met' : 'NOT met'}; requests lost: ${lost}`,
+    );
   }
   if (ka) {
     const kt = ka.unchangedTransitions.master.length + ka.unchangedTransitions.peer.length;
-    lines.push(`keepalived 2.2.7: ${kt} transitions of unchanged instances, ${ka.vipAbsent} VIP samples absent, ${ka.invalid.filter((i) => !i.kept).length} of ${ka.invalid.length} invalid files not survived with the VIPs kept`);
+    lines.push(
+      `keepalived 2.2.7: ${kt} transitions of unchanged instances, ${ka.vipAbsent} VIP samples absent, ${ka.invalid.filter((i) => !i.kept).length} of ${ka.invalid.length} invalid files not survived with the VIPs kept`,
+    );
     for (const l of [...ka.unchangedTransitions.master, ...ka.unchangedTransitions.peer].slice(0, 10)) lines.push(`  keepalived transition: ${l}`);
   }
   return lines.join('\n');

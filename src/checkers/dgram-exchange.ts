@@ -4,10 +4,7 @@ import { createSocket } from 'node:dgram';
 import type { CheckTarget } from './types.js';
 import { errorReason } from './types.js';
 
-export type ExchangeOutcome =
-  | { kind: 'reply'; data: Buffer }
-  | { kind: 'timeout' }
-  | { kind: 'error'; reason: string };
+export type ExchangeOutcome = { kind: 'reply'; data: Buffer } | { kind: 'timeout' } | { kind: 'error'; reason: string };
 
 export interface ExchangeOptions {
   payload: Buffer;

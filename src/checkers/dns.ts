@@ -6,7 +6,17 @@ import { exchange } from './dgram-exchange.js';
 import { type CheckResult, type CheckTarget, fail, pass } from './types.js';
 
 export const DNS_TYPES: Record<string, number> = {
-  A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, RRSIG: 46, DNSKEY: 48,
+  A: 1,
+  NS: 2,
+  CNAME: 5,
+  SOA: 6,
+  PTR: 12,
+  MX: 15,
+  TXT: 16,
+  AAAA: 28,
+  SRV: 33,
+  RRSIG: 46,
+  DNSKEY: 48,
 };
 
 export function encodeName(name: string): Buffer {

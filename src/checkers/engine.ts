@@ -409,10 +409,28 @@ export class CheckersEngine implements Engine {
       this.log.info({ vs: v.text, rs: r.text, checker: c.checker.type, reason: res.reason }, r.alive ? 'real server up' : 'real server down');
       const script = r.alive ? r.rs.notifyUp : r.rs.notifyDown;
       if (script) this.runNotify(script, `${r.text} ${r.alive ? 'notify_up' : 'notify_down'}`);
-      this.emit({ kind: 'real-server', virtualServer: v.text, realServer: r.text, up: r.alive, weight, checker: c.checker.type, reason: res.reason, at: Date.now() });
+      this.emit({
+        kind: 'real-server',
+        virtualServer: v.text,
+        realServer: r.text,
+        up: r.alive,
+        weight,
+        checker: c.checker.type,
+        reason: res.reason,
+        at: Date.now(),
+      });
     } else if (weight !== oldWeight) {
       this.log.info({ vs: v.text, rs: r.text, from: oldWeight, to: weight }, 'real server weight changed');
-      this.emit({ kind: 'real-server', virtualServer: v.text, realServer: r.text, up: r.alive, weight, checker: c.checker.type, reason: res.reason, at: Date.now() });
+      this.emit({
+        kind: 'real-server',
+        virtualServer: v.text,
+        realServer: r.text,
+        up: r.alive,
+        weight,
+        checker: c.checker.type,
+        reason: res.reason,
+        at: Date.now(),
+      });
     } else return;
     this.updateQuorum(v);
     this.markDirty(v);
@@ -595,7 +613,9 @@ export class CheckersEngine implements Engine {
       for (const r of v.reals.values())
         for (const c of r.checkers) {
           const s = c.loop?.stats;
-          lines.push(`${v.text} ${r.text} ${c.checker.type}: checks ${s?.checks ?? 0}, failures ${s?.failures ?? 0}, last latency ${s?.lastLatencyMs?.toFixed(1) ?? '-'} ms`);
+          lines.push(
+            `${v.text} ${r.text} ${c.checker.type}: checks ${s?.checks ?? 0}, failures ${s?.failures ?? 0}, last latency ${s?.lastLatencyMs?.toFixed(1) ?? '-'} ms`,
+          );
         }
     return lines.join('\n') + '\n';
   }
@@ -603,7 +623,13 @@ export class CheckersEngine implements Engine {
   metrics(): MetricSample[] {
     const out: MetricSample[] = [];
     for (const v of this.vss.values()) {
-      out.push({ name: 'tskeepalived_virtual_server_quorum_up', help: 'Virtual server quorum state (1 = up)', type: 'gauge', labels: { virtual_server: v.text }, value: v.quorumUp ? 1 : 0 });
+      out.push({
+        name: 'tskeepalived_virtual_server_quorum_up',
+        help: 'Virtual server quorum state (1 = up)',
+        type: 'gauge',
+        labels: { virtual_server: v.text },
+        value: v.quorumUp ? 1 : 0,
+      });
       for (const r of v.reals.values()) {
         const labels = { virtual_server: v.text, real_server: r.text };
         out.push({ name: 'tskeepalived_real_server_up', help: 'Real server health (1 = alive)', type: 'gauge', labels, value: r.alive ? 1 : 0 });
@@ -619,7 +645,13 @@ export class CheckersEngine implements Engine {
         out.push({ name: 'tskeepalived_real_server_checks_total', help: 'Health checks run', type: 'counter', labels, value: checks });
         out.push({ name: 'tskeepalived_real_server_check_failures_total', help: 'Health checks failed', type: 'counter', labels, value: failures });
         if (latency !== undefined)
-          out.push({ name: 'tskeepalived_real_server_check_latency_seconds', help: 'Latency of the last health check', type: 'gauge', labels, value: latency / 1000 });
+          out.push({
+            name: 'tskeepalived_real_server_check_latency_seconds',
+            help: 'Latency of the last health check',
+            type: 'gauge',
+            labels,
+            value: latency / 1000,
+          });
       }
     }
     return out;

@@ -223,13 +223,7 @@ class UrlAttempt implements Dispatcher.DispatchHandler {
 
 const OK: UrlOutcome = { ok: true, reason: '' };
 
-function getOne(
-  cfg: HttpCheck,
-  target: CheckTarget,
-  url: HttpUrl,
-  vhost: string | undefined,
-  signal: AbortSignal | undefined,
-): Promise<UrlOutcome> {
+function getOne(cfg: HttpCheck, target: CheckTarget, url: HttpUrl, vhost: string | undefined, signal: AbortSignal | undefined): Promise<UrlOutcome> {
   return new Promise<UrlOutcome>((resolve) => {
     const attempt = new UrlAttempt(cfg, url, signal, resolve);
     try {
@@ -250,12 +244,7 @@ const TIMEOUT_CODES = new Map([
 
 const PASS_REASONS = ['0 url(s) ok', '1 url(s) ok', '2 url(s) ok', '3 url(s) ok', '4 url(s) ok'];
 
-export async function checkHttp(
-  target: CheckTarget,
-  cfg: HttpCheck,
-  signal?: AbortSignal,
-  defaultVirtualhost?: string,
-): Promise<CheckResult> {
+export async function checkHttp(target: CheckTarget, cfg: HttpCheck, signal?: AbortSignal, defaultVirtualhost?: string): Promise<CheckResult> {
   const started = process.hrtime.bigint();
   const urls = cfg.urls;
   if (urls.length === 0) return fail('no url configured', started);

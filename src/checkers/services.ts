@@ -8,7 +8,11 @@ import { flatString } from './identity.js';
 import { TskeepalivedError } from '../util/errors.js';
 
 export class ServiceExpansionError extends TskeepalivedError {
-  constructor(message: string, readonly file: string, readonly line: number) {
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly line: number,
+  ) {
     super(`${file}:${line}: ${message}`, 'TSK_ERR_SERVICE_EXPANSION');
     this.name = 'ServiceExpansionError';
   }

@@ -133,7 +133,10 @@ export function parseRouteLine(ctx: BuildContext, n: ConfNode): VirtualRoute | u
       if (m !== undefined) route.metric = m;
     } else if (word === 'scope') route.scope = v;
     else if (word === 'protocol' || word === 'proto') route.protocol = v;
-    else if (['mtu', 'hoplimit', 'advmss', 'rtt', 'rttvar', 'reordering', 'window', 'cwnd', 'ssthresh', 'rto_min', 'initcwnd', 'initrwnd'].includes(word) && v === 'lock') {
+    else if (
+      ['mtu', 'hoplimit', 'advmss', 'rtt', 'rttvar', 'reordering', 'window', 'cwnd', 'ssthresh', 'rto_min', 'initcwnd', 'initrwnd'].includes(word) &&
+      v === 'lock'
+    ) {
       route.options[word] = `lock ${w[++i] ?? ''}`;
     }
   }
@@ -153,7 +156,29 @@ export function parseRouteLine(ctx: BuildContext, n: ConfNode): VirtualRoute | u
 }
 
 // ip_proto is documented but keepalived 2.2.7 rejects it ("Unknown rule option ip_proto")
-const RULE_VALUE_OPTS = new Set(['table', 'lookup', 'preference', 'pref', 'priority', 'iif', 'oif', 'tos', 'dsfield', 'fwmark', 'realms', 'goto', 'uidrange', 'protocol', 'sport', 'dport', 'track_group', 'suppress_prefixlength', 'suppress_ifgroup', 'tun_id', 'type']);
+const RULE_VALUE_OPTS = new Set([
+  'table',
+  'lookup',
+  'preference',
+  'pref',
+  'priority',
+  'iif',
+  'oif',
+  'tos',
+  'dsfield',
+  'fwmark',
+  'realms',
+  'goto',
+  'uidrange',
+  'protocol',
+  'sport',
+  'dport',
+  'track_group',
+  'suppress_prefixlength',
+  'suppress_ifgroup',
+  'tun_id',
+  'type',
+]);
 const RULE_FLAGS = new Set(['l3mdev', 'no_track', 'inet', 'inet6', 'not']);
 
 /** One virtual_rules / static_rules line. */
@@ -205,8 +230,7 @@ export function parseRuleLine(ctx: BuildContext, n: ConfNode): VirtualRule | und
     }
     ctx.error(n, `Unknown rule option ${word}`);
   }
-  if ('l3mdev' in rule.options && (rule.table !== undefined || 'goto' in rule.options))
-    ctx.error(n, 'Cannot specify l3mdev with other action');
+  if ('l3mdev' in rule.options && (rule.table !== undefined || 'goto' in rule.options)) ctx.error(n, 'Cannot specify l3mdev with other action');
   if (!hasPref) {
     ctx.error(n, 'Rule has no preference specified - setting to 16384. This is probably not what you want.');
     rule.preference = 16384;

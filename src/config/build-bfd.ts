@@ -25,17 +25,35 @@ function address(set: (b: BfdInstance, a: string) => void, label: string): Handl
 }
 
 export const bfdInstanceTable = new KeywordTable<BfdInstance>('bfd_instance')
-  .model(['neighbor_ip', 'neighbour_ip'], address((b, a) => (b.neighborIp = a), 'neighbor'))
-  .model('source_ip', address((b, a) => (b.sourceIp = a), 'source'))
-  .model('min_rx', ms((b, v) => (b.minRx = v), 1, 1000000))
-  .model('min_tx', ms((b, v) => (b.minTx = v), 1, 1000000))
-  .model('idle_tx', ms((b, v) => (b.idleTx = v), 1, 1000000))
+  .model(
+    ['neighbor_ip', 'neighbour_ip'],
+    address((b, a) => (b.neighborIp = a), 'neighbor'),
+  )
+  .model(
+    'source_ip',
+    address((b, a) => (b.sourceIp = a), 'source'),
+  )
+  .model(
+    'min_rx',
+    ms((b, v) => (b.minRx = v), 1, 1000000),
+  )
+  .model(
+    'min_tx',
+    ms((b, v) => (b.minTx = v), 1, 1000000),
+  )
+  .model(
+    'idle_tx',
+    ms((b, v) => (b.idleTx = v), 1, 1000000),
+  )
   .model('multiplier', (ctx, n, b) => {
     const w = arg(ctx, n);
     const v = w === undefined ? undefined : readUnsigned(ctx, n, w, 1, 255);
     if (v !== undefined) b.multiplier = v;
   })
-  .model('passive', flagField((b) => (b.passive = true)))
+  .model(
+    'passive',
+    flagField((b) => (b.passive = true)),
+  )
   .model(['ttl', 'hoplimit'], (ctx, n, b) => {
     const w = arg(ctx, n);
     const v = w === undefined ? undefined : readUnsigned(ctx, n, w, 1, 255);

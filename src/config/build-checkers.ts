@@ -13,7 +13,11 @@ import { readInt, readTimerMs, readUnsigned, trueFalse } from './values.js';
 type Common = Exclude<Checker, FileCheck | BfdCheck>;
 
 /** Names FILE_CHECK and BFD_CHECK resolve against, set by buildChecker before each walk. */
-const lookup: { trackFiles: Set<string>; bfds: Set<string>; rs: RsRef } = { trackFiles: new Set(), bfds: new Set(), rs: { address: '', port: 0, protocol: '' } };
+const lookup: { trackFiles: Set<string>; bfds: Set<string>; rs: RsRef } = {
+  trackFiles: new Set(),
+  bfds: new Set(),
+  rs: { address: '', port: 0, protocol: '' },
+};
 
 /** What keepalived prints for a real server: [ADDR]:PROTO:PORT */
 export interface RsRef {
@@ -48,7 +52,11 @@ function boolArg<T extends CommonT>(set: (c: T, b: boolean) => void, label: stri
 /** keywords every connection-based checker accepts */
 function addCommon<T extends CommonT>(t: KeywordTable<T>, withConnection: boolean, withTimeout = true): KeywordTable<T> {
   // MISC_CHECK gets only the keywords from `retry` on (keepalived 2.2.7 rejects connect_timeout there)
-  if (withTimeout) t.model('connect_timeout', timer((c, ms) => (c.connectTimeout = ms), 'connect_timeout %s invalid - ignoring'));
+  if (withTimeout)
+    t.model(
+      'connect_timeout',
+      timer((c, ms) => (c.connectTimeout = ms), 'connect_timeout %s invalid - ignoring'),
+    );
   if (withConnection) {
     t.model('connect_ip', (ctx, n, c) => {
       const w = arg(ctx, n);
@@ -93,11 +101,26 @@ function addCommon<T extends CommonT>(t: KeywordTable<T>, withConnection: boolea
       if (w !== undefined && v === undefined) ctx.error(n, `Invalid retry connection value '${w}'`);
       else if (v !== undefined) c.retry = v;
     })
-    .model('delay_before_retry', timer((c, ms) => (c.delayBeforeRetry = ms), "Invalid delay_before_retry connection value '%s'"))
-    .model('warmup', timer((c, ms) => (c.warmup = ms), "Invalid warmup connection value '%s'"))
-    .model('delay_loop', timer((c, ms) => (c.delayLoop = ms), "delay_loop '%s' is invalid - ignoring"))
-    .model('alpha', boolArg((c, b) => (c.alpha = b), 'Invalid alpha parameter'))
-    .model('log_all_failures', boolArg((c, b) => (c.logAllFailures = b), 'Invalid log_all_failures parameter'));
+    .model(
+      'delay_before_retry',
+      timer((c, ms) => (c.delayBeforeRetry = ms), "Invalid delay_before_retry connection value '%s'"),
+    )
+    .model(
+      'warmup',
+      timer((c, ms) => (c.warmup = ms), "Invalid warmup connection value '%s'"),
+    )
+    .model(
+      'delay_loop',
+      timer((c, ms) => (c.delayLoop = ms), "delay_loop '%s' is invalid - ignoring"),
+    )
+    .model(
+      'alpha',
+      boolArg((c, b) => (c.alpha = b), 'Invalid alpha parameter'),
+    )
+    .model(
+      'log_all_failures',
+      boolArg((c, b) => (c.logAllFailures = b), 'Invalid log_all_failures parameter'),
+    );
 }
 
 /** true when w is one or more hex digits */
@@ -123,7 +146,10 @@ function plainStatus(w: string): number {
 }
 
 export const urlTable = new KeywordTable<HttpUrl & { raw?: RawKeyword[] }>('url')
-  .model('path', stringField((u, v) => (u.path = v)))
+  .model(
+    'path',
+    stringField((u, v) => (u.path = v)),
+  )
   .model('digest', (ctx, n, u) => {
     const w = arg(ctx, n);
     if (w === undefined) return;
@@ -148,7 +174,10 @@ export const urlTable = new KeywordTable<HttpUrl & { raw?: RawKeyword[] }>('url'
       u.statusCodes = append(u.statusCodes, { from, to });
     }
   })
-  .model('virtualhost', stringField((u, v) => (u.virtualhost = v)))
+  .model(
+    'virtualhost',
+    stringField((u, v) => (u.virtualhost = v)),
+  )
   .model('regex', (ctx, n, u) => {
     const s = readScript(ctx, ctx.scripts, n);
     if (s) u.regex = s.command;
@@ -176,8 +205,14 @@ function httpTable(type: 'HTTP_GET' | 'SSL_GET') {
       else if (['1.0', '1.0C', '1.1', '1.0K', '1.1K'].includes(w)) c.httpProtocol = w;
       else ctx.error(n, `Invalid http_protocol version ${w}`);
     })
-    .model('enable_sni', boolArg((c, b) => ((c as HttpCheck).enableSni = b), 'Invalid enable_sni parameter'))
-    .model('fast_recovery', boolArg((c, b) => ((c as HttpCheck).fastRecovery = b), 'Invalid fast_recovery parameter'))
+    .model(
+      'enable_sni',
+      boolArg((c, b) => ((c as HttpCheck).enableSni = b), 'Invalid enable_sni parameter'),
+    )
+    .model(
+      'fast_recovery',
+      boolArg((c, b) => ((c as HttpCheck).fastRecovery = b), 'Invalid fast_recovery parameter'),
+    )
     .model('url', (ctx, n, c) => {
       const u: HttpUrl & { raw?: RawKeyword[] } = { path: '', statusCodes: [], loc: n.loc };
       urlTable.walk(ctx, n.children, u);
@@ -193,7 +228,10 @@ export const checkerTables = {
   TCP_CHECK: addCommon(new KeywordTable<CommonT>('TCP_CHECK'), true),
   PING_CHECK: addCommon(new KeywordTable<CommonT>('PING_CHECK'), true),
   SMTP_CHECK: addCommon(new KeywordTable<SmtpCheck>('SMTP_CHECK'), true)
-    .model('helo_name', stringField((c, v) => (c.heloName = v)))
+    .model(
+      'helo_name',
+      stringField((c, v) => (c.heloName = v)),
+    )
     .raw('host'),
   DNS_CHECK: addCommon(new KeywordTable<DnsCheck>('DNS_CHECK'), true)
     .model('type', (ctx, n, c) => {
@@ -202,7 +240,10 @@ export const checkerTables = {
       if (['A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA'].includes(w)) c.queryType = w;
       else ctx.error(n, `Unknown DNS check type ${w} - ignoring`);
     })
-    .model('name', stringField((c, v) => (c.name = v))),
+    .model(
+      'name',
+      stringField((c, v) => (c.name = v)),
+    ),
   UDP_CHECK: addCommon(new KeywordTable<UdpCheck>('UDP_CHECK'), true)
     .model('payload', (ctx, n, c) => {
       const w = n.args[0];

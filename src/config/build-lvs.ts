@@ -94,7 +94,10 @@ export const realServerTable = new KeywordTable<RsDraft>('real_server')
     if (w !== undefined && v === undefined) ctx.error(n, `Invalid real_server lthreshold '${w}' - ignoring`);
     else if (v !== undefined) d.rs.lthreshold = v;
   })
-  .model('inhibit_on_failure', boolOpt((d, b) => (d.rs.inhibitOnFailure = b), 'Invalid inhibit_on_failure parameter %s'))
+  .model(
+    'inhibit_on_failure',
+    boolOpt((d, b) => (d.rs.inhibitOnFailure = b), 'Invalid inhibit_on_failure parameter %s'),
+  )
   .model('notify_up', (ctx, n, d) => {
     if (d.rs.notifyUp) return ctx.error(n, `(${d.rs.address}) notify_up script already specified - ignoring ${n.args[0] ?? ''}`);
     d.rs.notifyUp = readScript(ctx, ctx.scripts, n);
@@ -103,18 +106,36 @@ export const realServerTable = new KeywordTable<RsDraft>('real_server')
     if (d.rs.notifyDown) return ctx.error(n, `(${d.rs.address}) notify_down script already specified - ignoring ${n.args[0] ?? ''}`);
     d.rs.notifyDown = readScript(ctx, ctx.scripts, n);
   })
-  .model('alpha', boolOpt((d, b) => (d.rs.alpha = b), 'Invalid alpha parameter %s'))
+  .model(
+    'alpha',
+    boolOpt((d, b) => (d.rs.alpha = b), 'Invalid alpha parameter %s'),
+  )
   .model('retry', (ctx, n, d) => {
     const w = arg(ctx, n);
     const v = w === undefined ? undefined : readUnsigned(ctx, n, w, 0, 4294967295);
     if (w !== undefined && v === undefined) ctx.error(n, `retry value invalid - ${w}`);
     else if (v !== undefined) d.rs.retry = v;
   })
-  .model('delay_before_retry', timerSet((d, ms) => (d.rs.delayBeforeRetry = ms), "real server delay_before_retry '%s' invalid - ignoring"))
-  .model('warmup', timerSet((d, ms) => (d.rs.warmup = ms), "real server warmup '%s' invalid - ignoring"))
-  .model('connect_timeout', timerSet((d, ms) => (d.rs.connectTimeout = ms), 'real server connect_timeout %s invalid - ignoring'))
-  .model('delay_loop', timerSet((d, ms) => (d.rs.delayLoop = ms), "real server delay_loop '%s' invalid - ignoring"))
-  .model('smtp_alert', boolOpt((d, b) => (d.rs.smtpAlert = b), 'Invalid real_server smtp_alert parameter %s'))
+  .model(
+    'delay_before_retry',
+    timerSet((d, ms) => (d.rs.delayBeforeRetry = ms), "real server delay_before_retry '%s' invalid - ignoring"),
+  )
+  .model(
+    'warmup',
+    timerSet((d, ms) => (d.rs.warmup = ms), "real server warmup '%s' invalid - ignoring"),
+  )
+  .model(
+    'connect_timeout',
+    timerSet((d, ms) => (d.rs.connectTimeout = ms), 'real server connect_timeout %s invalid - ignoring'),
+  )
+  .model(
+    'delay_loop',
+    timerSet((d, ms) => (d.rs.delayLoop = ms), "real server delay_loop '%s' invalid - ignoring"),
+  )
+  .model(
+    'smtp_alert',
+    boolOpt((d, b) => (d.rs.smtpAlert = b), 'Invalid real_server smtp_alert parameter %s'),
+  )
   .raw('virtualhost', 'snmp_name');
 
 for (const type of Object.keys(checkerTables) as CheckerKeyword[]) {
@@ -144,7 +165,15 @@ function buildRealServer(ctx: BuildContext, n: ConfNode, d: VsDraft): void {
     return;
   }
   const rs: RealServer = { address: a.address, family: a.family, port, weight: 1, inhibitOnFailure: d.vs.inhibitOnFailure, checkers: [], loc: n.loc };
-  const rd: RsDraft = { rs, address: rs.address, port, kindSet: false, trackFiles: d.trackFiles, bfds: d.bfds, protocol: d.protocolSet ? protocolName(d.vs.protocol) : 'none' };
+  const rd: RsDraft = {
+    rs,
+    address: rs.address,
+    port,
+    kindSet: false,
+    trackFiles: d.trackFiles,
+    bfds: d.bfds,
+    protocol: d.protocolSet ? protocolName(d.vs.protocol) : 'none',
+  };
   realServerTable.walk(ctx, n.children, rd);
   rs.checkers = exact(rs.checkers);
   if (rd.raw) rs.raw = rd.raw;
@@ -165,11 +194,26 @@ export const virtualServerTable = new KeywordTable<VsDraft>('virtual_server')
     if (w !== undefined && v === undefined) ctx.error(n, `retry value invalid - ${w}`);
     else if (v !== undefined) d.vs.retry = v;
   })
-  .model('delay_before_retry', timerSet((d, ms) => (d.vs.delayBeforeRetry = ms), "virtual server delay before retry '%s' invalid - ignoring"))
-  .model('warmup', timerSet((d, ms) => (d.vs.warmup = ms), "virtual server warmup '%s' invalid - ignoring"))
-  .model('connect_timeout', timerSet((d, ms) => (d.vs.connectTimeout = ms), 'virtual server connect_timeout %s invalid - ignoring'))
-  .model('delay_loop', timerSet((d, ms) => (d.vs.delayLoop = ms), "virtual server delay loop '%s' invalid - ignoring"))
-  .model('inhibit_on_failure', flagField((d) => (d.vs.inhibitOnFailure = true)))
+  .model(
+    'delay_before_retry',
+    timerSet((d, ms) => (d.vs.delayBeforeRetry = ms), "virtual server delay before retry '%s' invalid - ignoring"),
+  )
+  .model(
+    'warmup',
+    timerSet((d, ms) => (d.vs.warmup = ms), "virtual server warmup '%s' invalid - ignoring"),
+  )
+  .model(
+    'connect_timeout',
+    timerSet((d, ms) => (d.vs.connectTimeout = ms), 'virtual server connect_timeout %s invalid - ignoring'),
+  )
+  .model(
+    'delay_loop',
+    timerSet((d, ms) => (d.vs.delayLoop = ms), "virtual server delay loop '%s' invalid - ignoring"),
+  )
+  .model(
+    'inhibit_on_failure',
+    flagField((d) => (d.vs.inhibitOnFailure = true)),
+  )
   .model(['lb_algo', 'lvs_sched'], (ctx, n, d) => {
     const w = arg(ctx, n);
     if (w === undefined) return;
@@ -179,7 +223,10 @@ export const virtualServerTable = new KeywordTable<VsDraft>('virtual_server')
       d.schedSet = true;
     }
   })
-  .model('ops', flagField((d) => (d.vs.ops = true)))
+  .model(
+    'ops',
+    flagField((d) => (d.vs.ops = true)),
+  )
   .model(['lb_kind', 'lvs_method'], (ctx, n, d) => {
     const k = lbKind(ctx, n, 'virtual');
     if (k) {
@@ -194,7 +241,10 @@ export const virtualServerTable = new KeywordTable<VsDraft>('virtual_server')
     if (v === undefined) ctx.error(n, 'persistence_timeout invalid');
     else d.vs.persistenceTimeout = v;
   })
-  .model('persistence_granularity', stringField((d, v) => (d.vs.persistenceGranularity = v)))
+  .model(
+    'persistence_granularity',
+    stringField((d, v) => (d.vs.persistenceGranularity = v)),
+  )
   .model('protocol', (ctx, n, d) => {
     const w = arg(ctx, n);
     if (w === undefined) return;
@@ -204,13 +254,22 @@ export const virtualServerTable = new KeywordTable<VsDraft>('virtual_server')
       d.protocolSet = true;
     } else ctx.error(n, `Unknown protocol ${w} - ignoring`);
   })
-  .model('smtp_alert', boolOpt((d, b) => (d.vs.smtpAlert = b), 'Invalid virtual_server smtp_alert parameter %s'))
+  .model(
+    'smtp_alert',
+    boolOpt((d, b) => (d.vs.smtpAlert = b), 'Invalid virtual_server smtp_alert parameter %s'),
+  )
   .model('virtualhost', (ctx, n, d) => {
     if (n.args[0] === undefined) ctx.error(n, 'virtual server virtualhost missing');
     else d.vs.virtualhost = n.args[0];
   })
-  .model('alpha', flagField((d) => (d.vs.alpha = true)))
-  .model('omega', flagField((d) => (d.vs.omega = true)))
+  .model(
+    'alpha',
+    flagField((d) => (d.vs.alpha = true)),
+  )
+  .model(
+    'omega',
+    flagField((d) => (d.vs.omega = true)),
+  )
   .model('quorum_up', (ctx, n, d) => (d.vs.quorumUp = readScript(ctx, ctx.scripts, n) ?? d.vs.quorumUp))
   .model('quorum_down', (ctx, n, d) => (d.vs.quorumDown = readScript(ctx, ctx.scripts, n) ?? d.vs.quorumDown))
   .model('quorum', (ctx, n, d) => {
@@ -319,7 +378,10 @@ export function newVirtualServer(ctx: BuildContext, n: ConfNode): VirtualServer 
     port = p;
   }
   if (!a) {
-    ctx.error(n, `Invalid virtual server IP address${n.args[1] !== undefined ? '/port' : ''} ${a0}${n.args[1] !== undefined ? '/' + n.args[1] : ''} - skipping`);
+    ctx.error(
+      n,
+      `Invalid virtual server IP address${n.args[1] !== undefined ? '/port' : ''} ${a0}${n.args[1] !== undefined ? '/' + n.args[1] : ''} - skipping`,
+    );
     return undefined;
   }
   return { key: { kind: 'addr', address: a.address, family: a.family, port }, ...base };

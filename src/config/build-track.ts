@@ -67,7 +67,10 @@ export const vrrpScriptTable = new KeywordTable<VrrpScript>('vrrp_script')
     if (n.args[1] !== undefined) s.group = n.args[1];
     if (!ctx.scripts.userExists(u)) ctx.error(n, `Unable to set uid/gid for script ${s.script?.command ?? s.name}`);
   })
-  .model('init_fail', flagField((s) => (s.initFail = true)));
+  .model(
+    'init_fail',
+    flagField((s) => (s.initFail = true)),
+  );
 
 export function newVrrpScript(name: string, n: ConfNode): VrrpScript {
   return { name, interval: 1000, timeout: 0, weight: 0, weightReverse: false, rise: 1, fall: 1, initFail: false, loc: n.loc };
@@ -166,7 +169,10 @@ export const trackProcessTable = new KeywordTable<TrackProcess>('vrrp_track_proc
     if (n.keyword !== 'fork_delay') t.terminateDelay = us / 1000;
     if (n.keyword !== 'terminate_delay') t.forkDelay = us / 1000;
   })
-  .model('full_command', flagField((t) => (t.fullCommand = true)));
+  .model(
+    'full_command',
+    flagField((t) => (t.fullCommand = true)),
+  );
 
 export function newTrackProcess(name: string, n: ConfNode): TrackProcess {
   return { name, process: [], weight: 0, weightReverse: false, quorum: 1, fullCommand: false, loc: n.loc };

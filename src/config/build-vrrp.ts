@@ -154,9 +154,18 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
       else d.v.useVmac = w;
     }
   })
-  .model('use_vmac_addr', flagField((d) => (d.v.useVmacAddr = true)))
-  .model('vmac_xmit_base', flagField((d) => (d.v.vmacXmitBase = true)))
-  .model('dont_track_primary', flagField((d) => (d.v.dontTrackPrimary = true)))
+  .model(
+    'use_vmac_addr',
+    flagField((d) => (d.v.useVmacAddr = true)),
+  )
+  .model(
+    'vmac_xmit_base',
+    flagField((d) => (d.v.vmacXmitBase = true)),
+  )
+  .model(
+    'dont_track_primary',
+    flagField((d) => (d.v.dontTrackPrimary = true)),
+  )
   .model('track_interface', (ctx, n, d) => {
     for (const c of n.children ?? []) {
       if (!ctx.hasInterface(c.keyword)) {
@@ -181,16 +190,52 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
     }
   })
   .model('track_script', (ctx, n, d) => {
-    d.v.trackScript.push(...readTrackRefs(ctx, n, -253, 253, (s) => d.reg.scripts.has(s), (s) => `(${d.v.name}) track script ${s} not found, ignoring...`));
+    d.v.trackScript.push(
+      ...readTrackRefs(
+        ctx,
+        n,
+        -253,
+        253,
+        (s) => d.reg.scripts.has(s),
+        (s) => `(${d.v.name}) track script ${s} not found, ignoring...`,
+      ),
+    );
   })
   .model('track_file', (ctx, n, d) => {
-    d.v.trackFile.push(...readTrackRefs(ctx, n, -254, 254, (s) => d.reg.trackFiles.has(s), (s) => `(${d.v.name}) track_file ${s} not found, ignoring...`));
+    d.v.trackFile.push(
+      ...readTrackRefs(
+        ctx,
+        n,
+        -254,
+        254,
+        (s) => d.reg.trackFiles.has(s),
+        (s) => `(${d.v.name}) track_file ${s} not found, ignoring...`,
+      ),
+    );
   })
   .model('track_process', (ctx, n, d) => {
-    (d.v.trackProcess ??= []).push(...readTrackRefs(ctx, n, -254, 254, (s) => d.reg.trackProcesses.has(s), (s) => `(${d.v.name}) track process ${s} not found, ignoring...`));
+    (d.v.trackProcess ??= []).push(
+      ...readTrackRefs(
+        ctx,
+        n,
+        -254,
+        254,
+        (s) => d.reg.trackProcesses.has(s),
+        (s) => `(${d.v.name}) track process ${s} not found, ignoring...`,
+      ),
+    );
   })
   .model('track_bfd', (ctx, n, d) => {
-    (d.v.trackBfd ??= []).push(...readTrackRefs(ctx, n, -253, 253, (s) => d.reg.bfds.has(s), (s) => `(${d.v.name}) track bfd ${s} not found, ignoring...`));
+    (d.v.trackBfd ??= []).push(
+      ...readTrackRefs(
+        ctx,
+        n,
+        -253,
+        253,
+        (s) => d.reg.bfds.has(s),
+        (s) => `(${d.v.name}) track bfd ${s} not found, ignoring...`,
+      ),
+    );
   })
   .model('mcast_src_ip', (ctx, n, d) => {
     const w = arg(ctx, n);
@@ -215,7 +260,10 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
     else if (!isMulticast(a.address)) ctx.error(n, `(${d.v.name}) mcast_dst_ip ${w} not multicast. Skipping...`);
     else d.v.mcastDstIp = a.address;
   })
-  .model('track_src_ip', flagField((d) => (d.v.trackSrcIp = true)))
+  .model(
+    'track_src_ip',
+    flagField((d) => (d.v.trackSrcIp = true)),
+  )
   .model('unicast_peer', (ctx, n, d) => {
     d.unicastConfigured = true;
     for (const c of n.children ?? []) {
@@ -234,8 +282,14 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
       d.v.unicastPeers.push(peer);
     }
   })
-  .model('unicast_fault_no_peer', flagField((d) => ((d.v.unicastFaultNoPeer = true), (d.unicastConfigured = true))))
-  .model('check_unicast_src', flagField((d) => ((d.v.checkUnicastSrc = true), (d.unicastConfigured = true))))
+  .model(
+    'unicast_fault_no_peer',
+    flagField((d) => ((d.v.unicastFaultNoPeer = true), (d.unicastConfigured = true))),
+  )
+  .model(
+    'check_unicast_src',
+    flagField((d) => ((d.v.checkUnicastSrc = true), (d.unicastConfigured = true))),
+  )
   .rawWith('old_unicast_checksum', (_ctx, _n, d) => {
     d.unicastConfigured = true;
   })
@@ -285,7 +339,10 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
   })
   .model('virtual_ipaddress', addresses(false))
   .model('virtual_ipaddress_excluded', addresses(true))
-  .model('promote_secondaries', flagField((d) => (d.v.promoteSecondaries = true)))
+  .model(
+    'promote_secondaries',
+    flagField((d) => (d.v.promoteSecondaries = true)),
+  )
   .model('virtual_routes', (ctx, n, d) => {
     for (const c of n.children ?? []) {
       const r = parseRouteLine(ctx, c);
@@ -298,8 +355,14 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
       if (r) d.v.virtualRules.push(r);
     }
   })
-  .model('accept', flagField((d) => (d.v.accept = true)))
-  .model('no_accept', flagField((d) => (d.v.accept = false)))
+  .model(
+    'accept',
+    flagField((d) => (d.v.accept = true)),
+  )
+  .model(
+    'no_accept',
+    flagField((d) => (d.v.accept = false)),
+  )
   .model('skip_check_adv_addr', (ctx, n, d) => {
     const b = optBool(ctx, n, d, 'skip_check_adv_addr');
     if (b !== undefined) d.v.skipCheckAdvAddr = b;
@@ -308,8 +371,14 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
     const b = optBool(ctx, n, d, 'strict_mode');
     if (b !== undefined) d.v.strictMode = b;
   })
-  .model('preempt', flagField((d) => (d.v.nopreempt = false)))
-  .model('nopreempt', flagField((d) => (d.v.nopreempt = true)))
+  .model(
+    'preempt',
+    flagField((d) => (d.v.nopreempt = false)),
+  )
+  .model(
+    'nopreempt',
+    flagField((d) => (d.v.nopreempt = true)),
+  )
   .model('preempt_delay', (ctx, n, d) => {
     const w = arg(ctx, n);
     if (w === undefined) return;
@@ -353,7 +422,10 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
     ctx.error(n, `      ${' '.repeat(Math.max(0, d.v.name.length - 2))}Please use global lvs_sync_daemon`);
     d.v.lvsSyncDaemonInterface = w;
   })
-  .model('garp_master_delay', garpSeconds((v, ms) => (v.garpMasterDelay = ms), 'garp_master_delay'))
+  .model(
+    'garp_master_delay',
+    garpSeconds((v, ms) => (v.garpMasterDelay = ms), 'garp_master_delay'),
+  )
   .model('garp_master_refresh', (ctx, n, d) => {
     const w = arg(ctx, n);
     if (w === undefined) return;
@@ -361,9 +433,18 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
     if (v === undefined) ctx.error(n, `(${d.v.name}): Invalid garp_master_refresh '${w}' - ignoring`);
     else d.v.garpMasterRefresh = v * 1000;
   })
-  .model('garp_master_repeat', garpCount((v, c) => (v.garpMasterRepeat = c), 'garp_master_repeat'))
-  .model('garp_master_refresh_repeat', garpCount((v, c) => (v.garpMasterRefreshRepeat = c), 'garp_master_refresh_repeat'))
-  .model('garp_lower_prio_delay', garpSeconds((v, ms) => (v.garpLowerPrioDelay = ms), 'garp_lower_prio_delay'))
+  .model(
+    'garp_master_repeat',
+    garpCount((v, c) => (v.garpMasterRepeat = c), 'garp_master_repeat'),
+  )
+  .model(
+    'garp_master_refresh_repeat',
+    garpCount((v, c) => (v.garpMasterRefreshRepeat = c), 'garp_master_refresh_repeat'),
+  )
+  .model(
+    'garp_lower_prio_delay',
+    garpSeconds((v, ms) => (v.garpLowerPrioDelay = ms), 'garp_lower_prio_delay'),
+  )
   .model('garp_lower_prio_repeat', (ctx, n, d) => {
     const w = arg(ctx, n);
     if (w === undefined) return;
@@ -406,7 +487,9 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
       } else ctx.error(c, `Unknown keyword '${c.keyword}'`);
     }
   })
-  .model('linkbeat_use_polling', (ctx, n, d) => ctx.error(n, `(${d.v.name}) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block`))
+  .model('linkbeat_use_polling', (ctx, n, d) =>
+    ctx.error(n, `(${d.v.name}) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block`),
+  )
   .raw('use_ipvlan', 'native_ipv6', 'garp_extra_if', 'vmac_garp_intvl', 'kernel_rx_buf_size');
 
 // ---------------------------------------------------------------- vrrp_sync_group
@@ -449,10 +532,28 @@ export const syncGroupTable = new KeywordTable<SyncGroupDraft>('vrrp_sync_group'
     }
   })
   .model('track_script', (ctx, n, d) => {
-    d.g.trackScript.push(...readTrackRefs(ctx, n, -253, 253, (s) => d.reg.scripts.has(s), (s) => `(${d.g.name}) track script ${s} not found, ignoring...`));
+    d.g.trackScript.push(
+      ...readTrackRefs(
+        ctx,
+        n,
+        -253,
+        253,
+        (s) => d.reg.scripts.has(s),
+        (s) => `(${d.g.name}) track script ${s} not found, ignoring...`,
+      ),
+    );
   })
   .model('track_file', (ctx, n, d) => {
-    d.g.trackFile.push(...readTrackRefs(ctx, n, -254, 254, (s) => d.reg.trackFiles.has(s), (s) => `(${d.g.name}) track_file ${s} not found, ignoring...`));
+    d.g.trackFile.push(
+      ...readTrackRefs(
+        ctx,
+        n,
+        -254,
+        254,
+        (s) => d.reg.trackFiles.has(s),
+        (s) => `(${d.g.name}) track_file ${s} not found, ignoring...`,
+      ),
+    );
   })
   .model('notify_backup', sgNotify('backup', 'notify_backup'))
   .model('notify_master', sgNotify('master', 'notify_master'))
@@ -470,17 +571,44 @@ export const syncGroupTable = new KeywordTable<SyncGroupDraft>('vrrp_sync_group'
     ctx.error(n, `(${d.g.name}) global_tracking is deprecated. Use track_interface/script/file on the sync group`);
     d.g.globalTracking = true;
   })
-  .model('sync_group_tracking_weight', flagField((d) => (d.g.syncGroupTrackingWeight = true)))
+  .model(
+    'sync_group_tracking_weight',
+    flagField((d) => (d.g.syncGroupTrackingWeight = true)),
+  )
   .model('track_process', (ctx, n, d) => {
-    readTrackRefs(ctx, n, -254, 254, (s) => d.reg.trackProcesses.has(s), (s) => `(${d.g.name}) track process ${s} not found, ignoring...`);
+    readTrackRefs(
+      ctx,
+      n,
+      -254,
+      254,
+      (s) => d.reg.trackProcesses.has(s),
+      (s) => `(${d.g.name}) track process ${s} not found, ignoring...`,
+    );
   })
   .model('track_bfd', (ctx, n, d) => {
-    readTrackRefs(ctx, n, -253, 253, (s) => d.reg.bfds.has(s), (s) => `(${d.g.name}) track bfd ${s} not found, ignoring...`);
+    readTrackRefs(
+      ctx,
+      n,
+      -253,
+      253,
+      (s) => d.reg.bfds.has(s),
+      (s) => `(${d.g.name}) track bfd ${s} not found, ignoring...`,
+    );
   })
   .raw('notify_priority_changes');
 
 export function newSyncGroup(name: string, n: ConfNode): SyncGroup {
-  return { name, members: [], notify: {}, globalTracking: false, syncGroupTrackingWeight: false, trackInterface: [], trackScript: [], trackFile: [], loc: n.loc };
+  return {
+    name,
+    members: [],
+    notify: {},
+    globalTracking: false,
+    syncGroupTrackingWeight: false,
+    trackInterface: [],
+    trackScript: [],
+    trackFile: [],
+    loc: n.loc,
+  };
 }
 
 /** keepalived's checks of `use_vmac ... MAC`: 5 or 6 hex octets, unicast, not an RFC 5798 address. */
@@ -490,6 +618,7 @@ function vmacMacProblem(w: string): string | undefined {
     return `VMAC invalid MAC address ${w} - ignored`;
   const b = octets.map((o) => parseInt(o, 16));
   if (b[0] & 1) return `VMAC MAC address is multicast ${w} - ignoring`;
-  if (b[0] === 0 && b[1] === 0 && b[2] === 0x5e && b[3] === 0 && (b[4] === 1 || b[4] === 2)) return `VMAC MAC address not allowed to be RFC5798 address (${w}) - ignoring`;
+  if (b[0] === 0 && b[1] === 0 && b[2] === 0x5e && b[3] === 0 && (b[4] === 1 || b[4] === 2))
+    return `VMAC MAC address not allowed to be RFC5798 address (${w}) - ignoring`;
   return undefined;
 }

@@ -228,7 +228,8 @@ export class ConfigBuild {
    * bfd_instance in several processes)
    */
   private collectNames(): void {
-    for (const n of this.byPass[Pass.Vrrp]) if ((n.keyword === 'track_file' || n.keyword === 'vrrp_track_file') && n.args[0]) this.trackFileNames.add(n.args[0]);
+    for (const n of this.byPass[Pass.Vrrp])
+      if ((n.keyword === 'track_file' || n.keyword === 'vrrp_track_file') && n.args[0]) this.trackFileNames.add(n.args[0]);
     for (const n of this.byPass[Pass.Bfd]) if (n.args[0]) this.bfdNames.add(n.args[0]);
     for (const n of this.byPass[Pass.Vrrp]) if (n.keyword === 'track_group' && n.args[0]) this.ctx.trackGroups.add(n.args[0]);
   }
@@ -366,7 +367,8 @@ export class ConfigBuild {
         case 'garp_group':
           for (const c of n.children ?? []) {
             if (c.keyword === 'interface') {
-              if (c.args[0] !== undefined && !ctx.hasInterface(c.args[0])) ctx.error(c, `WARNING - interface ${c.args[0]} specified for garp_group doesn't exist`);
+              if (c.args[0] !== undefined && !ctx.hasInterface(c.args[0]))
+                ctx.error(c, `WARNING - interface ${c.args[0]} specified for garp_group doesn't exist`);
             } else if (c.keyword === 'interfaces') {
               for (const i of c.children ?? []) {
                 if (!ctx.hasInterface(i.keyword)) ctx.error(i, `WARNING - interface ${i.keyword} specified for garp_group doesn't exist`);

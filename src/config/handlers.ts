@@ -33,7 +33,12 @@ export function intField<T>(set: (t: T, v: number) => void, min: number, max: nu
 }
 
 /** seconds (decimal, µs resolution) -> ms; min/max in µs */
-export function timerField<T>(set: (t: T, ms: number) => void, minUs = 0, maxUs = Number.MAX_SAFE_INTEGER, bad?: (ctx: BuildContext, n: ConfNode, w: string) => void): Handler<T> {
+export function timerField<T>(
+  set: (t: T, ms: number) => void,
+  minUs = 0,
+  maxUs = Number.MAX_SAFE_INTEGER,
+  bad?: (ctx: BuildContext, n: ConfNode, w: string) => void,
+): Handler<T> {
   return (ctx, n, t) => {
     const w = arg(ctx, n);
     if (w === undefined) return;

@@ -52,7 +52,22 @@ const INLINE_RAW: Record<string, Set<string>> = {
   SSL: new Set(['password', 'ca', 'certificate', 'key']),
 };
 
-const MODELLED_ROOT = new Set(['global_defs', 'net_namespace', 'instance', 'static_ipaddress', 'static_routes', 'static_rules', 'track_file', 'vrrp_track_process', 'bfd_instance', 'vrrp_script', 'vrrp_sync_group', 'vrrp_instance', 'virtual_server_group', 'virtual_server']);
+const MODELLED_ROOT = new Set([
+  'global_defs',
+  'net_namespace',
+  'instance',
+  'static_ipaddress',
+  'static_routes',
+  'static_rules',
+  'track_file',
+  'vrrp_track_process',
+  'bfd_instance',
+  'vrrp_script',
+  'vrrp_sync_group',
+  'vrrp_instance',
+  'virtual_server_group',
+  'virtual_server',
+]);
 
 export function keywordHandling(block: string, keyword: string, args = ''): KeywordHandling {
   if (REJECTED_BY_KEEPALIVED.has(`${block} ${keyword}`)) return 'rejected';

@@ -34,7 +34,10 @@ export function addVirtualServerScripts(flags: ScriptFlags, vs: VirtualServer): 
 
 function securityViolation(ctx: BuildContext, flags: ScriptFlags, what: string): void {
   if (flags.isScript && !ctx.scripts.enableScriptSecurity)
-    ctx.report('security', `SECURITY VIOLATION - ${what} are being executed but script_security not enabled.${flags.insecure ? ' There are insecure scripts.' : ''}`);
+    ctx.report(
+      'security',
+      `SECURITY VIOLATION - ${what} are being executed but script_security not enabled.${flags.insecure ? ' There are insecure scripts.' : ''}`,
+    );
 }
 
 /** keepalived's parent process checks start/shutdown scripts right after reading the config. */
@@ -93,7 +96,7 @@ export function validateVirtualServer(ctx: BuildContext, d: VsDraft, groups: Rea
   }
   const k = vs.key;
   const grp = k.kind === 'group' ? groups.get(k.group) : undefined;
-  const hasAddr = k.kind === 'addr' || (grp?.entries.some((e) => e.kind === 'addr'));
+  const hasAddr = k.kind === 'addr' || grp?.entries.some((e) => e.kind === 'addr');
   const fwmarkOnly = k.kind === 'fwmark' || (grp !== undefined && grp.entries.length > 0 && grp.entries.every((e) => e.kind === 'fwmark'));
   if (hasAddr && !d.protocolSet) {
     ctx.error(undefined, `Virtual server ${formatVs(vs, d.protocolSet)}: no protocol set - defaulting to UDP`);
@@ -115,20 +118,21 @@ export function validateVirtualServer(ctx: BuildContext, d: VsDraft, groups: Rea
   let reportedKind = false;
   // ports seen per address (no per-server key string: large configs have many servers)
   const seenRs = new Map<string, Set<number>>();
-  if (vs.realServers.length > 1 && mayHaveDuplicate(vs.realServers)) vs.realServers = vs.realServers.filter((rs) => {
-    const ports = seenRs.get(rs.address);
-    if (ports === undefined) {
-      seenRs.set(rs.address, new Set([rs.port]));
-      return true;
-    }
-    if (!ports.has(rs.port)) {
-      ports.add(rs.port);
-      return true;
-    }
-    const proto = d.protocolSet ? protocolName(vs.protocol) : 'none';
-    ctx.error(undefined, `VS ${formatVs(vs, d.protocolSet)}: real server [${rs.address}]:${proto}:${rs.port} is duplicated - removing second rs`);
-    return false;
-  });
+  if (vs.realServers.length > 1 && mayHaveDuplicate(vs.realServers))
+    vs.realServers = vs.realServers.filter((rs) => {
+      const ports = seenRs.get(rs.address);
+      if (ports === undefined) {
+        seenRs.set(rs.address, new Set([rs.port]));
+        return true;
+      }
+      if (!ports.has(rs.port)) {
+        ports.add(rs.port);
+        return true;
+      }
+      const proto = d.protocolSet ? protocolName(vs.protocol) : 'none';
+      ctx.error(undefined, `VS ${formatVs(vs, d.protocolSet)}: real server [${rs.address}]:${proto}:${rs.port} is duplicated - removing second rs`);
+      return false;
+    });
   const rss = vs.realServers;
   for (let i = 0; i < rss.length; i++) {
     const rs = rss[i]!;
@@ -238,7 +242,10 @@ export function validateVrrp(ctx: BuildContext, cfg: KeepalivedConfig, state: Bu
       }
     }
     if (d.unicastConfigured && v.unicastPeers.length === 0 && !v.unicastFaultNoPeer && !quiet)
-      ctx.warning(undefined, `(${v.name}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.`);
+      ctx.warning(
+        undefined,
+        `(${v.name}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.`,
+      );
     if (v.priority === 255 && v.nopreempt) {
       say(`(${v.name}) nopreempt is incompatible with priority 255. resetting nopreempt`);
       v.nopreempt = false;

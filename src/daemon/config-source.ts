@@ -11,7 +11,10 @@ export interface LoadOutcome {
   refused?: string;
 }
 
-type LoadFn = (path: string, opts: { configId?: string }) => Promise<{ config: KeepalivedConfig; diagnostics: Diagnostic[] }> | { config: KeepalivedConfig; diagnostics: Diagnostic[] };
+type LoadFn = (
+  path: string,
+  opts: { configId?: string },
+) => Promise<{ config: KeepalivedConfig; diagnostics: Diagnostic[] }> | { config: KeepalivedConfig; diagnostics: Diagnostic[] };
 
 let loader: LoadFn | undefined;
 

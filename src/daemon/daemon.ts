@@ -335,7 +335,9 @@ export class Daemon {
     });
     const extra: MetricSample[] = [
       g('tskeepalived_info', 'Version and router id.', 1, { version: VERSION, router_id: this.config.global.routerId }),
-      ...(['vrrp', 'checkers'] as Kind[]).map((k) => g('tskeepalived_engine_up', 'Whether the engine runs (1) or not (0).', this.engines.has(k) ? 1 : 0, { engine: k })),
+      ...(['vrrp', 'checkers'] as Kind[]).map((k) =>
+        g('tskeepalived_engine_up', 'Whether the engine runs (1) or not (0).', this.engines.has(k) ? 1 : 0, { engine: k }),
+      ),
       ...(['vrrp', 'checkers'] as Kind[]).map((k) =>
         g('tskeepalived_engine_errors_total', 'Exceptions caught from an engine.', this.counters.engineErrors[k], { engine: k }, 'counter'),
       ),

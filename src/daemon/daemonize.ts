@@ -96,9 +96,7 @@ export async function spawnDaemonChild(configFile: string, namespace?: string, t
       else if (m?.type === 'failed') done(m.code, m.message);
     });
     child.on('error', (e) => done(4, `tskeepalived: cannot start the daemon: ${e.message}`));
-    child.on('exit', (code, signal) =>
-      done(code ?? 1, `tskeepalived: the daemon exited during startup (${signal ?? `exit code ${code}`})`),
-    );
+    child.on('exit', (code, signal) => done(code ?? 1, `tskeepalived: the daemon exited during startup (${signal ?? `exit code ${code}`})`));
   });
 }
 

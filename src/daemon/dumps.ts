@@ -41,11 +41,28 @@ function safe(fn: () => string, what: string): string {
 }
 
 export function dataDumpText(h: DumpHeader, engines: Engine[]): string {
-  return headerText(h) + engines.map((e) => section(`${e.name === 'vrrp' ? 'VRRP' : 'Checkers'} data`, safe(() => e.dumpData(), 'dump'))).join('');
+  return (
+    headerText(h) +
+    engines
+      .map((e) =>
+        section(
+          `${e.name === 'vrrp' ? 'VRRP' : 'Checkers'} data`,
+          safe(() => e.dumpData(), 'dump'),
+        ),
+      )
+      .join('')
+  );
 }
 
 export function statsDumpText(engines: Engine[]): string {
-  return engines.map((e) => section(`${e.name === 'vrrp' ? 'VRRP' : 'Checkers'} statistics`, safe(() => e.dumpStats(), 'dump'))).join('');
+  return engines
+    .map((e) =>
+      section(
+        `${e.name === 'vrrp' ? 'VRRP' : 'Checkers'} statistics`,
+        safe(() => e.dumpStats(), 'dump'),
+      ),
+    )
+    .join('');
 }
 
 export function writeDataDump(path: string, h: DumpHeader, engines: Engine[]): void {

@@ -44,10 +44,7 @@ export class DryRunBackend implements LbBackend {
     this.dumps++;
     const head = this.header?.(norm);
     this.out.write((head !== undefined ? head + '\n' : '') + text);
-    this.log.info(
-      { backend: this.name, services: norm.services.length, destinations: destinationCount(norm) },
-      'LB desired state changed',
-    );
+    this.log.info({ backend: this.name, services: norm.services.length, destinations: destinationCount(norm) }, 'LB desired state changed');
   }
 
   current(): LbState {

@@ -37,10 +37,7 @@ export interface LbBackendChoice {
  * Resolve the backend name. A bad --lb-backend value or lb_backend keyword value is a clear error
  * (with file:line for the config keyword when known).
  */
-export function chooseBackend(
-  cli: { lbBackend?: string },
-  global?: { lbBackend?: string; loc?: { file: string; line: number } },
-): LbBackendChoice {
+export function chooseBackend(cli: { lbBackend?: string }, global?: { lbBackend?: string; loc?: { file: string; line: number } }): LbBackendChoice {
   const valid = 'expected ipvs, nftables, userspace or dry-run';
   if (cli.lbBackend !== undefined) {
     if (!isLbBackendName(cli.lbBackend)) throw new LbBackendChoiceError(`invalid --lb-backend value "${cli.lbBackend}": ${valid}`);

@@ -2,14 +2,7 @@
 // removed services, changed services, new services, removed/changed/new destinations.
 import type { LbPlan } from './state.js';
 import { serviceKeyText } from './backend.js';
-import {
-  encodeDelDest,
-  encodeDelService,
-  encodeNewDest,
-  encodeNewService,
-  encodeSetDest,
-  encodeSetService,
-} from './ipvs-codec.js';
+import { encodeDelDest, encodeDelService, encodeNewDest, encodeNewService, encodeSetDest, encodeSetService } from './ipvs-codec.js';
 
 export interface IpvsOp {
   /** for logs and errors, e.g. "add service [10.0.0.1]:tcp:80" */

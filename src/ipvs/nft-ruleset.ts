@@ -152,10 +152,21 @@ function dnatStatement(s: Service, opts: NftRulesetOptions, notes: string[]): st
   const sel = selectorFor(s, notes);
   if (active.length === 1) return `${l4match}dnat to ${singleTarget(s, active[0]!)}`;
   let seq: number[];
-  if (sel.hashed) seq = rendezvousSlots(active.map((d) => ({ id: destinationId(d), weight: d.weight })), HASH_SLOTS);
+  if (sel.hashed)
+    seq = rendezvousSlots(
+      active.map((d) => ({ id: destinationId(d), weight: d.weight })),
+      HASH_SLOTS,
+    );
   else {
     const rrOnly = s.scheduler === 'rr';
-    seq = smoothSequence(rrOnly ? active.map(() => 1) : slotCounts(active.map((d) => d.weight), opts.maxSlots ?? 1024));
+    seq = smoothSequence(
+      rrOnly
+        ? active.map(() => 1)
+        : slotCounts(
+            active.map((d) => d.weight),
+            opts.maxSlots ?? 1024,
+          ),
+    );
   }
   const entries = seq.map((di, slot) => `${slot} : ${target(s, active[di]!)}`).join(', ');
   const seed = sel.hashed ? ` seed 0x${(opts.seed >>> 0).toString(16)}` : '';

@@ -64,8 +64,7 @@ export class NftablesBackend implements LbBackend {
     if (r.code !== 0) throw new LbUnavailableError(`nftables is not available: ${r.stderr.trim() || `nft exited with ${r.code}`}`);
     if (this.command.length === 1) {
       const fwd = await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8').catch(() => '');
-      if (fwd.trim() === '0')
-        this.log.warn({ backend: this.name }, 'net.ipv4.ip_forward is 0: NAT load balancing of forwarded traffic needs it set to 1');
+      if (fwd.trim() === '0') this.log.warn({ backend: this.name }, 'net.ipv4.ip_forward is 0: NAT load balancing of forwarded traffic needs it set to 1');
     }
     this.log.info({ backend: this.name, table: this.table }, 'LB backend nftables ready');
   }

@@ -128,12 +128,7 @@ export function serviceAttrsDiffer(a: Service, b: Service): boolean {
 }
 
 export function destinationAttrsDiffer(a: Destination, b: Destination): boolean {
-  return (
-    a.weight !== b.weight ||
-    a.lbKind !== b.lbKind ||
-    (a.uthreshold ?? 0) !== (b.uthreshold ?? 0) ||
-    (a.lthreshold ?? 0) !== (b.lthreshold ?? 0)
-  );
+  return a.weight !== b.weight || a.lbKind !== b.lbKind || (a.uthreshold ?? 0) !== (b.uthreshold ?? 0) || (a.lthreshold ?? 0) !== (b.lthreshold ?? 0);
 }
 
 export interface DestChange {
@@ -177,10 +172,7 @@ export function planChanges(from: LbState, to: LbState): LbPlan {
 }
 
 export function planIsEmpty(p: LbPlan): boolean {
-  return (
-    p.delServices.length + p.editServices.length + p.addServices.length + p.delDests.length + p.editDests.length + p.addDests.length ===
-    0
-  );
+  return p.delServices.length + p.editServices.length + p.addServices.length + p.delDests.length + p.editDests.length + p.addDests.length === 0;
 }
 
 export function planSize(p: LbPlan): number {

@@ -154,4 +154,3 @@ export class UserspaceBackend implements LbBackend {
     this.state = { services: [] };
   }
 }
-

@@ -11,10 +11,7 @@ function pad2(n: number): string {
 export function formatTime(ms: number): string {
   const d = new Date(ms);
   const ms3 = String(d.getMilliseconds()).padStart(3, '0');
-  return (
-    `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ` +
-    `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}.${ms3}`
-  );
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ` + `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}.${ms3}`;
 }
 
 function valueText(v: unknown): string {
@@ -53,8 +50,7 @@ export function formatRecord(rec: Record<string, unknown>): string {
   const level = levelLabel(rec.level).toUpperCase().padEnd(5);
   const sub = typeof rec.subsystem === 'string' ? ` [${rec.subsystem}]` : '';
   // engines may already start the message with keepalived's "(VI_1)": do not repeat it
-  const inst =
-    typeof rec.instance === 'string' && !(typeof rec.msg === 'string' && rec.msg.startsWith(`(${rec.instance})`)) ? ` (${rec.instance})` : '';
+  const inst = typeof rec.instance === 'string' && !(typeof rec.msg === 'string' && rec.msg.startsWith(`(${rec.instance})`)) ? ` (${rec.instance})` : '';
   const msg = typeof rec.msg === 'string' ? ` ${rec.msg}` : '';
   const extras = Object.keys(rec)
     .filter((k) => !RESERVED.has(k) && rec[k] !== undefined)

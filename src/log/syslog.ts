@@ -113,11 +113,7 @@ function tryLoggerProcess(path: string, facility: number, ident: string): Syslog
 }
 
 /** Open syslog; undefined (with the reason) when no transport works here. */
-export async function openSyslog(
-  facility: number,
-  ident = 'Keepalived',
-  path = '/dev/log',
-): Promise<{ sink?: SyslogSink; reason?: string }> {
+export async function openSyslog(facility: number, ident = 'Keepalived', path = '/dev/log'): Promise<{ sink?: SyslogSink; reason?: string }> {
   if (!isSocket(path)) return { reason: `${path} is not a syslog socket (no syslog daemon here)` };
   const native = await tryNative(path, facility, ident);
   if (native) return { sink: native };

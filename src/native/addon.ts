@@ -22,10 +22,12 @@ export interface NativeAddon {
 export const ADDON_FILE = 'tskeepalived_native.node';
 
 export class NativeUnavailableError extends TskeepalivedError {
-  constructor(readonly searched: string[], readonly causeText: string) {
+  constructor(
+    readonly searched: string[],
+    readonly causeText: string,
+  ) {
     super(
-      `native socket layer not built: run npm ci with python3, make and g++ available ` +
-        `(looked for ${searched.join(', ')}; cause: ${causeText})`,
+      `native socket layer not built: run npm ci with python3, make and g++ available ` + `(looked for ${searched.join(', ')}; cause: ${causeText})`,
       'TSK_ERR_NATIVE_UNAVAILABLE',
     );
     this.name = 'NativeUnavailableError';

@@ -104,4 +104,3 @@ export function ipPktInfo(src: string | undefined, ifindex: number): RawCmsg {
   if (src) parseIPv4(src).copy(d, 4);
   return { level: IPPROTO_IP, type: IP_PKTINFO, data: d };
 }
-

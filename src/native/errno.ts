@@ -50,7 +50,11 @@ export function describeErrno(errno: number): string {
 /** A failed system call: errno is positive, code is its name. */
 export class SystemError extends TskeepalivedError {
   readonly errno: number;
-  constructor(readonly syscall: string, errno: number, context?: string) {
+  constructor(
+    readonly syscall: string,
+    errno: number,
+    context?: string,
+  ) {
     const n = Math.abs(errno);
     super(`${syscall}${context ? ` (${context})` : ''} failed: ${describeErrno(n)}`, errnoName(n));
     this.name = 'SystemError';

@@ -1,15 +1,6 @@
 // Generic netlink: message header and family resolution through the "nlctrl" controller.
 import { NETLINK_GENERIC } from '../native/constants.js';
-import {
-  attrMap,
-  attrStr,
-  attrString,
-  decodeAttrs,
-  NetlinkDecodeError,
-  readAttrU16,
-  readAttrU32,
-  type NetlinkMessage,
-} from './netlink-codec.js';
+import { attrMap, attrStr, attrString, decodeAttrs, NetlinkDecodeError, readAttrU16, readAttrU32, type NetlinkMessage } from './netlink-codec.js';
 import { NetlinkSocket } from './netlink.js';
 import { hasErrorCode, TskeepalivedError } from '../util/errors.js';
 

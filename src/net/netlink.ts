@@ -165,11 +165,7 @@ export interface MonitorOptions {
 export class NetlinkMonitor {
   private readonly sock: RawSocket;
 
-  constructor(
-    opts: MonitorOptions,
-    onMessages: (msgs: NetlinkMessage[]) => void,
-    onError: (e: Error) => void = () => {},
-  ) {
+  constructor(opts: MonitorOptions, onMessages: (msgs: NetlinkMessage[]) => void, onError: (e: Error) => void = () => {}) {
     this.sock = RawSocket.open(AF_NETLINK, SOCK_RAW, opts.protocol ?? NETLINK_ROUTE, opts.label ?? 'netlink-monitor', {
       data: 256 * 1024,
       control: 0,

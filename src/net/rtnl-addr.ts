@@ -119,7 +119,7 @@ export function encodeAddress(spec: AddressSpec): Buffer {
     if (spec.label.length > 15) throw new AddressSpecError(`label "${spec.label}" longer than 15 characters`);
     parts.push(attrStr(IFA_LABEL, spec.label));
   }
-  if (flags > 0xff || (flags & IFA_F_NODAD)) parts.push(attrU32(IFA_FLAGS, flags));
+  if (flags > 0xff || flags & IFA_F_NODAD) parts.push(attrU32(IFA_FLAGS, flags));
   if (spec.preferredLft !== undefined || spec.validLft !== undefined) {
     const ci = Buffer.alloc(16);
     writeU32(ci, spec.preferredLft ?? FOREVER, 0);

@@ -101,7 +101,10 @@ export function decodeLink(m: NetlinkMessage): LinkInfo {
 }
 
 export function listLinks(nl: NetlinkSocket = routeSocket()): LinkInfo[] {
-  return nl.dump('list links', RTM_GETLINK, encodeIfinfomsg()).filter((m) => m.type === RTM_NEWLINK).map(decodeLink);
+  return nl
+    .dump('list links', RTM_GETLINK, encodeIfinfomsg())
+    .filter((m) => m.type === RTM_NEWLINK)
+    .map(decodeLink);
 }
 
 /** One interface by name or index; undefined when it does not exist. */

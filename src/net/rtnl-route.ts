@@ -1,7 +1,17 @@
 // Routes: RTM_NEWROUTE / RTM_DELROUTE / RTM_GETROUTE encoding, decoding and I/O.
 import { AF_INET, AF_INET6 } from '../native/constants.js';
 import { formatIP, ipFamily, parseIP, parseRoutePrefix, type Prefix } from '../util/inet.js';
-import { attrMap, attrU32, encodeAttr, NetlinkDecodeError, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, readAttrU32, type NetlinkMessage } from './netlink-codec.js';
+import {
+  attrMap,
+  attrU32,
+  encodeAttr,
+  NetlinkDecodeError,
+  NLM_F_CREATE,
+  NLM_F_EXCL,
+  NLM_F_REPLACE,
+  readAttrU32,
+  type NetlinkMessage,
+} from './netlink-codec.js';
 import { routeSocket, type NetlinkSocket } from './netlink.js';
 import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE, SCOPES } from './rtnl-constants.js';
 import { TskeepalivedError } from '../util/errors.js';

@@ -2,7 +2,19 @@
 import { AF_INET, AF_INET6 } from '../native/constants.js';
 import { readU32, writeU32 } from '../native/host-order.js';
 import { formatIP, parseIP, parseRoutePrefix } from '../util/inet.js';
-import { attrMap, attrStr, attrString, attrU32, attrU8, encodeAttr, NetlinkDecodeError, NLM_F_CREATE, NLM_F_EXCL, readAttrU32, type NetlinkMessage } from './netlink-codec.js';
+import {
+  attrMap,
+  attrStr,
+  attrString,
+  attrU32,
+  attrU8,
+  encodeAttr,
+  NetlinkDecodeError,
+  NLM_F_CREATE,
+  NLM_F_EXCL,
+  readAttrU32,
+  type NetlinkMessage,
+} from './netlink-codec.js';
 import { routeSocket, type NetlinkSocket } from './netlink.js';
 import { RTM_DELRULE, RTM_GETRULE, RTM_NEWRULE } from './rtnl-constants.js';
 import { RT_TABLE_MAIN, RT_TABLE_UNSPEC, RTPROT_KEEPALIVED } from './rtnl-route.js';
@@ -140,7 +152,13 @@ export function decodeRule(m: NetlinkMessage): RuleInfo {
 }
 
 function describe(s: RuleSpec): string {
-  const w = [s.from && `from ${s.from}`, s.to && `to ${s.to}`, s.fwmark !== undefined && `fwmark ${s.fwmark}`, s.table !== undefined && `table ${s.table}`, s.preference !== undefined && `pref ${s.preference}`];
+  const w = [
+    s.from && `from ${s.from}`,
+    s.to && `to ${s.to}`,
+    s.fwmark !== undefined && `fwmark ${s.fwmark}`,
+    s.table !== undefined && `table ${s.table}`,
+    s.preference !== undefined && `pref ${s.preference}`,
+  ];
   return w.filter(Boolean).join(' ') || 'all';
 }
 
@@ -155,5 +173,8 @@ export function deleteRule(spec: RuleSpec, nl: NetlinkSocket = routeSocket()): v
 export function listRules(family: 4 | 6, nl: NetlinkSocket = routeSocket()): RuleInfo[] {
   const h = Buffer.alloc(HDR_LEN);
   h[0] = family === 4 ? AF_INET : AF_INET6;
-  return nl.dump('list rules', RTM_GETRULE, h).filter((m) => m.type === RTM_NEWRULE).map(decodeRule);
+  return nl
+    .dump('list rules', RTM_GETRULE, h)
+    .filter((m) => m.type === RTM_NEWRULE)
+    .map(decodeRule);
 }

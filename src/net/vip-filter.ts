@@ -62,7 +62,12 @@ export function vipFilterScript(table: string, entries: readonly VipFilterEntry[
     );
     // link-local addresses are only unique per interface: matched as (address, interface)
     if (link6.length)
-      out.push('  set vips_link_local {', '    type ipv6_addr . iface_index', `    elements = { ${link6.map((e) => `${e.address} . ${JSON.stringify(e.dev)}`).join(', ')} }`, '  }');
+      out.push(
+        '  set vips_link_local {',
+        '    type ipv6_addr . iface_index',
+        `    elements = { ${link6.map((e) => `${e.address} . ${JSON.stringify(e.dev)}`).join(', ')} }`,
+        '  }',
+      );
     out.push(
       '  chain out {',
       '    type filter hook output priority filter - 1; policy accept;',

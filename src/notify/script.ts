@@ -30,7 +30,10 @@ let groupCache: Map<string, number> | undefined;
 
 function readDb(path: string): string[][] {
   try {
-    return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => l.split(':'));
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(':'));
   } catch {
     return [];
   }
@@ -65,8 +68,7 @@ export function runScript(spec: ScriptSpec, opts: RunOptions = {}): Promise<Scri
   }
   if (groupName !== undefined) {
     gid = lookupGroup(groupName);
-    if (gid === undefined)
-      return Promise.resolve(done({ code: null, signal: null, timedOut: false, error: `unknown group '${groupName}'` }));
+    if (gid === undefined) return Promise.resolve(done({ code: null, signal: null, timedOut: false, error: `unknown group '${groupName}'` }));
   }
   return new Promise((resolve) => {
     let timer: NodeJS.Timeout | undefined;

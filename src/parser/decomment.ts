@@ -8,7 +8,12 @@ export interface DecommentResult {
   openQuote: string | null;
 }
 
-const SPACE = 32, TAB = 9, QUOTE = 34, HASH = 35, BANG = 33, BACKSLASH = 92;
+const SPACE = 32,
+  TAB = 9,
+  QUOTE = 34,
+  HASH = 35,
+  BANG = 33,
+  BACKSLASH = 92;
 
 function trimBlanksEnd(s: string, end: number): number {
   while (end > 0) {

@@ -123,10 +123,14 @@ export class Definitions {
     let end: number;
     let allowMultiline: boolean;
     if (braces) {
-      let ps = -1, pe = -1;
+      let ps = -1,
+        pe = -1;
       while (p < n) {
         const c = line.charCodeAt(p);
-        if (c === 32) { p++; continue; }
+        if (c === 32) {
+          p++;
+          continue;
+        }
         if (!isDigit(c)) break;
         if (ps < 0) ps = p;
         pe = p;

@@ -49,7 +49,11 @@ export class FileStack {
   readonly files: string[] = [];
   private readonly topName: string;
 
-  constructor(cwd: string, topName: string, private readonly sink: FileErrorSink) {
+  constructor(
+    cwd: string,
+    topName: string,
+    private readonly sink: FileErrorSink,
+  ) {
     this.cwd = cwd;
     this.topName = topName;
   }
@@ -81,16 +85,21 @@ export class FileStack {
   /** open_glob_file(): returns false when nothing could be opened */
   openGlob(pattern: string, includeType: number): boolean {
     if (this.stack.length >= MAX_INCLUDE_DEPTH) {
-      this.sink.fileError(
-        `include depth exceeded (more than ${MAX_INCLUDE_DEPTH} levels) - not including '${pattern}'`,
-        true,
-        this.where(),
-      );
+      this.sink.fileError(`include depth exceeded (more than ${MAX_INCLUDE_DEPTH} levels) - not including '${pattern}'`, true, this.where());
       return false;
     }
     const entry: Entry = {
-      pattern, matches: [], nextMatch: 0, includeType, savedIncludeCheck: this.includeCheck,
-      numMatches: 0, displayName: null, path: '', lineNo: 0, file: null, savedCwd: null,
+      pattern,
+      matches: [],
+      nextMatch: 0,
+      includeType,
+      savedIncludeCheck: this.includeCheck,
+      numMatches: 0,
+      displayName: null,
+      path: '',
+      lineNo: 0,
+      file: null,
+      savedCwd: null,
     };
     this.stack.push(entry);
     const g = glob(pattern, this.cwd);
@@ -212,10 +221,15 @@ export class FileStack {
 
 function describeErrno(code: string): string {
   switch (code) {
-    case 'EACCES': return 'Permission denied';
-    case 'ENOENT': return 'No such file or directory';
-    case 'EMFILE': return 'Too many open files';
-    case 'EISDIR': return 'Is a directory';
-    default: return code;
+    case 'EACCES':
+      return 'Permission denied';
+    case 'ENOENT':
+      return 'No such file or directory';
+    case 'EMFILE':
+      return 'Too many open files';
+    case 'EISDIR':
+      return 'Is a directory';
+    default:
+      return code;
   }
 }

@@ -102,8 +102,16 @@ interface ParseState {
 
 function freshState(maxSets = 0): ParseState {
   return {
-    keyword: '', sawParen: false, variable: '', argsStart: -1, numbers: [], variables: [], sets: [],
-    restStart: -1, maxSets, firstError: null,
+    keyword: '',
+    sawParen: false,
+    variable: '',
+    argsStart: -1,
+    numbers: [],
+    variables: [],
+    sets: [],
+    restStart: -1,
+    maxSets,
+    firstError: null,
   };
 }
 
@@ -238,11 +246,7 @@ function buildGrammar(chev: typeof Chevrotain): Grammar {
     lstBareName = this.RULE('lstBareName', (): string => {
       let s = '';
       this.OPTION(() => {
-        const first = this.OR([
-          { ALT: () => this.CONSUME(Word) },
-          { ALT: () => this.CONSUME(LParen) },
-          { ALT: () => this.CONSUME(RParen) },
-        ]);
+        const first = this.OR([{ ALT: () => this.CONSUME(Word) }, { ALT: () => this.CONSUME(LParen) }, { ALT: () => this.CONSUME(RParen) }]);
         const rest = this.SUBRULE(this.lstName);
         this.ACTION(() => {
           s = first.image + rest;
@@ -255,11 +259,7 @@ function buildGrammar(chev: typeof Chevrotain): Grammar {
     lstValue = this.RULE('lstValue', (): string => {
       let s = '';
       this.MANY(() => {
-        const t = this.OR([
-          { ALT: () => this.CONSUME(Word) },
-          { ALT: () => this.CONSUME(LParen) },
-          { ALT: () => this.CONSUME(LBrace) },
-        ]);
+        const t = this.OR([{ ALT: () => this.CONSUME(Word) }, { ALT: () => this.CONSUME(LParen) }, { ALT: () => this.CONSUME(LBrace) }]);
         this.ACTION(() => {
           s += t.image;
         });
@@ -276,11 +276,7 @@ function buildGrammar(chev: typeof Chevrotain): Grammar {
           s = first.image;
         });
         this.MANY(() => {
-          const t = this.OR2([
-            { ALT: () => this.CONSUME2(Word) },
-            { ALT: () => this.CONSUME2(LParen) },
-            { ALT: () => this.CONSUME(LBrace) },
-          ]);
+          const t = this.OR2([{ ALT: () => this.CONSUME2(Word) }, { ALT: () => this.CONSUME2(LParen) }, { ALT: () => this.CONSUME(LBrace) }]);
           this.ACTION(() => {
             s += t.image;
           });

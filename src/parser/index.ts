@@ -8,7 +8,7 @@
 // them in: include/file problems from the parent, everything else from the child.
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import type { Diagnostic, DiagnosticCode, Severity, } from './diagnostic.js';
+import type { Diagnostic, DiagnosticCode, Severity } from './diagnostic.js';
 import type { ConfNode, ParseOptions, ParseResult } from './ast.js';
 import { CopySource } from './copy-source.js';
 import { FileStack, INCLUDE_ALL, INCLUDE_B, INCLUDE_M, INCLUDE_R, INCLUDE_W } from './file-stack.js';
@@ -40,7 +40,10 @@ export function parseConfig(path: string, opts: ParseOptions = {}): ParseResult 
   const diagnostics: Diagnostic[] = [];
   const diag = (severity: Severity, message: string, file: string | null, line: number, bare = false, code?: DiagnosticCode): void => {
     const d: Diagnostic = {
-      severity, message, file: file ?? path, line,
+      severity,
+      message,
+      file: file ?? path,
+      line,
       keepalivedText: bare ? message : formatWhere(file, line, message),
     };
     if (code) d.code = code;
@@ -168,24 +171,25 @@ export function parseConfig(path: string, opts: ParseOptions = {}): ParseResult 
   return result;
 }
 
-
 function includeType(buf: string): number {
   switch (buf[7]) {
-    case 'r': return INCLUDE_R;
-    case 'a': return INCLUDE_R | INCLUDE_M | INCLUDE_B | INCLUDE_W;
-    case 'w': return INCLUDE_R | INCLUDE_M | INCLUDE_W;
-    case 'm': return INCLUDE_R | INCLUDE_M;
-    case 'b': return INCLUDE_R | INCLUDE_B;
-    default: return 0;
+    case 'r':
+      return INCLUDE_R;
+    case 'a':
+      return INCLUDE_R | INCLUDE_M | INCLUDE_B | INCLUDE_W;
+    case 'w':
+      return INCLUDE_R | INCLUDE_M | INCLUDE_W;
+    case 'm':
+      return INCLUDE_R | INCLUDE_M;
+    case 'b':
+      return INCLUDE_R | INCLUDE_B;
+    default:
+      return 0;
   }
 }
 
 /** keepalived's check_conf_file(); returns the exit code when keepalived -t stops here */
-function checkTopFile(
-  path: string,
-  cwd: string,
-  diag: (s: Severity, m: string, f: string | null, l: number) => void,
-): number | null {
+function checkTopFile(path: string, cwd: string, diag: (s: Severity, m: string, f: string | null, l: number) => void): number | null {
   const g = glob(path, cwd);
   if (g.paths.length === 0) {
     if (g.missingFiles || g.missingDirs) diag('info', `Config files missing '${path}'.`, null, 0);

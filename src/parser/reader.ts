@@ -30,7 +30,7 @@ export interface LineSource {
   cwd(): string;
 }
 
-export type ReaderReport = (message: string, severity: 'error' | 'warning' | 'info', code?: DiagnosticCode) => void
+export type ReaderReport = (message: string, severity: 'error' | 'warning' | 'info', code?: DiagnosticCode) => void;
 
 function isBlank(c: number): boolean {
   return c === 32 || c === 9;
@@ -77,9 +77,7 @@ export class LineReader implements SubstState {
 
   /** nothing pending: the next line comes straight from the source */
   isIdle(): boolean {
-    return (
-      this.residue === null && this.seqs.length === 0 && this.multiline === null && this.multilineDef === null
-    );
+    return this.residue === null && this.seqs.length === 0 && this.multiline === null && this.multilineDef === null;
   }
 
   /** a '}' seen by the fast path (keeps block_depth and its "Extra '}'" report) */
@@ -95,10 +93,7 @@ export class LineReader implements SubstState {
   pushMultiline(p: MultilinePtr): void {
     if (this.multilineStack.length >= MAX_MULTILINE_DEPTH) {
       // a multiline definition that (indirectly) contains itself: keepalived never ends
-      this.report(
-        `multiline definitions nested more than ${MAX_MULTILINE_DEPTH} deep (a definition refers to itself?) - not expanding further`,
-        'error',
-      );
+      this.report(`multiline definitions nested more than ${MAX_MULTILINE_DEPTH} deep (a definition refers to itself?) - not expanding further`, 'error');
       this.multilineAllowed = false;
       return;
     }
@@ -169,10 +164,7 @@ export class LineReader implements SubstState {
       buf = this.residue;
       this.residue = null;
       if (++this.residueCount > MAX_RESIDUES) {
-        this.report(
-          `a line keeps producing brace-separated parts (more than ${MAX_RESIDUES}; self-referring definition?) - dropping the rest`,
-          'error',
-        );
+        this.report(`a line keeps producing brace-separated parts (more than ${MAX_RESIDUES}; self-referring definition?) - dropping the rest`, 'error');
         this.residueCount = 0;
         return '';
       }
@@ -324,7 +316,10 @@ export class LineReader implements SubstState {
       buf.charCodeAt(1) === 83
         ? parseSeq(buf, (args) => {
             const noMultiline: SubstState = {
-              multiline: null, multilineAllowed: true, pushMultiline() {}, multilineStarted() {},
+              multiline: null,
+              multilineAllowed: true,
+              pushMultiline() {},
+              multilineStarted() {},
             };
             return this.defs.replace(args, noMultiline, 64).text;
           })

@@ -34,7 +34,10 @@ export class TreeBuilder {
   private pendingRoot: ConfNode | null = null;
   stopped = false;
 
-  constructor(private readonly report: TreeReport, sink?: (node: ConfNode) => boolean) {
+  constructor(
+    private readonly report: TreeReport,
+    sink?: (node: ConfNode) => boolean,
+  ) {
     if (sink) this.sink = sink;
   }
 

@@ -61,7 +61,13 @@ export class EventLoopDelay {
 
   metrics(): MetricSample[] {
     const w = this.last;
-    const g = (name: string, help: string, value: number, labels: Record<string, string> = {}, type: 'gauge' | 'counter' = 'gauge'): MetricSample => ({ name, help, type, labels, value });
+    const g = (name: string, help: string, value: number, labels: Record<string, string> = {}, type: 'gauge' | 'counter' = 'gauge'): MetricSample => ({
+      name,
+      help,
+      type,
+      labels,
+      value,
+    });
     const help = `Event-loop delay over the last complete ${this.windowMs / 1000} s window (timer lateness, ${this.resolutionMs} ms sampling), by quantile.`;
     return [
       g('tskeepalived_event_loop_delay_seconds', help, w.p50Ms / 1000, { quantile: '0.5' }),

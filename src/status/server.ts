@@ -33,8 +33,7 @@ export function parseListen(text: string): ListenAddress {
     portText = t.slice(i + 1);
   }
   const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port < 0 || port > 65535)
-    throw new ListenParseError(`invalid status listen address '${text}' (expected PORT or HOST:PORT)`);
+  if (!/^\d+$/.test(portText) || port < 0 || port > 65535) throw new ListenParseError(`invalid status listen address '${text}' (expected PORT or HOST:PORT)`);
   return { host, port };
 }
 

@@ -41,7 +41,10 @@ const isIPv4 = (text: string): boolean => fastIPv4(text) || (!text.includes(':')
 const isIPv6 = (text: string): boolean => text.includes(':') && netModule().isIPv6(text);
 
 export class AddressError extends TskeepalivedError {
-  constructor(readonly input: string, reason: string) {
+  constructor(
+    readonly input: string,
+    reason: string,
+  ) {
     super(`invalid IP address "${input}": ${reason}`, 'TSK_ERR_ADDRESS');
     this.name = 'AddressError';
   }

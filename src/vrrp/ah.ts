@@ -107,9 +107,7 @@ export function parseAhHeader(buf: Buffer, off: number): AhHeader | undefined {
 
 export type AhOpenError = 'malformed' | 'not-vrrp' | 'icv-mismatch' | 'spi-mismatch';
 
-export type AhOpenResult =
-  | { ok: true; vrrp: Buffer; seq: number; src: string; dst: string; ttl: number }
-  | { ok: false; reason: AhOpenError; detail: string };
+export type AhOpenResult = { ok: true; vrrp: Buffer; seq: number; src: string; dst: string; ttl: number } | { ok: false; reason: AhOpenError; detail: string };
 
 /**
  * Verify a received AH datagram (IPv4 header included, as a raw socket delivers it) with the
@@ -126,7 +124,8 @@ export function openAhDatagram(datagram: Buffer, pass: string, unicast: boolean)
   if (!ah) return { ok: false, reason: 'malformed', detail: `${total} bytes, AH header truncated or not 24 bytes` };
   if (ah.nextHeader !== IPPROTO_VRRP) return { ok: false, reason: 'not-vrrp', detail: `next header ${ah.nextHeader}` };
   const expected = computeIcv(whole, ihl, ahKey(pass), unicast);
-  if (!constantTimeEqual(expected, ah.icv)) return { ok: false, reason: 'icv-mismatch', detail: 'invalid IPSEC HMAC-MD5 value (fields mutated or bad password)' };
+  if (!constantTimeEqual(expected, ah.icv))
+    return { ok: false, reason: 'icv-mismatch', detail: 'invalid IPSEC HMAC-MD5 value (fields mutated or bad password)' };
   const srcWord = whole.readUInt32BE(12);
   if (ah.spi !== srcWord) return { ok: false, reason: 'spi-mismatch', detail: `SPI 0x${ah.spi.toString(16)} is not the source address` };
   return {

@@ -47,7 +47,18 @@ function fingerprint(inst: VrrpInstance, config: KeepalivedConfig): string {
         trackScript: group.trackScript,
         trackFile: group.trackFile,
       },
-      g: [g.vrrpMcastGroup4, g.vrrpMcastGroup6, g.vrrpSkipCheckAdvAddr, g.vrrpCheckUnicastSrc, g.vrrpLowerPrioNoAdvert, g.vrrpHigherPrioSendAdvert, g.vrrpGarpInterval, g.vrrpGnaInterval, g.defaultInterface, usesVmac(inst) && [g.vmacPrefix, g.vmacAddrPrefix]],
+      g: [
+        g.vrrpMcastGroup4,
+        g.vrrpMcastGroup6,
+        g.vrrpSkipCheckAdvAddr,
+        g.vrrpCheckUnicastSrc,
+        g.vrrpLowerPrioNoAdvert,
+        g.vrrpHigherPrioSendAdvert,
+        g.vrrpGarpInterval,
+        g.vrrpGnaInterval,
+        g.defaultInterface,
+        usesVmac(inst) && [g.vmacPrefix, g.vmacAddrPrefix],
+      ],
     }),
   );
 }
@@ -201,8 +212,12 @@ export class VrrpEngine implements Engine {
     }
     for (const sg of config.syncGroups) {
       const members = sg.members.map((n) => this.instances.get(n)?.rt).filter((x): x is InstanceRuntime => !!x);
-      const grt = new SyncGroupRuntime(sg, members, () => this.config!.global, this.log.child({ group: sg.name }), (state, previous) =>
-        this.emit({ kind: 'vrrp-group', name: sg.name, state, previous, at: Date.now() }),
+      const grt = new SyncGroupRuntime(
+        sg,
+        members,
+        () => this.config!.global,
+        this.log.child({ group: sg.name }),
+        (state, previous) => this.emit({ kind: 'vrrp-group', name: sg.name, state, previous, at: Date.now() }),
       );
       // a group that survives a reload keeps its state (no spurious group transition)
       const was = previous.get(sg.name);
@@ -347,7 +362,10 @@ export class VrrpEngine implements Engine {
   }
 
   dumpData(): string {
-    return renderData([...this.instances.values()].map((e) => e.rt), [...this.groups.values()]);
+    return renderData(
+      [...this.instances.values()].map((e) => e.rt),
+      [...this.groups.values()],
+    );
   }
 
   dumpStats(): string {

@@ -144,8 +144,7 @@ export class GarpSchedule {
         }
     };
     if (v4.length) {
-      if (logIt)
-        this.log.info(`Sending/queueing gratuitous ARPs on ${this.target.logInterface()} for ${v4.map((v) => v.prefix.address).join(', ')}`);
+      if (logIt) this.log.info(`Sending/queueing gratuitous ARPs on ${this.target.logInterface()} for ${v4.map((v) => v.prefix.address).join(', ')}`);
       schedule(v4, s.garpIntervalMs);
     }
     if (v6.length) {

@@ -46,7 +46,8 @@ export class InstanceVmacs {
     if (!cfg.virtualRouterId) return true;
     let ok = true;
     if (this.plan.main && info) {
-      if (cfg.unicastPeers.length && !cfg.vmacXmitBase) this.log.warn(`use_vmac with unicast peers needs vmac_xmit_base (keepalived.conf(5)); adverts are sent from ${this.plan.main}`);
+      if (cfg.unicastPeers.length && !cfg.vmacXmitBase)
+        this.log.warn(`use_vmac with unicast peers needs vmac_xmit_base (keepalived.conf(5)); adverts are sent from ${this.plan.main}`);
       const configured = cfg.unicastSrcIp ?? cfg.mcastSrcIp;
       // an IPv6 VMAC sends adverts from the configured source or the base interface's link-local address
       const linkLocal = cfg.family === 6 && !cfg.vmacXmitBase ? (configured?.includes(':') ? canonicalIp(configured) : baseLinkLocal(info)) : undefined;

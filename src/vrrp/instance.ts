@@ -126,7 +126,7 @@ export class InstanceRuntime {
     else if (cfg.mcastSrcIp) this.primaryAddress = canonicalIp(cfg.mcastSrcIp);
     else if (info) {
       const cands = info.addresses.filter((a) => a.family === this.family);
-      const pick = this.family === 6 ? cands.find((a) => a.address.startsWith('fe80')) ?? cands[0] : cands[0];
+      const pick = this.family === 6 ? (cands.find((a) => a.address.startsWith('fe80')) ?? cands[0]) : cands[0];
       this.primaryAddress = pick?.address;
     }
     const basePriority = cfg.priority;
@@ -214,7 +214,7 @@ export class InstanceRuntime {
 
   /** The interface an address goes on: the VMAC for the instance's own family on its interface. */
   devFor(v: VirtualAddress): string {
-    return this.vmacs ? this.vmacs.devFor(v) : v.dev ?? this.ifname;
+    return this.vmacs ? this.vmacs.devFor(v) : (v.dev ?? this.ifname);
   }
 
   /** Called by the engine whenever a tracked object or link changed. */
@@ -227,16 +227,29 @@ export class InstanceRuntime {
       trackFile: [...this.cfg.trackFile, ...(this.groupTrack?.trackFile ?? [])],
     };
     if (!this.cfg.dontTrackPrimary) items.push({ kind: 'interface', name: this.ifname, weight: 0, reverse: false, ok: this.hooks.linkUp(this.ifname) ?? true });
-    for (const r of refs.trackInterface) items.push({ kind: 'interface', name: r.name, weight: r.weight ?? 0, reverse: r.reverse, ok: this.hooks.linkUp(r.name) ?? false });
+    for (const r of refs.trackInterface)
+      items.push({ kind: 'interface', name: r.name, weight: r.weight ?? 0, reverse: r.reverse, ok: this.hooks.linkUp(r.name) ?? false });
     for (const r of refs.trackScript) {
       const t = this.hooks.scriptTracker(r.name);
       if (!t || t.disabled) continue;
-      items.push({ kind: 'script', name: r.name, weight: r.weight ?? t.def.weight, reverse: r.reverse || (r.weight === undefined && t.def.weightReverse), ok: t.ok });
+      items.push({
+        kind: 'script',
+        name: r.name,
+        weight: r.weight ?? t.def.weight,
+        reverse: r.reverse || (r.weight === undefined && t.def.weightReverse),
+        ok: t.ok,
+      });
     }
     for (const r of refs.trackFile) {
       const t = this.hooks.fileTracker(r.name);
       if (!t) continue;
-      items.push({ kind: 'file', name: r.name, weight: r.weight ?? t.def.weight, reverse: r.reverse || (r.weight === undefined && t.def.weightReverse), value: t.value });
+      items.push({
+        kind: 'file',
+        name: r.name,
+        weight: r.weight ?? t.def.weight,
+        reverse: r.reverse || (r.weight === undefined && t.def.weightReverse),
+        value: t.value,
+      });
     }
     const res = computeEffectivePriority(this.cfg.priority, items);
     if (res.priority !== this.machine.priority) {
@@ -277,7 +290,7 @@ export class InstanceRuntime {
       if (!info) return;
       if (!this.primaryAddress) {
         const cands = info.addresses.filter((a) => a.family === this.family);
-        const pick = this.family === 6 ? cands.find((a) => a.address.startsWith('fe80')) ?? cands[0] : cands[0];
+        const pick = this.family === 6 ? (cands.find((a) => a.address.startsWith('fe80')) ?? cands[0]) : cands[0];
         if (!pick) return;
         this.primaryAddress = pick.address;
         this.machine.cfg.primaryAddress = pick.address;
@@ -322,7 +335,10 @@ export class InstanceRuntime {
     const ah = this.ah;
     let ahSeq: number | undefined;
     // our own adverts must not move the anti-replay counter
-    if (ah && this.primaryAddress && p.src === this.primaryAddress) return this.reject('own-address', p.src, 'the source is our own address');
+    if (ah && this.primaryAddress && p.src === this.primaryAddress) {
+      this.reject('own-address', p.src, 'the source is our own address');
+      return;
+    }
     const authenticate = ah
       ? () => {
           if (!p.datagram) return { reason: 'auth-failure' as const, detail: 'no AH header' };
@@ -340,7 +356,10 @@ export class InstanceRuntime {
       if (!r.silent) this.reject(r.reason, p.src, r.detail);
       return;
     }
-    if (this.primaryAddress && p.src === this.primaryAddress) return this.reject('own-address', p.src, 'the source is our own address');
+    if (this.primaryAddress && p.src === this.primaryAddress) {
+      this.reject('own-address', p.src, 'the source is our own address');
+      return;
+    }
     if (ah && ahSeq !== undefined) this.followAhSequence(r.advert.priority, p.src, ahSeq);
     this.machine.handle({ type: 'advert', priority: r.advert.priority, src: p.src, advertIntMs: r.advert.advertIntMs, ageMs: packetAgeMs(p.receivedAt) });
   }
@@ -453,7 +472,15 @@ export class InstanceRuntime {
           dst,
         );
         if (this.ah && ahRound)
-          payload = buildAhDatagram({ src: this.primaryAddress, dst, ipId: ahRound.ipId, seq: ahRound.seq, vrrp: payload, pass: this.ah.pass, unicast: this.unicast });
+          payload = buildAhDatagram({
+            src: this.primaryAddress,
+            dst,
+            ipId: ahRound.ipId,
+            seq: ahRound.seq,
+            vrrp: payload,
+            pass: this.ah.pass,
+            unicast: this.unicast,
+          });
       } catch (e) {
         this.log.error({ err: e }, `cannot encode advert`);
         return;
@@ -482,8 +509,6 @@ export class InstanceRuntime {
 
 /** beyond this a receive time is not trusted (a wall clock step, not a wait) */
 const MAX_PACKET_AGE_MS = 100;
-/** how long the first GARP burst of a new MASTER waits for its addresses to be in place */
-const FIRST_GARP_MAX_WAIT_MS = 1000;
 
 /**
  * How long ago the kernel received a packet, from its SO_TIMESTAMPNS time: the time it waited

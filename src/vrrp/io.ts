@@ -47,7 +47,7 @@ export interface InterfaceInfo {
 export type NetEvent =
   | { kind: 'address-removed'; ifname: string; address: string; family: 4 | 6 }
   | { kind: 'address-added'; ifname: string; address: string; family: 4 | 6 }
-  | { kind: 'link'; ifname: string; up: boolean; /** the interface is gone */ deleted?: boolean };
+  | { kind: 'link'; ifname: string; up: boolean /** the interface is gone */; deleted?: boolean };
 
 export interface VrrpNetIo {
   /** `ah`: IPv4 protocol 51 (IPsec AH) instead of 112, the caller building the IP header */

@@ -105,8 +105,7 @@ export function decodeAdvert(buf: Buffer, family: 4 | 6): DecodeResult {
   const alen = family === 4 ? 4 : 16;
   const authLen = version === 2 && family === 4 ? V2_AUTH_LEN : 0;
   const expected = VRRP_HEADER_LEN + count * alen + authLen;
-  if (buf.length < expected)
-    return { ok: false, reason: 'length-mismatch', detail: `${buf.length} bytes for ${count} addresses (need ${expected})` };
+  if (buf.length < expected) return { ok: false, reason: 'length-mismatch', detail: `${buf.length} bytes for ${count} addresses (need ${expected})` };
   const addresses: string[] = [];
   for (let i = 0; i < count; i++) {
     const off = VRRP_HEADER_LEN + i * alen;

@@ -1,6 +1,16 @@
 // Validation of a received advertisement for one instance, as keepalived does it.
 // Each rejection is a named reason; counters and rate-limited logging live in ReceiveErrorCounters.
-import { decodeAdvert, wireIntervalMs, verifyChecksum, passwordBytes, AUTH_AH, AUTH_NONE, AUTH_PASS, VRRP_TYPE_ADVERTISEMENT, type VrrpAdvert } from './packet.js';
+import {
+  decodeAdvert,
+  wireIntervalMs,
+  verifyChecksum,
+  passwordBytes,
+  AUTH_AH,
+  AUTH_NONE,
+  AUTH_PASS,
+  VRRP_TYPE_ADVERTISEMENT,
+  type VrrpAdvert,
+} from './packet.js';
 
 export type RejectReason =
   | 'ttl'
@@ -71,7 +81,7 @@ export interface ReceiveExpectations {
 
 export type CheckResult =
   | { ok: true; advert: VrrpAdvert }
-  | { ok: false; reason: RejectReason; detail: string; /** not ours: ignore without counting */ silent?: boolean };
+  | { ok: false; reason: RejectReason; detail: string /** not ours: ignore without counting */; silent?: boolean };
 
 function isMulticast(addr: string): boolean {
   if (addr.includes(':')) return addr.toLowerCase().startsWith('ff');
@@ -103,13 +113,16 @@ export function checkAdvert(pkt: ReceivedPacket, exp: ReceiveExpectations): Chec
   if (a.type !== VRRP_TYPE_ADVERTISEMENT) return { ok: false, reason: 'bad-type', detail: `type ${a.type}` };
   const alen = pkt.family === 4 ? 4 : 16;
   const expectedLen = 8 + a.addresses.length * alen + (a.version === 2 && pkt.family === 4 ? 8 : 0);
-  if (pkt.payload.length !== expectedLen)
-    return { ok: false, reason: 'length-mismatch', detail: `length ${pkt.payload.length}, expected ${expectedLen}` };
+  if (pkt.payload.length !== expectedLen) return { ok: false, reason: 'length-mismatch', detail: `length ${pkt.payload.length}, expected ${expectedLen}` };
   if (!verifyChecksum(pkt.payload, a.version, pkt.src, pkt.dst)) return { ok: false, reason: 'bad-checksum', detail: `checksum 0x${a.checksum.toString(16)}` };
   // keepalived: a multicast instance takes only multicast adverts, a unicast one only unicast
   // (an empty destination: the socket could not tell)
   if (pkt.dst !== '' && multicast !== (exp.unicastPeers.length === 0))
-    return { ok: false, reason: 'wrong-destination', detail: `expected ${multicast ? 'unicast' : 'multicast'} but received ${multicast ? 'multicast' : 'unicast'} (to ${pkt.dst})` };
+    return {
+      ok: false,
+      reason: 'wrong-destination',
+      detail: `expected ${multicast ? 'unicast' : 'multicast'} but received ${multicast ? 'multicast' : 'unicast'} (to ${pkt.dst})`,
+    };
   if (a.version === 2) {
     const wantType = exp.ah ? AUTH_AH : exp.authPass !== undefined ? AUTH_PASS : AUTH_NONE;
     if (a.authType !== wantType) return { ok: false, reason: 'auth-type-mismatch', detail: `auth type ${a.authType}, expected ${wantType}` };

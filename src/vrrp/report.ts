@@ -106,15 +106,33 @@ export function instanceMetrics(rt: InstanceRuntime): MetricSample[] {
   const labels = { instance: rt.cfg.name, interface: rt.ifname, vrid: String(rt.cfg.virtualRouterId ?? '') };
   const st = rt.machine?.stats;
   const out: MetricSample[] = [
-    { name: 'tskeepalived_vrrp_state', help: 'VRRP state (0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT, 4 STOP)', type: 'gauge', labels, value: STATE_CODE[rt.state] ?? 0 },
+    {
+      name: 'tskeepalived_vrrp_state',
+      help: 'VRRP state (0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT, 4 STOP)',
+      type: 'gauge',
+      labels,
+      value: STATE_CODE[rt.state] ?? 0,
+    },
     { name: 'tskeepalived_vrrp_priority', help: 'Configured VRRP priority', type: 'gauge', labels, value: rt.cfg.priority },
-    { name: 'tskeepalived_vrrp_effective_priority', help: 'Effective VRRP priority after tracking', type: 'gauge', labels, value: rt.machine?.priority ?? rt.cfg.priority },
+    {
+      name: 'tskeepalived_vrrp_effective_priority',
+      help: 'Effective VRRP priority after tracking',
+      type: 'gauge',
+      labels,
+      value: rt.machine?.priority ?? rt.cfg.priority,
+    },
     { name: 'tskeepalived_vrrp_adverts_sent_total', help: 'VRRP advertisements sent', type: 'counter', labels, value: st?.advertsSent ?? 0 },
     { name: 'tskeepalived_vrrp_adverts_received_total', help: 'Valid VRRP advertisements received', type: 'counter', labels, value: st?.advertsReceived ?? 0 },
     { name: 'tskeepalived_vrrp_became_master_total', help: 'Transitions to MASTER', type: 'counter', labels, value: st?.becameMaster ?? 0 },
     { name: 'tskeepalived_vrrp_released_master_total', help: 'Transitions out of MASTER', type: 'counter', labels, value: st?.releasedMaster ?? 0 },
     { name: 'tskeepalived_vrrp_priority_zero_sent_total', help: 'Priority-0 advertisements sent', type: 'counter', labels, value: st?.priorityZeroSent ?? 0 },
-    { name: 'tskeepalived_vrrp_priority_zero_received_total', help: 'Priority-0 advertisements received', type: 'counter', labels, value: st?.priorityZeroReceived ?? 0 },
+    {
+      name: 'tskeepalived_vrrp_priority_zero_received_total',
+      help: 'Priority-0 advertisements received',
+      type: 'counter',
+      labels,
+      value: st?.priorityZeroReceived ?? 0,
+    },
   ];
   for (const reason of REJECT_REASONS) {
     if (reason === 'wrong-vrid') continue;

@@ -110,7 +110,14 @@ export class SocketPool {
     const out: SocketDropCount[] = [];
     for (const e of this.open.values())
       for (const reason of POOL_DROP_REASONS)
-        out.push({ ifname: e.opts.ifname, family: e.opts.family, socket: e.opts.ah ? 'ah' : 'vrrp', source: e.opts.srcAddress ?? '', reason, count: e.drops.get(reason) });
+        out.push({
+          ifname: e.opts.ifname,
+          family: e.opts.family,
+          socket: e.opts.ah ? 'ah' : 'vrrp',
+          source: e.opts.srcAddress ?? '',
+          reason,
+          count: e.drops.get(reason),
+        });
     return out;
   }
 

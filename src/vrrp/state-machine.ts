@@ -27,15 +27,7 @@ export interface MachineConfig {
   higherPrioSendAdvert: boolean;
 }
 
-export type TransitionReason =
-  | 'start'
-  | 'owner'
-  | 'master-down-timer'
-  | 'higher-priority-advert'
-  | 'fault'
-  | 'fault-cleared'
-  | 'shutdown'
-  | 'sync-group';
+export type TransitionReason = 'start' | 'owner' | 'master-down-timer' | 'higher-priority-advert' | 'fault' | 'fault-cleared' | 'shutdown' | 'sync-group';
 
 export type MachineAction =
   | { type: 'send-advert'; priority: number }
