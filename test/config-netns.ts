@@ -24,6 +24,8 @@ export function haveKeepalived(): boolean {
 
 export interface RunResult {
   status: number;
+  /** the signal that ended it, when one did (status is then -1) */
+  signal?: NodeJS.Signals;
   stdout: string;
   stderr: string;
 }
@@ -61,7 +63,7 @@ export class TestNamespace {
       timeout: timeoutMs,
       maxBuffer: 64 * 1024 * 1024,
     });
-    return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+    return { status: r.status ?? -1, signal: r.signal ?? undefined, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   }
 
   destroy(): void {
