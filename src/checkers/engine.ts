@@ -409,29 +409,19 @@ export class CheckersEngine implements Engine {
       this.log.info({ vs: v.text, rs: r.text, checker: c.checker.type, reason: res.reason }, r.alive ? 'real server up' : 'real server down');
       const script = r.alive ? r.rs.notifyUp : r.rs.notifyDown;
       if (script) this.runNotify(script, `${r.text} ${r.alive ? 'notify_up' : 'notify_down'}`);
-      this.emit({
-        kind: 'real-server',
-        virtualServer: v.text,
-        realServer: r.text,
-        up: r.alive,
-        weight,
-        checker: c.checker.type,
-        reason: res.reason,
-        at: Date.now(),
-      });
     } else if (weight !== oldWeight) {
       this.log.info({ vs: v.text, rs: r.text, from: oldWeight, to: weight }, 'real server weight changed');
-      this.emit({
-        kind: 'real-server',
-        virtualServer: v.text,
-        realServer: r.text,
-        up: r.alive,
-        weight,
-        checker: c.checker.type,
-        reason: res.reason,
-        at: Date.now(),
-      });
     } else return;
+    this.emit({
+      kind: 'real-server',
+      virtualServer: v.text,
+      realServer: r.text,
+      up: r.alive,
+      weight,
+      checker: c.checker.type,
+      reason: res.reason,
+      at: Date.now(),
+    });
     this.updateQuorum(v);
     this.markDirty(v);
   }

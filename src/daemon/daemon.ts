@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { DaemonOptions as CliOptions } from './options.js';
 import type { KeepalivedConfig } from '../config/model.js';
-import type { Engine, EngineEvent, MetricSample } from '../engine/types.js';
+import { type Engine, type EngineEvent, type MetricSample, metricSample } from '../engine/types.js';
 import type { LbBackend } from '../ipvs/backend.js';
 import { VERSION } from '../util/version.js';
 import { Notifier } from '../notify/notifier.js';
@@ -326,13 +326,7 @@ export class Daemon {
         this.log.debug({ engine: kind, err }, 'metrics failed');
       }
     }
-    const g = (name: string, help: string, value: number, labels: Record<string, string> = {}, type: 'gauge' | 'counter' = 'gauge'): MetricSample => ({
-      name,
-      help,
-      type,
-      labels,
-      value,
-    });
+    const g = metricSample;
     const extra: MetricSample[] = [
       g('tskeepalived_info', 'Version and router id.', 1, { version: VERSION, router_id: this.config.global.routerId }),
       ...(['vrrp', 'checkers'] as Kind[]).map((k) =>

@@ -51,6 +51,17 @@ export interface MetricSample {
   value: number;
 }
 
+/** One sample; every producer of /metrics builds its samples with this. */
+export function metricSample(
+  name: string,
+  help: string,
+  value: number,
+  labels: Record<string, string> = {},
+  type: MetricSample['type'] = 'gauge',
+): MetricSample {
+  return { name, help, type, labels, value };
+}
+
 /**
  * An engine runs one half of keepalived (VRRP or checkers) inside the daemon process.
  * start/reload/stop never throw for runtime problems: they log and keep running.

@@ -1,7 +1,7 @@
 // Event-loop delay of the daemon (perf_hooks.monitorEventLoopDelay), reported per fixed window so
 // that a scrape sees what the loop did lately, not an average over the whole uptime.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import type { MetricSample } from '../engine/types.js';
+import { type MetricSample, metricSample } from '../engine/types.js';
 
 export interface LoopDelayWindow {
   /** 1, 2, ... (0: no window complete yet) */
@@ -61,13 +61,7 @@ export class EventLoopDelay {
 
   metrics(): MetricSample[] {
     const w = this.last;
-    const g = (name: string, help: string, value: number, labels: Record<string, string> = {}, type: 'gauge' | 'counter' = 'gauge'): MetricSample => ({
-      name,
-      help,
-      type,
-      labels,
-      value,
-    });
+    const g = metricSample;
     const help = `Event-loop delay over the last complete ${this.windowMs / 1000} s window (timer lateness, ${this.resolutionMs} ms sampling), by quantile.`;
     return [
       g('tskeepalived_event_loop_delay_seconds', help, w.p50Ms / 1000, { quantile: '0.5' }),

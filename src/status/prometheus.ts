@@ -1,5 +1,5 @@
 // Prometheus text exposition format (version 0.0.4) from metric samples.
-import type { MetricSample } from '../engine/types.js';
+import { type MetricSample, metricSample } from '../engine/types.js';
 
 function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
@@ -45,13 +45,7 @@ export function renderPrometheus(samples: MetricSample[]): string {
 export function processMetrics(startedAt: number, extra: MetricSample[] = []): MetricSample[] {
   const mem = process.memoryUsage();
   const cpu = process.cpuUsage();
-  const g = (name: string, help: string, value: number, type: 'gauge' | 'counter' = 'gauge'): MetricSample => ({
-    name,
-    help,
-    type,
-    labels: {},
-    value,
-  });
+  const g = (name: string, help: string, value: number, type: MetricSample['type'] = 'gauge'): MetricSample => metricSample(name, help, value, {}, type);
   return [
     g('process_resident_memory_bytes', 'Resident memory size in bytes.', mem.rss),
     g('process_heap_bytes', 'V8 heap used in bytes.', mem.heapUsed),
