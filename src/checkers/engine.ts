@@ -11,7 +11,7 @@ import { runScript } from '../notify/script.js';
 import { scriptSecurityProblem } from '../config/script-security.js';
 import { tuneHeapForCheckers } from './heap-tuning.js';
 import { closeHttpDispatchers } from './http.js';
-import { checkersKey, realServerId, settingsKey, virtualServerId } from './identity.js';
+import { checkersKey, realServerId, settingsKey, virtualServerId } from '../config/reload-identity.js';
 import { type RealServerHealth, initialQuorum, liveWeight, nextQuorum, poolDestinations } from './pool.js';
 import { type CheckEnv, isSchedulable, runCheck } from './run-check.js';
 import { Limiter } from './limiter.js';

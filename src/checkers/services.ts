@@ -4,7 +4,7 @@
 import type { KeepalivedConfig, RealServer, VirtualServer } from '../config/model.js';
 import type { ServiceKey } from '../ipvs/backend.js';
 import { serviceKeyText } from '../ipvs/backend.js';
-import { flatString } from './identity.js';
+import { flatString } from '../config/reload-identity.js';
 import { TskeepalivedError } from '../util/errors.js';
 
 export class ServiceExpansionError extends TskeepalivedError {

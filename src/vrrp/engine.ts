@@ -1,6 +1,7 @@
 // The VRRP engine: every vrrp_instance and vrrp_sync_group of the config, on the real network.
 import pino, { type Logger } from 'pino';
 import type { KeepalivedConfig, TrackFile, VirtualAddress, VrrpInstance, VrrpScript } from '../config/model.js';
+import { settingsKey, vrrpInstanceKey, vrrpInstanceSoftKey } from '../config/reload-identity.js';
 import type { Engine, EngineEvent, EngineEventListener, MetricSample } from '../engine/types.js';
 import { realClock, type Clock } from './clock.js';
 import { InstanceRuntime, type InstanceHooks } from './instance.js';
@@ -10,69 +11,6 @@ import { SyncGroupRuntime } from './sync-group.js';
 import { FileTracker, ScriptTracker } from './track-runners.js';
 import { renderData, renderStats, instanceMetrics, instanceSnapshot, socketDropMetrics } from './report.js';
 import { planVmacs, type VmacPlan } from './vmac.js';
-
-function strip(x: unknown): unknown {
-  if (Array.isArray(x)) return x.map(strip);
-  if (x && typeof x === 'object' && !Buffer.isBuffer(x)) {
-    const o: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(x)) if (k !== 'loc') o[k] = strip(v);
-    return o;
-  }
-  return x;
-}
-
-const usesVmac = (inst: VrrpInstance): boolean =>
-  !!inst.useVmac || !!inst.useVmacAddr || [...inst.virtualIpaddress, ...inst.virtualIpaddressExcluded].some((v) => v.useVmac);
-
-/**
- * What an instance depends on; equal fingerprints across a reload mean "unchanged".
- * Its sync group counts by what the group adds to its tracking, not by the group's name or members:
- * the group runtimes are rebuilt around the running instances on every reload (buildGroups), so a
- * member added to or removed from a group restarts only that member, not the others.
- */
-function fingerprint(inst: VrrpInstance, config: KeepalivedConfig): string {
-  const g = config.global;
-  const scripts = inst.trackScript.map((r) => config.vrrpScripts.find((s) => s.name === r.name));
-  const files = inst.trackFile.map((r) => config.trackFiles.find((f) => f.name === r.name));
-  const group = config.syncGroups.find((sg) => sg.members.includes(inst.name));
-  return JSON.stringify(
-    strip({
-      inst,
-      scripts,
-      files,
-      group: group && {
-        globalTracking: group.globalTracking,
-        syncGroupTrackingWeight: group.syncGroupTrackingWeight,
-        trackInterface: group.trackInterface,
-        trackScript: group.trackScript,
-        trackFile: group.trackFile,
-      },
-      g: [
-        g.vrrpMcastGroup4,
-        g.vrrpMcastGroup6,
-        g.vrrpSkipCheckAdvAddr,
-        g.vrrpCheckUnicastSrc,
-        g.vrrpLowerPrioNoAdvert,
-        g.vrrpHigherPrioSendAdvert,
-        g.vrrpGarpInterval,
-        g.vrrpGnaInterval,
-        g.defaultInterface,
-        usesVmac(inst) && [g.vmacPrefix, g.vmacAddrPrefix],
-      ],
-    }),
-  );
-}
-
-/**
- * The fingerprint without what a running instance can take over in place: its addresses, notify
- * scripts and smtp_alert. Equal soft fingerprints mean "only those changed": the instance keeps its
- * state, as keepalived's reload does, and moves its addresses (updateAddresses). Not with VMACs,
- * whose interfaces follow the addresses.
- */
-function softFingerprint(inst: VrrpInstance, config: KeepalivedConfig): string | undefined {
-  if (usesVmac(inst)) return undefined;
-  return fingerprint({ ...inst, virtualIpaddress: [], virtualIpaddressExcluded: [], notify: {}, smtpAlert: undefined }, config);
-}
 
 export interface VrrpEngineOptions {
   io: VrrpNetIo;
@@ -168,7 +106,7 @@ export class VrrpEngine implements Engine {
     const wantScripts = new Map<string, VrrpScript>(config.vrrpScripts.filter((s) => used.has(s.name)).map((s) => [s.name, s]));
     for (const [name, e] of this.scripts) {
       const d = wantScripts.get(name);
-      if (!d || JSON.stringify(strip(d)) !== e.fp) {
+      if (!d || settingsKey(d) !== e.fp) {
         e.t.stop();
         this.scripts.delete(name);
       }
@@ -177,13 +115,13 @@ export class VrrpEngine implements Engine {
       if (this.scripts.has(name)) continue;
       const t = new ScriptTracker(d, this.log, secOpts, this.clock);
       t.onChange(() => this.onTrackerChange());
-      this.scripts.set(name, { t, fp: JSON.stringify(strip(d)) });
+      this.scripts.set(name, { t, fp: settingsKey(d) });
       t.start();
     }
     const wantFiles = new Map<string, TrackFile>(config.trackFiles.map((f) => [f.name, f]));
     for (const [name, e] of this.files) {
       const d = wantFiles.get(name);
-      if (!d || JSON.stringify(strip(d)) !== e.fp) {
+      if (!d || settingsKey(d) !== e.fp) {
         e.t.stop();
         this.files.delete(name);
       }
@@ -192,7 +130,7 @@ export class VrrpEngine implements Engine {
       if (this.files.has(name)) continue;
       const t = new FileTracker(d, this.log, undefined, this.clock);
       t.onChange(() => this.onTrackerChange());
-      this.files.set(name, { t, fp: JSON.stringify(strip(d)) });
+      this.files.set(name, { t, fp: settingsKey(d) });
       void t.start().then(() => this.onTrackerChange());
     }
   }
@@ -256,7 +194,11 @@ export class VrrpEngine implements Engine {
     this.syncTrackers(config);
     const vmacPlans = planVmacs(config.vrrpInstances, config.global);
     for (const inst of config.vrrpInstances)
-      this.instances.set(inst.name, { rt: this.newRuntime(inst, config, vmacPlans), fp: fingerprint(inst, config), soft: softFingerprint(inst, config) });
+      this.instances.set(inst.name, {
+        rt: this.newRuntime(inst, config, vmacPlans),
+        fp: vrrpInstanceKey(inst, config),
+        soft: vrrpInstanceSoftKey(inst, config),
+      });
     this.buildGroups(config);
     await Promise.all([...this.instances.values()].map(({ rt }) => rt.start().catch((e) => this.log.error({ err: e }, `(${rt.cfg.name}) failed to start`))));
     // members that started after a faulty one take the group's fault now that they have a state
@@ -292,8 +234,8 @@ export class VrrpEngine implements Engine {
     const restarted: [InstanceRuntime, InstanceRuntime][] = [];
     const vmacPlans = planVmacs(config.vrrpInstances, config.global);
     for (const inst of config.vrrpInstances) {
-      const fp = fingerprint(inst, config);
-      const soft = softFingerprint(inst, config);
+      const fp = vrrpInstanceKey(inst, config);
+      const soft = vrrpInstanceSoftKey(inst, config);
       const old = this.instances.get(inst.name);
       if (old && old.fp === fp) {
         old.rt.cfg = inst;
