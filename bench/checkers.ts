@@ -131,13 +131,13 @@ async function runChecker(a: Args, targets: { address: string; port: number }[])
   config.global.routerId = 'bench';
   // the lb helper's dry-run backend when present (printing to nowhere), otherwise a recording no-op
   let applies = 0;
-  let backend: import('../src/ipvs/backend.js').LbBackend;
+  let backend: import('../src/lb/backend.js').LbBackend;
   try {
-    const modPath = '../src/ipvs/dry-run.js';
-    const mod = (await import(modPath)) as { DryRunBackend: new (o: unknown) => import('../src/ipvs/backend.js').LbBackend };
+    const modPath = '../src/lb/dry-run.js';
+    const mod = (await import(modPath)) as { DryRunBackend: new (o: unknown) => import('../src/lb/backend.js').LbBackend };
     backend = new mod.DryRunBackend({ out: { write: () => true } });
   } catch {
-    let last = { services: [] } as import('../src/ipvs/backend.js').LbState;
+    let last = { services: [] } as import('../src/lb/backend.js').LbState;
     backend = {
       name: 'dry-run',
       open: async () => undefined,

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { CheckersEngine } from '../src/checkers/engine.js';
-import { DryRunBackend } from '../src/ipvs/dry-run.js';
-import type { EngineEvent } from '../src/engine/types.js';
+import { DryRunBackend } from '../src/lb/dry-run.js';
+import type { EngineEvent } from '../src/engine-api/types.js';
 import { RecordingBackend, TestHttpServer, config, httpCheck, loc, rs, shScript, silentLogger, sleep, tcpCheck, vs, waitFor } from './checkers-fixtures.js';
 
 const DELAY = 200;

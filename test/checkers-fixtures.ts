@@ -3,7 +3,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Checker, GlobalDefs, HttpCheck, KeepalivedConfig, RealServer, ScriptSpec, TcpCheck, VirtualServer } from '../src/config/model.js';
-import type { LbBackend, LbState } from '../src/ipvs/backend.js';
+import type { LbBackend, LbState } from '../src/lb/backend.js';
 import pino from 'pino';
 import { defaultGlobalDefs } from '../src/config/build-global.js';
 import { emptyConfig } from '../src/config/build.js';

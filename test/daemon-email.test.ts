@@ -5,7 +5,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Notifier } from '../src/notify/notifier.js';
 import { alertFor, checkerBody } from '../src/notify/alerts.js';
-import type { EngineEvent } from '../src/engine/types.js';
+import type { EngineEvent } from '../src/engine-api/types.js';
 import { makeConfig, makeInstance, makeVirtualServer, recordingLogger, sleep, startSmtpSink } from './daemon-support.js';
 
 const at = Date.now();

@@ -5,7 +5,7 @@ import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FifoSet, fifoLine, NotifyFifo } from '../src/notify/fifo.js';
-import type { EngineEvent } from '../src/engine/types.js';
+import type { EngineEvent } from '../src/engine-api/types.js';
 import type { ScriptSpec } from '../src/config/model.js';
 import { recordingLogger, sleep } from './daemon-support.js';
 

@@ -2,7 +2,7 @@
 import { SMTPServer } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
 import type { GlobalDefs, KeepalivedConfig } from '../src/config/model.js';
-import type { Engine, EngineEvent, EngineEventListener, MetricSample } from '../src/engine/types.js';
+import type { Engine, EngineEvent, EngineEventListener, MetricSample } from '../src/engine-api/types.js';
 import { defaultGlobalDefs } from '../src/config/build-global.js';
 import { emptyConfig } from '../src/config/build.js';
 import { virtualServerDefaults } from '../src/config/build-lvs.js';

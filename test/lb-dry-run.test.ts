@@ -1,13 +1,13 @@
 // Dry-run backend: ipvsadm -S -n formatting, change-only printing, and the backend choice.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Destination, LbState, Service } from '../src/ipvs/backend.js';
-import { LbUnavailableError } from '../src/ipvs/backend.js';
-import { DryRunBackend } from '../src/ipvs/dry-run.js';
-import { chooseBackend, createBackend, LbBackendChoiceError } from '../src/ipvs/factory.js';
-import { formatIpvsadmSave } from '../src/ipvs/ipvsadm-format.js';
-import { IPVS_UNAVAILABLE_MESSAGE } from '../src/ipvs/ipvs-netlink.js';
-import { LbStateError } from '../src/ipvs/state.js';
+import type { Destination, LbState, Service } from '../src/lb/backend.js';
+import { LbUnavailableError } from '../src/lb/backend.js';
+import { DryRunBackend } from '../src/lb/dry-run.js';
+import { chooseBackend, createBackend, LbBackendChoiceError } from '../src/lb/factory.js';
+import { formatIpvsadmSave } from '../src/lb/ipvsadm-format.js';
+import { IPVS_UNAVAILABLE_MESSAGE } from '../src/lb/ipvs-netlink.js';
+import { LbStateError } from '../src/lb/state.js';
 
 function dest(address: string, port: number, weight = 1, lbKind: Destination['lbKind'] = 'NAT'): Destination {
   return { address, family: address.includes(':') ? 6 : 4, port, weight, lbKind };

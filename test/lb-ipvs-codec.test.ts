@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { endianness } from 'node:os';
 import fc from 'fast-check';
-import type { Destination, Service } from '../src/ipvs/backend.js';
+import type { Destination, Service } from '../src/lb/backend.js';
 import { decodeFamily, encodeGetFamily, GENL_ID_CTRL } from '../src/net/genetlink.js';
 import { decodeMessages, encodeMessage, NLM_F_ACK, NLM_F_REQUEST } from '../src/net/netlink-codec.js';
 import {
@@ -18,9 +18,9 @@ import {
   encodeNewDest,
   encodeNewService,
   encodeSetService,
-} from '../src/ipvs/ipvs-codec.js';
-import { planToIpvsOps } from '../src/ipvs/ipvs-plan.js';
-import { normalizeState, planChanges } from '../src/ipvs/state.js';
+} from '../src/lb/ipvs-codec.js';
+import { planToIpvsOps } from '../src/lb/ipvs-plan.js';
+import { normalizeState, planChanges } from '../src/lb/state.js';
 
 const le = endianness() === 'LE';
 const skip = !le && 'fixtures are written for a little-endian host';

@@ -8,13 +8,13 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LbUnavailableError } from '../src/ipvs/backend.js';
-import { createBackend } from '../src/ipvs/factory.js';
-import { openGenlTransport } from '../src/ipvs/genl-native.js';
-import type { GenlTransport } from '../src/ipvs/genl-transport.js';
+import { LbUnavailableError } from '../src/lb/backend.js';
+import { createBackend } from '../src/lb/factory.js';
+import { openGenlTransport } from '../src/lb/genl-native.js';
+import type { GenlTransport } from '../src/lb/genl-transport.js';
 import { NetlinkRequestError } from '../src/net/netlink.js';
 import { decodeFamily, encodeGetFamily, GENL_ID_CTRL } from '../src/net/genetlink.js';
-import { IPVS_UNAVAILABLE_MESSAGE } from '../src/ipvs/ipvs-netlink.js';
+import { IPVS_UNAVAILABLE_MESSAGE } from '../src/lb/ipvs-netlink.js';
 
 async function transportOrSkip(t: { skip: (m: string) => void }): Promise<GenlTransport | undefined> {
   try {

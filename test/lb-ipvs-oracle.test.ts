@@ -11,9 +11,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Destination, LbState, Service, ServiceKey } from '../src/ipvs/backend.js';
-import { formatIpvsadmSave } from '../src/ipvs/ipvsadm-format.js';
-import { normalizeState } from '../src/ipvs/state.js';
+import type { Destination, LbState, Service, ServiceKey } from '../src/lb/backend.js';
+import { formatIpvsadmSave } from '../src/lb/ipvsadm-format.js';
+import { normalizeState } from '../src/lb/state.js';
 import { decodeGenlHeader } from '../src/net/genetlink.js';
 import { attrMap, decodeAttrs, decodeMessages } from '../src/net/netlink-codec.js';
 import {
@@ -32,7 +32,7 @@ import {
   IPVS_SVC_ATTR_NETMASK,
   IPVS_SVC_ATTR_SCHED_NAME,
   IPVS_SVC_ATTR_TIMEOUT,
-} from '../src/ipvs/ipvs-codec.js';
+} from '../src/lb/ipvs-codec.js';
 
 const FAMILY_ID = 0x1b;
 const IPVS_CMD_GET_INFO = 15;

@@ -1,9 +1,9 @@
 // The nftables ruleset text (pure): golden output for a small state, and the approximation notes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LbState } from '../src/ipvs/backend.js';
-import { buildNftRuleset, nftRemoveScript } from '../src/ipvs/nft-ruleset.js';
-import { normalizeState } from '../src/ipvs/state.js';
+import type { LbState } from '../src/lb/backend.js';
+import { buildNftRuleset, nftRemoveScript } from '../src/lb/nft-ruleset.js';
+import { normalizeState } from '../src/lb/state.js';
 
 const d = (address: string, port: number, weight = 1) => ({ address, family: (address.includes(':') ? 6 : 4) as 4 | 6, port, weight, lbKind: 'NAT' as const });
 
@@ -102,8 +102,8 @@ test('IPv6: sh-port hashes address and port; fwmark with ports needs an l4 match
 });
 
 test('nftables backend: a missing nft binary and an nft failure are clear errors', async () => {
-  const { NftablesBackend, NftError } = await import('../src/ipvs/nftables.js');
-  const { LbUnavailableError } = await import('../src/ipvs/backend.js');
+  const { NftablesBackend, NftError } = await import('../src/lb/nftables.js');
+  const { LbUnavailableError } = await import('../src/lb/backend.js');
   const missing = new NftablesBackend({ command: ['/nonexistent/nft'] });
   await assert.rejects(missing.open(), (e: unknown) => {
     assert.ok(e instanceof LbUnavailableError);

@@ -5,9 +5,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import type { Destination, LbState, Service } from '../src/ipvs/backend.js';
-import { NftablesBackend } from '../src/ipvs/nftables.js';
-import { buildNftRuleset, NftUnsupportedError } from '../src/ipvs/nft-ruleset.js';
+import type { Destination, LbState, Service } from '../src/lb/backend.js';
+import { NftablesBackend } from '../src/lb/nftables.js';
+import { buildNftRuleset, NftUnsupportedError } from '../src/lb/nft-ruleset.js';
 import { clientRequests, deleteNamespaces, holdConnection, isRoot, nsExec, sh, startNameServer, tally } from './lb-netns-util.js';
 
 const P = `tkl-${process.pid}-`;

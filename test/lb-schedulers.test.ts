@@ -1,9 +1,9 @@
 // Scheduler distributions (pure): the userspace proxy's schedulers and the nftables slot tables.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createScheduler, PersistenceTable } from '../src/ipvs/schedulers.js';
-import type { SchedDest } from '../src/ipvs/schedulers.js';
-import { rendezvousSlots, slotCounts, smoothSequence } from '../src/ipvs/weights.js';
+import { createScheduler, PersistenceTable } from '../src/lb/schedulers.js';
+import type { SchedDest } from '../src/lb/schedulers.js';
+import { rendezvousSlots, slotCounts, smoothSequence } from '../src/lb/weights.js';
 
 const dests = (...weights: number[]): SchedDest[] => weights.map((weight, i) => ({ id: `d${i}`, weight, active: 0 }));
 const client = (address: string, port = 1000) => ({ address, port, serviceAddress: '10.0.0.1' });

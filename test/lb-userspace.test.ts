@@ -3,9 +3,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import type { Destination, LbState, Service } from '../src/ipvs/backend.js';
-import { createBackend } from '../src/ipvs/factory.js';
-import { UserspaceBackend, UserspaceConfigError } from '../src/ipvs/userspace.js';
+import type { Destination, LbState, Service } from '../src/lb/backend.js';
+import { createBackend } from '../src/lb/factory.js';
+import { UserspaceBackend, UserspaceConfigError } from '../src/lb/userspace.js';
 
 const VIP = '127.0.0.10';
 const names = ['s1', 's2', 's3'];

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { VrrpEngine } from '../src/vrrp/engine.js';
-import type { EngineEvent } from '../src/engine/types.js';
+import type { EngineEvent } from '../src/engine-api/types.js';
 import { MemLan } from './vrrp-memnet.js';
 import { config, instance, vip, waitFor, sleep } from './vrrp-helpers.js';
 

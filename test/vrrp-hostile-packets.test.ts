@@ -9,7 +9,7 @@ import { checkAdvert, type ReceiveExpectations } from '../src/vrrp/receive-check
 import { SocketPool } from '../src/vrrp/socket-pool.js';
 import { encodeAdvert } from '../src/vrrp/packet.js';
 import type { ReceivedVrrp, SocketDropReason, VrrpNetIo, VrrpSocketHandle } from '../src/vrrp/io.js';
-import type { MetricSample } from '../src/engine/types.js';
+import type { MetricSample } from '../src/engine-api/types.js';
 import { MemLan } from './vrrp-memnet.js';
 import { config, instance, vip, waitFor } from './vrrp-helpers.js';
 

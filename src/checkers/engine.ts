@@ -3,11 +3,11 @@
 // to the backend (coalescing bursts of changes into one apply).
 import pino from 'pino';
 import type { Checker, KeepalivedConfig, RealServer, ScriptSpec, VirtualServer } from '../config/model.js';
-import type { Engine, EngineEvent, EngineEventListener, MetricSample } from '../engine/types.js';
-import type { LbBackend, LbState, Service, ServiceKey } from '../ipvs/backend.js';
-import { serviceKeyText } from '../ipvs/backend.js';
-import { chooseBackend, createBackend } from '../ipvs/factory.js';
-import { runScript } from '../notify/script.js';
+import type { Engine, EngineEvent, EngineEventListener, MetricSample } from '../engine-api/types.js';
+import type { LbBackend, LbState, Service, ServiceKey } from '../lb/backend.js';
+import { serviceKeyText } from '../lb/backend.js';
+import { chooseBackend, createBackend } from '../lb/factory.js';
+import { runScript } from '../util/run-script.js';
 import { scriptSecurityProblem } from '../config/script-security.js';
 import { tuneHeapForCheckers } from './heap-tuning.js';
 import { closeHttpDispatchers } from './http.js';
@@ -92,7 +92,7 @@ function startsUp(vs: VirtualServer, rs: RealServer, c: Checker): boolean {
   return !(checkerCommon(c).alpha ?? rs.alpha ?? vs.alpha);
 }
 
-/** The load-balancer backend chosen by --lb-backend, else lb_backend, else ipvs (src/ipvs/factory.ts). */
+/** The load-balancer backend chosen by --lb-backend, else lb_backend, else ipvs (src/lb/factory.ts). */
 export async function createBackendFor(cliName: string | undefined, config: KeepalivedConfig, log: Logger): Promise<LbBackend> {
   const { name } = chooseBackend({ lbBackend: cliName }, config.global);
   return createBackend(name, { logger: log.child({ subsystem: 'lb' }) });

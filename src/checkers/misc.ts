@@ -2,7 +2,7 @@
 // with misc_dynamic where 2..255 = up with weight (code - 2), as keepalived. A timeout or a signal is
 // a failure. With enable_script_security an unsafe script (keepalived's rule: src/config/script-security.ts) is refused when we are root.
 import type { MiscCheck } from '../config/model.js';
-import { runScript } from '../notify/script.js';
+import { runScript } from '../util/run-script.js';
 import { scriptSecurityProblem } from '../config/script-security.js';
 import { type CheckContext, type CheckResult, fail, pass } from './types.js';
 

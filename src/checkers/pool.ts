@@ -1,7 +1,7 @@
 // Pure pool logic of a virtual server: quorum with hysteresis, sorry server, inhibit_on_failure,
 // and the destinations the load balancer should hold. No I/O, no clocks.
 import type { LbKind } from '../config/model.js';
-import type { Destination } from '../ipvs/backend.js';
+import type { Destination } from '../lb/backend.js';
 
 export interface RealServerHealth {
   address: string;

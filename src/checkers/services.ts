@@ -2,8 +2,8 @@
 // for, with virtual_server_group address ranges and fwmark entries expanded, and keepalived's text
 // for the virtual server and its real servers.
 import type { KeepalivedConfig, RealServer, VirtualServer } from '../config/model.js';
-import type { ServiceKey } from '../ipvs/backend.js';
-import { serviceKeyText } from '../ipvs/backend.js';
+import type { ServiceKey } from '../lb/backend.js';
+import { serviceKeyText } from '../lb/backend.js';
 import { flatString } from '../config/reload-identity.js';
 import { TskeepalivedError } from '../util/errors.js';
 

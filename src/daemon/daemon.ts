@@ -4,8 +4,8 @@
 import type { Logger } from 'pino';
 import type { DaemonOptions as CliOptions } from './options.js';
 import type { KeepalivedConfig } from '../config/model.js';
-import { type Engine, type EngineEvent, type MetricSample, metricSample } from '../engine/types.js';
-import type { LbBackend } from '../ipvs/backend.js';
+import { type Engine, type EngineEvent, type MetricSample, metricSample } from '../engine-api/types.js';
+import type { LbBackend } from '../lb/backend.js';
 import { VERSION } from '../util/version.js';
 import { Notifier } from '../notify/notifier.js';
 import { EventLoopDelay } from '../status/event-loop.js';

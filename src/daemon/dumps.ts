@@ -2,7 +2,7 @@
 // JSON -> $TMPDIR/keepalived.json (default /tmp). Written to a temporary name then renamed,
 // so a reader never sees half a file.
 import { join } from 'node:path';
-import type { Engine } from '../engine/types.js';
+import type { Engine } from '../engine-api/types.js';
 import { writeAtomic } from '../util/write-atomic.js';
 
 export function dumpDir(env: NodeJS.ProcessEnv = process.env): string {

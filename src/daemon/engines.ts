@@ -3,8 +3,8 @@
 import type { Logger } from 'pino';
 import type { DaemonOptions } from './options.js';
 import type { KeepalivedConfig, LbBackendName } from '../config/model.js';
-import type { Engine } from '../engine/types.js';
-import type { LbBackend } from '../ipvs/backend.js';
+import type { Engine } from '../engine-api/types.js';
+import type { LbBackend } from '../lb/backend.js';
 
 export interface EngineDeps {
   logger: Logger;
@@ -29,7 +29,7 @@ export const defaultEngineFactory: EngineFactory = {
     return new CheckersEngine({ logger: deps.logger, cli: deps.cli, backend: deps.backend });
   },
   async createBackend(name, logger, opts = {}) {
-    const { createBackend } = await import('../ipvs/factory.js');
+    const { createBackend } = await import('../lb/factory.js');
     return createBackend(name, { logger, lvsFlush: opts.lvsFlush });
   },
 };

@@ -46,9 +46,11 @@ import { decodeSockaddr, sockaddrIn, sockaddrIn6 } from '../native/sockaddr.js';
 import { parseIpv4Header } from './ip-header.js';
 import { listAddresses } from './rtnl-addr.js';
 import type { NetlinkMonitor } from './netlink.js';
-import type { SocketDropReason } from '../vrrp/io.js';
 import { ifIndex, watchLinks } from './rtnl-link.js';
 import { TskeepalivedError } from '../util/errors.js';
+
+/** Why the socket dropped a datagram before it could be dispatched to an instance. */
+export type SocketDropReason = 'truncated' | 'malformed';
 
 export const VRRP_GROUP_V4 = '224.0.0.18';
 export const VRRP_GROUP_V6 = 'ff02::12';

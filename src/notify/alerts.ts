@@ -1,6 +1,6 @@
 // Which engine events produce an smtp_alert, and the subject/body keepalived 2.2.7 writes for them.
 // Pure: (event, config, last emailed state) -> message or nothing.
-import type { EngineEvent } from '../engine/types.js';
+import type { EngineEvent } from '../engine-api/types.js';
 import type { KeepalivedConfig, RealServer, VirtualServer } from '../config/model.js';
 import type { AlertMessage } from './email.js';
 

@@ -8,8 +8,8 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { closeSync, constants as fsc, lstatSync, openSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import type { Logger } from 'pino';
 import type { FifoSpec } from '../config/model.js';
-import type { EngineEvent } from '../engine/types.js';
-import { lookupGroup, lookupUser } from './script.js';
+import type { EngineEvent } from '../engine-api/types.js';
+import { lookupGroup, lookupUser } from '../util/run-script.js';
 
 /** The fifo line for an event (with trailing newline), or undefined for events keepalived does not report. */
 export function fifoLine(ev: EngineEvent): string | undefined {

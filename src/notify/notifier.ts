@@ -3,7 +3,7 @@
 // Nothing here can throw into an engine.
 import type { Logger } from 'pino';
 import type { FifoSpec, KeepalivedConfig } from '../config/model.js';
-import type { EngineEvent } from '../engine/types.js';
+import type { EngineEvent } from '../engine-api/types.js';
 import { alertFor } from './alerts.js';
 import { AlertMailer, mailSettingsFrom } from './email.js';
 import { FifoSet } from './fifo.js';

@@ -1,7 +1,7 @@
 // Event-loop delay of the daemon (perf_hooks.monitorEventLoopDelay), reported per fixed window so
 // that a scrape sees what the loop did lately, not an average over the whole uptime.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { type MetricSample, metricSample } from '../engine/types.js';
+import { type MetricSample, metricSample } from '../engine-api/types.js';
 
 export interface LoopDelayWindow {
   /** 1, 2, ... (0: no window complete yet) */

@@ -1,5 +1,5 @@
 // Prometheus text exposition format (version 0.0.4) from metric samples.
-import { type MetricSample, metricSample } from '../engine/types.js';
+import { type MetricSample, metricSample } from '../engine-api/types.js';
 
 function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');

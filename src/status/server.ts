@@ -2,7 +2,7 @@
 //   GET /metrics  Prometheus text     GET /status  the JSON dump     GET /healthz  liveness
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { MetricSample } from '../engine/types.js';
+import type { MetricSample } from '../engine-api/types.js';
 import { renderPrometheus } from './prometheus.js';
 import { TskeepalivedError } from '../util/errors.js';
 

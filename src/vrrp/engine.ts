@@ -2,7 +2,7 @@
 import pino, { type Logger } from 'pino';
 import type { KeepalivedConfig, TrackFile, VirtualAddress, VrrpInstance, VrrpScript } from '../config/model.js';
 import { settingsKey, vrrpInstanceKey, vrrpInstanceSoftKey } from '../config/reload-identity.js';
-import type { Engine, EngineEvent, EngineEventListener, MetricSample } from '../engine/types.js';
+import type { Engine, EngineEvent, EngineEventListener, MetricSample } from '../engine-api/types.js';
 import { realClock, type Clock } from './clock.js';
 import { InstanceRuntime, type InstanceHooks } from './instance.js';
 import type { NetEvent, VrrpNetIo } from './io.js';

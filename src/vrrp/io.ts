@@ -3,8 +3,11 @@
 import type { VirtualAddress, VirtualRoute, VirtualRule } from '../config/model.js';
 import type { VipFilterEntry } from '../net/vip-filter.js';
 import type { VmacInfo, VmacSpec } from '../net/vmac.js';
+import type { SocketDropReason } from '../net/vrrp-socket.js';
 
 export type { VmacInfo, VmacSpec } from '../net/vmac.js';
+/** Why the socket dropped a datagram before it could be dispatched to an instance (the net layer says). */
+export type { SocketDropReason } from '../net/vrrp-socket.js';
 
 export interface ReceivedVrrp {
   payload: Buffer;
@@ -18,9 +21,6 @@ export interface ReceivedVrrp {
   /** when the kernel received it (ms since the epoch, fractional; SO_TIMESTAMPNS), if known */
   receivedAt?: number;
 }
-
-/** Why the socket dropped a datagram before it could be dispatched to an instance. */
-export type SocketDropReason = 'truncated' | 'malformed';
 
 export interface VrrpSocketHandle {
   /**

@@ -2,7 +2,7 @@
 // notify_fault / notify_stop (no arguments) and `notify` with TYPE NAME STATE PRIORITY.
 import type { Logger } from 'pino';
 import type { GlobalDefs, NotifyScripts, ScriptSpec } from '../config/model.js';
-import { runScript } from '../notify/script.js';
+import { runScript } from '../util/run-script.js';
 import { scriptSecurityProblem } from '../config/script-security.js';
 import type { EnteredState } from './state-machine.js';
 

@@ -1,5 +1,5 @@
 // Snapshots, keepalived-style data/stats dumps and Prometheus samples for VRRP instances.
-import type { MetricSample } from '../engine/types.js';
+import type { MetricSample } from '../engine-api/types.js';
 import type { InstanceRuntime } from './instance.js';
 import { REJECT_REASONS } from './receive-checks.js';
 import type { SocketDropCount } from './socket-pool.js';

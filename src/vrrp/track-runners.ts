@@ -3,7 +3,7 @@
 import { readFile, writeFile, access } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { TrackFile, VrrpScript } from '../config/model.js';
-import { runScript } from '../notify/script.js';
+import { runScript } from '../util/run-script.js';
 import { scriptSecurityProblem } from '../config/script-security.js';
 import { realClock, type Clock } from './clock.js';
 import { RiseFall, parseTrackFileValue } from './tracking.js';

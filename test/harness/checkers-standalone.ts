@@ -5,7 +5,7 @@ import pino from 'pino';
 import type { CliOptions } from '../../src/cli/options.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Diagnostic } from '../../src/config/model.js';
-import type { LbBackend } from '../../src/ipvs/backend.js';
+import type { LbBackend } from '../../src/lb/backend.js';
 import { CheckersEngine, createBackendFor } from '../../src/checkers/engine.js';
 
 function formatDiag(d: Diagnostic): string {

@@ -3,7 +3,6 @@
 // process group, and never an exception: the result is a value.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { ScriptSpec } from '../config/model.js';
 
 export interface ScriptResult {
   /** exit code, or null when killed by a signal */
@@ -52,7 +51,15 @@ export function lookupGroup(name: string): number | undefined {
   return groupCache.get(name);
 }
 
-export function runScript(spec: ScriptSpec, opts: RunOptions = {}): Promise<ScriptResult> {
+/** What runScript needs of a configured script (config's ScriptSpec has these and more). */
+export interface ScriptCommand {
+  /** argv split with keepalived's script quoting rules */
+  argv: string[];
+  user?: string;
+  group?: string;
+}
+
+export function runScript(spec: ScriptCommand, opts: RunOptions = {}): Promise<ScriptResult> {
   const started = Date.now();
   const done = (r: Omit<ScriptResult, 'durationMs'>): ScriptResult => ({ ...r, durationMs: Date.now() - started });
   if (spec.argv.length === 0) return Promise.resolve(done({ code: null, signal: null, timedOut: false, error: 'empty script' }));
