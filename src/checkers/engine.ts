@@ -16,7 +16,8 @@ import { type RealServerHealth, initialQuorum, liveWeight, nextQuorum, poolDesti
 import { type CheckEnv, isSchedulable, runCheck } from './run-check.js';
 import { Limiter } from './limiter.js';
 import { CheckerLoop, type LoopHost, type LoopTiming, type Timers, firstDelay, realTimers } from './scheduler.js';
-import { realServerText, serviceKeysOf, virtualServerText } from './services.js';
+import { realServerText, virtualServerText } from '../config/server-text.js';
+import { serviceKeysOf } from './services.js';
 import type { CheckResult } from './types.js';
 
 type Logger = pino.Logger;

@@ -1,10 +1,8 @@
 // From a virtual_server (address:port, fwmark, or group) to the load-balancer services it stands
-// for, with virtual_server_group address ranges and fwmark entries expanded, and keepalived's text
-// for the virtual server and its real servers.
-import type { KeepalivedConfig, RealServer, VirtualServer } from '../config/model.js';
+// for, with virtual_server_group address ranges and fwmark entries expanded (keepalived's text for
+// a virtual or real server: src/config/server-text.ts).
+import type { KeepalivedConfig, VirtualServer } from '../config/model.js';
 import type { ServiceKey } from '../lb/backend.js';
-import { serviceKeyText } from '../lb/backend.js';
-import { flatString } from '../config/reload-identity.js';
 import { TskeepalivedError } from '../util/errors.js';
 
 export class ServiceExpansionError extends TskeepalivedError {
@@ -87,16 +85,4 @@ export function serviceKeysOf(vs: VirtualServer, cfg: Pick<KeepalivedConfig, 'vi
         out.push({ kind: 'addr', family: e.family, protocol: vs.protocol, address, port: e.port });
   }
   return out;
-}
-
-/** keepalived's text for a virtual server: "[10.0.0.1]:tcp:80", "FWM 1", "[group]:0". */
-export function virtualServerText(vs: VirtualServer): string {
-  const k = vs.key;
-  if (k.kind === 'group') return `[${k.group}]:0`;
-  if (k.kind === 'fwmark') return `FWM ${k.fwmark}`;
-  return serviceKeyText({ kind: 'addr', family: k.family, protocol: vs.protocol, address: k.address, port: k.port });
-}
-
-export function realServerText(rs: RealServer, vs: VirtualServer): string {
-  return flatString('[', rs.address, ']:', vs.protocol.toLowerCase(), ':', rs.port);
 }

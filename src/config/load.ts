@@ -1,8 +1,7 @@
 // loadConfig = parse + build + validate. Never throws for bad input: every problem is a Diagnostic.
 import { readdirSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { parseConfig } from '../parser/index.js';
+import { defaultConfigId, parseConfig } from '../parser/index.js';
 import type { BuildState } from './build-state.js';
 import { ConfigBuild, emptyConfig } from './build.js';
 import { BuildContext } from './context.js';
@@ -40,12 +39,6 @@ export function systemInterfaces(): Set<string> {
   } catch {
     return new Set();
   }
-}
-
-export function defaultConfigId(): string {
-  const h = hostname();
-  const dot = h.indexOf('.');
-  return dot >= 0 ? h.slice(0, dot) : h;
 }
 
 export function loadConfig(path: string, opts: LoadOptions = {}): LoadResult {

@@ -4,7 +4,7 @@
 // - every durable node carries `loc` (source file and line of the keyword that opened it);
 // - durations are milliseconds (numbers, fractional allowed), never strings;
 // - addresses are validated and kept in canonical text form plus their family;
-// - defaults are applied as keepalived applies them (see src/config/defaults.ts);
+// - defaults are applied as keepalived applies them (by the builders, src/config/build-*.ts);
 // - optional fields are absent when neither configured nor defaulted.
 
 import type { SourceLoc } from '../parser/diagnostic.js';

@@ -2,7 +2,7 @@
 // Failure isolation: an engine that throws is logged and the others keep running; event
 // listeners (fifo, email, JSON dump) never throw into an engine.
 import type { Logger } from 'pino';
-import type { DaemonOptions as CliOptions } from './options.js';
+import type { DaemonOptions } from './options.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import { type Engine, type EngineEvent, type MetricSample, metricSample } from '../engine-api/types.js';
 import type { LbBackend } from '../lb/backend.js';
@@ -68,7 +68,7 @@ export class Daemon {
   readonly counters: Counters = { reloads: 0, reloadFailures: 0, engineErrors: { vrrp: 0, checkers: 0 }, events: {}, uncaught: 0 };
 
   constructor(
-    private readonly cli: CliOptions,
+    private readonly cli: DaemonOptions,
     private readonly deps: DaemonDeps,
   ) {
     this.log = deps.logger.child({ subsystem: 'daemon' });

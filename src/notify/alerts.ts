@@ -2,6 +2,7 @@
 // Pure: (event, config, last emailed state) -> message or nothing.
 import type { EngineEvent } from '../engine-api/types.js';
 import type { KeepalivedConfig, RealServer, VirtualServer } from '../config/model.js';
+import { realServerText, virtualServerText } from '../config/server-text.js';
 import type { AlertMessage } from './email.js';
 
 function hasRawKeyword(config: KeepalivedConfig, keyword: string): boolean {
@@ -21,18 +22,6 @@ export function vsAlertEnabled(config: KeepalivedConfig, vs: VirtualServer | und
 /** smtp_alert of a real server: own, else smtp_alert_checker, else smtp_alert, else ON (keepalived's compatibility default). */
 export function rsAlertEnabled(config: KeepalivedConfig, rs: RealServer | undefined): boolean {
   return rs?.smtpAlert ?? config.global.smtpAlertChecker ?? config.global.smtpAlert ?? true;
-}
-
-/** keepalived's text for a virtual server: "[10.0.0.1]:tcp:80", "FWM 1", "[group]:0". */
-export function virtualServerText(vs: VirtualServer): string {
-  const k = vs.key;
-  if (k.kind === 'fwmark') return `FWM ${k.fwmark}`;
-  if (k.kind === 'group') return `[${k.group}]:0`;
-  return `[${k.address}]:${vs.protocol.toLowerCase()}:${k.port}`;
-}
-
-export function realServerText(rs: RealServer, vs: VirtualServer): string {
-  return `[${rs.address}]:${vs.protocol.toLowerCase()}:${rs.port}`;
 }
 
 export function findVirtualServer(config: KeepalivedConfig, text: string): VirtualServer | undefined {
