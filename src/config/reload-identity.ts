@@ -6,7 +6,8 @@
 //
 // | model type | id | unchanged when |
 // | --- | --- | --- |
-// | vrrp_instance | its name | vrrpInstanceKey: its settings, its track scripts and files, what its sync group adds to its tracking, the global VRRP settings it reads |
+// | vrrp_instance | its name | vrrpInstanceKey: its settings, track scripts and files, what its sync |
+// |   |   | group adds to its tracking, the global VRRP settings it reads |
 // | vrrp_instance, addresses only changed | its name | vrrpInstanceSoftKey (the key without addresses, notify scripts, smtp_alert; none with VMACs) |
 // | vrrp_script, track_file | its name | settingsKey of its definition |
 // | virtual_server | virtualServerId: address/port, fwmark or group, and protocol | (its settings are applied in place) |

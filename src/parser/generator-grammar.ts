@@ -131,7 +131,7 @@ function buildGrammar(chev: typeof Chevrotain): Grammar {
     categories: [Any],
   });
   const ArgBlank = createToken({ name: 'ArgBlank', pattern: /[ \t]+/, group: Lexer.SKIPPED });
-  // biome-ignore lint/correctness/noEmptyCharacterClassInRegex: [^] is any character; chevrotain's first-char analysis reads it as such, [\s\S] lexes differently
+  // biome-ignore lint/correctness/noEmptyCharacterClassInRegex: [^] is any character (chevrotain lexes [\s\S] differently)
   const Other = createToken({ name: 'Other', pattern: /[^]/, categories: [Any] });
 
   const lexOpts = { positionTracking: 'onlyOffset' as const, ensureOptimizations: false };

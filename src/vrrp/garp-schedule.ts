@@ -118,7 +118,8 @@ export class GarpSchedule {
     const logNow = this.lowerPrio.loggedAt === undefined || now - this.lowerPrio.loggedAt >= LOWER_PRIO_LOG_EVERY_MS;
     if (logNow) {
       this.log.info(
-        `lower-priority advert received as MASTER: gratuitous ARPs / unsolicited NAs again (${this.lowerPrio.bursts} burst(s), ${this.lowerPrio.coalesced} advert(s) within an interval of the previous burst, since the last such line)`,
+        `lower-priority advert received as MASTER: GARPs / unsolicited NAs again (${this.lowerPrio.bursts} burst(s), ` +
+          `${this.lowerPrio.coalesced} advert(s) within an interval of the previous burst, since the last such line)`,
       );
       this.lowerPrio.loggedAt = now;
       this.lowerPrio.bursts = 0;
