@@ -2,7 +2,9 @@
 // lines, their timestamps, and percentiles.
 import { spawn, type ChildProcess } from 'node:child_process';
 
+/** The p-th percentile (nearest rank); NaN for no values. */
 export function pct(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }

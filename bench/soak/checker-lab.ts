@@ -14,6 +14,8 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Mode } from './fault-servers.js';
+import { readPid } from '../../src/daemon/pidfile.js';
+import { pct } from '../watch.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** the repository root (this file runs from dist/bench/soak) */
@@ -229,15 +231,6 @@ export interface Daemon {
   tail(): string;
 }
 
-function readPid(file: string): number | undefined {
-  try {
-    const n = Number(readFileSync(file, 'utf8').trim());
-    return n > 0 ? n : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function stopProcess(p: ChildProcess, ms = 15_000): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
@@ -393,13 +386,7 @@ export function activeResources(metricsText: string): Record<string, number> {
 
 // ------------------------------------------------------------------ figures
 
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-}
-
-export const median = (v: number[]) => percentile(v, 50);
+export const median = (v: number[]) => pct(v, 50);
 
 /** Least-squares slope of y over x (units of y per unit of x). */
 export function slope(xs: number[], ys: number[]): number {

@@ -16,6 +16,8 @@ import { join } from 'node:path';
 import { Lan, sh, sleep, waitFor } from '../../test/vrrp-helpers.js';
 import type { LabAddresses, Role } from './hostile-mutations.js';
 import type { InjectorPlan, InjectorReport } from './hostile-injector.js';
+import { readPid } from '../../src/daemon/pidfile.js';
+import { pct } from '../watch.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -128,15 +130,6 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
-function readPid(file: string): number | undefined {
-  try {
-    const n = Number(readFileSync(file, 'utf8').trim());
-    return n > 0 ? n : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Datagrams the kernel dropped at the namespace's raw sockets (receive queue full): /proc/net/raw{,6} "drops". */
 function rawSocketDrops(ns: string): number {
   let n = 0;
@@ -224,12 +217,6 @@ function byLabel(s: Record<string, number> | undefined, name: string, label: str
     if (m) out[m[1]] = (out[m[1]] ?? 0) + v;
   }
   return out;
-}
-
-function pct(values: number[], p: number): number {
-  if (!values.length) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
 
 /**
