@@ -67,7 +67,9 @@ test('lc / wlc / sed / nq pick by open connections', () => {
 test('fo, ovf and upper thresholds', () => {
   const ds = dests(2, 7, 3);
   assert.equal(createScheduler('fo').pick(ds, client('1.1.1.1'))!.id, 'd1');
-  ds[1]!.active = 7;
+  ds[1]!.active = 7; // IPVS ovf: active <= weight still takes connections
+  assert.equal(createScheduler('ovf').pick(ds, client('1.1.1.1'))!.id, 'd1');
+  ds[1]!.active = 8;
   assert.equal(createScheduler('ovf').pick(ds, client('1.1.1.1'))!.id, 'd2');
   ds[1]!.uthreshold = 7; // overloaded
   assert.equal(createScheduler('fo').pick(ds, client('1.1.1.1'))!.id, 'd2');
@@ -83,11 +85,22 @@ test('persistence templates expire after the timeout once idle (injected clock)'
   now = 1_000_000;
   assert.equal(p.lookup('10.1.2.3'), 'd1'); // a connection is still open
   p.close('10.1.2.3', 'd1');
-  now += 299_999;
+  // the template's timer, armed at 0, fires every 300 s; the first firing with no connection left (1,200 s) expires it
+  now = 1_199_999;
   assert.equal(p.lookup('10.1.2.3'), 'd1');
-  now += 2;
+  now = 1_200_000;
   assert.equal(p.lookup('10.1.2.3'), undefined);
   assert.equal(p.size(), 0);
+  // a new connection through the template restarts its timer
+  p.open('10.1.2.3', 'd2');
+  now += 100_000;
+  p.open('10.1.2.4', 'd2');
+  p.close('10.1.2.3', 'd2');
+  p.close('10.1.2.4', 'd2');
+  now += 299_999;
+  assert.equal(p.lookup('10.1.2.3'), 'd2');
+  now += 1;
+  assert.equal(p.lookup('10.1.2.3'), undefined);
 });
 
 test('nftables slot tables: gcd reduction, scaling cap, smooth order', () => {

@@ -44,7 +44,8 @@ before(async () => {
     udpPorts.push(u.address().port);
   }
   vport = await freePort(VIP);
-  backend = new UserspaceBackend({ retryMs: 100, udpIdleMs: 2000 });
+  // closed connections stop counting at once here (test/lb-userspace-sched.test.ts covers IPVS's TIME_WAIT linger)
+  backend = new UserspaceBackend({ retryMs: 100, udpIdleMs: 2000, tcpTimeWaitMs: 0, tcpCloseMs: 0 });
   await backend.open();
 });
 

@@ -1,16 +1,20 @@
 // One virtual service of the userspace proxy: a TCP or UDP listener on the virtual address:port that
 // forwards each new connection (UDP: each client address:port session) to a destination chosen by the
 // service's scheduler. Destinations can change at any time without touching existing connections.
+// Connection counters follow IPVS: a new entry is inactive, a TCP connection is active once both legs
+// are established, inactive again after the first FIN/RST, and its entry lingers (inactive) for the
+// TIME_WAIT (graceful) or CLOSE (reset) timeout before it goes away; UDP sessions are inactive entries.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Destination, Service } from './backend.js';
 import { maskPrefixLength } from '../util/inet.js';
-import { createScheduler, PersistenceTable } from './schedulers.js';
+import { bindConn, createScheduler, markEstablished, markNotEstablished, PersistenceTable, unbindConn } from './schedulers.js';
 import type { SchedDest, Scheduler } from './schedulers.js';
 import { destinationId } from './state.js';
 
 export interface DestRuntime extends SchedDest {
   dest: Destination;
+  inactive: number;
   /** connections ever sent here */
   total: number;
   /** false once removed from the state (its open connections continue) */
@@ -20,8 +24,19 @@ export interface DestRuntime extends SchedDest {
 export interface ServiceProxyOptions {
   /** UDP sessions without traffic for this long are forgotten (ms) */
   udpIdleMs: number;
+  /** how long a gracefully closed TCP connection stays counted (inactive), IPVS TIME_WAIT: 120 s */
+  tcpTimeWaitMs?: number;
+  /** the same after a reset or error, IPVS CLOSE: 10 s */
+  tcpCloseMs?: number;
+  /** lblc/lblcr entry expiration (IPVS default 24 h) */
+  lblcExpirationMs?: number;
+  /** like net.ipv4.vs.expire_quiescent_template=1: templates to weight-0 servers are dropped (IPVS default 0: kept) */
+  expireQuiescentTemplate?: boolean;
   now?: () => number;
 }
+
+export const TCP_TIME_WAIT_MS = 120_000;
+export const TCP_CLOSE_MS = 10_000;
 
 interface UdpSession {
   dest: DestRuntime;
@@ -42,18 +57,23 @@ export class ServiceProxy {
   /** connections refused because no destination was available */
   refused = 0;
   private opsSeq = 0;
+  private readonly lingering = new Set<NodeJS.Timeout>();
 
   constructor(
     private service: Service,
     private readonly opts: ServiceProxyOptions,
   ) {
-    this.scheduler = createScheduler(service.scheduler, service.schedFlags);
+    this.scheduler = this.makeScheduler(service);
     this.persistence = this.makePersistence(service);
     this.syncDests(service.destinations);
   }
 
   get isListening(): boolean {
     return this.listening;
+  }
+
+  private makeScheduler(s: Service): Scheduler {
+    return createScheduler(s.scheduler, s.schedFlags, { now: this.opts.now, lblcExpirationMs: this.opts.lblcExpirationMs });
   }
 
   private makePersistence(s: Service): PersistenceTable | undefined {
@@ -73,7 +93,20 @@ export class ServiceProxy {
         rt.dest = d;
         rt.weight = d.weight;
         rt.uthreshold = d.uthreshold;
-      } else this.dests.set(id, { id, dest: d, weight: d.weight, uthreshold: d.uthreshold, active: 0, total: 0, present: true });
+        rt.lthreshold = d.lthreshold;
+      } else
+        this.dests.set(id, {
+          id,
+          dest: d,
+          weight: d.weight,
+          uthreshold: d.uthreshold,
+          lthreshold: d.lthreshold,
+          active: 0,
+          inactive: 0,
+          overloaded: false,
+          total: 0,
+          present: true,
+        });
     }
     for (const [id, rt] of this.dests) {
       if (seen.has(id)) continue;
@@ -85,7 +118,7 @@ export class ServiceProxy {
   /** Take a changed service definition (same key). Open connections are kept. */
   update(s: Service): void {
     const schedChanged = s.scheduler !== this.service.scheduler || (s.schedFlags ?? []).join() !== (this.service.schedFlags ?? []).join();
-    if (schedChanged) this.scheduler = createScheduler(s.scheduler, s.schedFlags);
+    if (schedChanged) this.scheduler = this.makeScheduler(s);
     if (s.persistenceTimeout !== this.service.persistenceTimeout || s.persistenceNetmask !== this.service.persistenceNetmask)
       this.persistence = this.makePersistence(s);
     this.service = s;
@@ -97,20 +130,38 @@ export class ServiceProxy {
     if (this.persistence) {
       const id = this.persistence.lookup(address);
       const rt = id !== undefined ? this.dests.get(id) : undefined;
-      if (rt && rt.weight > 0) return rt;
+      // IPVS uses a template whose server is still in the service, even at weight 0 or overloaded
+      if (rt && (rt.weight > 0 || !this.opts.expireQuiescentTemplate)) return rt;
+      if (id !== undefined) this.persistence.drop(address);
     }
     return this.scheduler.pick(list, { address, port, serviceAddress: this.service.key.address! }) as DestRuntime | undefined;
   }
 
+  /** A new connection entry (counted inactive until established). */
   private opened(rt: DestRuntime, client: string): void {
-    rt.active++;
+    bindConn(rt);
     rt.total++;
     this.persistence?.open(client, rt.id);
   }
 
-  private closed(rt: DestRuntime, client: string): void {
-    rt.active = Math.max(0, rt.active - 1);
+  /** The entry went away (after its linger, if any). */
+  private closed(rt: DestRuntime, client: string, wasActive: boolean): void {
+    unbindConn(rt, wasActive);
     this.persistence?.close(client, rt.id);
+  }
+
+  /** Keep a closed connection's entry counted (inactive) for ms, then drop it. */
+  private linger(rt: DestRuntime, client: string, ms: number): void {
+    if (ms <= 0) {
+      this.closed(rt, client, false);
+      return;
+    }
+    const t = setTimeout(() => {
+      this.lingering.delete(t);
+      this.closed(rt, client, false);
+    }, ms);
+    t.unref();
+    this.lingering.add(t);
   }
 
   /** Listen on the virtual address:port. Rejects with the socket error (EADDRNOTAVAIL, EADDRINUSE...). */
@@ -155,15 +206,36 @@ export class ServiceProxy {
     this.opened(rt, caddr);
     this.tcpConns.add(client);
     const up = net.connect({ host: rt.dest.address, port: rt.dest.port, allowHalfOpen: true });
+    let established = false;
+    let reset = false;
     let finished = false;
+    const leaveEstablished = () => {
+      if (!established) return;
+      established = false;
+      markNotEstablished(rt);
+    };
     const finish = () => {
       if (finished) return;
       finished = true;
       this.tcpConns.delete(client);
-      this.closed(rt, caddr);
+      leaveEstablished();
+      this.linger(rt, caddr, reset ? (this.opts.tcpCloseMs ?? TCP_CLOSE_MS) : (this.opts.tcpTimeWaitMs ?? TCP_TIME_WAIT_MS));
     };
-    client.on('error', () => up.destroy());
-    up.on('error', () => client.resetAndDestroy());
+    up.once('connect', () => {
+      if (finished || client.readableEnded) return;
+      established = true;
+      markEstablished(rt);
+    });
+    client.once('end', leaveEstablished);
+    up.once('end', leaveEstablished);
+    client.on('error', () => {
+      reset = true;
+      up.destroy();
+    });
+    up.on('error', () => {
+      reset = true;
+      client.resetAndDestroy();
+    });
     client.on('close', () => {
       up.destroy();
       finish();
@@ -217,7 +289,7 @@ export class ServiceProxy {
     this.sessions.delete(key);
     clearTimeout(s.timer);
     s.upstream.close();
-    this.closed(s.dest, s.client.address);
+    this.closed(s.dest, s.client.address, false);
   }
 
   /** Stop listening; with dropConnections also end every open connection and UDP session. */
@@ -236,11 +308,20 @@ export class ServiceProxy {
     if (dropConnections) {
       for (const c of this.tcpConns) c.destroy();
       for (const [k, s] of this.sessions) this.endSession(k, s);
+      for (const t of this.lingering) clearTimeout(t);
+      this.lingering.clear();
     }
   }
 
-  /** Open connections (TCP) or sessions (UDP) per destination id. */
-  stats(): { id: string; active: number; total: number; weight: number }[] {
-    return [...this.dests.values()].map((d) => ({ id: d.id, active: d.active, total: d.total, weight: d.weight }));
+  /** Per destination id: IPVS-style active/inactive entries, overload flag, connections ever sent. */
+  stats(): { id: string; active: number; inactive: number; overloaded: boolean; total: number; weight: number }[] {
+    return [...this.dests.values()].map((d) => ({
+      id: d.id,
+      active: d.active,
+      inactive: d.inactive,
+      overloaded: !!d.overloaded,
+      total: d.total,
+      weight: d.weight,
+    }));
   }
 }

@@ -10,6 +10,7 @@ import { silentLogger } from './logger.js';
 import { USERSPACE_SCHEDULERS } from './schedulers.js';
 import { cloneState, destinationCount, normalizeState, serviceAttrsDiffer, serviceId } from './state.js';
 import { ServiceProxy } from './userspace-service.js';
+import type { ServiceProxyOptions } from './userspace-service.js';
 import { TskeepalivedError } from '../util/errors.js';
 
 export interface UserspaceOptions {
@@ -18,6 +19,14 @@ export interface UserspaceOptions {
   retryMs?: number;
   /** UDP session idle timeout (ms), default 300000 (IPVS's UDP timeout) */
   udpIdleMs?: number;
+  /** TCP entry linger after a graceful close (ms), default 120000 (IPVS TIME_WAIT) */
+  tcpTimeWaitMs?: number;
+  /** TCP entry linger after a reset (ms), default 10000 (IPVS CLOSE) */
+  tcpCloseMs?: number;
+  /** lblc/lblcr entry expiration (ms), default 24 h (IPVS lblc_expiration) */
+  lblcExpirationMs?: number;
+  /** drop persistence templates of weight-0 servers (net.ipv4.vs.expire_quiescent_template=1); default false as IPVS */
+  expireQuiescentTemplate?: boolean;
   now?: () => number;
 }
 
@@ -52,7 +61,7 @@ export class UserspaceBackend implements LbBackend {
   private readonly log: LbLogger;
   private readonly retryMs: number;
   private readonly udpIdleMs: number;
-  private readonly now?: () => number;
+  private readonly proxyOpts: ServiceProxyOptions;
   private readonly entries = new Map<string, Entry>();
   private state: LbState = { services: [] };
   private queue: Promise<void> = Promise.resolve();
@@ -62,7 +71,14 @@ export class UserspaceBackend implements LbBackend {
     this.log = opts.logger ?? silentLogger;
     this.retryMs = opts.retryMs ?? 1000;
     this.udpIdleMs = opts.udpIdleMs ?? 300_000;
-    this.now = opts.now;
+    this.proxyOpts = {
+      udpIdleMs: this.udpIdleMs,
+      tcpTimeWaitMs: opts.tcpTimeWaitMs,
+      tcpCloseMs: opts.tcpCloseMs,
+      lblcExpirationMs: opts.lblcExpirationMs,
+      expireQuiescentTemplate: opts.expireQuiescentTemplate,
+      now: opts.now,
+    };
   }
 
   async open(): Promise<void> {
@@ -100,7 +116,7 @@ export class UserspaceBackend implements LbBackend {
         e.service = s;
         continue;
       }
-      const entry: Entry = { service: s, proxy: new ServiceProxy(s, { udpIdleMs: this.udpIdleMs, now: this.now }) };
+      const entry: Entry = { service: s, proxy: new ServiceProxy(s, this.proxyOpts) };
       this.entries.set(id, entry);
       const err = await this.tryListen(id, entry);
       if (err && err !== 'EADDRNOTAVAIL') failures.push(`${serviceKeyText(s.key)}: cannot listen (${err}), retrying every ${this.retryMs} ms`);
