@@ -313,6 +313,11 @@ export class ServiceProxy {
     }
   }
 
+  /** Persistence templates alive (IPVS's persistent connection entries). */
+  templates(): number {
+    return this.persistence?.size() ?? 0;
+  }
+
   /** Per destination id: IPVS-style active/inactive entries, overload flag, connections ever sent. */
   stats(): { id: string; active: number; inactive: number; overloaded: boolean; total: number; weight: number }[] {
     return [...this.dests.values()].map((d) => ({

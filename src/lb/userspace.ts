@@ -151,11 +151,12 @@ export class UserspaceBackend implements LbBackend {
   }
 
   /** Per service: listening or not, and per destination open/total connections. */
-  stats(): { service: string; listening: boolean; refused: number; destinations: ReturnType<ServiceProxy['stats']> }[] {
+  stats(): { service: string; listening: boolean; refused: number; templates: number; destinations: ReturnType<ServiceProxy['stats']> }[] {
     return [...this.entries.values()].map((e) => ({
       service: serviceKeyText(e.service.key),
       listening: e.proxy.isListening,
       refused: e.proxy.refused,
+      templates: e.proxy.templates(),
       destinations: e.proxy.stats(),
     }));
   }
