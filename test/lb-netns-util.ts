@@ -30,13 +30,15 @@ export async function deleteNamespaces(prefix: string): Promise<void> {
   }
 }
 
-// A TCP and UDP server replying its name. TCP: writes "NAME\n" on connect; answers "ping" with "pong NAME\n".
+// A TCP and UDP server replying its name. TCP: writes "NAME\n" on connect (with showAddresses
+// "NAME LOCAL REMOTE\n": the addresses it sees); answers "ping" with "pong NAME\n".
 const SERVER_JS = `
 const net = require('net'), dgram = require('dgram');
-const [name, port, lifeMs] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3] || 120000)];
+const [name, port, lifeMs, show] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3] || 120000), process.argv[4] === '1'];
+const plain = (a) => String(a).replace(/^::ffff:/, '');
 const srv = net.createServer((s) => {
   s.on('error', () => {});
-  s.write(name + '\\n');
+  s.write(name + (show ? ' ' + plain(s.localAddress) + ' ' + plain(s.remoteAddress) : '') + '\\n');
   s.on('data', (d) => { if (String(d).includes('ping')) s.write('pong ' + name + '\\n'); });
 });
 srv.listen(port, '::');
@@ -47,8 +49,8 @@ setTimeout(() => process.exit(0), lifeMs).unref();
 `;
 
 /** Start a name server in a namespace (it exits by itself after lifeMs); resolves once it listens. */
-export async function startNameServer(ns: string, name: string, port: number, lifeMs = 120_000): Promise<ChildProcess> {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', SERVER_JS, name, String(port), String(lifeMs)], {
+export async function startNameServer(ns: string, name: string, port: number, lifeMs = 120_000, showAddresses = false): Promise<ChildProcess> {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', SERVER_JS, name, String(port), String(lifeMs), showAddresses ? '1' : '0'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {

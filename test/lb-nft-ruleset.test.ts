@@ -182,3 +182,44 @@ test('every scheduler x protocol x family x persistence x sh-port combination is
     execFileSync('ip', ['netns', 'del', ns]);
   }
 });
+
+test('lb_kind DR: a netdev ingress table forwarding by MAC (fwd ip to ... device), flow hashing noted; problems named', () => {
+  const dr = (address: string, weight = 1, port = 80) => ({ address, family: 4 as const, port, weight, lbKind: 'DR' as const });
+  const key = (port: number, protocol: 'TCP' | 'UDP' = 'TCP') => ({ kind: 'addr' as const, family: 4 as const, protocol, address: '10.0.0.1', port });
+  const state = normalizeState({
+    services: [
+      { key: key(80), scheduler: 'wlc', ops: false, destinations: [dr('192.168.1.2', 3), dr('192.168.1.3', 1)] },
+      { key: key(53, 'UDP'), scheduler: 'rr', ops: false, destinations: [dr('192.168.1.2', 1, 53)] },
+      { key: key(81), scheduler: 'sh', ops: false, destinations: [dr('192.168.1.2', 1, 0), dr('192.168.1.3', 1, 81)], persistenceTimeout: 30 },
+    ],
+  });
+  const routeDevice = { '192.168.1.2': 'eth1', '192.168.1.3': 'eth1' };
+  const { script, notes } = buildNftRuleset(state, { seed: 5, dr: { ingressDevices: ['eth0', 'eth1'], routeDevice } });
+  const lines = script.split('\n');
+  assert.deepEqual(lines.slice(0, 5), [
+    'table netdev tskeepalived',
+    'delete table netdev tskeepalived',
+    'table netdev tskeepalived {',
+    '  chain dr {',
+    '    type filter hook ingress devices = { "eth0", "eth1" } priority 0; policy accept;',
+  ]);
+  assert.ok(lines.includes('    ip daddr 10.0.0.1 udp dport 53 fwd ip to 192.168.1.2 device "eth1"'));
+  const wlc = lines.find((l) => l.startsWith('    ip daddr 10.0.0.1 tcp dport 80 fwd ip to jhash ip saddr . tcp sport . ip daddr mod 256 seed 0x5 map { 0 : '));
+  assert.ok(wlc?.endsWith(' } device "eth1"'), 'wlc rule');
+  if (!wlc) return;
+  const n2 = [...wlc.matchAll(/: 192\.168\.1\.2/g)].length;
+  assert.ok(n2 > 160 && n2 < 224, `weight 3 of 4 -> about 192 of 256 slots, got ${n2}`);
+  assert.ok(lines.some((l) => l.startsWith('    ip daddr 10.0.0.1 tcp dport 81 fwd ip to jhash ip saddr mod 256 seed 0x5 map {')));
+  // no nat table for DR-only families
+  assert.ok(lines.includes('delete table ip tskeepalived') && !lines.includes('table ip tskeepalived {'));
+  assert.deepEqual(notes, [
+    '[10.0.0.1]:tcp:80: DR at ingress has no connection state: scheduler wlc approximated by weighted flow hashing (ip saddr . sport . daddr)',
+    '[10.0.0.1]:tcp:81: persistence 30s approximated by source hashing',
+  ]);
+  assert.throws(
+    () => buildNftRuleset(state, { seed: 5, dr: { ingressDevices: ['eth0'], routeDevice: { ...routeDevice, '192.168.1.3': 'eth2' } } }),
+    /DR real servers are reached through different devices \(eth1, eth2\); nftables needs one/,
+  );
+  assert.throws(() => buildNftRuleset(state, { seed: 5, dr: { ingressDevices: [], routeDevice } }), /no network device to hook/);
+  assert.equal(nftRemoveScript('t', true), 'table ip t\ndelete table ip t\ntable ip6 t\ndelete table ip6 t\ntable netdev t\ndelete table netdev t\n');
+});

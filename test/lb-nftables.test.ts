@@ -210,17 +210,26 @@ test('re-applying the same state runs no transaction; close removes our tables',
   assert.deepEqual(t, { 'error:ECONNREFUSED': 2 });
 });
 
-test('DR/TUN real servers and unknown schedulers are clear errors', () => {
-  const st = state(svc('rr', [{ ...rs(1), lbKind: 'DR' }]), {
-    ...svc('xyz', [rs(2)]),
-    key: { kind: 'addr', family: 4, protocol: 'TCP', address: VIP, port: 81 },
-  });
+test('TUN real servers, DR port changes and unknown schedulers are clear errors', () => {
+  const st = state(
+    svc('rr', [
+      { ...rs(1), lbKind: 'DR' },
+      { ...rs(2), lbKind: 'TUN' },
+    ]),
+    {
+      ...svc('xyz', [rs(2)]),
+      key: { kind: 'addr', family: 4, protocol: 'TCP', address: VIP, port: 81 },
+    },
+  );
   assert.throws(
     () => buildNftRuleset(st, { seed: 1 }),
     (e: unknown) => {
       assert.ok(e instanceof NftUnsupportedError);
       assert.deepEqual(e.problems, [
-        '[10.61.9.1]:tcp:80: real server 10.61.2.11:8080 uses lb_kind DR; nftables supports NAT only (use --lb-backend=ipvs for DR/TUN)',
+        '[10.61.9.1]:tcp:80: real server 10.61.2.12:8080 uses lb_kind TUN; nftables cannot encapsulate (use --lb-backend=ipvs for TUN)',
+        '[10.61.9.1]:tcp:80: nftables cannot mix lb_kind DR and NAT real servers in one service',
+        '[10.61.9.1]:tcp:80: DR real server 10.61.2.11:8080 must use the virtual port 80 (DR cannot change ports)',
+        '[10.61.9.1]:tcp:80: DR real server 10.61.2.12:8080 must use the virtual port 80 (DR cannot change ports)',
         '[10.61.9.1]:tcp:81: unknown scheduler "xyz"',
       ]);
       return true;

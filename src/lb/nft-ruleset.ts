@@ -12,7 +12,14 @@
 // highest-weight destination; persistence -> source hashing on the masked client address;
 // one-packet scheduling is ignored (conntrack keeps UDP flows sticky).
 // Destinations with weight 0 get no slot. A service without destinations rejects new connections.
-// Only NAT forwarding exists in nftables: DR and TUN destinations make the state unsupported.
+//
+// lb_kind DR: `table netdev tskeepalived` with one ingress chain on the devices where client traffic
+// arrives; each DR service is one `fwd ip to <real server> device <dev>` rule: the packet is sent
+// unchanged (destination still the VIP) to the real server's MAC address, resolved by the kernel's
+// neighbour table on the device that routes to the real servers. The ingress hook runs before
+// conntrack, so the choice must be the same for every packet of a connection: rr, wrr, lc, wlc, sed, nq
+// become weighted flow hashing (`jhash saddr . sport . daddr` over 256 rendezvous slots), sh / dh /
+// persistence hash as for NAT (all reported as notes). TUN is not available (no encapsulation in nftables).
 import type { Destination, LbState, Service } from './backend.js';
 import { serviceKeyText } from './backend.js';
 import { formatIP, maskPrefixLength } from '../util/inet.js';
@@ -32,6 +39,8 @@ export interface NftRulesetOptions {
   masquerade?: boolean;
   /** maximum map slots per service for weight expansion */
   maxSlots?: number;
+  /** lb_kind DR: devices whose ingress is hooked, and the device routing to each real server address */
+  dr?: { ingressDevices: string[]; routeDevice: Record<string, string | undefined> };
 }
 
 export interface NftRuleset {
@@ -61,9 +70,17 @@ export function nftUnsupported(state: LbState): string[] {
     const name = serviceKeyText(s.key);
     if (!KNOWN.has(s.scheduler)) problems.push(`${name}: unknown scheduler "${s.scheduler}"`);
     for (const d of s.destinations) {
-      if (d.lbKind !== 'NAT')
-        problems.push(`${name}: real server ${destText(d)} uses lb_kind ${d.lbKind}; nftables supports NAT only (use --lb-backend=ipvs for DR/TUN)`);
+      if (d.lbKind === 'TUN')
+        problems.push(`${name}: real server ${destText(d)} uses lb_kind TUN; nftables cannot encapsulate (use --lb-backend=ipvs for TUN)`);
       if (d.family !== s.key.family) problems.push(`${name}: real server ${destText(d)} is not of the service's address family`);
+    }
+    if (isDr(s)) {
+      if (s.destinations.some((d) => d.lbKind !== 'DR')) problems.push(`${name}: nftables cannot mix lb_kind DR and NAT real servers in one service`);
+      if (s.key.kind === 'fwmark') problems.push(`${name}: lb_kind DR with nftables needs an address service (marks are not set yet at ingress)`);
+      else if (s.key.protocol === 'SCTP') problems.push(`${name}: lb_kind DR with nftables supports TCP and UDP only`);
+      for (const d of s.destinations)
+        if (s.key.kind === 'addr' && d.port !== 0 && d.port !== s.key.port)
+          problems.push(`${name}: DR real server ${destText(d)} must use the virtual port ${s.key.port} (DR cannot change ports)`);
     }
     if (s.key.kind === 'fwmark') {
       const withPort = s.destinations.filter((d) => d.port !== 0).length;
@@ -72,6 +89,11 @@ export function nftUnsupported(state: LbState): string[] {
     }
   }
   return problems;
+}
+
+/** A service whose real servers are lb_kind DR (balanced by MAC forwarding at ingress, not by DNAT). */
+export function isDr(s: Service): boolean {
+  return s.destinations.some((d) => d.lbKind === 'DR');
 }
 
 function destText(d: Destination): string {
@@ -180,6 +202,7 @@ function familyTable(services: Service[], family: 4 | 6, opts: NftRulesetOptions
   const reject: string[] = [];
   const masq: string[] = [];
   for (const s of services) {
+    if (isDr(s)) continue;
     const match = serviceMatch(s);
     const stmt = dnatStatement(s, opts, notes);
     if (stmt) nat.push(`${match} ${stmt}`);
@@ -208,6 +231,68 @@ function familyTable(services: Service[], family: 4 | 6, opts: NftRulesetOptions
   return out;
 }
 
+/** The DR rule of one service (undefined: no destination can receive, the packets go to the local stack). */
+function drRule(s: Service, opts: NftRulesetOptions, notes: string[], problems: string[]): string | undefined {
+  const name = serviceKeyText(s.key);
+  let active = activeDestinations(s.destinations);
+  if (active.length === 0) return undefined;
+  const ip = s.key.family === 6 ? 'ip6' : 'ip';
+  const devs = new Set(active.map((d) => opts.dr?.routeDevice[d.address]));
+  const dev = [...devs][0];
+  if (devs.size !== 1 || !dev) {
+    problems.push(
+      devs.size > 1
+        ? `${name}: DR real servers are reached through different devices (${[...devs].join(', ')}); nftables needs one`
+        : `${name}: no route to the DR real servers`,
+    );
+    return undefined;
+  }
+  if (FAILOVER.has(s.scheduler)) {
+    if (s.scheduler === 'ovf') notes.push(`${name}: scheduler ovf approximated by fo (no connection counts in nftables)`);
+    active = [active.reduce((best, d) => (d.weight > best.weight ? d : best), active[0]!)];
+  }
+  const match = `${serviceMatch(s)} `;
+  if (active.length === 1) return `${match}fwd ${ip} to ${active[0]!.address} device "${dev}"`;
+  let expr: string;
+  if (s.persistenceTimeout !== undefined || HASH_SCHEDULERS.has(s.scheduler) || DEST_HASH_SCHEDULERS.has(s.scheduler)) expr = selectorFor(s, notes).expr;
+  else {
+    expr = `jhash ${ip} saddr . ${l4(s)} sport . ${ip} daddr`;
+    if (s.ops) notes.push(`${name}: one-packet scheduling is not available with nftables DR (flows are hashed)`);
+    notes.push(`${name}: DR at ingress has no connection state: scheduler ${s.scheduler} approximated by weighted flow hashing (${ip} saddr . sport . daddr)`);
+  }
+  const seq = rendezvousSlots(
+    active.map((d) => ({ id: destinationId(d), weight: d.weight })),
+    HASH_SLOTS,
+  );
+  const entries = seq.map((di, slot) => `${slot} : ${active[di]!.address}`).join(', ');
+  return `${match}fwd ${ip} to ${expr} mod ${seq.length} seed 0x${(opts.seed >>> 0).toString(16)} map { ${entries} } device "${dev}"`;
+}
+
+/** `table netdev T`: the ingress chain of the DR services. */
+function drTable(services: Service[], opts: NftRulesetOptions, notes: string[]): string[] {
+  const table = opts.table ?? NFT_TABLE;
+  const problems: string[] = [];
+  const rules: string[] = [];
+  for (const s of services) {
+    const r = drRule(s, opts, notes, problems);
+    if (r) rules.push(r);
+  }
+  const devices = opts.dr?.ingressDevices ?? [];
+  if (!devices.length) problems.push('lb_kind DR: no network device to hook for the ingress traffic');
+  if (problems.length) throw new NftUnsupportedError(problems);
+  const devList = devices.map((d) => `"${d}"`).join(', ');
+  return [
+    `table netdev ${table}`,
+    `delete table netdev ${table}`,
+    `table netdev ${table} {`,
+    '  chain dr {',
+    `    type filter hook ingress devices = { ${devList} } priority 0; policy accept;`,
+    ...rules.map((r) => `    ${r}`),
+    '  }',
+    '}',
+  ];
+}
+
 /** The whole transaction: each family's table is replaced atomically (or removed when unused). */
 export function buildNftRuleset(state: LbState, opts: NftRulesetOptions): NftRuleset {
   const problems = nftUnsupported(state);
@@ -215,8 +300,10 @@ export function buildNftRuleset(state: LbState, opts: NftRulesetOptions): NftRul
   const notes: string[] = [];
   const table = opts.table ?? NFT_TABLE;
   const lines: string[] = [];
+  const dr = state.services.filter(isDr);
+  if (dr.length) lines.push(...drTable(dr, opts, notes));
   for (const family of [4, 6] as const) {
-    const services = state.services.filter((s) => s.key.family === family);
+    const services = state.services.filter((s) => s.key.family === family && !isDr(s));
     const fam = family === 6 ? 'ip6' : 'ip';
     if (services.length) lines.push(...familyTable(services, family, opts, notes));
     else lines.push(`table ${fam} ${table}`, `delete table ${fam} ${table}`);
@@ -224,7 +311,8 @@ export function buildNftRuleset(state: LbState, opts: NftRulesetOptions): NftRul
   return { script: lines.join('\n') + '\n', notes };
 }
 
-/** The transaction that removes our tables (whether or not they exist). */
-export function nftRemoveScript(table = NFT_TABLE): string {
-  return [`table ip ${table}`, `delete table ip ${table}`, `table ip6 ${table}`, `delete table ip6 ${table}`].join('\n') + '\n';
+/** The transaction that removes our tables (whether or not they exist); withDr: also the netdev (DR) table. */
+export function nftRemoveScript(table = NFT_TABLE, withDr = false): string {
+  const fams = withDr ? ['ip', 'ip6', 'netdev'] : ['ip', 'ip6'];
+  return fams.flatMap((f) => [`table ${f} ${table}`, `delete table ${f} ${table}`]).join('\n') + '\n';
 }

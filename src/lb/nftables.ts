@@ -1,12 +1,15 @@
 // The nftables backend: the LB state as one nat table per family, replaced atomically with
-// `nft -f -` on every change (existing connections keep their conntrack NAT binding).
+// `nft -f -` on every change (existing connections keep their conntrack NAT binding). lb_kind DR
+// services go to a netdev ingress table (MAC forwarding with `fwd ip to ... device`); the devices come
+// from `ip route get <real server>` and the interfaces that are up (see nft-ruleset.ts).
 import { randomInt } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { LbBackend, LbState } from './backend.js';
 import { LbUnavailableError } from './backend.js';
 import type { LbLogger } from './logger.js';
 import { silentLogger } from './logger.js';
-import { buildNftRuleset, NFT_TABLE, nftRemoveScript } from './nft-ruleset.js';
+import { buildNftRuleset, isDr, NFT_TABLE, nftRemoveScript } from './nft-ruleset.js';
+import type { NftRulesetOptions } from './nft-ruleset.js';
 import { runCommand } from '../util/run-command.js';
 import { cloneState, destinationCount, normalizeState } from './state.js';
 import { TskeepalivedError } from '../util/errors.js';
@@ -21,6 +24,10 @@ export interface NftablesOptions {
   masquerade?: boolean;
   /** jhash seed; default random per backend instance */
   seed?: number;
+  /** the ip command for DR route/device lookups; default: `command` with its last word nft -> ip */
+  ipCommand?: string[];
+  /** DR: devices whose ingress traffic is balanced; default every device that is up, not lo, not enslaved */
+  drIngressDevices?: string[];
 }
 
 export class NftError extends TskeepalivedError {
@@ -41,6 +48,10 @@ export class NftablesBackend implements LbBackend {
   private readonly table: string;
   private readonly seed: number;
   private readonly masquerade: boolean;
+  private readonly ipCommand: string[];
+  private readonly drIngressDevices?: string[];
+  /** whether our netdev (DR) table may exist */
+  private drInstalled = false;
   /** number of nft transactions run by apply() */
   transactions = 0;
 
@@ -50,6 +61,37 @@ export class NftablesBackend implements LbBackend {
     this.table = opts.table ?? NFT_TABLE;
     this.seed = opts.seed ?? randomInt(1, 0x7fffffff);
     this.masquerade = opts.masquerade ?? false;
+    this.ipCommand = opts.ipCommand ?? (this.command.at(-1) === 'nft' ? [...this.command.slice(0, -1), 'ip'] : ['ip']);
+    this.drIngressDevices = opts.drIngressDevices;
+  }
+
+  private async ipJson(args: string[]): Promise<unknown[]> {
+    const r = await runCommand([...this.ipCommand, '-j', ...args], '');
+    if (r.error || r.code !== 0) return [];
+    try {
+      return JSON.parse(r.stdout) as unknown[];
+    } catch {
+      return [];
+    }
+  }
+
+  /** DR topology: the device routing to each DR real server and the ingress devices. */
+  private async drTopology(services: LbState['services']): Promise<NftRulesetOptions['dr']> {
+    const dr = services.filter(isDr);
+    if (!dr.length) return undefined;
+    const routeDevice: Record<string, string | undefined> = {};
+    for (const s of dr)
+      for (const d of s.destinations) {
+        if (d.address in routeDevice) continue;
+        const [route] = (await this.ipJson(['route', 'get', d.address])) as { dev?: string; type?: string }[];
+        routeDevice[d.address] = route?.type === 'local' ? undefined : route?.dev;
+      }
+    let ingressDevices = this.drIngressDevices;
+    if (!ingressDevices) {
+      const links = (await this.ipJson(['link', 'show', 'up'])) as { ifname?: string; master?: string; link_type?: string }[];
+      ingressDevices = links.filter((l) => l.ifname && l.link_type !== 'loopback' && !l.master).map((l) => l.ifname!.split('@')[0]!);
+    }
+    return { ingressDevices, routeDevice };
   }
 
   private async nft(script: string, what: string): Promise<void> {
@@ -77,13 +119,18 @@ export class NftablesBackend implements LbBackend {
 
   private async applyNow(desired: LbState): Promise<void> {
     const norm = normalizeState(desired);
-    const { script, notes } = buildNftRuleset(norm, { seed: this.seed, table: this.table, masquerade: this.masquerade });
+    const dr = await this.drTopology(norm.services);
+    const built = buildNftRuleset(norm, { seed: this.seed, table: this.table, masquerade: this.masquerade, dr });
+    const notes = built.notes;
+    let script = built.script;
+    if (!dr && this.drInstalled) script += `table netdev ${this.table}\ndelete table netdev ${this.table}\n`;
     if (script === this.lastScript) {
       this.state = cloneState(norm);
       return;
     }
     await this.nft(script, 'applying the LB ruleset');
     this.transactions++;
+    this.drInstalled = !!dr;
     this.lastScript = script;
     this.state = cloneState(norm);
     const noteText = notes.join('\n');
@@ -99,7 +146,8 @@ export class NftablesBackend implements LbBackend {
   async close(opts: { release: boolean }): Promise<void> {
     await this.queue;
     if (opts.release) {
-      await this.nft(nftRemoveScript(this.table), 'removing the LB tables');
+      await this.nft(nftRemoveScript(this.table, this.drInstalled), 'removing the LB tables');
+      this.drInstalled = false;
       this.state = { services: [] };
       this.lastScript = undefined;
     }
