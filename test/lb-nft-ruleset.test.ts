@@ -63,8 +63,8 @@ test('golden ruleset: wrr map, persistence as masked source hash, empty service 
     ].join('\n'),
   );
   assert.deepEqual(r.notes, [
-    '[10.0.0.1]:udp:53: persistence 60s approximated by source hashing on ip saddr & 255.255.255.0',
-    'FWM 3: scheduler wlc approximated by weighted round robin (wrr)',
+    '[10.0.0.1]:udp:53: persistence 60s approximated by source hashing on ip saddr & 255.255.255.0 (no timeout: a client keeps its server while the server set is unchanged)',
+    'FWM 3: scheduler wlc needs connection counts, which nftables does not keep: approximated by weighted round robin (wrr)',
   ]);
   assert.equal(nftRemoveScript(), 'table ip tskeepalived\ndelete table ip tskeepalived\ntable ip6 tskeepalived\ndelete table ip6 tskeepalived\n');
 });
@@ -214,7 +214,7 @@ test('lb_kind DR: a netdev ingress table forwarding by MAC (fwd ip to ... device
   assert.ok(lines.includes('delete table ip tskeepalived') && !lines.includes('table ip tskeepalived {'));
   assert.deepEqual(notes, [
     '[10.0.0.1]:tcp:80: DR at ingress has no connection state: scheduler wlc approximated by weighted flow hashing (ip saddr . sport . daddr)',
-    '[10.0.0.1]:tcp:81: persistence 30s approximated by source hashing',
+    '[10.0.0.1]:tcp:81: persistence 30s approximated by source hashing (no timeout: a client keeps its server while the server set is unchanged)',
   ]);
   assert.throws(
     () => buildNftRuleset(state, { seed: 5, dr: { ingressDevices: ['eth0'], routeDevice: { ...routeDevice, '192.168.1.3': 'eth2' } } }),

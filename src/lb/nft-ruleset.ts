@@ -135,16 +135,20 @@ function selectorFor(s: Service, notes: string[]): Selector {
   const port = s.key.kind === 'addr' && schedFlagBits(s.schedFlags).bits & IP_VS_SVC_F_SCHED2 ? ` . ${l4(s)} sport` : '';
   if (s.persistenceTimeout !== undefined) {
     const mask = persistenceMask(s);
-    notes.push(`${name}: persistence ${s.persistenceTimeout}s approximated by source hashing${mask ? ` on ${ip} saddr & ${mask}` : ''}`);
+    notes.push(
+      `${name}: persistence ${s.persistenceTimeout}s approximated by source hashing${mask ? ` on ${ip} saddr & ${mask}` : ''} (no timeout: a client keeps its server while the server set is unchanged)`,
+    );
     return { expr: `jhash ${ip} saddr${mask ? ` & ${mask}` : ''}`, hashed: true };
   }
   if (s.ops) notes.push(`${name}: one-packet scheduling is not available with nftables (conntrack keeps flows)`);
   if (HASH_SCHEDULERS.has(s.scheduler)) return { expr: `jhash ${ip} saddr${port}`, hashed: true };
   if (DEST_HASH_SCHEDULERS.has(s.scheduler)) {
-    if (s.scheduler !== 'dh') notes.push(`${name}: scheduler ${s.scheduler} approximated by destination hashing (dh)`);
+    if (s.scheduler !== 'dh')
+      notes.push(`${name}: scheduler ${s.scheduler} approximated by destination hashing (dh): one server per destination address, no overload move`);
     return { expr: `jhash ${ip} daddr`, hashed: true };
   }
-  if (WRR_APPROX.has(s.scheduler)) notes.push(`${name}: scheduler ${s.scheduler} approximated by weighted round robin (wrr)`);
+  if (WRR_APPROX.has(s.scheduler))
+    notes.push(`${name}: scheduler ${s.scheduler} needs connection counts, which nftables does not keep: approximated by weighted round robin (wrr)`);
   return { expr: 'numgen inc', hashed: false };
 }
 
