@@ -98,7 +98,7 @@ const count = (rs: { server: string }[]) => {
   return t;
 };
 
-test('DR: packets reach the real servers unchanged; wlc becomes weighted flow hashing (logged)', { skip }, async () => {
+test('DR: packets reach the real servers unchanged; wlc becomes weighted flow hashing (logged)', { skip }, async (t) => {
   await backend!.apply(state(svc('wlc', [rs(1), rs(2), rs(3)])));
   const rules = await nsExec(L, 'nft', 'list', 'table', 'netdev', 'tskeepalived');
   // the up, non-enslaved devices of the LB: the client side and the bridge to the real servers
@@ -106,6 +106,7 @@ test('DR: packets reach the real servers unchanged; wlc becomes weighted flow ha
   assert.match(rules, /ip daddr 10\.63\.9\.1 tcp dport 80 fwd ip to jhash ip saddr \. tcp sport \. ip daddr mod 256 seed 0xd1 map \{ 0 : 10\.63\.2\.1[123], /);
   assert.match(rules, /\} device "br0"/);
   const got = count(await dr(48));
+  t.diagnostic(`48 connections from 8 clients: ${JSON.stringify(got)}`);
   // 48 flows over three equal weights by hashing: each server is used, none takes most
   for (const s of ['s1', 's2', 's3']) assert.ok((got[s] ?? 0) >= 4 && (got[s] ?? 0) <= 32, JSON.stringify(got));
   assert.ok(

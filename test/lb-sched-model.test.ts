@@ -227,7 +227,7 @@ test('wlc spreads the load by weight, lc ignores weights (the property the choic
   assert.ok(lc[0]! < 1.6 * lc[2]! && lc[2]! < 1.6 * lc[0]!, `lc mean active ${lc}`);
 });
 
-test('persistence over wlc: every connection of a client inside a template lifetime goes to the template server', () => {
+test('persistence over wlc: every connection of a client inside a template lifetime goes to the template server', (t) => {
   const conns = workload(11);
   const picks = runScheduler('wlc', SERVERS, conns, 60_000);
   // reference: replay the template rule (timer armed at each new connection, fires every 60 s, expires
@@ -254,6 +254,7 @@ test('persistence over wlc: every connection of a client inside a template lifet
     }
     tmpl.set(c.client, { server: picks[i]!, armed: c.start, ends: [c.end + TIME_WAIT] });
   });
+  t.diagnostic(`${stuck} of ${conns.length} connections went through a live template`);
   assert.ok(stuck > 500, `only ${stuck} connections reused a template`);
 });
 
