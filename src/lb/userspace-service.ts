@@ -57,7 +57,8 @@ export class ServiceProxy {
   /** connections refused because no destination was available */
   refused = 0;
   private opsSeq = 0;
-  private readonly lingering = new Set<NodeJS.Timeout>();
+  /** closed TCP entries still counted, one FIFO per linger duration (equal durations: FIFO = expiry order) */
+  private readonly lingering = new Map<number, LingerQueue>();
 
   constructor(
     private service: Service,
@@ -150,18 +151,25 @@ export class ServiceProxy {
     this.persistence?.close(client, rt.id);
   }
 
-  /** Keep a closed connection's entry counted (inactive) for ms, then drop it. */
+  /** Keep a closed connection's entry counted (inactive) for ms, then drop it (one timer per queue, not per entry). */
   private linger(rt: DestRuntime, client: string, ms: number): void {
     if (ms <= 0) {
       this.closed(rt, client, false);
       return;
     }
-    const t = setTimeout(() => {
-      this.lingering.delete(t);
-      this.closed(rt, client, false);
-    }, ms);
-    t.unref();
-    this.lingering.add(t);
+    let q = this.lingering.get(ms);
+    if (!q) {
+      q = new LingerQueue(ms, this.opts.now ?? Date.now, (e) => this.closed(e.rt, e.client, false));
+      this.lingering.set(ms, q);
+    }
+    q.push(rt, client);
+  }
+
+  /** Closed TCP connection entries still counted (TIME_WAIT / CLOSE linger). */
+  lingeringEntries(): number {
+    let n = 0;
+    for (const q of this.lingering.values()) n += q.size;
+    return n;
   }
 
   /** Listen on the virtual address:port. Rejects with the socket error (EADDRNOTAVAIL, EADDRINUSE...). */
@@ -308,7 +316,7 @@ export class ServiceProxy {
     if (dropConnections) {
       for (const c of this.tcpConns) c.destroy();
       for (const [k, s] of this.sessions) this.endSession(k, s);
-      for (const t of this.lingering) clearTimeout(t);
+      for (const q of this.lingering.values()) q.clear();
       this.lingering.clear();
     }
   }
@@ -328,5 +336,57 @@ export class ServiceProxy {
       total: d.total,
       weight: d.weight,
     }));
+  }
+}
+
+interface LingerEntry {
+  rt: DestRuntime;
+  client: string;
+  due: number;
+}
+
+/** Entries that all wait the same time, expired in order by a single unref'd timer. */
+class LingerQueue {
+  private items: LingerEntry[] = [];
+  private head = 0;
+  private timer: NodeJS.Timeout | undefined;
+  constructor(
+    private readonly ms: number,
+    private readonly now: () => number,
+    private readonly expire: (e: LingerEntry) => void,
+  ) {}
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  push(rt: DestRuntime, client: string): void {
+    this.items.push({ rt, client, due: this.now() + this.ms });
+    if (!this.timer) this.arm();
+  }
+
+  private arm(): void {
+    const first = this.items[this.head];
+    if (!first) return;
+    this.timer = setTimeout(() => this.run(), Math.max(0, first.due - this.now()));
+    this.timer.unref();
+  }
+
+  private run(): void {
+    this.timer = undefined;
+    const t = this.now();
+    while (this.head < this.items.length && this.items[this.head]!.due <= t) this.expire(this.items[this.head++]!);
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    this.arm();
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.items = [];
+    this.head = 0;
   }
 }
