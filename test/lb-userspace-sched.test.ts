@@ -175,5 +175,32 @@ test('persistence with a quiesced server: the template still applies (IPVS defau
   await backend.apply(state(svc('rr', [rs(y)], { persistenceTimeout: 30 })));
   const moved = await open('127.0.3.110');
   assert.equal(moved.server, `s${y}`);
-  moved.sock.destroy();
+  await closeAndSettle([moved.sock]);
+});
+
+test('uthreshold: a server with active + inactive entries at its threshold gets nothing until they drop below 3/4', async () => {
+  await backend.apply(state(svc('rr', [{ ...rs(1), uthreshold: 2 }, rs(2)])));
+  const held: { server: string; sock: net.Socket }[] = [];
+  for (let i = 0; i < 5; i++) held.push(await open());
+  // s1 s2 s1 (s1 reaches 2 entries: overloaded) s2 s2
+  assert.deepEqual(
+    held.map((h) => h.server),
+    ['s1', 's2', 's1', 's2', 's2'],
+  );
+  assert.equal(backend.stats()[0]!.destinations[0]!.overloaded, true);
+  // closing s1's connections leaves lingering inactive entries: still 2, still overloaded
+  for (const h of held.filter((x) => x.server === 's1')) h.sock.end();
+  await until('s1 inactive', () => counters().s1![0] === 0 && counters().s1![1] === 2);
+  const during = await open();
+  assert.equal(during.server, 's2');
+  held.push(during);
+  // once the entries are gone (total 0 < 1.5) the flag clears and s1 is used again
+  await until('s1 entries gone', () => counters().s1![1] === 0, LINGER_MS + 2000);
+  assert.equal(backend.stats()[0]!.destinations[0]!.overloaded, false);
+  const afterwards = [await open(), await open()];
+  assert.ok(
+    afterwards.some((a) => a.server === 's1'),
+    afterwards.map((a) => a.server).join(),
+  );
+  await closeAndSettle([...held, ...afterwards].map((h) => h.sock));
 });

@@ -93,6 +93,8 @@ export class ServiceProxy {
       if (rt) {
         rt.dest = d;
         rt.weight = d.weight;
+        // as IPVS on a destination update: removing or raising the upper threshold clears the overload flag
+        if (!d.uthreshold || d.uthreshold > (rt.uthreshold ?? 0)) rt.overloaded = false;
         rt.uthreshold = d.uthreshold;
         rt.lthreshold = d.lthreshold;
       } else
