@@ -204,7 +204,7 @@ test('lb_kind DR: a netdev ingress table forwarding by MAC (fwd ip to ... device
     '    type filter hook ingress devices = { "eth0", "eth1" } priority 0; policy accept;',
   ]);
   assert.ok(lines.includes('    ip daddr 10.0.0.1 udp dport 53 fwd ip to 192.168.1.2 device "eth1"'));
-  const wlc = lines.find((l) => l.startsWith('    ip daddr 10.0.0.1 tcp dport 80 fwd ip to jhash ip saddr . tcp sport . ip daddr mod 256 seed 0x5 map { 0 : '));
+  const wlc = lines.find((l) => l.startsWith('    ip daddr 10.0.0.1 tcp dport 80 fwd ip to jhash ip saddr . tcp sport mod 256 seed 0x5 map { 0 : '));
   assert.ok(wlc?.endsWith(' } device "eth1"'), 'wlc rule');
   if (!wlc) return;
   const n2 = [...wlc.matchAll(/: 192\.168\.1\.2/g)].length;
@@ -213,7 +213,7 @@ test('lb_kind DR: a netdev ingress table forwarding by MAC (fwd ip to ... device
   // no nat table for DR-only families
   assert.ok(lines.includes('delete table ip tskeepalived') && !lines.includes('table ip tskeepalived {'));
   assert.deepEqual(notes, [
-    '[10.0.0.1]:tcp:80: DR at ingress has no connection state: scheduler wlc approximated by weighted flow hashing (ip saddr . sport . daddr)',
+    '[10.0.0.1]:tcp:80: DR at ingress has no connection state: scheduler wlc approximated by weighted flow hashing (ip saddr . sport)',
     '[10.0.0.1]:tcp:81: persistence 30s approximated by source hashing (no timeout: a client keeps its server while the server set is unchanged)',
   ]);
   assert.throws(
@@ -222,4 +222,42 @@ test('lb_kind DR: a netdev ingress table forwarding by MAC (fwd ip to ... device
   );
   assert.throws(() => buildNftRuleset(state, { seed: 5, dr: { ingressDevices: [], routeDevice } }), /no network device to hook/);
   assert.equal(nftRemoveScript('t', true), 'table ip t\ndelete table ip t\ntable ip6 t\ndelete table ip6 t\ntable netdev t\ndelete table netdev t\n');
+});
+
+test('DR: every scheduler x TCP/UDP x family x persistence x sh-port combination is accepted by the real nft', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root (a network namespace)');
+  const { execFileSync } = await import('node:child_process');
+  const services: LbState['services'] = [];
+  let port = 1;
+  for (const protocol of ['TCP', 'UDP'] as const)
+    for (const scheduler of ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'mh', 'dh', 'lblc', 'lblcr', 'fo', 'ovf'])
+      for (const family of [4, 6] as const)
+        for (const persistenceTimeout of [undefined, 300])
+          for (const schedFlags of [[], ['sh-port']]) {
+            const v4 = family === 4;
+            const p = port++;
+            const dr = (address: string, weight: number) => ({ address, family, port: p, weight, lbKind: 'DR' as const });
+            services.push({
+              key: { kind: 'addr', family, protocol, address: v4 ? '10.0.0.1' : '2001:db8::1', port: p },
+              scheduler,
+              ops: protocol === 'UDP',
+              schedFlags,
+              persistenceTimeout,
+              persistenceNetmask: persistenceTimeout ? (v4 ? '255.255.0.0' : '48') : undefined,
+              destinations: v4 ? [dr('192.168.1.2', 2), dr('192.168.1.3', 1)] : [dr('2001:db8::2', 2), dr('2001:db8::3', 1)],
+            });
+          }
+  const dev = 'tkdr0';
+  const routeDevice = Object.fromEntries(['192.168.1.2', '192.168.1.3', '2001:db8::2', '2001:db8::3'].map((a) => [a, dev]));
+  const { script } = buildNftRuleset(normalizeState({ services }), { seed: 99, dr: { ingressDevices: [dev], routeDevice } });
+  const ns = `tkl-${process.pid}-drcombo`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  try {
+    execFileSync('ip', ['-n', ns, 'link', 'add', dev, 'type', 'veth', 'peer', 'name', 'tkdr1']);
+    execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: script, stdio: ['pipe', 'pipe', 'pipe'] });
+    const listed = execFileSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'netdev', 'tskeepalived'], { encoding: 'utf8' });
+    assert.equal(listed.split('\n').filter((l) => l.includes(' fwd ')).length, services.length);
+  } finally {
+    execFileSync('ip', ['netns', 'del', ns]);
+  }
 });

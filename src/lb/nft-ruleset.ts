@@ -18,7 +18,7 @@
 // unchanged (destination still the VIP) to the real server's MAC address, resolved by the kernel's
 // neighbour table on the device that routes to the real servers. The ingress hook runs before
 // conntrack, so the choice must be the same for every packet of a connection: rr, wrr, lc, wlc, sed, nq
-// become weighted flow hashing (`jhash saddr . sport . daddr` over 256 rendezvous slots), sh / dh /
+// become weighted flow hashing (`jhash saddr . sport` over 256 rendezvous slots), sh / dh /
 // persistence hash as for NAT (all reported as notes). TUN is not available (no encapsulation in nftables).
 import type { Destination, LbState, Service } from './backend.js';
 import { serviceKeyText } from './backend.js';
@@ -260,9 +260,9 @@ function drRule(s: Service, opts: NftRulesetOptions, notes: string[], problems: 
   let expr: string;
   if (s.persistenceTimeout !== undefined || HASH_SCHEDULERS.has(s.scheduler) || DEST_HASH_SCHEDULERS.has(s.scheduler)) expr = selectorFor(s, notes).expr;
   else {
-    expr = `jhash ${ip} saddr . ${l4(s)} sport . ${ip} daddr`;
+    expr = `jhash ${ip} saddr . ${l4(s)} sport`;
     if (s.ops) notes.push(`${name}: one-packet scheduling is not available with nftables DR (flows are hashed)`);
-    notes.push(`${name}: DR at ingress has no connection state: scheduler ${s.scheduler} approximated by weighted flow hashing (${ip} saddr . sport . daddr)`);
+    notes.push(`${name}: DR at ingress has no connection state: scheduler ${s.scheduler} approximated by weighted flow hashing (${ip} saddr . sport)`);
   }
   const seq = rendezvousSlots(
     active.map((d) => ({ id: destinationId(d), weight: d.weight })),
