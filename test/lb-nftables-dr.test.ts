@@ -22,6 +22,8 @@ const L = `${P}lb`;
 const S = [1, 2, 3].map((i) => `${P}s${i}`);
 const VIP = '10.63.9.1';
 const SOURCES = [2, 3, 4, 5, 6, 7, 8, 9].map((i) => `10.63.1.${i}`);
+const VIP6 = 'fd63:9::1';
+const SOURCES6 = [2, 3, 4, 5].map((i) => `fd63:1::${i}`);
 const servers: ChildProcess[] = [];
 const warnings: string[] = [];
 let backend: NftablesBackend | undefined;
@@ -56,6 +58,12 @@ before(async () => {
   await sh('ip', '-n', L, 'link', 'set', 'br0', 'up');
   await sh('ip', '-n', L, 'addr', 'add', `${VIP}/32`, 'dev', 'lo');
   await nsExec(L, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.accept_local=1', 'net.ipv4.conf.br0.accept_local=1');
+  await nsExec(L, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=1');
+  await sh('ip', '-n', L, '-6', 'addr', 'add', 'fd63:1::1/64', 'dev', 'lc', 'nodad');
+  for (const a of SOURCES6) await sh('ip', '-n', C, '-6', 'addr', 'add', `${a}/64`, 'dev', 'eth0', 'nodad');
+  await sh('ip', '-n', C, '-6', 'route', 'add', 'default', 'via', 'fd63:1::1');
+  await sh('ip', '-n', L, '-6', 'addr', 'add', 'fd63:2::1/64', 'dev', 'br0', 'nodad');
+  await sh('ip', '-n', L, '-6', 'addr', 'add', `${VIP6}/128`, 'dev', 'lo', 'nodad');
   for (let i = 0; i < 3; i++) {
     const ns = S[i]!;
     await sh('ip', '-n', L, 'link', 'add', `ls${i + 1}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
@@ -66,6 +74,9 @@ before(async () => {
     await sh('ip', '-n', ns, 'addr', 'add', `${VIP}/32`, 'dev', 'lo');
     await sh('ip', '-n', ns, 'link', 'set', 'eth0', 'up');
     await sh('ip', '-n', ns, 'route', 'add', 'default', 'via', '10.63.2.1');
+    await sh('ip', '-n', ns, '-6', 'addr', 'add', `fd63:2::1${i + 1}/64`, 'dev', 'eth0', 'nodad');
+    await sh('ip', '-n', ns, '-6', 'addr', 'add', `${VIP6}/128`, 'dev', 'lo', 'nodad');
+    await sh('ip', '-n', ns, '-6', 'route', 'add', 'default', 'via', 'fd63:2::1');
     servers.push(await startNameServer(ns, `s${i + 1}`, 80, 120_000, true));
   }
   const logger: LbLogger = { ...silentLogger, warn: (_o, m) => warnings.push(String(m)) };
@@ -81,12 +92,12 @@ after(async () => {
 });
 
 /** Replies "sN LOCAL REMOTE" parsed; asserts every connection reached a real server at the VIP from the client's own address. */
-async function dr(count: number, sources = SOURCES): Promise<{ src: string; server: string }[]> {
-  const replies = await clientRequests(C, { host: VIP, port: 80, count, sources });
+async function dr(count: number, sources = SOURCES, vip = VIP): Promise<{ src: string; server: string }[]> {
+  const replies = await clientRequests(C, { host: vip, port: 80, count, sources });
   return replies.map((r) => {
     const [server, local, remote] = r.reply.split(' ');
     assert.match(server!, /^s[123]$/, `reply ${r.reply}`);
-    assert.equal(local, VIP, 'the real server answered on the VIP (packet not rewritten)');
+    assert.equal(local, vip, 'the real server answered on the VIP (packet not rewritten)');
     assert.equal(remote, r.src, 'the real server saw the client address (no NAT)');
     return { src: r.src, server: server! };
   });
@@ -156,6 +167,23 @@ test('DR sh: each client sticks to one server; weight 0 and removal stop new flo
   );
   assert.deepEqual(count(await dr(16)), { [`s${rest[1]}`]: 16 });
   held.close();
+});
+
+test('DR over IPv6: fwd ip6 to the real servers (neighbour discovery), wrr 2:1:0 by flow hashing', { skip }, async (t) => {
+  const rs6 = (i: number, weight: number): Destination => ({ address: `fd63:2::1${i}`, family: 6, port: 80, weight, lbKind: 'DR' });
+  const svc6: Service = {
+    key: { kind: 'addr', family: 6, protocol: 'TCP', address: VIP6, port: 80 },
+    scheduler: 'wrr',
+    ops: false,
+    destinations: [rs6(1, 2), rs6(2, 1), rs6(3, 0)],
+  };
+  await backend!.apply(state(svc('rr', [rs(1)]), svc6));
+  const got = count(await dr(24, SOURCES6, VIP6));
+  t.diagnostic(`24 IPv6 connections, weights 2:1:0: ${JSON.stringify(got)}`);
+  assert.equal(got.s3, undefined);
+  assert.ok((got.s1 ?? 0) > 0 && (got.s2 ?? 0) > 0, JSON.stringify(got));
+  // the IPv4 service still works beside it
+  assert.deepEqual(count(await dr(4)), { s1: 4 });
 });
 
 test('DR removed: the netdev table goes, the VIP is served by the LB itself again', { skip }, async () => {
