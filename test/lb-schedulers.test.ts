@@ -141,3 +141,22 @@ test('sh keeps the clients of remaining servers when one server goes', () => {
   });
   assert.ok(moved > 50 && moved < 150, `moved ${moved}`);
 });
+
+test('sh with an overloaded server: no destination (IPVS), or with sh-fallback another server; other clients stay', () => {
+  const ds = dests(1, 1, 1);
+  const clients = Array.from({ length: 200 }, (_, i) => client(`10.3.${i >> 8}.${i & 255}`));
+  const before = clients.map((c) => createScheduler('sh').pick(ds, c)!.id);
+  ds[0]!.overloaded = true;
+  const strict = createScheduler('sh');
+  const fb = createScheduler('sh', ['sh-fallback']);
+  clients.forEach((c, i) => {
+    if (before[i] === 'd0') {
+      assert.equal(strict.pick(ds, c), undefined);
+      assert.notEqual(fb.pick(ds, c)!.id, 'd0');
+    } else {
+      assert.equal(strict.pick(ds, c)!.id, before[i]);
+      assert.equal(fb.pick(ds, c)!.id, before[i]);
+    }
+  });
+  assert.ok(before.filter((b) => b === 'd0').length > 30);
+});

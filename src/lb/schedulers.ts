@@ -12,7 +12,8 @@
 //   wlc   least overhead / weight (first such destination on ties)
 //   sed   shortest expected delay: (active + 1) / weight
 //   nq    never queue: the first destination with no active connection, else sed
-//   sh    source hashing: client address (and port with sh-port) over 256 weighted rendezvous slots
+//   sh    source hashing: client address (and port with sh-port) over 256 weighted rendezvous slots; a client
+//         whose server is overloaded gets none, or with sh-fallback its slot's server among the others
 //   mh    approximated by sh (same flags)
 //   dh    destination hashing: the service address over the table (one destination per VIP)
 //   lblc  locality-based least connection: destination address -> server, kept until that server is
@@ -192,25 +193,37 @@ class NeverQueue implements Scheduler {
 }
 
 /**
- * Hashing over 256 slots shared out by weighted rendezvous hashing among the available destinations
- * (a destination going away only moves its own clients). The table is rebuilt when the set changes.
+ * Hashing over 256 slots shared out by weighted rendezvous hashing among the destinations with weight > 0
+ * (a destination going away only moves its own clients). When a client's server is overloaded, IPVS
+ * gives no destination unless the service has the fallback flag (sh-fallback / mh-fallback); with it, the
+ * client goes to its slot's server among the servers that are not overloaded.
  */
 class Hashing implements Scheduler {
-  private tableKey = '';
-  private table: number[] = [];
+  private readonly tables = new Map<string, number[]>();
   constructor(
     readonly name: string,
     private readonly key: (c: SchedClient) => (Buffer | string)[],
+    private readonly fallback: boolean,
   ) {}
-  pick(dests: readonly SchedDest[], client: SchedClient): SchedDest | undefined {
-    const live = dests.filter(available);
-    if (!live.length) return undefined;
-    const k = live.map((d) => `${d.id}:${d.weight}`).join(',');
-    if (k !== this.tableKey) {
-      this.table = rendezvousSlots(live, HASH_SLOTS);
-      this.tableKey = k;
+  private slotOwner(members: SchedDest[], slot: number): SchedDest {
+    const k = members.map((d) => `${d.id}:${d.weight}`).join(',');
+    let table = this.tables.get(k);
+    if (!table) {
+      if (this.tables.size >= 4) this.tables.clear();
+      table = rendezvousSlots(members, HASH_SLOTS);
+      this.tables.set(k, table);
     }
-    return live[this.table[hash32(this.key(client)) % HASH_SLOTS]!];
+    return members[table[slot]!]!;
+  }
+  pick(dests: readonly SchedDest[], client: SchedClient): SchedDest | undefined {
+    const weighted = dests.filter((d) => d.weight > 0);
+    if (!weighted.length) return undefined;
+    const slot = hash32(this.key(client)) % HASH_SLOTS;
+    const d = this.slotOwner(weighted, slot);
+    if (!isOverloaded(d)) return d;
+    if (!this.fallback) return undefined;
+    const live = weighted.filter((x) => !isOverloaded(x));
+    return live.length ? this.slotOwner(live, slot) : undefined;
   }
 }
 
@@ -331,6 +344,7 @@ class Failover implements Scheduler {
 /** A fresh scheduler instance (schedulers keep per-service state such as the rr position or lblc table). */
 export function createScheduler(name: string, flags: readonly string[] = [], opts: SchedulerOptions = {}): Scheduler {
   const withPort = flags.includes('sh-port') || flags.includes('mh-port') || flags.includes('flag-2');
+  const fallback = flags.includes('sh-fallback') || flags.includes('mh-fallback') || flags.includes('flag-1');
   const srcKey = (c: SchedClient) => (withPort ? [parseIP(c.address), String(c.port)] : [parseIP(c.address)]);
   const now = opts.now ?? Date.now;
   const expiration = opts.lblcExpirationMs ?? LBLC_DEFAULT_EXPIRATION_MS;
@@ -349,9 +363,9 @@ export function createScheduler(name: string, flags: readonly string[] = [], opt
       return new NeverQueue();
     case 'sh':
     case 'mh':
-      return new Hashing(name, srcKey);
+      return new Hashing(name, srcKey, fallback);
     case 'dh':
-      return new Hashing('dh', (c) => [parseIP(c.serviceAddress)]);
+      return new Hashing('dh', (c) => [parseIP(c.serviceAddress)], false);
     case 'lblc':
       return new LocalityBased(now, expiration);
     case 'lblcr':
