@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import type { Destination, LbState, Service } from '../src/lb/backend.js';
 import { NftablesBackend } from '../src/lb/nftables.js';
+import { NftUnsupportedError } from '../src/lb/nft-ruleset.js';
 import type { LbLogger } from '../src/lb/logger.js';
 import { silentLogger } from '../src/lb/logger.js';
 import { clientRequests, deleteNamespaces, holdConnection, isRoot, nsExec, sh, startNameServer } from './lb-netns-util.js';
@@ -183,6 +184,15 @@ test('DR over IPv6: fwd ip6 to the real servers (neighbour discovery), wrr 2:1:0
   assert.equal(got.s3, undefined);
   assert.ok((got.s1 ?? 0) > 0 && (got.s2 ?? 0) > 0, JSON.stringify(got));
   // the IPv4 service still works beside it
+  assert.deepEqual(count(await dr(4)), { s1: 4 });
+});
+
+test('DR real server not on a connected network: a clear error, the running rules stay', { skip }, async () => {
+  await assert.rejects(backend!.apply(state(svc('rr', [{ ...rs(1), address: '10.99.0.5' }]))), (e: unknown) => {
+    assert.ok(e instanceof NftUnsupportedError);
+    assert.match(e.message, /\[10\.63\.9\.1\]:tcp:80: no direct route to the DR real servers \(DR needs them on a connected network\)/);
+    return true;
+  });
   assert.deepEqual(count(await dr(4)), { s1: 4 });
 });
 

@@ -247,7 +247,7 @@ function drRule(s: Service, opts: NftRulesetOptions, notes: string[], problems: 
     problems.push(
       devs.size > 1
         ? `${name}: DR real servers are reached through different devices (${[...devs].join(', ')}); nftables needs one`
-        : `${name}: no route to the DR real servers`,
+        : `${name}: no direct route to the DR real servers (DR needs them on a connected network)`,
     );
     return undefined;
   }

@@ -83,8 +83,9 @@ export class NftablesBackend implements LbBackend {
     for (const s of dr)
       for (const d of s.destinations) {
         if (d.address in routeDevice) continue;
-        const [route] = (await this.ipJson(['route', 'get', d.address])) as { dev?: string; type?: string }[];
-        routeDevice[d.address] = route?.type === 'local' ? undefined : route?.dev;
+        const [route] = (await this.ipJson(['route', 'get', d.address])) as { dev?: string; type?: string; gateway?: string }[];
+        // DR needs the real server on a connected network (its MAC is resolved on the device)
+        routeDevice[d.address] = route?.type === 'local' || route?.gateway ? undefined : route?.dev;
       }
     let ingressDevices = this.drIngressDevices;
     if (!ingressDevices) {
