@@ -93,6 +93,7 @@ test('lc: a short connection leaves a lingering inactive entry that still ranks 
   assert.deepEqual([a.server, b.server, c.server], ['s1', 's2', 's3']);
   assert.deepEqual(counters(), { s1: [1, 0], s2: [1, 0], s3: [1, 0] });
   await sleep(200);
+  const closedAt = Date.now();
   b.sock.end();
   await until('b counted inactive', () => counters().s2![0] === 0 && counters().s2![1] === 1);
   // overheads 256 / 1 / 256: the next connection goes to s2 (rr would have chosen s1)
@@ -102,8 +103,9 @@ test('lc: a short connection leaves a lingering inactive entry that still ranks 
   const e = await open();
   assert.equal(e.server, 's1');
   // the closed connection stops counting after the TIME_WAIT linger
-  const waited = await until('linger over', () => counters().s2![1] === 0, LINGER_MS + 2000);
-  assert.ok(waited >= LINGER_MS / 2, `inactive entry dropped after ${waited} ms`);
+  await until('linger over', () => counters().s2![1] === 0, LINGER_MS + 2000);
+  const lingered = Date.now() - closedAt;
+  assert.ok(lingered >= LINGER_MS - 5, `inactive entry dropped ${lingered} ms after the close`);
   await closeAndSettle([a.sock, c.sock, d.sock, e.sock]);
 });
 
@@ -140,9 +142,9 @@ test('persistence: a client keeps its server while the template lives, then the 
   await sleep(100);
   // other clients move the rr position on; this client stays
   for (const other of ['127.0.3.101', '127.0.3.102']) (await open(other)).sock.end();
+  const reopened = Date.now(); // the template's timer restarts when this connection is accepted, not before
   const again = await open(client);
   assert.equal(again.server, first.server);
-  const reopened = Date.now();
   again.sock.end();
   assert.equal(backend.stats()[0]!.templates, 3);
   // the template outlives the connection's linger, and goes at the first timer firing after it
@@ -150,8 +152,9 @@ test('persistence: a client keeps its server while the template lives, then the 
   const entriesGone = Date.now();
   await until('templates expired', () => backend.stats()[0]!.templates === 0, 3000);
   const expired = Date.now();
-  assert.ok(expired - reopened >= 1000 - 50, `template expired ${expired - reopened} ms after the last connection opened`);
-  assert.ok(expired - entriesGone <= 1000 + 200, `template expired ${expired - entriesGone} ms after the last entry went`);
+  assert.ok(expired - reopened >= 1000 - 5, `template expired ${expired - reopened} ms after the last connection opened`);
+  // at most one timer period after the last entry went (plus polling slack on a busy machine)
+  assert.ok(expired - entriesGone <= 1000 + 500, `template expired ${expired - entriesGone} ms after the last entry went`);
   // a fresh decision now: rr continues where it was (s1 s2 s3 used by the three clients): back to the start
   const fresh = await open(client);
   assert.match(fresh.server, /^s[123]$/);
