@@ -7,48 +7,10 @@
 // choice for every connection.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bindConn, createScheduler, markEstablished, markNotEstablished, PersistenceTable, unbindConn } from '../src/lb/schedulers.js';
+import { bindConn, createScheduler, unbindConn } from '../src/lb/schedulers.js';
 import type { SchedDest } from '../src/lb/schedulers.js';
-
-const TIME_WAIT = 120_000;
-
-/** mulberry32: a small seeded PRNG so the workload is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-interface Conn {
-  start: number;
-  end: number;
-  /** a client address (persistence) and a destination address (lblc/lblcr localities) */
-  client: string;
-  daddr: string;
-}
-
-/** 1,000 connections: Poisson arrivals (mean gap 100 ms), 70% short (50-500 ms), 25% medium (2-20 s), 5% long (60-300 s). */
-function workload(seed: number, n = 1000): Conn[] {
-  const r = prng(seed);
-  const out: Conn[] = [];
-  let t = 0;
-  for (let i = 0; i < n; i++) {
-    t += Math.round(-Math.log(1 - r()) * 100);
-    const k = r();
-    const dur = k < 0.7 ? 50 + r() * 450 : k < 0.95 ? 2000 + r() * 18_000 : 60_000 + r() * 240_000;
-    out.push({ start: t, end: t + Math.round(dur), client: `10.0.${Math.floor(r() * 4)}.${Math.floor(r() * 50)}`, daddr: `192.0.2.${Math.floor(r() * 8)}` });
-  }
-  return out;
-}
-
-interface Server {
-  weight: number;
-}
+import { meanActive, runScheduler, TIME_WAIT, tally, workload } from './lb-sched-workload.js';
+import type { Conn, Server } from './lb-sched-workload.js';
 
 // ---- the reference: counters from history, choices from the kernel's definitions ----
 
@@ -140,62 +102,6 @@ function runReference(name: string, servers: Server[], conns: Conn[]): number[] 
     picks.push(i);
   }
   return picks;
-}
-
-// ---- the scheduler under test, driven by events on an injected clock ----
-
-type Ev = { at: number; seq: number; run: () => void };
-
-function runScheduler(name: string, servers: Server[], conns: Conn[], persistenceMs?: number): number[] {
-  let now = 0;
-  const dests: SchedDest[] = servers.map((s, i) => ({ id: `s${i}`, weight: s.weight, active: 0, inactive: 0 }));
-  const sched = createScheduler(name, [], { now: () => now });
-  const persist = persistenceMs ? new PersistenceTable(persistenceMs, 32, () => now) : undefined;
-  const events: Ev[] = [];
-  let seq = 0;
-  const at = (t: number, run: () => void) => events.push({ at: t, seq: seq++, run });
-  const picks: number[] = [];
-  for (const c of conns) {
-    // everything due by this arrival happens first, in time order
-    events.sort((a, b) => a.at - b.at || a.seq - b.seq);
-    while (events.length && events[0]!.at <= c.start) {
-      const e = events.shift()!;
-      now = e.at;
-      e.run();
-    }
-    now = c.start;
-    const tmpl = persist?.lookup(c.client);
-    const d = (tmpl !== undefined ? dests.find((x) => x.id === tmpl) : undefined) ?? sched.pick(dests, { address: c.client, port: 1, serviceAddress: c.daddr });
-    assert.ok(d, `no destination for connection at ${c.start}`);
-    bindConn(d);
-    markEstablished(d);
-    persist?.open(c.client, d.id);
-    at(c.end, () => {
-      markNotEstablished(d);
-      at(c.end + TIME_WAIT, () => {
-        unbindConn(d, false);
-        persist?.close(c.client, d.id);
-      });
-    });
-    picks.push(dests.indexOf(d));
-  }
-  return picks;
-}
-
-const tally = (picks: number[], n: number) => {
-  const t = new Array(n).fill(0) as number[];
-  for (const p of picks) t[p]!++;
-  return t;
-};
-
-/** Time-averaged active connections per server over the workload (how loaded each one really was). */
-function meanActive(picks: number[], conns: Conn[], n: number): number[] {
-  const span = conns.at(-1)!.start;
-  const busy = new Array(n).fill(0) as number[];
-  conns.forEach((c, i) => {
-    busy[picks[i]!]! += Math.min(c.end, span) - Math.min(c.start, span);
-  });
-  return busy.map((b) => Math.round((b / span) * 100) / 100);
 }
 
 const SERVERS: Server[] = [{ weight: 5 }, { weight: 3 }, { weight: 1 }, { weight: 1 }];
