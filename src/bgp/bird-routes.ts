@@ -30,6 +30,16 @@ export function renderBirdRoutes(protocolName: string, routes: readonly BgpRoute
     for (const r of sorted) if (r.family === fam) out.push(routeLine(r));
     out.push('}');
   }
+  // BIRD keeps a MED on an eBGP session only when the export filter sets it: use this filter
+  out.push(
+    `filter ${protocolName}_export {`,
+    `  if proto = "${protocolName}4" || proto = "${protocolName}6" then {`,
+    '    if defined(bgp_med) then bgp_med = bgp_med;',
+    '    accept;',
+    '  }',
+    '  reject;',
+    '}',
+  );
   return `${out.join('\n')}\n`;
 }
 
