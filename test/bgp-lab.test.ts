@@ -16,7 +16,7 @@ const skip = !isRoot() ? 'needs root (network namespaces)' : !hasBird() ? 'needs
 const ECMP_VIP = '192.0.2.10';
 const VRRP_VIP = '192.0.2.20';
 
-function lbConf(lab: BgpLab, lb: LbNode): string {
+function lbConf(lb: LbNode): string {
   return `global_defs {
   router_id lb${lb.index}
   lb_backend dry-run
@@ -68,7 +68,7 @@ describe('BGP announcements through BIRD 2', { skip, timeout: 110_000 }, () => {
     lab = new BgpLab(`tb${process.pid % 100000}`, 2, [ECMP_VIP]);
     lab.startRouterBird();
     for (const lb of lab.lbs) {
-      writeFileSync(lb.confPath, lbConf(lab, lb));
+      writeFileSync(lb.confPath, lbConf(lb));
       lab.startLbBird(lb);
       await lab.startServer(lb);
       lab.startDaemon(lb);
