@@ -94,9 +94,13 @@ async function main(): Promise<void> {
     for (let r = 0; r < ROUNDS; r++) {
       await sleep(300 + Math.random() * 1000); // a random phase of the checker's delay_loop
       const t0 = performance.now();
+      const mark = lb1.daemon!.lines.length;
       lab.stopServer(lb1);
       await waitFor('lb1 withdrawn', () => lab.nexthops(ECMP_VIP).join() === lb2.address, 10_000, 10);
-      serverDown.push(performance.now() - t0);
+      const ms = performance.now() - t0;
+      serverDown.push(ms);
+      // an outlier: what lb1's daemon logged meanwhile
+      if (ms > 3000) console.log(`round ${r}: ${ms.toFixed(0)} ms; lb1 logged:\n  ${lb1.daemon!.lines.slice(mark).join('\n  ')}`);
       await lab.startServer(lb1);
       await waitFor('lb1 back', multipath, 10_000, 50);
     }

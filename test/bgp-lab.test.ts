@@ -16,7 +16,7 @@ const skip = !isRoot() ? 'needs root (network namespaces)' : !hasBird() ? 'needs
 const ECMP_VIP = '192.0.2.10';
 const VRRP_VIP = '192.0.2.20';
 
-function lbConf(lb: LbNode): string {
+function lbConf(lb: LbNode, ecmpMed = 50, extra = ''): string {
   return `global_defs {
   router_id lb${lb.index}
   lb_backend dry-run
@@ -49,9 +49,9 @@ bgp {
   control_socket ${lb.birdSocket}
   routes_file ${lb.routesFile}
   virtual_server ${ECMP_VIP} 80 {
-    med 50
+    med ${ecmpMed}
     community 65001:80
-  }
+  }${extra}
   vrrp_instance VI_1 {
     master_med 10
     backup_med 200
@@ -173,5 +173,19 @@ describe('BGP announcements through BIRD 2', { skip, timeout: 110_000 }, () => {
       paths.map((p) => [p.proto, p.med]),
       [['lb2', 10]],
     );
+  });
+
+  it('SIGHUP applies a changed bgp block; a block with errors keeps the running announcements', async () => {
+    const lb2 = lab.lbs[1]!;
+    const medOfLb2 = async () => (await lab.routerPaths(ECMP_VIP)).find((p) => p.proto === 'lb2')?.med;
+    writeFileSync(lb2.confPath, lbConf(lb2, 70));
+    lb2.daemon!.proc.kill('SIGHUP');
+    for (let i = 0; i < 100 && (await medOfLb2()) !== 70; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await medOfLb2(), 70);
+    writeFileSync(lb2.confPath, lbConf(lb2, 90, '\n  protocol_name no-dashes'));
+    lb2.daemon!.proc.kill('SIGHUP');
+    await waitFor('the refused bgp block', () => lb2.daemon!.has(/the bgp block has errors/), 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(await medOfLb2(), 70);
   });
 });
