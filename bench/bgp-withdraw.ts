@@ -1,4 +1,4 @@
-// BGP withdrawal benchmark (root, BIRD 2). Build first, then: npm run bench:bgp [-- --rounds 20]
+// BGP withdrawal benchmark (root, BIRD 2). Build first, then: npm run bench:bgp [-- --rounds 20] [--only server|kill|vrrp]
 // The lab of test/bgp-lab.ts: a router with BIRD 2 (ECMP), two load balancers with BIRD 2 +
 // tskeepalived, eBGP. Measured on the router's kernel routing table (polled every 10 ms):
 //   1. real server killed on lb1 (TCP_CHECK, delay_loop 1 s, connect_timeout 1 s, retry 0)
@@ -18,6 +18,9 @@ function arg(name: string, def: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : def;
 }
 const ROUNDS = arg('rounds', 20);
+/** --only server|kill|vrrp: one part */
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+const runs = (part: string) => ONLY === undefined || ONLY === part;
 const ECMP_VIP = '192.0.2.10';
 const VRRP_VIP = '192.0.2.20';
 
@@ -91,7 +94,7 @@ async function main(): Promise<void> {
     await waitFor('the multipath route', multipath, 30_000, 100);
 
     const serverDown: number[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
+    for (let r = 0; r < (runs('server') ? ROUNDS : 0); r++) {
       await sleep(300 + Math.random() * 1000); // a random phase of the checker's delay_loop
       const t0 = performance.now();
       const mark = lb1.daemon!.lines.length;
@@ -104,10 +107,10 @@ async function main(): Promise<void> {
       await lab.startServer(lb1);
       await waitFor('lb1 back', multipath, 10_000, 50);
     }
-    console.log(line('real server killed -> next hop gone (delay_loop 1 s)', serverDown));
+    if (runs('server')) console.log(line('real server killed -> next hop gone (delay_loop 1 s)', serverDown));
 
     const killed: number[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
+    for (let r = 0; r < (runs('kill') ? ROUNDS : 0); r++) {
       await sleep(300);
       const t0 = performance.now();
       lb1.daemon!.proc.kill('SIGKILL');
@@ -116,12 +119,12 @@ async function main(): Promise<void> {
       lab.startDaemon(lb1);
       await waitFor('lb1 back', multipath, 15_000, 50);
     }
-    console.log(line('SIGKILL of tskeepalived -> next hop gone (route guard)', killed));
+    if (runs('kill')) console.log(line('SIGKILL of tskeepalived -> next hop gone (route guard)', killed));
 
     const routeMoved: number[] = [];
     const vipMoved: number[] = [];
     const hasVip = (ns: string) => sh('ip', ['-n', ns, '-o', 'addr', 'show', 'dev', 'lo']).out.includes(` ${VRRP_VIP}/`);
-    for (let r = 0; r < ROUNDS; r++) {
+    for (let r = 0; r < (runs('vrrp') ? ROUNDS : 0); r++) {
       // lb1 MASTER (best path), lb2 BACKUP announcing the worse path
       await waitFor('lb1 MASTER and lb2 announcing', () => lab.nexthops(VRRP_VIP).join() === lb1.address && !hasVip(lb2.ns), 20_000, 50);
       for (let i = 0; i < 100 && (await lab.routerPaths(VRRP_VIP)).length < 2; i++) await sleep(50);
@@ -144,8 +147,10 @@ async function main(): Promise<void> {
       // the killed MASTER left its VIP on lo; a restarted daemon takes it over again
       lab.startDaemon(lb1);
     }
-    console.log(line('VRRP-follow: SIGKILL of the MASTER -> route via the BACKUP', routeMoved));
-    console.log(line('  beside it, VRRP failover: the VIP on the BACKUP', vipMoved));
+    if (runs('vrrp')) {
+      console.log(line('VRRP-follow: SIGKILL of the MASTER -> route via the BACKUP', routeMoved));
+      console.log(line('  beside it, VRRP failover: the VIP on the BACKUP', vipMoved));
+    }
   } finally {
     lab.cleanup();
   }
