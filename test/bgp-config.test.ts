@@ -192,6 +192,31 @@ describe('BIRD driver against a real BIRD 2', { skip, timeout: 60_000 }, () => {
     assert.doesNotMatch(readFileSync(routesFile, 'utf8'), /route /);
   });
 
+  it('a BIRD whose configuration does not include the routes file is reported; the guard is restarted when killed', async () => {
+    writeFileSync(confPath, `router id 10.0.0.1;\nprotocol device {}\n`);
+    const r = await birdCommand(sock, 'configure');
+    assert.ok(r.ok);
+    const d = new BirdDriver({ controlSocket: sock, routesFile, protocolName: 'tsk', commandTimeout: 2000, retryMs: 60_000 }, log);
+    await d.start();
+    assert.equal(d.health().ok, false);
+    assert.match(d.health().reason ?? '', /does not include .*routes\.conf \(no protocol tsk4\)/);
+    const first = d.health().guardPid!;
+    assert.ok(first > 0);
+    process.kill(first, 'SIGKILL');
+    await waitFor('a new guard', () => (d.health().guardPid ?? first) !== first, 5000);
+    const second = d.health().guardPid!;
+    await d.stop({ withdraw: false });
+    const gone = () => {
+      try {
+        process.kill(second, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    await waitFor('the guard gone after bye', gone, 3000);
+  });
+
   it('a configure BIRD refuses is reported with its message', async () => {
     writeFileSync(confPath, `router id 10.0.0.1;\nprotocol device {}\ninclude "${routesFile}";\nthis is not bird;\n`);
     const d = new BirdDriver({ controlSocket: sock, routesFile, protocolName: 'tsk', commandTimeout: 2000, retryMs: 60_000, guard: false }, log);

@@ -77,11 +77,19 @@ export async function birdConfigure(socketPath: string, timeoutMs = 5000): Promi
   if (!r.ok) throw new BirdControlError(`BIRD refused 'configure': ${r.lines.at(-1) ?? ''}`);
 }
 
+/** Whether BIRD has a protocol of this name (`show protocols NAME`: an unknown name is a syntax error). */
+export async function birdHasProtocol(socketPath: string, protocol: string, timeoutMs = 5000): Promise<boolean> {
+  const r = await birdCommand(socketPath, `show protocols ${protocol}`, timeoutMs);
+  if (r.ok) return true;
+  if (/CF_SYM_UNDEFINED/.test(r.lines.join(' '))) return false;
+  throw new BirdControlError(`BIRD refused 'show protocols ${protocol}': ${r.lines.at(-1) ?? ''}`);
+}
+
 /** Prefixes BIRD has from a protocol (`show route protocol NAME`); none when the protocol is unknown. */
 export async function birdRoutesOf(socketPath: string, protocol: string, timeoutMs = 5000): Promise<string[]> {
   const r = await birdCommand(socketPath, `show route protocol ${protocol}`, timeoutMs);
   if (!r.ok) {
-    if (/not found|no such/i.test(r.lines.join(' '))) return [];
+    if (/CF_SYM_UNDEFINED|not found|no such/i.test(r.lines.join(' '))) return [];
     throw new BirdControlError(`BIRD refused 'show route protocol ${protocol}': ${r.lines.at(-1) ?? ''}`);
   }
   const out: string[] = [];

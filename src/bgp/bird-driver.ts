@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { birdConfigure, birdRoutesOf } from './bird-control.js';
+import { BirdControlError, birdConfigure, birdHasProtocol, birdRoutesOf } from './bird-control.js';
 import { guardPidFile, renderBirdRoutes } from './bird-routes.js';
 import type { BgpDriver, BgpRoute, DriverHealth } from './types.js';
 import { writeAtomic } from '../util/write-atomic.js';
@@ -99,6 +99,8 @@ export class BirdDriver implements BgpDriver {
     if (g && g.exitCode === null && g.signalCode === null) {
       // withdrawn (or deliberately left): the guard has nothing to do
       const exited = new Promise<void>((r) => g.once('exit', () => r()));
+      // unref'd while running (it must not keep the daemon alive); waited for now
+      g.ref();
       g.stdin?.end('bye\n');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 2000).unref())]);
     }
@@ -140,6 +142,9 @@ export class BirdDriver implements BgpDriver {
       }
       if (current !== text) writeAtomic(this.opts.routesFile, text);
       await birdConfigure(this.opts.controlSocket, this.opts.commandTimeout);
+      // BIRD accepted its configuration: does it include ours?
+      if (!(await birdHasProtocol(this.opts.controlSocket, `${this.opts.protocolName}4`, this.opts.commandTimeout)))
+        throw new BirdControlError(`BIRD's configuration does not include ${this.opts.routesFile} (no protocol ${this.opts.protocolName}4)`);
       this.h.applies++;
       this.h.ok = true;
       this.h.reason = undefined;
