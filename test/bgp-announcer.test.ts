@@ -153,4 +153,15 @@ describe('BGP announcer', () => {
     const m = a.metrics().find((s) => s.name === 'tskeepalived_bgp_announced');
     assert.equal(m?.value, 0);
   });
+
+  it('the running bgp block against a configuration whose virtual server is gone: withdrawn', async () => {
+    const { a, d, snap } = setup('  virtual_server 192.0.2.10 80');
+    await a.start({ quorum: new Map([['[192.0.2.10]:tcp:80', true]]), vrrp: new Map() });
+    assert.deepEqual(Object.keys(d.last), ['192.0.2.10/32']);
+    // what the daemon does on a reload whose bgp block has errors: the running block, the new virtual servers
+    const next = config('  virtual_server 192.0.2.10 80');
+    await a.reload({ ...next, virtualServers: [], bgp: a.config }, { quorum: new Map(), vrrp: new Map() });
+    assert.deepEqual(d.last, {});
+    assert.equal(snap().announcements[0]!.why, 'no matching virtual_server');
+  });
 });

@@ -195,7 +195,10 @@ export class Daemon {
     const next = config.bgp;
     try {
       if (next && next.errors > 0) {
-        this.log.error({ errors: next.errors }, 'the bgp block has errors: keeping the running BGP announcements');
+        this.log.error({ errors: next.errors }, 'the bgp block has errors: keeping the running bgp block');
+        // the running block, evaluated against the new virtual servers and instances (an entry whose
+        // virtual server is gone is withdrawn)
+        if (this.bgp) await this.bgp.reload({ ...config, bgp: this.bgp.config }, this.bgpSeed());
         return;
       }
       if (!next) {
