@@ -29,6 +29,7 @@ import { NftUnsupportedError } from '../src/lb/nft-ruleset.js';
 import { UserspaceConfigError } from '../src/lb/userspace.js';
 import { ServiceExpansionError } from '../src/checkers/services.js';
 import { CliError, parseArgs } from '../src/cli/options.js';
+import { BirdControlError } from '../src/bgp/bird-control.js';
 import { ListenParseError, parseListen } from '../src/status/server.js';
 
 const own: [TskeepalivedError, string][] = [
@@ -55,6 +56,7 @@ const own: [TskeepalivedError, string][] = [
   [new NftUnsupportedError(['x']), 'TSK_ERR_NFT_UNSUPPORTED'],
   [new UserspaceConfigError(['x']), 'TSK_ERR_USERSPACE_CONFIG'],
   [new ServiceExpansionError('x', 'f', 1), 'TSK_ERR_SERVICE_EXPANSION'],
+  [new BirdControlError('x'), 'TSK_ERR_BIRD_CONTROL'],
   [new CliError('x'), 'TSK_ERR_CLI'],
   [new ListenParseError('x'), 'TSK_ERR_LISTEN_PARSE'],
 ];

@@ -28,4 +28,6 @@ export interface BuildState {
   vsDrafts: VsDraft[];
   /** virtual servers checked as soon as read and not kept (ConfigBuild's releaseVirtualServers) */
   early: EarlyChecked;
+  /** "ADDRESS PORT" of every address virtual server read, kept or not (the bgp block refers to them) */
+  vsKeys: Set<string>;
 }

@@ -24,6 +24,7 @@ import type { BuildState } from './build-state.js';
 import { addVirtualServerScripts, noScripts, validateVirtualServer } from './validate.js';
 import { toRaw } from './table.js';
 import { arg } from './handlers.js';
+import { buildBgp } from './build-bgp.js';
 
 /** Root keywords and the pass that handles them. */
 export const ROOT_KEYWORDS: ReadonlyMap<string, Pass> = new Map<string, Pass>([
@@ -52,6 +53,8 @@ export const ROOT_KEYWORDS: ReadonlyMap<string, Pass> = new Map<string, Pass>([
   ['track_file', Pass.Vrrp],
   ['vrrp_track_file', Pass.Vrrp],
   ['bfd_instance', Pass.Bfd],
+  // tskeepalived extension (keepalived: unknown keyword)
+  ['bgp', Pass.Parent],
 ]);
 
 const NO_GROUPS: ReadonlyMap<string, VirtualServerGroup> = new Map();
@@ -112,7 +115,13 @@ function definesNames(n: ConfNode, p: Pass): boolean {
  * node breaks that: the caller must then build from a full parse instead.
  */
 export class ConfigBuild {
-  readonly state: BuildState = { syncGroupDrafts: [], instanceDrafts: [], vsDrafts: [], early: { count: 0, scripts: noScripts(), diagnostics: [] } };
+  readonly state: BuildState = {
+    syncGroupDrafts: [],
+    instanceDrafts: [],
+    vsDrafts: [],
+    early: { count: 0, scripts: noScripts(), diagnostics: [] },
+    vsKeys: new Set(),
+  };
   private readonly byPass: ConfNode[][] = [[], [], [], []];
   private readonly trackFileNames = new Set<string>();
   private readonly bfdNames = new Set<string>();
@@ -208,6 +217,9 @@ export class ConfigBuild {
           if (v !== undefined) (cfg.root ??= { raw: [] }).netNamespace = v;
           break;
         }
+        case 'bgp':
+          buildBgp(ctx, n, cfg);
+          break;
         case 'instance': {
           const v = arg(ctx, n);
           if (v !== undefined) (cfg.root ??= { raw: [] }).instance = v;
@@ -243,6 +255,7 @@ export class ConfigBuild {
     } else if (n.keyword === 'virtual_server') {
       const vs = newVirtualServer(ctx, n);
       if (!vs) return;
+      if (vs.key.kind === 'addr') this.state.vsKeys.add(`${vs.key.address} ${vs.key.port}`);
       const d: VsDraft = { vs, protocolSet: false, schedSet: false, kindSet: false, trackFiles: this.trackFileNames, bfds: this.bfdNames };
       virtualServerTable.walk(ctx, n.children, d);
       vs.realServers = exact(vs.realServers);

@@ -9,6 +9,7 @@ import { realServerTable, virtualServerTable } from './build-lvs.js';
 import { trackFileTable, trackProcessTable, vrrpScriptTable } from './build-track.js';
 import { syncGroupTable, vrrpInstanceTable } from './build-vrrp.js';
 import type { KeywordTable } from './table.js';
+import { bgpTable, bgpVirtualServerTable, bgpVrrpInstanceTable } from './build-bgp.js';
 
 export type KeywordHandling = 'model' | 'raw' | 'line-option' | 'rejected' | 'unhandled';
 
@@ -42,6 +43,9 @@ const TABLES: Record<string, AnyTable> = {
   BFD_CHECK: checkerTables.BFD_CHECK,
   bfd_instance: bfdInstanceTable,
   vrrp_track_process: trackProcessTable,
+  bgp: bgpTable,
+  'bgp virtual_server': bgpVirtualServerTable,
+  'bgp vrrp_instance': bgpVrrpInstanceTable,
 };
 
 const LIST_BLOCKS = new Set(['static_ipaddress', 'static_routes', 'static_rules', 'linkbeat_interfaces', 'virtual_server_group', 'interface_up_down_delays']);
@@ -67,6 +71,7 @@ const MODELLED_ROOT = new Set([
   'vrrp_instance',
   'virtual_server_group',
   'virtual_server',
+  'bgp',
 ]);
 
 export function keywordHandling(block: string, keyword: string, args = ''): KeywordHandling {

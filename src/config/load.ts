@@ -8,6 +8,7 @@ import { BuildContext } from './context.js';
 import type { Diagnostic, KeepalivedConfig } from './model.js';
 import type { ConfNode } from '../parser/ast.js';
 import { validateChecker, validateParent, validateVrrp } from './validate.js';
+import { validateBgp } from './build-bgp.js';
 
 export interface LoadOptions {
   /** for @ID conditionals and ${_INSTANCE}; default: host name up to the first '.' */
@@ -89,6 +90,7 @@ export function loadConfig(path: string, opts: LoadOptions = {}): LoadResult {
     validateParent(ctx, config);
     validateChecker(ctx, config, state);
     validateVrrp(ctx, config, state);
+    validateBgp(ctx, config, state.vsKeys);
   } catch (e) {
     // a bug of ours must still not crash a config check: report it as a fatal diagnostic
     ctx.fatal(undefined, `internal error while reading the configuration: ${e instanceof Error ? e.message : String(e)}`);

@@ -517,6 +517,8 @@ export interface KeepalivedConfig {
   /** tskeepalived additions (optional, filled by the config builder) */
   trackProcesses?: TrackProcess[];
   bfdInstances?: BfdInstance[];
+  /** tskeepalived extension: the top-level `bgp { ... }` block (src/bgp announces through BIRD) */
+  bgp?: BgpConfig;
   /** root-level settings: net_namespace, instance, child_wait_time, ... and accepted-but-unmodelled blocks */
   root?: RootSettings;
 }
@@ -563,4 +565,54 @@ export interface RootSettings {
   instance?: string;
   /** every other accepted root keyword or block that has no typed field (track_group, garp_group, SSL, ...) */
   raw: RawKeyword[];
+}
+
+// ---------------------------------------------------------------- bgp (tskeepalived extension)
+
+/** BGP path attributes of one announcement; absent = the BGP daemon's default. */
+export interface BgpAttributes {
+  med?: number;
+  localPref?: number;
+  /** standard communities as "ASN:VALUE" */
+  communities: string[];
+  /** large communities as "ASN:V1:V2" */
+  largeCommunities: string[];
+}
+
+/** `virtual_server ADDRESS [PORT] { ... }` in `bgp`: ECMP mode, announced while every matching virtual server has quorum. */
+export interface BgpVirtualServer {
+  address: string;
+  family: Family;
+  /** absent = every virtual_server on the address */
+  port?: number;
+  attrs: BgpAttributes;
+  loc: SourceLoc;
+}
+
+/** `vrrp_instance NAME { ... }` in `bgp`: VRRP-follow mode, its VIPs announced while MASTER (and, if configured, as a worse path while BACKUP). */
+export interface BgpVrrpInstance {
+  name: string;
+  master: BgpAttributes;
+  /** absent = the BACKUP announces nothing */
+  backup?: BgpAttributes;
+  loc: SourceLoc;
+}
+
+export type BgpDriverName = 'bird' | 'frr';
+
+export interface BgpConfig {
+  driver: BgpDriverName;
+  /** BIRD's control socket */
+  controlSocket: string;
+  /** the include file tskeepalived owns and rewrites (BIRD's config includes it) */
+  routesFile: string;
+  /** the static protocols in routesFile are named NAME4 and NAME6 */
+  protocolName: string;
+  /** ms allowed to one control-socket command */
+  commandTimeout: number;
+  virtualServers: BgpVirtualServer[];
+  vrrpInstances: BgpVrrpInstance[];
+  /** errors reported inside the block: a reload does not apply such a block */
+  errors: number;
+  loc: SourceLoc;
 }

@@ -8,6 +8,7 @@ import { type Engine, type EngineEvent, type MetricSample, metricSample } from '
 import type { LbBackend } from '../lb/backend.js';
 import { VERSION } from '../util/version.js';
 import { Notifier } from '../notify/notifier.js';
+import { BgpAnnouncer, seedFromSnapshots } from '../bgp/announcer.js';
 import { EventLoopDelay } from '../status/event-loop.js';
 import { processMetrics } from '../status/prometheus.js';
 import { parseListen, StatusServer } from '../status/server.js';
@@ -57,6 +58,7 @@ export class Daemon {
   private readonly engines = new Map<Kind, Engine>();
   private backend?: LbBackend;
   private notifier?: Notifier;
+  private bgp?: BgpAnnouncer;
   private status?: StatusServer;
   private statusAddress?: string;
   private stopping = false;
@@ -106,8 +108,11 @@ export class Daemon {
     });
     this.notifier.start();
     this.loopDelay.start();
+    // created before the engines so that it sees their first events; started once they run
+    if (config.bgp) this.bgp = new BgpAnnouncer(config.bgp, config, this.deps.logger.child({ subsystem: 'bgp' }));
     if (wanted.vrrp) await this.startEngine('vrrp', config);
     if (wanted.checkers) await this.startEngine('checkers', config);
+    await this.startBgp();
     if (!wanted.vrrp && !wanted.checkers)
       this.log.warn('the configuration has no vrrp_instance and no virtual_server for the enabled subsystems: nothing to do until a reload adds some');
     await this.startStatus(config);
@@ -172,10 +177,50 @@ export class Daemon {
     }
   }
 
+  private bgpSeed() {
+    return seedFromSnapshots(this.snapshotOf('checkers'), this.snapshotOf('vrrp'));
+  }
+
+  private async startBgp(): Promise<void> {
+    if (!this.bgp) return;
+    try {
+      await this.bgp.start(this.bgpSeed());
+    } catch (e) {
+      this.log.error({ err: e }, `the BGP announcer failed to start: ${(e as Error).message}`);
+    }
+  }
+
+  /** After a reload: start, reconfigure or stop (withdrawing) the BGP announcer. A bgp block with errors is not applied. */
+  private async reloadBgp(config: KeepalivedConfig): Promise<void> {
+    const next = config.bgp;
+    try {
+      if (next && next.errors > 0) {
+        this.log.error({ errors: next.errors }, 'the bgp block has errors: keeping the running bgp block');
+        // the running block, evaluated against the new virtual servers and instances (an entry whose
+        // virtual server is gone is withdrawn)
+        if (this.bgp) await this.bgp.reload({ ...config, bgp: this.bgp.config }, this.bgpSeed());
+        return;
+      }
+      if (!next) {
+        const old = this.bgp;
+        this.bgp = undefined;
+        await old?.stop({ withdraw: true });
+        return;
+      }
+      if (!this.bgp) {
+        this.bgp = new BgpAnnouncer(next, config, this.deps.logger.child({ subsystem: 'bgp' }));
+        await this.startBgp();
+      } else await this.bgp.reload(config, this.bgpSeed());
+    } catch (e) {
+      this.log.error({ err: e }, `the BGP announcer failed to reload: ${(e as Error).message}`);
+    }
+  }
+
   private onEvent(ev: EngineEvent): void {
     try {
       this.counters.events[ev.kind] = (this.counters.events[ev.kind] ?? 0) + 1;
       this.notifier?.handle(ev);
+      this.bgp?.handle(ev);
       if (this.cli.jsonDump) this.scheduleJson();
     } catch (e) {
       this.log.error({ err: e }, 'event handling failed');
@@ -225,6 +270,7 @@ export class Daemon {
       }
     }
     this.notifier?.reload(config);
+    await this.reloadBgp(config);
     const oldListen = this.cli.statusListen ?? this.config.global.statusListen;
     const newListen = this.cli.statusListen ?? config.global.statusListen;
     this.config = config;
@@ -306,7 +352,16 @@ export class Daemon {
       },
       vrrp: this.snapshotOf('vrrp'),
       checkers: this.snapshotOf('checkers'),
+      bgp: this.bgpSnapshot(),
     };
+  }
+
+  private bgpSnapshot(): unknown {
+    try {
+      return this.bgp?.snapshot() ?? null;
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
   }
 
   health(): string | undefined {
@@ -325,6 +380,11 @@ export class Daemon {
       } catch (err) {
         this.log.debug({ engine: kind, err }, 'metrics failed');
       }
+    }
+    try {
+      if (this.bgp) out.push(...this.bgp.metrics());
+    } catch (err) {
+      this.log.debug({ err }, 'bgp metrics failed');
     }
     const g = metricSample;
     const extra: MetricSample[] = [
@@ -359,6 +419,14 @@ export class Daemon {
     // let a reload in progress finish (bounded) before the engines stop
     await Promise.race([this.reloadChain, new Promise((r) => setTimeout(r, this.deps.stopTimeoutMs ?? 10000).unref())]);
     const timeout = this.deps.stopTimeoutMs ?? 10000;
+    // withdraw the BGP routes first, so that routers move traffic away before the node stops serving
+    if (this.bgp) {
+      try {
+        await withTimeout(this.bgp.stop({ withdraw: true }), timeout, 'bgp stop');
+      } catch (err) {
+        this.log.error({ err }, 'the BGP announcer failed to withdraw cleanly');
+      }
+    }
     const order: Kind[] = ['checkers', 'vrrp'];
     await Promise.all(
       order.map(async (kind) => {

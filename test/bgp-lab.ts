@@ -1,0 +1,254 @@
+// The BGP lab (test/bgp-*.test.ts and bench/bgp-withdraw.ts): a router namespace running BIRD 2
+// (eBGP AS 65000, kernel protocol with `merge paths on`), load-balancer namespaces on one LAN
+// each running its own BIRD (AS 65001, exporting tskeepalived's static protocols) and
+// tskeepalived, and a client namespace behind the router. Every process is killed by pid and
+// every namespace deleted by name in cleanup().
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Lan, Node, sh } from './vrrp-helpers.js';
+import { renderBirdRoutes } from '../src/bgp/bird-routes.js';
+import { birdCommand } from '../src/bgp/bird-control.js';
+
+export const hasBird = (): boolean => ['bird', 'birdc'].every((c) => spawnSync('sh', ['-c', `command -v ${c} || test -x /usr/sbin/${c}`]).status === 0);
+const BIRD = existsSync('/usr/sbin/bird') ? '/usr/sbin/bird' : 'bird';
+
+export interface LbNode {
+  index: number;
+  ns: string;
+  address: string;
+  birdSocket: string;
+  routesFile: string;
+  confPath: string;
+  daemon?: Node;
+  server?: ChildProcess;
+}
+
+// A TCP server answering its name on connect (the real server of each load balancer).
+const SERVER_JS = `
+const net = require('net');
+const [name, port] = [process.argv[1], Number(process.argv[2])];
+const srv = net.createServer((s) => { s.on('error', () => {}); s.end(name + '\\n'); });
+srv.listen(port, '0.0.0.0', () => process.stdout.write('ready\\n'));
+setTimeout(() => process.exit(0), 300000).unref();
+`;
+
+// Connections from the client, each from a new source port; prints a JSON array of replies.
+const CLIENT_JS = `
+const net = require('net');
+const [host, port, count] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
+function once() {
+  return new Promise((res) => {
+    const s = net.connect({ host, port });
+    let buf = '';
+    const t = setTimeout(() => { s.destroy(); res('timeout'); }, 2000);
+    s.on('data', (d) => { buf += d; });
+    s.on('end', () => { clearTimeout(t); res(buf.trim()); });
+    s.on('error', (e) => { clearTimeout(t); res('error:' + e.code); });
+  });
+}
+(async () => { const out = []; for (let i = 0; i < count; i++) out.push(await once()); process.stdout.write(JSON.stringify(out)); })();
+`;
+
+export class BgpLab {
+  readonly lan: Lan;
+  readonly router: string;
+  readonly client: string;
+  readonly routerSocket: string;
+  readonly lbs: LbNode[] = [];
+  private readonly birdPidFiles: string[] = [];
+  private readonly extra: ChildProcess[] = [];
+
+  /** prefix: unique (with the pid), at most 9 characters; lbCount load balancers. */
+  constructor(
+    readonly prefix: string,
+    lbCount: number,
+    readonly vips: string[],
+  ) {
+    this.lan = new Lan(prefix, lbCount + 1, '10.77.0', 'fd77::');
+    this.router = this.lan.namespaces[0]!;
+    this.client = `${prefix}-cl`;
+    this.routerSocket = join(this.lan.dir, 'router.ctl');
+    const ipn = (ns: string, ...a: string[]) => sh('ip', ['-n', ns, ...a]);
+    // client <-> router
+    sh('ip', ['netns', 'add', this.client]);
+    this.lan.namespaces.push(this.client);
+    ipn(this.router, 'link', 'add', 'cl0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.client);
+    ipn(this.router, 'addr', 'add', '10.78.0.1/24', 'dev', 'cl0');
+    ipn(this.router, 'link', 'set', 'cl0', 'up');
+    ipn(this.client, 'link', 'set', 'lo', 'up');
+    ipn(this.client, 'addr', 'add', '10.78.0.2/24', 'dev', 'eth0');
+    ipn(this.client, 'link', 'set', 'eth0', 'up');
+    ipn(this.client, 'route', 'add', 'default', 'via', '10.78.0.1');
+    const sysctl = (ns: string, kv: string) => sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', kv]);
+    sysctl(this.router, 'net.ipv4.ip_forward=1');
+    sysctl(this.router, 'net.ipv4.fib_multipath_hash_policy=1');
+    sysctl(this.router, 'net.ipv4.conf.all.send_redirects=0');
+    sysctl(this.router, 'net.ipv4.conf.eth0.send_redirects=0');
+    for (let i = 1; i <= lbCount; i++) {
+      const ns = this.lan.namespaces[i]!;
+      const lb: LbNode = {
+        index: i,
+        ns,
+        address: this.lan.addr4(i),
+        birdSocket: join(this.lan.dir, `lb${i}.ctl`),
+        routesFile: join(this.lan.dir, `lb${i}-routes.conf`),
+        confPath: join(this.lan.dir, `lb${i}.conf`),
+      };
+      // the VIPs are served locally (on lo); replies go back through the router
+      for (const v of vips) ipn(ns, 'addr', 'add', `${v}/32`, 'dev', 'lo');
+      ipn(ns, 'route', 'add', '10.78.0.0/24', 'via', this.lan.addr4(0));
+      this.lbs.push(lb);
+    }
+  }
+
+  /** BIRD of the router: one eBGP session per load balancer, ECMP into the kernel. */
+  startRouterBird(): void {
+    const peers = this.lbs.map((lb) => `protocol bgp lb${lb.index} from lbs { neighbor ${lb.address} as 65001; }`).join('\n');
+    const conf = `router id ${this.lan.addr4(0)};
+protocol device { scan time 2; }
+protocol kernel { ipv4 { import none; export all; }; merge paths on; }
+template bgp lbs {
+  local ${this.lan.addr4(0)} as 65000;
+  ipv4 { import all; export none; };
+  connect delay time 1; connect retry time 1; error wait time 1, 4;
+}
+${peers}
+`;
+    this.startBird(this.router, 'router', conf, this.routerSocket);
+  }
+
+  /** BIRD of a load balancer: includes tskeepalived's routes file, exports its static protocols. */
+  startLbBird(lb: LbNode): void {
+    if (!existsSync(lb.routesFile)) writeFileSync(lb.routesFile, renderBirdRoutes('tskeepalived', []));
+    const conf = `router id ${lb.address};
+protocol device { scan time 2; }
+include "${lb.routesFile}";
+protocol bgp up {
+  local ${lb.address} as 65001;
+  neighbor ${this.lan.addr4(0)} as 65000;
+  ipv4 { import none; export filter tskeepalived_export; };
+  connect delay time 1; connect retry time 1; error wait time 1, 4;
+}
+`;
+    this.startBird(lb.ns, `lb${lb.index}`, conf, lb.birdSocket);
+  }
+
+  private startBird(ns: string, tag: string, conf: string, socket: string): void {
+    const confPath = join(this.lan.dir, `${tag}-bird.conf`);
+    const pidFile = join(this.lan.dir, `${tag}-bird.pid`);
+    writeFileSync(confPath, conf);
+    this.birdPidFiles.push(pidFile);
+    const r = sh('ip', ['netns', 'exec', ns, BIRD, '-c', confPath, '-s', socket, '-P', pidFile]);
+    if (r.code !== 0) throw new Error(`bird in ${ns} did not start: ${r.out}`);
+  }
+
+  /** the real server of a load balancer, on every address, port 80 */
+  async startServer(lb: LbNode, port = 80): Promise<void> {
+    const child = spawn('ip', ['netns', 'exec', lb.ns, process.execPath, '-e', SERVER_JS, `lb${lb.index}`, String(port)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    this.extra.push(child);
+    lb.server = child;
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`server of lb${lb.index} did not start`)), 10_000);
+      child.stdout!.on('data', (d: Buffer) => {
+        if (String(d).includes('ready')) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+    });
+  }
+
+  stopServer(lb: LbNode): void {
+    lb.server?.kill('SIGKILL');
+    lb.server = undefined;
+  }
+
+  /** tskeepalived (the full daemon, foreground) on the load balancer's configuration */
+  startDaemon(lb: LbNode, extra: string[] = []): Node {
+    const tag = `lb${lb.index}-tsk`;
+    const p = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        lb.ns,
+        process.execPath,
+        'bin/tskeepalived',
+        '-n',
+        '-l',
+        '-G',
+        '-f',
+        lb.confPath,
+        '-p',
+        join(this.lan.dir, `${tag}.pid`),
+        '-r',
+        join(this.lan.dir, `${tag}-vrrp.pid`),
+        '-c',
+        join(this.lan.dir, `${tag}-check.pid`),
+        ...extra,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.lan.procs.push(p);
+    lb.daemon = new Node(p);
+    return lb.daemon;
+  }
+
+  /** the router's kernel route to a VIP: the next hops (empty: no route) */
+  nexthops(vip: string): string[] {
+    const r = sh('ip', ['-n', this.router, 'route', 'show', `${vip}/32`]);
+    return [...r.out.matchAll(/via (\S+)/g)].map((m) => m[1]!).sort();
+  }
+
+  /** BIRD's view on the router: every path it has for a prefix (protocol, next hop, MED, best) */
+  async routerPaths(vip: string): Promise<{ proto: string; via?: string; med?: number; best: boolean }[]> {
+    const r = await birdCommand(this.routerSocket, `show route ${vip}/32 all`, 3000);
+    const out: { proto: string; via?: string; med?: number; best: boolean }[] = [];
+    for (const l of r.lines) {
+      const h = /\[(\w+) [^\]]*\]( \*)?/.exec(l);
+      if (h && /unicast|blackhole/.test(l)) {
+        out.push({ proto: h[1]!, best: h[2] !== undefined });
+        continue;
+      }
+      const last = out[out.length - 1];
+      if (!last) continue;
+      const via = /^\s*via (\S+) on/.exec(l);
+      if (via) last.via = via[1];
+      const med = /BGP\.med: (\d+)/.exec(l);
+      if (med) last.med = Number(med[1]);
+    }
+    return out;
+  }
+
+  /** count connections from the client to the VIP by the name that answered */
+  requests(vip: string, count: number): Record<string, number> {
+    const r = spawnSync('ip', ['netns', 'exec', this.client, process.execPath, '-e', CLIENT_JS, vip, '80', String(count)], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    const t: Record<string, number> = {};
+    for (const x of JSON.parse(r.stdout || '[]') as string[]) t[x] = (t[x] ?? 0) + 1;
+    return t;
+  }
+
+  private killPidFile(p: string): void {
+    try {
+      const pid = Number(readFileSync(p, 'utf8').trim());
+      if (pid > 1) process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+
+  cleanup(): void {
+    for (const c of this.extra) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    // the daemons (by their ChildProcess), then the guards and BIRDs by their pid files
+    for (const p of this.lan.procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    for (const lb of this.lbs) this.killPidFile(`${lb.routesFile}.guard.pid`);
+    for (const f of this.birdPidFiles) this.killPidFile(f);
+    this.lan.cleanup();
+  }
+}
