@@ -4,11 +4,11 @@
 # (test/image.test.ts): MASTER + VIP, `podman stop` (SIGTERM to PID 1) and `podman kill` handovers,
 # HEALTHCHECK transitions, JSON logs, --read-only root, image size, no compiler, `tskeepalived -v`.
 #
-# No registry is reachable here, so the Dockerfile's base images (node:20, node:20-slim) are local
-# stand-ins: a debootstrapped Debian bookworm (minbase, slimmed as debian:bookworm-slim is) plus this
-# machine's Node 20 laid out as the official images have it (node, npm, npx and the headers under
-# /usr/local); node:20 adds python3, make and g++ as the buildpack-deps base of the real one does.
-# An image of that name without our label (a real, pulled one) is used as it is.
+# No registry is reachable here, so the Dockerfile's base images are local stand-ins, tagged with the
+# names its FROM lines use: debian:bookworm-slim is a debootstrapped bookworm (minbase, slimmed as the
+# real one is); node:20 adds this machine's Node 20 laid out as the official images have it (node,
+# npm, npx and the headers under /usr/local) and python3, make and g++ as its buildpack-deps base has.
+# An image of either name without our label (a real, pulled one) is used as it is.
 # Cached in $TSK_IMAGE_CACHE (default /var/cache/tskeepalived-image) and podman's storage, so a second
 # run only rebuilds the image; delete both (scripts/image-test.sh --clean) for a cold run.
 #
@@ -16,17 +16,16 @@
 # cannot run a container on this machine); 1 when the build or a check fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
 
 CACHE=${TSK_IMAGE_CACHE:-/var/cache/tskeepalived-image}
 IMAGE=${TSK_IMAGE:-localhost/tskeepalived:image-test}
 BASE=localhost/tskeepalived-stand-in/debian:bookworm-minbase
-SLIM=docker.io/library/node:20-slim
-FULL=docker.io/library/node:20
+NODE=docker.io/library/node:20
+DEBIAN=docker.io/library/debian:bookworm-slim
 SMOKE=localhost/tskeepalived-stand-in/smoke:latest
 LABEL=org.tskeepalived.stand-in
 # bump when the recipe of a stand-in changes: images with another value are rebuilt
-RECIPE=2
+RECIPE=3
 # runc: crun, podman's default, refuses this kernel's hybrid cgroups; the lowered ulimits: podman's
 # default nproc (32768) and nofile are refused by setrlimit here
 PODMAN=(podman --runtime /usr/sbin/runc)
@@ -45,7 +44,7 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 if [ "${1-}" = --clean ]; then
-  for i in "$IMAGE" "$FULL" "$SLIM" "$BASE" "$SMOKE"; do
+  for i in "$IMAGE" "$NODE" "$DEBIAN" "$BASE" "$SMOKE"; do
     lbl=$("${PODMAN[@]}" image inspect --format "{{index .Labels \"$LABEL\"}}" "$i" 2>/dev/null || true)
     case "$i:$lbl" in "$IMAGE":* | *:[!\<]*) "${PODMAN[@]}" rmi -f "$i" >/dev/null 2>&1 || true ;; esac
   done
@@ -84,19 +83,19 @@ run_err=$("${PODMAN[@]}" run --rm "${ULIMITS[@]}" --network none "$SMOKE" /usr/b
 
 # ---- the stand-in base images
 label_of() { "${PODMAN[@]}" image inspect --format "{{index .Labels \"$LABEL\"}}" "$1" 2>/dev/null || true; }
-want="$RECIPE node-$(node -v)"
-# 0: build it; 1: ours and current; 2: an image of that name that is not ours (a real one): keep it
+# standin_state NAME WANT -> 0: build it; 1: ours and current; 2: an image of that name that is not
+# ours (a real, pulled one): keep it
 standin_state() {
   "${PODMAN[@]}" image exists "$1" || return 0
   local l
   l=$(label_of "$1")
-  if [ "$l" = "$want" ]; then return 1; fi
+  if [ "$l" = "$2" ]; then return 1; fi
   if [ -z "$l" ] || [ "$l" = '<no value>' ]; then return 2; fi
   return 0
 }
 
-t_base=$(now)
-if ! "${PODMAN[@]}" image exists "$BASE"; then
+t_stand=$(now)
+if [ "$(label_of "$BASE")" != "$RECIPE" ]; then
   tarball="$CACHE/bookworm-minbase.tar"
   if [ ! -s "$tarball" ]; then
     say "debootstrap --variant=minbase bookworm (about a minute)"
@@ -118,14 +117,25 @@ if ! "${PODMAN[@]}" image exists "$BASE"; then
   fi
   "${PODMAN[@]}" import -q --change "LABEL $LABEL=$RECIPE" --change 'CMD ["bash"]' "$tarball" "$BASE" >/dev/null
 fi
-say "base image: $(since "$t_base") s"
 
-t_stand=$(now)
+# debian:bookworm-slim (the runtime stage): the slimmed minbase itself
 set +e
-standin_state "$SLIM"
-slim_state=$?
+standin_state "$DEBIAN" "$RECIPE"
+st=$?
 set -e
-if [ $slim_state = 0 ]; then
+case $st in
+  0) "${PODMAN[@]}" tag "$BASE" "$DEBIAN" && say "tagged the $DEBIAN stand-in (debootstrap minbase, slimmed)" ;;
+  2) say "using the $DEBIAN image found in podman's storage as it is" ;;
+esac
+
+# node:20 (the build stage): + this machine's Node 20 under /usr/local as the official images lay it
+# out, and python3, make, g++ as its buildpack-deps base has them
+want="$RECIPE node-$(node -v)"
+set +e
+standin_state "$NODE" "$want"
+st=$?
+set -e
+if [ $st = 0 ]; then
   ctx=$(mktemp -d)
   nodebin=$(readlink -f "$(command -v node)")
   npmdir=$(readlink -f "$(dirname "$(readlink -f "$(command -v npm)")")/..")
@@ -138,28 +148,9 @@ if [ $slim_state = 0 ]; then
   cp -a "$incdir" "$ctx/usr/local/include/node"
   ln -s ../lib/node_modules/npm/bin/npm-cli.js "$ctx/usr/local/bin/npm"
   ln -s ../lib/node_modules/npm/bin/npx-cli.js "$ctx/usr/local/bin/npx"
-  cat >"$ctx/Containerfile" <<EOF
-FROM $BASE
-COPY usr/local /usr/local/
-ENV NODE_VERSION=$(node -v | tr -d v)
-LABEL $LABEL="$want"
-CMD ["node"]
-EOF
-  "${PODMAN[@]}" build -q "${ULIMITS[@]}" --network none -t "$SLIM" -f "$ctx/Containerfile" "$ctx" >/dev/null || die "building the $SLIM stand-in failed"
-  rm -rf "$ctx"
-  say "built the $SLIM stand-in ($(node -v))"
-elif [ $slim_state = 2 ]; then
-  say "using the $SLIM image found in podman's storage as it is"
-fi
-set +e
-standin_state "$FULL"
-full_state=$?
-set -e
-if [ $full_state = 0 ]; then
-  ctx=$(mktemp -d)
   # The build stage's npm ci must reach the npm registry. Where this machine reaches it through a
   # TLS-inspecting proxy, its npm trusts an extra CA (NODE_EXTRA_CA_CERTS or npm's cafile): the build
-  # stand-in trusts the same bundle. Only the build stage (node:20) gets it, never the runtime image.
+  # stand-in trusts the same bundle. Only the build stage gets it, never the runtime image.
   host_ca=${NODE_EXTRA_CA_CERTS:-$(npm config get cafile 2>/dev/null || true)}
   ca_lines=''
   if [ -n "$host_ca" ] && [ "$host_ca" != null ] && [ -r "$host_ca" ]; then
@@ -168,16 +159,20 @@ if [ $full_state = 0 ]; then
 ENV NODE_EXTRA_CA_CERTS=/usr/local/share/tskeepalived-stand-in/host-ca.crt"
   fi
   cat >"$ctx/Containerfile" <<EOF
-FROM $SLIM
+FROM $BASE
+COPY usr/local /usr/local/
+ENV NODE_VERSION=$(node -v | tr -d v)
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends python3 make g++ >/dev/null && rm -rf /var/lib/apt/lists/*
 $ca_lines
 LABEL $LABEL="$want"
+CMD ["node"]
 EOF
-  "${PODMAN[@]}" build -q "${ULIMITS[@]}" -t "$FULL" -f "$ctx/Containerfile" "$ctx" >/dev/null || die "building the $FULL stand-in failed"
+  "${PODMAN[@]}" build -q "${ULIMITS[@]}" -t "$NODE" -f "$ctx/Containerfile" "$ctx" >"$CACHE/stand-in.log" 2>&1 ||
+    die "building the $NODE stand-in failed (log: $CACHE/stand-in.log)"
   rm -rf "$ctx"
-  say "built the $FULL stand-in (+ python3 make g++${ca_lines:+, trusting this machine's CA bundle $host_ca})"
-elif [ $full_state = 2 ]; then
-  say "using the $FULL image found in podman's storage as it is"
+  say "built the $NODE stand-in ($(node -v), python3 make g++${ca_lines:+, trusting the CA bundle $host_ca as this machine does})"
+elif [ $st = 2 ]; then
+  say "using the $NODE image found in podman's storage as it is"
 fi
 say "stand-in images: $(since "$t_stand") s"
 
@@ -189,11 +184,13 @@ if ! "${PODMAN[@]}" build --format docker "${ULIMITS[@]}" -f examples/Dockerfile
   die "podman build -f examples/Dockerfile . failed (whole log: $CACHE/build.log)"
 fi
 build_s=$(since "$t_build")
+# this build's dangling intermediate images (they carry the stand-ins' label); the named ones stay
+"${PODMAN[@]}" image prune -f --filter "label=$LABEL" >/dev/null 2>&1 || true
 say "image built in $build_s s"
 
 # ---- run it: test/image.test.ts (compiled), in a lab of network namespaces
 [ dist/test/image.test.js -nt test/image.test.ts ] || npm run build >/dev/null
 t_run=$(now)
-TSK_IMAGE="$IMAGE" TSK_IMAGE_BUILD_SECONDS="$build_s" TSK_IMAGE_BASE="$SLIM" \
+TSK_IMAGE="$IMAGE" TSK_IMAGE_BUILD_SECONDS="$build_s" TSK_IMAGE_BASE="$DEBIAN" \
   node --test --test-reporter=spec dist/test/image.test.js || die "the image checks failed (above)"
 say "checks: $(since "$t_run") s; whole image test: $(since "$t_all") s"
