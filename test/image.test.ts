@@ -97,6 +97,8 @@ function runArgs(name: string, nsIndex: number, confDir: string): string[] {
     '--read-only-tmpfs=false',
     '--tmpfs',
     '/run',
+    '--tmpfs',
+    '/tmp',
     '-v',
     `${confDir}:/etc/keepalived:ro`,
     IMAGE!,
@@ -110,8 +112,12 @@ function confDir(name: string, prio: number): string {
   return d;
 }
 
+let lastHealthcheck = '';
+/** `podman healthcheck run`: 0 healthy, 1 unhealthy, 125 podman's own error (lastHealthcheck says which). */
 function healthcheck(name: string): number {
-  return podman(['healthcheck', 'run', name], 20_000).code;
+  const r = podman(['healthcheck', 'run', name], 20_000);
+  lastHealthcheck = `podman healthcheck run ${name}: exit ${r.code} ${r.out}${r.err}`;
+  return r.code;
 }
 
 function healthStatus(name: string): string {
@@ -241,7 +247,7 @@ test('two containers: MASTER + VIP, health, JSON logs; podman stop hands over in
   await waitFor('container a healthy', () => healthcheck(names.a) === 0, 20_000, 250);
   figures['HEALTHCHECK: start -> healthy'] = `${Date.now() - tStart} ms (first passing probe ${Date.now() - tHealth} ms after VIP)`;
   assert.equal(healthStatus(names.a), 'healthy');
-  assert.equal(healthcheck(names.b), 0);
+  assert.equal(healthcheck(names.b), 0, lastHealthcheck);
 
   // logs: JSON lines on stdout (pino), nothing on stderr
   const la = logsOf(names.a);
@@ -254,6 +260,10 @@ test('two containers: MASTER + VIP, health, JSON logs; podman stop hands over in
   assert.ok(la.out.some((l) => /Entering MASTER STATE/.test(l)));
   figures.logs = `${la.out.length} JSON lines on stdout, none on stderr`;
 
+  // SIGUSR1 on a read-only root: the data dump goes to the tmpfs /tmp
+  podmanOk(['kill', '-s', 'USR1', names.a]);
+  await waitFor('the SIGUSR1 data dump', () => podman(['exec', names.a, 'grep', '-q', 'VI_IMAGE', '/tmp/keepalived.data']).code === 0, 10_000, 200);
+
   // status endpoint down (a TCP reset on its port inside the container's namespace) -> unhealthy
   const ns0 = lan.namespaces[0];
   const nft = (script: string) => assert.equal(sh('ip', ['netns', 'exec', ns0, 'nft', script]).code, 0);
@@ -262,14 +272,14 @@ test('two containers: MASTER + VIP, health, JSON logs; podman stop hands over in
   );
   let failed = 0;
   const probeFails = () => {
-    if (healthcheck(names.a) !== 0) failed++;
+    if (healthcheck(names.a) === 1) failed++;
     return healthStatus(names.a) === 'unhealthy';
   };
   await waitFor('container a unhealthy', probeFails, 30_000, 100);
   figures['HEALTHCHECK: endpoint down -> unhealthy'] = `after ${failed} failed probes (retries=3: ~${failed * 10} s at interval=10s)`;
   assert.ok(failed >= 3, `unhealthy after ${failed} failed probes`);
   nft('delete table inet tkimage');
-  assert.equal(healthcheck(names.a), 0);
+  assert.equal(healthcheck(names.a), 0, lastHealthcheck);
   assert.equal(healthStatus(names.a), 'healthy');
   figures['HEALTHCHECK: endpoint back -> healthy'] = 'at the next probe';
 
@@ -307,7 +317,7 @@ test('two containers: MASTER + VIP, health, JSON logs; podman stop hands over in
   figures['podman kill -> VIP on the backup'] = `${killTakeover} ms (Master_Down_Interval ${MASTER_DOWN_MS} ms)`;
   assert.ok(killTakeover < MASTER_DOWN_MS + 1000, `takeover after podman kill took ${killTakeover} ms`);
   assert.ok(killTakeover > SKEW_MS, `takeover after ${killTakeover} ms: too early for a master that sent nothing`);
-  assert.equal(healthcheck(names.b), 0);
+  assert.equal(healthcheck(names.b), 0, lastHealthcheck);
 
   // the backup, stopped in turn, releases the VIP it took
   assert.equal(await podmanAsync(['stop', '-t', '20', names.b]), 0);
