@@ -98,7 +98,8 @@ t_stand=$(now)
 if [ "$(label_of "$BASE")" != "$RECIPE" ]; then
   tarball="$CACHE/bookworm-minbase.tar"
   if [ ! -s "$tarball" ]; then
-    say "debootstrap --variant=minbase bookworm (about a minute)"
+    say "debootstrap --variant=minbase bookworm (about a minute on an idle machine)"
+    t_deb=$(now)
     rootfs="$CACHE/rootfs.tmp"
     rm -rf "$rootfs"
     debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian >"$CACHE/debootstrap.log" 2>&1 ||
@@ -114,6 +115,7 @@ if [ "$(label_of "$BASE")" != "$RECIPE" ]; then
     find "$rootfs/usr/share/doc" -mindepth 2 ! -name copyright -delete 2>/dev/null || true
     tar -C "$rootfs" -c . >"$tarball.tmp" && mv "$tarball.tmp" "$tarball"
     rm -rf "$rootfs"
+    say "debootstrap: $(since "$t_deb") s"
   fi
   "${PODMAN[@]}" import -q --change "LABEL $LABEL=$RECIPE" --change 'CMD ["bash"]' "$tarball" "$BASE" >/dev/null
 fi
@@ -136,6 +138,7 @@ standin_state "$NODE" "$want"
 st=$?
 set -e
 if [ $st = 0 ]; then
+  t_node=$(now)
   ctx=$(mktemp -d)
   nodebin=$(readlink -f "$(command -v node)")
   npmdir=$(readlink -f "$(dirname "$(readlink -f "$(command -v npm)")")/..")
@@ -170,7 +173,7 @@ EOF
   "${PODMAN[@]}" build -q "${ULIMITS[@]}" -t "$NODE" -f "$ctx/Containerfile" "$ctx" >"$CACHE/stand-in.log" 2>&1 ||
     die "building the $NODE stand-in failed (log: $CACHE/stand-in.log)"
   rm -rf "$ctx"
-  say "built the $NODE stand-in ($(node -v), python3 make g++${ca_lines:+, trusting the CA bundle $host_ca as this machine does})"
+  say "built the $NODE stand-in in $(since "$t_node") s ($(node -v), python3 make g++${ca_lines:+, trusting the CA bundle $host_ca as this machine does})"
 elif [ $st = 2 ]; then
   say "using the $NODE image found in podman's storage as it is"
 fi
