@@ -316,11 +316,14 @@ test('two containers: MASTER + VIP, health, JSON logs; podman stop hands over in
   // podman kill (SIGKILL): nothing is sent; the backup takes over after Master_Down_Interval
   const t1 = Date.now();
   assert.equal(await podmanAsync(['kill', names.a]), 0);
+  const killed = Date.now(); // podman kill returns once runc delivered the signal
   await waitFor('VIP on container b after podman kill', () => lan.hasAddress(1, vip), 15_000, 5);
   const killTakeover = Date.now() - t1;
-  figures['podman kill -> VIP on the backup'] = `${killTakeover} ms (Master_Down_Interval ${MASTER_DOWN_MS} ms)`;
-  assert.ok(killTakeover < MASTER_DOWN_MS + 1000, `takeover after podman kill took ${killTakeover} ms`);
-  assert.ok(killTakeover > SKEW_MS, `takeover after ${killTakeover} ms: too early for a master that sent nothing`);
+  const fromKilled = Date.now() - killed;
+  figures['podman kill -> VIP on the backup'] =
+    `${killTakeover} ms from the command, ${fromKilled} ms from its return (Master_Down_Interval ${MASTER_DOWN_MS} ms, from the last advert)`;
+  assert.ok(fromKilled < MASTER_DOWN_MS + 1000, `takeover ${fromKilled} ms after podman kill returned`);
+  assert.ok(killTakeover > MASTER_DOWN_MS - ADVERT_S * 1000, `takeover after ${killTakeover} ms: too early for a master that sent nothing`);
   assert.equal(healthcheck(names.b), 0, lastHealthcheck);
 
   // the backup, stopped in turn, releases the VIP it took
