@@ -49,7 +49,7 @@ if [ "${1-}" = --clean ]; then
     case "$i:$lbl" in "$IMAGE":* | *:[!\<]*) "${PODMAN[@]}" rmi -f "$i" >/dev/null 2>&1 || true ;; esac
   done
   rm -rf "$CACHE"
-  "${PODMAN[@]}" image prune -f >/dev/null 2>&1 || true
+  "${PODMAN[@]}" image prune -f --filter "label=$LABEL" >/dev/null 2>&1 || true
   say "removed the stand-in images, the test image and $CACHE"
   exit 0
 fi
