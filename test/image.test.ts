@@ -115,7 +115,9 @@ function confDir(name: string, prio: number): string {
 let lastHealthcheck = '';
 /** `podman healthcheck run`: 0 healthy, 1 unhealthy, 125 podman's own error (lastHealthcheck says which). */
 function healthcheck(name: string): number {
-  const r = podman(['healthcheck', 'run', name], 20_000);
+  let r = podman(['healthcheck', 'run', name], 20_000);
+  // podman's own error (125), seen once right after a `podman kill` of the other container: once more
+  if (r.code === 125) r = podman(['healthcheck', 'run', name], 20_000);
   lastHealthcheck = `podman healthcheck run ${name}: exit ${r.code} ${r.out}${r.err}`;
   return r.code;
 }
