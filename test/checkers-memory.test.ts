@@ -14,9 +14,14 @@ import { CheckerLoop, TimerWheel, WHEEL_TICK_MS, timerWheel } from '../src/check
 
 const dist = fileURLToPath(new URL('../src/', import.meta.url));
 
-/** bytes per real server; measured 800 (model) and about 450 (engine) when written */
-const MODEL_MAX = 1000;
-const ENGINE_MAX = 700;
+/**
+ * bytes per real server. Measured when written: model 860 to 980, engine 270 to 480 (how a full
+ * collection splits survivors between the two phases varies), together 1,240 to 1,330; before the
+ * work of docs/memory.md, about 1,000 and 1,230 (2,200 together).
+ */
+const MODEL_MAX = 1200;
+const ENGINE_MAX = 800;
+const TOTAL_MAX = 1500;
 
 function measure(dir: string, vs: number, rs: number): { modelPerRs: number; enginePerRs: number; loops: number } {
   const script = `
@@ -25,7 +30,7 @@ function measure(dir: string, vs: number, rs: number): { modelPerRs: number; eng
     import { writeFileSync } from 'node:fs';
     v8.setFlagsFromString('--expose-gc');
     const gc = vm.runInNewContext('gc');
-    const live = () => { gc(); gc(); return process.memoryUsage().heapUsed; };
+    const live = () => { gc(); gc(); gc(); return process.memoryUsage().heapUsed; };
     const { loadConfig } = await import(${JSON.stringify(join(dist, 'config/load.js'))});
     const { CheckersEngine } = await import(${JSON.stringify(join(dist, 'checkers/engine.js'))});
     const { timerWheel } = await import(${JSON.stringify(join(dist, 'checkers/scheduler.js'))});
@@ -65,7 +70,7 @@ function measure(dir: string, vs: number, rs: number): { modelPerRs: number; eng
 }
 
 describe('checker process memory per real server', () => {
-  it(`model <= ${MODEL_MAX} B and engine <= ${ENGINE_MAX} B per real server (2,000 HTTP_GET real servers)`, { timeout: 120_000 }, (t) => {
+  it(`model <= ${MODEL_MAX} B, engine <= ${ENGINE_MAX} B, both <= ${TOTAL_MAX} B per real server (2,000 HTTP_GET real servers)`, { timeout: 120_000 }, (t) => {
     const dir = mkdtempSync(join(tmpdir(), `tkk-mem-${process.pid}-`));
     try {
       const m = measure(dir, 200, 10);
@@ -73,6 +78,7 @@ describe('checker process memory per real server', () => {
       assert.ok(m.loops >= 1900, `the loops are armed on the wheel (${m.loops})`);
       assert.ok(m.modelPerRs > 100 && m.modelPerRs <= MODEL_MAX, `model ${m.modelPerRs.toFixed(0)} B per real server`);
       assert.ok(m.enginePerRs > 50 && m.enginePerRs <= ENGINE_MAX, `engine ${m.enginePerRs.toFixed(0)} B per real server`);
+      assert.ok(m.modelPerRs + m.enginePerRs <= TOTAL_MAX, `model and engine ${(m.modelPerRs + m.enginePerRs).toFixed(0)} B per real server`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
