@@ -70,6 +70,16 @@ function timed(cmd) {
   return { rc, ms: secs * 1000, rssKb, cpuMs: cpuSecs * 1000, stderr: r.stderr };
 }
 
+// the least a node process does to check a file: read it in 64 KB chunks and count its lines
+const READ_FILE = [
+  "const fs = require('node:fs');",
+  'const fd = fs.openSync(process.argv[1], "r");',
+  'const b = Buffer.alloc(65536);',
+  'let n, lines = 0;',
+  'while ((n = fs.readSync(fd, b, 0, 65536, null)) > 0) for (let i = 0; i < n; i++) if (b[i] === 10) lines++;',
+  'if (lines < 0) console.log(lines);',
+].join('\n');
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -123,6 +133,19 @@ async function main() {
       const ratio = median(ts.map((r) => r.ms)) / median(ka.map((r) => r.ms));
       const cpuRatio = median(ts.map((r) => r.cpuMs)) / median(ka.map((r) => r.cpuMs));
       console.log(`ratio tskeepalived/keepalived: ${ratio.toFixed(2)} wall, ${cpuRatio.toFixed(2)} cpu`);
+      // memory: peak RSS beside keepalived's, and node's own floor measured in the same run (an empty
+      // node process, and one that only reads the file in 64 KB chunks and counts bytes: see docs/memory.md)
+      const peak = (rs) => Math.max(...rs.map((r) => r.rssKb)) / 1024;
+      const floor = [];
+      const reader = [];
+      for (let i = 0; i < RUNS; i++) {
+        floor.push(timed([process.execPath, '-e', '0']));
+        reader.push(timed([process.execPath, '-e', READ_FILE, file]));
+      }
+      console.log(
+        `peak RSS tskeepalived/keepalived: ${(peak(ts) / peak(ka)).toFixed(2)} (target <= 1.3); node's floor: node -e 0 ${peak(floor).toFixed(1)} MB` +
+          ` (${(peak(floor) / peak(ka)).toFixed(2)} x keepalived), node reading the file ${peak(reader).toFixed(1)} MB (${(peak(reader) / peak(ka)).toFixed(2)} x)`,
+      );
       if (isRoot) console.log('(both ran inside one throwaway network namespace with an eth0; `ip netns exec` adds a few ms to each)');
     } else console.log('keepalived not installed: no comparison');
     if (ts[0].rc !== 0) console.log(`tskeepalived rc ${ts[0].rc}; stderr tail:\n${ts[0].stderr.slice(-600)}`);

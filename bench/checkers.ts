@@ -10,8 +10,9 @@
 // (none at present). The floor runs with node's defaults. BENCH_NODE_FLAGS adds flags to both.
 //
 //   node dist/bench/checkers.js [--vs 2000] [--rs 10] [--delay 5] [--duration 60]
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 interface Args {
@@ -21,6 +22,8 @@ interface Args {
   duration: number;
   role?: 'servers' | 'checker' | 'floor';
   targets?: string;
+  /** the generated keepalived.conf the checker role loads */
+  conf?: string;
 }
 
 function parse(argv: string[]): Args {
@@ -30,6 +33,7 @@ function parse(argv: string[]): Args {
     const v = argv[++i];
     if (k === 'role') a.role = v as Args['role'];
     else if (k === 'targets') a.targets = v;
+    else if (k === 'conf') a.conf = v;
     else if (k === 'vs' || k === 'rs' || k === 'delay' || k === 'duration') {
       const n = Number(v);
       if (!Number.isFinite(n) || n <= 0) throw new Error(`--${k} needs a positive number, got '${v}'`);
@@ -48,6 +52,51 @@ interface Report {
   startupSeconds?: number;
   /** peak V8 heap (heapTotal) */
   peakHeapMB?: number;
+  /** live heap (after a full GC) per real server at the end of the run: everything the process gained since it started */
+  heapPerRs?: number;
+  /** of which the configuration model (loadConfig of the generated keepalived.conf) */
+  modelPerRs?: number;
+}
+
+/**
+ * The bench's keepalived.conf: V virtual servers x R real servers (the R test servers), HTTP_GET on
+ * /health with keepalived's defaults otherwise; the same text is given to keepalived.
+ */
+export function benchConfig(vs: number, rs: number, delaySec: number, targets: { address: string; port: number }[]): string {
+  const out: string[] = ['global_defs {', '    router_id bench', '}'];
+  for (let v = 0; v < vs; v++) {
+    out.push(
+      `virtual_server 10.${(v >> 16) & 255}.${(v >> 8) & 255}.${v & 255} 80 {`,
+      `    delay_loop ${delaySec}`,
+      '    lb_algo wrr',
+      '    lb_kind NAT',
+      '    protocol TCP',
+    );
+    for (const t of targets.slice(0, rs))
+      out.push(
+        `    real_server ${t.address} ${t.port} {`,
+        '        weight 1',
+        '        HTTP_GET {',
+        '            url {',
+        '                path /health',
+        '            }',
+        '            connect_timeout 3',
+        '            retry 1',
+        '            delay_before_retry 1',
+        '        }',
+        '    }',
+      );
+    out.push('}');
+  }
+  return out.join('\n') + '\n';
+}
+
+/** a full GC without --expose-gc on the command line (which would change what is measured) */
+async function gcFunction(): Promise<() => void> {
+  const v8 = await import('node:v8');
+  const vm = await import('node:vm');
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as () => void;
 }
 
 function send(o: unknown): void {
@@ -95,40 +144,33 @@ async function runChecker(a: Args, targets: { address: string; port: number }[])
   tuneHeapForCheckers();
   const pino = (await import('pino')).default;
   const { CheckersEngine } = await import('../src/checkers/engine.js');
-  const { emptyConfig } = await import('../src/config/build.js');
-  const { virtualServerDefaults } = await import('../src/config/build-lvs.js');
-  const loc = { file: 'bench.conf', line: 1 };
-  const virtualServers = [];
-  for (let v = 0; v < a.vs; v++) {
-    const realServers = targets.slice(0, a.rs).map((t) => ({
-      address: t.address,
-      family: 4 as const,
-      port: t.port,
-      weight: 1,
-      inhibitOnFailure: false,
-      checkers: [
-        {
-          type: 'HTTP_GET' as const,
-          urls: [{ path: '/health', statusCodes: [], loc }],
-          enableSni: false,
-          connectTimeout: 3000,
-          retry: 1,
-          delayBeforeRetry: 1000,
-          loc,
-        },
-      ],
-      loc,
-    }));
-    virtualServers.push({
-      ...virtualServerDefaults(loc),
-      key: { kind: 'addr' as const, address: `10.${(v >> 16) & 255}.${(v >> 8) & 255}.${v & 255}`, family: 4 as const, port: 80 },
-      delayLoop: a.delay * 1000,
-      lbAlgo: 'wrr',
-      realServers,
-    });
-  }
-  const config = { ...emptyConfig('bench.conf', 'bench'), virtualServers };
-  config.global.routerId = 'bench';
+  const { loadConfig } = await import('../src/config/load.js');
+  const gc = await gcFunction();
+  const live = (): number => {
+    // three full collections: with two, what survives is split between readings less steadily
+    gc();
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  // warm-up on a one-real-server configuration, so that code compiled once and modules loaded
+  // (fixed costs) are not counted per real server
+  const warmConf = `${a.conf!}.warm`;
+  writeFileSync(warmConf, benchConfig(1, 1, a.delay, targets));
+  const warm = new CheckersEngine({
+    backend: { name: 'dry-run', open: async () => undefined, apply: async () => undefined, current: () => ({ services: [] }), close: async () => undefined },
+    logger: pino({ level: 'warn' }),
+  });
+  await warm.start(loadConfig(warmConf, { checkInterfaces: false, configId: 'bench' }).config as never);
+  await warm.stop({ release: true });
+  const heap0 = live();
+  // as the daemon: the model from keepalived.conf (loadConfig), then the engine on it
+  const loaded = loadConfig(a.conf!, { checkInterfaces: false, configId: 'bench' });
+  if (loaded.diagnostics.some((d) => d.severity === 'error' || d.severity === 'fatal'))
+    throw new Error(`bench config: ${loaded.diagnostics.map((d) => d.message).join('; ')}`);
+  const config = loaded.config;
+  const nRs = a.vs * a.rs;
+  const modelPerRs = (live() - heap0) / nRs;
   // the lb helper's dry-run backend when present (printing to nowhere), otherwise a recording no-op
   let applies = 0;
   let backend: import('../src/lb/backend.js').LbBackend;
@@ -166,15 +208,9 @@ async function runChecker(a: Args, targets: { address: string; port: number }[])
   const before = totals();
   await new Promise((r) => setTimeout(r, a.duration * 1000));
   const cpu = process.cpuUsage(cpuStart);
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc) {
-    gc();
-    const ns = (await import('node:v8')).getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
-    process.stderr.write(`checker new space: ${((ns?.space_size ?? 0) / 1048576).toFixed(1)} MB\n`);
-    process.stderr.write(
-      `checker live heap after GC: ${(process.memoryUsage().heapUsed / 1048576).toFixed(0)} MB, limiter waiting ${(engine as unknown as { limiter: { waiting: number } }).limiter.waiting}\n`,
-    );
-  }
+  // live heap per real server: what the process holds at the end of the run (model, engine, checks
+  // in flight, the dry-run backend's state) over what it held before reading the configuration
+  const heapPerRs = (live() - heap0) / nRs;
   const after = totals();
   const seconds = (Date.now() - tStart) / 1000;
   // why checks failed (last reason of each real server that has failures), for the report
@@ -198,6 +234,8 @@ async function runChecker(a: Args, targets: { address: string; port: number }[])
     seconds,
     startupSeconds,
     peakHeapMB: mem.peakHeapMB(),
+    heapPerRs,
+    modelPerRs,
   };
   send({ ...report, applies: applies || engine.applyCount, failureReasons: reasons });
   process.exit(0);
@@ -303,6 +341,49 @@ function child(args: string[], nodeFlags: string[] = []): { lines: AsyncIterable
   return { lines, proc };
 }
 
+/**
+ * keepalived's checker process on the same configuration. Without kernel IPVS (these machines) its
+ * checker child reads the whole configuration, builds its real servers and checkers, and exits at
+ * "IPVS: Can't initialize ipvs": its peak RSS is then its model, measured as the peak RSS of the
+ * keepalived processes (getrusage of the waited children) on the bench config minus that on one real
+ * server. Run as root in a throwaway network namespace (no check traffic leaves it; none starts).
+ */
+function keepalivedModelPerRs(dir: string, conf: string, a: Args): { peakMB: number; baseMB: number; perRs: number; note: string } | undefined {
+  if (!existsSync('/usr/sbin/keepalived') || process.getuid?.() !== 0) return undefined;
+  const ns = `tkp-bck-${process.pid}`;
+  const small = join(dir, 'one.conf');
+  writeFileSync(small, benchConfig(1, 1, a.delay, [{ address: '127.0.0.1', port: 8080 }]));
+  const wrap = [
+    'import resource, subprocess, sys',
+    'p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)',
+    'sys.stdout.write("%d %d\\n" % (p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))',
+  ].join('\n');
+  const peak = (file: string): number => {
+    const r = spawnSync(
+      'python3',
+      ['-c', wrap, 'ip', 'netns', 'exec', ns, 'keepalived', '-C', '-n', '-l', '-f', file, '-p', join(dir, 'k.pid'), '-c', join(dir, 'kc.pid')],
+      { encoding: 'utf8', timeout: 150_000 },
+    );
+    const m = /^(-?\d+) (\d+)/.exec(r.stdout ?? '');
+    if (!m) throw new Error(`keepalived run failed: ${r.stderr}`);
+    return Number(m[2]) * 1024;
+  };
+  spawnSync('ip', ['netns', 'add', ns]);
+  try {
+    const base = peak(small);
+    const full = peak(conf);
+    const n = a.vs * a.rs;
+    return {
+      peakMB: full / 1048576,
+      baseMB: base / 1048576,
+      perRs: (full - base) / n,
+      note: 'its checker process exits at IPVS init on this kernel: model only',
+    };
+  } finally {
+    spawnSync('ip', ['netns', 'del', ns]);
+  }
+}
+
 async function main(): Promise<void> {
   const a = parse(process.argv.slice(2));
   if (a.role === 'servers') return runServers(a.rs);
@@ -312,8 +393,13 @@ async function main(): Promise<void> {
   const common = ['--vs', String(a.vs), '--rs', String(a.rs), '--delay', String(a.delay), '--duration', String(a.duration)];
   const servers = child(['--role', 'servers', ...common]);
   const { targets } = JSON.parse((await servers.lines.next()).value) as { targets: { address: string; port: number }[] };
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'tkp-bench-checkers-'));
+  const conf = join(dir, 'keepalived.conf');
+  writeFileSync(conf, benchConfig(a.vs, a.rs, a.delay, targets));
   const run = async (role: 'checker' | 'floor', args: string[]): Promise<Report> => {
-    const c = child(['--role', role, ...args, '--targets', JSON.stringify(targets)], role === 'checker' ? checkerFlags : []);
+    const c = child(['--role', role, ...args, '--targets', JSON.stringify(targets), '--conf', conf], role === 'checker' ? checkerFlags : []);
     const r = await c.lines.next();
     if (r.done) throw new Error(`${role} process ended without a report`);
     return JSON.parse(r.value) as Report;
@@ -338,6 +424,8 @@ async function main(): Promise<void> {
     seconds: (x?.seconds ?? 0) + y.seconds,
     startupSeconds: y.startupSeconds,
     peakHeapMB: Math.max(x?.peakHeapMB ?? 0, y.peakHeapMB ?? 0),
+    heapPerRs: Math.max(x?.heapPerRs ?? 0, y.heapPerRs ?? 0),
+    modelPerRs: y.modelPerRs,
     ...((y as { failureReasons?: unknown }).failureReasons ? { failureReasons: (y as { failureReasons?: unknown }).failureReasons } : {}),
   });
   let checker: Report | undefined;
@@ -349,6 +437,8 @@ async function main(): Promise<void> {
   }
   if (!checker || !floor) throw new Error('no rounds');
   servers.proc.stdin!.end();
+  const ka = keepalivedModelPerRs(dir, conf, a);
+  rmSync(dir, { recursive: true, force: true });
   const perCheck = (r: Report) => (r.checks ? (r.cpuSeconds / r.checks) * 1e6 : NaN);
   const row = (name: string, r: Report) =>
     `${name.padEnd(8)} cpu ${r.cpuSeconds.toFixed(2).padStart(7)} s  peak rss ${r.peakRssMB.toFixed(0).padStart(4)} MB (heap ${(r.peakHeapMB ?? 0).toFixed(0)})  checks ${String(r.checks).padStart(7)}  ${(r.checks / r.seconds).toFixed(0).padStart(5)} checks/s  ${perCheck(r).toFixed(1).padStart(6)} us cpu/check  failures ${r.failures ?? 0}`;
@@ -356,7 +446,16 @@ async function main(): Promise<void> {
   process.stdout.write(row('floor', floor) + '\n');
   const ratio = perCheck(checker) / perCheck(floor);
   process.stdout.write(`cpu per check: ${ratio.toFixed(2)} x floor (target <= 1.3); checker peak rss ${checker.peakRssMB.toFixed(0)} MB (target <= 150)\n`);
-  process.stdout.write(JSON.stringify({ checker, floor, ratio }) + '\n');
+  const n = a.vs * a.rs;
+  process.stdout.write(
+    `live heap per real server: ${checker.heapPerRs?.toFixed(0)} B (model ${checker.modelPerRs?.toFixed(0)} B, engine and checks ${((checker.heapPerRs ?? 0) - (checker.modelPerRs ?? 0)).toFixed(0)} B; target <= 1024); peak rss per real server ${((checker.peakRssMB * 1048576) / n).toFixed(0)} B\n`,
+  );
+  process.stdout.write(
+    ka
+      ? `keepalived -C on the same keepalived.conf: peak rss ${ka.peakMB.toFixed(1)} MB, ${ka.perRs.toFixed(0)} B per real server over its ${ka.baseMB.toFixed(1)} MB on one real server (${ka.note})\n`
+      : 'keepalived: not measured (not installed or not root)\n',
+  );
+  process.stdout.write(JSON.stringify({ checker, floor, ratio, keepalived: ka }) + '\n');
 }
 
 main().catch((e) => {

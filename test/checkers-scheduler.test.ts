@@ -42,7 +42,7 @@ function scriptedLoop(outcomes: boolean[], timing: LoopTiming = { delayLoop: 100
     const ok = outcomes[i++] ?? true;
     return { ok, reason: ok ? 'ok' : 'fail', latencyMs: 1 };
   };
-  const loop = new CheckerLoop({ attempt, verdict: (_tag, up) => void verdicts.push(up) }, null, timing, initialUp, { timers });
+  const loop = new CheckerLoop({ attempt, verdict: (_loop, up) => void verdicts.push(up) }, timing, initialUp, { timers });
   return { loop, timers, verdicts, attempts: () => i };
 }
 

@@ -37,24 +37,47 @@ export interface CheckersEngineOptions {
   maxConcurrentChecks?: number;
 }
 
-interface CheckerRt {
-  checker: Checker;
-  loop?: CheckerLoop<CheckerRt>;
-  up: boolean;
+/**
+ * One checker of one real server: its loop (the CheckerLoop's fields) and the engine's own state in
+ * the same object, so that a real server with one checker costs two small objects (see
+ * docs/memory.md). A checker that cannot be scheduled (BFD_CHECK) has one that never starts.
+ */
+class CheckerRt extends CheckerLoop {
+  /** the engine's view of the verdict (the loop's, or the health kept over a restart) */
+  healthy: boolean;
   /** weight set by the checker (misc_dynamic, FILE_CHECK) minus the configured weight */
-  weightOffset: number;
-  /** owners, for the loop's callbacks (no closure per loop) */
-  v: VirtualRt;
-  r: RealRt;
-  delayLoopMs: number;
+  weightOffset = 0;
+  constructor(
+    host: LoopHost<CheckerRt>,
+    timing: LoopTiming,
+    healthy: boolean,
+    opts: { timers: Timers; limiter: Limiter; signal: AbortSignal },
+    public checker: Checker,
+    /** owners, for the loop's callbacks (no closure per loop) */
+    readonly v: VirtualRt,
+    readonly r: RealRt,
+  ) {
+    super(host, timing, healthy, opts);
+    this.healthy = healthy;
+  }
 }
 
-interface RealRt {
-  id: string;
-  rs: RealServer;
-  text: string;
-  checkers: CheckerRt[];
-  alive: boolean;
+/** A real server. Its id and text are computed when needed rather than kept (two strings each). */
+class RealRt {
+  checkers: CheckerRt[] = [];
+  alive = false;
+  /** stopped: removed by a reload or by stop(); late verdicts are ignored */
+  stopped = false;
+  constructor(
+    public rs: RealServer,
+    readonly v: VirtualRt,
+  ) {}
+  get id(): string {
+    return realServerId(this.rs);
+  }
+  get text(): string {
+    return realServerText(this.rs, this.v.vs);
+  }
 }
 
 interface VirtualRt {
@@ -62,7 +85,7 @@ interface VirtualRt {
   vs: VirtualServer;
   text: string;
   services: ServiceKey[];
-  reals: Map<string, RealRt>;
+  reals: RealRt[];
   quorumUp: boolean;
   /** services of this virtual server as last computed; undefined = to recompute */
   cached?: Service[];
@@ -138,7 +161,7 @@ export class CheckersEngine implements Engine {
   /** the loops' callbacks */
   private readonly host: LoopHost<CheckerRt> = {
     attempt: (c, signal) => {
-      const p = runCheck(c.r.rs, c.checker, this.ctxBase, c.v.vs.virtualhost, c.delayLoopMs, signal);
+      const p = runCheck(c.r.rs, c.checker, this.ctxBase, c.v.vs.virtualhost, c.loopTiming.delayLoop, signal);
       return this.logAllFailures ? p.then((res) => this.logFailure(c, res)) : p;
     },
     verdict: (c, up, res) => this.onVerdict(c.v, c.r, c, up, res),
@@ -198,7 +221,7 @@ export class CheckersEngine implements Engine {
     for (const [id, v] of [...this.vss]) {
       if (!next.has(id)) {
         this.log.info({ vs: v.text }, 'removing virtual server');
-        for (const r of v.reals.values()) this.stopReal(r);
+        for (const r of v.reals) this.stopReal(r);
         this.vss.delete(id);
       }
     }
@@ -215,10 +238,10 @@ export class CheckersEngine implements Engine {
     this.running = false;
     this.stopSignal.abort();
     for (const v of this.vss.values()) {
-      for (const r of v.reals.values()) this.stopReal(r);
+      for (const r of v.reals) this.stopReal(r);
       // omega: on shutdown, run the down notifiers of what was up
       if (v.vs.omega) {
-        for (const r of v.reals.values()) if (r.alive && r.rs.notifyDown) this.runNotify(r.rs.notifyDown, `${r.text} notify_down`);
+        for (const r of v.reals) if (r.alive && r.rs.notifyDown) this.runNotify(r.rs.notifyDown, `${r.text} notify_down`);
         if (v.quorumUp && v.vs.quorumDown) this.runNotify(v.vs.quorumDown, `${v.text} quorum_down`);
       }
     }
@@ -272,13 +295,10 @@ export class CheckersEngine implements Engine {
       vs,
       text: virtualServerText(vs),
       services: this.expandServices(vs),
-      reals: new Map(),
+      reals: [],
       quorumUp: true,
     };
-    for (const rs of vs.realServers) {
-      const r = this.makeReal(v, rs, undefined);
-      v.reals.set(r.id, r);
-    }
+    for (const rs of vs.realServers) v.reals.push(this.makeReal(v, rs, undefined));
     v.quorumUp = initialQuorum(liveWeight(this.health(v)), vs);
     this.vss.set(v.id, v);
     if (!v.quorumUp && vs.sorryServer) {
@@ -286,7 +306,7 @@ export class CheckersEngine implements Engine {
       if (vs.quorumDown) this.runNotify(vs.quorumDown, `${v.text} quorum_down`);
       this.emitQuorum(v);
     }
-    for (const r of v.reals.values()) this.startReal(v, r);
+    for (const r of v.reals) this.startReal(v, r);
   }
 
   private updateVirtual(v: VirtualRt, vs: VirtualServer): void {
@@ -294,27 +314,28 @@ export class CheckersEngine implements Engine {
     v.text = virtualServerText(vs);
     v.services = this.expandServices(vs);
     const wanted = new Map(vs.realServers.map((rs) => [realServerId(rs), rs]));
-    for (const [id, r] of [...v.reals]) {
-      if (!wanted.has(id)) {
+    const had = new Map<string, RealRt>();
+    for (const r of v.reals) {
+      const id = r.id;
+      if (wanted.has(id)) had.set(id, r);
+      else {
         this.log.info({ vs: v.text, rs: r.text }, 'removing real server');
         this.stopReal(r);
-        v.reals.delete(id);
       }
     }
+    const reals: RealRt[] = [];
     for (const [id, rs] of wanted) {
-      const old = v.reals.get(id);
+      const old = had.get(id);
       if (old && checkersKey(old.rs.checkers) === checkersKey(rs.checkers)) {
         // unchanged checkers: keep running loops and health; pick up new weights/timings
         old.rs = rs;
-        old.text = realServerText(rs, vs);
         for (const c of old.checkers) {
           const cfg = rs.checkers.find((x) => settingsKey(x) === settingsKey(c.checker));
           if (cfg) c.checker = cfg;
-          const timing = loopTiming(vs, rs, c.checker);
-          c.loop?.retime(this.sharedTiming(timing));
-          c.delayLoopMs = timing.delayLoop;
+          c.retime(this.sharedTiming(loopTiming(vs, rs, c.checker)));
         }
         old.alive = this.computeAlive(old);
+        reals.push(old);
         continue;
       }
       if (old) {
@@ -322,22 +343,21 @@ export class CheckersEngine implements Engine {
         this.stopReal(old);
       }
       const r = this.makeReal(v, rs, old?.alive);
-      v.reals.set(id, r);
+      reals.push(r);
       this.startReal(v, r);
     }
+    v.reals = reals;
     this.updateQuorum(v);
   }
 
   private makeReal(v: VirtualRt, rs: RealServer, previousAlive: boolean | undefined): RealRt {
-    const r: RealRt = { id: realServerId(rs), rs, text: realServerText(rs, v.vs), checkers: [], alive: false };
-    r.checkers = rs.checkers.map((checker) => ({
-      checker,
-      up: previousAlive ?? startsUp(v.vs, rs, checker),
-      weightOffset: 0,
-      v,
-      r,
-      delayLoopMs: loopTiming(v.vs, rs, checker).delayLoop,
-    }));
+    const r = new RealRt(rs, v);
+    this.loopOpts ??= { timers: this.timers, limiter: this.limiter, signal: this.stopSignal.signal };
+    const opts = this.loopOpts;
+    r.checkers = rs.checkers.map(
+      (checker) =>
+        new CheckerRt(this.host, this.sharedTiming(loopTiming(v.vs, rs, checker)), previousAlive ?? startsUp(v.vs, rs, checker), opts, checker, v, r),
+    );
     r.alive = this.computeAlive(r);
     return r;
   }
@@ -346,16 +366,13 @@ export class CheckersEngine implements Engine {
     r.checkers.forEach((c, i) => {
       if (!isSchedulable(c.checker)) {
         this.log.warn({ rs: r.text, checker: c.checker.type }, 'checker type not supported: ignored');
-        c.up = true;
+        c.healthy = true;
         return;
       }
-      const timing = loopTiming(v.vs, r.rs, c.checker);
       const common = c.checker as { fwmark?: number; bindIf?: string };
       if (common.fwmark !== undefined || (common.bindIf !== undefined && c.checker.type !== 'PING_CHECK'))
         this.log.warn({ rs: r.text, checker: c.checker.type }, 'checker fwmark / bind_if are not supported: the check runs without them');
-      this.loopOpts ??= { timers: this.timers, limiter: this.limiter, signal: this.stopSignal.signal };
-      c.loop = new CheckerLoop(this.host, c, this.sharedTiming(timing), c.up, this.loopOpts);
-      c.loop.start(firstDelay(`${v.id}|${r.id}|${i}`, timing));
+      c.start(firstDelay(`${v.id}|${r.id}|${i}`, c.loopTiming));
     });
     r.alive = this.computeAlive(r);
   }
@@ -369,13 +386,14 @@ export class CheckersEngine implements Engine {
   }
 
   private stopReal(r: RealRt): void {
-    for (const c of r.checkers) c.loop?.stop();
+    r.stopped = true;
+    for (const c of r.checkers) c.stop();
   }
 
   // ------------------------------------------------------------------ health
 
   private computeAlive(r: RealRt): boolean {
-    return r.checkers.every((c) => c.up);
+    return r.checkers.every((c) => c.healthy);
   }
 
   private effectiveWeight(r: RealRt): number {
@@ -385,7 +403,7 @@ export class CheckersEngine implements Engine {
   }
 
   private health(v: VirtualRt): RealServerHealth[] {
-    return [...v.reals.values()].map((r) => ({
+    return v.reals.map((r) => ({
       address: r.rs.address,
       family: r.rs.family,
       port: r.rs.port,
@@ -399,9 +417,9 @@ export class CheckersEngine implements Engine {
   }
 
   private onVerdict(v: VirtualRt, r: RealRt, c: CheckerRt, up: boolean, res: CheckResult): void {
-    if (!this.running || this.vss.get(v.id) !== v || v.reals.get(r.id) !== r) return;
+    if (!this.running || this.vss.get(v.id) !== v || r.stopped) return;
     const oldWeight = this.effectiveWeight(r);
-    c.up = up;
+    c.healthy = up;
     if (up) c.weightOffset = res.weight === undefined ? 0 : res.weight - r.rs.weight;
     const wasAlive = r.alive;
     r.alive = this.computeAlive(r);
@@ -565,18 +583,14 @@ export class CheckersEngine implements Engine {
         quorum: v.vs.quorum,
         hysteresis: v.vs.hysteresis,
         liveWeight: liveWeight(this.health(v)),
-        realServers: [...v.reals.values()].map((r) => ({
+        realServers: v.reals.map((r) => ({
           realServer: r.text,
           alive: r.alive,
           weight: this.effectiveWeight(r),
-          checkers: r.checkers.map((c) => ({
-            type: c.checker.type,
-            up: c.up,
-            checks: c.loop?.stats.checks ?? 0,
-            failures: c.loop?.stats.failures ?? 0,
-            lastLatencyMs: c.loop?.stats.lastLatencyMs,
-            lastReason: c.loop?.stats.lastReason,
-          })),
+          checkers: r.checkers.map((c) => {
+            const s = c.stats;
+            return { type: c.checker.type, up: c.healthy, checks: s.checks, failures: s.failures, lastLatencyMs: s.lastLatencyMs, lastReason: s.lastReason };
+          }),
         })),
       })),
       applies: this.appliesCount,
@@ -590,9 +604,9 @@ export class CheckersEngine implements Engine {
       lines.push(` VS = ${v.text}`, `   delay_loop = ${v.vs.delayLoop / 1000}, lb_algo = ${v.vs.lbAlgo}, lb_kind = ${v.vs.lbKind}`);
       lines.push(`   quorum = ${v.vs.quorum}, hysteresis = ${v.vs.hysteresis}, quorum state = ${v.quorumUp ? 'UP' : 'DOWN'}`);
       if (v.vs.sorryServer) lines.push(`   sorry server = [${v.vs.sorryServer.address}]:${v.vs.sorryServer.port}`);
-      for (const r of v.reals.values()) {
+      for (const r of v.reals) {
         lines.push(`   RS = ${r.text}, weight = ${this.effectiveWeight(r)}, ${r.alive ? 'alive' : 'down'}`);
-        for (const c of r.checkers) lines.push(`     ${c.checker.type}: ${c.up ? 'up' : 'down'}`);
+        for (const c of r.checkers) lines.push(`     ${c.checker.type}: ${c.healthy ? 'up' : 'down'}`);
       }
     }
     return lines.join('\n') + '\n';
@@ -601,11 +615,11 @@ export class CheckersEngine implements Engine {
   dumpStats(): string {
     const lines: string[] = ['------< Health checker statistics >------'];
     for (const v of this.vss.values())
-      for (const r of v.reals.values())
+      for (const r of v.reals)
         for (const c of r.checkers) {
-          const s = c.loop?.stats;
+          const s = c.stats;
           lines.push(
-            `${v.text} ${r.text} ${c.checker.type}: checks ${s?.checks ?? 0}, failures ${s?.failures ?? 0}, last latency ${s?.lastLatencyMs?.toFixed(1) ?? '-'} ms`,
+            `${v.text} ${r.text} ${c.checker.type}: checks ${s.checks}, failures ${s.failures}, last latency ${s.lastLatencyMs?.toFixed(1) ?? '-'} ms`,
           );
         }
     return lines.join('\n') + '\n';
@@ -621,7 +635,7 @@ export class CheckersEngine implements Engine {
         labels: { virtual_server: v.text },
         value: v.quorumUp ? 1 : 0,
       });
-      for (const r of v.reals.values()) {
+      for (const r of v.reals) {
         const labels = { virtual_server: v.text, real_server: r.text };
         out.push({ name: 'tskeepalived_real_server_up', help: 'Real server health (1 = alive)', type: 'gauge', labels, value: r.alive ? 1 : 0 });
         out.push({ name: 'tskeepalived_real_server_weight', help: 'Real server effective weight', type: 'gauge', labels, value: this.effectiveWeight(r) });
@@ -629,9 +643,10 @@ export class CheckersEngine implements Engine {
         let failures = 0;
         let latency: number | undefined;
         for (const c of r.checkers) {
-          checks += c.loop?.stats.checks ?? 0;
-          failures += c.loop?.stats.failures ?? 0;
-          latency = c.loop?.stats.lastLatencyMs ?? latency;
+          const s = c.stats;
+          checks += s.checks;
+          failures += s.failures;
+          latency = s.lastLatencyMs ?? latency;
         }
         out.push({ name: 'tskeepalived_real_server_checks_total', help: 'Health checks run', type: 'counter', labels, value: checks });
         out.push({ name: 'tskeepalived_real_server_check_failures_total', help: 'Health checks failed', type: 'counter', labels, value: failures });

@@ -13,11 +13,9 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
+/** node's timers; CheckerLoop does not call these but arms the shared timerWheel instead */
 export const realTimers: Timers = {
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    return t;
-  },
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
@@ -61,49 +59,193 @@ export interface CheckerStats {
   lastReason?: string;
 }
 
-/** What a loop needs from its owner: run one attempt, hear the verdicts. */
-export interface LoopHost<T> {
-  attempt(tag: T, signal: AbortSignal | undefined): Promise<CheckResult>;
+/** What a loop needs from its owner: run one attempt, hear the verdicts. L is the loop's own class. */
+export interface LoopHost<L> {
+  attempt(loop: L, signal: AbortSignal | undefined): Promise<CheckResult>;
   /** after a success, or after the last failed retry */
-  verdict(tag: T, up: boolean, result: CheckResult): void;
+  verdict(loop: L, up: boolean, result: CheckResult): void;
 }
 
-function fireLoop(loop: CheckerLoop<unknown>): void {
-  loop.onTimer();
+/** ms per tick of the TimerWheel: due times are rounded up to it */
+export const WHEEL_TICK_MS = 10;
+
+/** The wheel's own timer calls this (a shared function: no closure). */
+function fireWheel(w: TimerWheel): void {
+  w.fire();
 }
 
 /**
- * One checker's loop. Kept small (tens of thousands may exist): no closure per loop or per run
- * (the timer calls a shared function with the loop as argument and is re-armed with refresh()
- * when the delay repeats), no promise while waiting for a slot of the limiter, and one stop signal
- * shared by all loops of an owner.
+ * One node timer for every checker loop of the process (tens of thousands of them), instead of one
+ * Timeout object (about 120 bytes, plus its timer list) per loop. Loops due in the same 10 ms tick
+ * share a bucket (an array of loops); a binary heap of the ticks that have a bucket finds the next
+ * one; a single Timeout is armed for it. A loop is in at most one bucket, exactly while it is armed.
  */
-export class CheckerLoop<T = unknown> implements LimiterWaiter {
-  readonly stats: CheckerStats = { checks: 0, failures: 0 };
-  /** current verdict; starts as given (alpha => down) */
-  up: boolean;
-  private retriesUsed = 0;
-  /** declared down by failures and no success since (keepalived's failed url) */
-  private failedPass = false;
-  private timer: unknown;
-  private timerMs = -1;
-  private armed = false;
-  private running = false;
-  private stopped = false;
+export class TimerWheel {
+  private readonly buckets = new Map<number, CheckerLoop[]>();
+  /** min-heap of the ticks in `buckets` */
+  private readonly heap: number[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private timerTick = Number.POSITIVE_INFINITY;
+  private readonly origin = performance.now();
+
+  /** loops armed (for tests and diagnostics) */
+  get size(): number {
+    let n = 0;
+    for (const b of this.buckets.values()) n += b.length;
+    return n;
+  }
+
+  /** Arm `loop` to fire in `ms` (rounded up to the tick); returns its tick, for remove(). */
+  add(loop: CheckerLoop, ms: number): number {
+    const tick = Math.ceil((performance.now() - this.origin + ms) / WHEEL_TICK_MS);
+    let b = this.buckets.get(tick);
+    if (b === undefined) {
+      b = [];
+      this.buckets.set(tick, b);
+      this.push(tick);
+    }
+    b.push(loop);
+    if (tick < this.timerTick) this.arm(tick);
+    return tick;
+  }
+
+  remove(loop: CheckerLoop, tick: number): void {
+    const b = this.buckets.get(tick);
+    if (b === undefined) return;
+    const i = b.indexOf(loop);
+    if (i < 0) return;
+    b[i] = b[b.length - 1]!;
+    b.pop();
+    if (b.length > 0) return;
+    // the heap keeps the tick (no removal from a heap): fire() skips ticks without a bucket
+    this.buckets.delete(tick);
+    if (this.buckets.size === 0) {
+      // nothing armed: no timer left to hold the process open
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.timerTick = Number.POSITIVE_INFINITY;
+      this.heap.length = 0;
+    }
+  }
+
+  /** @internal the wheel's timer: fire every bucket whose tick has come */
+  fire(): void {
+    this.timer = undefined;
+    this.timerTick = Number.POSITIVE_INFINITY;
+    const nowTick = Math.floor((performance.now() - this.origin) / WHEEL_TICK_MS);
+    const heap = this.heap;
+    while (heap.length > 0 && heap[0]! <= nowTick) {
+      const tick = this.pop();
+      const b = this.buckets.get(tick);
+      if (b === undefined) continue;
+      this.buckets.delete(tick);
+      // loops re-armed from here go to new buckets (a later timer run)
+      for (let i = 0; i < b.length; i++) b[i]!.onWheel(tick);
+    }
+    if (heap.length > 0 && this.timer === undefined) this.arm(heap[0]!);
+  }
+
+  private arm(tick: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerTick = tick;
+    this.timer = setTimeout(fireWheel, Math.max(0, tick * WHEEL_TICK_MS - (performance.now() - this.origin)), this);
+  }
+
+  private push(tick: number): void {
+    const h = this.heap;
+    let i = h.length;
+    h.push(tick);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (h[p]! <= tick) break;
+      h[i] = h[p]!;
+      i = p;
+    }
+    h[i] = tick;
+  }
+
+  private pop(): number {
+    const h = this.heap;
+    const top = h[0]!;
+    const last = h.pop()!;
+    const n = h.length;
+    if (n > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const c = l + 1 < n && h[l + 1]! < h[l]! ? l + 1 : l;
+        if (h[c]! >= last) break;
+        h[i] = h[c]!;
+        i = c;
+      }
+      h[i] = last;
+    }
+    return top;
+  }
+}
+
+/** the wheel of the loops that run on real timers */
+export const timerWheel = new TimerWheel();
+
+// bits of CheckerLoop.bits
+const UP = 1;
+const FAILED_PASS = 2;
+const ARMED = 4;
+const RUNNING = 8;
+const STOPPED = 16;
+const RETRY_SHIFT = 5;
+
+/**
+ * One checker's loop. Kept small (tens of thousands may exist; about 100 bytes each): no closure
+ * per loop or per run, no Timeout per loop on real timers (the shared TimerWheel), flags and the
+ * retry count in one small integer, the statistics as plain fields (the last latency in whole
+ * microseconds, a small integer rather than a boxed double), no promise while waiting for a slot of
+ * the limiter, and one options object and one stop signal shared by all loops of an owner.
+ * An owner may extend it with its own fields (the checkers engine does), the host then receives
+ * its own objects.
+ */
+export class CheckerLoop implements LimiterWaiter {
+  private bits: number;
+  /** the wheel tick while armed on real timers, else the handle of opts.timers */
+  private slot: unknown = undefined;
+  private checks = 0;
+  private failures = 0;
+  /** µs, -1 = none yet */
+  private latencyUs = -1;
+  private reason: string | undefined = undefined;
 
   constructor(
-    private readonly host: LoopHost<T>,
-    readonly tag: T,
+    // biome-ignore lint/suspicious/noExplicitAny: the host is typed by the subclass that uses it
+    private readonly host: LoopHost<any>,
     private timing: LoopTiming,
     initialUp: boolean,
     private readonly opts: { timers?: Timers; limiter?: Limiter; signal?: AbortSignal } = {},
   ) {
-    this.up = initialUp;
+    this.bits = initialUp ? UP : 0;
+  }
+
+  /** current verdict; starts as given (alpha => down) */
+  get up(): boolean {
+    return (this.bits & UP) !== 0;
+  }
+
+  /** a copy of the counters */
+  get stats(): CheckerStats {
+    const s: CheckerStats = { checks: this.checks, failures: this.failures };
+    if (this.latencyUs >= 0) s.lastLatencyMs = this.latencyUs / 1000;
+    if (this.reason !== undefined) s.lastReason = this.reason;
+    return s;
+  }
+
+  /** the loop's timing (shared by the loops that have the same) */
+  get loopTiming(): LoopTiming {
+    return this.timing;
   }
 
   /** First run after `delayMs` (see firstDelay). */
   start(delayMs: number): void {
-    this.stopped = false;
+    this.bits &= ~STOPPED;
     this.schedule(delayMs);
   }
 
@@ -113,27 +255,36 @@ export class CheckerLoop<T = unknown> implements LimiterWaiter {
   }
 
   stop(): void {
-    this.stopped = true;
+    this.bits |= STOPPED;
     this.disarm();
   }
 
   get isRunning(): boolean {
-    return this.running;
+    return (this.bits & RUNNING) !== 0;
+  }
+
+  /** @internal the wheel's bucket for `tick` fires: only if this loop is still armed there */
+  onWheel(tick: number): void {
+    if (this.bits & ARMED && this.slot === tick) this.onTimer();
   }
 
   /** @internal timer callback */
   onTimer(): void {
-    this.armed = false;
-    if (this.stopped || this.running) return;
-    this.running = true;
+    const b = this.bits & ~ARMED;
+    this.slot = undefined;
+    if (b & (STOPPED | RUNNING)) {
+      this.bits = b;
+      return;
+    }
+    this.bits = b | RUNNING;
     const limiter = this.opts.limiter;
     if (!limiter || limiter.tryAcquire(this)) void this.run();
   }
 
   /** @internal the limiter handed us a slot */
   granted(): void {
-    if (this.stopped) {
-      this.running = false;
+    if (this.bits & STOPPED) {
+      this.bits &= ~RUNNING;
       this.opts.limiter?.release();
       return;
     }
@@ -141,63 +292,59 @@ export class CheckerLoop<T = unknown> implements LimiterWaiter {
   }
 
   private disarm(): void {
-    if (this.armed) (this.opts.timers ?? realTimers).clearTimeout(this.timer);
-    this.armed = false;
+    if (this.bits & ARMED) {
+      const timers = this.opts.timers;
+      if (timers === undefined || timers === realTimers) timerWheel.remove(this, this.slot as number);
+      else timers.clearTimeout(this.slot);
+      this.slot = undefined;
+    }
+    this.bits &= ~ARMED;
   }
 
   private schedule(ms: number): void {
-    if (this.stopped) return;
-    const timers = this.opts.timers ?? realTimers;
-    ms = Math.max(0, ms);
-    if (timers === realTimers && this.timer !== undefined && !this.armed && ms === this.timerMs) {
-      (this.timer as NodeJS.Timeout).refresh();
-      this.armed = true;
-      return;
-    }
+    if (this.bits & STOPPED) return;
     this.disarm();
-    this.timer = timers === realTimers ? setTimeout(fireLoop, ms, this) : timers.setTimeout(() => this.onTimer(), ms);
-    this.timerMs = ms;
-    this.armed = true;
+    const timers = this.opts.timers;
+    ms = Math.max(0, ms);
+    this.slot = timers === undefined || timers === realTimers ? timerWheel.add(this, ms) : timers.setTimeout(() => this.onTimer(), ms);
+    this.bits |= ARMED;
   }
 
   private async run(): Promise<void> {
     let r: CheckResult;
     try {
-      r = await this.host.attempt(this.tag, this.opts.signal);
+      r = await this.host.attempt(this, this.opts.signal);
     } catch (e) {
       r = { ok: false, reason: `checker error: ${(e as Error).message}`, latencyMs: 0 };
     }
     this.opts.limiter?.release();
-    this.running = false;
-    if (this.stopped) return;
-    const st = this.stats;
-    st.checks++;
-    st.lastLatencyMs = r.latencyMs;
-    st.lastReason = r.reason;
+    this.bits &= ~RUNNING;
+    if (this.bits & STOPPED) return;
+    this.checks++;
+    this.latencyUs = Math.max(0, Math.round(r.latencyMs * 1000));
+    this.reason = r.reason;
+    const retriesUsed = this.bits >>> RETRY_SHIFT;
+    const flags = this.bits & (UP | FAILED_PASS | ARMED);
     if (r.ok) {
-      this.retriesUsed = 0;
-      if (this.failedPass && this.timing.confirmAfterFailure !== undefined) {
-        this.failedPass = false;
+      if (flags & FAILED_PASS && this.timing.confirmAfterFailure !== undefined) {
+        this.bits = flags & ~FAILED_PASS;
         this.schedule(this.timing.confirmAfterFailure);
         return;
       }
-      this.failedPass = false;
-      this.up = true;
-      this.host.verdict(this.tag, true, r);
+      this.bits = (flags & ~FAILED_PASS) | UP;
+      this.host.verdict(this, true, r);
       this.schedule(this.timing.delayLoop);
       return;
     }
-    st.failures++;
+    this.failures++;
     // already down: no retries, the verdict cannot change
-    if (this.up && this.retriesUsed < this.timing.retry) {
-      this.retriesUsed++;
+    if (flags & UP && retriesUsed < this.timing.retry) {
+      this.bits = flags | ((retriesUsed + 1) << RETRY_SHIFT);
       this.schedule(this.timing.delayBeforeRetry);
       return;
     }
-    this.retriesUsed = 0;
-    if (this.up) this.failedPass = true;
-    this.up = false;
-    this.host.verdict(this.tag, false, r);
+    this.bits = flags & UP ? (flags | FAILED_PASS) & ~UP : flags & ~UP;
+    this.host.verdict(this, false, r);
     this.schedule(this.timing.delayLoop);
   }
 }

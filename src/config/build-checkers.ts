@@ -323,25 +323,27 @@ export type CheckerKeyword = keyof typeof checkerTables;
 /**
  * A new checker. connectTimeout / retry / delayBeforeRetry start unset (-1: a small integer, so that
  * the fields are not boxed doubles) and are filled by
- * applyCheckerDefaults once the real and virtual server settings are known.
+ * applyCheckerDefaults once the real and virtual server settings are known. delayLoop and alpha,
+ * which applyCheckerDefaults always sets, are in the literal (undefined until then): added later,
+ * they would give every checker a separate property store (about 40 bytes per real server).
  */
 export function newChecker(type: CheckerKeyword, n: ConfNode): Checker {
   const loc = n.loc;
   switch (type) {
     case 'HTTP_GET':
     case 'SSL_GET':
-      return { type, connectTimeout: -1, retry: -1, delayBeforeRetry: -1, loc, urls: [], enableSni: false };
+      return { type, connectTimeout: -1, retry: -1, delayBeforeRetry: -1, delayLoop: undefined, alpha: undefined, loc, urls: [], enableSni: false };
     case 'TCP_CHECK':
     case 'PING_CHECK':
-      return { type, connectTimeout: -1, retry: -1, delayBeforeRetry: -1, loc };
+      return { type, connectTimeout: -1, retry: -1, delayBeforeRetry: -1, delayLoop: undefined, alpha: undefined, loc };
     case 'SMTP_CHECK':
-      return { type, connectTimeout: -1, retry: -1, delayBeforeRetry: -1, loc, heloName: 'localhost' };
+      return { type, connectTimeout: -1, retry: -1, delayBeforeRetry: -1, delayLoop: undefined, alpha: undefined, loc, heloName: 'localhost' };
     case 'DNS_CHECK':
-      return { type, connectTimeout: -1, retry: -1, delayBeforeRetry: -1, loc, queryType: 'SOA', name: '.' };
+      return { type, connectTimeout: -1, retry: -1, delayBeforeRetry: -1, delayLoop: undefined, alpha: undefined, loc, queryType: 'SOA', name: '.' };
     case 'UDP_CHECK':
-      return { type, connectTimeout: -1, retry: -1, delayBeforeRetry: -1, loc, requireReply: false };
+      return { type, connectTimeout: -1, retry: -1, delayBeforeRetry: -1, delayLoop: undefined, alpha: undefined, loc, requireReply: false };
     case 'MISC_CHECK':
-      return { type, connectTimeout: -1, retry: -1, delayBeforeRetry: -1, loc, miscDynamic: false };
+      return { type, connectTimeout: -1, retry: -1, delayBeforeRetry: -1, delayLoop: undefined, alpha: undefined, loc, miscDynamic: false };
     case 'FILE_CHECK':
       return { type, trackFile: '', weightReverse: false, loc };
     case 'BFD_CHECK':

@@ -164,7 +164,20 @@ function buildRealServer(ctx: BuildContext, n: ConfNode, d: VsDraft): void {
     ctx.error(n, `Invalid real server ip address/port ${addrText}/${portText ?? ''} - skipping`);
     return;
   }
-  const rs: RealServer = { address: a.address, family: a.family, port, weight: 1, inhibitOnFailure: d.vs.inhibitOnFailure, checkers: [], loc: n.loc };
+  // lbKind, alpha and delayLoop, which validation always sets, are in the literal: added later, they
+  // would give every real server a separate property store (about 40 bytes)
+  const rs: RealServer = {
+    address: a.address,
+    family: a.family,
+    port,
+    weight: 1,
+    inhibitOnFailure: d.vs.inhibitOnFailure,
+    lbKind: undefined,
+    alpha: undefined,
+    delayLoop: undefined,
+    checkers: [],
+    loc: n.loc,
+  };
   const rd: RsDraft = {
     rs,
     address: rs.address,

@@ -17,16 +17,18 @@ export function internSlice(src: string, start: number, end: number): string {
   const slot = (h ^ (h >>> 10)) & (SLOTS - 1);
   const hit = pool[slot];
   if (hit !== undefined && hit.length === len && src.startsWith(hit, start)) return hit;
-  const word = flatCopy(src, start, end);
+  const word = detachedSlice(src, start, end);
   pool[slot] = word;
   return word;
 }
 
 /**
  * src.slice(start, end) that does not keep `src` alive: V8 makes a slice of 13 or more characters
- * a view of its parent, and the pool outlives the 64 KB chunk the word was read from. Slicing a
- * concatenation copies the characters first (the result views that small copy).
+ * a view of its parent, and the pool (or the model: a digest, an IPv6 address, a long path) outlives
+ * the 64 KB chunk the word was read from. Slicing a concatenation copies the characters first (the
+ * result views that small copy). Measured on the 215,000-line bench config: the model kept about
+ * fifty 64 KB chunks alive through 10,000 digests (about 190 bytes per real server).
  */
-function flatCopy(src: string, start: number, end: number): string {
+export function detachedSlice(src: string, start: number, end: number): string {
   return end - start < 13 ? src.slice(start, end) : (src.slice(start, end) + ' ').slice(0, -1);
 }

@@ -4,7 +4,7 @@
 // JSON.stringify() gives the same plain shape as any other ConfNode.
 import type { SourceLoc } from './diagnostic.js';
 import type { ConfNode } from './ast.js';
-import { internSlice } from './intern.js';
+import { detachedSlice, internSlice } from './intern.js';
 
 function isWhite(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);
@@ -59,7 +59,8 @@ export class LazyNode implements ConfNode {
       if (i >= e) break;
       const w = i;
       while (i < e && !isWhite(src.charCodeAt(i))) i++;
-      const word = src.slice(w, i);
+      // a word of 13+ characters would otherwise be a view keeping the whole chunk alive
+      const word = i - w < 13 ? src.slice(w, i) : detachedSlice(src, w, i);
       if (a === undefined) a = word;
       else if (b === undefined) b = word;
       else if (args === undefined) args = [a, b, word];

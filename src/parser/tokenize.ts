@@ -1,5 +1,7 @@
 // keepalived's general tokenizer (alloc_strvec_r): words split on " \t\f\n\r\v";
 // "..." is one word with the quotes removed (no escapes); a '"' inside a word ends it.
+// Words are copies (detachedSlice): the line is a view of a 64 KB chunk of the file.
+import { detachedSlice } from './intern.js';
 
 export interface TokenizeResult {
   words: string[];
@@ -21,7 +23,7 @@ export function tokenize(line: string): TokenizeResult {
     if (line.charCodeAt(i) === 34) {
       const close = line.indexOf('"', i + 1);
       if (close === -1) return { words, unmatchedQuote: true };
-      words.push(line.slice(i + 1, close));
+      words.push(detachedSlice(line, i + 1, close));
       i = close + 1;
     } else {
       const start = i;
@@ -30,7 +32,7 @@ export function tokenize(line: string): TokenizeResult {
         if (c === 34 || isWhite(c)) break;
         i++;
       }
-      words.push(line.slice(start, i));
+      words.push(detachedSlice(line, start, i));
     }
   }
   return { words, unmatchedQuote: false };
