@@ -13,6 +13,8 @@ import { processMetrics } from '../status/prometheus.js';
 import { parseListen, StatusServer } from '../status/server.js';
 import { formatDiagnostic, loadConfiguration, reloadRefusal } from './config-source.js';
 import { dumpPaths, writeDataDump, writeJsonDump, writeStatsDump } from './dumps.js';
+import type { SnmpAgent } from '../snmp/agent.js';
+import { applySnmp } from './snmp-hook.js';
 import { defaultEngineFactory, wantedEngines, type EngineFactory } from './engines.js';
 
 type Kind = 'vrrp' | 'checkers';
@@ -59,6 +61,7 @@ export class Daemon {
   private notifier?: Notifier;
   private status?: StatusServer;
   private statusAddress?: string;
+  private snmp?: SnmpAgent;
   private stopping = false;
   private reloadChain: Promise<unknown> = Promise.resolve();
   private reloadPending = false;
@@ -106,6 +109,8 @@ export class Daemon {
     });
     this.notifier.start();
     this.loopDelay.start();
+    // before the engines, as keepalived: their first transitions are notified
+    this.snmp = await applySnmp(this.cli, config, this, this.snmp, this.deps.logger.child({ subsystem: 'snmp' }));
     if (wanted.vrrp) await this.startEngine('vrrp', config);
     if (wanted.checkers) await this.startEngine('checkers', config);
     if (!wanted.vrrp && !wanted.checkers)
@@ -176,6 +181,7 @@ export class Daemon {
     try {
       this.counters.events[ev.kind] = (this.counters.events[ev.kind] ?? 0) + 1;
       this.notifier?.handle(ev);
+      this.snmp?.onEvent(ev);
       if (this.cli.jsonDump) this.scheduleJson();
     } catch (e) {
       this.log.error({ err: e }, 'event handling failed');
@@ -234,6 +240,7 @@ export class Daemon {
       this.statusAddress = undefined;
       await this.startStatus(config);
     }
+    this.snmp = await applySnmp(this.cli, config, this, this.snmp, this.deps.logger.child({ subsystem: 'snmp' }));
     this.counters.reloads++;
     this.counters.lastReloadError = undefined;
     if (this.cli.jsonDump) this.writeJson();
@@ -275,6 +282,11 @@ export class Daemon {
       this.writeJson();
     }, 20);
     this.jsonDumpTimer.unref();
+  }
+
+  /** An engine's live snapshot (null when it does not run); /status, the dumps and SNMP read it. */
+  engineSnapshot(kind: Kind): unknown {
+    return this.snapshotOf(kind);
   }
 
   private snapshotOf(kind: Kind): unknown {
@@ -375,6 +387,7 @@ export class Daemon {
     if (this.jsonDumpTimer) clearTimeout(this.jsonDumpTimer);
     if (this.cli.jsonDump) this.writeJson();
     await this.notifier?.stop(2000);
+    await this.snmp?.stop();
     await this.status?.close();
     this.loopDelay.stop();
     this.engines.clear();

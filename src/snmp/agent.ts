@@ -1,0 +1,227 @@
+// The SNMP subsystem as the daemon sees it: which MIBs to register (settings.ts), the AgentX
+// session (subagent.ts), a view of the registered MIBs built from the live engines when the master
+// asks (reused for at most VIEW_TTL_MS, dropped at once on any engine event), and the
+// notifications keepalived sends on the same engine events.
+import type { Logger } from 'pino';
+import type { KeepalivedConfig } from '../config/model.js';
+import { realServerText, virtualServerText } from '../config/server-text.js';
+import type { EngineEvent } from '../engine-api/types.js';
+import { int, type Oid, oidValue, str, ticks, type VarBind } from './agentx.js';
+import {
+  addrBytes,
+  CHECK_OID,
+  checkPart,
+  GLOBAL_OID,
+  globalPart,
+  KEEPALIVED_OID,
+  PROTOCOL_CODE,
+  ROUTER_ID_OID,
+  VRRP_OID,
+  VRRP_STATE,
+  vrrpPart,
+} from './keepalived-mib.js';
+import { RFC2787_OID, RFC6527_OID, rfc2787NewMaster, rfc2787Part, rfc6527NewMaster, rfc6527Part } from './rfc-mibs.js';
+import { type SnmpSettings, snmpWanted } from './settings.js';
+import type { SnmpSources } from './sources.js';
+import { AgentxSubagent, parseAgentxAddress } from './subagent.js';
+import { MibView } from './view.js';
+
+export const VIEW_TTL_MS = 250;
+const SYS_UPTIME_OID: Oid = [1, 3, 6, 1, 2, 1, 1, 3, 0];
+const SNMP_TRAP_OID: Oid = [1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0];
+
+export interface SnmpAgentOptions {
+  /** ms; the subagent's reconnect backoff (tests shorten it) */
+  backoffMinMs?: number;
+  backoffMaxMs?: number;
+  pingIntervalMs?: number;
+}
+
+export class SnmpAgent {
+  private subagent?: AgentxSubagent;
+  private cached?: { view: MibView; at: number };
+  private readonly log: Logger;
+
+  constructor(
+    private settings: SnmpSettings,
+    private readonly sources: SnmpSources,
+    logger: Logger,
+    private readonly opts: SnmpAgentOptions = {},
+  ) {
+    this.log = logger;
+  }
+
+  get connected(): boolean {
+    return this.subagent?.connected ?? false;
+  }
+
+  get stats() {
+    return this.subagent?.stats;
+  }
+
+  /** The subtrees registered with the master: keepalived's, each behind its switch. */
+  subtrees(): Oid[] {
+    const s = this.settings;
+    const out: Oid[] = [];
+    if (s.vrrp || s.checker) out.push(GLOBAL_OID);
+    if (s.vrrp) out.push(VRRP_OID);
+    if (s.checker) out.push(CHECK_OID);
+    if (s.rfcv2) out.push(RFC2787_OID);
+    if (s.rfcv3) out.push(RFC6527_OID);
+    return out;
+  }
+
+  start(): void {
+    if (!snmpWanted(this.settings)) return;
+    const address = parseAgentxAddress(this.settings.socket);
+    this.subagent = new AgentxSubagent({
+      address,
+      subtrees: this.subtrees(),
+      view: () => this.view(),
+      logger: this.log,
+      descr: 'tskeepalived SNMP subagent (KEEPALIVED-MIB, VRRP-MIB, VRRPv3-MIB)',
+      backoffMinMs: this.opts.backoffMinMs,
+      backoffMaxMs: this.opts.backoffMaxMs,
+      pingIntervalMs: this.opts.pingIntervalMs,
+    });
+    this.subagent.start();
+    this.log.info({ socket: this.settings.socket ?? 'default', subtrees: this.subtrees().map((o) => o.join('.')) }, 'SNMP subagent starting');
+  }
+
+  async stop(): Promise<void> {
+    const s = this.subagent;
+    this.subagent = undefined;
+    await s?.stop();
+  }
+
+  /** A reload: same socket and MIBs keep the session; otherwise a new session registers the new set. */
+  async reload(settings: SnmpSettings): Promise<void> {
+    const same = JSON.stringify(settings) === JSON.stringify(this.settings);
+    this.settings = settings;
+    this.cached = undefined;
+    if (same && this.subagent) return;
+    await this.stop();
+    this.start();
+  }
+
+  /** The registered MIBs' objects, from the live engines. */
+  view(): MibView {
+    const now = Date.now();
+    if (this.cached && now - this.cached.at < VIEW_TTL_MS) return this.cached.view;
+    const s = this.settings;
+    const entries: VarBind[] = [];
+    if (s.vrrp || s.checker) entries.push(...globalPart(this.sources, s.traps));
+    if (s.vrrp) entries.push(...vrrpPart(this.sources));
+    if (s.checker) entries.push(...checkPart(this.sources));
+    if (s.rfcv2) entries.push(...rfc2787Part(this.sources, s.traps));
+    if (s.rfcv3) entries.push(...rfc6527Part(this.sources));
+    const view = new MibView(entries);
+    this.cached = { view, at: now };
+    return view;
+  }
+
+  /** Engine events: drop the cached view; with enable_traps, send keepalived's notifications. */
+  onEvent(ev: EngineEvent): void {
+    this.cached = undefined;
+    if (!this.settings.traps || !this.subagent) return;
+    for (const n of this.notificationsFor(ev)) this.send(n.trap, n.varbinds);
+  }
+
+  notificationsFor(ev: EngineEvent): { trap: Oid; varbinds: VarBind[] }[] {
+    const s = this.settings;
+    const config = this.sources.config();
+    const routerId: VarBind = { oid: ROUTER_ID_OID, value: str(config.global.routerId) };
+    const out: { trap: Oid; varbinds: VarBind[] }[] = [];
+    switch (ev.kind) {
+      case 'vrrp-instance': {
+        if (!s.vrrp && !s.rfcv2 && !s.rfcv3) break;
+        if (ev.state === 'DELETED') break;
+        const cfg = config.vrrpInstances.find((i) => i.name === ev.name);
+        if (s.vrrp)
+          out.push({
+            trap: [...VRRP_OID, 10, 0, 2],
+            varbinds: [
+              { oid: [...VRRP_OID, 3, 1, 2], value: str(ev.name) },
+              { oid: [...VRRP_OID, 3, 1, 4], value: int(VRRP_STATE[ev.state] ?? 4) },
+              { oid: [...VRRP_OID, 3, 1, 5], value: int(cfg?.state === 'MASTER' ? 2 : 1) },
+              routerId,
+            ],
+          });
+        if (ev.state === 'MASTER') {
+          const v2 = s.rfcv2 ? rfc2787NewMaster(this.sources, ev.name) : undefined;
+          if (v2) out.push(v2);
+          const v3 = s.rfcv3 ? rfc6527NewMaster(this.sources, ev.name) : undefined;
+          if (v3) out.push(v3);
+        }
+        break;
+      }
+      case 'vrrp-group':
+        if (!s.vrrp) break;
+        out.push({
+          trap: [...VRRP_OID, 10, 0, 1],
+          varbinds: [{ oid: [...VRRP_OID, 1, 1, 2], value: str(ev.name) }, { oid: [...VRRP_OID, 1, 1, 3], value: int(VRRP_STATE[ev.state] ?? 4) }, routerId],
+        });
+        break;
+      case 'real-server': {
+        if (!s.checker) break;
+        const vs = config.virtualServers.find((v) => virtualServerText(v) === ev.virtualServer);
+        const rs = vs?.realServers.find((r) => realServerText(r, vs) === ev.realServer);
+        if (!vs || !rs) break;
+        const counts = this.realServerCounts(ev.virtualServer);
+        out.push({
+          trap: [...CHECK_OID, 5, 0, 1],
+          varbinds: [
+            { oid: [...CHECK_OID, 4, 1, 3], value: int(rs.family === 6 ? 2 : 1) },
+            { oid: [...CHECK_OID, 4, 1, 4], value: str(addrBytes(rs.address, rs.family)) },
+            { oid: [...CHECK_OID, 4, 1, 5], value: { type: 66, value: rs.port } },
+            { oid: [...CHECK_OID, 4, 1, 6], value: int(ev.up ? 1 : 2) },
+            ...this.vsTrapObjects(vs),
+            { oid: [...CHECK_OID, 3, 1, 21], value: { type: 66, value: counts.up } },
+            { oid: [...CHECK_OID, 3, 1, 20], value: { type: 66, value: counts.total } },
+            routerId,
+          ],
+        });
+        break;
+      }
+      case 'virtual-server-quorum': {
+        if (!s.checker) break;
+        const vs = config.virtualServers.find((v) => virtualServerText(v) === ev.virtualServer);
+        if (!vs) break;
+        const counts = this.realServerCounts(ev.virtualServer);
+        out.push({
+          trap: [...CHECK_OID, 5, 0, 2],
+          varbinds: [
+            ...this.vsTrapObjects(vs),
+            { oid: [...CHECK_OID, 3, 1, 23], value: int(ev.up ? 1 : 2) },
+            { oid: [...CHECK_OID, 3, 1, 22], value: { type: 66, value: ev.quorum } },
+            { oid: [...CHECK_OID, 3, 1, 21], value: { type: 66, value: counts.up } },
+            { oid: [...CHECK_OID, 3, 1, 20], value: { type: 66, value: counts.total } },
+            routerId,
+          ],
+        });
+        break;
+      }
+    }
+    return out;
+  }
+
+  private vsTrapObjects(vs: KeepalivedConfig['virtualServers'][number]): VarBind[] {
+    const k = vs.key;
+    return [
+      { oid: [...CHECK_OID, 3, 1, 2], value: int(k.kind === 'fwmark' ? 1 : k.kind === 'addr' ? 2 : 3) },
+      { oid: [...CHECK_OID, 3, 1, 8], value: int(PROTOCOL_CODE[vs.protocol] ?? 4) },
+    ];
+  }
+
+  private realServerCounts(vsText: string): { up: number; total: number } {
+    const v = this.sources.checkers()?.virtualServers.find((x) => x.virtualServer === vsText);
+    return { up: v?.realServers.filter((r) => r.alive).length ?? 0, total: v?.realServers.length ?? 0 };
+  }
+
+  private send(trap: Oid, varbinds: VarBind[]): void {
+    const up = this.subagent?.uptime() ?? 0;
+    this.subagent?.notify([{ oid: SYS_UPTIME_OID, value: ticks(up) }, { oid: SNMP_TRAP_OID, value: oidValue(trap) }, ...varbinds]);
+  }
+}
+
+export { KEEPALIVED_OID };
