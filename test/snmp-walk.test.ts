@@ -160,6 +160,7 @@ test('tskeepalived: no master at start, then the same walk and notifications as 
     const ours = walkAll();
     const problems = compareWalks(ours, keepalivedWalk);
     const counts = { keepalived: keepalivedWalk.length, tskeepalived: ours.length };
+    t0.diagnostic(`objects compared: ${JSON.stringify(counts)}`);
     assert.deepEqual(problems, [], `walk differences (${JSON.stringify(counts)}):\n${problems.join('\n')}`);
     // the same objects through GETBULK (snmpbulkwalk) as through GETNEXT
     assert.deepEqual(
@@ -184,5 +185,6 @@ test('tskeepalived: no master at start, then the same walk and notifications as 
   const ours = lab.trapsSince(from).filter(ourTrap);
   const a = ours.map(trapKey).sort();
   const b = keepalivedTraps.map(trapKey).sort();
+  t0.diagnostic(`notifications compared: ${a.length}`);
   assert.deepEqual(a, b, `notifications differ:\nours:\n${a.join('\n')}\nkeepalived:\n${b.join('\n')}`);
 });

@@ -168,12 +168,28 @@ export function vrrpPart(src: SnmpSources): VarBind[] {
       o([3, 1, 35, i], str(addrBytes(mcast)));
     }
   }
+  // vrrpTrackedScriptTable (vrrp 5): per instance, its track_script entries; in a sync group
+  // without sync_group_tracking_weight keepalived ignores the weights (shows 0)
+  const groupOf = new Map(c.syncGroups.flatMap((g) => g.members.map((m) => [m, g] as const)));
+  const scriptDefs = new Map(c.vrrpScripts.map((sc) => [sc.name, sc]));
+  for (const { index: i, cfg } of instances) {
+    const g = groupOf.get(cfg.name);
+    const weightless = g !== undefined && !g.syncGroupTrackingWeight;
+    cfg.trackScript.forEach((t, j) => {
+      const def = scriptDefs.get(t.name);
+      if (!def) return;
+      o([5, 1, 2, i, j + 1], str(t.name));
+      o([5, 1, 3, i, j + 1], int(weightless ? 0 : (t.weight ?? def.weight)));
+      o([5, 1, 4, i, j + 1], int(t.reverse || def.weightReverse ? 1 : 2));
+    });
+  }
   // vrrpAddressTable (vrrp 6): the virtual addresses, then the excluded ones
   const links = new Map<string, { index: number; mac: string } | undefined>();
   const link = (name: string) => {
     if (!links.has(name)) links.set(name, src.link(name));
     return links.get(name);
   };
+  let running = 0;
   for (const { index: i, cfg, snap: s } of instances) {
     const set = s.state === 'MASTER' && s.vipsInstalled !== false;
     const all = [...cfg.virtualIpaddress.map((v) => ({ v, adv: 1 })), ...cfg.virtualIpaddressExcluded.map((v) => ({ v, adv: 2 }))];
@@ -190,8 +206,26 @@ export function vrrpPart(src: SnmpSources): VarBind[] {
       o([6, 1, 8, i, a], str(dev));
       if (v.label) o([6, 1, 9, i, a], str(v.label));
       o([6, 1, 10, i, a], int(set ? 1 : 2));
-      o([6, 1, 11, i, a], int(adv));
+      // keepalived 2.2.7 numbers the address rows across instances when it decides this column:
+      // a row is "advertised" when that running number is within this instance's VIP count
+      running++;
+      o([6, 1, 11, i, a], int(adv === 1 && running <= cfg.virtualIpaddress.length ? 1 : 2));
     });
+  }
+  // vrrpScriptTable (vrrp 9): the vrrp_scripts that run, in config order
+  const live = new Map((snap.scripts ?? []).map((x) => [x.name, x.ok]));
+  let si = 0;
+  for (const sc of c.vrrpScripts) {
+    if (!live.has(sc.name)) continue;
+    si++;
+    o([9, 1, 2, si], str(sc.name));
+    o([9, 1, 3, si], str((sc.script?.argv ?? []).map((w) => `'${w}'`).join(' ')));
+    o([9, 1, 4, si], int(Math.round(sc.interval / 1000)));
+    o([9, 1, 5, si], int(sc.weight));
+    o([9, 1, 6, si], int(live.get(sc.name) ? 3 : 2));
+    o([9, 1, 7, si], gauge(sc.rise));
+    o([9, 1, 8, si], gauge(sc.fall));
+    o([9, 1, 9, si], int(sc.weightReverse ? 1 : 2));
   }
   return out;
 }

@@ -32,6 +32,8 @@ export interface VrrpInstanceSnap {
 export interface VrrpSnap {
   instances: VrrpInstanceSnap[];
   syncGroups: { name: string; state: string; members: string[] }[];
+  /** the vrrp_scripts that run, with their current result */
+  scripts?: { name: string; ok: boolean }[];
 }
 
 export interface CheckerSnap {
