@@ -57,6 +57,11 @@ export class SnmpLab {
     return this.lan.namespaces[this.nsIndex];
   }
 
+  /** Any command in the lab's namespace (killed with the Lan). */
+  startDaemonRaw(cmd: string, args: string[]): Node {
+    return this.spawnIn(cmd, args, process.env);
+  }
+
   private spawnIn(cmd: string, args: string[], env: NodeJS.ProcessEnv = SNMP_ENV): Node {
     const p = spawn('ip', ['netns', 'exec', this.ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.lan.procs.push(p);
@@ -134,11 +139,12 @@ export class SnmpLab {
     return this.traps?.lines.length ?? 0;
   }
 
-  /** A daemon (keepalived or bin/tskeepalived) with -x on the lab's socket, VRRP only. */
-  startDaemon(kind: 'keepalived' | 'tskeepalived', conf: string, tag: string, env: NodeJS.ProcessEnv = {}): Node {
+  /** A daemon (keepalived or bin/tskeepalived) with -x on the lab's socket, VRRP only unless `extra` says otherwise. */
+  startDaemon(kind: 'keepalived' | 'tskeepalived', conf: string, tag: string, env: NodeJS.ProcessEnv = {}, extra: string[] = ['-P']): Node {
     const pid = join(this.lan.dir, `${tag}.pid`);
     const vpid = join(this.lan.dir, `${tag}-vrrp.pid`);
-    const flags = ['-n', '-l', '-P', '-x', '-A', this.socket, '-f', conf, '-p', pid, '-r', vpid];
+    const cpid = join(this.lan.dir, `${tag}-check.pid`);
+    const flags = ['-n', '-l', ...extra, '-x', '-A', this.socket, '-f', conf, '-p', pid, '-r', vpid, '-c', cpid];
     return kind === 'keepalived'
       ? this.spawnIn('keepalived', ['-D', ...flags], process.env)
       : this.spawnIn(process.execPath, ['bin/tskeepalived', '-G', ...flags], { ...process.env, ...env });

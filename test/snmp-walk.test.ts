@@ -145,7 +145,7 @@ test('keepalived 2.2.7 under snmpd: the reference walk and notifications', { ski
 test('tskeepalived: no master at start, then the same walk and notifications as keepalived; snmpd restarted -> reconnects', {
   skip,
   timeout: 90_000,
-}, async () => {
+}, async (t0) => {
   assert.ok(keepalivedWalk.length > 0, 'the reference run passed');
   const file = join(lan.dir, 'keepalived.conf');
   await lab.stopSnmpd();

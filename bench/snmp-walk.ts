@@ -1,0 +1,137 @@
+// SNMP bench (needs root, keepalived, snmpd, snmp, tcpdump). Build first, then:
+//   npm run bench:snmp   [-- --instances 250 --walks 3 --jitter-seconds 10]
+// One namespace with Debian's snmpd as AgentX master. keepalived 2.2.7 and tskeepalived run in turn
+// (-x -P) on the same config of N VRRPv2 instances; for each: the time of a full snmpbulkwalk and
+// snmpwalk of KEEPALIVED-MIB (median of --walks), then the advertisement interval jitter of the
+// instances (|interval - advert_int|, tcpdump kernel timestamps) with no SNMP traffic and while a
+// client walks the whole tree in a loop.
+import { spawn } from 'node:child_process';
+import { KEEPALIVED_MIB, SnmpLab, haveSnmpTools } from '../test/snmp-lab.js';
+import { Lan, sleep, waitFor, type Node } from '../test/vrrp-helpers.js';
+import { dumpTime, pct, tcpdump } from './watch.js';
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+}
+const N = arg('instances', 250);
+const WALKS = arg('walks', 3);
+const JITTER_S = arg('jitter-seconds', 10);
+
+function conf(lan: Lan): string {
+  const parts = ['global_defs {\n  router_id snmpbench\n  enable_snmp_vrrp\n  enable_snmp_rfcv2\n  enable_snmp_rfcv3\n}\n'];
+  for (let i = 1; i <= N; i++) {
+    parts.push(
+      `vrrp_instance VI_${i} {\n  state BACKUP\n  interface eth0\n  virtual_router_id ${i}\n  priority 100\n  advert_int 1\n  virtual_ipaddress {\n    10.81.${1 + (i >> 8)}.${i & 255}/32\n  }\n}\n`,
+    );
+  }
+  return lan.writeText('bench.conf', parts.join(''));
+}
+
+function timeWalk(lab: SnmpLab, bulk: boolean): { ms: number; objects: number } {
+  const t0 = process.hrtime.bigint();
+  const lines = lab.walk(KEEPALIVED_MIB, bulk);
+  return { ms: Number(process.hrtime.bigint() - t0) / 1e6, objects: lines.length };
+}
+
+/** |interval - 1000 ms| of every instance's consecutive adverts over `seconds`. */
+async function jitter(lan: Lan, seconds: number, walking: SnmpLab | undefined): Promise<number[]> {
+  const dump = tcpdump(lan.namespaces[0], 'ip proto 112');
+  let stop = false;
+  const loop = walking
+    ? (async () => {
+        while (!stop) {
+          await new Promise<void>((resolve) => {
+            const p = spawn('ip', ['netns', 'exec', walking.ns, 'snmpbulkwalk', '-On', '-v2c', '-c', 'public', `127.0.0.1:${walking.port}`, '.1.3'], {
+              stdio: 'ignore',
+              env: { ...process.env, MIBS: '', MIBDIRS: '/nonexistent' },
+            });
+            p.on('exit', () => resolve());
+          });
+        }
+      })()
+    : Promise.resolve();
+  await sleep(seconds * 1000);
+  stop = true;
+  dump.stop();
+  await loop;
+  const last = new Map<string, number>();
+  const out: number[] = [];
+  for (const l of dump.lines) {
+    const t = dumpTime(l);
+    const m = /vrid (\d+)/.exec(l);
+    if (t === undefined || !m) continue;
+    const prev = last.get(m[1]);
+    if (prev !== undefined) out.push(Math.abs(t - prev - 1000));
+    last.set(m[1], t);
+  }
+  return out;
+}
+
+const fmt = (v: number[]) => `p50 ${pct(v, 50).toFixed(2)} ms, p99 ${pct(v, 99).toFixed(2)} ms, max ${Math.max(...v).toFixed(2)} ms (${v.length} intervals)`;
+
+async function run(lan: Lan, lab: SnmpLab, kind: 'keepalived' | 'tskeepalived', file: string) {
+  const d: Node = lab.startDaemon(kind, file, kind);
+  try {
+    const last = `${KEEPALIVED_MIB}.2.3.1.4.${N}`;
+    await waitFor(`${kind}: instance ${N} MASTER over SNMP`, () => lab.get([last])[0]?.value === '2', 60_000, 500);
+    await sleep(2000);
+    const bulk = Array.from({ length: WALKS }, () => timeWalk(lab, true));
+    const next = Array.from({ length: WALKS }, () => timeWalk(lab, false));
+    const quiet = await jitter(lan, JITTER_S, undefined);
+    const busy = await jitter(lan, JITTER_S, lab);
+    return {
+      bulkMs: pct(
+        bulk.map((w) => w.ms),
+        50,
+      ),
+      nextMs: pct(
+        next.map((w) => w.ms),
+        50,
+      ),
+      objects: bulk[0].objects,
+      quiet,
+      busy,
+    };
+  } finally {
+    d.proc.kill('SIGTERM');
+    await Promise.race([d.exited, sleep(15_000)]);
+    d.proc.kill('SIGKILL');
+  }
+}
+
+async function main() {
+  if (process.getuid?.() !== 0 || !haveSnmpTools()) {
+    console.log('bench:snmp needs root, keepalived, snmpd, snmptrapd and snmp (npm run setup)');
+    process.exit(1);
+  }
+  const lan = new Lan(`sb${process.pid % 100000}`, 1, '10.81.0', 'fd81');
+  try {
+    const lab = new SnmpLab(lan, 0, 30000 + (process.pid % 10000) * 2);
+    lab.startSnmpd();
+    await waitFor('snmpd', () => lab.get(['.1.3.6.1.2.1.1.1.0']).length === 1, 10_000, 100);
+    const file = conf(lan);
+    const ka = await run(lan, lab, 'keepalived', file);
+    await sleep(2000);
+    const ts = await run(lan, lab, 'tskeepalived', file);
+    console.log(`SNMP bench, ${N} VRRPv2 instances, KEEPALIVED-MIB walk (median of ${WALKS})`);
+    for (const [name, r] of [
+      ['keepalived 2.2.7', ka],
+      ['tskeepalived', ts],
+    ] as const) {
+      console.log(`  ${name}: snmpbulkwalk ${r.bulkMs.toFixed(0)} ms, snmpwalk ${r.nextMs.toFixed(0)} ms, ${r.objects} objects`);
+      console.log(`    advert jitter, no walks:     ${fmt(r.quiet)}`);
+      console.log(`    advert jitter, walking loop: ${fmt(r.busy)}`);
+    }
+    console.log(
+      `  ratio tskeepalived/keepalived: snmpbulkwalk ${(ts.bulkMs / ka.bulkMs).toFixed(2)}, snmpwalk ${(ts.nextMs / ka.nextMs).toFixed(2)} (objects ${ts.objects} vs ${ka.objects}: keepalived stops its walk after vrrpAddressTable)`,
+    );
+  } finally {
+    lan.cleanup();
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,116 @@
+// The checker part of KEEPALIVED-MIB (virtualServerTable, realServerTable) and its notifications.
+// keepalived's checker process exits on a kernel without IPVS, so it cannot be the oracle here:
+// bin/tskeepalived (--lb-backend=dry-run) under snmpd, its walk checked against the MIB's columns
+// and the daemon's own /status, following a real server that comes up.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { httpGetIn } from './daemon-netns.js';
+import { KEEPALIVED_MIB, SnmpLab, haveSnmpTools, ourTrap } from './snmp-lab.js';
+import { Lan, isRoot, sleep, waitFor, type Node } from './vrrp-helpers.js';
+
+const skip = !isRoot() ? 'needs root (network namespaces)' : !haveSnmpTools() ? 'needs snmpd, snmptrapd, snmp (snmpwalk) and keepalived' : false;
+
+let lan: Lan;
+let lab: SnmpLab;
+const port = 40000 + (process.pid % 10000) * 2;
+const rsUp = 18081;
+const rsLater = 18082;
+const statusPort = 18099;
+
+before(() => {
+  if (skip) return;
+  lan = new Lan(`sc${process.pid % 100000}`, 1, '10.83.0', 'fd83');
+  lab = new SnmpLab(lan, 0, port);
+});
+after(() => lan?.cleanup());
+
+function listener(p: number): Node {
+  const node = lab.startDaemonRaw(process.execPath, ['-e', `require('net').createServer((s)=>s.end()).listen(${p}, '127.0.0.1')`]);
+  return node;
+}
+
+const CHECK = `${KEEPALIVED_MIB}.3`;
+const col = (table: number, c: number, ...ix: number[]) => `${CHECK}.${table}.1.${c}.${ix.join('.')}`;
+
+test('virtual and real servers over SNMP follow the checkers and /status; a real server coming up is notified', { skip, timeout: 60_000 }, async () => {
+  const conf = lan.writeText(
+    'checker.conf',
+    `global_defs {
+  router_id snmpcheck
+  enable_snmp_checker
+  enable_traps
+}
+virtual_server 10.83.0.50 80 {
+  delay_loop 1
+  lb_algo wrr
+  lb_kind NAT
+  protocol TCP
+  quorum 2
+  real_server 127.0.0.1 ${rsUp} {
+    weight 3
+    TCP_CHECK {
+      connect_timeout 1
+      retry 0
+    }
+  }
+  real_server 127.0.0.1 ${rsLater} {
+    weight 7
+    TCP_CHECK {
+      connect_timeout 1
+      retry 0
+    }
+  }
+}
+`,
+  );
+  lab.startTrapd();
+  lab.startSnmpd();
+  await waitFor('snmpd', () => lab.get(['.1.3.6.1.2.1.1.1.0']).length === 1, 10_000, 100);
+  listener(rsUp);
+  const from = lab.trapLineCount;
+  const d = lab.startDaemon('tskeepalived', conf, 'chk', {}, ['-C', '--lb-backend=dry-run', `--status-listen=127.0.0.1:${statusPort}`]);
+  try {
+    const value = (oid: string) => lab.get([oid])[0]?.value;
+    await waitFor('real server 1 alive over SNMP', () => value(col(4, 6, 1, 1)) === '1', 20_000, 300);
+    const walk = lab.walk(CHECK);
+    const at = (oid: string) => walk.find((l) => l.oid === oid);
+    // the MIB's columns, types and values from the config and the checkers
+    assert.deepEqual(at(col(3, 2, 1)), { oid: col(3, 2, 1), type: 'INTEGER', value: '2' }, 'virtualServerType ip(2)');
+    assert.equal(at(col(3, 6, 1))?.value, '0A 53 00 32', 'virtualServerAddress 10.83.0.50');
+    assert.deepEqual([at(col(3, 7, 1))?.type, at(col(3, 7, 1))?.value], ['Gauge32', '80']);
+    assert.equal(at(col(3, 9, 1))?.value, '2', 'wrr');
+    assert.equal(at(col(3, 22, 1))?.value, '2', 'quorum 2');
+    assert.equal(at(col(3, 20, 1))?.value, '2', 'two real servers');
+    const status = JSON.parse((await httpGetIn(lan.namespaces[0], `http://127.0.0.1:${statusPort}/status`)).text);
+    const reals = status.checkers.virtualServers[0].realServers as { realServer: string; alive: boolean; weight: number }[];
+    assert.equal(reals.length, 2);
+    reals.forEach((r, i) => {
+      assert.equal(at(col(4, 6, 1, i + 1))?.value, r.alive ? '1' : '2', `realServerStatus of ${r.realServer} as /status`);
+      assert.equal(at(col(4, 7, 1, i + 1))?.value, String(r.weight), `realServerWeight of ${r.realServer} as /status`);
+      assert.equal(at(col(4, 5, 1, i + 1))?.value, String([rsUp, rsLater][i]));
+    });
+    assert.deepEqual(
+      reals.map((r) => r.alive),
+      [true, false],
+    );
+    assert.equal(at(col(4, 7, 1, 1))?.value, '3', 'weight as configured');
+    assert.equal(at(col(3, 21, 1))?.value, '1', 'one real server up');
+    assert.equal(at(col(3, 23, 1))?.value, '2', 'quorum not met');
+    // the second real server comes up: SNMP follows, a realServerStateChange is sent, quorum met
+    listener(rsLater);
+    await waitFor('real server 2 alive over SNMP', () => value(col(4, 6, 1, 2)) === '1', 20_000, 300);
+    await waitFor('quorum met over SNMP', () => value(col(3, 23, 1)) === '1', 10_000, 300);
+    await sleep(500);
+    const traps = lab.trapsSince(from).filter(ourTrap);
+    const rsTrap = traps.find((t) => t.trapOid === `${CHECK}.5.0.1` && t.varbinds.some((v) => v.includes(`= Gauge32: ${rsLater}`)));
+    assert.ok(rsTrap, `no realServerStateChange for the second real server:\n${JSON.stringify(traps, null, 1)}`);
+    assert.ok(rsTrap.varbinds.includes(`${CHECK}.4.1.6 = INTEGER: 1`), rsTrap.varbinds.join('\n'));
+    assert.ok(
+      traps.some((t) => t.trapOid === `${CHECK}.5.0.2` && t.varbinds.includes(`${CHECK}.3.1.23 = INTEGER: 1`)),
+      'virtualServerQuorumStateChange to met',
+    );
+  } finally {
+    d.proc.kill('SIGTERM');
+    await Promise.race([d.exited, sleep(8000)]);
+  }
+});
