@@ -30,6 +30,8 @@ import { UserspaceConfigError } from '../src/lb/userspace.js';
 import { ServiceExpansionError } from '../src/checkers/services.js';
 import { CliError, parseArgs } from '../src/cli/options.js';
 import { ListenParseError, parseListen } from '../src/status/server.js';
+import { AgentxError } from '../src/snmp/agentx.js';
+import { SnmpError } from '../src/snmp/subagent.js';
 
 const own: [TskeepalivedError, string][] = [
   [new AddressError('x', 'r'), 'TSK_ERR_ADDRESS'],
@@ -57,6 +59,8 @@ const own: [TskeepalivedError, string][] = [
   [new ServiceExpansionError('x', 'f', 1), 'TSK_ERR_SERVICE_EXPANSION'],
   [new CliError('x'), 'TSK_ERR_CLI'],
   [new ListenParseError('x'), 'TSK_ERR_LISTEN_PARSE'],
+  [new AgentxError('x'), 'TSK_ERR_AGENTX'],
+  [new SnmpError('x'), 'TSK_ERR_SNMP'],
 ];
 
 describe('errors carry a code', () => {
