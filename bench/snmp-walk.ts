@@ -32,7 +32,7 @@ function conf(lan: Lan): string {
 function timeWalk(lab: SnmpLab, bulk: boolean): { ms: number; objects: number } {
   lab.walk('.1.3.6.1.2.1.1.1', bulk); // warm up the client
   const t0 = process.hrtime.bigint();
-  const lines = lab.walk(KEEPALIVED_MIB, bulk);
+  const lines = lab.walk(KEEPALIVED_MIB, bulk, 10);
   return { ms: Number(process.hrtime.bigint() - t0) / 1e6, objects: lines.length };
 }
 
@@ -106,7 +106,7 @@ async function run(lan: Lan, lab: SnmpLab, kind: 'keepalived' | 'tskeepalived', 
       ),
       objects: bulk[0].objects,
       nextObjects: next[0].objects,
-      lastOid: lab.walk(KEEPALIVED_MIB, false).at(-1)?.oid,
+      lastOid: lab.walk(KEEPALIVED_MIB, true, 10).at(-1)?.oid,
       quiet,
       busy,
     };

@@ -1,7 +1,7 @@
 // The checker part of KEEPALIVED-MIB (virtualServerTable, realServerTable) and its notifications.
 // keepalived's checker process exits on a kernel without IPVS, so it cannot be the oracle here:
 // bin/tskeepalived (--lb-backend=dry-run) under snmpd, its walk checked against the MIB's columns
-// and the daemon's own /status, following a real server that comes up.
+// and the daemon's own /status, following a real server that comes up; SET of a real server's weight.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { httpGetIn } from './daemon-netns.js';
@@ -118,6 +118,15 @@ virtual_server 10.83.0.50 80 {
       traps.some((t) => t.trapOid === `${CHECK}.5.0.2` && t.varbinds.includes(`${CHECK}.3.1.23 = INTEGER: 1`)),
       'virtualServerQuorumStateChange to met',
     );
+    // SET realServerWeight, as keepalived: applied by the checker engine (/status), other objects refused
+    assert.match(lab.set(col(4, 7, 1, 1), 'i', '9'), /= INTEGER: 9/);
+    assert.equal(value(col(4, 7, 1, 1)), '9');
+    const after = JSON.parse((await httpGetIn(lan.namespaces[0], `http://127.0.0.1:${statusPort}/status`)).text);
+    assert.equal(after.checkers.virtualServers[0].realServers[0].weight, 9, 'the checker engine took the weight');
+    assert.match(lab.set(col(4, 7, 1, 1), 's', 'x'), /wrongType/i);
+    assert.match(lab.set(col(4, 7, 1, 1), 'i', '-1'), /wrongValue/i);
+    assert.match(lab.set(col(4, 6, 1, 1), 'i', '2'), /notWritable|not writable/i);
+    assert.equal(value(col(4, 6, 1, 1)), '1');
   } finally {
     d.proc.kill('SIGTERM');
     await Promise.race([d.exited, sleep(8000)]);

@@ -98,11 +98,11 @@ export class SnmpLab {
   }
 
   /** snmpwalk -On of a subtree: the lines that name an OID. */
-  walk(root: string, bulk = false): WalkLine[] {
+  walk(root: string, bulk = false, timeoutS = 2): WalkLine[] {
     const r = spawnSync(
       'ip',
-      ['netns', 'exec', this.ns, bulk ? 'snmpbulkwalk' : 'snmpwalk', '-On', '-v2c', '-c', 'public', '-t', '2', '-r', '1', `127.0.0.1:${this.port}`, root],
-      { encoding: 'utf8', env: SNMP_ENV, timeout: 60_000 },
+      ['netns', 'exec', this.ns, bulk ? 'snmpbulkwalk' : 'snmpwalk', '-On', '-v2c', '-c', 'public', '-t', String(timeoutS), '-r', '1', `127.0.0.1:${this.port}`, root],
+      { encoding: 'utf8', env: SNMP_ENV, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
     );
     return parseWalk(r.stdout ?? '');
   }

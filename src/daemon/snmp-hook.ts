@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { KeepalivedConfig } from '../config/model.js';
+import type { Engine } from '../engine-api/types.js';
 import type { SnmpAgent } from '../snmp/agent.js';
 import { snmpSettingsFrom, snmpWanted } from '../snmp/settings.js';
 import { asCheckerSnap, asVrrpSnap, type SnmpSources } from '../snmp/sources.js';
@@ -13,6 +14,11 @@ export interface SnmpHost {
   readonly currentConfig: KeepalivedConfig;
   readonly startedAt: number;
   engineSnapshot(kind: 'vrrp' | 'checkers'): unknown;
+  readonly runningEngines: Engine[];
+}
+
+interface WeightSettable {
+  setRealServerWeight(virtualServer: string, realServer: string, weight: number): boolean;
 }
 
 function sysfsLink(name: string): { index: number; mac: string } | undefined {
@@ -33,6 +39,10 @@ export function snmpSources(host: SnmpHost): SnmpSources {
     checkers: () => asCheckerSnap(host.engineSnapshot('checkers')),
     link: sysfsLink,
     startedAt: host.startedAt,
+    setRealServerWeight: (vs, rs, weight) => {
+      const e = host.runningEngines.find((x) => x.name === 'checkers') as (Engine & Partial<WeightSettable>) | undefined;
+      return e?.setRealServerWeight?.(vs, rs, weight) ?? false;
+    },
   };
 }
 

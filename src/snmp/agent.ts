@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { KeepalivedConfig } from '../config/model.js';
 import { realServerText, virtualServerText } from '../config/server-text.js';
 import type { EngineEvent } from '../engine-api/types.js';
-import { int, type Oid, oidValue, str, ticks, type VarBind } from './agentx.js';
+import { ERR, int, type Oid, oidValue, str, T, ticks, type VarBind } from './agentx.js';
 import {
   addrBytes,
   CHECK_OID,
@@ -83,6 +83,7 @@ export class SnmpAgent {
       backoffMinMs: this.opts.backoffMinMs,
       backoffMaxMs: this.opts.backoffMaxMs,
       pingIntervalMs: this.opts.pingIntervalMs,
+      set: { test: (vbs) => this.testSet(vbs) },
     });
     this.subagent.start();
     this.log.info({ socket: this.settings.socket ?? 'default', subtrees: this.subtrees().map((o) => o.join('.')) }, 'SNMP subagent starting');
@@ -118,6 +119,35 @@ export class SnmpAgent {
     const view = new MibView(entries);
     this.cached = { view, at: now };
     return view;
+  }
+
+  /**
+   * keepalived's one writable object: realServerWeight (check 4 column 7), with the checker MIB on.
+   * Everything else that exists is notWritable; a weight must be an INTEGER 0..65535.
+   */
+  testSet(vbs: VarBind[]): { error: number; index: number; commit: () => boolean; undo: () => boolean } {
+    const plan: { vs: string; rs: string; weight: number; before: number }[] = [];
+    const config = this.sources.config();
+    const live = this.sources.checkers();
+    for (let i = 0; i < vbs.length; i++) {
+      const vb = vbs[i];
+      const col = [...CHECK_OID, 4, 1, 7];
+      const fail = (error: number) => ({ error, index: i + 1, commit: () => false, undo: () => false });
+      const isWeight = this.settings.checker && vb.oid.length === col.length + 2 && col.every((n, k) => vb.oid[k] === n);
+      if (!isWeight || !this.sources.setRealServerWeight) return fail(ERR.notWritable);
+      const vs = config.virtualServers[vb.oid[col.length] - 1];
+      const rs = vs?.realServers[vb.oid[col.length + 1] - 1];
+      const now = live?.virtualServers[vb.oid[col.length] - 1]?.realServers[vb.oid[col.length + 1] - 1];
+      if (!vs || !rs || !now) return fail(ERR.notWritable);
+      if (vb.value.type !== T.integer) return fail(ERR.wrongType);
+      if (vb.value.value < 0 || vb.value.value > 65535) return fail(ERR.wrongValue);
+      plan.push({ vs: virtualServerText(vs), rs: realServerText(rs, vs), weight: vb.value.value, before: now.weight });
+    }
+    const apply = (pick: (p: (typeof plan)[number]) => number) => {
+      this.cached = undefined;
+      return plan.every((p) => this.sources.setRealServerWeight?.(p.vs, p.rs, pick(p)) ?? false);
+    };
+    return { error: ERR.none, index: 0, commit: () => apply((p) => p.weight), undo: () => apply((p) => p.before) };
   }
 
   /** Engine events: drop the cached view; with enable_traps, send keepalived's notifications. */

@@ -52,7 +52,18 @@ export const T = {
 } as const;
 
 /** Response errors (RFC 2741 §6.2.16 and the SNMP errors a subagent may answer). */
-export const ERR = { none: 0, genErr: 5, notWritable: 17, parseError: 266, requestDenied: 267, processingError: 268 } as const;
+export const ERR = {
+  none: 0,
+  genErr: 5,
+  wrongType: 7,
+  wrongValue: 10,
+  commitFailed: 14,
+  undoFailed: 15,
+  notWritable: 17,
+  parseError: 266,
+  requestDenied: 267,
+  processingError: 268,
+} as const;
 
 /** Close reasons (RFC 2741 §6.2.2). */
 export const CLOSE = { other: 1, parseError: 2, protocolError: 3, timeouts: 4, shutdown: 5, byManager: 6 } as const;

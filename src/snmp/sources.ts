@@ -54,6 +54,8 @@ export interface SnmpSources {
   link(name: string): { index: number; mac: string } | undefined;
   /** epoch ms the daemon started (sysUpTime-like TimeTicks) */
   startedAt: number;
+  /** SNMP SET of realServerWeight: the checker engine applies it; false when it cannot */
+  setRealServerWeight?(virtualServer: string, realServer: string, weight: number): boolean;
 }
 
 /** Engine.snapshot() as the builders read it; anything else (an error object, null) is "no engine". */

@@ -1,5 +1,5 @@
 // The AgentX session with the master agent (snmpd): connect (unix socket or TCP), Open, Register
-// the subtrees, answer Get / GetNext / GetBulk from a MibView, refuse every Set with notWritable,
+// the subtrees, answer Get / GetNext / GetBulk from a MibView, the Set phases through a SetHandler,
 // send Notify PDUs, Ping to notice a dead master. No master, the socket gone, snmpd restarted: one
 // warning, then reconnect with backoff (1 s doubling to 30 s) and register again. Nothing here
 // waits on the master: requests are answered from the view as they arrive, the event loop is never
@@ -61,7 +61,17 @@ export function addressText(a: AgentxAddress): string {
   return 'path' in a ? `unix:${a.path}` : `tcp:${a.host}:${a.port}`;
 }
 
+/**
+ * The SET phases of RFC 2741 §7.2 for one transaction: test the varbinds (an error and the 1-based
+ * index of the varbind at fault, or none), then commit, or undo after a commit, and clean up.
+ */
+export interface SetHandler {
+  test(varbinds: VarBind[]): { error: number; index: number; commit: () => boolean; undo: () => boolean };
+}
+
 export interface SubagentOptions {
+  /** SET support; without it every TestSet is answered notWritable */
+  set?: SetHandler;
   address: AgentxAddress;
   subtrees: Oid[];
   /** the view requests are answered from (called per request: the caller caches) */
@@ -105,6 +115,8 @@ export class AgentxSubagent {
   private ready = false;
   private readonly started = Date.now();
   private queue: { varbinds: VarBind[]; at: number }[] = [];
+  /** tested SETs waiting for CommitSet / UndoSet / CleanupSet, by transaction */
+  private readonly sets = new Map<number, { commit: () => boolean; undo: () => boolean }>();
   readonly stats: SubagentStats = { connects: 0, requests: 0, notifications: 0, notificationsDropped: 0, parseErrors: 0 };
 
   constructor(private readonly opts: SubagentOptions) {
@@ -318,15 +330,26 @@ export class AgentxSubagent {
         s.write(encodeResponse(d, this.uptime(), ERR.none, 0, varbinds));
         return;
       }
-      case PDU.testSet:
-        // every object is read-only here, as documented in src/snmp/README.md
-        s.write(encodeResponse(d, this.uptime(), ERR.notWritable, 1, d.kind === 'varbinds' ? d.varbinds : []));
+      case PDU.testSet: {
+        const vbs = d.kind === 'varbinds' ? d.varbinds : [];
+        const t = this.opts.set?.test(vbs) ?? { error: ERR.notWritable, index: 1, commit: () => false, undo: () => false };
+        if (t.error === ERR.none) this.sets.set(d.transactionId, t);
+        s.write(encodeResponse(d, this.uptime(), t.error, t.index, vbs));
         return;
-      case PDU.commitSet:
-      case PDU.undoSet:
-        s.write(encodeResponse(d, this.uptime(), ERR.none, 0, []));
+      }
+      case PDU.commitSet: {
+        const t = this.sets.get(d.transactionId);
+        s.write(encodeResponse(d, this.uptime(), t && !t.commit() ? ERR.commitFailed : ERR.none, 0, []));
         return;
+      }
+      case PDU.undoSet: {
+        const t = this.sets.get(d.transactionId);
+        this.sets.delete(d.transactionId);
+        s.write(encodeResponse(d, this.uptime(), t && !t.undo() ? ERR.undoFailed : ERR.none, 0, []));
+        return;
+      }
       case PDU.cleanupSet:
+        this.sets.delete(d.transactionId);
         return;
       case PDU.close:
         this.onFailure(new SnmpError('the master agent closed the session'));
