@@ -101,7 +101,22 @@ export class SnmpLab {
   walk(root: string, bulk = false, timeoutS = 2): WalkLine[] {
     const r = spawnSync(
       'ip',
-      ['netns', 'exec', this.ns, bulk ? 'snmpbulkwalk' : 'snmpwalk', '-On', '-v2c', '-c', 'public', '-t', String(timeoutS), '-r', '1', `127.0.0.1:${this.port}`, root],
+      [
+        'netns',
+        'exec',
+        this.ns,
+        bulk ? 'snmpbulkwalk' : 'snmpwalk',
+        '-On',
+        '-v2c',
+        '-c',
+        'public',
+        '-t',
+        String(timeoutS),
+        '-r',
+        '1',
+        `127.0.0.1:${this.port}`,
+        root,
+      ],
       { encoding: 'utf8', env: SNMP_ENV, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
     );
     return parseWalk(r.stdout ?? '');
