@@ -8,7 +8,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { KEEPALIVED_MIB, SnmpLab, haveSnmpTools } from '../test/snmp-lab.js';
-import { Lan, sleep, waitFor, type Node } from '../test/vrrp-helpers.js';
+import { waitUntil } from '../test/daemon-netns.js';
+import { Lan, sleep, type Node } from '../test/vrrp-helpers.js';
 import { dumpTime, pct } from './watch.js';
 
 function arg(name: string, def: number): number {
@@ -29,10 +30,10 @@ function conf(lan: Lan): string {
   return lan.writeText('bench.conf', parts.join(''));
 }
 
-function timeWalk(lab: SnmpLab, bulk: boolean): { ms: number; objects: number } {
-  lab.walk('.1.3.6.1.2.1.1.1', bulk); // warm up the client
+async function timeWalk(lab: SnmpLab, bulk: boolean): Promise<{ ms: number; objects: number }> {
+  await lab.walk('.1.3.6.1.2.1.1.1', bulk); // warm up the client
   const t0 = process.hrtime.bigint();
-  const lines = lab.walk(KEEPALIVED_MIB, bulk, 10);
+  const lines = await lab.walk(KEEPALIVED_MIB, bulk, 10);
   return { ms: Number(process.hrtime.bigint() - t0) / 1e6, objects: lines.length };
 }
 
@@ -89,10 +90,12 @@ async function run(lan: Lan, lab: SnmpLab, kind: 'keepalived' | 'tskeepalived', 
   const d: Node = lab.startDaemon(kind, file, kind);
   try {
     const last = `${KEEPALIVED_MIB}.2.3.1.4.${N}`;
-    await waitFor(`${kind}: instance ${N} MASTER over SNMP`, () => lab.get([last])[0]?.value === '2', 60_000, 500);
+    await waitUntil(`${kind}: instance ${N} MASTER over SNMP`, async () => (await lab.get([last]))[0]?.value === '2', 60_000, 500);
     await sleep(2000);
-    const bulk = Array.from({ length: WALKS }, () => timeWalk(lab, true));
-    const next = Array.from({ length: WALKS }, () => timeWalk(lab, false));
+    const bulk: { ms: number; objects: number }[] = [];
+    const next: { ms: number; objects: number }[] = [];
+    for (let i = 0; i < WALKS; i++) bulk.push(await timeWalk(lab, true));
+    for (let i = 0; i < WALKS; i++) next.push(await timeWalk(lab, false));
     const quiet = await jitter(lan, JITTER_S, undefined, `${kind}-quiet`);
     const busy = await jitter(lan, JITTER_S, lab, `${kind}-busy`);
     return {
@@ -106,7 +109,7 @@ async function run(lan: Lan, lab: SnmpLab, kind: 'keepalived' | 'tskeepalived', 
       ),
       objects: bulk[0].objects,
       nextObjects: next[0].objects,
-      lastOid: lab.walk(KEEPALIVED_MIB, true, 10).at(-1)?.oid,
+      lastOid: (await lab.walk(KEEPALIVED_MIB, true, 10)).at(-1)?.oid,
       quiet,
       busy,
     };
@@ -126,7 +129,7 @@ async function main() {
   try {
     const lab = new SnmpLab(lan, 0, 30000 + (process.pid % 10000) * 2);
     lab.startSnmpd();
-    await waitFor('snmpd', () => lab.get(['.1.3.6.1.2.1.1.1.0']).length === 1, 10_000, 100);
+    await waitUntil('snmpd', async () => (await lab.get(['.1.3.6.1.2.1.1.1.0'])).length === 1, 10_000, 100);
     const file = conf(lan);
     const ka = await run(lan, lab, 'keepalived', file);
     await sleep(2000);

@@ -4,9 +4,9 @@
 // and the daemon's own /status, following a real server that comes up; SET of a real server's weight.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { httpGetIn } from './daemon-netns.js';
+import { httpGetIn, waitUntil } from './daemon-netns.js';
 import { KEEPALIVED_MIB, SnmpLab, haveSnmpTools, ourTrap } from './snmp-lab.js';
-import { Lan, isRoot, sleep, waitFor, type Node } from './vrrp-helpers.js';
+import { Lan, isRoot, sleep, type Node } from './vrrp-helpers.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : !haveSnmpTools() ? 'needs snmpd, snmptrapd, snmp (snmpwalk) and keepalived' : false;
 
@@ -65,16 +65,16 @@ virtual_server 10.83.0.50 80 {
   );
   lab.startTrapd();
   lab.startSnmpd();
-  await waitFor('snmpd', () => lab.get(['.1.3.6.1.2.1.1.1.0']).length === 1, 10_000, 100);
+  await waitUntil('snmpd', async () => (await lab.get(['.1.3.6.1.2.1.1.1.0'])).length === 1, 10_000, 100);
   listener(rsUp);
   const from = lab.trapLineCount;
   const d = lab.startDaemon('tskeepalived', conf, 'chk', {}, ['-C', '--lb-backend=dry-run', `--status-listen=127.0.0.1:${statusPort}`]);
   try {
-    const value = (oid: string) => lab.get([oid])[0]?.value;
-    await waitFor('real server 1 alive over SNMP', () => value(col(4, 6, 1, 1)) === '1', 20_000, 300);
+    const value = async (oid: string) => (await lab.get([oid]))[0]?.value;
+    await waitUntil('real server 1 alive over SNMP', async () => (await value(col(4, 6, 1, 1))) === '1', 20_000, 300);
     // real servers start alive, as keepalived's; the second one fails its first check
-    await waitFor('real server 2 dead over SNMP', () => value(col(4, 6, 1, 2)) === '2', 20_000, 300);
-    const walk = lab.walk(CHECK);
+    await waitUntil('real server 2 dead over SNMP', async () => (await value(col(4, 6, 1, 2))) === '2', 20_000, 300);
+    const walk = await lab.walk(CHECK);
     const at = (oid: string) => walk.find((l) => l.oid === oid);
     // the MIB's columns, types and values from the config and the checkers
     assert.deepEqual(at(col(3, 2, 1)), { oid: col(3, 2, 1), type: 'INTEGER', value: '2' }, 'virtualServerType ip(2)');
@@ -100,8 +100,8 @@ virtual_server 10.83.0.50 80 {
     assert.equal(at(col(3, 23, 1))?.value, '2', 'quorum not met: 3 < 5');
     // the second real server comes up: SNMP follows, a realServerStateChange is sent, quorum met
     listener(rsLater);
-    await waitFor('real server 2 alive over SNMP', () => value(col(4, 6, 1, 2)) === '1', 20_000, 300);
-    await waitFor('quorum met over SNMP', () => value(col(3, 23, 1)) === '1', 10_000, 300);
+    await waitUntil('real server 2 alive over SNMP', async () => (await value(col(4, 6, 1, 2))) === '1', 20_000, 300);
+    await waitUntil('quorum met over SNMP', async () => (await value(col(3, 23, 1))) === '1', 10_000, 300);
     await sleep(500);
     const traps = lab.trapsSince(from).filter(ourTrap);
     const rsTraps = traps.filter((t) => t.trapOid === `${CHECK}.5.0.1` && t.varbinds.includes(`${CHECK}.4.1.5 = Gauge32: ${rsLater}`));
@@ -119,14 +119,14 @@ virtual_server 10.83.0.50 80 {
       'virtualServerQuorumStateChange to met',
     );
     // SET realServerWeight, as keepalived: applied by the checker engine (/status), other objects refused
-    assert.match(lab.set(col(4, 7, 1, 1), 'i', '9'), /= INTEGER: 9/);
-    assert.equal(value(col(4, 7, 1, 1)), '9');
+    assert.match(await lab.set(col(4, 7, 1, 1), 'i', '9'), /= INTEGER: 9/);
+    assert.equal(await value(col(4, 7, 1, 1)), '9');
     const after = JSON.parse((await httpGetIn(lan.namespaces[0], `http://127.0.0.1:${statusPort}/status`)).text);
     assert.equal(after.checkers.virtualServers[0].realServers[0].weight, 9, 'the checker engine took the weight');
-    assert.match(lab.set(col(4, 7, 1, 1), 's', 'x'), /wrongType/i);
-    assert.match(lab.set(col(4, 7, 1, 1), 'i', '-1'), /wrongValue/i);
-    assert.match(lab.set(col(4, 6, 1, 1), 'i', '2'), /notWritable|not writable/i);
-    assert.equal(value(col(4, 6, 1, 1)), '1');
+    assert.match(await lab.set(col(4, 7, 1, 1), 's', 'x'), /wrongType/i);
+    assert.match(await lab.set(col(4, 7, 1, 1), 'i', '-1'), /wrongValue/i);
+    assert.match(await lab.set(col(4, 6, 1, 1), 'i', '2'), /notWritable|not writable/i);
+    assert.equal(await value(col(4, 6, 1, 1)), '1');
   } finally {
     d.proc.kill('SIGTERM');
     await Promise.race([d.exited, sleep(8000)]);

@@ -2,7 +2,7 @@
 // master (its socket in the lab's temp dir, SNMP on a high loopback port), snmptrapd receiving its
 // trap2sink, and the keepalived / tskeepalived daemons run with -x on it. Used by
 // test/snmp-walk.test.ts and bench/snmp-walk.ts.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Lan, Node } from './vrrp-helpers.js';
@@ -97,52 +97,37 @@ export class SnmpLab {
     return this.traps;
   }
 
-  /** snmpwalk -On of a subtree: the lines that name an OID. */
-  walk(root: string, bulk = false, timeoutS = 2): WalkLine[] {
-    const r = spawnSync(
-      'ip',
-      [
-        'netns',
-        'exec',
-        this.ns,
-        bulk ? 'snmpbulkwalk' : 'snmpwalk',
-        '-On',
-        '-v2c',
-        '-c',
-        'public',
-        '-t',
-        String(timeoutS),
-        '-r',
-        '1',
-        `127.0.0.1:${this.port}`,
-        root,
-      ],
-      { encoding: 'utf8', env: SNMP_ENV, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
-    );
-    return parseWalk(r.stdout ?? '');
+  /**
+   * A net-snmp tool in the namespace, asynchronously: the test's event loop keeps reading the
+   * daemons' and snmpd's output meanwhile (a blocked reader would fill their pipes and stall them).
+   */
+  private tool(cmd: string, args: string[], timeoutMs: number): Promise<string> {
+    return new Promise((resolve) => {
+      const p = spawn('ip', ['netns', 'exec', this.ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: SNMP_ENV });
+      const out: Buffer[] = [];
+      p.stdout.on('data', (d: Buffer) => out.push(d));
+      p.stderr.on('data', (d: Buffer) => out.push(d));
+      const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+      p.on('close', () => {
+        clearTimeout(timer);
+        resolve(Buffer.concat(out).toString());
+      });
+    });
   }
 
-  get(oids: string[]): WalkLine[] {
-    const r = spawnSync('ip', ['netns', 'exec', this.ns, 'snmpget', '-On', '-v2c', '-c', 'public', '-t', '1', '-r', '0', `127.0.0.1:${this.port}`, ...oids], {
-      encoding: 'utf8',
-      env: SNMP_ENV,
-      timeout: 10_000,
-    });
-    return parseWalk(r.stdout ?? '');
+  /** snmpwalk -On of a subtree (snmpbulkwalk with bulk): the lines that name an OID. */
+  async walk(root: string, bulk = false, timeoutS = 2): Promise<WalkLine[]> {
+    const args = ['-On', '-v2c', '-c', 'public', '-t', String(timeoutS), '-r', '1', `127.0.0.1:${this.port}`, root];
+    return parseWalk(await this.tool(bulk ? 'snmpbulkwalk' : 'snmpwalk', args, 120_000));
+  }
+
+  async get(oids: string[]): Promise<WalkLine[]> {
+    return parseWalk(await this.tool('snmpget', ['-On', '-v2c', '-c', 'public', '-t', '1', '-r', '0', `127.0.0.1:${this.port}`, ...oids], 10_000));
   }
 
   /** snmpset (as the rw community): the tool's output, to read the error it reports. */
-  set(oid: string, type: string, value: string): string {
-    const r = spawnSync(
-      'ip',
-      ['netns', 'exec', this.ns, 'snmpset', '-On', '-v2c', '-c', 'private', '-t', '1', '-r', '0', `127.0.0.1:${this.port}`, oid, type, value],
-      {
-        encoding: 'utf8',
-        env: SNMP_ENV,
-        timeout: 10_000,
-      },
-    );
-    return (r.stdout ?? '') + (r.stderr ?? '');
+  set(oid: string, type: string, value: string): Promise<string> {
+    return this.tool('snmpset', ['-On', '-v2c', '-c', 'private', '-t', '1', '-r', '0', `127.0.0.1:${this.port}`, oid, type, value], 10_000);
   }
 
   /** The notifications snmptrapd printed so far (from index `from` of its output lines). */

@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KEEPALIVED_MIB, SnmpLab, VRRP_MIB, VRRPV3_MIB, haveSnmpTools, ourTrap, type Trap, type WalkLine } from './snmp-lab.js';
+import { waitUntil } from './daemon-netns.js';
 import { Lan, isRoot, sleep, waitFor, type Node } from './vrrp-helpers.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : !haveSnmpTools() ? 'needs snmpd, snmptrapd, snmp (snmpwalk) and keepalived' : false;
@@ -84,11 +85,15 @@ vrrp_instance VI_2 {
 }
 
 const STATE = `${KEEPALIVED_MIB}.2.3.1.4`;
-const bothMaster = () => {
-  const r = lab.get([`${STATE}.1`, `${STATE}.2`]);
+const bothMaster = async () => {
+  const r = await lab.get([`${STATE}.1`, `${STATE}.2`]);
   return r.length === 2 && r.every((l) => l.value === '2');
 };
-const walkAll = (): WalkLine[] => [KEEPALIVED_MIB, VRRP_MIB, VRRPV3_MIB].flatMap((root) => lab.walk(root));
+const walkAll = async (): Promise<WalkLine[]> => {
+  const out: WalkLine[] = [];
+  for (const root of [KEEPALIVED_MIB, VRRP_MIB, VRRPV3_MIB]) out.push(...(await lab.walk(root)));
+  return out;
+};
 
 async function stop(n: Node): Promise<number | null> {
   n.proc.kill('SIGTERM');
@@ -127,12 +132,12 @@ test('keepalived 2.2.7 under snmpd: the reference walk and notifications', { ski
   const file = conf();
   lab.startTrapd();
   lab.startSnmpd();
-  await waitFor('the AgentX socket', () => lab.get(['.1.3.6.1.2.1.1.1.0']).length === 1, 10_000, 100);
+  await waitUntil('snmpd', async () => (await lab.get(['.1.3.6.1.2.1.1.1.0'])).length === 1, 10_000, 100);
   const from = lab.trapLineCount;
   const k = lab.startDaemon('keepalived', file, 'ka');
   try {
-    await waitFor('keepalived: both instances MASTER over SNMP', bothMaster, 20_000, 300);
-    keepalivedWalk = walkAll();
+    await waitUntil('keepalived: both instances MASTER over SNMP', bothMaster, 20_000, 300);
+    keepalivedWalk = await walkAll();
   } finally {
     await stop(k);
   }
@@ -156,26 +161,26 @@ test('tskeepalived: no master at start, then the same walk and notifications as 
     await waitFor('tskeepalived: VIPs up without a master agent', () => lan.hasAddress(0, '10.79.0.200'), 15_000, 100);
     assert.ok(t.has(/cannot reach the SNMP master agent/), t.lines.join('\n'));
     lab.startSnmpd();
-    await waitFor('tskeepalived: connected and both instances MASTER over SNMP', bothMaster, 20_000, 200);
-    const ours = walkAll();
+    await waitUntil('tskeepalived: connected and both instances MASTER over SNMP', bothMaster, 20_000, 200);
+    const ours = await walkAll();
     const problems = compareWalks(ours, keepalivedWalk);
     const counts = { keepalived: keepalivedWalk.length, tskeepalived: ours.length };
     t0.diagnostic(`objects compared: ${JSON.stringify(counts)}`);
     assert.deepEqual(problems, [], `walk differences (${JSON.stringify(counts)}):\n${problems.join('\n')}`);
     // the same objects through GETBULK (snmpbulkwalk) as through GETNEXT
     assert.deepEqual(
-      lab.walk(KEEPALIVED_MIB, true).map((l) => l.oid),
+      (await lab.walk(KEEPALIVED_MIB, true)).map((l) => l.oid),
       ours.filter((l) => l.oid.startsWith(`${KEEPALIVED_MIB}.`)).map((l) => l.oid),
     );
     // every SET refused: notWritable
-    assert.match(lab.set(`${KEEPALIVED_MIB}.2.3.1.7.1`, 'i', '50'), /notWritable|not writable/i);
+    assert.match(await lab.set(`${KEEPALIVED_MIB}.2.3.1.7.1`, 'i', '50'), /notWritable|not writable/i);
 
     // snmpd restarted: one warning, reconnect, re-register
     const warnsBefore = t.lines.filter((l) => /lost the SNMP master agent/.test(l)).length;
     await lab.stopSnmpd();
     await sleep(500);
     lab.startSnmpd();
-    await waitFor('tskeepalived: re-registered after the snmpd restart', bothMaster, 15_000, 200);
+    await waitUntil('tskeepalived: re-registered after the snmpd restart', bothMaster, 15_000, 200);
     assert.equal(t.lines.filter((l) => /lost the SNMP master agent/.test(l)).length, warnsBefore + 1, t.lines.join('\n'));
     assert.ok(lan.hasAddress(0, '10.79.0.200'), 'VRRP unaffected');
   } finally {
