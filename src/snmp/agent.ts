@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { KeepalivedConfig } from '../config/model.js';
 import { realServerText, virtualServerText } from '../config/server-text.js';
 import type { EngineEvent } from '../engine-api/types.js';
-import { ERR, int, type Oid, oidValue, str, T, ticks, type VarBind } from './agentx.js';
+import { compareOid, ERR, int, isPrefix, type Oid, oidValue, str, T, ticks, type VarBind } from './agentx.js';
 import {
   addrBytes,
   CHECK_OID,
@@ -26,7 +26,9 @@ import type { SnmpSources } from './sources.js';
 import { AgentxSubagent, parseAgentxAddress } from './subagent.js';
 import { MibView } from './view.js';
 
+/** a view is reused for max(VIEW_TTL_MS, VIEW_TTL_FACTOR x the time it took to build) */
 export const VIEW_TTL_MS = 250;
+export const VIEW_TTL_FACTOR = 10;
 const SYS_UPTIME_OID: Oid = [1, 3, 6, 1, 2, 1, 1, 3, 0];
 const SNMP_TRAP_OID: Oid = [1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0];
 
@@ -39,7 +41,8 @@ export interface SnmpAgentOptions {
 
 export class SnmpAgent {
   private subagent?: AgentxSubagent;
-  private cached?: { view: MibView; at: number };
+  /** views by registered subtree ('all' for a request that spans several) */
+  private cached = new Map<string, { view: MibView; at: number; ttl: number }>();
   private readonly log: Logger;
 
   constructor(
@@ -77,7 +80,7 @@ export class SnmpAgent {
     this.subagent = new AgentxSubagent({
       address,
       subtrees: this.subtrees(),
-      view: () => this.view(),
+      view: (starts) => this.viewFor(starts),
       logger: this.log,
       descr: 'tskeepalived SNMP subagent (KEEPALIVED-MIB, VRRP-MIB, VRRPv3-MIB)',
       backoffMinMs: this.opts.backoffMinMs,
@@ -99,26 +102,52 @@ export class SnmpAgent {
   async reload(settings: SnmpSettings): Promise<void> {
     const same = JSON.stringify(settings) === JSON.stringify(this.settings);
     this.settings = settings;
-    this.cached = undefined;
+    this.cached.clear();
     if (same && this.subagent) return;
     await this.stop();
     this.start();
   }
 
-  /** The registered MIBs' objects, from the live engines. */
-  view(): MibView {
-    const now = Date.now();
-    if (this.cached && now - this.cached.at < VIEW_TTL_MS) return this.cached.view;
+  /** One registered subtree's objects, from the live engines. */
+  private part(subtree: Oid): VarBind[] {
     const s = this.settings;
-    const entries: VarBind[] = [];
-    if (s.vrrp || s.checker) entries.push(...globalPart(this.sources, s.traps));
-    if (s.vrrp) entries.push(...vrrpPart(this.sources));
-    if (s.checker) entries.push(...checkPart(this.sources));
-    if (s.rfcv2) entries.push(...rfc2787Part(this.sources, s.traps));
-    if (s.rfcv3) entries.push(...rfc6527Part(this.sources));
-    const view = new MibView(entries);
-    this.cached = { view, at: now };
+    const key = subtree.join('.');
+    if (key === GLOBAL_OID.join('.')) return globalPart(this.sources, s.traps);
+    if (key === VRRP_OID.join('.')) return vrrpPart(this.sources);
+    if (key === CHECK_OID.join('.')) return checkPart(this.sources);
+    if (key === RFC2787_OID.join('.')) return rfc2787Part(this.sources, s.traps);
+    if (key === RFC6527_OID.join('.')) return rfc6527Part(this.sources);
+    return [];
+  }
+
+  /** The registered subtree an OID falls in or, before it, the next one (the master's ranges stay inside one). */
+  private subtreeOf(oid: Oid): Oid | undefined {
+    const list = this.subtrees().sort(compareOid);
+    return list.find((t) => isPrefix(t, oid)) ?? list.find((t) => compareOid(t, oid) > 0);
+  }
+
+  /**
+   * The view a request is answered from: the one subtree its ranges fall in (or all registered
+   * MIBs when they span several), cached for max(VIEW_TTL_MS, VIEW_TTL_FACTOR x its build time) so
+   * building stays a small share of a long walk; any engine event drops the cache.
+   */
+  viewFor(starts: Oid[]): MibView {
+    const trees = new Set(starts.map((o) => this.subtreeOf(o)?.join('.') ?? 'none'));
+    const one = trees.size === 1 ? starts.map((o) => this.subtreeOf(o))[0] : undefined;
+    const key = one ? one.join('.') : 'all';
+    const now = Date.now();
+    const hit = this.cached.get(key);
+    if (hit && now - hit.at < hit.ttl) return hit.view;
+    const t0 = performance.now();
+    const view = new MibView(one ? this.part(one) : this.subtrees().flatMap((t) => this.part(t)));
+    const ttl = Math.max(VIEW_TTL_MS, VIEW_TTL_FACTOR * (performance.now() - t0));
+    this.cached.set(key, { view, at: now, ttl });
     return view;
+  }
+
+  /** All registered MIBs' objects, from the live engines. */
+  view(): MibView {
+    return this.viewFor([]);
   }
 
   /**
@@ -144,7 +173,7 @@ export class SnmpAgent {
       plan.push({ vs: virtualServerText(vs), rs: realServerText(rs, vs), weight: vb.value.value, before: now.weight });
     }
     const apply = (pick: (p: (typeof plan)[number]) => number) => {
-      this.cached = undefined;
+      this.cached.clear();
       return plan.every((p) => this.sources.setRealServerWeight?.(p.vs, p.rs, pick(p)) ?? false);
     };
     return { error: ERR.none, index: 0, commit: () => apply((p) => p.weight), undo: () => apply((p) => p.before) };
@@ -152,7 +181,7 @@ export class SnmpAgent {
 
   /** Engine events: drop the cached view; with enable_traps, send keepalived's notifications. */
   onEvent(ev: EngineEvent): void {
-    this.cached = undefined;
+    this.cached.clear();
     if (!this.settings.traps || !this.subagent) return;
     for (const n of this.notificationsFor(ev)) this.send(n.trap, n.varbinds);
   }

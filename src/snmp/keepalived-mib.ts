@@ -37,7 +37,7 @@ export function addrBytes(address: string | undefined, family: 4 | 6 = 4): Buffe
 }
 
 function hasRaw(config: KeepalivedConfig, k: string): boolean {
-  return config.global.raw.some((r) => r.keyword === k);
+  return (config.global.raw ?? []).some((r) => r.keyword === k);
 }
 
 export function globalPart(src: SnmpSources, traps: boolean): VarBind[] {

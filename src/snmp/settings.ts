@@ -19,8 +19,9 @@ export interface SnmpSettings {
 }
 
 export function snmpSettingsFrom(global: GlobalDefs, cli: { snmp?: boolean; snmpAgentSocket?: string } = {}): SnmpSettings {
-  const has = (k: string) => global.raw.some((r) => r.keyword === k);
-  const arg = (k: string) => [...global.raw].reverse().find((r) => r.keyword === k)?.args[0];
+  const raw = global.raw ?? [];
+  const has = (k: string) => raw.some((r) => r.keyword === k);
+  const arg = (k: string) => [...raw].reverse().find((r) => r.keyword === k)?.args[0];
   const all = cli.snmp === true;
   const rfc = has('enable_snmp_rfc');
   return {

@@ -74,8 +74,8 @@ export interface SubagentOptions {
   set?: SetHandler;
   address: AgentxAddress;
   subtrees: Oid[];
-  /** the view requests are answered from (called per request: the caller caches) */
-  view: () => MibView;
+  /** the view a request is answered from, given its search ranges' starts (the caller caches) */
+  view: (starts: Oid[]) => MibView;
   logger: Logger;
   descr?: string;
   /** ms; defaults 1000 .. 30000 */
@@ -318,7 +318,7 @@ export class AgentxSubagent {
         this.stats.requests++;
         let varbinds: VarBind[];
         try {
-          const view = this.opts.view();
+          const view = this.opts.view(d.ranges.map((r) => r.start));
           if (d.type === PDU.get) varbinds = d.ranges.map((r) => ({ oid: r.start, value: view.get(r.start) }));
           else if (d.type === PDU.getNext) varbinds = d.ranges.map((r) => view.getNext(r));
           else varbinds = view.getBulk(d.ranges, d.nonRepeaters, d.maxRepetitions);
