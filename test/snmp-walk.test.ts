@@ -183,6 +183,14 @@ test('tskeepalived: no master at start, then the same walk and notifications as 
     await waitUntil('tskeepalived: re-registered after the snmpd restart', bothMaster, 15_000, 200);
     assert.equal(t.lines.filter((l) => /lost the SNMP master agent/.test(l)).length, warnsBefore + 1, t.lines.join('\n'));
     assert.ok(lan.hasAddress(0, '10.79.0.200'), 'VRRP unaffected');
+
+    // a reload with the same SNMP settings keeps the session (no new connection) and the answers
+    const connects = () => t.lines.filter((l) => /AgentX subagent (re)?connected/.test(l)).length;
+    const before = connects();
+    t.proc.kill('SIGHUP');
+    await waitUntil('the reload', () => t.has(/configuration reloaded/), 10_000, 100);
+    assert.ok(await bothMaster(), 'answers after the reload');
+    assert.equal(connects(), before, 'the session was kept');
   } finally {
     assert.equal(await stop(t), 0);
   }
