@@ -7,19 +7,7 @@ import type { KeepalivedConfig } from '../config/model.js';
 import { realServerText, virtualServerText } from '../config/server-text.js';
 import type { EngineEvent } from '../engine-api/types.js';
 import { compareOid, ERR, int, isPrefix, type Oid, oidValue, str, T, ticks, type VarBind } from './agentx.js';
-import {
-  addrBytes,
-  CHECK_OID,
-  checkPart,
-  GLOBAL_OID,
-  globalPart,
-  KEEPALIVED_OID,
-  PROTOCOL_CODE,
-  ROUTER_ID_OID,
-  VRRP_OID,
-  VRRP_STATE,
-  vrrpPart,
-} from './keepalived-mib.js';
+import { addrBytes, CHECK_OID, checkPart, GLOBAL_OID, globalPart, PROTOCOL_CODE, ROUTER_ID_OID, VRRP_OID, VRRP_STATE, vrrpPart } from './keepalived-mib.js';
 import { RFC2787_OID, RFC6527_OID, rfc2787NewMaster, rfc2787Part, rfc6527NewMaster, rfc6527Part } from './rfc-mibs.js';
 import { type SnmpSettings, snmpWanted } from './settings.js';
 import type { SnmpSources } from './sources.js';
@@ -282,5 +270,3 @@ export class SnmpAgent {
     this.subagent?.notify([{ oid: SYS_UPTIME_OID, value: ticks(up) }, { oid: SNMP_TRAP_OID, value: oidValue(trap) }, ...varbinds]);
   }
 }
-
-export { KEEPALIVED_OID };

@@ -139,7 +139,8 @@ export function vrrpPart(src: SnmpSources): VarBind[] {
     o([3, 1, 8, i], int(s.effectivePriority));
     o([3, 1, 9, i], int(s.state === 'MASTER' && s.vipsInstalled !== false ? 1 : 2));
     o([3, 1, 10, i], str(cfg.interface ?? s.interface ?? ''));
-    o([3, 1, 11, i], int(cfg.dontTrackPrimary ? 2 : 2));
+    // vrrpInstanceTrackPrimaryIf: keepalived 2.2.7 answers notTracked(2) for a default instance
+    o([3, 1, 11, i], int(2));
     o([3, 1, 12, i], gauge(advertIntUnits(cfg)));
     o([3, 1, 13, i], int(cfg.nopreempt ? 2 : 1));
     o([3, 1, 14, i], gauge(Math.round(cfg.preemptDelay / 1000)));
