@@ -67,6 +67,7 @@ vrrp_instance VI_1 {
   }
   track_interface {
     eth0
+    lo
   }
 }
 vrrp_instance VI_2 {

@@ -139,8 +139,9 @@ export function vrrpPart(src: SnmpSources): VarBind[] {
     o([3, 1, 8, i], int(s.effectivePriority));
     o([3, 1, 9, i], int(s.state === 'MASTER' && s.vipsInstalled !== false ? 1 : 2));
     o([3, 1, 10, i], str(cfg.interface ?? s.interface ?? ''));
-    // vrrpInstanceTrackPrimaryIf: keepalived 2.2.7 answers notTracked(2) for a default instance
-    o([3, 1, 11, i], int(2));
+    // vrrpInstanceTrackPrimaryIf as keepalived 2.2.7 answers it: tracked(1) when the instance tracks
+    // an interface other than its own (its own one in track_interface is ignored), else notTracked(2)
+    o([3, 1, 11, i], int(cfg.trackInterface.some((t) => t.name !== cfg.interface) ? 1 : 2));
     o([3, 1, 12, i], gauge(advertIntUnits(cfg)));
     o([3, 1, 13, i], int(cfg.nopreempt ? 2 : 1));
     o([3, 1, 14, i], gauge(Math.round(cfg.preemptDelay / 1000)));
@@ -168,6 +169,20 @@ export function vrrpPart(src: SnmpSources): VarBind[] {
       o([3, 1, 34, i], int(inetType(mcast)));
       o([3, 1, 35, i], str(addrBytes(mcast)));
     }
+  }
+  // vrrpTrackedInterfaceTable (vrrp 4): per instance, its track_interface entries but its own
+  // interface (keepalived ignores that one); weights read 0 in a sync group, as for scripts
+  const groupOfIf = new Map(c.syncGroups.flatMap((g) => g.members.map((m) => [m, g] as const)));
+  for (const { index: i, cfg } of instances) {
+    const g = groupOfIf.get(cfg.name);
+    const weightless = g !== undefined && !g.syncGroupTrackingWeight;
+    cfg.trackInterface
+      .filter((t) => t.name !== cfg.interface)
+      .forEach((t, j) => {
+        o([4, 1, 1, i, j + 1], str(t.name));
+        o([4, 1, 2, i, j + 1], int(weightless ? 0 : (t.weight ?? 0)));
+        o([4, 1, 3, i, j + 1], int(t.reverse ? 1 : 2));
+      });
   }
   // vrrpTrackedScriptTable (vrrp 5): per instance, its track_script entries; in a sync group
   // without sync_group_tracking_weight keepalived ignores the weights (shows 0)
