@@ -26,6 +26,8 @@ after(() => lan?.cleanup());
 function conf(): string {
   const script = join(lan.dir, 'ok.sh');
   writeFileSync(script, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+  const tf = join(lan.dir, 'tf.val');
+  writeFileSync(tf, '0\n');
   const text = `global_defs {
   router_id snmplab
   enable_script_security
@@ -34,6 +36,10 @@ function conf(): string {
   enable_snmp_rfcv2
   enable_snmp_rfcv3
   enable_traps
+}
+track_file tf1 {
+  file "${tf}"
+  weight 0
 }
 vrrp_script chk_ok {
   script "${script}"
@@ -64,6 +70,9 @@ vrrp_instance VI_1 {
   }
   track_script {
     chk_ok
+  }
+  track_file {
+    tf1
   }
   track_interface {
     eth0

@@ -228,6 +228,31 @@ export function vrrpPart(src: SnmpSources): VarBind[] {
       o([6, 1, 11, i, a], int(adv === 1 && running <= cfg.virtualIpaddress.length ? 1 : 2));
     });
   }
+  // vrrpTrackedFileTable (vrrp 12): per instance, its track_file entries (weights 0 in a sync group)
+  const fileDefs = new Map(c.trackFiles.map((f) => [f.name, f]));
+  for (const { index: i, cfg } of instances) {
+    const g = groupOf.get(cfg.name);
+    const weightless = g !== undefined && !g.syncGroupTrackingWeight;
+    cfg.trackFile.forEach((t, j) => {
+      const def = fileDefs.get(t.name);
+      if (!def) return;
+      o([12, 1, 2, i, j + 1], str(t.name));
+      o([12, 1, 3, i, j + 1], int(weightless ? 0 : (t.weight ?? def.weight)));
+      o([12, 1, 4, i, j + 1], int(t.reverse || def.weightReverse ? 1 : 2));
+    });
+  }
+  // vrrpFileTable (vrrp 13): the track_files that are read, in config order, with their value
+  const fileValues = new Map((snap.files ?? []).map((x) => [x.name, x.value]));
+  let fi = 0;
+  for (const f of c.trackFiles) {
+    if (!fileValues.has(f.name)) continue;
+    fi++;
+    o([13, 1, 2, fi], str(f.name));
+    o([13, 1, 3, fi], str(f.file ?? ''));
+    o([13, 1, 4, fi], int(fileValues.get(f.name) ?? 0));
+    o([13, 1, 5, fi], int(f.weight));
+    o([13, 1, 6, fi], int(f.weightReverse ? 1 : 2));
+  }
   // vrrpScriptTable (vrrp 9): the vrrp_scripts that run, in config order
   const live = new Map((snap.scripts ?? []).map((x) => [x.name, x.ok]));
   let si = 0;

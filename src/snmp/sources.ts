@@ -34,6 +34,8 @@ export interface VrrpSnap {
   syncGroups: { name: string; state: string; members: string[] }[];
   /** the vrrp_scripts that run, with their current result */
   scripts?: { name: string; ok: boolean }[];
+  /** the track_files that are read, with their current value */
+  files?: { name: string; value: number }[];
 }
 
 export interface CheckerSnap {
