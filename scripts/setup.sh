@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `npm run setup` (as root): installs the Debian packages in scripts/tools.tsv that are missing, and
 # says what it installs. .ci/run calls it too, so CI and a newcomer's machine get the same tools.
-# Installing keepalived or bird2 does not start the distribution's service (policy-rc.d below):
-# the tests run their own keepalived and BIRD processes inside network namespaces.
+# Installing keepalived, bird2 or snmpd does not start the distribution's service (policy-rc.d below):
+# the tests run their own keepalived, BIRD and snmpd processes inside network namespaces.
 set -euo pipefail
 cd "$(dirname "$0")"
 

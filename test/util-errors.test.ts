@@ -31,6 +31,8 @@ import { ServiceExpansionError } from '../src/checkers/services.js';
 import { CliError, parseArgs } from '../src/cli/options.js';
 import { BirdControlError } from '../src/bgp/bird-control.js';
 import { ListenParseError, parseListen } from '../src/status/server.js';
+import { AgentxError } from '../src/snmp/agentx.js';
+import { SnmpError } from '../src/snmp/subagent.js';
 
 const own: [TskeepalivedError, string][] = [
   [new AddressError('x', 'r'), 'TSK_ERR_ADDRESS'],
@@ -59,6 +61,8 @@ const own: [TskeepalivedError, string][] = [
   [new BirdControlError('x'), 'TSK_ERR_BIRD_CONTROL'],
   [new CliError('x'), 'TSK_ERR_CLI'],
   [new ListenParseError('x'), 'TSK_ERR_LISTEN_PARSE'],
+  [new AgentxError('x'), 'TSK_ERR_AGENTX'],
+  [new SnmpError('x'), 'TSK_ERR_SNMP'],
 ];
 
 describe('errors carry a code', () => {

@@ -68,6 +68,8 @@ class RealRt {
   alive = false;
   /** stopped: removed by a reload or by stop(); late verdicts are ignored */
   stopped = false;
+  /** weight set by a manager (SNMP SET of realServerWeight): replaces the configured one until a reload */
+  weightSet?: number;
   constructor(
     public rs: RealServer,
     readonly v: VirtualRt,
@@ -329,6 +331,7 @@ export class CheckersEngine implements Engine {
       if (old && checkersKey(old.rs.checkers) === checkersKey(rs.checkers)) {
         // unchanged checkers: keep running loops and health; pick up new weights/timings
         old.rs = rs;
+        old.weightSet = undefined; // a reload goes back to the configured weight, as keepalived
         for (const c of old.checkers) {
           const cfg = rs.checkers.find((x) => settingsKey(x) === settingsKey(c.checker));
           if (cfg) c.checker = cfg;
@@ -397,7 +400,7 @@ export class CheckersEngine implements Engine {
   }
 
   private effectiveWeight(r: RealRt): number {
-    let w = r.rs.weight;
+    let w = r.weightSet ?? r.rs.weight;
     for (const c of r.checkers) w += c.weightOffset;
     return Math.max(0, w);
   }
@@ -570,6 +573,23 @@ export class CheckersEngine implements Engine {
         }
       }
     })();
+  }
+
+  /**
+   * A manager sets a real server's weight (keepalived's SNMP SET of realServerWeight): applied to the
+   * load balancer like a checker's weight change, kept until a reload. False when there is no such
+   * real server.
+   */
+  setRealServerWeight(virtualServer: string, realServer: string, weight: number): boolean {
+    const v = [...this.vss.values()].find((x) => x.text === virtualServer);
+    const r = v && [...v.reals.values()].find((x) => x.text === realServer);
+    if (!v || !r) return false;
+    const from = this.effectiveWeight(r);
+    r.weightSet = weight;
+    this.log.info({ vs: v.text, rs: r.text, from, to: this.effectiveWeight(r) }, 'real server weight set by a manager');
+    this.updateQuorum(v);
+    this.markDirty(v);
+    return true;
   }
 
   // ------------------------------------------------------------------ introspection

@@ -90,7 +90,9 @@ const SPECS: OptSpec[] = [
   { long: 'no-mem-check', arg: 'none', apply: unsupported('--no-mem-check') },
   { long: 'core-dump', short: 'm', arg: 'none', apply: unsupported('--core-dump') },
   { long: 'core-dump-pattern', short: 'M', arg: 'optional', apply: unsupported('--core-dump-pattern') },
-  { long: 'signum', short: 'x', arg: 'required', apply: unsupported('--signum') },
+  { long: 'signum', arg: 'required', apply: unsupported('--signum') },
+  { long: 'snmp', short: 'x', arg: 'none', apply: (o) => (o.snmp = true) },
+  { long: 'snmp-agent-socket', short: 'A', arg: 'required', apply: (o, v) => (o.snmpAgentSocket = v) },
   { long: 'all', short: 'a', arg: 'none', apply: unsupported('--all') },
   { long: 'address-monitoring', short: 'L', arg: 'none', apply: unsupported('--address-monitoring') },
   { long: 'log-detail-netlink', arg: 'none', apply: unsupported('--log-detail-netlink') },
@@ -188,6 +190,8 @@ export const USAGE = `Usage: tskeepalived [OPTION...]
                                  or any lines beginning @^ that do match
   -t, --config-test[=FILE]     Check the configuration for obvious errors
       --check-config           Same as --config-test
+  -x, --snmp                   Enable SNMP subsystem
+  -A, --snmp-agent-socket=FILE Use the specified socket for master agent
   -s, --namespace=NAME         Run in network namespace NAME (overrides config)
   -v, --version                Display the version number
   -h, --help                   Display this help message

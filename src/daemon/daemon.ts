@@ -14,6 +14,8 @@ import { processMetrics } from '../status/prometheus.js';
 import { parseListen, StatusServer } from '../status/server.js';
 import { formatDiagnostic, loadConfiguration, reloadRefusal } from './config-source.js';
 import { dumpPaths, writeDataDump, writeJsonDump, writeStatsDump } from './dumps.js';
+import type { SnmpAgent } from '../snmp/agent.js';
+import { applySnmp } from './snmp-hook.js';
 import { defaultEngineFactory, wantedEngines, type EngineFactory } from './engines.js';
 
 type Kind = 'vrrp' | 'checkers';
@@ -61,6 +63,7 @@ export class Daemon {
   private bgp?: BgpAnnouncer;
   private status?: StatusServer;
   private statusAddress?: string;
+  private snmp?: SnmpAgent;
   private stopping = false;
   private reloadChain: Promise<unknown> = Promise.resolve();
   private reloadPending = false;
@@ -110,6 +113,8 @@ export class Daemon {
     this.loopDelay.start();
     // created before the engines so that it sees their first events; started once they run
     if (config.bgp) this.bgp = new BgpAnnouncer(config.bgp, config, this.deps.logger.child({ subsystem: 'bgp' }));
+    // before the engines, as keepalived: their first transitions are notified
+    this.snmp = await applySnmp(this.cli, config, this, this.snmp, this.deps.logger.child({ subsystem: 'snmp' }));
     if (wanted.vrrp) await this.startEngine('vrrp', config);
     if (wanted.checkers) await this.startEngine('checkers', config);
     await this.startBgp();
@@ -221,6 +226,7 @@ export class Daemon {
       this.counters.events[ev.kind] = (this.counters.events[ev.kind] ?? 0) + 1;
       this.notifier?.handle(ev);
       this.bgp?.handle(ev);
+      this.snmp?.onEvent(ev);
       if (this.cli.jsonDump) this.scheduleJson();
     } catch (e) {
       this.log.error({ err: e }, 'event handling failed');
@@ -280,6 +286,7 @@ export class Daemon {
       this.statusAddress = undefined;
       await this.startStatus(config);
     }
+    this.snmp = await applySnmp(this.cli, config, this, this.snmp, this.deps.logger.child({ subsystem: 'snmp' }));
     this.counters.reloads++;
     this.counters.lastReloadError = undefined;
     if (this.cli.jsonDump) this.writeJson();
@@ -321,6 +328,11 @@ export class Daemon {
       this.writeJson();
     }, 20);
     this.jsonDumpTimer.unref();
+  }
+
+  /** An engine's live snapshot (null when it does not run); /status, the dumps and SNMP read it. */
+  engineSnapshot(kind: Kind): unknown {
+    return this.snapshotOf(kind);
   }
 
   private snapshotOf(kind: Kind): unknown {
@@ -443,6 +455,7 @@ export class Daemon {
     if (this.jsonDumpTimer) clearTimeout(this.jsonDumpTimer);
     if (this.cli.jsonDump) this.writeJson();
     await this.notifier?.stop(2000);
+    await this.snmp?.stop();
     await this.status?.close();
     this.loopDelay.stop();
     this.engines.clear();

@@ -20,6 +20,10 @@ export interface DaemonOptions extends LogFlags {
   lbBackend?: string;
   /** tskeepalived: --status-listen=HOST:PORT */
   statusListen?: string;
+  /** -x / --snmp: every SNMP MIB on (as the enable_snmp_* keywords) */
+  snmp?: boolean;
+  /** -A / --snmp-agent-socket: the master agent's socket (overrides snmp_socket) */
+  snmpAgentSocket?: string;
   /** tskeepalived: --json-dump (write the JSON dump at start and on state changes) */
   jsonDump: boolean;
 }

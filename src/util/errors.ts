@@ -30,7 +30,9 @@ export type ErrorCode =
   | 'TSK_ERR_SERVICE_EXPANSION' // ServiceExpansionError (checkers/services)
   | 'TSK_ERR_BIRD_CONTROL' // BirdControlError: BIRD's control socket refused or failed a command (bgp/bird-control)
   | 'TSK_ERR_CLI' // CliError: bad command line (cli/options)
-  | 'TSK_ERR_LISTEN_PARSE'; // ListenParseError: bad status listen address (status/server)
+  | 'TSK_ERR_LISTEN_PARSE' // ListenParseError: bad status listen address (status/server)
+  | 'TSK_ERR_AGENTX' // AgentxError: a malformed AgentX PDU or socket address (snmp/agentx)
+  | 'TSK_ERR_SNMP'; // SnmpError: the master agent refused or closed the session (snmp/subagent)
 
 /** An errno's name, the code of SystemError and of netlink's error answers. */
 export type ErrnoCode = `E${string}`;

@@ -300,6 +300,8 @@ export class VrrpEngine implements Engine {
     return {
       instances: [...this.instances.values()].map(({ rt }) => instanceSnapshot(rt)),
       syncGroups: [...this.groups.values()].map((g) => ({ name: g.cfg.name, state: g.state, members: g.members.map((m) => m.cfg.name) })),
+      scripts: [...this.scripts.entries()].map(([name, { t }]) => ({ name, ok: t.ok })),
+      files: [...this.files.entries()].map(([name, { t }]) => ({ name, value: t.value })),
     };
   }
 
