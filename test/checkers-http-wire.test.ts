@@ -13,10 +13,11 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { after, before, describe, it } from 'node:test';
+import { CheckersEngine } from '../src/checkers/engine.js';
 import { checkHttp } from '../src/checkers/http.js';
 import { loadConfig } from '../src/config/load.js';
 import type { HttpCheck, HttpUrl, SslSettings } from '../src/config/model.js';
-import { httpCheck, loc } from './checkers-fixtures.js';
+import { RecordingBackend, httpCheck, loc, silentLogger, waitFor } from './checkers-fixtures.js';
 
 /** keepalived's genhash (Debian package keepalived), the oracle; the comparisons are skipped without it */
 const GENHASH = ['/usr/bin/genhash', '/usr/sbin/genhash'].find((p) => existsSync(p));
@@ -427,6 +428,83 @@ describe('SSL_GET: SNI, client certificate and verify_cert', () => {
     // no SNI name: the address is checked, and the certificate has none
     const addr = await checkHttp(rec.target, ssl(), undefined, undefined, undefined, verify);
     assert.equal(addr.ok, false);
+  });
+
+  it('through the engine: a keepalived.conf with the SSL block, real server and virtual server virtualhosts reaches the wire', {
+    timeout: 30_000,
+  }, async () => {
+    const plain = await new Recorder('127.0.0.25').listen();
+    const backend = new RecordingBackend();
+    const engine = new CheckersEngine({ backend, logger: silentLogger });
+    try {
+      const file = join(dir, 'e2e.conf');
+      writeFileSync(
+        file,
+        `SSL {
+  certificate ${files.clientCert}
+  key ${files.clientKeyEnc}
+  password s3cret
+}
+virtual_server 10.255.0.9 443 {
+  delay_loop 1
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  virtualhost vs.example.test
+  real_server 127.0.0.23 ${rec.port} {
+    virtualhost real.example.test
+    SSL_GET {
+      enable_sni
+      http_protocol 1.1
+      connect_timeout 2
+      alpha
+      url {
+        path /e2e
+      }
+    }
+  }
+}
+virtual_server 10.255.0.9 80 {
+  delay_loop 1
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 127.0.0.25 ${plain.port} {
+    virtualhost real.example.test
+    HTTP_GET {
+      http_protocol 1.0C
+      connect_timeout 2
+      alpha
+      url {
+        path /e2e
+        digest ${md5('ok')}
+      }
+    }
+  }
+}
+`,
+      );
+      const { config, diagnostics } = loadConfig(file, { checkInterfaces: false });
+      assert.deepEqual(
+        diagnostics.filter((d) => d.severity !== 'info').map((d) => d.message),
+        [],
+      );
+      rec.seen = [];
+      await engine.start(config);
+      await waitFor('both real servers checked', () => rec.seen.length > 0 && plain.seen.length > 0, 5000);
+      assert.deepEqual(rec.seen[0], {
+        request: 'GET /e2e HTTP/1.1\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\nHost: real.example.test\r\n\r\n',
+        sni: 'vs.example.test',
+        clientCert: 'checker-client',
+      });
+      assert.equal(plain.seen[0].request, 'GET /e2e HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\nHost: real.example.test\r\n\r\n');
+      // alpha: a real server joins its pool only once its check passed
+      const pools = () => backend.current().services.map((svc) => svc.destinations.length);
+      await waitFor('both real servers in their pools', () => pools().join() === '1,1', 5000);
+    } finally {
+      await engine.stop({ release: true });
+      await plain.stop();
+    }
   });
 
   it('HTTPS response time is bounded as a whole (keepalived carries the remaining time over SSL reads)', async () => {
