@@ -251,20 +251,32 @@ describe('HTTP_GET responses read as keepalived reads them', () => {
   });
 
   /** Serve `blocks` x 64 KiB of a fixed pattern with back-pressure; returns the body's MD5. */
-  function serveBig(blocks: number): string {
+  /**
+   * Serve `blocks` x 64 KiB of a fixed pattern with back-pressure, then the `tail` pieces each in
+   * its own write 50 ms apart (so that they arrive in separate reads); returns the body's MD5.
+   */
+  function serveBig(blocks: number, tail: string[] = []): string {
     const block = Buffer.alloc(64 * 1024);
-    for (let i = 0; i < block.length; i++) block[i] = (i * 131 + (i >> 8)) & 0xff;
+    for (let i = 0; i < block.length; i++) block[i] = 0x41 + ((i * 131 + (i >> 8)) % 26);
     const h = createHash('md5');
     for (let i = 0; i < blocks; i++) h.update(block);
+    for (const t of tail) h.update(t, 'latin1');
+    const length = block.length * blocks + tail.reduce((n, t) => n + t.length, 0);
     rec.respond = (sock) => {
-      sock.write(`HTTP/1.0 200 OK\r\nContent-Length: ${block.length * blocks}\r\n\r\n`);
+      sock.write(`HTTP/1.0 200 OK\r\nServer: recorder/1\r\nContent-Length: ${length}\r\n\r\n`);
       let sent = 0;
+      const finish = (i: number) => {
+        if (sock.destroyed) return;
+        if (i === tail.length) return void sock.end();
+        sock.write(tail[i], 'latin1');
+        setTimeout(finish, 50, i + 1);
+      };
       const pump = () => {
         while (sent < blocks && !sock.destroyed) {
           sent++;
           if (!sock.write(block)) return void sock.once('drain', pump);
         }
-        sock.end();
+        setTimeout(finish, 50, 0);
       };
       pump();
     };
@@ -273,7 +285,7 @@ describe('HTTP_GET responses read as keepalived reads them', () => {
 
   /**
    * Run one check while sampling the live memory (heap + array buffers right after a forced GC,
-   * every 25 ms): what the check retains, not garbage waiting for a collection.
+   * every 100 ms): what the check retains, not garbage waiting for a collection.
    */
   async function liveGrowth(u: HttpUrl): Promise<{ r: Awaited<ReturnType<typeof checkHttp>>; mib: number; ms: number }> {
     const live = () => {
@@ -285,7 +297,7 @@ describe('HTTP_GET responses read as keepalived reads them', () => {
     let peak = base;
     const sampler = setInterval(() => {
       peak = Math.max(peak, live());
-    }, 25);
+    }, 100);
     const t0 = process.hrtime.bigint();
     const r = await checkHttp(rec.target, httpCheck({ connectTimeout: 10_000, urls: [u] }));
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -304,12 +316,39 @@ describe('HTTP_GET responses read as keepalived reads them', () => {
     assert.ok(mib < 16, `live heap + array buffers grew ${mib.toFixed(1)} MiB for a 128 MiB body`);
   });
 
-  it('the memory probe sees a buffered body: a regex keeps the body (16 MiB retained)', { timeout: 60_000 }, async () => {
-    serveBig(256); // 16 MiB
-    const { r, mib } = await liveGrowth(url('/big', { regex: 'never-there', regexNoMatch: true }));
-    console.log(`# 16 MiB body with a regex: live heap + buffers grew ${mib.toFixed(1)} MiB`);
+  it('regex runs over a sliding window: a match across reads at the end of 32 MiB, live memory bounded', { timeout: 60_000 }, async () => {
+    serveBig(512, ['...needle-in-', 'the-stream...']);
+    const found = await liveGrowth(url('/big', { regex: 'needle-in-the-stream' }));
+    console.log(`# 32 MiB body with a regex: checked in ${found.ms.toFixed(0)} ms, live heap + buffers grew at most ${found.mib.toFixed(1)} MiB`);
+    assert.equal(found.r.ok, true, found.r.reason);
+    assert.ok(found.mib < 16, `live heap + array buffers grew ${found.mib.toFixed(1)} MiB for a 32 MiB body`);
+    serveBig(512, ['...needle-in-', 'the-stream...']);
+    const noMatch = await liveGrowth(url('/big', { regex: 'needle-in-the-stream', regexNoMatch: true }));
+    assert.match(noMatch.r.reason, /regex matched on \/big/);
+    serveBig(16, ['...needle-', 'elsewhere...']);
+    const missing = await liveGrowth(url('/big', { regex: 'needle-in-the-stream' }));
+    assert.match(missing.r.reason, /regex did not match on \/big/);
+  });
+
+  it('regex also sees the header, as keepalived (its first subject is the first read, header included)', async () => {
+    serveBig(1);
+    const r = await checkHttp(rec.target, httpCheck({ urls: [url('/h', { regex: 'Server: recorder/[0-9]' })] }));
     assert.equal(r.ok, true, r.reason);
-    assert.ok(mib >= 12, `a buffered 16 MiB body shows (${mib.toFixed(1)} MiB)`);
+    rec.respond = answerOk;
+    const bad = await checkHttp(rec.target, httpCheck({ urls: [url('/h', { regex: '(unclosed' })] }));
+    assert.match(bad.reason, /regex \(unclosed cannot be used/);
+  });
+
+  it('the memory probe sees memory that is kept: 16 MiB held during a check shows', async () => {
+    const held: Buffer[] = [];
+    rec.respond = (sock) => {
+      for (let i = 0; i < 16; i++) held.push(Buffer.alloc(1 << 20, i));
+      setTimeout(() => sock.end('HTTP/1.0 200 OK\r\n\r\nok'), 100);
+    };
+    const { r, mib } = await liveGrowth(url('/held'));
+    assert.equal(r.ok, true, r.reason);
+    assert.ok(mib >= 15, `16 MiB held shows as ${mib.toFixed(1)} MiB`);
+    assert.equal(held.length, 16);
   });
 });
 

@@ -1,8 +1,9 @@
 // HTTP_GET / SSL_GET as keepalived 2.2.7 runs them (check_http.c, check_ssl.c, lib/html.c; genhash
 // shares that code): a fresh TCP (or TLS) connection per url, the request written as keepalived's
 // template, the response read until the server closes the connection, then the status code, the
-// MD5 digest of the body and the regex are judged. The body is digested as it arrives, never
-// buffered (only a regex keeps the body).
+// MD5 digest of the body and the regex are judged. Nothing is buffered: the body is digested as
+// it arrives and the regex runs over a sliding window (keepalived matches each 4 KB read, keeping
+// the tail of a partial match).
 //
 // On the wire, per http_protocol (absent = 1.0):
 //   GET <path> HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: <host>\r\n\r\n                       1.0
@@ -34,6 +35,8 @@ export function httpRequestText(path: string, protocol: HttpCheck['httpProtocol'
 /** keepalived reads the response into a 4,096-byte buffer: the header must end within it */
 export const MAX_HEADER_BYTES = 4095;
 const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');
+/** bytes kept between reads for the regex: a match up to this long is found across read boundaries */
+export const REGEX_WINDOW = 4095;
 
 /**
  * The status code as keepalived reads it (extract_status_code): the word after the first space of
@@ -119,8 +122,10 @@ interface RequestPlan {
   request: string;
   /** net.connect / tls.connect options (tls.connect hands the socket ones to net.connect) */
   connect: ConnectOptions;
-  /** the TLS context could not be built: every check fails with this */
-  tlsError: Error | undefined;
+  /** the TLS context could not be built, or the regex does not compile: every check fails with this */
+  error: string | undefined;
+  /** the url's regex, compiled once */
+  regex: RegExp | undefined;
 }
 
 type ConnectOptions = ConnectionOptions & { localAddress?: string; localPort?: number };
@@ -140,10 +145,18 @@ function planFor(
   const connect: ConnectOptions = { host: target.address, port: target.port };
   if (cfg.bindto) connect.localAddress = cfg.bindto;
   if (cfg.bindPort) connect.localPort = cfg.bindPort;
-  let tlsError: Error | undefined;
+  let error: string | undefined;
+  let regex: RegExp | undefined;
+  if (url.regex !== undefined) {
+    try {
+      regex = new RegExp(url.regex);
+    } catch (e) {
+      error = `regex ${url.regex} cannot be used: ${errorReason(e)}`;
+    }
+  }
   if (cfg.type === 'SSL_GET') {
     const ctx = secureContextFor(ssl ?? NO_SSL_BLOCK);
-    if (ctx instanceof Error) tlsError = ctx;
+    if (ctx instanceof Error) error ??= ctx.message;
     else connect.secureContext = ctx;
     // keepalived never verifies the server's certificate; verify_cert (extension) does, against
     // the SSL block's ca (or the system's CAs), for the SNI name or else the address
@@ -159,7 +172,8 @@ function planFor(
     ssl,
     request: httpRequestText(url.path, cfg.httpProtocol, vhost, target),
     connect,
-    tlsError,
+    error,
+    regex,
   };
   plans.set(url, p);
   return p;
@@ -202,7 +216,9 @@ class UrlAttempt {
   /** body bytes still to digest; -1 = to the end of the connection */
   private digestLeft = -1;
   private readonly md5: Hash | undefined;
-  private readonly chunks: Buffer[] | undefined;
+  /** the regex's window: the last REGEX_WINDOW bytes seen, where a match may still begin */
+  private regexTail: Buffer | undefined;
+  private regexMatched = false;
   private readonly onAbortSignal: (() => void) | undefined;
 
   constructor(
@@ -212,7 +228,6 @@ class UrlAttempt {
     private readonly resolve: (o: UrlOutcome) => void,
   ) {
     this.md5 = url.digest !== undefined ? createHash('md5') : undefined;
-    this.chunks = url.regex !== undefined ? [] : undefined;
     this.timer = setTimeout(onTimer, plan.cfg.connectTimeout, this);
     if (signal) {
       this.onAbortSignal = () => this.abort();
@@ -276,10 +291,17 @@ class UrlAttempt {
     const head = buf.toString('latin1', 0, end + 2);
     this.status = parseStatusCode(head);
     this.digestLeft = parseContentLength(head);
-    if (end + 4 < buf.length) this.body(buf.subarray(end + 4));
+    // keepalived's first regex subject is its first buffer, the header included
+    if (this.plan.regex) this.match(buf);
+    if (end + 4 < buf.length) this.digest(buf.subarray(end + 4));
   }
 
   private body(d: Buffer): void {
+    this.digest(d);
+    if (this.plan.regex) this.match(d);
+  }
+
+  private digest(d: Buffer): void {
     if (this.md5 && this.digestLeft !== 0) {
       if (this.digestLeft < 0) this.md5.update(d);
       else {
@@ -288,7 +310,19 @@ class UrlAttempt {
         this.digestLeft -= n;
       }
     }
-    this.chunks?.push(d);
+  }
+
+  /** the regex over the window (the previous tail + this data); a match ends the matching */
+  private match(d: Buffer): void {
+    if (this.regexMatched) return;
+    const subject = this.regexTail ? Buffer.concat([this.regexTail, d]) : d;
+    if (this.plan.regex!.test(subject.toString('latin1'))) {
+      this.regexMatched = true;
+      this.regexTail = undefined;
+      return;
+    }
+    // a copy: the tail must not keep the whole read buffer alive
+    this.regexTail = Buffer.from(subject.subarray(Math.max(0, subject.length - REGEX_WINDOW)));
   }
 
   /** the server closed the connection: the response is complete */
@@ -328,9 +362,9 @@ class UrlAttempt {
       const got = this.md5.digest('hex');
       if (got !== url.digest) return { ok: false, reason: `MD5 digest error to ${url.path}: got ${got}, expected ${url.digest}` };
     }
-    if (this.chunks) {
-      const matched = new RegExp(url.regex!).test(Buffer.concat(this.chunks).toString('latin1'));
-      if (matched === (url.regexNoMatch === true)) return { ok: false, reason: `regex ${url.regexNoMatch ? 'matched' : 'did not match'} on ${url.path}` };
+    if (this.plan.regex) {
+      if (this.regexMatched === (url.regexNoMatch === true))
+        return { ok: false, reason: `regex ${url.regexNoMatch ? 'matched' : 'did not match'} on ${url.path}` };
     }
     return OK;
   }
@@ -347,7 +381,7 @@ function getOne(
 ): Promise<UrlOutcome> {
   if (signal?.aborted) return Promise.resolve({ ok: false, reason: 'aborted' });
   const plan = planFor(cfg, target, url, vhost, sni, ssl);
-  if (plan.tlsError) return Promise.resolve({ ok: false, reason: plan.tlsError.message });
+  if (plan.error) return Promise.resolve({ ok: false, reason: plan.error });
   return new Promise<UrlOutcome>((resolve) => {
     const a = new UrlAttempt(plan, url, signal, resolve);
     try {
