@@ -336,7 +336,7 @@ describe('HTTP_GET responses read as keepalived reads them', () => {
     assert.equal(r.ok, true, r.reason);
     rec.respond = answerOk;
     const bad = await checkHttp(rec.target, httpCheck({ urls: [url('/h', { regex: '(unclosed' })] }));
-    assert.match(bad.reason, /regex \(unclosed cannot be used/);
+    assert.match(bad.reason, /regex \(unclosed \(test\.conf:1\) cannot be used: .*Unterminated group/);
   });
 
   it('the memory probe sees memory that is kept: 16 MiB held during a check shows', async () => {

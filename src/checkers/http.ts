@@ -151,7 +151,7 @@ function planFor(
     try {
       regex = new RegExp(url.regex);
     } catch (e) {
-      error = `regex ${url.regex} cannot be used: ${errorReason(e)}`;
+      error = `regex ${url.regex} (${url.loc.file}:${url.loc.line}) cannot be used: ${errorReason(e)}`;
     }
   }
   if (cfg.type === 'SSL_GET') {
