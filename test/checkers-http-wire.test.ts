@@ -469,7 +469,7 @@ describe('SSL_GET: SNI, client certificate and verify_cert', () => {
     assert.equal(addr.ok, false);
   });
 
-  it('through the engine: a keepalived.conf with the SSL block, real server and virtual server virtualhosts reaches the wire', {
+  it('through the engine: a keepalived.conf with the SSL block, real server and virtual server virtualhosts reaches the wire, and a reload changes them', {
     timeout: 30_000,
   }, async () => {
     const plain = await new Recorder('127.0.0.25').listen();
@@ -540,6 +540,23 @@ virtual_server 10.255.0.9 80 {
       // alpha: a real server joins its pool only once its check passed
       const pools = () => backend.current().services.map((svc) => svc.destinations.length);
       await waitFor('both real servers in their pools', () => pools().join() === '1,1', 5000);
+      // reload with another client certificate and real server virtualhost: the next checks use them
+      writeFileSync(
+        file,
+        readFileSync(file, 'utf8')
+          .replace(`certificate ${files.clientCert}`, `certificate ${files.rogueCert}`)
+          .replace(`key ${files.clientKeyEnc}`, `key ${files.rogueKey}`)
+          .replace('password s3cret\n', '')
+          .replace('virtualhost real.example.test', 'virtualhost reloaded.example.test'),
+      );
+      const reloaded = loadConfig(file, { checkInterfaces: false });
+      rec.seen = [];
+      await engine.reload(reloaded.config);
+      // (a check already in flight when the reload came may still show the old settings)
+      const fresh = () => rec.seen.find((x) => x.clientCert === 'rs.example.test');
+      await waitFor('a check with the new client certificate', () => fresh() !== undefined, 5000);
+      assert.match(fresh()!.request, /Host: reloaded\.example\.test\r\n/);
+      assert.equal(fresh()!.sni, 'vs.example.test');
     } finally {
       await engine.stop({ release: true });
       await plain.stop();
