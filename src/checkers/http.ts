@@ -245,7 +245,10 @@ class UrlAttempt {
     s.on('data', (d: Buffer) => this.onData(d));
     s.on('end', () => this.onEnd());
     s.on('error', (e: Error) => this.onError(e));
-    s.on('close', () => this.onError(new Error('connection closed')));
+    s.on('close', () => {
+      // normally after 'end' or 'error' (finished): no Error is built then
+      if (!this.finished) this.onError(new Error('connection closed'));
+    });
   }
 
   abort(): void {

@@ -47,7 +47,7 @@ export function pass(reason: string, started: bigint, weight?: number): CheckRes
   return weight === undefined ? { ok: true, reason, latencyMs: elapsed(started) } : { ok: true, reason, latencyMs: elapsed(started), weight };
 }
 
-/** An error from a socket/undici call, as a short reason. */
+/** An error from a socket call, as a short reason. */
 export function errorReason(e: unknown): string {
   if (e && typeof e === 'object') {
     const err = e as { code?: string; message?: string; cause?: unknown };
