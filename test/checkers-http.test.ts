@@ -126,30 +126,44 @@ describe('HTTP_GET', () => {
   });
 
   it('uses a fresh connection per check: a server that dies between checks is seen dead', async () => {
-    // a keep-alive HTTP responder that never closes its connections; closing the listener leaves
-    // any old connection open and answering, so only a reused connection could still pass
-    const sockets = new Set<Socket>();
+    // a responder that answers and closes (as an HTTP/1.0 server does); its old connections are
+    // gone, so only a new connection can tell whether the server still listens
     let connections = 0;
     const server = createNetServer((sock) => {
       connections++;
-      sockets.add(sock);
-      sock.on('close', () => sockets.delete(sock));
       sock.on('error', () => undefined);
-      sock.on('data', () => sock.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\nKeep-Alive: timeout=60\r\n\r\nok'));
+      sock.on('data', () => sock.end('HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok'));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.4', () => r()));
     const port = (server.address() as { port: number }).port;
-    const cfg = httpCheck({ httpProtocol: '1.1K' });
+    const cfg = httpCheck({ httpProtocol: '1.1' });
     const t = { address: '127.0.0.4', port, family: 4 as const };
     assert.equal((await checkHttp(t, cfg)).ok, true);
     assert.equal((await checkHttp(t, cfg)).ok, true);
     assert.equal(connections, 2, 'each check opened its own connection');
-    await new Promise<void>((r) => server.close(() => r())); // waits for nothing: stops listening
-    // (server.close callback fires once all connections end; do not wait for it)
+    await new Promise<void>((r) => server.close(() => r()));
     const r = await checkHttp(t, cfg);
-    for (const s of sockets) s.destroy();
     assert.equal(r.ok, false, 'the dead server is reported down');
     assert.match(r.reason, /ECONNREFUSED/);
+  });
+
+  it('reads until the server closes, as keepalived: a server keeping the connection open fails on the read timeout', async () => {
+    const sockets = new Set<Socket>();
+    const server = createNetServer((sock) => {
+      sockets.add(sock);
+      sock.on('error', () => undefined);
+      sock.on('data', () => sock.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok'));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.4', () => r()));
+    const port = (server.address() as { port: number }).port;
+    const t0 = Date.now();
+    const r = await checkHttp({ address: '127.0.0.4', port, family: 4 }, httpCheck({ httpProtocol: '1.1', connectTimeout: 300 }));
+    const took = Date.now() - t0;
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((res) => server.close(() => res()));
+    assert.equal(r.ok, false);
+    assert.match(r.reason, /timeout reading/);
+    assert.ok(took >= 290 && took < 1500, `took ${took} ms`);
   });
 });
 
@@ -197,7 +211,7 @@ describe('SSL_GET', () => {
     const base = { type: 'SSL_GET' as const, urls: [{ path: '/', statusCodes: [], digest, loc }] };
     const plain = await checkHttp(t, httpCheck({ ...base }));
     const sni = await checkHttp(t, httpCheck({ ...base, enableSni: true, virtualhost: 'rs.example.test' }));
-    const verified = await checkHttp(t, httpCheck({ ...base, verifyCert: true }));
+    const verified = await checkHttp(t, httpCheck({ ...base }), undefined, undefined, undefined, { verifyCert: true, loc });
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
     assert.equal(plain.ok, true, plain.reason);

@@ -161,6 +161,53 @@ const MISTAKES: Mistake[] = [
   ],
 ];
 
+/** HTTP_GET / SSL_GET settings (a list of their own, so that the pairs of MISTAKES stay as they were) */
+const HTTP_CASES: [string, (p: Parts) => void][] = [
+  [
+    'http_protocol 1.0c, 1.1K and 0.9; real server virtualhost',
+    (p) =>
+      (p.rs = [
+        'virtualhost rs.example',
+        'HTTP_GET {',
+        '    http_protocol 1.0c',
+        '    url {',
+        '        path /',
+        '    }',
+        '}',
+        'SSL_GET {',
+        '    http_protocol 1.1K',
+        '    enable_sni',
+        '    url {',
+        '        path /',
+        '    }',
+        '}',
+        'HTTP_GET {',
+        '    http_protocol 0.9',
+        '    url {',
+        '        path /',
+        '    }',
+        '}',
+      ]),
+  ],
+  [
+    'SSL block: missing and repeated settings, unknown keyword, a second block',
+    (p) =>
+      p.extraRoot.push(
+        'SSL {',
+        '    password',
+        '    ca /tmp/a.pem',
+        '    ca /tmp/b.pem',
+        '    certificate /tmp/c.pem',
+        '    key /tmp/k.pem',
+        '    ssl_unknown x',
+        '}',
+        'SSL {',
+        '    key /tmp/k2.pem',
+        '}',
+      ),
+  ],
+];
+
 /** deterministic pseudo-random pairs of mistakes (mulberry32) */
 function pairs(n: number, seed: number): [number, number][] {
   let s = seed >>> 0;
@@ -189,6 +236,11 @@ describe('differential: keepalived -t and tskeepalived -t agree', { skip }, () =
 
   const cases: [string, Parts][] = [['valid config', base()]];
   for (const [name, apply] of MISTAKES) {
+    const p = base();
+    apply(p);
+    cases.push([name, p]);
+  }
+  for (const [name, apply] of HTTP_CASES) {
     const p = base();
     apply(p);
     cases.push([name, p]);

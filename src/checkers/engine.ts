@@ -10,7 +10,7 @@ import { chooseBackend, createBackend } from '../lb/factory.js';
 import { runScript } from '../util/run-script.js';
 import { scriptSecurityProblem } from '../config/script-security.js';
 import { tuneHeapForCheckers } from './heap-tuning.js';
-import { closeHttpDispatchers } from './http.js';
+import { abortHttpChecks } from './http.js';
 import { checkersKey, realServerId, settingsKey, virtualServerId } from '../config/reload-identity.js';
 import { type RealServerHealth, initialQuorum, liveWeight, nextQuorum, poolDestinations } from './pool.js';
 import { type CheckEnv, isSchedulable, runCheck } from './run-check.js';
@@ -258,7 +258,7 @@ export class CheckersEngine implements Engine {
       }
     }
     this.vss.clear();
-    await closeHttpDispatchers();
+    await abortHttpChecks();
   }
 
   // ------------------------------------------------------------------ building
@@ -279,6 +279,7 @@ export class CheckersEngine implements Engine {
       scriptUser: config.global.scriptUser,
       scriptGroup: config.global.scriptGroup,
       trackFiles: new Map(config.trackFiles.map((t) => [t.name, { file: t.file, weight: t.weight, weightReverse: t.weightReverse }])),
+      ssl: config.ssl,
     };
   }
 

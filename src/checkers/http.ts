@@ -1,10 +1,22 @@
-// HTTP_GET / SSL_GET: GET every configured url on a fresh connection (never a kept-alive socket,
-// so a dead server cannot hide behind an old connection), check the status code against the
-// configured codes (default any 2xx, as keepalived), optionally the MD5 digest of the body (the
-// genhash value) and a regex on the body.
+// HTTP_GET / SSL_GET as keepalived 2.2.7 runs them (check_http.c, check_ssl.c, lib/html.c; genhash
+// shares that code): a fresh TCP (or TLS) connection per url, the request written as keepalived's
+// template, the response read until the server closes the connection, then the status code, the
+// MD5 digest of the body and the regex are judged. Nothing is buffered: the body is digested as
+// it arrives and the regex runs over a sliding window (keepalived matches each 4 KB read, keeping
+// the tail of a partial match).
+//
+// On the wire, per http_protocol (absent = 1.0):
+//   GET <path> HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: <host>\r\n\r\n                       1.0
+//   GET <path> HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\nHost: <host>\r\n\r\n  1.0C
+//   GET <path> HTTP/1.1\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\nHost: <host>\r\n\r\n  1.1
+// <host> is the virtualhost (url > checker > real server > virtual server), else ADDR:PORT of the
+// connection ([ADDR]:PORT for IPv6). SNI (SSL_GET with enable_sni) is the url's, the checker's or the
+// virtual server's virtualhost: keepalived does not use the real server's there.
 import { createHash, type Hash } from 'node:crypto';
-import { Agent, type Dispatcher } from 'undici';
-import type { HttpCheck, HttpUrl } from '../config/model.js';
+import { readFileSync } from 'node:fs';
+import { connect as netConnect, type Socket } from 'node:net';
+import { type ConnectionOptions, createSecureContext, type SecureContext, connect as tlsConnect } from 'node:tls';
+import type { HttpCheck, HttpUrl, SslSettings } from '../config/model.js';
 import { type CheckResult, type CheckTarget, errorReason, fail, pass } from './types.js';
 
 export function statusAccepted(url: HttpUrl, status: number): boolean {
@@ -12,8 +24,159 @@ export function statusAccepted(url: HttpUrl, status: number): boolean {
   return url.statusCodes.some((r) => status >= r.from && status <= r.to);
 }
 
-function hostPort(address: string, family: number, port: number): string {
-  return family === 6 || address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+/** The request keepalived 2.2.7 writes for one url (its request_template), as latin1 text. */
+export function httpRequestText(path: string, protocol: HttpCheck['httpProtocol'], vhost: string | undefined, target: CheckTarget): string {
+  const version = protocol === '1.1' ? '1.1' : '1.0';
+  const connection = protocol === '1.0C' || protocol === '1.1' ? 'Connection: close\r\n' : '';
+  const host = vhost ?? (target.family === 6 ? `[${target.address}]:${target.port}` : `${target.address}:${target.port}`);
+  return `GET ${path} HTTP/${version}\r\nUser-Agent: KeepAliveClient\r\n${connection}Host: ${host}\r\n\r\n`;
+}
+
+/** keepalived reads the response into a 4,096-byte buffer: the header must end within it */
+export const MAX_HEADER_BYTES = 4095;
+const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');
+/** bytes kept between reads for the regex: a match up to this long is found across read boundaries */
+export const REGEX_WINDOW = 4095;
+
+/**
+ * The status code as keepalived reads it (extract_status_code): the word after the first space of
+ * the status line, exactly three digits followed by a space; anything else is 0 (a failure).
+ */
+export function parseStatusCode(head: string): number {
+  let i = 0;
+  while (i < head.length && head[i] !== ' ' && head[i] !== '\r') i++;
+  if (head[i] !== ' ') return 0;
+  i++;
+  if (i + 3 >= head.length || head[i + 3] !== ' ') return 0;
+  let code = 0;
+  for (let k = i; k < i + 3; k++) {
+    const d = head.charCodeAt(k) - 48;
+    if (d < 0 || d > 9) return 0;
+    code = code * 10 + d;
+  }
+  return code;
+}
+
+/**
+ * The body length announced by the header as keepalived reads it (extract_content_length): the
+ * first "Content-Length:" (case as written), a decimal number ending the line; else -1 (read to the
+ * end of the connection). The digest covers at most that many body bytes.
+ */
+export function parseContentLength(head: string): number {
+  const at = head.indexOf('Content-Length:');
+  if (at < 0) return -1;
+  const m = /^[ \t]*(\d+)(?:\r|\n|$)/.exec(head.slice(at + 15, at + 15 + 40));
+  return m ? Number(m[1]) : -1;
+}
+
+// ------------------------------------------------------------------ TLS context
+
+/** One TLS client context per SSL block (keepalived's single SSL_CTX), built on the first SSL_GET. */
+const tlsContexts = new WeakMap<SslSettings, SecureContext | Error>();
+const NO_SSL_BLOCK: SslSettings = { loc: { file: '', line: 0 } };
+
+function secureContextFor(ssl: SslSettings): SecureContext | Error {
+  let c = tlsContexts.get(ssl);
+  if (c === undefined) {
+    try {
+      const read = (f: string | undefined, what: string): Buffer | undefined => {
+        if (f === undefined) return undefined;
+        try {
+          return readFileSync(f);
+        } catch (e) {
+          throw new Error(`SSL error: cannot load ${what} file ${f} (${(e as NodeJS.ErrnoException).code ?? errorReason(e)})`);
+        }
+      };
+      const cert = read(ssl.certificate, 'certificate');
+      const key = read(ssl.key, 'key');
+      const ca = read(ssl.ca, 'CA');
+      c = createSecureContext({
+        ...(cert ? { cert } : {}),
+        ...(key ? { key } : {}),
+        ...(ssl.password !== undefined ? { passphrase: ssl.password } : {}),
+        // the CA file counts only when verification is on (keepalived loads it and never verifies)
+        ...(ca && ssl.verifyCert ? { ca } : {}),
+      });
+    } catch (e) {
+      c = e instanceof Error && e.message.startsWith('SSL error') ? e : new Error(`SSL error: ${errorReason(e)}`);
+    }
+    tlsContexts.set(ssl, c);
+  }
+  return c;
+}
+
+// ------------------------------------------------------------------ one url
+
+/**
+ * What one url of one checker needs on every check, computed on its first check and kept (the hot
+ * path then builds no request text and no options): recomputed when the checker, target, virtual
+ * hosts or SSL settings differ.
+ */
+interface RequestPlan {
+  cfg: HttpCheck;
+  address: string;
+  port: number;
+  vhost: string | undefined;
+  sni: string | undefined;
+  ssl: SslSettings | undefined;
+  request: string;
+  /** net.connect / tls.connect options (tls.connect hands the socket ones to net.connect) */
+  connect: ConnectOptions;
+  /** the TLS context could not be built, or the regex does not compile: every check fails with this */
+  error: string | undefined;
+  /** the url's regex, compiled once */
+  regex: RegExp | undefined;
+}
+
+type ConnectOptions = ConnectionOptions & { localAddress?: string; localPort?: number };
+
+const plans = new WeakMap<HttpUrl, RequestPlan>();
+
+function planFor(
+  cfg: HttpCheck,
+  target: CheckTarget,
+  url: HttpUrl,
+  vhost: string | undefined,
+  sni: string | undefined,
+  ssl: SslSettings | undefined,
+): RequestPlan {
+  let p = plans.get(url);
+  if (p && p.cfg === cfg && p.address === target.address && p.port === target.port && p.vhost === vhost && p.sni === sni && p.ssl === ssl) return p;
+  const connect: ConnectOptions = { host: target.address, port: target.port };
+  if (cfg.bindto) connect.localAddress = cfg.bindto;
+  if (cfg.bindPort) connect.localPort = cfg.bindPort;
+  let error: string | undefined;
+  let regex: RegExp | undefined;
+  if (url.regex !== undefined) {
+    try {
+      regex = new RegExp(url.regex);
+    } catch (e) {
+      error = `regex ${url.regex} (${url.loc.file}:${url.loc.line}) cannot be used: ${errorReason(e)}`;
+    }
+  }
+  if (cfg.type === 'SSL_GET') {
+    const ctx = secureContextFor(ssl ?? NO_SSL_BLOCK);
+    if (ctx instanceof Error) error ??= ctx.message;
+    else connect.secureContext = ctx;
+    // keepalived never verifies the server's certificate; verify_cert (extension) does, against
+    // the SSL block's ca (or the system's CAs), for the SNI name or else the address
+    connect.rejectUnauthorized = ssl?.verifyCert === true;
+    if (sni !== undefined) connect.servername = sni;
+  }
+  p = {
+    cfg,
+    address: target.address,
+    port: target.port,
+    vhost,
+    sni,
+    ssl,
+    request: httpRequestText(url.path, cfg.httpProtocol, vhost, target),
+    connect,
+    error,
+    regex,
+  };
+  plans.set(url, p);
+  return p;
 }
 
 interface UrlOutcome {
@@ -21,237 +184,243 @@ interface UrlOutcome {
   reason: string;
 }
 
-/**
- * Dispatchers shared by checks with the same connection settings. Every request is sent with
- * "Connection: close" and reset, so undici opens a new connection for each check and closes it after
- * the response: no keep-alive socket can make a dead server look alive, while the dispatcher objects
- * (and their connector) are built once, not per check.
- */
-const dispatchers = new Map<string, Agent>();
-/** bumped when the dispatchers are closed: per-checker cached entries of an older generation are stale */
-let generation = 0;
+const OK: UrlOutcome = { ok: true, reason: '' };
 
-function dispatcherFor(cfg: HttpCheck, tls: boolean, vhost: string | undefined): Agent {
-  const servername = tls && cfg.enableSni && vhost ? vhost : undefined;
-  const key = JSON.stringify([tls, cfg.bindto, cfg.bindPort, cfg.connectTimeout, tls && cfg.verifyCert === true, servername]);
-  let d = dispatchers.get(key);
-  if (!d) {
-    d = new Agent({
-      pipelining: 1,
-      keepAliveTimeout: 1,
-      headersTimeout: cfg.connectTimeout,
-      bodyTimeout: cfg.connectTimeout,
-      ...(cfg.bindto ? { localAddress: cfg.bindto } : {}),
-      connect: {
-        timeout: cfg.connectTimeout,
-        ...(cfg.bindPort ? { localPort: cfg.bindPort } : {}),
-        ...(tls ? { rejectUnauthorized: cfg.verifyCert === true, ...(servername ? { servername } : {}) } : {}),
-      },
-    });
-    dispatchers.set(key, d);
-  }
-  return d;
+/** attempts in flight, so that the engine's stop can end them */
+const live = new Set<UrlAttempt>();
+
+/** End every HTTP check in flight (engine stop): each resolves as aborted. */
+export async function abortHttpChecks(): Promise<void> {
+  for (const a of [...live]) a.abort();
 }
 
-/** Close the shared dispatchers (engine stop); they are rebuilt on the next check. */
-export async function closeHttpDispatchers(): Promise<void> {
-  generation++;
-  const all = [...dispatchers.values()];
-  dispatchers.clear();
-  await Promise.all(all.map((d) => d.destroy().catch(() => undefined)));
+function onTimer(a: UrlAttempt): void {
+  a.timeout();
 }
 
 /**
- * What one url of one checker needs on every check, computed on its first check and kept (the hot
- * path then allocates no strings, no headers and no dispatcher key): the dispatcher, the origin and
- * the request options. Recomputed when the target, virtual host or dispatcher generation differ.
+ * One GET on its own connection. Timeouts as keepalived's: connect (with the TLS handshake) within
+ * connect_timeout; then the response: for HTTP each read within connect_timeout of the previous
+ * one (a body that keeps flowing is read to its end), for HTTPS the whole response within
+ * connect_timeout of the request (keepalived's SSL reader carries the remaining time over).
  */
-interface RequestPlan {
-  /** the checker the plan was made for (a url object normally belongs to one checker) */
-  cfg: HttpCheck;
-  generation: number;
-  address: string;
-  port: number;
-  vhost: string | undefined;
-  dispatcher: Agent;
-  opts: Dispatcher.DispatchOptions;
-}
-
-const plans = new WeakMap<HttpUrl, RequestPlan>();
-
-function planFor(cfg: HttpCheck, target: CheckTarget, url: HttpUrl, vhost: string | undefined): RequestPlan {
-  let p = plans.get(url);
-  if (p && p.cfg === cfg && p.generation === generation && p.address === target.address && p.port === target.port && p.vhost === vhost) return p;
-  const tls = cfg.type === 'SSL_GET';
-  const hp = hostPort(target.address, target.family, target.port);
-  p = {
-    cfg,
-    generation,
-    address: target.address,
-    port: target.port,
-    vhost,
-    dispatcher: dispatcherFor(cfg, tls, vhost),
-    opts: {
-      origin: `${tls ? 'https' : 'http'}://${hp}`,
-      method: 'GET',
-      path: url.path,
-      // keepalived's http_protocol variants only change the request line; we always close
-      headers: ['host', vhost ?? hp, 'user-agent', 'KeepAliveClient', 'connection', 'close'],
-      reset: true,
-    },
-  };
-  plans.set(url, p);
-  return p;
-}
-
-function onDeadline(a: UrlAttempt): void {
-  a.deadlineReached();
-}
-
-/**
- * One GET, driven through undici's dispatch handler interface: the response body is consumed as
- * it arrives (digest / regex when configured) with no stream, iterator or promise per chunk. One
- * deadline covers connect + request + body (undici's own per-phase timeouts use a coarse 0.5-1 s
- * clock, too imprecise for short connect_timeouts; they remain as a backstop).
- */
-class UrlAttempt implements Dispatcher.DispatchHandler {
-  private status = 0;
-  private abortFn: ((err: Error) => void) | undefined;
-  private timedOut = false;
-  private externallyAborted = false;
-  private finished = false;
+class UrlAttempt {
+  private sock: Socket | undefined;
   private readonly timer: NodeJS.Timeout;
+  private connected = false;
+  private finished = false;
+  /** header bytes received so far while the header end is not seen */
+  private pending: Buffer | undefined;
+  private extracted = false;
+  private status = 0;
+  /** body bytes still to digest; -1 = to the end of the connection */
+  private digestLeft = -1;
   private readonly md5: Hash | undefined;
-  private readonly chunks: Buffer[] | undefined;
-  private readonly signal: AbortSignal | undefined;
-  private readonly onAbort: (() => void) | undefined;
+  /** the regex's window: the last REGEX_WINDOW bytes seen, where a match may still begin */
+  private regexTail: Buffer | undefined;
+  private regexMatched = false;
+  private readonly onAbortSignal: (() => void) | undefined;
 
   constructor(
-    private readonly cfg: HttpCheck,
+    private readonly plan: RequestPlan,
     private readonly url: HttpUrl,
-    signal: AbortSignal | undefined,
+    private readonly signal: AbortSignal | undefined,
     private readonly resolve: (o: UrlOutcome) => void,
   ) {
     this.md5 = url.digest !== undefined ? createHash('md5') : undefined;
-    this.chunks = url.regex !== undefined ? [] : undefined;
-    this.timer = setTimeout(onDeadline, cfg.connectTimeout, this);
+    this.timer = setTimeout(onTimer, plan.cfg.connectTimeout, this);
     if (signal) {
-      this.signal = signal;
-      this.onAbort = () => {
-        this.externallyAborted = true;
-        this.abortFn?.(new Error('aborted'));
-      };
-      signal.addEventListener('abort', this.onAbort, { once: true });
+      this.onAbortSignal = () => this.abort();
+      signal.addEventListener('abort', this.onAbortSignal, { once: true });
     }
   }
 
-  deadlineReached(): void {
+  start(): void {
+    live.add(this);
+    const tls = this.plan.cfg.type === 'SSL_GET';
+    const s = tls
+      ? tlsConnect(this.plan.connect, () => this.onConnected())
+      : netConnect(this.plan.connect as Parameters<typeof netConnect>[0], () => this.onConnected());
+    this.sock = s;
+    s.on('data', (d: Buffer) => this.onData(d));
+    s.on('end', () => this.onEnd());
+    s.on('error', (e: Error) => this.onError(e));
+    s.on('close', () => {
+      // normally after 'end' or 'error' (finished): no Error is built then
+      if (!this.finished) this.onError(new Error('connection closed'));
+    });
+  }
+
+  abort(): void {
+    this.finish({ ok: false, reason: 'aborted' });
+  }
+
+  timeout(): void {
+    const ms = this.plan.cfg.connectTimeout;
+    const path = this.url.path;
+    this.finish({
+      ok: false,
+      reason: this.connected ? `timeout reading the response to ${path} after ${ms} ms` : `timeout connecting for ${path} after ${ms} ms`,
+    });
+  }
+
+  private onConnected(): void {
     if (this.finished) return;
-    this.timedOut = true;
-    if (this.abortFn) this.abortFn(new Error('deadline'));
-    // not connected yet (SYNs unanswered): undici hands out the abort only once connected, and its
-    // own connect timer runs on a coarse clock (up to a second late), so the verdict is given now;
-    // undici's connect timeout still closes the pending socket, and onConnect aborts the request if
-    // the connection completes after all
-    else this.finish(new Error('deadline'));
+    this.connected = true;
+    this.timer.refresh();
+    this.sock!.write(this.plan.request, 'latin1');
   }
 
-  // ---- undici DispatchHandler (legacy callbacks, which undici runs without a wrapper)
+  private onData(d: Buffer): void {
+    if (this.finished) return;
+    if (this.plan.cfg.type === 'HTTP_GET') this.timer.refresh();
+    if (this.extracted) {
+      this.body(d);
+      return;
+    }
+    // the header: keepalived looks for its end in the first 4,095 bytes only
+    const buf = this.pending ? Buffer.concat([this.pending, d]) : d;
+    const end = buf.indexOf(HEADER_END);
+    if (end < 0 || end + 4 > MAX_HEADER_BYTES) {
+      if (buf.length >= MAX_HEADER_BYTES) {
+        this.finish({ ok: false, reason: `no response header end within ${MAX_HEADER_BYTES} bytes from ${this.url.path}` });
+        return;
+      }
+      this.pending = buf === d ? Buffer.from(d) : buf;
+      return;
+    }
+    this.pending = undefined;
+    this.extracted = true;
+    const head = buf.toString('latin1', 0, end + 2);
+    this.status = parseStatusCode(head);
+    this.digestLeft = parseContentLength(head);
+    // keepalived's first regex subject is its first buffer, the header included
+    if (this.plan.regex) this.match(buf);
+    if (end + 4 < buf.length) this.digest(buf.subarray(end + 4));
+  }
 
-  onConnect(abort: (err?: Error) => void): void {
-    this.abortFn = abort;
-    if (this.timedOut) abort(new Error('deadline'));
-    else if (this.externallyAborted || this.signal?.aborted) {
-      this.externallyAborted = true;
-      abort(new Error('aborted'));
+  private body(d: Buffer): void {
+    this.digest(d);
+    if (this.plan.regex) this.match(d);
+  }
+
+  private digest(d: Buffer): void {
+    if (this.md5 && this.digestLeft !== 0) {
+      if (this.digestLeft < 0) this.md5.update(d);
+      else {
+        const n = Math.min(this.digestLeft, d.length);
+        this.md5.update(n === d.length ? d : d.subarray(0, n));
+        this.digestLeft -= n;
+      }
     }
   }
 
-  onHeaders(statusCode: number): boolean {
-    this.status = statusCode;
-    return true;
+  /** the regex over the window (the previous tail + this data); a match ends the matching */
+  private match(d: Buffer): void {
+    if (this.regexMatched) return;
+    const subject = this.regexTail ? Buffer.concat([this.regexTail, d]) : d;
+    if (this.plan.regex!.test(subject.toString('latin1'))) {
+      this.regexMatched = true;
+      this.regexTail = undefined;
+      return;
+    }
+    // a copy: the tail must not keep the whole read buffer alive
+    this.regexTail = Buffer.from(subject.subarray(Math.max(0, subject.length - REGEX_WINDOW)));
   }
 
-  onData(chunk: Buffer): boolean {
-    // the whole body is read (as keepalived does) even when only the status matters: a server that
-    // stalls in the body fails on the deadline
-    this.md5?.update(chunk);
-    this.chunks?.push(chunk);
-    return true;
+  /** the server closed the connection: the response is complete */
+  private onEnd(): void {
+    if (this.finished) return;
+    this.finish(this.verdict());
   }
 
-  onComplete(): void {
-    if (this.timedOut) this.finish(new Error('deadline'));
-    else this.finish(undefined);
+  private onError(e: Error): void {
+    if (this.finished) return;
+    const path = this.url.path;
+    if (!this.connected) {
+      const what = this.plan.cfg.type === 'SSL_GET' ? ' (connect/SSL handshake)' : '';
+      this.finish({ ok: false, reason: `${errorReason(e)}${what} on ${path}` });
+      return;
+    }
+    // keepalived's SSL reader judges what it has on any read error; its HTTP reader fails
+    if (this.plan.cfg.type === 'SSL_GET' && this.extracted) this.finish(this.verdict());
+    else this.finish({ ok: false, reason: `read error: ${errorReason(e)} on ${path}` });
   }
 
-  onError(err: Error): void {
-    this.finish(err);
-  }
-
-  private finish(err: Error | undefined): void {
+  private finish(o: UrlOutcome): void {
     if (this.finished) return;
     this.finished = true;
     clearTimeout(this.timer);
-    if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
-    this.resolve(err === undefined ? this.verdict() : this.failure(err));
+    live.delete(this);
+    if (this.onAbortSignal) this.signal!.removeEventListener('abort', this.onAbortSignal);
+    this.sock?.destroy();
+    this.resolve(o);
   }
 
   private verdict(): UrlOutcome {
     const url = this.url;
+    if (!this.extracted) return { ok: false, reason: `no data received from ${url.path}` };
     if (!statusAccepted(url, this.status)) return { ok: false, reason: `HTTP status code error to ${url.path}: ${this.status}` };
     if (this.md5) {
       const got = this.md5.digest('hex');
-      if (got !== url.digest!.toLowerCase()) return { ok: false, reason: `MD5 digest error to ${url.path}: got ${got}, expected ${url.digest}` };
+      if (got !== url.digest) return { ok: false, reason: `MD5 digest error to ${url.path}: got ${got}, expected ${url.digest}` };
     }
-    if (this.chunks) {
-      const matched = new RegExp(url.regex!).test(Buffer.concat(this.chunks).toString('latin1'));
-      if (matched === (url.regexNoMatch === true)) return { ok: false, reason: `regex ${url.regexNoMatch ? 'matched' : 'did not match'} on ${url.path}` };
+    if (this.plan.regex) {
+      if (this.regexMatched === (url.regexNoMatch === true))
+        return { ok: false, reason: `regex ${url.regexNoMatch ? 'matched' : 'did not match'} on ${url.path}` };
     }
     return OK;
   }
-
-  private failure(e: Error): UrlOutcome {
-    const path = this.url.path;
-    if (this.timedOut) return { ok: false, reason: `timeout on ${path} after ${this.cfg.connectTimeout} ms` };
-    if (this.externallyAborted || this.signal?.aborted) return { ok: false, reason: 'aborted' };
-    const code = (e as { code?: string }).code ?? '';
-    if (TIMEOUT_CODES.has(code)) return { ok: false, reason: `timeout (${TIMEOUT_CODES.get(code)}) on ${path} after ${this.cfg.connectTimeout} ms` };
-    return { ok: false, reason: `${errorReason(e)} on ${path}` };
-  }
 }
 
-const OK: UrlOutcome = { ok: true, reason: '' };
-
-function getOne(cfg: HttpCheck, target: CheckTarget, url: HttpUrl, vhost: string | undefined, signal: AbortSignal | undefined): Promise<UrlOutcome> {
+function getOne(
+  cfg: HttpCheck,
+  target: CheckTarget,
+  url: HttpUrl,
+  vhost: string | undefined,
+  sni: string | undefined,
+  ssl: SslSettings | undefined,
+  signal: AbortSignal | undefined,
+): Promise<UrlOutcome> {
+  if (signal?.aborted) return Promise.resolve({ ok: false, reason: 'aborted' });
+  const plan = planFor(cfg, target, url, vhost, sni, ssl);
+  if (plan.error) return Promise.resolve({ ok: false, reason: plan.error });
   return new Promise<UrlOutcome>((resolve) => {
-    const attempt = new UrlAttempt(cfg, url, signal, resolve);
+    const a = new UrlAttempt(plan, url, signal, resolve);
     try {
-      const plan = planFor(cfg, target, url, vhost);
-      plan.dispatcher.dispatch(plan.opts, attempt);
+      a.start();
     } catch (e) {
-      // invalid options (e.g. a path undici refuses) or a destroyed dispatcher
-      attempt.onError(e as Error);
+      // invalid options (e.g. a bind address of the wrong family)
+      a.abort();
+      resolve({ ok: false, reason: `${errorReason(e)} on ${url.path}` });
     }
   });
 }
 
-const TIMEOUT_CODES = new Map([
-  ['UND_ERR_CONNECT_TIMEOUT', 'connect'],
-  ['UND_ERR_HEADERS_TIMEOUT', 'headers'],
-  ['UND_ERR_BODY_TIMEOUT', 'body'],
-]);
-
 const PASS_REASONS = ['0 url(s) ok', '1 url(s) ok', '2 url(s) ok', '3 url(s) ok', '4 url(s) ok'];
 
-export async function checkHttp(target: CheckTarget, cfg: HttpCheck, signal?: AbortSignal, defaultVirtualhost?: string): Promise<CheckResult> {
+/**
+ * Every url of the checker, one after the other, each on its own connection.
+ * @param vsVirtualhost the virtual server's virtualhost
+ * @param rsVirtualhost the real server's virtualhost (Host header only, as keepalived)
+ * @param ssl the root SSL block (SSL_GET's client certificate, verify_cert)
+ */
+export async function checkHttp(
+  target: CheckTarget,
+  cfg: HttpCheck,
+  signal?: AbortSignal,
+  vsVirtualhost?: string,
+  rsVirtualhost?: string,
+  ssl?: SslSettings,
+): Promise<CheckResult> {
   const started = process.hrtime.bigint();
   const urls = cfg.urls;
   if (urls.length === 0) return fail('no url configured', started);
   for (let i = 0; i < urls.length; i++) {
     const url = urls[i];
-    const vhost = url.virtualhost ?? cfg.virtualhost ?? defaultVirtualhost;
-    const r = await getOne(cfg, target, url, vhost, signal);
+    const vhost = url.virtualhost ?? cfg.virtualhost ?? rsVirtualhost ?? vsVirtualhost;
+    const sni = cfg.type === 'SSL_GET' && cfg.enableSni ? (url.virtualhost ?? cfg.virtualhost ?? vsVirtualhost) : undefined;
+    const r = await getOne(cfg, target, url, vhost, sni, ssl, signal);
     if (!r.ok) return fail(r.reason, started);
   }
   return pass(PASS_REASONS[urls.length] ?? `${urls.length} url(s) ok`, started);

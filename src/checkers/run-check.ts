@@ -42,9 +42,9 @@ export function runCheck(
   switch (c.type) {
     case 'HTTP_GET':
     case 'SSL_GET':
-      // no per-check abort signal: the deadline bounds a check, and the engine's stop destroys
-      // the shared dispatchers (listening for aborts costs more than the rest of the check)
-      return checkHttp(checkTarget(rs, c), c, undefined, virtualhost);
+      // no per-check abort signal: the deadline bounds a check, and the engine's stop ends the
+      // checks in flight (abortHttpChecks; listening for aborts costs more than the rest of the check)
+      return checkHttp(checkTarget(rs, c), c, undefined, virtualhost, rs.virtualhost, env.ssl);
     case 'TCP_CHECK':
       return checkTcp(checkTarget(rs, c), c, signal);
     case 'SMTP_CHECK':

@@ -1,5 +1,5 @@
 // Common shape of every health checker: one attempt against one target, the outcome as a value.
-import type { Family } from '../config/model.js';
+import type { Family, SslSettings } from '../config/model.js';
 
 /** Where a check connects: the real server, or its connect_ip/connect_port overrides. */
 export interface CheckTarget {
@@ -31,6 +31,8 @@ export interface CheckContext {
   configuredWeight: number;
   /** track_file definitions by name (FILE_CHECK) */
   trackFiles: Map<string, { file?: string; weight: number; weightReverse: boolean }>;
+  /** the root SSL block (SSL_GET) */
+  ssl?: SslSettings;
 }
 
 export function elapsed(started: bigint): number {
@@ -45,7 +47,7 @@ export function pass(reason: string, started: bigint, weight?: number): CheckRes
   return weight === undefined ? { ok: true, reason, latencyMs: elapsed(started) } : { ok: true, reason, latencyMs: elapsed(started), weight };
 }
 
-/** An error from a socket/undici call, as a short reason. */
+/** An error from a socket call, as a short reason. */
 export function errorReason(e: unknown): string {
   if (e && typeof e === 'object') {
     const err = e as { code?: string; message?: string; cause?: unknown };

@@ -5,7 +5,7 @@ import type { BuildContext } from './context.js';
 import { append, exact } from './exact.js';
 import { arg, stringField } from './handlers.js';
 import { parseAddress } from '../util/inet.js';
-import type { BfdCheck, Checker, DnsCheck, FileCheck, HttpCheck, HttpUrl, MiscCheck, RawKeyword, SmtpCheck, UdpCheck } from './model.js';
+import type { BfdCheck, Checker, DnsCheck, FileCheck, HttpCheck, HttpUrl, MiscCheck, RawKeyword, SmtpCheck, SslSettings, UdpCheck } from './model.js';
 import { readScript } from './scripts.js';
 import { KeywordTable, type Handler } from './table.js';
 import { readInt, readTimerMs, readUnsigned, trueFalse } from './values.js';
@@ -202,7 +202,8 @@ function httpTable(type: 'HTTP_GET' | 'SSL_GET') {
     .model('http_protocol', (ctx, n, c) => {
       const w = n.args[0];
       if (w === undefined) ctx.error(n, 'Missing http_protocol version');
-      else if (['1.0', '1.0C', '1.1', '1.0K', '1.1K'].includes(w)) c.httpProtocol = w;
+      else if (w === '1.0' || w === '1.1') c.httpProtocol = w;
+      else if (w === '1.0C' || w === '1.0c') c.httpProtocol = '1.0C';
       else ctx.error(n, `Invalid http_protocol version ${w}`);
     })
     .model(
@@ -220,6 +221,40 @@ function httpTable(type: 'HTTP_GET' | 'SSL_GET') {
       if (!u.path) ctx.error(n.endLoc ?? n, 'HTTP/SSL_GET checker url has no path - ignoring');
       else c.urls = append(c.urls, u);
     });
+}
+
+type SslDraft = SslSettings & { raw?: RawKeyword[] };
+
+/** one file (or the password) of the SSL block, with keepalived's messages */
+function sslSetting(field: 'password' | 'ca' | 'certificate' | 'key', label: string): Handler<SslDraft> {
+  return (ctx, n, s) => {
+    const w = n.args[0];
+    if (w === undefined) return ctx.error(n, `SSL ${label} missing`);
+    if (s[field] !== undefined) ctx.error(n, `SSL ${label} already specified - replacing`);
+    s[field] = w;
+  };
+}
+
+/** the root `SSL` block: keepalived's single TLS client context for every SSL_GET */
+export const sslTable = new KeywordTable<SslDraft>('SSL')
+  .model('password', sslSetting('password', 'password'))
+  .model('ca', sslSetting('ca', 'cafile'))
+  .model('certificate', sslSetting('certificate', 'certfile'))
+  .model('key', sslSetting('key', 'keyfile'))
+  // tskeepalived extension: keepalived 2.2.7 never verifies a real server's certificate
+  .model('verify_cert', (ctx, n, s) => {
+    const w = n.args[0];
+    const b = w === undefined ? true : trueFalse(w);
+    if (b === undefined) ctx.error(n, `Invalid verify_cert parameter ${w}`);
+    else s.verifyCert = b;
+  });
+
+/** An `SSL` block; a second one replaces the first, as keepalived ("SSL context already specified"). */
+export function buildSsl(ctx: BuildContext, n: ConfNode, previous: SslSettings | undefined): SslSettings {
+  if (previous) ctx.error(n, 'SSL context already specified - replacing');
+  const s: SslDraft = { loc: n.loc };
+  sslTable.walk(ctx, n.children, s);
+  return s;
 }
 
 export const checkerTables = {

@@ -136,7 +136,11 @@ export const realServerTable = new KeywordTable<RsDraft>('real_server')
     'smtp_alert',
     boolOpt((d, b) => (d.rs.smtpAlert = b), 'Invalid real_server smtp_alert parameter %s'),
   )
-  .raw('virtualhost', 'snmp_name');
+  .model('virtualhost', (ctx, n, d) => {
+    if (n.args[0] === undefined) ctx.error(n, 'real server virtualhost missing');
+    else d.rs.virtualhost = n.args[0];
+  })
+  .raw('snmp_name');
 
 for (const type of Object.keys(checkerTables) as CheckerKeyword[]) {
   realServerTable.model(type, (ctx, n, d) => {

@@ -6,6 +6,7 @@ import type { ConfNode } from '../parser/ast.js';
 import { Pass, type BuildContext } from './context.js';
 import { buildGlobalDefs, defaultGlobalDefs } from './build-global.js';
 import { buildVirtualServerGroup, newVirtualServer, virtualServerTable, type VsDraft } from './build-lvs.js';
+import { buildSsl } from './build-checkers.js';
 import { parseAddressLine, parseRouteLine, parseRuleLine } from './build-address.js';
 import { bfdInstanceTable, newBfdInstance } from './build-bfd.js';
 import {
@@ -272,7 +273,8 @@ export class ConfigBuild {
       this.releaseVirtualServers = false;
       this.state.vsDrafts.push(d);
       cfg.virtualServers.push(vs);
-    } else this.rootRaw(n);
+    } else if (n.keyword === 'SSL') cfg.ssl = buildSsl(ctx, n, cfg.ssl);
+    else this.rootRaw(n);
   }
 
   private vrrpPass(): void {

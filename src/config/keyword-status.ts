@@ -3,7 +3,7 @@
 // 'rejected' (keepalived 2.2.7 itself reports it as unknown, and so do we), or 'unhandled'.
 import { ROOT_KEYWORDS } from './build.js';
 import { bfdInstanceTable } from './build-bfd.js';
-import { checkerTables, urlTable } from './build-checkers.js';
+import { checkerTables, sslTable, urlTable } from './build-checkers.js';
 import { globalDefsTable } from './build-global.js';
 import { realServerTable, virtualServerTable } from './build-lvs.js';
 import { trackFileTable, trackProcessTable, vrrpScriptTable } from './build-track.js';
@@ -46,6 +46,7 @@ const TABLES: Record<string, AnyTable> = {
   bgp: bgpTable,
   'bgp virtual_server': bgpVirtualServerTable,
   'bgp vrrp_instance': bgpVrrpInstanceTable,
+  SSL: sslTable,
 };
 
 const LIST_BLOCKS = new Set(['static_ipaddress', 'static_routes', 'static_rules', 'linkbeat_interfaces', 'virtual_server_group', 'interface_up_down_delays']);
@@ -53,7 +54,6 @@ const LIST_BLOCKS = new Set(['static_ipaddress', 'static_routes', 'static_rules'
 const INLINE_RAW: Record<string, Set<string>> = {
   track_group: new Set(['group']),
   garp_group: new Set(['garp_interval', 'gna_interval', 'interface', 'interfaces']),
-  SSL: new Set(['password', 'ca', 'certificate', 'key']),
 };
 
 const MODELLED_ROOT = new Set([
@@ -72,6 +72,7 @@ const MODELLED_ROOT = new Set([
   'virtual_server_group',
   'virtual_server',
   'bgp',
+  'SSL',
 ]);
 
 export function keywordHandling(block: string, keyword: string, args = ''): KeywordHandling {

@@ -345,9 +345,9 @@ export interface HttpCheck extends CheckerCommon {
   type: 'HTTP_GET' | 'SSL_GET';
   urls: HttpUrl[];
   virtualhost?: string;
-  httpProtocol?: '1.0' | '1.0C' | '1.1' | '1.0K' | '1.1K' | string;
+  /** absent = keepalived's default, 1.0 (no Connection header); 1.0C and 1.1 send "Connection: close" */
+  httpProtocol?: '1.0' | '1.0C' | '1.1';
   enableSni: boolean;
-  verifyCert?: boolean;
   fastRecovery?: boolean;
 }
 
@@ -433,6 +433,8 @@ export interface RealServer {
   smtpAlert?: boolean;
   uthreshold?: number;
   lthreshold?: number;
+  /** Host header of its HTTP_GET/SSL_GET checks when neither the url nor the checker sets one */
+  virtualhost?: string;
   checkers: Checker[];
   raw?: RawKeyword[];
   loc: SourceLoc;
@@ -521,6 +523,23 @@ export interface KeepalivedConfig {
   bgp?: BgpConfig;
   /** root-level settings: net_namespace, instance, child_wait_time, ... and accepted-but-unmodelled blocks */
   root?: RootSettings;
+  /** the root `SSL` block: the TLS client settings of every SSL_GET (keepalived's one SSL context) */
+  ssl?: SslSettings;
+}
+
+/** keepalived's root `SSL` block; file names as written, read when the first SSL_GET runs */
+export interface SslSettings {
+  /** passphrase of `key` */
+  password?: string;
+  /** CA file: keepalived loads it but never verifies a server; used here only with `verifyCert` */
+  ca?: string;
+  /** client certificate chain (PEM) presented to the real servers */
+  certificate?: string;
+  /** client private key (PEM) */
+  key?: string;
+  /** tskeepalived extension `verify_cert`: verify the real servers' certificates (keepalived never does) */
+  verifyCert?: boolean;
+  loc: SourceLoc;
 }
 
 export interface TrackProcess {
