@@ -55,7 +55,7 @@ export class RecordingEngine implements Engine {
   state: Record<string, string> = {};
   failOn?: 'start' | 'reload' | 'stop';
 
-  constructor(readonly name: 'vrrp' | 'checkers') {}
+  constructor(readonly name: 'vrrp' | 'checkers' | 'bfd') {}
 
   async start(config: KeepalivedConfig): Promise<void> {
     this.calls.push('start');

@@ -15,7 +15,7 @@ import { formatDiagnostic, loadConfiguration, reloadRefusal } from './config-sou
 import { dumpPaths, writeDataDump, writeJsonDump, writeStatsDump } from './dumps.js';
 import { defaultEngineFactory, wantedEngines, type EngineFactory } from './engines.js';
 
-type Kind = 'vrrp' | 'checkers';
+type Kind = 'vrrp' | 'checkers' | 'bfd';
 
 export interface DaemonDeps {
   logger: Logger;
@@ -65,7 +65,7 @@ export class Daemon {
   private jsonDumpTimer?: NodeJS.Timeout;
   private readonly log: Logger;
   private readonly factory: EngineFactory;
-  readonly counters: Counters = { reloads: 0, reloadFailures: 0, engineErrors: { vrrp: 0, checkers: 0 }, events: {}, uncaught: 0 };
+  readonly counters: Counters = { reloads: 0, reloadFailures: 0, engineErrors: { vrrp: 0, checkers: 0, bfd: 0 }, events: {}, uncaught: 0 };
 
   constructor(
     private readonly cli: DaemonOptions,
@@ -106,9 +106,11 @@ export class Daemon {
     });
     this.notifier.start();
     this.loopDelay.start();
+    // BFD first: the tracking engines then hear every session change from the start
+    if (wanted.bfd) await this.startEngine('bfd', config);
     if (wanted.vrrp) await this.startEngine('vrrp', config);
     if (wanted.checkers) await this.startEngine('checkers', config);
-    if (!wanted.vrrp && !wanted.checkers)
+    if (!wanted.vrrp && !wanted.checkers && !wanted.bfd)
       this.log.warn('the configuration has no vrrp_instance and no virtual_server for the enabled subsystems: nothing to do until a reload adds some');
     await this.startStatus(config);
     if (this.cli.jsonDump) this.writeJson();
@@ -175,6 +177,19 @@ export class Daemon {
   private onEvent(ev: EngineEvent): void {
     try {
       this.counters.events[ev.kind] = (this.counters.events[ev.kind] ?? 0) + 1;
+      if (ev.kind === 'bfd-session') {
+        // track_bfd (VRRP) and BFD_CHECK (checkers) follow the session
+        for (const [kind, e] of this.engines) {
+          if (kind === 'bfd') continue;
+          try {
+            e.bfdState?.(ev.name, ev.up);
+          } catch (err) {
+            this.log.error({ engine: kind, err }, `the ${kind} engine failed on a BFD event`);
+          }
+        }
+        if (this.cli.jsonDump) this.scheduleJson();
+        return;
+      }
       this.notifier?.handle(ev);
       if (this.cli.jsonDump) this.scheduleJson();
     } catch (e) {
@@ -211,7 +226,7 @@ export class Daemon {
     }
     const config = outcome.config;
     const wanted = wantedEngines(this.cli, config);
-    for (const kind of ['vrrp', 'checkers'] as Kind[]) {
+    for (const kind of ['bfd', 'vrrp', 'checkers'] as Kind[]) {
       const engine = this.engines.get(kind);
       if (engine) {
         try {
@@ -306,6 +321,7 @@ export class Daemon {
       },
       vrrp: this.snapshotOf('vrrp'),
       checkers: this.snapshotOf('checkers'),
+      bfd: this.snapshotOf('bfd'),
     };
   }
 
@@ -314,6 +330,7 @@ export class Daemon {
     const wanted = wantedEngines(this.cli, this.config);
     if (wanted.vrrp && !this.engines.has('vrrp')) return 'the VRRP engine is not running';
     if (wanted.checkers && !this.engines.has('checkers')) return 'the checker engine is not running';
+    if (wanted.bfd && !this.engines.has('bfd')) return 'the BFD engine is not running';
     return undefined;
   }
 
@@ -329,10 +346,10 @@ export class Daemon {
     const g = metricSample;
     const extra: MetricSample[] = [
       g('tskeepalived_info', 'Version and router id.', 1, { version: VERSION, router_id: this.config.global.routerId }),
-      ...(['vrrp', 'checkers'] as Kind[]).map((k) =>
+      ...(['vrrp', 'checkers', 'bfd'] as Kind[]).map((k) =>
         g('tskeepalived_engine_up', 'Whether the engine runs (1) or not (0).', this.engines.has(k) ? 1 : 0, { engine: k }),
       ),
-      ...(['vrrp', 'checkers'] as Kind[]).map((k) =>
+      ...(['vrrp', 'checkers', 'bfd'] as Kind[]).map((k) =>
         g('tskeepalived_engine_errors_total', 'Exceptions caught from an engine.', this.counters.engineErrors[k], { engine: k }, 'counter'),
       ),
       g('tskeepalived_reloads_total', 'Configuration reloads applied.', this.counters.reloads, {}, 'counter'),
@@ -359,12 +376,12 @@ export class Daemon {
     // let a reload in progress finish (bounded) before the engines stop
     await Promise.race([this.reloadChain, new Promise((r) => setTimeout(r, this.deps.stopTimeoutMs ?? 10000).unref())]);
     const timeout = this.deps.stopTimeoutMs ?? 10000;
-    const order: Kind[] = ['checkers', 'vrrp'];
+    const order: Kind[] = ['checkers', 'vrrp', 'bfd'];
     await Promise.all(
       order.map(async (kind) => {
         const e = this.engines.get(kind);
         if (!e) return;
-        const release = kind === 'vrrp' ? !this.cli.dontReleaseVrrp : !this.cli.dontReleaseIpvs;
+        const release = kind === 'vrrp' ? !this.cli.dontReleaseVrrp : kind === 'checkers' ? !this.cli.dontReleaseIpvs : true;
         try {
           await withTimeout(e.stop({ release }), timeout, `${kind} engine stop`);
         } catch (err) {

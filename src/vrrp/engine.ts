@@ -3,7 +3,7 @@ import pino, { type Logger } from 'pino';
 import type { KeepalivedConfig, TrackFile, VirtualAddress, VrrpInstance, VrrpScript } from '../config/model.js';
 import { settingsKey, vrrpInstanceKey, vrrpInstanceSoftKey } from '../config/reload-identity.js';
 import type { Engine, EngineEvent, EngineEventListener, MetricSample } from '../engine-api/types.js';
-import { realClock, type Clock } from './clock.js';
+import { realClock, type Clock } from '../util/clock.js';
 import { InstanceRuntime, type InstanceHooks } from './instance.js';
 import type { NetEvent, VrrpNetIo } from './io.js';
 import { SocketPool } from './socket-pool.js';

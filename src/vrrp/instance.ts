@@ -2,7 +2,7 @@
 // and its GARP schedule (garp-schedule.ts).
 import type { Logger } from 'pino';
 import type { GlobalDefs, KeepalivedConfig, VirtualAddress, VrrpInstance } from '../config/model.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../util/clock.js';
 import type { NetEvent, ReceivedVrrp, VrrpNetIo, VrrpSocketHandle } from './io.js';
 import { AhCounter } from './ah-counter.js';
 import { buildAhDatagram, openAhDatagram } from './ah.js';
