@@ -3,6 +3,7 @@
 // check, and `bfd-session` events for the VRRP and checker engines (through the daemon).
 import type { Logger } from 'pino';
 import type { BfdInstance, KeepalivedConfig } from '../config/model.js';
+import { bfdInstanceKey } from '../config/reload-identity.js';
 import { type Engine, type EngineEvent, type EngineEventListener, type MetricSample, metricSample } from '../engine-api/types.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { canonicalIp, ipFamily } from '../util/inet.js';
@@ -38,11 +39,6 @@ export function sessionTtl(b: BfdInstance): { family: 4 | 6; ttl: number; maxHop
   const family = (ipFamily(b.neighborIp ?? '') || 4) as 4 | 6;
   const ttl = b.ttl ?? (family === 4 ? 255 : 64);
   return { family, ttl, maxHops: Math.min(b.maxHops ?? 0, ttl) };
-}
-
-/** Everything that, changed, restarts a session on reload. */
-function sessionKey(b: BfdInstance): string {
-  return JSON.stringify([b.neighborIp, b.sourceIp, b.minRx, b.minTx, b.idleTx, b.multiplier, b.passive, b.ttl, b.maxHops]);
 }
 
 interface Running {
@@ -114,7 +110,7 @@ export class BfdEngine implements Engine {
     const wanted = new Map(defs.filter((d) => d.neighborIp).map((d) => [d.name, d]));
     for (const [name, r] of this.sessions) {
       const d = wanted.get(name);
-      if (!d || sessionKey(d) !== r.key) this.removeSession(name);
+      if (!d || bfdInstanceKey(d) !== r.key) this.removeSession(name);
       else r.def = d; // weight and the like: kept session, new definition
     }
     for (const d of wanted.values()) if (!this.sessions.has(d.name)) this.addSession(d);
@@ -158,7 +154,7 @@ export class BfdEngine implements Engine {
     const discr = this.newDiscriminator();
     const r: Running = {
       def,
-      key: sessionKey(def),
+      key: bfdInstanceKey(def),
       family,
       ttl,
       maxHops,

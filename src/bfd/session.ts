@@ -205,11 +205,9 @@ export class BfdSession {
 
     const oldTx = this.localTxUs;
     const oldDetect = this.detectUs;
-    // timers follow the peer at once while not Up; once Up only through a Poll Sequence (6.8.3)
-    if (this.state !== 'Up' || p.poll || p.final) {
-      this.localTxUs = Math.max(this.desiredTxUs(), this.remoteMinRxUs);
-      this.remoteTxUs = Math.max(this.params.minRxUs, this.remoteMinTxUs);
-    }
+    // the peer's interval (our detection time) follows it at once while not Up, and once Up
+    // through its Poll Sequences (6.8.3, 6.8.4; as keepalived)
+    if (this.state !== 'Up' || p.poll || p.final) this.remoteTxUs = Math.max(this.params.minRxUs, this.remoteMinTxUs);
     this.detectUs = this.remoteMult * this.remoteTxUs;
     if (this.detectUs !== oldDetect && oldDetect !== 0)
       this.hooks.log?.('debug', `(${this.params.name}) Detection time is ${Math.round(this.detectUs / 1000)} ms (was ${Math.round(oldDetect / 1000)} ms)`);
@@ -224,6 +222,10 @@ export class BfdSession {
       if (p.state === 'Init' || p.state === 'Up') this.toUp();
     } else if (was === 'Up' && p.state === 'Down') this.toDown(BfdDiag.NeighborSignaledDown, false);
 
+    // our interval: what we announce (min_tx once Up, idle_tx before) but no faster than the peer
+    // accepts. Only a decrease happens while Up (idle_tx to min_tx on the way Up), which may take
+    // effect at once; an increase (Down) happens outside Up (6.8.3)
+    this.localTxUs = Math.max(this.desiredTxUs(), this.remoteMinRxUs);
     this.lastSeen = this.clock.now();
     if (this.state === 'Init' || this.state === 'Up') this.armDetect();
 
@@ -282,11 +284,13 @@ export class BfdSession {
     if (this.detectTimer !== undefined) this.clock.clearTimeout(this.detectTimer);
     this.detectTimer = undefined;
     this.scheduleReset();
-    if (silentMs !== undefined)
-      this.hooks.log?.(wasUp ? 'warn' : 'debug', `(${this.params.name}) Expired after ${Math.round(silentMs)} ms`, { silentMs });
+    if (silentMs !== undefined) this.hooks.log?.(wasUp ? 'warn' : 'debug', `(${this.params.name}) Expired after ${Math.round(silentMs)} ms`, { silentMs });
     if (wasUp) {
       this.downTransitions++;
-      this.hooks.log?.('warn', `(${this.params.name}) Entering Down state (Local diagnostic - ${DIAG_TEXT[diag]}, Remote diagnostic - ${DIAG_TEXT[this.remoteDiag] ?? this.remoteDiag})`);
+      this.hooks.log?.(
+        'warn',
+        `(${this.params.name}) Entering Down state (Local diagnostic - ${DIAG_TEXT[diag]}, Remote diagnostic - ${DIAG_TEXT[this.remoteDiag] ?? this.remoteDiag})`,
+      );
       // as keepalived: the peer going AdminDown is no failure to report
       if (!byAdminDown) this.hooks.onChange({ name: this.params.name, up: false, state: 'Down', diag, silentMs, detectMs: this.detectUs / 1000 });
     }

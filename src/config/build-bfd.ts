@@ -68,6 +68,8 @@ export const bfdInstanceTable = new KeywordTable<BfdInstance>('bfd_instance')
     const w = arg(ctx, n);
     const v = w === undefined ? undefined : readInt(ctx, n, w, -253, 253);
     if (v !== undefined) b.weight = v;
+    if (n.args[1] === 'reverse') b.weightReverse = true;
+    else if (n.args[1] !== undefined) ctx.error(n, `Configuration error: BFD instance ${b.name} unknown weight option ${n.args[1]}`);
   })
   .raw('vrrp', 'checker');
 

@@ -28,7 +28,10 @@ export const defaultEngineFactory: EngineFactory = {
     if (kind === 'bfd') {
       const [{ BfdEngine }, { openBfdListener, openBfdSender }] = await Promise.all([import('../bfd/engine.js'), import('../net/bfd-socket.js')]);
       // the production edge: UDP sockets of the native layer (the received TTL for the GTSM check)
-      return new BfdEngine({ logger: deps.logger, io: { listen: (family, onPacket, onError) => openBfdListener(family, onPacket, onError), openSender: openBfdSender } });
+      return new BfdEngine({
+        logger: deps.logger,
+        io: { listen: (family, onPacket, onError) => openBfdListener(family, onPacket, onError), openSender: openBfdSender },
+      });
     }
     const { CheckersEngine } = await import('../checkers/engine.js');
     return new CheckersEngine({ logger: deps.logger, cli: deps.cli, backend: deps.backend });

@@ -112,14 +112,7 @@ export function openBfdListener(
  * A session's sending socket: bound to `source` (or the wildcard) and a free port in
  * 49152..65535 starting at a random one (RFC 5881 4), TTL / hop limit `ttl`.
  */
-export function openBfdSender(opts: {
-  family: 4 | 6;
-  neighbor: string;
-  source?: string;
-  ttl: number;
-  port?: number;
-  random?: () => number;
-}): BfdSenderHandle {
+export function openBfdSender(opts: { family: 4 | 6; neighbor: string; source?: string; ttl: number; port?: number; random?: () => number }): BfdSenderHandle {
   const { family } = opts;
   const sock = RawSocket.open(family === 4 ? AF_INET : AF_INET6, SOCK_DGRAM, IPPROTO_UDP, `BFD sender to ${opts.neighbor}`, { data: 64, control: 64 });
   let localPort = 0;

@@ -1,18 +1,18 @@
 // Effective priority and fault state from tracked objects, computed as keepalived does:
-// - interface / script: weight 0 -> failure puts the instance in FAULT; weight > 0 is added while
+// - interface / script / bfd: weight 0 -> failure puts the instance in FAULT; weight > 0 is added while
 //   the object is OK; weight < 0 is added while it has failed; `reverse` swaps OK and failed.
 // - track file: weight 0 -> a non-zero value is a FAULT; otherwise value x weight (negated with
 //   `reverse`) is added, and a contribution below -253 is a FAULT.
 // - effective priority = base + sum, clamped to 1..254; an address owner (255) is never changed.
 
-export type TrackKind = 'interface' | 'script' | 'file';
+export type TrackKind = 'interface' | 'script' | 'file' | 'bfd';
 
 export interface TrackedStatus {
   kind: TrackKind;
   name: string;
   weight: number;
   reverse: boolean;
-  /** interface / script: true when up / succeeding */
+  /** interface / script / bfd: true when up / succeeding */
   ok?: boolean;
   /** track file: the integer read from the file */
   value?: number;
