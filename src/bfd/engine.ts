@@ -7,7 +7,7 @@ import { bfdInstanceKey } from '../config/reload-identity.js';
 import { type Engine, type EngineEvent, type EngineEventListener, type MetricSample, metricSample } from '../engine-api/types.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { canonicalIp, ipFamily } from '../util/inet.js';
-import { decodeControl, ttlAcceptable, type BfdDecodeError } from './packet.js';
+import { type BfdControl, type BfdDecodeError, decodeControl, ttlAcceptable } from './packet.js';
 import { BfdSession, type SessionChange } from './session.js';
 
 /** A received datagram as the edge hands it over (src/net/bfd-socket.ts's BfdDatagram). */
@@ -210,17 +210,24 @@ export class BfdEngine implements Engine {
     this.emit({ kind: 'bfd-session', name: c.name, up: c.up, at: Date.now(), silentMs: c.silentMs, detectMs: c.detectMs });
   }
 
-  private drop(reason: keyof BfdEngine['drops'], p: BfdRxDatagram, detail?: string): void {
+  private drop(reason: keyof BfdEngine['drops'], p: BfdRxDatagram): void {
     this.drops[reason] = (this.drops[reason] ?? 0) + 1;
-    this.log.debug({ src: p.src, reason, detail }, `Discarding BFD packet from ${p.src}: ${reason}`);
+    this.log.debug({ src: p.src, reason, ttl: p.ttl }, `Discarding BFD packet from ${p.src}: ${reason}`);
   }
 
   /** Dispatch one received datagram (RFC 5880 6.8.6 with keepalived's lookup and TTL check). */
   onDatagram(p: BfdRxDatagram): void {
     if (this.stopped) return;
-    if (p.truncated) return this.drop('truncated', p);
+    const r = this.sessionFor(p);
+    if (typeof r === 'string') this.drop(r, p);
+    else r.session.receive(r.packet);
+  }
+
+  /** The session a datagram is for, with its decoded packet, or why it is dropped. */
+  private sessionFor(p: BfdRxDatagram): { session: BfdSession; packet: BfdControl } | keyof BfdEngine['drops'] {
+    if (p.truncated) return 'truncated';
     const d = decodeControl(p.data);
-    if (!d.ok) return this.drop(d.error, p);
+    if (!d.ok) return d.error;
     const pkt = d.packet;
     let r: Running | undefined;
     if (pkt.yourDiscr !== 0) r = this.byDiscr.get(pkt.yourDiscr);
@@ -233,9 +240,9 @@ export class BfdEngine implements Engine {
           break;
         }
     }
-    if (!r) return this.drop('no-session', p, `your discriminator ${pkt.yourDiscr}`);
-    if (!ttlAcceptable(p.ttl, r.ttl, r.maxHops)) return this.drop('ttl', p, `ttl ${p.ttl} < ${r.ttl - r.maxHops}`);
-    r.session.receive(pkt);
+    if (!r) return 'no-session';
+    if (!ttlAcceptable(p.ttl, r.ttl, r.maxHops)) return 'ttl';
+    return { session: r.session, packet: pkt };
   }
 
   snapshot(): unknown {
