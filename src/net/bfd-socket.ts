@@ -17,9 +17,7 @@ import {
   IPV6_RECVPKTINFO,
   IPV6_UNICAST_HOPS,
   IPV6_V6ONLY,
-  SO_REUSEADDR,
   SOCK_DGRAM,
-  SOL_SOCKET,
 } from '../native/constants.js';
 import { decodePacketInfo } from '../native/cmsg.js';
 import { Errno, SystemError } from '../native/errno.js';
@@ -72,7 +70,7 @@ export function openBfdListener(
     control: 256,
   });
   try {
-    sock.setOption(SOL_SOCKET, SO_REUSEADDR, 1, 'SO_REUSEADDR');
+    // no SO_REUSEADDR: a second BFD daemon in the namespace must fail (EADDRINUSE), not share the port
     if (family === 4) {
       sock.setOption(IPPROTO_IP, IP_RECVTTL, 1, 'IP_RECVTTL');
       sock.setOption(IPPROTO_IP, IP_PKTINFO, 1, 'IP_PKTINFO');
