@@ -101,6 +101,11 @@ export class RecordingEngine implements Engine {
     if (ev.kind === 'vrrp-instance') this.state[ev.name] = ev.state;
     for (const l of this.listeners) l(ev);
   }
+  /** track_bfd / BFD_CHECK input, as the daemon delivers it */
+  readonly bfd: [string, boolean][] = [];
+  bfdState(name: string, up: boolean): void {
+    this.bfd.push([name, up]);
+  }
 }
 
 export interface ReceivedMail {
