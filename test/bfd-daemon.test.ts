@@ -90,3 +90,24 @@ test('-B (--no_bfd) runs no BFD engine; a reload adding the first bfd_instance s
   assert.equal(await d.reload(), true);
   assert.deepEqual(engines2.map((e) => e.name).sort(), ['bfd', 'checkers', 'vrrp']);
 });
+
+test('an engine started by a reload learns the sessions already Up', async (t) => {
+  const engines: RecordingEngine[] = [];
+  const { logger } = await recordingLogger();
+  const d = new Daemon({ ...defaultOptions(), useFile: '/test/k.conf', dontFork: true }, { logger, engines: factory(engines) });
+  t.after(() => d.stop());
+  await d.start(makeConfig({ vrrpInstances: [makeInstance('VI_1')], bfdInstances: [bfd('b1'), bfd('b2')] }));
+  const b = engines.find((e) => e.name === 'bfd')!;
+  b.emit({ kind: 'bfd-session', name: 'b1', up: true, at: Date.now() });
+  b.emit({ kind: 'bfd-session', name: 'b2', up: true, at: Date.now() });
+  b.emit({ kind: 'bfd-session', name: 'b2', up: false, at: Date.now() });
+  setConfigLoader(async () => ({ config: { ...withBfd(), bfdInstances: [bfd('b1'), bfd('b2')] }, diagnostics: [] }));
+  t.after(() => setConfigLoader(undefined));
+  assert.equal(await d.reload(), true);
+  const c = engines.find((e) => e.name === 'checkers')!;
+  assert.deepEqual(c.bfd, [
+    ['b1', true],
+    ['b2', false],
+  ]);
+  assert.ok(c.calls.indexOf('start') >= 0);
+});

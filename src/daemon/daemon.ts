@@ -132,6 +132,9 @@ export class Daemon {
     }
     engine.on((ev) => this.onEvent(ev));
     this.engines.set(kind, engine);
+    // an engine started after the BFD engine (a reload adding the first instance) learns the
+    // sessions' states so far: a session is never reported again until it changes
+    if (kind !== 'bfd') for (const [name, up] of this.bfdStates) this.tellBfd(kind, engine, name, up);
     try {
       await engine.start(config);
       this.failedEngines.delete(kind);
@@ -179,14 +182,8 @@ export class Daemon {
       this.counters.events[ev.kind] = (this.counters.events[ev.kind] ?? 0) + 1;
       if (ev.kind === 'bfd-session') {
         // track_bfd (VRRP) and BFD_CHECK (checkers) follow the session
-        for (const [kind, e] of this.engines) {
-          if (kind === 'bfd') continue;
-          try {
-            e.bfdState?.(ev.name, ev.up);
-          } catch (err) {
-            this.log.error({ engine: kind, err }, `the ${kind} engine failed on a BFD event`);
-          }
-        }
+        this.bfdStates.set(ev.name, ev.up);
+        for (const [kind, e] of this.engines) if (kind !== 'bfd') this.tellBfd(kind, e, ev.name, ev.up);
         if (this.cli.jsonDump) this.scheduleJson();
         return;
       }
@@ -194,6 +191,17 @@ export class Daemon {
       if (this.cli.jsonDump) this.scheduleJson();
     } catch (e) {
       this.log.error({ err: e }, 'event handling failed');
+    }
+  }
+
+  /** the last state the BFD engine reported for each session */
+  private readonly bfdStates = new Map<string, boolean>();
+
+  private tellBfd(kind: Kind, e: Engine, name: string, up: boolean): void {
+    try {
+      e.bfdState?.(name, up);
+    } catch (err) {
+      this.log.error({ engine: kind, err }, `the ${kind} engine failed on a BFD event`);
     }
   }
 
