@@ -1,4 +1,4 @@
-// The daemon and BFD: the BFD engine starts with bfd_instances (not with -B), first; its
+// The daemon and BFD: the BFD engine starts with bfd_instances (not with -B), last; its
 // bfd-session events reach the VRRP and checker engines' bfdState (track_bfd, BFD_CHECK), not the
 // notifier; a reload that adds the first bfd_instance starts it; /status has a bfd section.
 import { test } from 'node:test';
@@ -42,7 +42,7 @@ function withBfd(): KeepalivedConfig {
   });
 }
 
-test('BFD starts first; its events go to the VRRP and checker engines, not to the notifier', async (t) => {
+test('BFD starts last; its events go to the VRRP and checker engines, not to the notifier', async (t) => {
   const engines: RecordingEngine[] = [];
   const { logger } = await recordingLogger();
   const d = new Daemon({ ...defaultOptions(), useFile: '/test/k.conf', dontFork: true }, { logger, engines: factory(engines) });
@@ -50,9 +50,9 @@ test('BFD starts first; its events go to the VRRP and checker engines, not to th
   await d.start(withBfd());
   assert.deepEqual(
     engines.map((e) => e.name),
-    ['bfd', 'vrrp', 'checkers'],
+    ['vrrp', 'checkers', 'bfd'],
   );
-  const [b, v, c] = engines;
+  const [v, c, b] = engines;
   b.emit({ kind: 'bfd-session', name: 'b1', up: true, at: Date.now() });
   b.emit({ kind: 'bfd-session', name: 'b1', up: false, at: Date.now(), silentMs: 51, detectMs: 50 });
   assert.deepEqual(v.bfd, [

@@ -106,10 +106,12 @@ export class Daemon {
     });
     this.notifier.start();
     this.loopDelay.start();
-    // BFD first: the tracking engines then hear every session change from the start
-    if (wanted.bfd) await this.startEngine('bfd', config);
     if (wanted.vrrp) await this.startEngine('vrrp', config);
     if (wanted.checkers) await this.startEngine('checkers', config);
+    // BFD last: its sessions start once the other engines are loaded (module loading and their
+    // start pause the event loop, which a 3 x 10 ms detection time would not survive); the
+    // tracking engines hear every session change from then on
+    if (wanted.bfd) await this.startEngine('bfd', config);
     if (!wanted.vrrp && !wanted.checkers && !wanted.bfd)
       this.log.warn('the configuration has no vrrp_instance and no virtual_server for the enabled subsystems: nothing to do until a reload adds some');
     await this.startStatus(config);
