@@ -285,6 +285,15 @@ test('BFD against keepalived 2.2.7: sessions Up both ways, stalls detected withi
     await waitFor('the sessions Up again after our stall', allUp, 15_000, 50).catch((e) => {
       throw new Error(`${e.message}\n${dump()}`);
     });
+
+    // ---- a reload (SIGHUP) with the same sessions keeps them Up on both sides
+    await sleep(500);
+    const beforeReload = downs();
+    process.kill(tsProc.pid!, 'SIGHUP');
+    await waitFor('the reload done', () => tsHas((r) => r.msg === 'configuration reloaded'), 10_000, 20);
+    await sleep(1000);
+    assert.equal(downs(), beforeReload, `no session went Down across the reload\n${dump()}`);
+    assert.ok(allUp());
   } finally {
     tsProc.kill('SIGTERM');
     kaProc.kill('SIGTERM');
