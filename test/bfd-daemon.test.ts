@@ -61,7 +61,11 @@ test('BFD starts last; its events go to the VRRP and checker engines, not to the
   ]);
   assert.deepEqual(c.bfd, v.bfd);
   assert.deepEqual(b.bfd, [], 'not back to the BFD engine itself');
-  assert.equal(d.counters.events['bfd-session'], 2);
+  // keepalived's `checker` keyword in the bfd_instance: only the checkers hear it
+  b.emit({ kind: 'bfd-session', name: 'b1', up: true, at: Date.now(), only: ['checkers'] });
+  assert.equal(v.bfd.length, 2);
+  assert.deepEqual(c.bfd.at(-1), ['b1', true]);
+  assert.equal(d.counters.events['bfd-session'], 3);
   assert.ok('bfd' in d.statusJson());
   assert.ok(d.metrics().some((m) => m.name === 'tskeepalived_engine_up' && m.labels.engine === 'bfd' && m.value === 1));
 });

@@ -325,3 +325,21 @@ test('engine: a packet for an unknown discriminator or address is dropped', asyn
   assert.equal((a.e.snapshot() as { state: string }[])[0].state, 'Init', 'Your Discriminator 0 from the neighbour: matched by address');
   await a.e.stop();
 });
+
+test('engine: keepalived’s `vrrp` / `checker` keywords name the engines that hear the session', async () => {
+  const clock = new FakeClock();
+  const n = net(clock);
+  const a = n.add('10.0.0.1');
+  const b = n.add('10.0.0.2');
+  const loc = { file: 't', line: 2 };
+  await a.e.start(cfg([def('to-b', { neighborIp: '10.0.0.2', raw: [{ keyword: 'checker', args: [], loc }] })]));
+  await b.e.start(cfg([def('to-a', { neighborIp: '10.0.0.1' })]));
+  clock.advance(4000);
+  const ev = a.events[0];
+  assert.ok(ev.kind === 'bfd-session' && ev.up);
+  assert.deepEqual(ev.kind === 'bfd-session' && ev.only, ['checkers']);
+  const evB = b.events[0];
+  assert.equal(evB.kind === 'bfd-session' && evB.only, undefined, 'no keyword: every engine');
+  await a.e.stop();
+  await b.e.stop();
+});

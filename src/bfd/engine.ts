@@ -34,6 +34,13 @@ export interface BfdEngineOptions {
   random?: () => number;
 }
 
+/** keepalived's `vrrp` / `checker` keywords: the session's events go only to those processes. */
+export function eventTargets(b: BfdInstance | undefined): ('vrrp' | 'checkers')[] | undefined {
+  const kw = new Set((b?.raw ?? []).map((r) => r.keyword));
+  if (!kw.has('vrrp') && !kw.has('checker')) return undefined;
+  return [...(kw.has('vrrp') ? (['vrrp'] as const) : []), ...(kw.has('checker') ? (['checkers'] as const) : [])];
+}
+
 /** keepalived's defaults: TTL 255 for IPv4, hop limit 64 for IPv6; max_hops 0. */
 export function sessionTtl(b: BfdInstance): { family: 4 | 6; ttl: number; maxHops: number } {
   const family = (ipFamily(b.neighborIp ?? '') || 4) as 4 | 6;
@@ -203,11 +210,13 @@ export class BfdEngine implements Engine {
     r.sender?.close();
     this.sessions.delete(name);
     this.byDiscr.delete(r.session.localDiscr);
-    if (wasUp && !this.stopped) this.emit({ kind: 'bfd-session', name, up: false, at: Date.now() });
+    const only = eventTargets(r.def);
+    if (wasUp && !this.stopped) this.emit({ kind: 'bfd-session', name, up: false, at: Date.now(), ...(only ? { only } : {}) });
   }
 
   private onChange(c: SessionChange): void {
-    this.emit({ kind: 'bfd-session', name: c.name, up: c.up, at: Date.now(), silentMs: c.silentMs, detectMs: c.detectMs });
+    const only = eventTargets(this.sessions.get(c.name)?.def);
+    this.emit({ kind: 'bfd-session', name: c.name, up: c.up, at: Date.now(), silentMs: c.silentMs, detectMs: c.detectMs, ...(only ? { only } : {}) });
   }
 
   private drop(reason: keyof BfdEngine['drops'], p: BfdRxDatagram): void {

@@ -136,7 +136,7 @@ export class Daemon {
     this.engines.set(kind, engine);
     // an engine started after the BFD engine (a reload adding the first instance) learns the
     // sessions' states so far: a session is never reported again until it changes
-    if (kind !== 'bfd') for (const [name, up] of this.bfdStates) this.tellBfd(kind, engine, name, up);
+    if (kind !== 'bfd') for (const [name, s] of this.bfdStates) if (!s.only || s.only.includes(kind)) this.tellBfd(kind, engine, name, s.up);
     try {
       await engine.start(config);
       this.failedEngines.delete(kind);
@@ -184,8 +184,8 @@ export class Daemon {
       this.counters.events[ev.kind] = (this.counters.events[ev.kind] ?? 0) + 1;
       if (ev.kind === 'bfd-session') {
         // track_bfd (VRRP) and BFD_CHECK (checkers) follow the session
-        this.bfdStates.set(ev.name, ev.up);
-        for (const [kind, e] of this.engines) if (kind !== 'bfd') this.tellBfd(kind, e, ev.name, ev.up);
+        this.bfdStates.set(ev.name, { up: ev.up, only: ev.only });
+        for (const [kind, e] of this.engines) if (kind !== 'bfd' && (!ev.only || ev.only.includes(kind))) this.tellBfd(kind, e, ev.name, ev.up);
         if (this.cli.jsonDump) this.scheduleJson();
         return;
       }
@@ -197,7 +197,7 @@ export class Daemon {
   }
 
   /** the last state the BFD engine reported for each session */
-  private readonly bfdStates = new Map<string, boolean>();
+  private readonly bfdStates = new Map<string, { up: boolean; only?: ('vrrp' | 'checkers')[] }>();
 
   private tellBfd(kind: Kind, e: Engine, name: string, up: boolean): void {
     try {

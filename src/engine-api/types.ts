@@ -41,6 +41,8 @@ export type EngineEvent =
       silentMs?: number;
       /** the detection time in force, ms */
       detectMs?: number;
+      /** keepalived's `vrrp` / `checker` keywords in the bfd_instance: only these engines hear it (absent: all) */
+      only?: ('vrrp' | 'checkers')[];
     }
   | {
       kind: 'virtual-server-quorum';
