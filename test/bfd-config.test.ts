@@ -40,6 +40,13 @@ bfd_instance b5 {
   min_tx 0.5
   multiplier 0
 }
+bfd_instance b7 {
+  neighbor_ip fe80::1%eth0
+}
+bfd_instance b8 {
+  neighbor_ip 10.1.1.8
+  source_ip 10.1.1.x
+}
 `;
 
 test('keepalived’s end-of-block checks: no neighbour, duplicates, max_hops above the TTL; range messages', async () => {
@@ -58,10 +65,12 @@ test('keepalived’s end-of-block checks: no neighbour, duplicates, max_hops abo
     '21: Configuration error: BFD instance b5 min_tx value 0.5 is not valid (must be in range [1-4294967]), ignoring',
     "22: number '0' outside range [1, 255]",
     '22: Configuration error: BFD instance b5 multiplier value 0 not valid (must be in range [1-255]), ignoring',
+    '25: Configuration error: BFD instance b7 has malformed neighbor address fe80::1%eth0, ignoring instance',
+    '29: Configuration error: BFD instance b8 has malformed source address 10.1.1.x, ignoring',
   ]);
   assert.deepEqual(
     r.config.bfdInstances?.map((b) => b.name),
-    ['b2', 'b4', 'b5'],
+    ['b2', 'b4', 'b5', 'b8'],
   );
   assert.equal(r.config.bfdInstances?.find((b) => b.name === 'b4')?.maxHops, 10);
   if (existsSync('/usr/sbin/keepalived')) {

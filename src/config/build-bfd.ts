@@ -20,12 +20,18 @@ function ms(set: (b: BfdInstance, v: number) => void, what: string, min: number)
   };
 }
 
-function address(set: (b: BfdInstance, a: string) => void, label: string): Handler<BfdInstance> {
+/** instances keepalived has already dropped (a malformed neighbour): no end-of-block check */
+const dropped = new WeakSet<BfdInstance>();
+
+function address(set: (b: BfdInstance, a: string) => void, label: 'neighbor' | 'source'): Handler<BfdInstance> {
   return (ctx, n, b) => {
     const w = arg(ctx, n);
     if (w === undefined) return;
     const a = parseAddress(w);
-    if (!a) ctx.error(n, `Configuration error: BFD instance ${b.name} has malformed ${label} address ${w}, ignoring instance`);
+    if (!a && label === 'neighbor') {
+      ctx.error(n, `Configuration error: BFD instance ${b.name} has malformed neighbor address ${w}, ignoring instance`);
+      dropped.add(b);
+    } else if (!a) ctx.error(n, `Configuration error: BFD instance ${b.name} has malformed source address ${w}, ignoring`);
     else set(b, a.address);
   };
 }
@@ -92,6 +98,7 @@ export const bfdInstanceTable = new KeywordTable<BfdInstance>('bfd_instance')
  * Returns false when the instance is dropped. `kept` are the instances kept so far.
  */
 export function finishBfdInstance(ctx: BuildContext, n: ConfNode, b: BfdInstance, kept: BfdInstance[]): boolean {
+  if (dropped.has(b)) return false;
   const at = n.endLoc ?? n;
   const pre = `Configuration error: BFD instance ${b.name}`;
   if (!b.neighborIp) {
