@@ -11,6 +11,18 @@ const native = existsSync('build/Release/tskeepalived_native.node');
 const skip = native ? false : 'the native addon is not built (npm ci with python3, make, g++)';
 const has6 = existsSync('/proc/net/if_inet6');
 
+/** A listener on a free high port of the loopback (other processes share it: a few tries). */
+function listenSomewhere(family: 4 | 6, address: string, onPacket: (p: BfdDatagram) => void, onError: (e: Error) => void) {
+  for (let i = 0; ; i++) {
+    const port = 30000 + ((process.pid * 7 + i * 131) % 20000);
+    try {
+      return { port, l: openBfdListener(family, onPacket, onError, { port, address }) };
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'EADDRINUSE' || i >= 20) throw e;
+    }
+  }
+}
+
 for (const family of [4, 6] as const) {
   const addr = family === 4 ? '127.0.0.1' : '::1';
   test(`IPv${family}: received TTL / hop limit, source port range, destination`, {
@@ -19,12 +31,11 @@ for (const family of [4, 6] as const) {
   }, async () => {
     const got: BfdDatagram[] = [];
     const errors: Error[] = [];
-    const port = 30000 + (process.pid % 20000);
-    const l = openBfdListener(
+    const { port, l } = listenSomewhere(
       family,
+      addr,
       (p) => got.push(p),
       (e) => errors.push(e),
-      { port, address: addr },
     );
     const senders = [255, 254, 64].map((ttl) => openBfdSender({ family, neighbor: addr, ttl, port }));
     try {
@@ -51,12 +62,11 @@ for (const family of [4, 6] as const) {
 }
 
 test('a second listener on the same port fails with EADDRINUSE (a SystemError), no crash', { skip, timeout: 10_000 }, () => {
-  const port = 30001 + (process.pid % 20000);
-  const l = openBfdListener(
+  const { port, l } = listenSomewhere(
     4,
+    '127.0.0.1',
     () => {},
     () => {},
-    { port, address: '127.0.0.1' },
   );
   try {
     assert.throws(
