@@ -55,7 +55,7 @@ export class RecordingEngine implements Engine {
   state: Record<string, string> = {};
   failOn?: 'start' | 'reload' | 'stop';
 
-  constructor(readonly name: 'vrrp' | 'checkers') {}
+  constructor(readonly name: 'vrrp' | 'checkers' | 'bfd') {}
 
   async start(config: KeepalivedConfig): Promise<void> {
     this.calls.push('start');
@@ -100,6 +100,11 @@ export class RecordingEngine implements Engine {
   emit(ev: EngineEvent): void {
     if (ev.kind === 'vrrp-instance') this.state[ev.name] = ev.state;
     for (const l of this.listeners) l(ev);
+  }
+  /** track_bfd / BFD_CHECK input, as the daemon delivers it */
+  readonly bfd: [string, boolean][] = [];
+  bfdState(name: string, up: boolean): void {
+    this.bfd.push([name, up]);
   }
 }
 

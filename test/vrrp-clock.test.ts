@@ -3,7 +3,7 @@
 // bench/failover, not asserted here.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock, realClock } from '../src/vrrp/clock.js';
+import { FakeClock, realClock } from '../src/util/clock.js';
 
 test('precise timers fire at or after their deadline, asynchronously, in deadline order', async () => {
   const fired: { i: number; late: number }[] = [];

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import type { VirtualAddress } from '../src/config/model.js';
-import { FakeClock, realClock, type Clock } from '../src/vrrp/clock.js';
+import { FakeClock, realClock, type Clock } from '../src/util/clock.js';
 import { GarpSchedule, type GarpSettings } from '../src/vrrp/garp-schedule.js';
 
 const log = pino({ level: 'silent' });

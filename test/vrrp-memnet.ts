@@ -18,7 +18,7 @@ export class MemHost implements VrrpNetIo {
   sockets = new Set<(p: ReceivedVrrp) => void>();
   linkUp = new Map<string, boolean>([['eth0', true]]);
   private monitors = new Set<(ev: NetEvent) => void>();
-  sent: { dst: string; priority: number }[] = [];
+  sent: { dst: string; priority: number; vrid: number }[] = [];
 
   constructor(
     private readonly lan: MemLan,
@@ -31,7 +31,7 @@ export class MemHost implements VrrpNetIo {
     this.sockets.add(rx);
     return {
       send: (payload, dst) => {
-        this.sent.push({ dst, priority: payload[2] });
+        this.sent.push({ dst, priority: payload[2], vrid: payload[1] });
         const pkt = { payload: Buffer.from(payload), src: this.primary, dst, ttl: 255 };
         for (const h of this.lan.hosts) if (h !== this) for (const s of h.sockets) queueMicrotask(() => s(pkt));
       },

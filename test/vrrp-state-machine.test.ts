@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from '../src/vrrp/clock.js';
+import { FakeClock } from '../src/util/clock.js';
 import { VrrpStateMachine, type MachineAction, type MachineConfig } from '../src/vrrp/state-machine.js';
 
 function setup(over: Partial<MachineConfig> = {}) {

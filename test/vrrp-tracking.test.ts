@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { computeEffectivePriority, RiseFall, parseTrackFileValue } from '../src/vrrp/tracking.js';
 import { ScriptTracker, FileTracker } from '../src/vrrp/track-runners.js';
-import { FakeClock } from '../src/vrrp/clock.js';
+import { FakeClock } from '../src/util/clock.js';
 import type { VrrpScript, TrackFile } from '../src/config/model.js';
 
 const loc = { file: 't.conf', line: 1 };

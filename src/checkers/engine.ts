@@ -368,6 +368,12 @@ export class CheckersEngine implements Engine {
 
   private startReal(v: VirtualRt, r: RealRt): void {
     r.checkers.forEach((c, i) => {
+      if (c.checker.type === 'BFD_CHECK') {
+        // event-driven: the BFD engine's session state (through the daemon, bfdState())
+        const known = c.checker.name === undefined ? undefined : this.bfdSessions.get(c.checker.name);
+        if (known !== undefined) c.healthy = known;
+        return;
+      }
       if (!isSchedulable(c.checker)) {
         this.log.warn({ rs: r.text, checker: c.checker.type }, 'checker type not supported: ignored');
         c.healthy = true;
@@ -392,6 +398,23 @@ export class CheckersEngine implements Engine {
   private stopReal(r: RealRt): void {
     r.stopped = true;
     for (const c of r.checkers) c.stop();
+  }
+
+  // ------------------------------------------------------------------ BFD_CHECK
+
+  /** bfd_instance states as the BFD engine reported them */
+  private readonly bfdSessions = new Map<string, boolean>();
+
+  /** BFD_CHECK: the real servers checking session `name` follow it (keepalived's check_bfd). */
+  bfdState(name: string, up: boolean): void {
+    this.bfdSessions.set(name, up);
+    for (const v of this.vss.values())
+      for (const r of v.reals.values())
+        for (const c of r.checkers) {
+          if (c.checker.type !== 'BFD_CHECK' || c.checker.name !== name || c.healthy === up) continue;
+          this.log.info({ vs: v.text, rs: r.text, bfd: name }, `BFD check of [${name}] RS(${r.text}) is ${up ? 'UP' : 'DOWN'}`);
+          this.onVerdict(v, r, c, up, { ok: up, reason: name, latencyMs: 0 });
+        }
   }
 
   // ------------------------------------------------------------------ health

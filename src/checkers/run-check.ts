@@ -17,7 +17,7 @@ export function checkTarget(rs: RealServer, c: Checker): CheckTarget {
   return { address, port: common.connectPort ?? rs.port, family: address.includes(':') ? 6 : 4 };
 }
 
-/** BFD_CHECK needs keepalived's BFD process: not scheduled (reported once by the engine). */
+/** BFD_CHECK is not polled: the engine follows the BFD engine's session events (bfdState). */
 export function isSchedulable(c: Checker): boolean {
   return c.type !== 'BFD_CHECK';
 }
@@ -60,6 +60,6 @@ export function runCheck(
     case 'FILE_CHECK':
       return checkFile(c, { ...env, configuredWeight: rs.weight });
     case 'BFD_CHECK':
-      return Promise.resolve(fail('BFD_CHECK is not supported', process.hrtime.bigint()));
+      return Promise.resolve(fail('BFD_CHECK follows its BFD session and is never run as a check', process.hrtime.bigint()));
   }
 }

@@ -41,7 +41,7 @@ const SPECS: OptSpec[] = [
   { long: 'use-file', short: 'f', arg: 'required', apply: (o, v) => (o.useFile = v!) },
   { long: 'vrrp', short: 'P', arg: 'none', apply: (o) => (o.vrrpOnly = true) },
   { long: 'check', short: 'C', arg: 'none', apply: (o) => (o.checkOnly = true) },
-  { long: 'bfd', short: 'B', arg: 'none', apply: (o) => (o.bfdOnly = true) },
+  { long: 'no_bfd', short: 'B', arg: 'none', apply: (o) => (o.noBfd = true) },
   { long: 'log-console', short: 'l', arg: 'none', apply: (o) => (o.logConsole = true) },
   { long: 'log-detail', short: 'D', arg: 'none', apply: (o) => (o.logDetail = true) },
   {
@@ -108,7 +108,7 @@ export function defaultOptions(): CliOptions {
     useFile: '/etc/keepalived/keepalived.conf',
     vrrpOnly: false,
     checkOnly: false,
-    bfdOnly: false,
+    noBfd: false,
     logConsole: false,
     logDetail: false,
     noSyslog: false,
@@ -173,6 +173,7 @@ export const USAGE = `Usage: tskeepalived [OPTION...]
                                  (default /etc/keepalived/keepalived.conf)
   -P, --vrrp                   Only run with VRRP subsystem
   -C, --check                  Only run with Health-checker subsystem
+  -B, --no_bfd                 Don't run BFD subsystem
   -l, --log-console            Log messages to local console
   -D, --log-detail             Detailed log messages
   -S, --log-facility=[0-7]     Set syslog facility to LOG_LOCAL[0-7]

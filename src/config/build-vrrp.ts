@@ -586,13 +586,15 @@ export const syncGroupTable = new KeywordTable<SyncGroupDraft>('vrrp_sync_group'
     );
   })
   .model('track_bfd', (ctx, n, d) => {
-    readTrackRefs(
-      ctx,
-      n,
-      -253,
-      253,
-      (s) => d.reg.bfds.has(s),
-      (s) => `(${d.g.name}) track bfd ${s} not found, ignoring...`,
+    (d.g.trackBfd ??= []).push(
+      ...readTrackRefs(
+        ctx,
+        n,
+        -253,
+        253,
+        (s) => d.reg.bfds.has(s),
+        (s) => `(${d.g.name}) track bfd ${s} not found, ignoring...`,
+      ),
     );
   })
   .raw('notify_priority_changes');

@@ -8,7 +8,7 @@ import { buildGlobalDefs, defaultGlobalDefs } from './build-global.js';
 import { buildVirtualServerGroup, newVirtualServer, virtualServerTable, type VsDraft } from './build-lvs.js';
 import { buildSsl } from './build-checkers.js';
 import { parseAddressLine, parseRouteLine, parseRuleLine } from './build-address.js';
-import { bfdInstanceTable, newBfdInstance } from './build-bfd.js';
+import { bfdInstanceTable, finishBfdInstance, newBfdInstance } from './build-bfd.js';
 import {
   finishTrackFile,
   finishVrrpScript,
@@ -412,7 +412,7 @@ export class ConfigBuild {
       if (name === undefined) continue;
       const b = newBfdInstance(name, n);
       bfdInstanceTable.walk(ctx, n.children, b);
-      (cfg.bfdInstances ??= []).push(b);
+      if (finishBfdInstance(ctx, n, b, cfg.bfdInstances ?? [])) (cfg.bfdInstances ??= []).push(b);
     }
   }
 }

@@ -222,6 +222,7 @@ export interface SyncGroup {
   trackInterface: TrackRef[];
   trackScript: TrackRef[];
   trackFile: TrackRef[];
+  trackBfd?: TrackRef[];
   raw?: RawKeyword[];
   loc: SourceLoc;
 }
@@ -573,8 +574,11 @@ export interface BfdInstance {
   multiplier: number;
   passive: boolean;
   ttl?: number;
+  /** -1 (no TTL check) .. 255 */
   maxHops?: number;
+  /** the default weight of `track_bfd` references in VRRP */
   weight?: number;
+  weightReverse?: boolean;
   raw?: RawKeyword[];
   loc: SourceLoc;
 }

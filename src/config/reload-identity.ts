@@ -7,13 +7,14 @@
 // | model type | id | unchanged when |
 // | --- | --- | --- |
 // | vrrp_instance | its name | vrrpInstanceKey: its settings, track scripts and files, what its sync |
-// |   |   | group adds to its tracking, the global VRRP settings it reads |
+// |   |   | group adds to its tracking (track_bfd and the bfd_instance weights too), the global VRRP settings it reads |
 // | vrrp_instance, addresses only changed | its name | vrrpInstanceSoftKey (the key without addresses, notify scripts, smtp_alert; none with VMACs) |
 // | vrrp_script, track_file | its name | settingsKey of its definition |
 // | virtual_server | virtualServerId: address/port, fwmark or group, and protocol | (its settings are applied in place) |
 // | real_server | realServerId: address and port | checkersKey of its checkers (health is kept), each checker by settingsKey |
+// | bfd_instance | its name | bfdInstanceKey: its session settings (weight only matters to track_bfd, above) |
 import { createHash } from 'node:crypto';
-import type { Checker, KeepalivedConfig, RealServer, VirtualServer, VrrpInstance } from './model.js';
+import type { BfdInstance, Checker, KeepalivedConfig, RealServer, VirtualServer, VrrpInstance } from './model.js';
 
 /** JSON of a value without its source locations (a moved line is not a changed setting). */
 export function settingsKey(v: unknown): string {
@@ -64,16 +65,23 @@ export function vrrpInstanceKey(inst: VrrpInstance, config: KeepalivedConfig): s
   const scripts = inst.trackScript.map((r) => config.vrrpScripts.find((s) => s.name === r.name));
   const files = inst.trackFile.map((r) => config.trackFiles.find((f) => f.name === r.name));
   const group = config.syncGroups.find((sg) => sg.members.includes(inst.name));
+  // track_bfd without a weight of its own takes the bfd_instance's
+  const bfdWeights = [...(inst.trackBfd ?? []), ...(group?.trackBfd ?? [])].map((r) => {
+    const b = config.bfdInstances?.find((x) => x.name === r.name);
+    return [b?.weight, b?.weightReverse];
+  });
   return settingsKey({
     inst,
     scripts,
     files,
+    bfdWeights,
     group: group && {
       globalTracking: group.globalTracking,
       syncGroupTrackingWeight: group.syncGroupTrackingWeight,
       trackInterface: group.trackInterface,
       trackScript: group.trackScript,
       trackFile: group.trackFile,
+      trackBfd: group.trackBfd,
     },
     g: [
       g.vrrpMcastGroup4,
@@ -99,4 +107,10 @@ export function vrrpInstanceKey(inst: VrrpInstance, config: KeepalivedConfig): s
 export function vrrpInstanceSoftKey(inst: VrrpInstance, config: KeepalivedConfig): string | undefined {
   if (usesVmac(inst)) return undefined;
   return vrrpInstanceKey({ ...inst, virtualIpaddress: [], virtualIpaddressExcluded: [], notify: {}, smtpAlert: undefined }, config);
+}
+
+/** What a BFD session depends on; equal keys across a reload keep the session (and its state). */
+export function bfdInstanceKey(b: BfdInstance): string {
+  const { weight: _w, weightReverse: _r, raw: _raw, ...session } = b;
+  return settingsKey(session);
 }

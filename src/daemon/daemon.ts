@@ -18,7 +18,7 @@ import type { SnmpAgent } from '../snmp/agent.js';
 import { applySnmp } from './snmp-hook.js';
 import { defaultEngineFactory, wantedEngines, type EngineFactory } from './engines.js';
 
-type Kind = 'vrrp' | 'checkers';
+type Kind = 'vrrp' | 'checkers' | 'bfd';
 
 export interface DaemonDeps {
   logger: Logger;
@@ -70,7 +70,7 @@ export class Daemon {
   private jsonDumpTimer?: NodeJS.Timeout;
   private readonly log: Logger;
   private readonly factory: EngineFactory;
-  readonly counters: Counters = { reloads: 0, reloadFailures: 0, engineErrors: { vrrp: 0, checkers: 0 }, events: {}, uncaught: 0 };
+  readonly counters: Counters = { reloads: 0, reloadFailures: 0, engineErrors: { vrrp: 0, checkers: 0, bfd: 0 }, events: {}, uncaught: 0 };
 
   constructor(
     private readonly cli: DaemonOptions,
@@ -117,8 +117,12 @@ export class Daemon {
     this.snmp = await applySnmp(this.cli, config, this, this.snmp, this.deps.logger.child({ subsystem: 'snmp' }));
     if (wanted.vrrp) await this.startEngine('vrrp', config);
     if (wanted.checkers) await this.startEngine('checkers', config);
+    // BFD last: its sessions start once the other engines are loaded (module loading and their
+    // start pause the event loop, which a 3 x 10 ms detection time would not survive); the
+    // tracking engines hear every session change from then on
+    if (wanted.bfd) await this.startEngine('bfd', config);
     await this.startBgp();
-    if (!wanted.vrrp && !wanted.checkers)
+    if (!wanted.vrrp && !wanted.checkers && !wanted.bfd)
       this.log.warn('the configuration has no vrrp_instance and no virtual_server for the enabled subsystems: nothing to do until a reload adds some');
     await this.startStatus(config);
     if (this.cli.jsonDump) this.writeJson();
@@ -140,6 +144,9 @@ export class Daemon {
     }
     engine.on((ev) => this.onEvent(ev));
     this.engines.set(kind, engine);
+    // an engine started after the BFD engine (a reload adding the first instance) learns the
+    // sessions' states so far: a session is never reported again until it changes
+    if (kind !== 'bfd') for (const [name, s] of this.bfdStates) if (!s.only || s.only.includes(kind)) this.tellBfd(kind, engine, name, s.up);
     try {
       await engine.start(config);
       this.failedEngines.delete(kind);
@@ -224,12 +231,30 @@ export class Daemon {
   private onEvent(ev: EngineEvent): void {
     try {
       this.counters.events[ev.kind] = (this.counters.events[ev.kind] ?? 0) + 1;
+      if (ev.kind === 'bfd-session') {
+        // track_bfd (VRRP) and BFD_CHECK (checkers) follow the session
+        this.bfdStates.set(ev.name, { up: ev.up, only: ev.only });
+        for (const [kind, e] of this.engines) if (kind !== 'bfd' && (!ev.only || ev.only.includes(kind))) this.tellBfd(kind, e, ev.name, ev.up);
+        if (this.cli.jsonDump) this.scheduleJson();
+        return;
+      }
       this.notifier?.handle(ev);
       this.bgp?.handle(ev);
       this.snmp?.onEvent(ev);
       if (this.cli.jsonDump) this.scheduleJson();
     } catch (e) {
       this.log.error({ err: e }, 'event handling failed');
+    }
+  }
+
+  /** the last state the BFD engine reported for each session */
+  private readonly bfdStates = new Map<string, { up: boolean; only?: ('vrrp' | 'checkers')[] }>();
+
+  private tellBfd(kind: Kind, e: Engine, name: string, up: boolean): void {
+    try {
+      e.bfdState?.(name, up);
+    } catch (err) {
+      this.log.error({ engine: kind, err }, `the ${kind} engine failed on a BFD event`);
     }
   }
 
@@ -262,7 +287,7 @@ export class Daemon {
     }
     const config = outcome.config;
     const wanted = wantedEngines(this.cli, config);
-    for (const kind of ['vrrp', 'checkers'] as Kind[]) {
+    for (const kind of ['bfd', 'vrrp', 'checkers'] as Kind[]) {
       const engine = this.engines.get(kind);
       if (engine) {
         try {
@@ -365,6 +390,7 @@ export class Daemon {
       vrrp: this.snapshotOf('vrrp'),
       checkers: this.snapshotOf('checkers'),
       bgp: this.bgpSnapshot(),
+      bfd: this.snapshotOf('bfd'),
     };
   }
 
@@ -381,6 +407,7 @@ export class Daemon {
     const wanted = wantedEngines(this.cli, this.config);
     if (wanted.vrrp && !this.engines.has('vrrp')) return 'the VRRP engine is not running';
     if (wanted.checkers && !this.engines.has('checkers')) return 'the checker engine is not running';
+    if (wanted.bfd && !this.engines.has('bfd')) return 'the BFD engine is not running';
     return undefined;
   }
 
@@ -401,10 +428,10 @@ export class Daemon {
     const g = metricSample;
     const extra: MetricSample[] = [
       g('tskeepalived_info', 'Version and router id.', 1, { version: VERSION, router_id: this.config.global.routerId }),
-      ...(['vrrp', 'checkers'] as Kind[]).map((k) =>
+      ...(['vrrp', 'checkers', 'bfd'] as Kind[]).map((k) =>
         g('tskeepalived_engine_up', 'Whether the engine runs (1) or not (0).', this.engines.has(k) ? 1 : 0, { engine: k }),
       ),
-      ...(['vrrp', 'checkers'] as Kind[]).map((k) =>
+      ...(['vrrp', 'checkers', 'bfd'] as Kind[]).map((k) =>
         g('tskeepalived_engine_errors_total', 'Exceptions caught from an engine.', this.counters.engineErrors[k], { engine: k }, 'counter'),
       ),
       g('tskeepalived_reloads_total', 'Configuration reloads applied.', this.counters.reloads, {}, 'counter'),
@@ -439,12 +466,12 @@ export class Daemon {
         this.log.error({ err }, 'the BGP announcer failed to withdraw cleanly');
       }
     }
-    const order: Kind[] = ['checkers', 'vrrp'];
+    const order: Kind[] = ['checkers', 'vrrp', 'bfd'];
     await Promise.all(
       order.map(async (kind) => {
         const e = this.engines.get(kind);
         if (!e) return;
-        const release = kind === 'vrrp' ? !this.cli.dontReleaseVrrp : !this.cli.dontReleaseIpvs;
+        const release = kind === 'vrrp' ? !this.cli.dontReleaseVrrp : kind === 'checkers' ? !this.cli.dontReleaseIpvs : true;
         try {
           await withTimeout(e.stop({ release }), timeout, `${kind} engine stop`);
         } catch (err) {

@@ -1,4 +1,4 @@
-// Creating the two engines (VRRP, checkers) and the load-balancer backend. The modules are
+// Creating the engines (VRRP, checkers, BFD) and the load-balancer backend. The modules are
 // loaded on demand (dynamic import) so that -P does not load the checkers and -C not VRRP.
 import type { Logger } from 'pino';
 import type { DaemonOptions } from './options.js';
@@ -14,7 +14,7 @@ export interface EngineDeps {
 }
 
 export interface EngineFactory {
-  createEngine(kind: 'vrrp' | 'checkers', deps: EngineDeps): Promise<Engine>;
+  createEngine(kind: 'vrrp' | 'checkers' | 'bfd', deps: EngineDeps): Promise<Engine>;
   createBackend(name: LbBackendName, logger: Logger, opts?: { lvsFlush?: boolean }): Promise<LbBackend>;
 }
 
@@ -25,6 +25,14 @@ export const defaultEngineFactory: EngineFactory = {
       // the production network edge (native sockets, netlink) for the VRRP engine
       return new VrrpEngine({ logger: deps.logger, io: await createNetIo() });
     }
+    if (kind === 'bfd') {
+      const [{ BfdEngine }, { openBfdListener, openBfdSender }] = await Promise.all([import('../bfd/engine.js'), import('../net/bfd-socket.js')]);
+      // the production edge: UDP sockets of the native layer (the received TTL for the GTSM check)
+      return new BfdEngine({
+        logger: deps.logger,
+        io: { listen: (family, onPacket, onError) => openBfdListener(family, onPacket, onError), openSender: openBfdSender },
+      });
+    }
     const { CheckersEngine } = await import('../checkers/engine.js');
     return new CheckersEngine({ logger: deps.logger, cli: deps.cli, backend: deps.backend });
   },
@@ -34,12 +42,13 @@ export const defaultEngineFactory: EngineFactory = {
   },
 };
 
-/** Which subsystems this run has: -P only VRRP, -C only checkers; otherwise those the config uses. */
-export function wantedEngines(cli: DaemonOptions, config: KeepalivedConfig): { vrrp: boolean; checkers: boolean } {
+/** Which subsystems this run has: -P only VRRP, -C only checkers, -B no BFD; otherwise those the config uses. */
+export function wantedEngines(cli: DaemonOptions, config: KeepalivedConfig): { vrrp: boolean; checkers: boolean; bfd: boolean } {
   const vrrpAllowed = !cli.checkOnly || cli.vrrpOnly;
   const checkersAllowed = !cli.vrrpOnly || cli.checkOnly;
   return {
     vrrp: vrrpAllowed && (config.vrrpInstances.length > 0 || config.staticIpaddress.length > 0 || config.staticRoutes.length > 0),
     checkers: checkersAllowed && config.virtualServers.length > 0,
+    bfd: !cli.noBfd && (config.bfdInstances?.length ?? 0) > 0,
   };
 }

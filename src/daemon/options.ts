@@ -6,7 +6,7 @@ export interface DaemonOptions extends LogFlags {
   useFile: string; // -f
   vrrpOnly: boolean; // -P
   checkOnly: boolean; // -C
-  bfdOnly: boolean; // -B
+  noBfd: boolean; // -B (--no_bfd): no BFD engine
   dontFork: boolean; // -n
   pidFile?: string; // -p
   vrrpPidFile?: string; // -r

@@ -1,4 +1,4 @@
-// Contracts between the engines (VRRP, checkers) and the daemon around them.
+// Contracts between the engines (VRRP, checkers, BFD) and the daemon around them.
 import type { KeepalivedConfig } from '../config/model.js';
 
 /** Events the engines publish; the daemon turns them into notify fifos, emails, logs and metrics. */
@@ -30,6 +30,19 @@ export type EngineEvent =
       checker?: string;
       reason?: string;
       at: number;
+    }
+  | {
+      /** a bfd_instance went Up or left Up (the BFD engine); the daemon hands it to the other engines */
+      kind: 'bfd-session';
+      name: string;
+      up: boolean;
+      at: number;
+      /** a detection-time expiry: ms since the last packet received */
+      silentMs?: number;
+      /** the detection time in force, ms */
+      detectMs?: number;
+      /** keepalived's `vrrp` / `checker` keywords in the bfd_instance: only these engines hear it (absent: all) */
+      only?: ('vrrp' | 'checkers')[];
     }
   | {
       kind: 'virtual-server-quorum';
@@ -67,7 +80,7 @@ export function metricSample(
  * start/reload/stop never throw for runtime problems: they log and keep running.
  */
 export interface Engine {
-  readonly name: 'vrrp' | 'checkers';
+  readonly name: 'vrrp' | 'checkers' | 'bfd';
   start(config: KeepalivedConfig): Promise<void>;
   /**
    * Apply a new, already validated config. Unchanged parts keep their state (no transition,
@@ -83,4 +96,6 @@ export interface Engine {
   dumpStats(): string;
   metrics(): MetricSample[];
   on(listener: EngineEventListener): void;
+  /** A BFD session's state (track_bfd, BFD_CHECK); called by the daemon on every `bfd-session` event. */
+  bfdState?(name: string, up: boolean): void;
 }

@@ -22,6 +22,7 @@ export const SCM_TIMESTAMPNS = SO_TIMESTAMPNS;
 
 export const IPPROTO_IP = 0;
 export const IPPROTO_ICMP = 1;
+export const IPPROTO_UDP = 17;
 export const IPPROTO_IPV6 = 41;
 export const IPPROTO_ICMPV6 = 58;
 export const IPPROTO_VRRP = 112;

@@ -3,7 +3,7 @@ import pino, { type Logger } from 'pino';
 import type { KeepalivedConfig, TrackFile, VirtualAddress, VrrpInstance, VrrpScript } from '../config/model.js';
 import { settingsKey, vrrpInstanceKey, vrrpInstanceSoftKey } from '../config/reload-identity.js';
 import type { Engine, EngineEvent, EngineEventListener, MetricSample } from '../engine-api/types.js';
-import { realClock, type Clock } from './clock.js';
+import { realClock, type Clock } from '../util/clock.js';
 import { InstanceRuntime, type InstanceHooks } from './instance.js';
 import type { NetEvent, VrrpNetIo } from './io.js';
 import { SocketPool } from './socket-pool.js';
@@ -71,7 +71,23 @@ export class VrrpEngine implements Engine {
     scriptTracker: (name: string) => this.scripts.get(name)?.t,
     fileTracker: (name: string) => this.files.get(name)?.t,
     linkUp: (ifname: string) => this.links.get(ifname),
+    bfdUp: (name: string) => this.bfdSessions.get(name) ?? false,
   };
+
+  /** bfd_instance states as the BFD engine reported them (through the daemon) */
+  private readonly bfdSessions = new Map<string, boolean>();
+
+  /** track_bfd: a BFD session went Up or left Up. */
+  bfdState(name: string, up: boolean): void {
+    if (this.bfdSessions.get(name) === up) return;
+    this.bfdSessions.set(name, up);
+    for (const { rt } of this.instances.values()) {
+      const refs = [...(rt.cfg.trackBfd ?? []), ...(rt.groupTrack?.trackBfd ?? [])];
+      if (!refs.some((r) => r.name === name)) continue;
+      rt.log.info(`Tracked BFD instance ${name} is ${up ? 'UP' : 'DOWN'}`);
+      rt.recomputeTracking();
+    }
+  }
 
   private onNetEvent(ev: NetEvent): void {
     if (ev.kind === 'link') {
@@ -162,7 +178,7 @@ export class VrrpEngine implements Engine {
       if (was !== undefined) grt.state = was;
       for (const m of members) {
         m.group = sg.name;
-        m.groupTrack = { trackInterface: sg.trackInterface, trackScript: sg.trackScript, trackFile: sg.trackFile };
+        m.groupTrack = { trackInterface: sg.trackInterface, trackScript: sg.trackScript, trackFile: sg.trackFile, trackBfd: sg.trackBfd };
       }
       this.groups.set(sg.name, grt);
     }

@@ -4,7 +4,7 @@
 // each round spaced by vrrp_garp_interval (IPv4) / vrrp_gna_interval (IPv6).
 import type { Logger } from 'pino';
 import type { VirtualAddress, VrrpInstance } from '../config/model.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../util/clock.js';
 import type { VrrpNetIo } from './io.js';
 
 /** The settings the schedule reads when a schedule starts. */

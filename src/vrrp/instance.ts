@@ -2,7 +2,7 @@
 // and its GARP schedule (garp-schedule.ts).
 import type { Logger } from 'pino';
 import type { GlobalDefs, KeepalivedConfig, VirtualAddress, VrrpInstance } from '../config/model.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../util/clock.js';
 import type { NetEvent, ReceivedVrrp, VrrpNetIo, VrrpSocketHandle } from './io.js';
 import { AhCounter } from './ah-counter.js';
 import { buildAhDatagram, openAhDatagram } from './ah.js';
@@ -26,6 +26,8 @@ export interface InstanceHooks {
   scriptTracker(name: string): ScriptTracker | undefined;
   fileTracker(name: string): FileTracker | undefined;
   linkUp(ifname: string): boolean | undefined;
+  /** whether the bfd_instance is Up (false until the BFD engine says so, as keepalived) */
+  bfdUp(name: string): boolean;
 }
 
 export const GROUP_FAULT_PREFIX = 'sync-group ';
@@ -60,7 +62,14 @@ export class InstanceRuntime {
   /** set by the engine when the instance belongs to a sync group */
   group: string | undefined;
   /** extra tracking from the sync group */
-  groupTrack: { trackInterface: VrrpInstance['trackInterface']; trackScript: VrrpInstance['trackScript']; trackFile: VrrpInstance['trackFile'] } | undefined;
+  groupTrack:
+    | {
+        trackInterface: VrrpInstance['trackInterface'];
+        trackScript: VrrpInstance['trackScript'];
+        trackFile: VrrpInstance['trackFile'];
+        trackBfd?: VrrpInstance['trackBfd'];
+      }
+    | undefined;
 
   constructor(
     public cfg: VrrpInstance,
@@ -225,6 +234,7 @@ export class InstanceRuntime {
       trackInterface: [...this.cfg.trackInterface, ...(this.groupTrack?.trackInterface ?? [])],
       trackScript: [...this.cfg.trackScript, ...(this.groupTrack?.trackScript ?? [])],
       trackFile: [...this.cfg.trackFile, ...(this.groupTrack?.trackFile ?? [])],
+      trackBfd: [...(this.cfg.trackBfd ?? []), ...(this.groupTrack?.trackBfd ?? [])],
     };
     if (!this.cfg.dontTrackPrimary) items.push({ kind: 'interface', name: this.ifname, weight: 0, reverse: false, ok: this.hooks.linkUp(this.ifname) ?? true });
     for (const r of refs.trackInterface)
@@ -249,6 +259,17 @@ export class InstanceRuntime {
         weight: r.weight ?? t.def.weight,
         reverse: r.reverse || (r.weight === undefined && t.def.weightReverse),
         value: t.value,
+      });
+    }
+    for (const r of refs.trackBfd) {
+      // the weight given here, else the bfd_instance's own (keepalived's alloc_track_bfd)
+      const def = this.config.bfdInstances?.find((b) => b.name === r.name);
+      items.push({
+        kind: 'bfd',
+        name: r.name,
+        weight: r.weight ?? def?.weight ?? 0,
+        reverse: r.weight === undefined ? !!def?.weightReverse : r.reverse,
+        ok: this.hooks.bfdUp(r.name),
       });
     }
     const res = computeEffectivePriority(this.cfg.priority, items);

@@ -1,6 +1,6 @@
 // The VRRP state machine of one instance (RFC 3768 / RFC 5798 section 6.4, with keepalived's choices).
 // Pure: driven by events, time and timers come from an injected Clock, effects are emitted as actions.
-import type { Clock } from './clock.js';
+import type { Clock } from '../util/clock.js';
 import { compareIp } from '../util/inet.js';
 
 export type VrrpStateName = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { TrackFile, VrrpScript } from '../config/model.js';
 import { runScript } from '../util/run-script.js';
 import { scriptSecurityProblem } from '../config/script-security.js';
-import { realClock, type Clock } from './clock.js';
+import { realClock, type Clock } from '../util/clock.js';
 import { RiseFall, parseTrackFileValue } from './tracking.js';
 
 export class ScriptTracker {

@@ -1,18 +1,19 @@
 // Effective priority and fault state from tracked objects, computed as keepalived does:
-// - interface / script: weight 0 -> failure puts the instance in FAULT; weight > 0 is added while
-//   the object is OK; weight < 0 is added while it has failed; `reverse` swaps OK and failed.
+// - interface / script / bfd: weight 0 -> failure puts the instance in FAULT; weight > 0 is added while
+//   the object is OK; weight < 0 is added while it has failed; `reverse` swaps OK and failed
+//   (bfd with a weight: `reverse` negates the amount instead, as keepalived's track_bfd).
 // - track file: weight 0 -> a non-zero value is a FAULT; otherwise value x weight (negated with
 //   `reverse`) is added, and a contribution below -253 is a FAULT.
 // - effective priority = base + sum, clamped to 1..254; an address owner (255) is never changed.
 
-export type TrackKind = 'interface' | 'script' | 'file';
+export type TrackKind = 'interface' | 'script' | 'file' | 'bfd';
 
 export interface TrackedStatus {
   kind: TrackKind;
   name: string;
   weight: number;
   reverse: boolean;
-  /** interface / script: true when up / succeeding */
+  /** interface / script / bfd: true when up / succeeding */
   ok?: boolean;
   /** track file: the integer read from the file */
   value?: number;
@@ -38,6 +39,13 @@ export function computeEffectivePriority(base: number, items: TrackedStatus[]): 
       const contribution = v * it.weight * (it.reverse ? -1 : 1);
       if (contribution < -253) faults.push(label);
       else sum += contribution;
+      continue;
+    }
+    if (it.kind === 'bfd' && it.weight !== 0) {
+      // keepalived's track_bfd (initialise_track_bfd_state, vrrp_handle_bfd_event): a positive weight
+      // counts while Up, a negative one while Down; `reverse` negates the amount, not the state
+      const m = it.reverse ? -1 : 1;
+      if (it.ok ? it.weight > 0 : it.weight < 0) sum += it.weight * m;
       continue;
     }
     const ok = it.reverse ? !it.ok : !!it.ok;
