@@ -9,7 +9,7 @@
 #   TSK_IPVS_VM_RESULT {"rc":N,"kernel":"...","ipvs":"...","pass":N,"fail":N,"skip":N,"seconds":N}
 # and powers off. This script exits with the test's exit code (2: the VM could not be built or run).
 #
-#   scripts/ipvs-vm.sh [TEST.js ...]      (root: apt-get download into the cache)
+#   scripts/ipvs-vm.sh [--node-test-option ...] [TEST.js ...]   (as root: apt-get download into the cache)
 # Environment:
 #   TSK_IPVS_VM_CACHE    cache directory (default /var/cache/tskeepalived-ipvs-vm): the kernel .deb and
 #                        its extracted tree are kept there; nothing fetched goes into the repository
@@ -22,7 +22,14 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${TSK_IPVS_VM_CACHE:-/var/cache/tskeepalived-ipvs-vm}
 TIMEOUT=${TSK_IPVS_VM_TIMEOUT:-900}
 MEM=${TSK_IPVS_VM_MEM:-2048}
-TESTS=("$@")
+TESTS=()
+NODEARGS=""
+for a in "$@"; do
+  case "$a" in
+  --*) NODEARGS="$NODEARGS '${a//\'/}'" ;; # node --test options such as --test-name-pattern=NAT
+  *) TESTS+=("$a") ;;
+  esac
+done
 [ ${#TESTS[@]} -eq 0 ] && TESTS=(lb-ipvs-kernel.test.js)
 
 say() { printf 'ipvs-vm: %s\n' "$*" >&2; }
@@ -158,7 +165,7 @@ IPVS=\$(head -1 /proc/net/ip_vs 2>/dev/null)
 echo "TSK_IPVS_VM_BOOTED \$(cut -d' ' -f1 /proc/uptime)s \$IPVS"
 cd /project
 S0=\$(cut -d. -f1 /proc/uptime)
-TSK_IPVS_VM=1 node --test --test-concurrency=1 --test-reporter=tap $TESTARGS > /tmp/tap 2>&1 &
+TSK_IPVS_VM=1 node --test --test-concurrency=1 --test-reporter=tap $NODEARGS $TESTARGS > /tmp/tap 2>&1 &
 NODE=\$!
 tail -f /tmp/tap &
 TAIL=\$!
