@@ -59,6 +59,7 @@ test('kernel IPVS in a VM: the IPVS tests of lb-ipvs-kernel.test.ts run there an
   const r = JSON.parse(line[1]!) as VmResult;
   const times = /^TSK_IPVS_VM_TIMES (.*)$/m.exec(out.text);
   t.diagnostic(`kernel ${r.kernel}: ${r.ipvs}; tests ${r.seconds} s in the VM; ${times?.[1] ?? ''}`);
+  for (const m of out.text.matchAll(/^# ((?:tskeepalived|keepalived): .*)$/gm)) t.diagnostic(m[1]!);
   assert.equal(r.fail, 0, `failures in the VM:\n${out.text.slice(-12000)}`);
   assert.equal(r.rc, 0, out.text.slice(-6000));
   assert.match(r.ipvs, /^IP Virtual Server version/);
