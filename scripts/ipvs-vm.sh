@@ -16,6 +16,7 @@
 #   TSK_IPVS_VM_KERNEL   kernel package (default: what linux-image-cloud-amd64 depends on)
 #   TSK_IPVS_VM_TIMEOUT  seconds before QEMU is killed (default 900)
 #   TSK_IPVS_VM_MEM      guest memory in MiB (default 2048)
+#   TSK_IPVS_VM_CPU      QEMU -cpu model under TCG (default max; KVM uses host)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -185,7 +186,7 @@ say "kernel $KVER ($T_KERNEL s), initramfs $(($(stat -c %s "$INITRD") / 1048576)
 
 # ---- boot ----
 ACCEL=tcg
-CPU=max
+CPU=${TSK_IPVS_VM_CPU:-max}
 if [ -w /dev/kvm ]; then
   ACCEL=kvm
   CPU=host
