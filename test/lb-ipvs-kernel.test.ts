@@ -213,7 +213,7 @@ const tally = (replies: Reply[]) => {
   return t;
 };
 
-test('NAT web farm example through kernel IPVS: wrr traffic, failures (removal, inhibit -> weight 0), same ipvsadm as keepalived 2.2.7', {
+test('NAT web farm example through kernel IPVS: wrr traffic, failures (removal, inhibit -> weight 0, sorry server), same ipvsadm as keepalived 2.2.7', {
   skip: kernelSkip(),
 }, async (t) => {
   const [D, C, R] = [`${P}nd`, `${P}nc`, `${P}nr`];
@@ -244,9 +244,10 @@ test('NAT web farm example through kernel IPVS: wrr traffic, failures (removal, 
   const VS = '-t 203.0.113.10:80';
   const healthySave = [`-A ${VS} -s wrr`, `-a ${VS} -r 10.10.0.11:80 -m -w 3`, `-a ${VS} -r 10.10.0.12:80 -m -w 3`, `-a ${VS} -r 10.10.0.13:80 -m -w 1`];
   const failedSave = [`-A ${VS} -s wrr`, `-a ${VS} -r 10.10.0.11:80 -m -w 3`, `-a ${VS} -r 10.10.0.13:80 -m -w 0`];
+  const sorrySave = [`-A ${VS} -s wrr`, `-a ${VS} -r 10.10.0.13:80 -m -w 0`, `-a ${VS} -r 10.10.0.250:8080 -m -w 1`];
   const get = (count: number) => httpRequests(C, { host: '203.0.113.10', port: 80, count, sources: ['203.0.113.100'] });
 
-  async function run(argv: string[], traffic: boolean): Promise<{ healthy: Snapshot; failed: Snapshot }> {
+  async function run(argv: string[], traffic: boolean): Promise<{ healthy: Snapshot; failed: Snapshot; sorry: Snapshot }> {
     const t0 = Date.now();
     const d = startInNs(D, argv);
     daemons.push(d);
@@ -274,13 +275,19 @@ test('NAT web farm example through kernel IPVS: wrr traffic, failures (removal, 
     await until(save, eq(failedSave), 'rs13 inhibited (weight 0)', 40_000, d.log);
     const failed = await snapshot(D);
     if (traffic) assert.deepEqual(tally(await get(10)), { rs11: 10 }, 'weight 0 gets no new connections');
+    // the last one with weight down too: quorum lost, the sorry server takes the traffic
+    await web.down('rs11');
+    await until(save, eq(sorrySave), 'the sorry server in IPVS', 40_000, d.log);
+    const sorry = await snapshot(D);
+    if (traffic) assert.deepEqual(tally(await get(5)), { sorry: 5 });
+    await web.up('rs11');
     await web.up('rs12');
     await web.up('rs13');
     await until(save, eq(healthySave), 'both back with their weights', 40_000, d.log);
     if (traffic) assert.deepEqual(tally(await get(7)), { rs11: 3, rs12: 3, rs13: 1 });
     assert.equal(await d.stop(), 0, `exit code; output:\n${d.log()}`);
     assert.deepEqual(await save(), [], 'virtual server removed at stop');
-    return { healthy, failed };
+    return { healthy, failed, sorry };
   }
 
   const ours = await run(tskArgv(conf, 'tsk-nat'), true);
