@@ -62,7 +62,8 @@ PKG=${TSK_IPVS_VM_KERNEL:-$(apt-cache depends linux-image-cloud-amd64 2>/dev/nul
 KDIR="$CACHE/$PKG"
 if [ ! -f "$KDIR/.complete" ]; then
   say "downloading $PKG"
-  rm -rf "$KDIR" && mkdir -p "$KDIR/deb"
+  rm -rf "$CACHE"/linux-image-* # an older kernel of the cache (the package moved on)
+  mkdir -p "$KDIR/deb"
   (cd "$KDIR/deb" && apt-get download -q -o APT::Sandbox::User=root "$PKG" >&2) || die "apt-get download $PKG failed"
   dpkg-deb -x "$KDIR"/deb/*.deb "$KDIR/tree" || die "cannot extract $PKG"
   # the package has no modules.dep (the installer runs depmod): make it
@@ -76,65 +77,84 @@ MODDIR="$KDIR/tree/lib/modules/$KVER"
 grep -q '^CONFIG_IP_VS=[my]' "$KDIR/tree/boot/config-$KVER" || die "$PKG has no CONFIG_IP_VS"
 T_KERNEL=$(($(date +%s) - T0))
 
-# ---- the initramfs ----
+# ---- the initramfs: two newc archives, concatenated (the kernel unpacks one after the other) ----
+# The base (busybox, node/ipvsadm/keepalived/ip and their libraries, the modules) is cached, keyed
+# by the kernel and the binaries and libraries it holds; the project part is made at each run.
+BINS="$(command -v node) $(command -v busybox)"
+for b in ipvsadm keepalived ip; do BINS="$BINS $(PATH=/usr/sbin:/sbin:$PATH command -v $b)"; done
+LIBS=$(for b in $BINS; do ldd "$b" 2>/dev/null | awk '/=> \// {print $3} /^\t\// {print $1}'; done | sort -u)
+# shellcheck disable=SC2086
+BASE_KEY=$({
+  echo "$KVER base-v1"
+  stat -L -c '%n %s %Y' $BINS $LIBS
+} | md5sum | cut -c1-16)
+BASE="$CACHE/base-$BASE_KEY.cpio"
 STAGE=$(mktemp -d "$CACHE/stage.XXXXXX")
 INITRD="$STAGE.cpio"
-cleanup() { rm -rf "$STAGE" "$INITRD"; }
+BSTAGE="$STAGE.base"
+cleanup() { rm -rf "$STAGE" "$INITRD" "$BSTAGE" "$BASE.tmp"; }
 trap cleanup EXIT
-mkdir -p "$STAGE"/{bin,sbin,usr/bin,usr/sbin,lib,lib64,etc,proc,sys,dev,tmp,run,var,modules,project,bb}
-ln -s ../run "$STAGE/var/run"
+if [ ! -f "$BASE" ]; then
+  mkdir -p "$BSTAGE"/{bin,sbin,usr/bin,usr/sbin,lib,lib64,etc,proc,sys,dev,tmp,run,var,modules,bb}
+  ln -s ../run "$BSTAGE/var/run"
 
-# shared objects, preserving paths (ldd of each binary, plus the loader)
-copy_with_libs() {
-  local bin=$1 dest=$2
-  mkdir -p "$STAGE$(dirname "$dest")"
-  cp -L "$bin" "$STAGE$dest"
-  ldd "$bin" 2>/dev/null | awk '/=> \// {print $3} /^\t\// {print $1}' | while read -r lib; do
-    if [ ! -e "$STAGE$lib" ]; then
-      mkdir -p "$STAGE$(dirname "$lib")"
-      cp -L "$lib" "$STAGE$lib"
-    fi
-  done
-}
-copy_with_libs "$(command -v node)" /usr/bin/node
-for b in ipvsadm keepalived ip; do copy_with_libs "$(PATH=/usr/sbin:/sbin:$PATH command -v $b)" "/usr/sbin/$b"; done
-# busybox applets in /bb (last on PATH, so the real ip, ipvsadm... win)
-cp "$(command -v busybox)" "$STAGE/bb/busybox"
-for a in $("$STAGE/bb/busybox" --list); do [ "$a" = busybox ] || ln -s busybox "$STAGE/bb/$a"; done
-ln -s /bb/busybox "$STAGE/bin/sh"
-printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$STAGE/etc/passwd"
-printf 'root:x:0:\nnogroup:x:65534:\n' >"$STAGE/etc/group"
-printf '127.0.0.1 localhost\n' >"$STAGE/etc/hosts"
-mkdir -p "$STAGE/etc/iproute2" && cp -r /etc/iproute2/. "$STAGE/etc/iproute2/" 2>/dev/null || true
-
-# kernel modules and their dependencies, dependencies first (modules.dep)
-WANT='ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_sh ip_vs_dh ip_vs_mh ip_vs_lblc ip_vs_lblcr veth bridge'
-declare -A SEEN=()
-ORDER=()
-resolve() {
-  local name=$1 line path deps d
-  line=$(grep -E "(^|/)$name\.ko(\.[a-z]+)?:" "$MODDIR/modules.dep" | head -1) || true
-  [ -n "$line" ] || {
-    grep -qE "/$name\.ko" "$MODDIR/modules.builtin" 2>/dev/null && return 0
-    die "module $name not in $PKG"
+  # shared objects, preserving paths (ldd of each binary, plus the loader)
+  copy_with_libs() {
+    local bin=$1 dest=$2
+    mkdir -p "$BSTAGE$(dirname "$dest")"
+    cp -L "$bin" "$BSTAGE$dest"
+    ldd "$bin" 2>/dev/null | awk '/=> \// {print $3} /^\t\// {print $1}' | while read -r lib; do
+      if [ ! -e "$BSTAGE$lib" ]; then
+        mkdir -p "$BSTAGE$(dirname "$lib")"
+        cp -L "$lib" "$BSTAGE$lib"
+      fi
+    done
   }
-  path=${line%%:*}
-  [ -n "${SEEN[$path]:-}" ] && return 0
-  SEEN[$path]=1
-  deps=${line#*:}
-  for d in $deps; do
-    d=$(basename "$d")
-    resolve "${d%%.ko*}"
+  copy_with_libs "$(command -v node)" /usr/bin/node
+  for b in ipvsadm keepalived ip; do copy_with_libs "$(PATH=/usr/sbin:/sbin:$PATH command -v $b)" "/usr/sbin/$b"; done
+  # busybox applets in /bb (last on PATH, so the real ip, ipvsadm... win)
+  cp "$(command -v busybox)" "$BSTAGE/bb/busybox"
+  for a in $("$BSTAGE/bb/busybox" --list); do [ "$a" = busybox ] || ln -s busybox "$BSTAGE/bb/$a"; done
+  ln -s /bb/busybox "$BSTAGE/bin/sh"
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$BSTAGE/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$BSTAGE/etc/group"
+  printf '127.0.0.1 localhost\n' >"$BSTAGE/etc/hosts"
+  mkdir -p "$BSTAGE/etc/iproute2" && cp -r /etc/iproute2/. "$BSTAGE/etc/iproute2/" 2>/dev/null || true
+
+  # kernel modules and their dependencies, dependencies first (modules.dep)
+  WANT='ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_sh ip_vs_dh ip_vs_mh ip_vs_lblc ip_vs_lblcr veth bridge'
+  declare -A SEEN=()
+  ORDER=()
+  resolve() {
+    local name=$1 line path deps d
+    line=$(grep -E "(^|/)$name\.ko(\.[a-z]+)?:" "$MODDIR/modules.dep" | head -1) || true
+    [ -n "$line" ] || {
+      grep -qE "/$name\.ko" "$MODDIR/modules.builtin" 2>/dev/null && return 0
+      die "module $name not in $PKG"
+    }
+    path=${line%%:*}
+    [ -n "${SEEN[$path]:-}" ] && return 0
+    SEEN[$path]=1
+    deps=${line#*:}
+    for d in $deps; do
+      d=$(basename "$d")
+      resolve "${d%%.ko*}"
+    done
+    ORDER+=("$path")
+  }
+  for m in $WANT; do resolve "$m"; done
+  : >"$BSTAGE/modules/order"
+  for p in "${ORDER[@]}"; do
+    f=$(basename "$p")
+    cp "$MODDIR/$p" "$BSTAGE/modules/$f"
+    echo "$f" >>"$BSTAGE/modules/order"
   done
-  ORDER+=("$path")
-}
-for m in $WANT; do resolve "$m"; done
-: >"$STAGE/modules/order"
-for p in "${ORDER[@]}"; do
-  f=$(basename "$p")
-  cp "$MODDIR/$p" "$STAGE/modules/$f"
-  echo "$f" >>"$STAGE/modules/order"
-done
+  (cd "$BSTAGE" && find . -mindepth 1 | cpio -o -H newc --quiet) >"$BASE.tmp"
+  rm -f "$CACHE"/base-*.cpio
+  mv "$BASE.tmp" "$BASE"
+  rm -rf "$BSTAGE"
+fi
+mkdir -p "$STAGE/project"
 
 # the project: compiled code, native addon, runtime dependencies (not the dev tools' binaries)
 cp -r "$ROOT/dist" "$ROOT/bin" "$ROOT/examples" "$ROOT/package.json" "$STAGE/project/"
@@ -180,9 +200,12 @@ echo "TSK_IPVS_VM_RESULT {\"rc\":\$RC,\"kernel\":\"\$(uname -r)\",\"ipvs\":\"\$I
 poweroff -f
 EOF
 chmod +x "$STAGE/init"
-(cd "$STAGE" && find . -mindepth 1 | cpio -o -H newc --quiet) >"$INITRD"
+{
+  cat "$BASE"
+  (cd "$STAGE" && find . -mindepth 1 | cpio -o -H newc --quiet)
+} >"$INITRD"
 T_BUILD=$(($(date +%s) - T0 - T_KERNEL))
-say "kernel $KVER ($T_KERNEL s), initramfs $(($(stat -c %s "$INITRD") / 1048576)) MiB ($T_BUILD s), ${#ORDER[@]} modules"
+say "kernel $KVER ($T_KERNEL s), initramfs $(($(stat -c %s "$INITRD") / 1048576)) MiB ($T_BUILD s; base ${BASE##*/})"
 
 # ---- boot ----
 ACCEL=tcg
