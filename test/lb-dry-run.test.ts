@@ -71,7 +71,7 @@ test('persistence, netmask, ops, scheduler flags, forwarding methods', () => {
   assert.deepEqual(formatIpvsadmSave(state), [
     '-A -t 10.0.0.1:443 -s wlc -p 300 -M 255.255.255.0',
     '-a -t 10.0.0.1:443 -r 192.168.1.2:443 -g -w 3',
-    '-a -t 10.0.0.1:443 -r 192.168.1.9:443 -i -w 0',
+    '-a -t 10.0.0.1:443 -r 192.168.1.9:443 -i -w 0 --tun-type ipip',
     '-A -u 10.0.0.2:53 -s sh -o -b sh-fallback,sh-port',
     '-a -u 10.0.0.2:53 -r 192.168.1.5:53 -m -w 1',
     '-A --sctp-service 10.0.0.3:3868 -s mh -p 60 -b mh-port',

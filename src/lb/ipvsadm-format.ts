@@ -50,7 +50,10 @@ export function formatServiceLine(s: Service): string {
 }
 
 export function formatDestinationLine(s: Service, d: Destination): string {
-  return `-a ${serviceSwitch(s)} -r ${hostPort(d.family, d.address, d.port)} ${forwardSwitch(d)} -w ${d.weight}`;
+  const line = `-a ${serviceSwitch(s)} -r ${hostPort(d.family, d.address, d.port)} ${forwardSwitch(d)} -w ${d.weight}`;
+  // ipvsadm 1.31 names the tunnel type of a tunnelled destination as the kernel (5.3+) reports it; the
+  // model has only IPIP, the kernel's default (seen against kernel 6.1 in scripts/ipvs-vm.sh's VM)
+  return d.lbKind === 'TUN' ? `${line} --tun-type ipip` : line;
 }
 
 /** Every line of `ipvsadm -S -n` for this state (no trailing newline). */
