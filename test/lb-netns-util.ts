@@ -8,8 +8,12 @@ import { promisify } from 'node:util';
 
 const execFileP = promisify(execFile);
 
+/** Each command is bounded: 20 s, or TSK_SH_TIMEOUT_MS (the IPVS VM under TCG sets 120 s: there a
+ * namespace created while the previous test's are torn down can take longer than 20 s). */
+const SH_TIMEOUT_MS = Number(process.env.TSK_SH_TIMEOUT_MS) || 20_000;
+
 export async function sh(...argv: string[]): Promise<string> {
-  const { stdout } = await execFileP(argv[0]!, argv.slice(1), { timeout: 20_000 });
+  const { stdout } = await execFileP(argv[0]!, argv.slice(1), { timeout: SH_TIMEOUT_MS });
   return stdout;
 }
 
