@@ -4,6 +4,7 @@ import type { ConfNode } from '../parser/ast.js';
 import type { BuildContext } from './context.js';
 import { append, exact } from './exact.js';
 import { arg, stringField } from './handlers.js';
+import { shareString } from '../parser/intern.js';
 import { parseAddress } from '../util/inet.js';
 import type { BfdCheck, Checker, DnsCheck, FileCheck, HttpCheck, HttpUrl, MiscCheck, RawKeyword, SmtpCheck, SslSettings, UdpCheck } from './model.js';
 import { readScript } from './scripts.js';
@@ -148,14 +149,14 @@ function plainStatus(w: string): number {
 export const urlTable = new KeywordTable<HttpUrl & { raw?: RawKeyword[] }>('url')
   .model(
     'path',
-    stringField((u, v) => (u.path = v)),
+    stringField((u, v) => (u.path = shareString(v))),
   )
   .model('digest', (ctx, n, u) => {
     const w = arg(ctx, n);
     if (w === undefined) return;
     if (w.length !== 32) ctx.error(n, `digest '${w}' character length should be 32 rather than ${w.length}`);
     else if (!isHex(w)) ctx.error(n, `Unable to interpret hex digit in '${w}'`);
-    else u.digest = w.toLowerCase();
+    else u.digest = shareString(w.toLowerCase());
   })
   .model('status_code', (ctx, n, u) => {
     for (const w of n.args) {
