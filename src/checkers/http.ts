@@ -16,7 +16,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { type ConnectionOptions, createSecureContext, type SecureContext, connect as tlsConnect } from 'node:tls';
-import type { HttpCheck, HttpUrl, SslSettings } from '../config/model.js';
+import { type HttpCheck, type HttpUrl, type SslSettings, unpackLoc } from '../config/model.js';
 import { type CheckResult, type CheckTarget, errorReason, fail, pass } from './types.js';
 
 export function statusAccepted(url: HttpUrl, status: number): boolean {
@@ -354,8 +354,10 @@ function getOne(
   let regex: RegExp | undefined;
   if (url.regex !== undefined) {
     const r = regexFor(url.regex);
-    if (r instanceof Error)
-      return Promise.resolve({ ok: false, reason: `regex ${url.regex} (${url.loc.file}:${url.loc.line}) cannot be used: ${errorReason(r)}` });
+    if (r instanceof Error) {
+      const at = unpackLoc(url.loc);
+      return Promise.resolve({ ok: false, reason: `regex ${url.regex} (${at.file}:${at.line}) cannot be used: ${errorReason(r)}` });
+    }
     regex = r;
   }
   const connect = connectOptions(cfg, target, sni, ssl);

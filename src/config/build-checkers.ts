@@ -4,6 +4,7 @@ import type { ConfNode } from '../parser/ast.js';
 import type { BuildContext } from './context.js';
 import { append, exact } from './exact.js';
 import { arg, stringField } from './handlers.js';
+import { packLoc } from '../parser/diagnostic.js';
 import { shareString } from '../parser/intern.js';
 import { parseAddress } from '../util/inet.js';
 import type { BfdCheck, Checker, DnsCheck, FileCheck, HttpCheck, HttpUrl, MiscCheck, RawKeyword, SmtpCheck, SslSettings, UdpCheck } from './model.js';
@@ -216,7 +217,7 @@ function httpTable(type: 'HTTP_GET' | 'SSL_GET') {
       boolArg((c, b) => ((c as HttpCheck).fastRecovery = b), 'Invalid fast_recovery parameter'),
     )
     .model('url', (ctx, n, c) => {
-      const u: HttpUrl & { raw?: RawKeyword[] } = { path: '', statusCodes: [], loc: n.loc };
+      const u: HttpUrl & { raw?: RawKeyword[] } = { path: '', statusCodes: [], loc: packLoc(n.loc) };
       urlTable.walk(ctx, n.children, u);
       u.statusCodes = exact(u.statusCodes);
       if (!u.path) ctx.error(n.endLoc ?? n, 'HTTP/SSL_GET checker url has no path - ignoring');
@@ -364,7 +365,7 @@ export type CheckerKeyword = keyof typeof checkerTables;
  * they would give every checker a separate property store (about 40 bytes per real server).
  */
 export function newChecker(type: CheckerKeyword, n: ConfNode): Checker {
-  const loc = n.loc;
+  const loc = packLoc(n.loc);
   switch (type) {
     case 'HTTP_GET':
     case 'SSL_GET':
@@ -381,9 +382,9 @@ export function newChecker(type: CheckerKeyword, n: ConfNode): Checker {
     case 'MISC_CHECK':
       return { type, connectTimeout: -1, retry: -1, delayBeforeRetry: -1, delayLoop: undefined, alpha: undefined, loc, miscDynamic: false };
     case 'FILE_CHECK':
-      return { type, trackFile: '', weightReverse: false, loc };
+      return { type, trackFile: '', weightReverse: false, loc: n.loc };
     case 'BFD_CHECK':
-      return { type, loc };
+      return { type, loc: n.loc };
   }
 }
 

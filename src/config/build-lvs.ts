@@ -4,6 +4,7 @@ import type { BuildContext } from './context.js';
 import { append, exact } from './exact.js';
 import { buildChecker, checkerTables, type CheckerKeyword } from './build-checkers.js';
 import { arg, flagField, stringField } from './handlers.js';
+import { packLoc } from '../parser/diagnostic.js';
 import { shareString } from '../parser/intern.js';
 import { parseAddress, parsePrefix } from '../util/inet.js';
 import type { LbKind, Protocol, RawKeyword, RealServer, SourceLoc, VirtualServer, VirtualServerGroup } from './model.js';
@@ -181,7 +182,7 @@ function buildRealServer(ctx: BuildContext, n: ConfNode, d: VsDraft): void {
     alpha: undefined,
     delayLoop: undefined,
     checkers: [],
-    loc: n.loc,
+    loc: packLoc(n.loc),
   };
   const rd: RsDraft = {
     rs,
