@@ -16,7 +16,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { type ConnectionOptions, createSecureContext, type SecureContext, connect as tlsConnect } from 'node:tls';
-import type { HttpCheck, HttpUrl, SslSettings } from '../config/model.js';
+import { type HttpCheck, type HttpUrl, type SslSettings, unpackLoc } from '../config/model.js';
 import { type CheckResult, type CheckTarget, errorReason, fail, pass } from './types.js';
 
 export function statusAccepted(url: HttpUrl, status: number): boolean {
@@ -107,76 +107,44 @@ function secureContextFor(ssl: SslSettings): SecureContext | Error {
 
 // ------------------------------------------------------------------ one url
 
-/**
- * What one url of one checker needs on every check, computed on its first check and kept (the hot
- * path then builds no request text and no options): recomputed when the checker, target, virtual
- * hosts or SSL settings differ.
- */
-interface RequestPlan {
-  cfg: HttpCheck;
-  address: string;
-  port: number;
-  vhost: string | undefined;
-  sni: string | undefined;
-  ssl: SslSettings | undefined;
-  request: string;
-  /** net.connect / tls.connect options (tls.connect hands the socket ones to net.connect) */
-  connect: ConnectOptions;
-  /** the TLS context could not be built, or the regex does not compile: every check fails with this */
-  error: string | undefined;
-  /** the url's regex, compiled once */
-  regex: RegExp | undefined;
-}
-
 type ConnectOptions = ConnectionOptions & { localAddress?: string; localPort?: number };
 
-const plans = new WeakMap<HttpUrl, RequestPlan>();
+/**
+ * The url regexes, compiled once per distinct text and shared by every url that has it (a RegExp
+ * without the g or y flag keeps no state between test() calls); the Error when it does not compile.
+ * Nothing is kept per url or per real server: the request text and the connect options are built
+ * on each check (a few hundred bytes of young garbage, cheap next to the connection itself).
+ */
+const regexes = new Map<string, RegExp | Error>();
 
-function planFor(
-  cfg: HttpCheck,
-  target: CheckTarget,
-  url: HttpUrl,
-  vhost: string | undefined,
-  sni: string | undefined,
-  ssl: SslSettings | undefined,
-): RequestPlan {
-  let p = plans.get(url);
-  if (p && p.cfg === cfg && p.address === target.address && p.port === target.port && p.vhost === vhost && p.sni === sni && p.ssl === ssl) return p;
+function regexFor(text: string): RegExp | Error {
+  let r = regexes.get(text);
+  if (r === undefined) {
+    try {
+      r = new RegExp(text);
+    } catch (e) {
+      r = e instanceof Error ? e : new Error(String(e));
+    }
+    regexes.set(text, r);
+  }
+  return r;
+}
+
+/** net.connect / tls.connect options for one check, or why the check cannot be made */
+function connectOptions(cfg: HttpCheck, target: CheckTarget, sni: string | undefined, ssl: SslSettings | undefined): ConnectOptions | string {
   const connect: ConnectOptions = { host: target.address, port: target.port };
   if (cfg.bindto) connect.localAddress = cfg.bindto;
   if (cfg.bindPort) connect.localPort = cfg.bindPort;
-  let error: string | undefined;
-  let regex: RegExp | undefined;
-  if (url.regex !== undefined) {
-    try {
-      regex = new RegExp(url.regex);
-    } catch (e) {
-      error = `regex ${url.regex} (${url.loc.file}:${url.loc.line}) cannot be used: ${errorReason(e)}`;
-    }
-  }
   if (cfg.type === 'SSL_GET') {
     const ctx = secureContextFor(ssl ?? NO_SSL_BLOCK);
-    if (ctx instanceof Error) error ??= ctx.message;
-    else connect.secureContext = ctx;
+    if (ctx instanceof Error) return ctx.message;
+    connect.secureContext = ctx;
     // keepalived never verifies the server's certificate; verify_cert (extension) does, against
     // the SSL block's ca (or the system's CAs), for the SNI name or else the address
     connect.rejectUnauthorized = ssl?.verifyCert === true;
     if (sni !== undefined) connect.servername = sni;
   }
-  p = {
-    cfg,
-    address: target.address,
-    port: target.port,
-    vhost,
-    sni,
-    ssl,
-    request: httpRequestText(url.path, cfg.httpProtocol, vhost, target),
-    connect,
-    error,
-    regex,
-  };
-  plans.set(url, p);
-  return p;
+  return connect;
 }
 
 interface UrlOutcome {
@@ -222,25 +190,25 @@ class UrlAttempt {
   private readonly onAbortSignal: (() => void) | undefined;
 
   constructor(
-    private readonly plan: RequestPlan,
+    private readonly cfg: HttpCheck,
     private readonly url: HttpUrl,
+    private readonly regex: RegExp | undefined,
+    private readonly request: string,
     private readonly signal: AbortSignal | undefined,
     private readonly resolve: (o: UrlOutcome) => void,
   ) {
     this.md5 = url.digest !== undefined ? createHash('md5') : undefined;
-    this.timer = setTimeout(onTimer, plan.cfg.connectTimeout, this);
+    this.timer = setTimeout(onTimer, cfg.connectTimeout, this);
     if (signal) {
       this.onAbortSignal = () => this.abort();
       signal.addEventListener('abort', this.onAbortSignal, { once: true });
     }
   }
 
-  start(): void {
+  start(connect: ConnectOptions): void {
     live.add(this);
-    const tls = this.plan.cfg.type === 'SSL_GET';
-    const s = tls
-      ? tlsConnect(this.plan.connect, () => this.onConnected())
-      : netConnect(this.plan.connect as Parameters<typeof netConnect>[0], () => this.onConnected());
+    const tls = this.cfg.type === 'SSL_GET';
+    const s = tls ? tlsConnect(connect, () => this.onConnected()) : netConnect(connect as Parameters<typeof netConnect>[0], () => this.onConnected());
     this.sock = s;
     s.on('data', (d: Buffer) => this.onData(d));
     s.on('end', () => this.onEnd());
@@ -256,7 +224,7 @@ class UrlAttempt {
   }
 
   timeout(): void {
-    const ms = this.plan.cfg.connectTimeout;
+    const ms = this.cfg.connectTimeout;
     const path = this.url.path;
     this.finish({
       ok: false,
@@ -268,12 +236,12 @@ class UrlAttempt {
     if (this.finished) return;
     this.connected = true;
     this.timer.refresh();
-    this.sock!.write(this.plan.request, 'latin1');
+    this.sock!.write(this.request, 'latin1');
   }
 
   private onData(d: Buffer): void {
     if (this.finished) return;
-    if (this.plan.cfg.type === 'HTTP_GET') this.timer.refresh();
+    if (this.cfg.type === 'HTTP_GET') this.timer.refresh();
     if (this.extracted) {
       this.body(d);
       return;
@@ -295,13 +263,13 @@ class UrlAttempt {
     this.status = parseStatusCode(head);
     this.digestLeft = parseContentLength(head);
     // keepalived's first regex subject is its first buffer, the header included
-    if (this.plan.regex) this.match(buf);
+    if (this.regex) this.match(buf);
     if (end + 4 < buf.length) this.digest(buf.subarray(end + 4));
   }
 
   private body(d: Buffer): void {
     this.digest(d);
-    if (this.plan.regex) this.match(d);
+    if (this.regex) this.match(d);
   }
 
   private digest(d: Buffer): void {
@@ -319,7 +287,7 @@ class UrlAttempt {
   private match(d: Buffer): void {
     if (this.regexMatched) return;
     const subject = this.regexTail ? Buffer.concat([this.regexTail, d]) : d;
-    if (this.plan.regex!.test(subject.toString('latin1'))) {
+    if (this.regex!.test(subject.toString('latin1'))) {
       this.regexMatched = true;
       this.regexTail = undefined;
       return;
@@ -338,12 +306,12 @@ class UrlAttempt {
     if (this.finished) return;
     const path = this.url.path;
     if (!this.connected) {
-      const what = this.plan.cfg.type === 'SSL_GET' ? ' (connect/SSL handshake)' : '';
+      const what = this.cfg.type === 'SSL_GET' ? ' (connect/SSL handshake)' : '';
       this.finish({ ok: false, reason: `${errorReason(e)}${what} on ${path}` });
       return;
     }
     // keepalived's SSL reader judges what it has on any read error; its HTTP reader fails
-    if (this.plan.cfg.type === 'SSL_GET' && this.extracted) this.finish(this.verdict());
+    if (this.cfg.type === 'SSL_GET' && this.extracted) this.finish(this.verdict());
     else this.finish({ ok: false, reason: `read error: ${errorReason(e)} on ${path}` });
   }
 
@@ -365,7 +333,7 @@ class UrlAttempt {
       const got = this.md5.digest('hex');
       if (got !== url.digest) return { ok: false, reason: `MD5 digest error to ${url.path}: got ${got}, expected ${url.digest}` };
     }
-    if (this.plan.regex) {
+    if (this.regex) {
       if (this.regexMatched === (url.regexNoMatch === true))
         return { ok: false, reason: `regex ${url.regexNoMatch ? 'matched' : 'did not match'} on ${url.path}` };
     }
@@ -383,12 +351,22 @@ function getOne(
   signal: AbortSignal | undefined,
 ): Promise<UrlOutcome> {
   if (signal?.aborted) return Promise.resolve({ ok: false, reason: 'aborted' });
-  const plan = planFor(cfg, target, url, vhost, sni, ssl);
-  if (plan.error) return Promise.resolve({ ok: false, reason: plan.error });
+  let regex: RegExp | undefined;
+  if (url.regex !== undefined) {
+    const r = regexFor(url.regex);
+    if (r instanceof Error) {
+      const at = unpackLoc(url.loc);
+      return Promise.resolve({ ok: false, reason: `regex ${url.regex} (${at.file}:${at.line}) cannot be used: ${errorReason(r)}` });
+    }
+    regex = r;
+  }
+  const connect = connectOptions(cfg, target, sni, ssl);
+  if (typeof connect === 'string') return Promise.resolve({ ok: false, reason: connect });
+  const request = httpRequestText(url.path, cfg.httpProtocol, vhost, target);
   return new Promise<UrlOutcome>((resolve) => {
-    const a = new UrlAttempt(plan, url, signal, resolve);
+    const a = new UrlAttempt(cfg, url, regex, request, signal, resolve);
     try {
-      a.start();
+      a.start(connect);
     } catch (e) {
       // invalid options (e.g. a bind address of the wrong family)
       a.abort();

@@ -4,6 +4,8 @@ import type { ConfNode } from '../parser/ast.js';
 import type { BuildContext } from './context.js';
 import { append, exact } from './exact.js';
 import { arg, stringField } from './handlers.js';
+import { packLoc } from '../parser/diagnostic.js';
+import { shareString } from '../parser/intern.js';
 import { parseAddress } from '../util/inet.js';
 import type { BfdCheck, Checker, DnsCheck, FileCheck, HttpCheck, HttpUrl, MiscCheck, RawKeyword, SmtpCheck, SslSettings, UdpCheck } from './model.js';
 import { readScript } from './scripts.js';
@@ -148,14 +150,14 @@ function plainStatus(w: string): number {
 export const urlTable = new KeywordTable<HttpUrl & { raw?: RawKeyword[] }>('url')
   .model(
     'path',
-    stringField((u, v) => (u.path = v)),
+    stringField((u, v) => (u.path = shareString(v))),
   )
   .model('digest', (ctx, n, u) => {
     const w = arg(ctx, n);
     if (w === undefined) return;
     if (w.length !== 32) ctx.error(n, `digest '${w}' character length should be 32 rather than ${w.length}`);
     else if (!isHex(w)) ctx.error(n, `Unable to interpret hex digit in '${w}'`);
-    else u.digest = w.toLowerCase();
+    else u.digest = shareString(w.toLowerCase());
   })
   .model('status_code', (ctx, n, u) => {
     for (const w of n.args) {
@@ -215,7 +217,7 @@ function httpTable(type: 'HTTP_GET' | 'SSL_GET') {
       boolArg((c, b) => ((c as HttpCheck).fastRecovery = b), 'Invalid fast_recovery parameter'),
     )
     .model('url', (ctx, n, c) => {
-      const u: HttpUrl & { raw?: RawKeyword[] } = { path: '', statusCodes: [], loc: n.loc };
+      const u: HttpUrl & { raw?: RawKeyword[] } = { path: '', statusCodes: [], loc: packLoc(n.loc) };
       urlTable.walk(ctx, n.children, u);
       u.statusCodes = exact(u.statusCodes);
       if (!u.path) ctx.error(n.endLoc ?? n, 'HTTP/SSL_GET checker url has no path - ignoring');
@@ -363,7 +365,7 @@ export type CheckerKeyword = keyof typeof checkerTables;
  * they would give every checker a separate property store (about 40 bytes per real server).
  */
 export function newChecker(type: CheckerKeyword, n: ConfNode): Checker {
-  const loc = n.loc;
+  const loc = packLoc(n.loc);
   switch (type) {
     case 'HTTP_GET':
     case 'SSL_GET':
@@ -380,9 +382,9 @@ export function newChecker(type: CheckerKeyword, n: ConfNode): Checker {
     case 'MISC_CHECK':
       return { type, connectTimeout: -1, retry: -1, delayBeforeRetry: -1, delayLoop: undefined, alpha: undefined, loc, miscDynamic: false };
     case 'FILE_CHECK':
-      return { type, trackFile: '', weightReverse: false, loc };
+      return { type, trackFile: '', weightReverse: false, loc: n.loc };
     case 'BFD_CHECK':
-      return { type, loc };
+      return { type, loc: n.loc };
   }
 }
 

@@ -4,6 +4,8 @@ import type { BuildContext } from './context.js';
 import { append, exact } from './exact.js';
 import { buildChecker, checkerTables, type CheckerKeyword } from './build-checkers.js';
 import { arg, flagField, stringField } from './handlers.js';
+import { packLoc } from '../parser/diagnostic.js';
+import { shareString } from '../parser/intern.js';
 import { parseAddress, parsePrefix } from '../util/inet.js';
 import type { LbKind, Protocol, RawKeyword, RealServer, SourceLoc, VirtualServer, VirtualServerGroup } from './model.js';
 import { readScript } from './scripts.js';
@@ -171,7 +173,7 @@ function buildRealServer(ctx: BuildContext, n: ConfNode, d: VsDraft): void {
   // lbKind, alpha and delayLoop, which validation always sets, are in the literal: added later, they
   // would give every real server a separate property store (about 40 bytes)
   const rs: RealServer = {
-    address: a.address,
+    address: shareString(a.address),
     family: a.family,
     port,
     weight: 1,
@@ -180,7 +182,7 @@ function buildRealServer(ctx: BuildContext, n: ConfNode, d: VsDraft): void {
     alpha: undefined,
     delayLoop: undefined,
     checkers: [],
-    loc: n.loc,
+    loc: packLoc(n.loc),
   };
   const rd: RsDraft = {
     rs,

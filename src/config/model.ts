@@ -7,10 +7,11 @@
 // - defaults are applied as keepalived applies them (by the builders, src/config/build-*.ts);
 // - optional fields are absent when neither configured nor defaulted.
 
-import type { SourceLoc } from '../parser/diagnostic.js';
+import type { PackedLoc, SourceLoc } from '../parser/diagnostic.js';
 
 // Defined by the parser, which reports them; re-exported here for the model's users.
-export type { Diagnostic, DiagnosticCode, Severity, SourceLoc } from '../parser/diagnostic.js';
+export type { Diagnostic, DiagnosticCode, PackedLoc, Severity, SourceLoc } from '../parser/diagnostic.js';
+export { unpackLoc } from '../parser/diagnostic.js';
 
 export type Family = 4 | 6;
 
@@ -316,7 +317,7 @@ export interface HttpUrl {
   virtualhost?: string;
   regex?: string;
   regexNoMatch?: boolean;
-  loc: SourceLoc;
+  loc: PackedLoc;
 }
 
 interface CheckerCommon {
@@ -339,7 +340,7 @@ interface CheckerCommon {
   alpha?: boolean;
   logAllFailures?: boolean;
   raw?: RawKeyword[];
-  loc: SourceLoc;
+  loc: PackedLoc;
 }
 
 export interface HttpCheck extends CheckerCommon {
@@ -438,7 +439,7 @@ export interface RealServer {
   virtualhost?: string;
   checkers: Checker[];
   raw?: RawKeyword[];
-  loc: SourceLoc;
+  loc: PackedLoc;
 }
 
 export interface VirtualServerGroupEntry {

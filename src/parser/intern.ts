@@ -32,3 +32,26 @@ export function internSlice(src: string, start: number, end: number): string {
 export function detachedSlice(src: string, start: number, end: number): string {
   return end - start < 13 ? src.slice(start, end) : (src.slice(start, end) + ' ').slice(0, -1);
 }
+
+const SHARED_SLOTS = 4096; // a power of two
+const SHARED_MAX_LEN = 64;
+const shared: (string | undefined)[] = new Array<string | undefined>(SHARED_SLOTS).fill(undefined);
+
+/**
+ * One string for equal values the model keeps per real server (its address, a url's path, a
+ * digest): 20,000 real servers on ten backends held 20,000 copies of the same few addresses and
+ * paths (about 90 bytes per real server). Like the word pool, the last string seen per hash slot
+ * is kept, so the table stays at 4,096 entries whatever the input; longer strings are returned as
+ * they are.
+ */
+export function shareString(s: string): string {
+  const len = s.length;
+  if (len > SHARED_MAX_LEN || len === 0) return s;
+  let h = len;
+  for (let i = 0; i < len; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
+  const slot = (h ^ (h >>> 12)) & (SHARED_SLOTS - 1);
+  const hit = shared[slot];
+  if (hit === s) return hit;
+  shared[slot] = s;
+  return s;
+}
