@@ -261,6 +261,7 @@ export function validateVrrp(ctx: BuildContext, cfg: KeepalivedConfig, state: Bu
       }
     }
     applyInstanceDefaults(v, g, strict);
+    ignoreTrackingWeights(v, cfg, say);
   }
   // duplicate VRIDs on one interface and family
   const seen = new Map<string, string>();
@@ -294,4 +295,51 @@ function applyInstanceDefaults(v: VrrpInstance, g: GlobalDefs, strict: boolean):
     for (const a of v.virtualIpaddress) a.dev ??= v.interface;
     for (const a of v.virtualIpaddressExcluded) a.dev ??= v.interface;
   }
+}
+
+/**
+ * keepalived's vrrp_complete_instance: a member of a sync group without sync_group_tracking_weight
+ * (or global_tracking), and an address owner (priority 255), must not have a floating priority. Its
+ * own weighted tracked interfaces get weight 0 (an owner stops tracking them), weighted scripts and
+ * bfds are dropped, a track file at the default weight 1 gets weight 0 and one with another weight is
+ * dropped. The sync group's own trackers are not concerned.
+ */
+function ignoreTrackingWeights(v: VrrpInstance, cfg: KeepalivedConfig, say: (m: string) => void): void {
+  const sg = cfg.syncGroups.find((s) => s.members.includes(v.name));
+  const sync = sg !== undefined && !sg.syncGroupTrackingWeight && !sg.globalTracking;
+  if (!sync && v.priority !== 255) return;
+  const why = sync ? 'SYNC group' : 'address_owner';
+  v.trackInterface = v.trackInterface.filter((r) => {
+    if (!r.weight) return true;
+    say(`(${v.name}) ignoring ${r.name} tracked interface ${sync ? 'weight ' : ''}due to ${sync ? 'SYNC group' : 'address owner'}`);
+    if (!sync) return false;
+    r.weight = 0;
+    return true;
+  });
+  v.trackScript = v.trackScript.filter((r) => {
+    const weight = r.weight ?? cfg.vrrpScripts.find((s) => s.name === r.name)?.weight ?? 0;
+    if (!weight) return true;
+    say(`(${v.name}) ignoring tracked script ${r.name} with weights due to ${why}`);
+    return false;
+  });
+  v.trackFile = v.trackFile.filter((r) => {
+    const def = cfg.trackFiles.find((f) => f.name === r.name);
+    const weight = r.weight ?? def?.weight ?? 1;
+    if (weight === 1) {
+      if (r.weight === undefined) r.reverse ||= !!def?.weightReverse;
+      say(`(${v.name}) ignoring weight from tracked file ${r.name} due to ${why}. specify weight 0`);
+      r.weight = 0;
+      return true;
+    }
+    if (!weight) return true;
+    say(`(${v.name}) ignoring tracked file ${r.name} with weight ${weight} due to ${why}`);
+    return false;
+  });
+  if (v.trackBfd)
+    v.trackBfd = v.trackBfd.filter((r) => {
+      const weight = r.weight ?? cfg.bfdInstances?.find((b) => b.name === r.name)?.weight ?? 0;
+      if (!weight) return true;
+      say(`(${v.name}) ignoring tracked bfd ${r.name} with weight ${weight} due to ${why}`);
+      return false;
+    });
 }
