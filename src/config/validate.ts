@@ -300,7 +300,7 @@ function applyInstanceDefaults(v: VrrpInstance, g: GlobalDefs, strict: boolean):
 /**
  * keepalived's vrrp_complete_instance: a member of a sync group without sync_group_tracking_weight
  * (or global_tracking), and an address owner (priority 255), must not have a floating priority. Its
- * own weighted tracked interfaces get weight 0 (an owner stops tracking them), weighted scripts and
+ * own weighted tracked interfaces are reported (an owner stops tracking them), weighted scripts and
  * bfds are dropped, a track file at the default weight 1 gets weight 0 and one with another weight is
  * dropped. The sync group's own trackers are not concerned.
  */
@@ -309,12 +309,13 @@ function ignoreTrackingWeights(v: VrrpInstance, cfg: KeepalivedConfig, say: (m: 
   const sync = sg !== undefined && !sg.syncGroupTrackingWeight && !sg.globalTracking;
   if (!sync && v.priority !== 255) return;
   const why = sync ? 'SYNC group' : 'address_owner';
+  // keepalived 2.2.7 has already registered the tracked interfaces with their weight when it says so
+  // (vrrp_complete_instance adds them to the interfaces first): for a sync group member the weight is
+  // still applied at run time, which we do too (seen live: vrid with `lo weight 20` advertises base + 20)
   v.trackInterface = v.trackInterface.filter((r) => {
     if (!r.weight) return true;
     say(`(${v.name}) ignoring ${r.name} tracked interface ${sync ? 'weight ' : ''}due to ${sync ? 'SYNC group' : 'address owner'}`);
-    if (!sync) return false;
-    r.weight = 0;
-    return true;
+    return sync;
   });
   v.trackScript = v.trackScript.filter((r) => {
     const weight = r.weight ?? cfg.vrrpScripts.find((s) => s.name === r.name)?.weight ?? 0;
