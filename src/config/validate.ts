@@ -4,7 +4,7 @@ import { applyCheckerDefaults } from './build-checkers.js';
 import { formatVs, protocolName } from './build-lvs.js';
 import { Pass, type BuildContext } from './context.js';
 import type { VsDraft } from './build-lvs.js';
-import type { GlobalDefs, KeepalivedConfig, RealServer, ScriptSpec, VirtualServer, VirtualServerGroup, VrrpInstance } from './model.js';
+import type { GlobalDefs, KeepalivedConfig, RealServer, ScriptSpec, TrackRef, VirtualServer, VirtualServerGroup, VrrpInstance } from './model.js';
 import { checkScript } from './script-security.js';
 
 export const noScripts = (): ScriptFlags => ({ isScript: false, insecure: false });
@@ -272,6 +272,33 @@ export function validateVrrp(ctx: BuildContext, cfg: KeepalivedConfig, state: Bu
     const first = seen.get(key);
     if (first !== undefined) stop(`${first} and ${v.name} both use VRID ${v.virtualRouterId} with IPv${v.family} on interface ${v.interface}`);
     else seen.set(key, v.name);
+  }
+  clearOwnerGroupWeights(cfg, say);
+}
+
+/**
+ * keepalived's sync_group_tracking_init: a sync group with an address owner (priority 255) among its
+ * members cannot have weighted trackers of its own; their weight is set to 0 (FAULT on failure).
+ */
+function clearOwnerGroupWeights(cfg: KeepalivedConfig, say: (m: string) => void): void {
+  const prio = new Map(cfg.vrrpInstances.map((v) => [v.name, v.priority]));
+  for (const sg of cfg.syncGroups) {
+    if (!sg.members.some((m) => prio.get(m) === 255)) continue;
+    type Def = { weight?: number; weightReverse?: boolean } | undefined;
+    const clear = (kind: string, refs: TrackRef[] | undefined, def: (name: string) => Def, defaultWeight: number, verb: string) => {
+      for (const r of refs ?? []) {
+        const d = def(r.name);
+        const weight = r.weight ?? d?.weight ?? defaultWeight;
+        if (!weight) continue;
+        say(`(${sg.name}) Cannot have weighted track ${kind} '${r.name}' with member having priority 255 - ${verb}`);
+        if (r.weight === undefined) r.reverse ||= !!d?.weightReverse;
+        r.weight = 0;
+      }
+    };
+    clear('script', sg.trackScript, (n) => cfg.vrrpScripts.find((s) => s.name === n), 0, 'clearing weight');
+    clear('file', sg.trackFile, (n) => cfg.trackFiles.find((f) => f.name === n), 1, 'setting weight 0');
+    clear('bfd', sg.trackBfd, (n) => cfg.bfdInstances?.find((b) => b.name === n), 0, 'setting weight 0');
+    clear('interface', sg.trackInterface, () => undefined, 0, 'clearing weight');
   }
 }
 
