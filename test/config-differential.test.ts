@@ -214,7 +214,7 @@ const HTTP_CASES: [string, (p: Parts) => void][] = [
  */
 const CHK = ['vrrp_script chk {', '    script "/bin/true"', '    weight 10', '}', 'vrrp_track_file tf {', '    file /tmp/tkc-tf-none', '}'];
 const SYNC = ['vrrp_sync_group G1 {', '    group {', '        VI_1', '        VI_2', '    }'];
-const TRACKING_CASES: [string, (p: Parts) => void][] = [
+const TRACKING_CASES: [string, (p: Parts) => void, string[]?][] = [
   [
     'sync group with an address owner member and weighted group trackers',
     (p) => (
@@ -241,6 +241,12 @@ const TRACKING_CASES: [string, (p: Parts) => void][] = [
       p.extraRoot.unshift(...CHK, ...SYNC, '}'),
       p.instance1.push('track_script {', '    chk', '}', 'track_interface {', '    lo weight 5', '}', 'track_file {', '    tf', '    tf weight 3', '}')
     ),
+  ],
+  [
+    'sync group member with a weighted track_bfd',
+    (p) => (p.extraRoot.unshift(...SYNC, '}'), p.instance1.push('track_bfd {', '    b1', '}')),
+    // keepalived resolves track_bfd as it reads it: the bfd_instance comes first
+    ['bfd_instance b1 {', '    neighbor_ip 192.0.2.99', '    weight 10 reverse', '}'],
   ],
   [
     'sync group with sync_group_tracking_weight',
@@ -322,12 +328,12 @@ describe('differential: keepalived -t and tskeepalived -t agree', { skip }, () =
   });
 
   const ignoring = (text: string) => text.split('\n').filter((l) => / ignoring |tracked|Cannot have weighted/.test(l));
-  TRACKING_CASES.forEach(([name, apply], i) => {
+  TRACKING_CASES.forEach(([name, apply, preRoot = []], i) => {
     it(name, () => {
       const parts = base();
       apply(parts);
       const file = join(dir, `t${i}.conf`);
-      writeFileSync(file, render(parts));
+      writeFileSync(file, [...preRoot, render(parts)].join('\n'));
       const ka = ns.run(KEEPALIVED, ['-t', '-f', file]);
       const ts = ns.run(process.execPath, [TSKEEPALIVED, '-t', '-f', file]);
       const detail = `\n--- keepalived (rc ${ka.status}):\n${ka.stderr}--- tskeepalived (rc ${ts.status}):\n${ts.stderr}`;
