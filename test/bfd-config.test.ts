@@ -3,7 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load.js';
@@ -103,6 +103,7 @@ vrrp_sync_group G {
   track_bfd {
     b6 weight -5
   }
+  sync_group_tracking_weight
 }
 vrrp_instance VI {
   interface lo
@@ -139,6 +140,11 @@ virtual_server 10.9.9.10 80 {
     r.config.vrrpInstances[0].trackBfd?.map((t) => [t.name, t.weight]),
     [['b1', undefined]],
   );
+  // without sync_group_tracking_weight keepalived drops a member's weighted track_bfd (b1 has weight 10;
+  // its message, "(VI) ignoring tracked bfd b1 with weight 10 due to SYNC group", is compared in config-differential)
+  const f2 = write('model2.conf', readFileSync(f, 'utf8').replace('  sync_group_tracking_weight\n', ''));
+  const r2 = await loadConfig(f2, { interfaces: ['lo'] });
+  assert.deepEqual(r2.config.vrrpInstances[0].trackBfd, []);
   const rs = r.config.virtualServers[0].realServers[0];
   assert.deepEqual(
     rs.checkers.map((c) => c.type === 'BFD_CHECK' && c.name),

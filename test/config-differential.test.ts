@@ -208,6 +208,63 @@ const HTTP_CASES: [string, (p: Parts) => void][] = [
   ],
 ];
 
+/**
+ * Weighted trackers that keepalived ignores (sync group members without sync_group_tracking_weight,
+ * address owners): the same "ignoring ..." lines, word for word (they carry no file:line).
+ */
+const CHK = ['vrrp_script chk {', '    script "/bin/true"', '    weight 10', '}', 'vrrp_track_file tf {', '    file /tmp/tkc-tf-none', '}'];
+const SYNC = ['vrrp_sync_group G1 {', '    group {', '        VI_1', '        VI_2', '    }'];
+const TRACKING_CASES: [string, (p: Parts) => void, string[]?][] = [
+  [
+    'sync group with an address owner member and weighted group trackers',
+    (p) => (
+      p.extraRoot.unshift(
+        ...CHK,
+        ...SYNC,
+        '    track_script {',
+        '        chk',
+        '    }',
+        '    track_file {',
+        '        tf',
+        '    }',
+        '    track_interface {',
+        '        lo weight 4',
+        '    }',
+        '}',
+      ),
+      (p.instance1[3] = 'priority 255')
+    ),
+  ],
+  [
+    'sync group member with weighted trackers',
+    (p) => (
+      p.extraRoot.unshift(...CHK, ...SYNC, '}'),
+      p.instance1.push('track_script {', '    chk', '}', 'track_interface {', '    lo weight 5', '}', 'track_file {', '    tf', '    tf weight 3', '}')
+    ),
+  ],
+  [
+    'sync group member with a weighted track_bfd',
+    (p) => (p.extraRoot.unshift(...SYNC, '}'), p.instance1.push('track_bfd {', '    b1', '}')),
+    // keepalived resolves track_bfd as it reads it: the bfd_instance comes first
+    ['bfd_instance b1 {', '    neighbor_ip 192.0.2.99', '    weight 10 reverse', '}'],
+  ],
+  [
+    'sync group with sync_group_tracking_weight',
+    (p) => (
+      p.extraRoot.unshift(...CHK, ...SYNC, '    sync_group_tracking_weight', '}'),
+      p.instance1.push('track_script {', '    chk', '}', 'track_file {', '    tf', '}')
+    ),
+  ],
+  [
+    'address owner with weighted trackers',
+    (p) => (
+      p.extraRoot.unshift(...CHK),
+      (p.instance1[3] = 'priority 255'),
+      p.instance1.push('track_script {', '    chk weight -5 reverse', '}', 'track_interface {', '    lo weight 5', '}', 'track_file {', '    tf', '}')
+    ),
+  ],
+];
+
 /** deterministic pseudo-random pairs of mistakes (mulberry32) */
 function pairs(n: number, seed: number): [number, number][] {
   let s = seed >>> 0;
@@ -268,6 +325,23 @@ describe('differential: keepalived -t and tskeepalived -t agree', { skip }, () =
     const detail = `\n--- keepalived (rc ${ka.status}):\n${ka.stderr}--- tskeepalived (rc ${ts.status}):\n${ts.stderr}`;
     assert.equal(ts.status, ka.status, `exit code${detail}`);
     assert.deepEqual([...messageLocations(ts.stderr, 'main.conf')].sort(), [...messageLocations(ka.stderr, 'main.conf')].sort(), `message locations${detail}`);
+  });
+
+  const ignoring = (text: string) => text.split('\n').filter((l) => / ignoring |tracked|Cannot have weighted/.test(l));
+  TRACKING_CASES.forEach(([name, apply, preRoot = []], i) => {
+    it(name, () => {
+      const parts = base();
+      apply(parts);
+      const file = join(dir, `t${i}.conf`);
+      writeFileSync(file, [...preRoot, render(parts)].join('\n'));
+      const ka = ns.run(KEEPALIVED, ['-t', '-f', file]);
+      const ts = ns.run(process.execPath, [TSKEEPALIVED, '-t', '-f', file]);
+      const detail = `\n--- keepalived (rc ${ka.status}):\n${ka.stderr}--- tskeepalived (rc ${ts.status}):\n${ts.stderr}`;
+      assert.equal(ts.status, ka.status, `exit code${detail}`);
+      assert.deepEqual([...messageLocations(ts.stderr, file)].sort(), [...messageLocations(ka.stderr, file)].sort(), `message locations${detail}`);
+      assert.deepEqual(ignoring(ts.stderr), ignoring(ka.stderr), `"ignoring" messages${detail}`);
+      if (!name.includes('sync_group_tracking_weight')) assert.ok(ignoring(ka.stderr).length > 0, `keepalived says what it ignores${detail}`);
+    });
   });
 
   cases.forEach(([name, parts], i) => {

@@ -2,6 +2,7 @@
 // and notify scripts: tskeepalived and keepalived 2.2.7 in network namespaces.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { config, instance, vip, keepalivedConf, Lan, startTsNode, startKeepalived, waitFor, sleep, isRoot, sh } from './vrrp-helpers.js';
@@ -259,4 +260,118 @@ test('virtual_routes, virtual_rules and an excluded VIP with a label follow MAST
     t.proc.kill('SIGTERM');
     await t.exited;
   }
+});
+
+// Tracking weights, live against keepalived 2.2.7 on the same keepalived.conf: `weight N reverse`
+// negates the amount (not the state), and a sync group member without sync_group_tracking_weight
+// ignores its weighted scripts and files (a track file at the default weight becomes FAULT-on-non-zero)
+// but, as keepalived 2.2.7 does, still applies a weighted track_interface despite its warning.
+const TRACK_EXPECTED: Record<number, number | undefined> = {
+  81: 90, // chk_ok weight 10 reverse
+  82: 110, // chk_fail weight -10 reverse
+  83: 100, // chk_ok weight -10 reverse
+  84: 100, // chk_fail weight 10 reverse
+  85: 90, // track_interface lo weight 10 reverse (up)
+  86: 94, // track_file (value 3) weight 2 reverse
+  87: 120, // sync group G1: chk_ok weight 10 ignored, lo weight 20 still applied, tf0 (0) -> weight 0
+  88: 90,
+  89: 110, // sync group G2 with sync_group_tracking_weight: chk_ok weight 10 counts
+  90: 90,
+  91: undefined, // sync group G3: tf3 (value 3) at the default weight -> weight 0 -> FAULT, no adverts
+  92: undefined,
+};
+
+function trackConf(dir: string): string {
+  const inst = (name: string, vrid: number, prio: number, ...track: string[]) =>
+    [
+      `vrrp_instance ${name} {`,
+      '    state BACKUP',
+      '    interface eth0',
+      `    virtual_router_id ${vrid}`,
+      `    priority ${prio}`,
+      '    advert_int 1',
+      ...track.map((l) => `    ${l}`),
+      '    virtual_ipaddress {',
+      `        10.62.1.${vrid}/32`,
+      '    }',
+      '}',
+    ].join('\n');
+  const group = (name: string, members: string[], weighted: boolean) =>
+    [
+      `vrrp_sync_group ${name} {`,
+      '    group {',
+      ...members.map((m) => `        ${m}`),
+      '    }',
+      ...(weighted ? ['    sync_group_tracking_weight'] : []),
+      '}',
+    ].join('\n');
+  return [
+    'global_defs {',
+    '    script_user root',
+    '    enable_script_security',
+    '}',
+    'vrrp_script chk_ok {',
+    '    script "/bin/true"',
+    '    interval 1',
+    '}',
+    'vrrp_script chk_fail {',
+    '    script "/bin/false"',
+    '    interval 1',
+    '}',
+    `vrrp_track_file tf3 {\n    file ${join(dir, 'tf3')}\n}`,
+    `vrrp_track_file tf0 {\n    file ${join(dir, 'tf0')}\n}`,
+    group('G1', ['VI_S1', 'VI_S2'], false),
+    group('G2', ['VI_W1', 'VI_W2'], true),
+    group('G3', ['VI_T1', 'VI_T2'], false),
+    inst('VI_A', 81, 100, 'track_script {', '    chk_ok weight 10 reverse', '}'),
+    inst('VI_B', 82, 100, 'track_script {', '    chk_fail weight -10 reverse', '}'),
+    inst('VI_C', 83, 100, 'track_script {', '    chk_ok weight -10 reverse', '}'),
+    inst('VI_D', 84, 100, 'track_script {', '    chk_fail weight 10 reverse', '}'),
+    inst('VI_E', 85, 100, 'track_interface {', '    lo weight 10 reverse', '}'),
+    inst('VI_F', 86, 100, 'track_file {', '    tf3 weight 2 reverse', '}'),
+    inst('VI_S1', 87, 100, 'track_script {', '    chk_ok weight 10', '}', 'track_interface {', '    lo weight 20', '}', 'track_file {', '    tf0', '}'),
+    inst('VI_S2', 88, 90),
+    inst('VI_W1', 89, 100, 'track_script {', '    chk_ok weight 10', '}'),
+    inst('VI_W2', 90, 90),
+    inst('VI_T1', 91, 100, 'track_file {', '    tf3', '}'),
+    inst('VI_T2', 92, 90),
+    '',
+  ].join('\n');
+}
+
+/** The last priority advertised per VRID, seen from namespace 1 for 2.5 s. */
+function advertisedPriorities(): Map<number, number> {
+  const r = spawnSync('ip', ['netns', 'exec', lan.namespaces[1], 'timeout', '2.5', 'tcpdump', '-n', '-l', '-vv', '-i', 'eth0', 'proto', '112'], {
+    encoding: 'utf8',
+    timeout: 6000,
+  });
+  const out = new Map<number, number>();
+  for (const m of (r.stdout ?? '').matchAll(/vrid (\d+), prio (\d+)/g)) out.set(Number(m[1]), Number(m[2]));
+  return out;
+}
+
+test('tracking weights: reverse and sync groups advertise the priorities keepalived 2.2.7 advertises on the same config', {
+  skip: canRun && existsSync('/usr/bin/tcpdump') ? false : 'needs root, keepalived and tcpdump',
+  timeout: 60_000,
+}, async () => {
+  writeFileSync(join(lan.dir, 'tf3'), '3\n');
+  writeFileSync(join(lan.dir, 'tf0'), '0\n');
+  const conf = lan.writeText('track.conf', trackConf(lan.dir));
+  const run = async (start: () => ReturnType<typeof startTsNode>, who: string) => {
+    const node = start();
+    try {
+      await waitFor(`${who}: VI_A and VI_S1 MASTER`, () => lan.hasAddress(0, '10.62.1.81') && lan.hasAddress(0, '10.62.1.87'), 10_000, 50);
+      await sleep(1500); // a few script runs after MASTER
+      return advertisedPriorities();
+    } finally {
+      node.proc.kill('SIGTERM');
+      await Promise.race([node.exited, sleep(5000)]);
+    }
+  };
+  const theirs = await run(() => startKeepalived(lan, 0, conf, 'track'), 'keepalived');
+  await waitFor('keepalived released its VIPs', () => !lan.hasAddress(0, '10.62.1.81'), 5000, 50);
+  const ours = await run(() => startTsNode(lan, 0, conf), 'tskeepalived');
+  const row = (m: Map<number, number>) => Object.fromEntries(Object.keys(TRACK_EXPECTED).map((v) => [v, m.get(Number(v))]));
+  assert.deepEqual(row(theirs), TRACK_EXPECTED, 'keepalived 2.2.7 advertises the documented priorities');
+  assert.deepEqual(row(ours), row(theirs), 'tskeepalived advertises what keepalived advertises');
 });

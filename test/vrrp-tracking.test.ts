@@ -17,7 +17,16 @@ test('effective priority: weights, reverse, faults, clamping, owner', () => {
   assert.deepEqual(p(100, { kind: 'script', name: 's', weight: 20, reverse: false, ok: true }), { priority: 120, faults: [] });
   assert.deepEqual(p(100, { kind: 'script', name: 's', weight: 20, reverse: false, ok: false }), { priority: 100, faults: [] });
   assert.deepEqual(p(100, { kind: 'script', name: 's', weight: -30, reverse: false, ok: false }), { priority: 70, faults: [] });
-  assert.deepEqual(p(100, { kind: 'script', name: 's', weight: -30, reverse: true, ok: true }), { priority: 70, faults: [] });
+  // reverse negates the amount, not the state (keepalived's weight_multiplier)
+  assert.deepEqual(p(100, { kind: 'script', name: 's', weight: -30, reverse: true, ok: true }), { priority: 100, faults: [] });
+  assert.deepEqual(p(100, { kind: 'script', name: 's', weight: -30, reverse: true, ok: false }), { priority: 130, faults: [] });
+  assert.deepEqual(p(100, { kind: 'script', name: 's', weight: 10, reverse: true, ok: true }), { priority: 90, faults: [] });
+  assert.deepEqual(p(100, { kind: 'script', name: 's', weight: 10, reverse: true, ok: false }), { priority: 100, faults: [] });
+  assert.deepEqual(p(100, { kind: 'interface', name: 'e', weight: 10, reverse: true, ok: true }), { priority: 90, faults: [] });
+  assert.deepEqual(p(100, { kind: 'interface', name: 'e', weight: -10, reverse: true, ok: false }), { priority: 110, faults: [] });
+  assert.deepEqual(p(100, { kind: 'bfd', name: 'b', weight: 10, reverse: true, ok: true }), { priority: 90, faults: [] });
+  assert.deepEqual(p(100, { kind: 'script', name: 's', weight: 0, reverse: true, ok: true }), { priority: 100, faults: ['script s'] });
+  assert.deepEqual(p(100, { kind: 'script', name: 's', weight: 0, reverse: true, ok: false }), { priority: 100, faults: [] });
   assert.deepEqual(p(100, { kind: 'script', name: 's', weight: 0, reverse: false, ok: false }), { priority: 100, faults: ['script s'] });
   assert.deepEqual(p(100, { kind: 'interface', name: 'eth1', weight: 0, reverse: false, ok: false }), { priority: 100, faults: ['interface eth1'] });
   assert.deepEqual(p(250, { kind: 'script', name: 's', weight: 50, reverse: false, ok: true }), { priority: 254, faults: [] });
@@ -28,6 +37,13 @@ test('effective priority: weights, reverse, faults, clamping, owner', () => {
   assert.deepEqual(p(100, { kind: 'file', name: 'f', weight: 3, reverse: true, value: 5 }), { priority: 85, faults: [] });
   assert.deepEqual(p(100, { kind: 'file', name: 'f', weight: 0, reverse: false, value: 1 }), { priority: 100, faults: ['file f'] });
   assert.deepEqual(p(100, { kind: 'file', name: 'f', weight: 1, reverse: false, value: -254 }), { priority: 100, faults: ['file f'] });
+  // weight 0 reverse: a zero value is the fault; a contribution is capped at 253
+  assert.deepEqual(p(100, { kind: 'file', name: 'f', weight: 0, reverse: true, value: 0 }), { priority: 100, faults: ['file f'] });
+  assert.deepEqual(p(100, { kind: 'file', name: 'f', weight: 0, reverse: true, value: 3 }), { priority: 100, faults: [] });
+  assert.deepEqual(
+    p(1, { kind: 'file', name: 'f', weight: 1, reverse: false, value: 300 }, { kind: 'script', name: 's', weight: -100, reverse: false, ok: false }),
+    { priority: 154, faults: [] },
+  );
   assert.equal(parseTrackFileValue(' 42\n'), 42);
   assert.equal(parseTrackFileValue('-7 foo'), -7);
   assert.equal(parseTrackFileValue('abc'), 0);

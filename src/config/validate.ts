@@ -4,7 +4,7 @@ import { applyCheckerDefaults } from './build-checkers.js';
 import { formatVs, protocolName } from './build-lvs.js';
 import { Pass, type BuildContext } from './context.js';
 import type { VsDraft } from './build-lvs.js';
-import type { GlobalDefs, KeepalivedConfig, RealServer, ScriptSpec, VirtualServer, VirtualServerGroup, VrrpInstance } from './model.js';
+import type { GlobalDefs, KeepalivedConfig, RealServer, ScriptSpec, TrackRef, VirtualServer, VirtualServerGroup, VrrpInstance } from './model.js';
 import { checkScript } from './script-security.js';
 
 export const noScripts = (): ScriptFlags => ({ isScript: false, insecure: false });
@@ -261,6 +261,7 @@ export function validateVrrp(ctx: BuildContext, cfg: KeepalivedConfig, state: Bu
       }
     }
     applyInstanceDefaults(v, g, strict);
+    ignoreTrackingWeights(v, cfg, say);
   }
   // duplicate VRIDs on one interface and family
   const seen = new Map<string, string>();
@@ -271,6 +272,33 @@ export function validateVrrp(ctx: BuildContext, cfg: KeepalivedConfig, state: Bu
     const first = seen.get(key);
     if (first !== undefined) stop(`${first} and ${v.name} both use VRID ${v.virtualRouterId} with IPv${v.family} on interface ${v.interface}`);
     else seen.set(key, v.name);
+  }
+  clearOwnerGroupWeights(cfg, say);
+}
+
+/**
+ * keepalived's sync_group_tracking_init: a sync group with an address owner (priority 255) among its
+ * members cannot have weighted trackers of its own; their weight is set to 0 (FAULT on failure).
+ */
+function clearOwnerGroupWeights(cfg: KeepalivedConfig, say: (m: string) => void): void {
+  const prio = new Map(cfg.vrrpInstances.map((v) => [v.name, v.priority]));
+  for (const sg of cfg.syncGroups) {
+    if (!sg.members.some((m) => prio.get(m) === 255)) continue;
+    type Def = { weight?: number; weightReverse?: boolean } | undefined;
+    const clear = (kind: string, refs: TrackRef[] | undefined, def: (name: string) => Def, defaultWeight: number, verb: string) => {
+      for (const r of refs ?? []) {
+        const d = def(r.name);
+        const weight = r.weight ?? d?.weight ?? defaultWeight;
+        if (!weight) continue;
+        say(`(${sg.name}) Cannot have weighted track ${kind} '${r.name}' with member having priority 255 - ${verb}`);
+        if (r.weight === undefined) r.reverse ||= !!d?.weightReverse;
+        r.weight = 0;
+      }
+    };
+    clear('script', sg.trackScript, (n) => cfg.vrrpScripts.find((s) => s.name === n), 0, 'clearing weight');
+    clear('file', sg.trackFile, (n) => cfg.trackFiles.find((f) => f.name === n), 1, 'setting weight 0');
+    clear('bfd', sg.trackBfd, (n) => cfg.bfdInstances?.find((b) => b.name === n), 0, 'setting weight 0');
+    clear('interface', sg.trackInterface, () => undefined, 0, 'clearing weight');
   }
 }
 
@@ -294,4 +322,52 @@ function applyInstanceDefaults(v: VrrpInstance, g: GlobalDefs, strict: boolean):
     for (const a of v.virtualIpaddress) a.dev ??= v.interface;
     for (const a of v.virtualIpaddressExcluded) a.dev ??= v.interface;
   }
+}
+
+/**
+ * keepalived's vrrp_complete_instance: a member of a sync group without sync_group_tracking_weight
+ * (or global_tracking), and an address owner (priority 255), must not have a floating priority. Its
+ * own weighted tracked interfaces are reported (an owner stops tracking them), weighted scripts and
+ * bfds are dropped, a track file at the default weight 1 gets weight 0 and one with another weight is
+ * dropped. The sync group's own trackers are not concerned.
+ */
+function ignoreTrackingWeights(v: VrrpInstance, cfg: KeepalivedConfig, say: (m: string) => void): void {
+  const sg = cfg.syncGroups.find((s) => s.members.includes(v.name));
+  const sync = sg !== undefined && !sg.syncGroupTrackingWeight && !sg.globalTracking;
+  if (!sync && v.priority !== 255) return;
+  const why = sync ? 'SYNC group' : 'address_owner';
+  // keepalived 2.2.7 has already registered the tracked interfaces with their weight when it says so
+  // (vrrp_complete_instance adds them to the interfaces first): for a sync group member the weight is
+  // still applied at run time, which we do too (seen live: vrid with `lo weight 20` advertises base + 20)
+  v.trackInterface = v.trackInterface.filter((r) => {
+    if (!r.weight) return true;
+    say(`(${v.name}) ignoring ${r.name} tracked interface ${sync ? 'weight ' : ''}due to ${sync ? 'SYNC group' : 'address owner'}`);
+    return sync;
+  });
+  v.trackScript = v.trackScript.filter((r) => {
+    const weight = r.weight ?? cfg.vrrpScripts.find((s) => s.name === r.name)?.weight ?? 0;
+    if (!weight) return true;
+    say(`(${v.name}) ignoring tracked script ${r.name} with weights due to ${why}`);
+    return false;
+  });
+  v.trackFile = v.trackFile.filter((r) => {
+    const def = cfg.trackFiles.find((f) => f.name === r.name);
+    const weight = r.weight ?? def?.weight ?? 1;
+    if (weight === 1) {
+      if (r.weight === undefined) r.reverse ||= !!def?.weightReverse;
+      say(`(${v.name}) ignoring weight from tracked file ${r.name} due to ${why}. specify weight 0`);
+      r.weight = 0;
+      return true;
+    }
+    if (!weight) return true;
+    say(`(${v.name}) ignoring tracked file ${r.name} with weight ${weight} due to ${why}`);
+    return false;
+  });
+  if (v.trackBfd)
+    v.trackBfd = v.trackBfd.filter((r) => {
+      const weight = r.weight ?? cfg.bfdInstances?.find((b) => b.name === r.name)?.weight ?? 0;
+      if (!weight) return true;
+      say(`(${v.name}) ignoring tracked bfd ${r.name} with weight ${weight} due to ${why}`);
+      return false;
+    });
 }

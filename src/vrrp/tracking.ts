@@ -1,10 +1,14 @@
-// Effective priority and fault state from tracked objects, computed as keepalived does:
-// - interface / script / bfd: weight 0 -> failure puts the instance in FAULT; weight > 0 is added while
-//   the object is OK; weight < 0 is added while it has failed; `reverse` swaps OK and failed
-//   (bfd with a weight: `reverse` negates the amount instead, as keepalived's track_bfd).
-// - track file: weight 0 -> a non-zero value is a FAULT; otherwise value x weight (negated with
-//   `reverse`) is added, and a contribution below -253 is a FAULT.
+// Effective priority and fault state from tracked objects, computed as keepalived 2.2.7 does
+// (vrrp_track.c: initialise_*_tracking_priorities, process_script_update_priority,
+// process_update_track_process_status, vrrp_handle_bfd_event):
+// - interface / script / bfd: weight 0 -> the instance is in FAULT while the object has failed (with
+//   `reverse`: while it is OK). Otherwise a positive weight counts while the object is OK, a negative
+//   one while it has failed, and `reverse` negates the amount, not the state (weightedContribution).
+// - track file: weight 0 -> a non-zero value is a FAULT (with `reverse`: a zero value); otherwise
+//   value x weight (negated with `reverse`) is added, capped at 253, and one at -254 or below is a FAULT.
 // - effective priority = base + sum, clamped to 1..254; an address owner (255) is never changed.
+// Weights that keepalived ignores (sync group members without sync_group_tracking_weight, address
+// owners) are already removed from the model by src/config/validate.ts.
 
 export type TrackKind = 'interface' | 'script' | 'file' | 'bfd';
 
@@ -25,6 +29,16 @@ export interface PriorityResult {
   faults: string[];
 }
 
+/**
+ * The priority change of one weighted (weight != 0) up/down tracked object: a positive weight counts
+ * while it is OK, a negative one while it has failed; `reverse` negates the amount. So `weight 10
+ * reverse` is -10 while OK and 0 while failed; `weight -10 reverse` is 0 while OK and +10 while failed.
+ */
+export function weightedContribution(ok: boolean, weight: number, reverse: boolean): number {
+  const counts = ok ? weight > 0 : weight < 0;
+  return counts ? weight * (reverse ? -1 : 1) : 0;
+}
+
 export function computeEffectivePriority(base: number, items: TrackedStatus[]): PriorityResult {
   const faults: string[] = [];
   let sum = 0;
@@ -33,27 +47,17 @@ export function computeEffectivePriority(base: number, items: TrackedStatus[]): 
     if (it.kind === 'file') {
       const v = it.value ?? 0;
       if (it.weight === 0) {
-        if (v !== 0) faults.push(label);
+        if ((v !== 0) !== it.reverse) faults.push(label);
         continue;
       }
       const contribution = v * it.weight * (it.reverse ? -1 : 1);
-      if (contribution < -253) faults.push(label);
-      else sum += contribution;
+      if (contribution <= -254) faults.push(label);
+      else sum += Math.min(253, contribution);
       continue;
     }
-    if (it.kind === 'bfd' && it.weight !== 0) {
-      // keepalived's track_bfd (initialise_track_bfd_state, vrrp_handle_bfd_event): a positive weight
-      // counts while Up, a negative one while Down; `reverse` negates the amount, not the state
-      const m = it.reverse ? -1 : 1;
-      if (it.ok ? it.weight > 0 : it.weight < 0) sum += it.weight * m;
-      continue;
-    }
-    const ok = it.reverse ? !it.ok : !!it.ok;
     if (it.weight === 0) {
-      if (!ok) faults.push(label);
-    } else if (it.weight > 0) {
-      if (ok) sum += it.weight;
-    } else if (!ok) sum += it.weight;
+      if (!!it.ok === it.reverse) faults.push(label);
+    } else sum += weightedContribution(!!it.ok, it.weight, it.reverse);
   }
   if (base >= 255) return { priority: 255, faults };
   return { priority: Math.max(1, Math.min(254, base + sum)), faults };
