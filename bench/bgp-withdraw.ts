@@ -9,7 +9,7 @@
 //      BACKUP (its Master_Down_Interval, 3 x advert_int 1 s + skew).
 // keepalived has no BGP: there is no keepalived figure to set beside these.
 import { writeFileSync } from 'node:fs';
-import { BgpLab, hasBird, type LbNode } from '../test/bgp-lab.js';
+import { BgpLab, ECMP_VIP, hasBird, type LbNode, lbConfig, VRRP_VIP } from '../test/bgp-lab.js';
 import { isRoot, sleep, sh, waitFor } from '../test/vrrp-helpers.js';
 import { pct } from './watch.js';
 
@@ -21,47 +21,6 @@ const ROUNDS = arg('rounds', 20);
 /** --only server|kill|vrrp: one part */
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const runs = (part: string) => ONLY === undefined || ONLY === part;
-const ECMP_VIP = '192.0.2.10';
-const VRRP_VIP = '192.0.2.20';
-
-function conf(lb: LbNode): string {
-  return `global_defs {
-  router_id lb${lb.index}
-  lb_backend dry-run
-}
-virtual_server ${ECMP_VIP} 80 {
-  delay_loop 1
-  lb_algo rr
-  lb_kind NAT
-  protocol TCP
-  real_server 127.0.0.1 80 {
-    TCP_CHECK {
-      connect_timeout 1
-      retry 0
-    }
-  }
-}
-vrrp_instance VI_1 {
-  state BACKUP
-  interface eth0
-  virtual_router_id 51
-  priority ${lb.index === 1 ? 150 : 100}
-  advert_int 1
-  virtual_ipaddress {
-    ${VRRP_VIP}/32 dev lo
-  }
-}
-bgp {
-  control_socket ${lb.birdSocket}
-  routes_file ${lb.routesFile}
-  virtual_server ${ECMP_VIP} 80
-  vrrp_instance VI_1 {
-    master_med 10
-    backup_med 200
-  }
-}
-`;
-}
 
 function line(label: string, v: number[]): string {
   return `${label.padEnd(58)} n=${String(v.length).padStart(2)}  p50 ${pct(v, 50).toFixed(0).padStart(5)} ms  p99 ${pct(v, 99).toFixed(0).padStart(5)} ms  max ${Math.max(
@@ -85,7 +44,7 @@ async function main(): Promise<void> {
     const both = [lb1.address, lb2.address].sort().join();
     lab.startRouterBird();
     for (const lb of lab.lbs) {
-      writeFileSync(lb.confPath, conf(lb));
+      writeFileSync(lb.confPath, lbConfig(lb));
       lab.startLbBird(lb);
       await lab.startServer(lb);
       lab.startDaemon(lb);

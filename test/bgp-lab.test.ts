@@ -7,57 +7,20 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { BgpLab, hasBird, type LbNode } from './bgp-lab.js';
+import { BgpLab, ECMP_VIP, hasBird, type LbNode, lbConfig, VRRP_VIP } from './bgp-lab.js';
 import { httpGetIn } from './daemon-netns.js';
 import { isRoot, waitFor } from './vrrp-helpers.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : !hasBird() ? 'needs BIRD 2 (apt-get install bird2)' : false;
 
-const ECMP_VIP = '192.0.2.10';
-const VRRP_VIP = '192.0.2.20';
-
 function lbConf(lb: LbNode, ecmpMed = 50, extra = ''): string {
-  return `global_defs {
-  router_id lb${lb.index}
-  lb_backend dry-run
-  status_listen 127.0.0.1:9180
-}
-virtual_server ${ECMP_VIP} 80 {
-  delay_loop 1
-  lb_algo rr
-  lb_kind NAT
-  protocol TCP
-  real_server 127.0.0.1 80 {
-    TCP_CHECK {
-      connect_timeout 1
-      retry 0
-    }
-  }
-}
-vrrp_instance VI_1 {
-  state BACKUP
-  interface eth0
-  virtual_router_id 51
-  priority ${lb.index === 1 ? 150 : 100}
-  advert_int 1
-  virtual_ipaddress {
-    ${VRRP_VIP}/32 dev lo
-  }
-}
-bgp {
-  driver bird
-  control_socket ${lb.birdSocket}
-  routes_file ${lb.routesFile}
-  virtual_server ${ECMP_VIP} 80 {
-    med ${ecmpMed}
+  return lbConfig(lb, {
+    statusListen: '127.0.0.1:9180',
+    ecmpAttrs: `    med ${ecmpMed}
     community 65001:80
-  }${extra}
-  vrrp_instance VI_1 {
-    master_med 10
-    backup_med 200
-  }
-}
-`;
+`,
+    extra,
+  });
 }
 
 describe('BGP announcements through BIRD 2', { skip, timeout: 110_000 }, () => {

@@ -252,3 +252,53 @@ protocol bgp up {
     this.lan.cleanup();
   }
 }
+
+/** The lab's ECMP and VRRP-follow addresses (the router's ECMP route, the VRRP instance's VIP). */
+export const ECMP_VIP = '192.0.2.10';
+export const VRRP_VIP = '192.0.2.20';
+
+/**
+ * A load balancer's keepalived.conf in the lab (the test's and bench:bgp's): a virtual server with a
+ * TCP_CHECK on the node's own real server (ECMP), a VRRP instance (VRRP-follow, lb1 the MASTER) and
+ * the bgp block announcing both through the node's BIRD. `ecmpAttrs`: lines for the ECMP entry's
+ * block (med, community); `extra`: lines after it; `statusListen`: the status endpoint.
+ */
+export function lbConfig(lb: LbNode, o: { statusListen?: string; ecmpAttrs?: string; extra?: string } = {}): string {
+  return `global_defs {
+  router_id lb${lb.index}
+  lb_backend dry-run
+${o.statusListen ? `  status_listen ${o.statusListen}\n` : ''}}
+virtual_server ${ECMP_VIP} 80 {
+  delay_loop 1
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 127.0.0.1 80 {
+    TCP_CHECK {
+      connect_timeout 1
+      retry 0
+    }
+  }
+}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority ${lb.index === 1 ? 150 : 100}
+  advert_int 1
+  virtual_ipaddress {
+    ${VRRP_VIP}/32 dev lo
+  }
+}
+bgp {
+  driver bird
+  control_socket ${lb.birdSocket}
+  routes_file ${lb.routesFile}
+  virtual_server ${ECMP_VIP} 80${o.ecmpAttrs ? ` {\n${o.ecmpAttrs}  }` : ''}${o.extra ?? ''}
+  vrrp_instance VI_1 {
+    master_med 10
+    backup_med 200
+  }
+}
+`;
+}

@@ -3,21 +3,10 @@
 // No side effects at import time.
 import { bindConn, createScheduler, markEstablished, markNotEstablished, PersistenceTable, unbindConn } from '../src/lb/schedulers.js';
 import type { SchedDest } from '../src/lb/schedulers.js';
+import { prng } from './prng.js';
 
 /** IPVS's TCP TIME_WAIT timeout: a closed connection's entry stays counted (inactive) this long. */
 export const TIME_WAIT = 120_000;
-
-/** mulberry32: a small seeded PRNG so the workload is the same on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface Conn {
   start: number;

@@ -7,6 +7,7 @@
 import { pseudoHeader } from '../../src/vrrp/checksum.js';
 import { internetChecksum } from '../../src/util/internet-checksum.js';
 import { parseIP as ipToBytes, formatIP as bytesToIp, parseMac } from '../../src/util/inet.js';
+import { prng } from '../../test/prng.js';
 
 export type AdvertKind = 'v2pass' | 'v3v4' | 'v3v6' | 'ah';
 export const ADVERT_KINDS: AdvertKind[] = ['v2pass', 'v3v4', 'v3v6', 'ah'];
@@ -64,18 +65,6 @@ export const MUTATION_CLASSES = [
   'fuzz',
 ] as const;
 export type MutationClass = (typeof MUTATION_CLASSES)[number];
-
-/** mulberry32: small, fast, deterministic. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MCAST4 = '224.0.0.18';
 const MCAST6 = 'ff02::12';

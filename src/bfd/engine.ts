@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { BfdInstance, KeepalivedConfig } from '../config/model.js';
 import { bfdInstanceKey } from '../config/reload-identity.js';
-import { type Engine, type EngineEvent, type EngineEventListener, type MetricSample, metricSample } from '../engine-api/types.js';
+import { type Engine, type EngineEvent, type EngineEventListener, EngineListeners, type MetricSample, metricSample } from '../engine-api/types.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { canonicalIp, ipFamily } from '../util/inet.js';
 import { type BfdControl, type BfdDecodeError, decodeControl, ttlAcceptable } from './packet.js';
@@ -67,7 +67,7 @@ export class BfdEngine implements Engine {
   private readonly random: () => number;
   private readonly sessions = new Map<string, Running>();
   private readonly byDiscr = new Map<number, Running>();
-  private readonly listeners: EngineEventListener[] = [];
+  private readonly listeners = new EngineListeners((err) => this.log.error({ err }, 'BFD event listener failed'));
   private readonly sockets = new Map<4 | 6, { close(): void }>();
   readonly drops: Partial<Record<BfdDecodeError | 'ttl' | 'no-session' | 'truncated', number>> = {};
   private stopped = false;
@@ -79,17 +79,11 @@ export class BfdEngine implements Engine {
   }
 
   on(listener: EngineEventListener): void {
-    this.listeners.push(listener);
+    this.listeners.add(listener);
   }
 
   private emit(ev: EngineEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(ev);
-      } catch (e) {
-        this.log.error({ err: e }, 'BFD event listener failed');
-      }
-    }
+    this.listeners.emit(ev);
   }
 
   /** Whether the named session is Up now (false for an unknown name). */

@@ -3,7 +3,7 @@
 // to the backend (coalescing bursts of changes into one apply).
 import pino from 'pino';
 import type { Checker, KeepalivedConfig, RealServer, ScriptSpec, VirtualServer } from '../config/model.js';
-import type { Engine, EngineEvent, EngineEventListener, MetricSample } from '../engine-api/types.js';
+import { type Engine, type EngineEvent, type EngineEventListener, EngineListeners, type MetricSample } from '../engine-api/types.js';
 import type { LbBackend, LbState, Service, ServiceKey } from '../lb/backend.js';
 import { serviceKeyText } from '../lb/backend.js';
 import { chooseBackend, createBackend } from '../lb/factory.js';
@@ -156,7 +156,7 @@ export class CheckersEngine implements Engine {
   /** options shared by every loop (one object, not one per loop); rebuilt with a new stop signal */
   private loopOpts: { timers: Timers; limiter: Limiter; signal: AbortSignal } | undefined;
   private readonly timings = new Map<string, LoopTiming>();
-  private listeners: EngineEventListener[] = [];
+  private readonly listeners = new EngineListeners((err) => this.log.error({ err }, 'event listener failed'));
   private vss = new Map<string, VirtualRt>();
   private config: KeepalivedConfig | undefined;
   private ctxBase: CheckEnv = { enableScriptSecurity: false, trackFiles: new Map() };
@@ -187,7 +187,7 @@ export class CheckersEngine implements Engine {
   }
 
   on(listener: EngineEventListener): void {
-    this.listeners.push(listener);
+    this.listeners.add(listener);
   }
 
   /** Resolves once every pending change has been applied to the backend. */
@@ -488,13 +488,7 @@ export class CheckersEngine implements Engine {
   }
 
   private emit(ev: EngineEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(ev);
-      } catch (e) {
-        this.log.error({ err: e }, 'event listener failed');
-      }
-    }
+    this.listeners.emit(ev);
   }
 
   /** notify_up/down and quorum_up/down: never awaited, never blocking the checkers. */

@@ -55,6 +55,28 @@ export type EngineEvent =
 
 export type EngineEventListener = (ev: EngineEvent) => void;
 
+/**
+ * An engine's listeners, the one home of `Engine.on` and of publishing an event: each listener is
+ * called in order; one that throws is handed to `onError` (the engine logs it as `{ err }`) and the
+ * others still run, so an engine never fails because a listener did.
+ */
+export class EngineListeners {
+  private readonly list: EngineEventListener[] = [];
+  constructor(private readonly onError: (err: unknown) => void) {}
+  add(listener: EngineEventListener): void {
+    this.list.push(listener);
+  }
+  emit(ev: EngineEvent): void {
+    for (const l of this.list) {
+      try {
+        l(ev);
+      } catch (err) {
+        this.onError(err);
+      }
+    }
+  }
+}
+
 /** A metric sample for the Prometheus endpoint. */
 export interface MetricSample {
   name: string; // e.g. tskeepalived_vrrp_state

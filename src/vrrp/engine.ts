@@ -2,7 +2,7 @@
 import pino, { type Logger } from 'pino';
 import type { KeepalivedConfig, TrackFile, VirtualAddress, VrrpInstance, VrrpScript } from '../config/model.js';
 import { settingsKey, vrrpInstanceKey, vrrpInstanceSoftKey } from '../config/reload-identity.js';
-import type { Engine, EngineEvent, EngineEventListener, MetricSample } from '../engine-api/types.js';
+import { type Engine, type EngineEvent, type EngineEventListener, EngineListeners, type MetricSample } from '../engine-api/types.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { InstanceRuntime, type InstanceHooks } from './instance.js';
 import type { NetEvent, VrrpNetIo } from './io.js';
@@ -30,7 +30,7 @@ export class VrrpEngine implements Engine {
   private scripts = new Map<string, { t: ScriptTracker; fp: string }>();
   private files = new Map<string, { t: FileTracker; fp: string }>();
   private links = new Map<string, boolean>();
-  private listeners: EngineEventListener[] = [];
+  private readonly listeners = new EngineListeners((err) => this.log.error({ err }, 'engine event listener failed'));
   private unmonitor: (() => void) | undefined;
   private restoreLocalIgmp: (() => void) | undefined;
   private started = false;
@@ -43,17 +43,11 @@ export class VrrpEngine implements Engine {
   }
 
   on(listener: EngineEventListener): void {
-    this.listeners.push(listener);
+    this.listeners.add(listener);
   }
 
   private emit(ev: EngineEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(ev);
-      } catch (e) {
-        this.log.error({ err: e }, 'engine event listener failed');
-      }
-    }
+    this.listeners.emit(ev);
   }
 
   instance(name: string): InstanceRuntime | undefined {
