@@ -576,13 +576,15 @@ export const syncGroupTable = new KeywordTable<SyncGroupDraft>('vrrp_sync_group'
     flagField((d) => (d.g.syncGroupTrackingWeight = true)),
   )
   .model('track_process', (ctx, n, d) => {
-    readTrackRefs(
-      ctx,
-      n,
-      -254,
-      254,
-      (s) => d.reg.trackProcesses.has(s),
-      (s) => `(${d.g.name}) track process ${s} not found, ignoring...`,
+    (d.g.trackProcess ??= []).push(
+      ...readTrackRefs(
+        ctx,
+        n,
+        -254,
+        254,
+        (s) => d.reg.trackProcesses.has(s),
+        (s) => `(${d.g.name}) track process ${s} not found, ignoring...`,
+      ),
     );
   })
   .model('track_bfd', (ctx, n, d) => {

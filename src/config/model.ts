@@ -224,6 +224,7 @@ export interface SyncGroup {
   trackScript: TrackRef[];
   trackFile: TrackRef[];
   trackBfd?: TrackRef[];
+  trackProcess?: TrackRef[];
   raw?: RawKeyword[];
   loc: SourceLoc;
 }

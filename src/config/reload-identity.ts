@@ -70,11 +70,14 @@ export function vrrpInstanceKey(inst: VrrpInstance, config: KeepalivedConfig): s
     const b = config.bfdInstances?.find((x) => x.name === r.name);
     return [b?.weight, b?.weightReverse];
   });
+  // track_process: the vrrp_track_process definitions (name, quorum, delays, weight) of the instance and its group
+  const processes = [...(inst.trackProcess ?? []), ...(group?.trackProcess ?? [])].map((r) => config.trackProcesses?.find((p) => p.name === r.name));
   return settingsKey({
     inst,
     scripts,
     files,
     bfdWeights,
+    processes,
     group: group && {
       globalTracking: group.globalTracking,
       syncGroupTrackingWeight: group.syncGroupTrackingWeight,
@@ -82,6 +85,7 @@ export function vrrpInstanceKey(inst: VrrpInstance, config: KeepalivedConfig): s
       trackScript: group.trackScript,
       trackFile: group.trackFile,
       trackBfd: group.trackBfd,
+      trackProcess: group.trackProcess,
     },
     g: [
       g.vrrpMcastGroup4,

@@ -298,6 +298,7 @@ function clearOwnerGroupWeights(cfg: KeepalivedConfig, say: (m: string) => void)
     clear('script', sg.trackScript, (n) => cfg.vrrpScripts.find((s) => s.name === n), 0, 'clearing weight');
     clear('file', sg.trackFile, (n) => cfg.trackFiles.find((f) => f.name === n), 1, 'setting weight 0');
     clear('bfd', sg.trackBfd, (n) => cfg.bfdInstances?.find((b) => b.name === n), 0, 'setting weight 0');
+    clear('process', sg.trackProcess, (n) => cfg.trackProcesses?.find((p) => p.name === n), 0, 'setting weight 0');
     clear('interface', sg.trackInterface, () => undefined, 0, 'clearing weight');
   }
 }

@@ -1,6 +1,6 @@
 // The VRRP engine: every vrrp_instance and vrrp_sync_group of the config, on the real network.
 import pino, { type Logger } from 'pino';
-import type { KeepalivedConfig, TrackFile, VirtualAddress, VrrpInstance, VrrpScript } from '../config/model.js';
+import type { KeepalivedConfig, TrackFile, TrackProcess, VirtualAddress, VrrpInstance, VrrpScript } from '../config/model.js';
 import { settingsKey, vrrpInstanceKey, vrrpInstanceSoftKey } from '../config/reload-identity.js';
 import { type Engine, type EngineEvent, type EngineEventListener, EngineListeners, type MetricSample } from '../engine-api/types.js';
 import { realClock, type Clock } from '../util/clock.js';
@@ -8,7 +8,7 @@ import { InstanceRuntime, type InstanceHooks } from './instance.js';
 import type { NetEvent, VrrpNetIo } from './io.js';
 import { SocketPool } from './socket-pool.js';
 import { SyncGroupRuntime } from './sync-group.js';
-import { FileTracker, ScriptTracker } from './track-runners.js';
+import { FileTracker, ProcessTracker, ScriptTracker } from './track-runners.js';
 import { renderData, renderStats, instanceMetrics, instanceSnapshot, socketDropMetrics } from './report.js';
 import { planVmacs, type VmacPlan } from './vmac.js';
 
@@ -29,6 +29,7 @@ export class VrrpEngine implements Engine {
   private groups = new Map<string, SyncGroupRuntime>();
   private scripts = new Map<string, { t: ScriptTracker; fp: string }>();
   private files = new Map<string, { t: FileTracker; fp: string }>();
+  private processes = new Map<string, { t: ProcessTracker; fp: string }>();
   private links = new Map<string, boolean>();
   private readonly listeners = new EngineListeners((err) => this.log.error({ err }, 'engine event listener failed'));
   private unmonitor: (() => void) | undefined;
@@ -64,6 +65,7 @@ export class VrrpEngine implements Engine {
     },
     scriptTracker: (name: string) => this.scripts.get(name)?.t,
     fileTracker: (name: string) => this.files.get(name)?.t,
+    processTracker: (name: string) => this.processes.get(name)?.t,
     linkUp: (ifname: string) => this.links.get(ifname),
     bfdUp: (name: string) => this.bfdSessions.get(name) ?? false,
   };
@@ -143,6 +145,24 @@ export class VrrpEngine implements Engine {
       this.files.set(name, { t, fp: settingsKey(d) });
       void t.start().then(() => this.onTrackerChange());
     }
+    const usedProcesses = new Set<string>();
+    for (const i of config.vrrpInstances) for (const r of i.trackProcess ?? []) usedProcesses.add(r.name);
+    for (const g of config.syncGroups) for (const r of g.trackProcess ?? []) usedProcesses.add(r.name);
+    const wantProcesses = new Map<string, TrackProcess>((config.trackProcesses ?? []).filter((p) => usedProcesses.has(p.name)).map((p) => [p.name, p]));
+    for (const [name, e] of this.processes) {
+      const d = wantProcesses.get(name);
+      if (!d || settingsKey(d) !== e.fp) {
+        e.t.stop();
+        this.processes.delete(name);
+      }
+    }
+    for (const [name, d] of wantProcesses) {
+      if (this.processes.has(name)) continue;
+      const t = new ProcessTracker(d, this.log, undefined, this.clock);
+      t.onChange(() => this.onTrackerChange());
+      this.processes.set(name, { t, fp: settingsKey(d) });
+      t.start();
+    }
   }
 
   private onTrackerChange(): void {
@@ -172,7 +192,13 @@ export class VrrpEngine implements Engine {
       if (was !== undefined) grt.state = was;
       for (const m of members) {
         m.group = sg.name;
-        m.groupTrack = { trackInterface: sg.trackInterface, trackScript: sg.trackScript, trackFile: sg.trackFile, trackBfd: sg.trackBfd };
+        m.groupTrack = {
+          trackInterface: sg.trackInterface,
+          trackScript: sg.trackScript,
+          trackFile: sg.trackFile,
+          trackBfd: sg.trackBfd,
+          trackProcess: sg.trackProcess,
+        };
       }
       this.groups.set(sg.name, grt);
     }

@@ -13,7 +13,7 @@ import { checkAdvert, ReceiveErrorCounters, type ReceiveExpectations, type Rejec
 import type { SocketPool } from './socket-pool.js';
 import { VrrpStateMachine, type EnteredState, type MachineAction, type VrrpStateName, type TransitionReason } from './state-machine.js';
 import { computeEffectivePriority, type TrackedStatus } from './tracking.js';
-import type { FileTracker, ScriptTracker } from './track-runners.js';
+import type { FileTracker, ProcessTracker, ScriptTracker } from './track-runners.js';
 import { InstanceVmacs } from './instance-vmacs.js';
 import { GarpSchedule } from './garp-schedule.js';
 import { VipInstall } from './vip-install.js';
@@ -25,6 +25,7 @@ export interface InstanceHooks {
   onOwnFaultsChanged(rt: InstanceRuntime): void;
   scriptTracker(name: string): ScriptTracker | undefined;
   fileTracker(name: string): FileTracker | undefined;
+  processTracker(name: string): ProcessTracker | undefined;
   linkUp(ifname: string): boolean | undefined;
   /** whether the bfd_instance is Up (false until the BFD engine says so, as keepalived) */
   bfdUp(name: string): boolean;
@@ -68,6 +69,7 @@ export class InstanceRuntime {
         trackScript: VrrpInstance['trackScript'];
         trackFile: VrrpInstance['trackFile'];
         trackBfd?: VrrpInstance['trackBfd'];
+        trackProcess?: VrrpInstance['trackProcess'];
       }
     | undefined;
 
@@ -235,6 +237,7 @@ export class InstanceRuntime {
       trackScript: [...this.cfg.trackScript, ...(this.groupTrack?.trackScript ?? [])],
       trackFile: [...this.cfg.trackFile, ...(this.groupTrack?.trackFile ?? [])],
       trackBfd: [...(this.cfg.trackBfd ?? []), ...(this.groupTrack?.trackBfd ?? [])],
+      trackProcess: [...(this.cfg.trackProcess ?? []), ...(this.groupTrack?.trackProcess ?? [])],
     };
     if (!this.cfg.dontTrackPrimary) items.push({ kind: 'interface', name: this.ifname, weight: 0, reverse: false, ok: this.hooks.linkUp(this.ifname) ?? true });
     for (const r of refs.trackInterface)
@@ -270,6 +273,17 @@ export class InstanceRuntime {
         weight: r.weight ?? def?.weight ?? 0,
         reverse: r.weight === undefined ? !!def?.weightReverse : r.reverse,
         ok: this.hooks.bfdUp(r.name),
+      });
+    }
+    for (const r of refs.trackProcess) {
+      const t = this.hooks.processTracker(r.name);
+      if (!t) continue;
+      items.push({
+        kind: 'process',
+        name: r.name,
+        weight: r.weight ?? t.def.weight,
+        reverse: r.reverse || (r.weight === undefined && t.def.weightReverse),
+        ok: t.up,
       });
     }
     const res = computeEffectivePriority(this.cfg.priority, items);

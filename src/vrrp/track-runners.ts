@@ -1,8 +1,10 @@
-// Runners feeding tracked statuses: vrrp_script (periodic, async, with rise/fall and timeout)
-// and vrrp_track_file (polled integer). Neither ever blocks the event loop.
-import { readFile, writeFile, access } from 'node:fs/promises';
+// Runners feeding tracked statuses: vrrp_script (periodic, async, with rise/fall and timeout),
+// vrrp_track_file (polled integer) and vrrp_track_process (polled /proc). None ever blocks the event
+// loop, except ProcessTracker's first scan at start (a few ms), so an instance starts with its real state.
+import { readdirSync, readFileSync } from 'node:fs';
+import { readFile, writeFile, access, readdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { TrackFile, VrrpScript } from '../config/model.js';
+import type { TrackFile, TrackProcess, VrrpScript } from '../config/model.js';
 import { runScript } from '../util/run-script.js';
 import { scriptSecurityProblem } from '../config/script-security.js';
 import { realClock, type Clock } from '../util/clock.js';
@@ -133,5 +135,151 @@ export class FileTracker {
   stop(): void {
     this.stopped = true;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+  }
+}
+
+/** The kernel's process name (comm) is at most 15 characters. */
+const COMM_LEN = 15;
+
+/**
+ * Whether one process matches a vrrp_track_process: `process NAME [PARAM...]`. NAME is compared
+ * with the process name (comm, truncated to 15 characters as the kernel does) or, with `full_command`,
+ * with argv[0]. With parameters: exact (default) = the same parameters, `param_match initial` = the
+ * given ones are the first ones, `param_match partial` = the given ones, joined by spaces, start the
+ * process's parameters joined by spaces (the last word may be cut).
+ */
+export function processMatches(def: TrackProcess, comm: string, argv: string[]): boolean {
+  const [name, ...params] = def.process;
+  if (name === undefined) return false;
+  if (def.fullCommand) {
+    if (argv[0] !== name) return false;
+  } else if (comm !== name.slice(0, COMM_LEN)) return false;
+  if (!params.length && def.paramMatch === undefined) return true;
+  const args = argv.slice(1);
+  if (def.paramMatch === 'partial') return args.join(' ').startsWith(params.join(' '));
+  if (def.paramMatch === 'initial') return params.length <= args.length && params.every((p, i) => args[i] === p);
+  return params.length === args.length && params.every((p, i) => args[i] === p);
+}
+
+/** quorum <= count <= quorum_max */
+export function processQuorumUp(def: TrackProcess, count: number): boolean {
+  return count >= def.quorum && (def.quorumMax === undefined || count <= def.quorumMax);
+}
+
+function parseProc(stat: string, cmdline: string): { comm: string; argv: string[] } | undefined {
+  const open = stat.indexOf('(');
+  const close = stat.lastIndexOf(')');
+  if (open < 0 || close < open) return undefined;
+  const argv = cmdline.split('\0');
+  if (argv.length && argv[argv.length - 1] === '') argv.pop();
+  return { comm: stat.slice(open + 1, close), argv };
+}
+
+/**
+ * vrrp_track_process by polling /proc (keepalived uses the netlink proc connector): every `pollMs`
+ * it counts the matching processes (threads are not counted, kernel threads have no argv). The
+ * up/down state (quorum) changes after `fork_delay` / `terminate_delay` if it still holds then.
+ */
+export class ProcessTracker {
+  private timer: unknown;
+  private delayTimer: unknown;
+  private listeners: (() => void)[] = [];
+  private stopped = false;
+  count = 0;
+  /** the state the instances see */
+  up = false;
+
+  constructor(
+    readonly def: TrackProcess,
+    private readonly log: Logger,
+    private readonly pollMs = 500,
+    private readonly clock: Clock = realClock,
+    private readonly procDir = '/proc',
+  ) {}
+
+  onChange(fn: () => void): void {
+    this.listeners.push(fn);
+  }
+
+  start(): void {
+    this.count = this.scanSync();
+    this.up = processQuorumUp(this.def, this.count);
+    this.log.info({ trackProcess: this.def.name, count: this.count }, `Track process ${this.def.name} is ${this.up ? 'UP' : 'DOWN'}`);
+    const poll = async () => {
+      if (this.stopped) return;
+      const n = await this.scan();
+      if (this.stopped) return;
+      if (n !== this.count) this.onCount(n);
+      this.timer = this.clock.setTimeout(poll, this.pollMs);
+    };
+    this.timer = this.clock.setTimeout(poll, this.pollMs);
+  }
+
+  private onCount(n: number): void {
+    const grew = n > this.count;
+    this.count = n;
+    const want = processQuorumUp(this.def, n);
+    if (this.delayTimer !== undefined) {
+      this.clock.clearTimeout(this.delayTimer);
+      this.delayTimer = undefined;
+    }
+    if (want === this.up) return;
+    const delay = (grew ? this.def.forkDelay : this.def.terminateDelay) ?? 0;
+    if (delay > 0) this.delayTimer = this.clock.setTimeout(() => ((this.delayTimer = undefined), this.set(want)), delay);
+    else this.set(want);
+  }
+
+  private set(up: boolean): void {
+    if (up === this.up || this.stopped) return;
+    this.up = up;
+    this.log.info({ trackProcess: this.def.name, count: this.count }, `Track process ${this.def.name} is ${up ? 'UP' : 'DOWN'}`);
+    for (const l of this.listeners) l();
+  }
+
+  private scanSync(): number {
+    let n = 0;
+    let pids: string[] = [];
+    try {
+      pids = readdirSync(this.procDir);
+    } catch {
+      return 0;
+    }
+    for (const pid of pids) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const p = parseProc(readFileSync(`${this.procDir}/${pid}/stat`, 'utf8'), readFileSync(`${this.procDir}/${pid}/cmdline`, 'utf8'));
+        if (p && p.argv.length && processMatches(this.def, p.comm, p.argv)) n++;
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+    return n;
+  }
+
+  private async scan(): Promise<number> {
+    let pids: string[] = [];
+    try {
+      pids = await readdir(this.procDir);
+    } catch {
+      return 0;
+    }
+    let n = 0;
+    for (const pid of pids) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const [stat, cmdline] = await Promise.all([readFile(`${this.procDir}/${pid}/stat`, 'utf8'), readFile(`${this.procDir}/${pid}/cmdline`, 'utf8')]);
+        const p = parseProc(stat, cmdline);
+        if (p && p.argv.length && processMatches(this.def, p.comm, p.argv)) n++;
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+    return n;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    if (this.delayTimer !== undefined) this.clock.clearTimeout(this.delayTimer);
   }
 }

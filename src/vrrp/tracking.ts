@@ -1,7 +1,7 @@
 // Effective priority and fault state from tracked objects, computed as keepalived 2.2.7 does
 // (vrrp_track.c: initialise_*_tracking_priorities, process_script_update_priority,
 // process_update_track_process_status, vrrp_handle_bfd_event):
-// - interface / script / bfd: weight 0 -> the instance is in FAULT while the object has failed (with
+// - interface / script / bfd / process: weight 0 -> the instance is in FAULT while the object has failed (with
 //   `reverse`: while it is OK). Otherwise a positive weight counts while the object is OK, a negative
 //   one while it has failed, and `reverse` negates the amount, not the state (weightedContribution).
 // - track file: weight 0 -> a non-zero value is a FAULT (with `reverse`: a zero value); otherwise
@@ -10,7 +10,7 @@
 // Weights that keepalived ignores (sync group members without sync_group_tracking_weight, address
 // owners) are already removed from the model by src/config/validate.ts.
 
-export type TrackKind = 'interface' | 'script' | 'file' | 'bfd';
+export type TrackKind = 'interface' | 'script' | 'file' | 'bfd' | 'process';
 
 export interface TrackedStatus {
   kind: TrackKind;

@@ -1,0 +1,142 @@
+// vrrp_track_process at run time: a uniquely named copy of sleep is started and killed; tskeepalived
+// (and keepalived 2.2.7 on the same keepalived.conf) in a network namespace go to FAULT / change the
+// priority they advertise, seen with tcpdump from a second namespace.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Lan, startTsNode, startKeepalived, waitFor, sleep, isRoot } from './vrrp-helpers.js';
+
+const canRun = isRoot() && existsSync('/usr/bin/tcpdump');
+const skip = canRun ? false : 'needs root and tcpdump';
+let lan: Lan;
+// the process name (comm) the trackers look for: unique per run, at most 15 characters
+const NAME = `tps${process.pid}`.slice(0, 15);
+let bin = '';
+const procs: ChildProcess[] = [];
+
+before(() => {
+  if (!canRun) return;
+  lan = new Lan(`tkp-${process.pid}`, 2, '10.64.0', 'fd64');
+  bin = join(lan.dir, NAME);
+  copyFileSync('/bin/sleep', bin);
+});
+after(() => {
+  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  lan?.cleanup();
+});
+
+function startTracked(): ChildProcess {
+  const p = spawn(bin, ['1000'], { stdio: 'ignore' });
+  procs.push(p);
+  return p;
+}
+
+async function killTracked(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const gone = new Promise((r) => p.once('exit', r));
+  p.kill('SIGKILL');
+  await Promise.race([gone, sleep(3000)]);
+}
+
+/** vrid -> priority advertised on the LAN, seen from the second namespace */
+function advertisedPriorities(): Map<number, number> {
+  const r = spawnSync('ip', ['netns', 'exec', lan.namespaces[1], 'timeout', '2.5', 'tcpdump', '-n', '-l', '-vv', '-i', 'eth0', 'proto', '112'], {
+    encoding: 'utf8',
+    timeout: 6000,
+  });
+  const out = new Map<number, number>();
+  for (const m of (r.stdout ?? '').matchAll(/vrid (\d+), prio (\d+)/g)) out.set(Number(m[1]), Number(m[2]));
+  return out;
+}
+
+const conf = () => `
+vrrp_track_process tp_fault {
+  process ${NAME}
+}
+vrrp_track_process tp_w {
+  process ${NAME}
+  weight 20
+}
+vrrp_track_process tp_q {
+  process ${NAME} 1000
+  quorum 2
+  weight -30
+}
+vrrp_track_process tp_other {
+  process ${NAME} 999
+  param_match initial
+  weight 7
+}
+${[
+  ['VI_F', 91, 150, 'tp_fault'],
+  ['VI_W', 92, 100, 'tp_w'],
+  ['VI_R', 93, 100, 'tp_w weight 10 reverse'],
+  ['VI_Q', 94, 100, 'tp_q'],
+  ['VI_O', 95, 100, 'tp_other'],
+]
+  .map(
+    ([name, vrid, prio, track]) => `vrrp_instance ${name} {
+  state BACKUP
+  interface eth0
+  virtual_router_id ${vrid}
+  priority ${prio}
+  advert_int 1
+  virtual_ipaddress { 10.64.1.${vrid}/32 }
+  track_process {
+    ${track}
+  }
+}`,
+  )
+  .join('\n')}
+`;
+
+/** one process: VI_F up, +20, -10 (reverse), quorum 2 not met (-30), other parameters (0) */
+const ONE = { 91: 150, 92: 120, 93: 90, 94: 70, 95: 100 };
+/** none: VI_F in FAULT (silent), the weights of a down process */
+const NONE = { 91: undefined, 92: 100, 93: 100, 94: 70, 95: 100 };
+/** two: the quorum of tp_q is met */
+const TWO = { 91: 150, 92: 120, 93: 90, 94: 100, 95: 100 };
+const row = (m: Map<number, number>) => Object.fromEntries([91, 92, 93, 94, 95].map((v) => [v, m.get(v)]));
+
+async function scenario(
+  start: () => ReturnType<typeof startTsNode>,
+  who: string,
+): Promise<{ one: object; none: object; two: object; faultMs: number; backMs: number }> {
+  const first = startTracked();
+  const node = start();
+  try {
+    await waitFor(`${who}: VI_F MASTER`, () => lan.hasAddress(0, '10.64.1.91') && lan.hasAddress(0, '10.64.1.92'), 10_000, 50);
+    await sleep(500);
+    const one = row(advertisedPriorities());
+    await killTracked(first);
+    const faultMs = await waitFor(`${who}: VI_F leaves MASTER (FAULT) when the process is killed`, () => !lan.hasAddress(0, '10.64.1.91'), 5000, 20);
+    await sleep(800);
+    const none = row(advertisedPriorities());
+    startTracked();
+    startTracked();
+    const backMs = await waitFor(`${who}: VI_F MASTER again when the process runs`, () => lan.hasAddress(0, '10.64.1.91'), 10_000, 20);
+    await sleep(800);
+    const two = row(advertisedPriorities());
+    return { one, none, two, faultMs, backMs };
+  } finally {
+    node.proc.kill('SIGTERM');
+    await Promise.race([node.exited, sleep(5000)]);
+    for (const p of procs) await killTracked(p);
+  }
+}
+
+test('track_process: FAULT without weight, weight / reverse / quorum / param_match move the advertised priority', { skip, timeout: 90_000 }, async () => {
+  const path = lan.writeText('tp.conf', conf());
+  const ours = await scenario(() => startTsNode(lan, 0, path), 'tskeepalived');
+  console.log(`# tskeepalived: FAULT ${ours.faultMs} ms after the kill, MASTER ${ours.backMs} ms after the restart`);
+  assert.deepEqual(ours.one, ONE, 'one process running');
+  assert.deepEqual(ours.none, NONE, 'process killed');
+  assert.deepEqual(ours.two, TWO, 'two processes running');
+  if (!existsSync('/usr/sbin/keepalived')) return;
+  await waitFor('tskeepalived released its VIPs', () => !lan.hasAddress(0, '10.64.1.92'), 5000, 50);
+  const theirs = await scenario(() => startKeepalived(lan, 0, path, 'tp'), 'keepalived');
+  console.log(`# keepalived 2.2.7: FAULT ${theirs.faultMs} ms after the kill, MASTER ${theirs.backMs} ms after the restart`);
+  assert.deepEqual(ours, { ...theirs, faultMs: ours.faultMs, backMs: ours.backMs }, 'tskeepalived advertises what keepalived 2.2.7 advertises');
+});
