@@ -1,12 +1,15 @@
 // vrrp_track_process at run time: a uniquely named copy of sleep is started and killed; tskeepalived
-// (and keepalived 2.2.7 on the same keepalived.conf) in a network namespace go to FAULT / change the
-// priority they advertise, seen with tcpdump from a second namespace.
+// in a network namespace goes to FAULT / changes the priority it advertises, seen with tcpdump from a
+// second namespace. keepalived 2.2.7 cannot be the oracle here: in a network namespace other than the
+// initial one its proc connector fails ("Failed to set/clear process event listen - errno 111") and
+// every tracked process stays down (FAULT); it would have to run in the host's namespace, where these
+// tests put no address. The expected priorities are keepalived.conf(5)'s rules (weight, reverse, quorum).
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Lan, startTsNode, startKeepalived, waitFor, sleep, isRoot } from './vrrp-helpers.js';
+import { Lan, startTsNode, waitFor, sleep, isRoot } from './vrrp-helpers.js';
 
 const canRun = isRoot() && existsSync('/usr/bin/tcpdump');
 const skip = canRun ? false : 'needs root and tcpdump';
@@ -127,16 +130,11 @@ async function scenario(
   }
 }
 
-test('track_process: FAULT without weight, weight / reverse / quorum / param_match move the advertised priority', { skip, timeout: 90_000 }, async () => {
+test('track_process: FAULT without weight, weight / reverse / quorum / param_match move the advertised priority', { skip, timeout: 60_000 }, async () => {
   const path = lan.writeText('tp.conf', conf());
   const ours = await scenario(() => startTsNode(lan, 0, path), 'tskeepalived');
   console.log(`# tskeepalived: FAULT ${ours.faultMs} ms after the kill, MASTER ${ours.backMs} ms after the restart`);
   assert.deepEqual(ours.one, ONE, 'one process running');
   assert.deepEqual(ours.none, NONE, 'process killed');
   assert.deepEqual(ours.two, TWO, 'two processes running');
-  if (!existsSync('/usr/sbin/keepalived')) return;
-  await waitFor('tskeepalived released its VIPs', () => !lan.hasAddress(0, '10.64.1.92'), 5000, 50);
-  const theirs = await scenario(() => startKeepalived(lan, 0, path, 'tp'), 'keepalived');
-  console.log(`# keepalived 2.2.7: FAULT ${theirs.faultMs} ms after the kill, MASTER ${theirs.backMs} ms after the restart`);
-  assert.deepEqual(ours, { ...theirs, faultMs: ours.faultMs, backMs: ours.backMs }, 'tskeepalived advertises what keepalived 2.2.7 advertises');
 });

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { computeEffectivePriority, RiseFall, parseTrackFileValue } from '../src/vrrp/tracking.js';
-import { ScriptTracker, FileTracker } from '../src/vrrp/track-runners.js';
+import { ScriptTracker, FileTracker, ProcessTracker, processMatches } from '../src/vrrp/track-runners.js';
 import { FakeClock } from '../src/util/clock.js';
-import type { VrrpScript, TrackFile } from '../src/config/model.js';
+import type { VrrpScript, TrackFile, TrackProcess } from '../src/config/model.js';
 
 const loc = { file: 't.conf', line: 1 };
 const log = pino({ level: 'silent' });
@@ -180,6 +180,92 @@ test('runners are timed by the injected clock: a script every interval, a track 
     await settle(() => clock.pending() === 1);
     f.stop();
     assert.equal(clock.pending(), 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const tp = (over: Partial<TrackProcess>): TrackProcess => ({
+  name: 'tp',
+  process: ['nginx'],
+  weight: 0,
+  weightReverse: false,
+  quorum: 1,
+  fullCommand: false,
+  loc,
+  ...over,
+});
+
+test('track_process matching: comm (15 characters), full_command, exact / initial / partial parameters', () => {
+  const argv = ['/usr/sbin/nginx', '-g', 'daemon off;'];
+  assert.ok(processMatches(tp({}), 'nginx', argv), 'name only: any parameters');
+  assert.ok(!processMatches(tp({}), 'nginx2', argv));
+  assert.ok(processMatches(tp({ process: ['a-very-long-process-name'] }), 'a-very-long-pro', ['x']), 'comm is cut at 15');
+  assert.ok(!processMatches(tp({ process: ['nginx'], fullCommand: true }), 'nginx', argv), 'full_command compares argv[0]');
+  assert.ok(processMatches(tp({ process: ['/usr/sbin/nginx'], fullCommand: true }), 'nginx', argv));
+  assert.ok(processMatches(tp({ process: ['nginx', '-g', 'daemon off;'] }), 'nginx', argv), 'exact parameters');
+  assert.ok(!processMatches(tp({ process: ['nginx', '-g'] }), 'nginx', argv), 'exact: all of them');
+  assert.ok(processMatches(tp({ process: ['nginx', '-g'], paramMatch: 'initial' }), 'nginx', argv), 'initial: the first ones');
+  assert.ok(!processMatches(tp({ process: ['nginx', 'daemon off;'], paramMatch: 'initial' }), 'nginx', argv));
+  assert.ok(processMatches(tp({ process: ['nginx', '-g', 'dae'], paramMatch: 'partial' }), 'nginx', argv), 'partial: the last word may be cut');
+  assert.ok(!processMatches(tp({ process: ['nginx', '-g', 'x'], paramMatch: 'partial' }), 'nginx', argv));
+});
+
+test('ProcessTracker: counts processes in a /proc tree, quorum / quorum_max, terminate_delay and fork_delay', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tkv-proc-'));
+  const clock = new FakeClock();
+  const setProc = (pid: number, comm: string | undefined) => {
+    if (comm === undefined) return rmSync(join(dir, String(pid)), { recursive: true, force: true });
+    mkdirSync(join(dir, String(pid)), { recursive: true });
+    writeFileSync(join(dir, String(pid), 'stat'), `${pid} (${comm}) S 1 1 1 0 -1`);
+    writeFileSync(join(dir, String(pid), 'cmdline'), `/usr/bin/${comm}\0-x\0`);
+  };
+  // a poll reads /proc asynchronously: advance the clock, then let the reads finish
+  const poll = async (ms: number) => {
+    clock.advance(ms);
+    await new Promise((r) => setTimeout(r, 50));
+  };
+  try {
+    setProc(10, 'nginx');
+    setProc(11, 'other');
+    mkdirSync(join(dir, 'self'));
+    const t = new ProcessTracker(tp({ quorum: 2, quorumMax: 3, terminateDelay: 1000, forkDelay: 0 }), log, 100, clock, dir);
+    let changes = 0;
+    t.onChange(() => changes++);
+    t.start();
+    assert.equal(t.count, 1, 'counted at start, synchronously');
+    assert.equal(t.up, false, 'below quorum');
+    setProc(12, 'nginx');
+    await poll(100);
+    assert.equal(t.count, 2);
+    assert.equal(t.up, true, 'quorum reached, no fork_delay');
+    assert.equal(changes, 1);
+    setProc(13, 'nginx');
+    setProc(14, 'nginx');
+    await poll(100);
+    assert.equal(t.count, 4);
+    assert.equal(t.up, false, 'above quorum_max: down (a fork: fork_delay 0)');
+    assert.equal(changes, 2);
+    setProc(13, undefined);
+    setProc(14, undefined);
+    await poll(100);
+    assert.equal(t.count, 2);
+    assert.equal(t.up, false, 'back in quorum by terminations: only after terminate_delay');
+    await poll(999);
+    assert.equal(t.up, false);
+    await poll(1);
+    assert.equal(t.up, true, 'after terminate_delay');
+    assert.equal(changes, 3);
+    setProc(12, undefined);
+    await poll(100);
+    assert.equal(t.count, 1);
+    assert.equal(t.up, true, 'below quorum: still up during terminate_delay');
+    setProc(12, 'nginx');
+    await poll(100);
+    await poll(1000);
+    assert.equal(t.up, true, 'restarted within terminate_delay: never went down');
+    assert.equal(changes, 3);
+    t.stop();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

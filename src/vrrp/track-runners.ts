@@ -236,6 +236,12 @@ export class ProcessTracker {
     for (const l of this.listeners) l();
   }
 
+  /** kernel threads (no argv) never match */
+  private matches(stat: string, cmdline: string): boolean {
+    const p = parseProc(stat, cmdline);
+    return !!p?.argv.length && processMatches(this.def, p.comm, p.argv);
+  }
+
   private scanSync(): number {
     let n = 0;
     let pids: string[] = [];
@@ -247,8 +253,7 @@ export class ProcessTracker {
     for (const pid of pids) {
       if (!/^\d+$/.test(pid)) continue;
       try {
-        const p = parseProc(readFileSync(`${this.procDir}/${pid}/stat`, 'utf8'), readFileSync(`${this.procDir}/${pid}/cmdline`, 'utf8'));
-        if (p && p.argv.length && processMatches(this.def, p.comm, p.argv)) n++;
+        if (this.matches(readFileSync(`${this.procDir}/${pid}/stat`, 'utf8'), readFileSync(`${this.procDir}/${pid}/cmdline`, 'utf8'))) n++;
       } catch {
         /* gone meanwhile */
       }
@@ -268,8 +273,7 @@ export class ProcessTracker {
       if (!/^\d+$/.test(pid)) continue;
       try {
         const [stat, cmdline] = await Promise.all([readFile(`${this.procDir}/${pid}/stat`, 'utf8'), readFile(`${this.procDir}/${pid}/cmdline`, 'utf8')]);
-        const p = parseProc(stat, cmdline);
-        if (p && p.argv.length && processMatches(this.def, p.comm, p.argv)) n++;
+        if (this.matches(stat, cmdline)) n++;
       } catch {
         /* gone meanwhile */
       }
