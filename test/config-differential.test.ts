@@ -256,6 +256,29 @@ const TRACKING_CASES: [string, (p: Parts) => void, string[]?][] = [
     ),
   ],
   [
+    'weighted track_process: a sync group with an address owner member, the owner and a member',
+    (p) => (
+      p.extraRoot.unshift(...SYNC, '    track_process {', '        tp', '        tp2 weight -3 reverse', '        tp0', '    }', '}'),
+      (p.instance1[3] = 'priority 255'),
+      p.instance1.push('track_process {', '    tp weight 5', '}'),
+      p.instance2.push('track_process {', '    tp2', '}')
+    ),
+    // keepalived resolves track_process as it reads it: the vrrp_track_process blocks come first
+    [
+      'vrrp_track_process tp {',
+      '    process tkc-none',
+      '    weight 10',
+      '}',
+      'vrrp_track_process tp2 {',
+      '    process tkc-none2',
+      '    weight 4 reverse',
+      '}',
+      'vrrp_track_process tp0 {',
+      '    process tkc-none0',
+      '}',
+    ],
+  ],
+  [
     'address owner with weighted trackers',
     (p) => (
       p.extraRoot.unshift(...CHK),
