@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Lan, startTsNode, waitFor, sleep, isRoot } from './vrrp-helpers.js';
+import { Lan, startKeepalived, startTsNode, waitFor, sleep, isRoot } from './vrrp-helpers.js';
 
 const canRun = isRoot() && existsSync('/usr/bin/tcpdump');
 const skip = canRun ? false : 'needs root and tcpdump';
@@ -137,4 +137,80 @@ test('track_process: FAULT without weight, weight / reverse / quorum / param_mat
   assert.deepEqual(ours.one, ONE, 'one process running');
   assert.deepEqual(ours.none, NONE, 'process killed');
   assert.deepEqual(ours.two, TWO, 'two processes running');
+});
+
+// With no matching process at all, keepalived 2.2.7 in a namespace is a faithful oracle (its proc
+// connector failing or not, the processes are down): the priorities of down weighted processes, on an
+// instance, a sync group member without sync_group_tracking_weight (keepalived keeps its weight) and a
+// group with sync_group_tracking_weight.
+const downConf = () => `
+vrrp_track_process tn_w {
+  process ${NAME}x
+  weight -30
+}
+vrrp_track_process tn_r {
+  process ${NAME}x
+  weight -10 reverse
+}
+vrrp_sync_group G {
+  group {
+    VI_S1
+    VI_S2
+  }
+}
+vrrp_sync_group GW {
+  group {
+    VI_T1
+    VI_T2
+  }
+  sync_group_tracking_weight
+  track_process {
+    tn_w
+  }
+}
+${[
+  ['VI_A', 81, 'tn_w'],
+  ['VI_B', 82, 'tn_r'],
+  ['VI_S1', 83, 'tn_w'],
+  ['VI_S2', 84, ''],
+  ['VI_T1', 85, 'tn_r'],
+  ['VI_T2', 86, ''],
+]
+  .map(
+    ([name, vrid, track]) => `vrrp_instance ${name} {
+  state BACKUP
+  interface eth0
+  virtual_router_id ${vrid}
+  priority 100
+  advert_int 1
+  virtual_ipaddress { 10.64.2.${vrid}/32 }
+${track ? `  track_process {\n    ${track}\n  }` : ''}
+}`,
+  )
+  .join('\n')}
+`;
+const DOWN_EXPECTED = { 81: 70, 82: 110, 83: 70, 84: 100, 85: 80, 86: 70 };
+
+test('track_process, processes down: tskeepalived advertises the priorities keepalived 2.2.7 advertises on the same config', {
+  skip: canRun && existsSync('/usr/sbin/keepalived') ? false : 'needs root, tcpdump and keepalived',
+  timeout: 60_000,
+}, async () => {
+  const path = lan.writeText('tn.conf', downConf());
+  const run = async (start: () => ReturnType<typeof startTsNode>, who: string) => {
+    const node = start();
+    try {
+      await waitFor(`${who}: all MASTER`, () => [81, 82, 83, 84, 85, 86].every((v) => lan.hasAddress(0, `10.64.2.${v}`)), 10_000, 50);
+      await sleep(500);
+      const m = advertisedPriorities();
+      return Object.fromEntries([81, 82, 83, 84, 85, 86].map((v) => [v, m.get(v)]));
+    } finally {
+      node.proc.kill('SIGTERM');
+      await Promise.race([node.exited, sleep(5000)]);
+    }
+  };
+  const theirs = await run(() => startKeepalived(lan, 0, path, 'tn'), 'keepalived');
+  await waitFor('keepalived released its VIPs', () => !lan.hasAddress(0, '10.64.2.81'), 5000, 50);
+  const ours = await run(() => startTsNode(lan, 0, path), 'tskeepalived');
+  assert.deepEqual(theirs, DOWN_EXPECTED, 'keepalived 2.2.7 advertises the documented priorities');
+  assert.deepEqual(ours, theirs, 'tskeepalived advertises what keepalived advertises');
 });
