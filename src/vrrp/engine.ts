@@ -317,8 +317,10 @@ export class VrrpEngine implements Engine {
     await Promise.all([...this.instances.values()].map(({ rt }) => rt.stop(opts.release).catch(() => undefined)));
     for (const { t } of this.scripts.values()) t.stop();
     for (const { t } of this.files.values()) t.stop();
+    for (const { t } of this.processes.values()) t.stop();
     this.scripts.clear();
     this.files.clear();
+    this.processes.clear();
     this.unmonitor?.();
     this.unmonitor = undefined;
     try {
@@ -338,6 +340,7 @@ export class VrrpEngine implements Engine {
       syncGroups: [...this.groups.values()].map((g) => ({ name: g.cfg.name, state: g.state, members: g.members.map((m) => m.cfg.name) })),
       scripts: [...this.scripts.entries()].map(([name, { t }]) => ({ name, ok: t.ok })),
       files: [...this.files.entries()].map(([name, { t }]) => ({ name, value: t.value })),
+      processes: [...this.processes.entries()].map(([name, { t }]) => ({ name, up: t.up, count: t.count })),
     };
   }
 
