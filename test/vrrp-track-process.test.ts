@@ -7,7 +7,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lan, startKeepalived, startTsNode, waitFor, sleep, isRoot } from './vrrp-helpers.js';
 
@@ -54,13 +54,13 @@ function advertisedPriorities(): Map<number, number> {
   return out;
 }
 
-const conf = () => `
+const conf = (w = 20) => `
 vrrp_track_process tp_fault {
   process ${NAME}
 }
 vrrp_track_process tp_w {
   process ${NAME}
-  weight 20
+  weight ${w}
 }
 vrrp_track_process tp_q {
   process ${NAME} 1000
@@ -104,11 +104,13 @@ const TWO = { 91: 150, 92: 120, 93: 90, 94: 100, 95: 100 };
 const row = (m: Map<number, number>) => Object.fromEntries([91, 92, 93, 94, 95].map((v) => [v, m.get(v)]));
 
 async function scenario(
+  path: string,
   start: () => ReturnType<typeof startTsNode>,
   who: string,
-): Promise<{ one: object; none: object; two: object; faultMs: number; backMs: number }> {
+): Promise<{ one: object; none: object; two: object; reloaded: object; faultMs: number; backMs: number }> {
   const first = startTracked();
   const node = start();
+
   try {
     await waitFor(`${who}: VI_F MASTER`, () => lan.hasAddress(0, '10.64.1.91') && lan.hasAddress(0, '10.64.1.92'), 10_000, 50);
     await sleep(500);
@@ -122,21 +124,30 @@ async function scenario(
     const backMs = await waitFor(`${who}: VI_F MASTER again when the process runs`, () => lan.hasAddress(0, '10.64.1.91'), 10_000, 20);
     await sleep(800);
     const two = row(advertisedPriorities());
-    return { one, none, two, faultMs, backMs };
+    // reload with another weight for tp_w: VI_W and VI_R restart (VI_R's reference keeps its own weight)
+    writeFileSync(path, conf(40));
+    node.proc.kill('SIGHUP');
+    await waitFor(`${who}: VI_W gone after the reload`, () => !lan.hasAddress(0, '10.64.1.92'), 5000, 20);
+    await waitFor(`${who}: VI_W MASTER after the reload`, () => lan.hasAddress(0, '10.64.1.92') && lan.hasAddress(0, '10.64.1.93'), 10_000, 50);
+    await sleep(500);
+    const reloaded = row(advertisedPriorities());
+    return { one, none, two, reloaded, faultMs, backMs };
   } finally {
     node.proc.kill('SIGTERM');
-    await Promise.race([node.exited, sleep(5000)]);
+    const exit = await Promise.race([node.exited, sleep(5000).then(() => 'still running 5 s after SIGTERM')]);
     for (const p of procs) await killTracked(p);
+    assert.equal(exit, 0, `${who} exits on SIGTERM`);
   }
 }
 
 test('track_process: FAULT without weight, weight / reverse / quorum / param_match move the advertised priority', { skip, timeout: 60_000 }, async () => {
   const path = lan.writeText('tp.conf', conf());
-  const ours = await scenario(() => startTsNode(lan, 0, path), 'tskeepalived');
+  const ours = await scenario(path, () => startTsNode(lan, 0, path), 'tskeepalived');
   console.log(`# tskeepalived: FAULT ${ours.faultMs} ms after the kill, MASTER ${ours.backMs} ms after the restart`);
   assert.deepEqual(ours.one, ONE, 'one process running');
   assert.deepEqual(ours.none, NONE, 'process killed');
   assert.deepEqual(ours.two, TWO, 'two processes running');
+  assert.deepEqual(ours.reloaded, { ...TWO, 92: 140 }, 'after a reload to weight 40');
 });
 
 // With no matching process at all, keepalived 2.2.7 in a namespace is a faithful oracle (its proc
