@@ -314,13 +314,14 @@ describe('HTTP_GET responses read as keepalived reads them', () => {
     serveBig(2048);
     const { r, mib, heapMib, ms } = await liveGrowth(url('/big', { digest: want }));
     // the array buffers are the reads in flight between the server and the checker (one process):
-    // up to ~14 MiB whatever the body's size (the same for 512 MiB)
+    // ~14 MiB on a quiet machine whatever the body's size (the same for 512 MiB), 30 MiB seen under
+    // load; a checker that kept the body would hold all 128 MiB, so half of it is the bound
     console.log(
       `# 128 MiB body: checked in ${ms.toFixed(0)} ms, live heap grew at most ${heapMib.toFixed(1)} MiB, heap + buffers ${mib.toFixed(1)} MiB (server and checker in one process)`,
     );
     assert.ok(heapMib < 4, `the live heap grew ${heapMib.toFixed(1)} MiB for a 128 MiB body`);
     assert.equal(r.ok, true, r.reason);
-    assert.ok(mib < 24, `live heap + array buffers grew ${mib.toFixed(1)} MiB for a 128 MiB body`);
+    assert.ok(mib < 64, `live heap + array buffers grew ${mib.toFixed(1)} MiB for a 128 MiB body`);
   });
 
   it('regex runs over a sliding window: a match across reads at the end of 32 MiB, live memory bounded', { timeout: 60_000 }, async () => {
