@@ -2,10 +2,9 @@
 // and notify scripts: tskeepalived and keepalived 2.2.7 in network namespaces.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { config, instance, vip, keepalivedConf, Lan, startTsNode, startKeepalived, waitFor, sleep, isRoot, sh } from './vrrp-helpers.js';
+import { advertisedPriorities, config, instance, vip, keepalivedConf, Lan, startTsNode, startKeepalived, waitFor, sleep, isRoot, sh } from './vrrp-helpers.js';
 
 const canRun = isRoot() && existsSync('/usr/sbin/keepalived');
 const skip = canRun ? false : 'needs root and keepalived';
@@ -339,17 +338,6 @@ function trackConf(dir: string): string {
   ].join('\n');
 }
 
-/** The last priority advertised per VRID, seen from namespace 1 for 2.5 s. */
-function advertisedPriorities(): Map<number, number> {
-  const r = spawnSync('ip', ['netns', 'exec', lan.namespaces[1], 'timeout', '2.5', 'tcpdump', '-n', '-l', '-vv', '-i', 'eth0', 'proto', '112'], {
-    encoding: 'utf8',
-    timeout: 6000,
-  });
-  const out = new Map<number, number>();
-  for (const m of (r.stdout ?? '').matchAll(/vrid (\d+), prio (\d+)/g)) out.set(Number(m[1]), Number(m[2]));
-  return out;
-}
-
 test('tracking weights: reverse and sync groups advertise the priorities keepalived 2.2.7 advertises on the same config', {
   skip: canRun && existsSync('/usr/bin/tcpdump') ? false : 'needs root, keepalived and tcpdump',
   timeout: 60_000,
@@ -362,7 +350,7 @@ test('tracking weights: reverse and sync groups advertise the priorities keepali
     try {
       await waitFor(`${who}: VI_A and VI_S1 MASTER`, () => lan.hasAddress(0, '10.62.1.81') && lan.hasAddress(0, '10.62.1.87'), 10_000, 50);
       await sleep(1500); // a few script runs after MASTER
-      return advertisedPriorities();
+      return advertisedPriorities(lan.namespaces[1]);
     } finally {
       node.proc.kill('SIGTERM');
       await Promise.race([node.exited, sleep(5000)]);

@@ -222,3 +222,14 @@ export async function waitFor(what: string, pred: () => boolean, timeoutMs: numb
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The last priority advertised per VRID on the LAN, seen from namespace `ns` (its eth0) for 2.5 s. */
+export function advertisedPriorities(ns: string): Map<number, number> {
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'timeout', '2.5', 'tcpdump', '-n', '-l', '-vv', '-i', 'eth0', 'proto', '112'], {
+    encoding: 'utf8',
+    timeout: 6000,
+  });
+  const out = new Map<number, number>();
+  for (const m of (r.stdout ?? '').matchAll(/vrid (\d+), prio (\d+)/g)) out.set(Number(m[1]), Number(m[2]));
+  return out;
+}

@@ -6,10 +6,10 @@
 // tests put no address. The expected priorities are keepalived.conf(5)'s rules (weight, reverse, quorum).
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Lan, startKeepalived, startTsNode, waitFor, sleep, isRoot } from './vrrp-helpers.js';
+import { advertisedPriorities, Lan, startKeepalived, startTsNode, waitFor, sleep, isRoot } from './vrrp-helpers.js';
 
 const canRun = isRoot() && existsSync('/usr/bin/tcpdump');
 const skip = canRun ? false : 'needs root and tcpdump';
@@ -41,17 +41,6 @@ async function killTracked(p: ChildProcess): Promise<void> {
   const gone = new Promise((r) => p.once('exit', r));
   p.kill('SIGKILL');
   await Promise.race([gone, sleep(3000)]);
-}
-
-/** vrid -> priority advertised on the LAN, seen from the second namespace */
-function advertisedPriorities(): Map<number, number> {
-  const r = spawnSync('ip', ['netns', 'exec', lan.namespaces[1], 'timeout', '2.5', 'tcpdump', '-n', '-l', '-vv', '-i', 'eth0', 'proto', '112'], {
-    encoding: 'utf8',
-    timeout: 6000,
-  });
-  const out = new Map<number, number>();
-  for (const m of (r.stdout ?? '').matchAll(/vrid (\d+), prio (\d+)/g)) out.set(Number(m[1]), Number(m[2]));
-  return out;
 }
 
 const conf = (w = 20) => `
@@ -114,23 +103,23 @@ async function scenario(
   try {
     await waitFor(`${who}: VI_F MASTER`, () => lan.hasAddress(0, '10.64.1.91') && lan.hasAddress(0, '10.64.1.92'), 10_000, 50);
     await sleep(500);
-    const one = row(advertisedPriorities());
+    const one = row(advertisedPriorities(lan.namespaces[1]));
     await killTracked(first);
     const faultMs = await waitFor(`${who}: VI_F leaves MASTER (FAULT) when the process is killed`, () => !lan.hasAddress(0, '10.64.1.91'), 5000, 20);
     await sleep(800);
-    const none = row(advertisedPriorities());
+    const none = row(advertisedPriorities(lan.namespaces[1]));
     startTracked();
     startTracked();
     const backMs = await waitFor(`${who}: VI_F MASTER again when the process runs`, () => lan.hasAddress(0, '10.64.1.91'), 10_000, 20);
     await sleep(800);
-    const two = row(advertisedPriorities());
+    const two = row(advertisedPriorities(lan.namespaces[1]));
     // reload with another weight for tp_w: VI_W and VI_R restart (VI_R's reference keeps its own weight)
     writeFileSync(path, conf(40));
     node.proc.kill('SIGHUP');
     await waitFor(`${who}: VI_W gone after the reload`, () => !lan.hasAddress(0, '10.64.1.92'), 5000, 20);
     await waitFor(`${who}: VI_W MASTER after the reload`, () => lan.hasAddress(0, '10.64.1.92') && lan.hasAddress(0, '10.64.1.93'), 10_000, 50);
     await sleep(500);
-    const reloaded = row(advertisedPriorities());
+    const reloaded = row(advertisedPriorities(lan.namespaces[1]));
     return { one, none, two, reloaded, faultMs, backMs };
   } finally {
     node.proc.kill('SIGTERM');
@@ -212,7 +201,7 @@ test('track_process, processes down: tskeepalived advertises the priorities keep
     try {
       await waitFor(`${who}: all MASTER`, () => [81, 82, 83, 84, 85, 86].every((v) => lan.hasAddress(0, `10.64.2.${v}`)), 10_000, 50);
       await sleep(500);
-      const m = advertisedPriorities();
+      const m = advertisedPriorities(lan.namespaces[1]);
       return Object.fromEntries([81, 82, 83, 84, 85, 86].map((v) => [v, m.get(v)]));
     } finally {
       node.proc.kill('SIGTERM');
