@@ -112,7 +112,9 @@ describe('timer wheel', () => {
   it('fires loops in due order, not before their time and within a tick or two after, and skips removed ones', async () => {
     const t0 = performance.now();
     const order: number[] = [];
-    const probes = [50, 10, 30, 30, 0, 70].map((ms, i) => {
+    // due times at least three ticks apart: loops due in the same 10 ms tick fire in the order they were
+    // armed, and arming six probes on a loaded machine can take a tick (CI once saw 1 before 4 at 0/10 ms)
+    const probes = [150, 30, 90, 90, 0, 200].map((ms, i) => {
       const p = new Probe(t0, i);
       const orig = p.onTimer.bind(p);
       p.onTimer = () => {
