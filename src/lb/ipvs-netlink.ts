@@ -26,6 +26,7 @@ import type { LbLogger } from './logger.js';
 import { silentLogger } from './logger.js';
 import { describeErrno, Errno } from '../native/errno.js';
 import { cloneState, destinationCount, normalizeState, planChanges, planSize, serviceId } from './state.js';
+import { SerialQueue } from '../util/serial-queue.js';
 
 export const IPVS_UNAVAILABLE_MESSAGE =
   'IPVS is not available in this kernel (generic netlink family IPVS not found); use --lb-backend=nftables, userspace or dry-run';
@@ -53,7 +54,7 @@ export class IpvsNetlinkBackend implements LbBackend {
   /** ids of services we manage (ever present in a desired state) */
   private readonly owned = new Set<string>();
   private desired: LbState = { services: [] };
-  private queue: Promise<void> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   /** number of batches sent by apply() and requests in them */
   batches = 0;
   requests = 0;
@@ -135,9 +136,7 @@ export class IpvsNetlinkBackend implements LbBackend {
   }
 
   apply(state: LbState): Promise<void> {
-    const run = this.queue.then(() => this.applyNow(state));
-    this.queue = run.catch(() => {});
-    return run;
+    return this.queue.run(() => this.applyNow(state));
   }
 
   private async applyNow(state: LbState): Promise<void> {
@@ -197,7 +196,7 @@ export class IpvsNetlinkBackend implements LbBackend {
   }
 
   async close(opts: { release: boolean }): Promise<void> {
-    await this.queue;
+    await this.queue.idle();
     const t = this.transport;
     if (!t) return;
     try {

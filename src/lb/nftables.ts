@@ -13,6 +13,7 @@ import type { NftRulesetOptions } from './nft-ruleset.js';
 import { runCommand } from '../util/run-command.js';
 import { cloneState, destinationCount, normalizeState } from './state.js';
 import { TskeepalivedError } from '../util/errors.js';
+import { SerialQueue } from '../util/serial-queue.js';
 
 export interface NftablesOptions {
   logger?: LbLogger;
@@ -42,7 +43,7 @@ export class NftablesBackend implements LbBackend {
   private state: LbState = { services: [] };
   private lastScript: string | undefined;
   private lastNotes = '';
-  private queue: Promise<void> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private readonly log: LbLogger;
   private readonly command: string[];
   private readonly table: string;
@@ -113,9 +114,7 @@ export class NftablesBackend implements LbBackend {
   }
 
   apply(desired: LbState): Promise<void> {
-    const run = this.queue.then(() => this.applyNow(desired));
-    this.queue = run.catch(() => {});
-    return run;
+    return this.queue.run(() => this.applyNow(desired));
   }
 
   private async applyNow(desired: LbState): Promise<void> {
@@ -145,7 +144,7 @@ export class NftablesBackend implements LbBackend {
   }
 
   async close(opts: { release: boolean }): Promise<void> {
-    await this.queue;
+    await this.queue.idle();
     if (opts.release) {
       await this.nft(nftRemoveScript(this.table, this.drInstalled), 'removing the LB tables');
       this.drInstalled = false;

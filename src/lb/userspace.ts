@@ -12,6 +12,7 @@ import { cloneState, destinationCount, normalizeState, serviceAttrsDiffer, servi
 import { ServiceProxy } from './userspace-service.js';
 import type { ServiceProxyOptions } from './userspace-service.js';
 import { TskeepalivedError } from '../util/errors.js';
+import { SerialQueue } from '../util/serial-queue.js';
 
 export interface UserspaceOptions {
   logger?: LbLogger;
@@ -64,7 +65,7 @@ export class UserspaceBackend implements LbBackend {
   private readonly proxyOpts: ServiceProxyOptions;
   private readonly entries = new Map<string, Entry>();
   private state: LbState = { services: [] };
-  private queue: Promise<void> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private warnedLbKind = new Set<string>();
 
   constructor(opts: UserspaceOptions = {}) {
@@ -86,9 +87,7 @@ export class UserspaceBackend implements LbBackend {
   }
 
   apply(desired: LbState): Promise<void> {
-    const run = this.queue.then(() => this.applyNow(desired));
-    this.queue = run.catch(() => {});
-    return run;
+    return this.queue.run(() => this.applyNow(desired));
   }
 
   private async applyNow(desired: LbState): Promise<void> {
@@ -162,7 +161,7 @@ export class UserspaceBackend implements LbBackend {
   }
 
   async close(opts: { release: boolean }): Promise<void> {
-    await this.queue;
+    await this.queue.idle();
     for (const e of this.entries.values()) {
       clearTimeout(e.retry);
       await e.proxy.stop(opts.release);

@@ -10,6 +10,7 @@
 // for and replaces the tables atomically (`nft -f -`) only when that union changes.
 import { runCommand } from '../util/run-command.js';
 import { TskeepalivedError } from '../util/errors.js';
+import { SerialQueue } from '../util/serial-queue.js';
 
 export interface VipFilterEntry {
   address: string;
@@ -104,7 +105,7 @@ export class VipFilterError extends TskeepalivedError {
 export class VipFilter {
   private readonly owners = new Map<string, VipFilterEntry[]>();
   private applied = '';
-  private queue: Promise<void> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   /** nft transactions run so far */
   transactions = 0;
 
@@ -119,9 +120,7 @@ export class VipFilter {
     else this.owners.delete(owner);
     const all = [...this.owners.values()].flat();
     const script = all.length ? vipFilterScript(this.table, all) : '';
-    const run = this.queue.then(() => this.apply(script));
-    this.queue = run.catch(() => {});
-    return run;
+    return this.queue.run(() => this.apply(script));
   }
 
   private async apply(script: string): Promise<void> {
