@@ -180,3 +180,69 @@ export const TSKEEPALIVED_BIN = join(dirname(fileURLToPath(import.meta.url)), '.
 
 /** Own pid files, so concurrent daemons (and a real keepalived) do not collide on /run/keepalived.pid. */
 export const pidFiles = (d: string): string[] => ['-p', join(d, 'k.pid'), '-c', join(d, 'c.pid'), '-r', join(d, 'v.pid')];
+
+/** The three-server LB lab of the nftables traffic tests (see buildLbLab). */
+export interface LbLab {
+  client: string;
+  lb: string;
+  servers: string[];
+  /** the name servers (killed by the caller's after hook) */
+  children: ChildProcess[];
+}
+
+/**
+ * client ns -- veth -- LB ns -- bridge br0 -- three real-server ns (NET = '10.61', NET6 = 'fd61'):
+ *   client  NET.1.x/24 for each of `sources` (gw NET.1.1), NET6:1::x/64 for each of `sources6`
+ *   lb      NET.1.1/24 on lc, NET.2.1/24 on br0, VIP NET.9.1/32 and NET6:9::1/128 on lo, forwarding on
+ *   sN      NET.2.1N/24 (gw NET.2.1), NET6:2::1N/64, a name server on `port`
+ * `dr`: the real servers hold the VIPs on lo (arp_ignore=1, arp_announce=2) and reply with the
+ * addresses they see; the LB (their router too) accepts replies from its own VIP (accept_local).
+ */
+export async function buildLbLab(
+  prefix: string,
+  opts: { net: string; net6: string; sources: string[]; sources6: string[]; port: number; dr?: boolean },
+): Promise<LbLab> {
+  const { net, net6, dr = false } = opts;
+  const lab: LbLab = { client: `${prefix}c`, lb: `${prefix}lb`, servers: [1, 2, 3].map((i) => `${prefix}s${i}`), children: [] };
+  const { client: C, lb: L, servers: S } = lab;
+  const vip = `${net}.9.1`;
+  const vip6 = `${net6}:9::1`;
+  await deleteNamespaces(prefix);
+  for (const ns of [C, L, ...S]) {
+    await sh('ip', 'netns', 'add', ns);
+    await sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
+  }
+  await sh('ip', '-n', L, 'link', 'add', 'lc', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', C);
+  await sh('ip', '-n', L, 'addr', 'add', `${net}.1.1/24`, 'dev', 'lc');
+  await sh('ip', '-n', L, 'link', 'set', 'lc', 'up');
+  for (const a of opts.sources) await sh('ip', '-n', C, 'addr', 'add', `${a}/24`, 'dev', 'eth0');
+  await sh('ip', '-n', C, 'link', 'set', 'eth0', 'up');
+  await sh('ip', '-n', C, 'route', 'add', 'default', 'via', `${net}.1.1`);
+  await sh('ip', '-n', L, 'link', 'add', 'br0', 'type', 'bridge');
+  await sh('ip', '-n', L, 'addr', 'add', `${net}.2.1/24`, 'dev', 'br0');
+  await sh('ip', '-n', L, 'link', 'set', 'br0', 'up');
+  await sh('ip', '-n', L, 'addr', 'add', `${vip}/32`, 'dev', 'lo');
+  await nsExec(L, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', ...(dr ? ['net.ipv4.conf.all.accept_local=1', 'net.ipv4.conf.br0.accept_local=1'] : []));
+  await nsExec(L, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=1');
+  await sh('ip', '-n', L, '-6', 'addr', 'add', `${net6}:1::1/64`, 'dev', 'lc', 'nodad');
+  for (const a of opts.sources6) await sh('ip', '-n', C, '-6', 'addr', 'add', `${a}/64`, 'dev', 'eth0', 'nodad');
+  await sh('ip', '-n', C, '-6', 'route', 'add', 'default', 'via', `${net6}:1::1`);
+  await sh('ip', '-n', L, '-6', 'addr', 'add', `${net6}:2::1/64`, 'dev', 'br0', 'nodad');
+  await sh('ip', '-n', L, '-6', 'addr', 'add', `${vip6}/128`, 'dev', 'lo', 'nodad');
+  for (let i = 0; i < 3; i++) {
+    const ns = S[i]!;
+    await sh('ip', '-n', L, 'link', 'add', `ls${i + 1}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+    await sh('ip', '-n', L, 'link', 'set', `ls${i + 1}`, 'master', 'br0');
+    await sh('ip', '-n', L, 'link', 'set', `ls${i + 1}`, 'up');
+    if (dr) await nsExec(ns, 'sysctl', '-q', '-w', 'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2');
+    await sh('ip', '-n', ns, 'addr', 'add', `${net}.2.1${i + 1}/24`, 'dev', 'eth0');
+    if (dr) await sh('ip', '-n', ns, 'addr', 'add', `${vip}/32`, 'dev', 'lo');
+    await sh('ip', '-n', ns, 'link', 'set', 'eth0', 'up');
+    await sh('ip', '-n', ns, 'route', 'add', 'default', 'via', `${net}.2.1`);
+    await sh('ip', '-n', ns, '-6', 'addr', 'add', `${net6}:2::1${i + 1}/64`, 'dev', 'eth0', 'nodad');
+    if (dr) await sh('ip', '-n', ns, '-6', 'addr', 'add', `${vip6}/128`, 'dev', 'lo', 'nodad');
+    await sh('ip', '-n', ns, '-6', 'route', 'add', 'default', 'via', `${net6}:2::1`);
+    lab.children.push(await startNameServer(ns, `s${i + 1}`, opts.port, 120_000, dr));
+  }
+  return lab;
+}

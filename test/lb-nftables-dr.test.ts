@@ -15,12 +15,11 @@ import { NftablesBackend } from '../src/lb/nftables.js';
 import { NftUnsupportedError } from '../src/lb/nft-ruleset.js';
 import type { LbLogger } from '../src/lb/logger.js';
 import { silentLogger } from '../src/lb/logger.js';
-import { clientRequests, deleteNamespaces, holdConnection, isRoot, nsExec, sh, startNameServer } from './lb-netns-util.js';
+import { buildLbLab, clientRequests, deleteNamespaces, holdConnection, isRoot, nsExec } from './lb-netns-util.js';
 
 const P = `tkd-${process.pid}-`;
 const C = `${P}c`;
 const L = `${P}lb`;
-const S = [1, 2, 3].map((i) => `${P}s${i}`);
 const VIP = '10.63.9.1';
 const SOURCES = [2, 3, 4, 5, 6, 7, 8, 9].map((i) => `10.63.1.${i}`);
 const VIP6 = 'fd63:9::1';
@@ -43,43 +42,7 @@ const state = (...services: Service[]): LbState => ({ services });
 
 before(async () => {
   if (!root) return;
-  await deleteNamespaces(P);
-  for (const ns of [C, L, ...S]) {
-    await sh('ip', 'netns', 'add', ns);
-    await sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
-  }
-  await sh('ip', '-n', L, 'link', 'add', 'lc', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', C);
-  await sh('ip', '-n', L, 'addr', 'add', '10.63.1.1/24', 'dev', 'lc');
-  await sh('ip', '-n', L, 'link', 'set', 'lc', 'up');
-  for (const a of SOURCES) await sh('ip', '-n', C, 'addr', 'add', `${a}/24`, 'dev', 'eth0');
-  await sh('ip', '-n', C, 'link', 'set', 'eth0', 'up');
-  await sh('ip', '-n', C, 'route', 'add', 'default', 'via', '10.63.1.1');
-  await sh('ip', '-n', L, 'link', 'add', 'br0', 'type', 'bridge');
-  await sh('ip', '-n', L, 'addr', 'add', '10.63.2.1/24', 'dev', 'br0');
-  await sh('ip', '-n', L, 'link', 'set', 'br0', 'up');
-  await sh('ip', '-n', L, 'addr', 'add', `${VIP}/32`, 'dev', 'lo');
-  await nsExec(L, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.accept_local=1', 'net.ipv4.conf.br0.accept_local=1');
-  await nsExec(L, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=1');
-  await sh('ip', '-n', L, '-6', 'addr', 'add', 'fd63:1::1/64', 'dev', 'lc', 'nodad');
-  for (const a of SOURCES6) await sh('ip', '-n', C, '-6', 'addr', 'add', `${a}/64`, 'dev', 'eth0', 'nodad');
-  await sh('ip', '-n', C, '-6', 'route', 'add', 'default', 'via', 'fd63:1::1');
-  await sh('ip', '-n', L, '-6', 'addr', 'add', 'fd63:2::1/64', 'dev', 'br0', 'nodad');
-  await sh('ip', '-n', L, '-6', 'addr', 'add', `${VIP6}/128`, 'dev', 'lo', 'nodad');
-  for (let i = 0; i < 3; i++) {
-    const ns = S[i]!;
-    await sh('ip', '-n', L, 'link', 'add', `ls${i + 1}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
-    await sh('ip', '-n', L, 'link', 'set', `ls${i + 1}`, 'master', 'br0');
-    await sh('ip', '-n', L, 'link', 'set', `ls${i + 1}`, 'up');
-    await nsExec(ns, 'sysctl', '-q', '-w', 'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2');
-    await sh('ip', '-n', ns, 'addr', 'add', `10.63.2.1${i + 1}/24`, 'dev', 'eth0');
-    await sh('ip', '-n', ns, 'addr', 'add', `${VIP}/32`, 'dev', 'lo');
-    await sh('ip', '-n', ns, 'link', 'set', 'eth0', 'up');
-    await sh('ip', '-n', ns, 'route', 'add', 'default', 'via', '10.63.2.1');
-    await sh('ip', '-n', ns, '-6', 'addr', 'add', `fd63:2::1${i + 1}/64`, 'dev', 'eth0', 'nodad');
-    await sh('ip', '-n', ns, '-6', 'addr', 'add', `${VIP6}/128`, 'dev', 'lo', 'nodad');
-    await sh('ip', '-n', ns, '-6', 'route', 'add', 'default', 'via', 'fd63:2::1');
-    servers.push(await startNameServer(ns, `s${i + 1}`, 80, 120_000, true));
-  }
+  servers.push(...(await buildLbLab(P, { net: '10.63', net6: 'fd63', sources: SOURCES, sources6: SOURCES6, port: 80, dr: true })).children);
   const logger: LbLogger = { ...silentLogger, warn: (_o, m) => warnings.push(String(m)) };
   backend = new NftablesBackend({ command: ['ip', 'netns', 'exec', L, 'nft'], seed: 0xd1, logger });
   await backend.open();

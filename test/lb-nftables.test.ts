@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Destination, LbState, Service } from '../src/lb/backend.js';
 import { NftablesBackend } from '../src/lb/nftables.js';
 import { buildNftRuleset, NftUnsupportedError } from '../src/lb/nft-ruleset.js';
-import { clientRequests, deleteNamespaces, holdConnection, isRoot, nsExec, sh, startNameServer, tally } from './lb-netns-util.js';
+import { buildLbLab, clientRequests, deleteNamespaces, holdConnection, isRoot, nsExec, sh, tally } from './lb-netns-util.js';
 
 const P = `tkl-${process.pid}-`;
 const C = `${P}c`;
@@ -33,39 +33,7 @@ function state(...services: Service[]): LbState {
 
 before(async () => {
   if (!root) return;
-  await deleteNamespaces(P);
-  for (const ns of [C, L, ...S]) {
-    await sh('ip', 'netns', 'add', ns);
-    await sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
-  }
-  await sh('ip', '-n', L, 'link', 'add', 'lc', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', C);
-  await sh('ip', '-n', L, 'addr', 'add', '10.61.1.1/24', 'dev', 'lc');
-  await sh('ip', '-n', L, 'link', 'set', 'lc', 'up');
-  for (const a of SOURCES) await sh('ip', '-n', C, 'addr', 'add', `${a}/24`, 'dev', 'eth0');
-  await sh('ip', '-n', C, 'link', 'set', 'eth0', 'up');
-  await sh('ip', '-n', C, 'route', 'add', 'default', 'via', '10.61.1.1');
-  await sh('ip', '-n', L, 'link', 'add', 'br0', 'type', 'bridge');
-  await sh('ip', '-n', L, 'addr', 'add', '10.61.2.1/24', 'dev', 'br0');
-  await sh('ip', '-n', L, 'link', 'set', 'br0', 'up');
-  await sh('ip', '-n', L, 'addr', 'add', `${VIP}/32`, 'dev', 'lo');
-  await nsExec(L, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1');
-  await nsExec(L, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=1');
-  await sh('ip', '-n', L, '-6', 'addr', 'add', 'fd61:1::1/64', 'dev', 'lc', 'nodad');
-  await sh('ip', '-n', C, '-6', 'addr', 'add', 'fd61:1::2/64', 'dev', 'eth0', 'nodad');
-  await sh('ip', '-n', C, '-6', 'route', 'add', 'default', 'via', 'fd61:1::1');
-  await sh('ip', '-n', L, '-6', 'addr', 'add', 'fd61:2::1/64', 'dev', 'br0', 'nodad');
-  await sh('ip', '-n', L, '-6', 'addr', 'add', `${VIP6}/128`, 'dev', 'lo', 'nodad');
-  for (let i = 0; i < 3; i++) {
-    await sh('ip', '-n', L, 'link', 'add', `ls${i + 1}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', S[i]!);
-    await sh('ip', '-n', L, 'link', 'set', `ls${i + 1}`, 'master', 'br0');
-    await sh('ip', '-n', L, 'link', 'set', `ls${i + 1}`, 'up');
-    await sh('ip', '-n', S[i]!, 'addr', 'add', `10.61.2.1${i + 1}/24`, 'dev', 'eth0');
-    await sh('ip', '-n', S[i]!, 'link', 'set', 'eth0', 'up');
-    await sh('ip', '-n', S[i]!, 'route', 'add', 'default', 'via', '10.61.2.1');
-    await sh('ip', '-n', S[i]!, '-6', 'addr', 'add', `fd61:2::1${i + 1}/64`, 'dev', 'eth0', 'nodad');
-    await sh('ip', '-n', S[i]!, '-6', 'route', 'add', 'default', 'via', 'fd61:2::1');
-    servers.push(await startNameServer(S[i]!, `s${i + 1}`, 8080));
-  }
+  servers.push(...(await buildLbLab(P, { net: '10.61', net6: 'fd61', sources: SOURCES, sources6: ['fd61:1::2'], port: 8080 })).children);
   backend = new NftablesBackend({ command: ['ip', 'netns', 'exec', L, 'nft'], seed: 0x5eed });
   await backend.open();
 });
