@@ -70,8 +70,9 @@ vrrp_instance SIX {
 
 const listTable = (family: 'ip' | 'ip6'): string => sh('ip', ['netns', 'exec', lan.namespaces[0], 'nft', 'list', 'table', family, 'keepalived']).out;
 const noTables = (): boolean => sh('ip', ['netns', 'exec', lan.namespaces[0], 'nft', 'list', 'tables']).out.trim() === '';
+// an echo request every 0.2 s until one is answered, for at most 2 s: a single one can be lost on a busy machine
 const reaches = (addr: string): boolean =>
-  sh('ip', ['netns', 'exec', lan.namespaces[1], 'ping', addr.includes(':') ? '-6' : '-4', '-c', '1', '-W', '1', addr]).code === 0;
+  sh('ip', ['netns', 'exec', lan.namespaces[1], 'ping', addr.includes(':') ? '-6' : '-4', '-c', '1', '-i', '0.2', '-w', '2', addr]).code === 0;
 const allMaster = (n: Node): boolean =>
   ['NONOWNER', 'OWNER', 'ACCEPT3', 'SIX'].every((i) =>
     n.lines.some((l) => l.includes(`(${i}) Entering MASTER STATE`) || (l.includes(`"instance":"${i}"`) && l.includes('Entering MASTER STATE'))),
