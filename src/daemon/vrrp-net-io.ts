@@ -15,6 +15,7 @@ import { addRule, deleteRule, type RuleSpec } from '../net/rtnl-rule.js';
 import { readSysctl, writeSysctl } from '../net/sysctl.js';
 import { VmacManager } from '../net/vmac.js';
 import { openVrrpSocket } from '../net/vrrp-socket.js';
+import { watchProcessEvents, type ProcEvent } from '../net/proc-connector.js';
 import { VipFilter, type VipFilterEntry } from '../net/vip-filter.js';
 import { hasErrorCode, TskeepalivedError } from '../util/errors.js';
 
@@ -272,6 +273,10 @@ class NativeNetIo implements VrrpNetIo {
       links.close();
       addrs.close();
     };
+  }
+
+  watchProcessEvents(cb: (ev: ProcEvent) => void): () => void {
+    return watchProcessEvents(cb);
   }
 
   close(): void {

@@ -61,6 +61,7 @@ export const IPV6_HOPLIMIT = 52;
 export const ICMP6_FILTER = 1;
 
 export const NETLINK_ROUTE = 0;
+export const NETLINK_CONNECTOR = 11;
 export const NETLINK_GENERIC = 16;
 export const SOL_NETLINK = 270;
 export const NETLINK_ADD_MEMBERSHIP = 1;

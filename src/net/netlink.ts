@@ -197,6 +197,11 @@ export class NetlinkMonitor {
     }
   }
 
+  /** send one datagram to the kernel (e.g. a subscription request); throws SystemError */
+  send(data: Buffer, what = 'send'): void {
+    this.sock.send(data, null, null, what);
+  }
+
   close(): void {
     this.sock.close();
   }

@@ -8,7 +8,7 @@ import { InstanceRuntime, type InstanceHooks } from './instance.js';
 import type { NetEvent, VrrpNetIo } from './io.js';
 import { SocketPool } from './socket-pool.js';
 import { SyncGroupRuntime } from './sync-group.js';
-import { FileTracker, ProcessTracker, ScriptTracker } from './track-runners.js';
+import { FileTracker, ProcEventHub, ProcessTracker, ScriptTracker } from './track-runners.js';
 import { renderData, renderStats, instanceMetrics, instanceSnapshot, socketDropMetrics } from './report.js';
 import { planVmacs, type VmacPlan } from './vmac.js';
 
@@ -24,6 +24,7 @@ export class VrrpEngine implements Engine {
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly pool: SocketPool;
+  private readonly procEvents: ProcEventHub;
   private config: KeepalivedConfig | undefined;
   private instances = new Map<string, { rt: InstanceRuntime; fp: string; soft: string | undefined }>();
   private groups = new Map<string, SyncGroupRuntime>();
@@ -41,6 +42,8 @@ export class VrrpEngine implements Engine {
     this.log = opts.logger ?? pino({ name: 'vrrp' });
     this.clock = opts.clock ?? realClock;
     this.pool = new SocketPool(this.io, this.log, () => this.clock.now());
+    const watch = this.io.watchProcessEvents?.bind(this.io);
+    this.procEvents = new ProcEventHub(watch, this.log);
   }
 
   on(listener: EngineEventListener): void {
@@ -158,7 +161,7 @@ export class VrrpEngine implements Engine {
     }
     for (const [name, d] of wantProcesses) {
       if (this.processes.has(name)) continue;
-      const t = new ProcessTracker(d, this.log, undefined, this.clock);
+      const t = new ProcessTracker(d, this.log, undefined, this.clock, undefined, this.procEvents);
       t.onChange(() => this.onTrackerChange());
       this.processes.set(name, { t, fp: settingsKey(d) });
       t.start();

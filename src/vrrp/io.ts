@@ -4,6 +4,7 @@ import type { VirtualAddress, VirtualRoute, VirtualRule } from '../config/model.
 import type { VipFilterEntry } from '../net/vip-filter.js';
 import type { VmacInfo, VmacSpec } from '../net/vmac.js';
 import type { SocketDropReason } from '../net/vrrp-socket.js';
+import type { ProcEvent } from '../net/proc-connector.js';
 
 export type { VmacInfo, VmacSpec } from '../net/vmac.js';
 /** Why the socket dropped a datagram before it could be dispatched to an instance (the net layer says). */
@@ -76,5 +77,11 @@ export interface VrrpNetIo {
   removeVmac?(spec: VmacSpec): Promise<string[]>;
   /** disable_local_igmp: stop IGMP reports for 224.0.0.0/24 (e.g. from VMACs); returns the restore function */
   disableLocalIgmp?(): Promise<() => void>;
+  /**
+   * The kernel's process events for track_process (fork / exec / comm / exit); returns the
+   * unsubscribe function. Throws (e.g. a SystemError ECONNREFUSED outside the initial network
+   * namespace) when the kernel will not give them: the trackers then poll /proc.
+   */
+  watchProcessEvents?(cb: (ev: ProcEvent) => void): () => void;
   close?(): void;
 }

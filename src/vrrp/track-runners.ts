@@ -1,6 +1,7 @@
 // Runners feeding tracked statuses: vrrp_script (periodic, async, with rise/fall and timeout),
-// vrrp_track_file (polled integer) and vrrp_track_process (polled /proc). None ever blocks the event
-// loop, except ProcessTracker's first scan at start (a few ms), so an instance starts with its real state.
+// vrrp_track_file (polled integer) and vrrp_track_process (the kernel's process events, else polled
+// /proc). None ever blocks the event loop, except ProcessTracker's first scan at start (a few ms), so
+// an instance starts with its real state.
 import { readdirSync, readFileSync } from 'node:fs';
 import { readFile, writeFile, access, readdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
@@ -9,6 +10,7 @@ import { runScript } from '../util/run-script.js';
 import { scriptSecurityProblem } from '../config/script-security.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { RiseFall, parseTrackFileValue } from './tracking.js';
+import type { ProcEvent } from '../net/proc-connector.js';
 
 export class ScriptTracker {
   private timer: unknown;
@@ -180,11 +182,74 @@ function parseProc(stat: string, cmdline: string): { comm: string; argv: string[
  * it counts the matching processes (threads are not counted, kernel threads have no argv). The
  * up/down state (quorum) changes after `fork_delay` / `terminate_delay` if it still holds then.
  */
+/** Subscribes to the kernel's process events; throws when they are unavailable (VrrpNetIo.watchProcessEvents). */
+export type WatchProcessEvents = (cb: (ev: ProcEvent) => void) => () => void;
+
+/**
+ * One subscription to the kernel's process events shared by the process trackers of an engine
+ * (keepalived too has one proc connector socket): opened with the first subscriber, closed with the
+ * last. When the kernel refuses it (outside the initial network namespace), subscribe() returns
+ * undefined from then on and the reason is logged once: the trackers poll /proc.
+ */
+export class ProcEventHub {
+  private readonly subscribers = new Set<(ev: ProcEvent) => void>();
+  private close: (() => void) | undefined;
+  private unavailable: string | undefined;
+
+  constructor(
+    private readonly watch: WatchProcessEvents | undefined,
+    private readonly log: Logger,
+  ) {
+    if (!watch) this.unavailable = 'no process event source';
+  }
+
+  /** undefined: no events here, poll */
+  subscribe(cb: (ev: ProcEvent) => void): (() => void) | undefined {
+    if (this.unavailable !== undefined) return undefined;
+    if (!this.close) {
+      try {
+        this.close = this.watch!((ev) => {
+          for (const s of [...this.subscribers]) s(ev);
+        });
+        this.log.info('track_process: process events from the kernel (proc connector)');
+      } catch (e) {
+        const code = (e as { code?: string }).code ?? String(e);
+        this.unavailable = code;
+        this.log.info(
+          { reason: code },
+          `track_process: no process events from the kernel (${code}${code === 'ECONNREFUSED' ? ': it serves the initial network namespace only' : ''}): reading /proc every 500 ms`,
+        );
+        return undefined;
+      }
+    }
+    this.subscribers.add(cb);
+    return () => {
+      this.subscribers.delete(cb);
+      if (this.subscribers.size === 0 && this.close) {
+        this.close();
+        this.close = undefined;
+      }
+    };
+  }
+}
+
+/**
+ * vrrp_track_process: counts the processes matching the definition. With the kernel's process events
+ * (a ProcEventHub that has them) the count follows fork / exec / comm / exit at once, only the
+ * process concerned being read from /proc, plus a full re-read every `resyncMs` and after lost events;
+ * without them /proc is read every `pollMs`.
+ */
 export class ProcessTracker {
   private timer: unknown;
   private delayTimer: unknown;
   private listeners: (() => void)[] = [];
   private stopped = false;
+  private unsubscribe: (() => void) | undefined;
+  /** the matching processes (tgids) */
+  private pids = new Set<number>();
+  /** bumped by every event: a full re-read started before one is stale */
+  private generation = 0;
+  private rescanQueued = false;
   count = 0;
   /** the state the instances see */
   up = false;
@@ -195,24 +260,88 @@ export class ProcessTracker {
     private readonly pollMs = 500,
     private readonly clock: Clock = realClock,
     private readonly procDir = '/proc',
+    private readonly events?: ProcEventHub,
+    private readonly resyncMs = 10_000,
   ) {}
 
   onChange(fn: () => void): void {
     this.listeners.push(fn);
   }
 
+  /** 'events' while the kernel's process events drive the count, else 'poll' */
+  get source(): 'events' | 'poll' {
+    return this.unsubscribe ? 'events' : 'poll';
+  }
+
   start(): void {
-    this.count = this.scanSync();
+    this.unsubscribe = this.procDir === '/proc' ? this.events?.subscribe((ev) => this.onEvent(ev)) : undefined;
+    this.pids = this.scanSync();
+    this.count = this.pids.size;
     this.up = processQuorumUp(this.def, this.count);
     this.log.info({ trackProcess: this.def.name, count: this.count }, `Track process ${this.def.name} is ${this.up ? 'UP' : 'DOWN'}`);
+    const period = this.unsubscribe ? this.resyncMs : this.pollMs;
     const poll = async () => {
       if (this.stopped) return;
-      const n = await this.scan();
+      await this.rescan();
       if (this.stopped) return;
-      if (n !== this.count) this.onCount(n);
-      this.timer = this.clock.setTimeout(poll, this.pollMs);
+      this.timer = this.clock.setTimeout(poll, period);
     };
-    this.timer = this.clock.setTimeout(poll, this.pollMs);
+    this.timer = this.clock.setTimeout(poll, period);
+  }
+
+  /** a full re-read of /proc; dropped if an event came meanwhile (the events are newer) */
+  private async rescan(): Promise<void> {
+    const g = this.generation;
+    const pids = await this.scan();
+    if (this.stopped || g !== this.generation) return;
+    this.pids = pids;
+    if (pids.size !== this.count) this.onCount(pids.size);
+  }
+
+  private onEvent(ev: ProcEvent): void {
+    if (this.stopped) return;
+    this.generation++;
+    let changed = false;
+    switch (ev.kind) {
+      case 'exit':
+        if (ev.pid === ev.tgid) changed = this.pids.delete(ev.tgid);
+        break;
+      case 'fork':
+        // a new process starts as a copy of its parent: same name, same command line
+        if (ev.childPid === ev.childTgid && this.pids.has(ev.parentTgid)) {
+          this.pids.add(ev.childTgid);
+          changed = true;
+        }
+        break;
+      case 'exec':
+      case 'comm':
+        if (ev.pid === ev.tgid) changed = this.check(ev.tgid);
+        break;
+      case 'lost':
+        if (!this.rescanQueued) {
+          this.rescanQueued = true;
+          this.clock.setTimeout(() => {
+            this.rescanQueued = false;
+            void this.rescan();
+          }, 0);
+        }
+        return;
+    }
+    if (changed && this.pids.size !== this.count) this.onCount(this.pids.size);
+  }
+
+  /** re-read one process; true when its membership changed */
+  private check(tgid: number): boolean {
+    let match = false;
+    try {
+      match = this.matches(readFileSync(`${this.procDir}/${tgid}/stat`, 'utf8'), readFileSync(`${this.procDir}/${tgid}/cmdline`, 'utf8'));
+    } catch {
+      /* gone meanwhile */
+    }
+    if (match === this.pids.has(tgid)) return false;
+    if (match) this.pids.add(tgid);
+    else this.pids.delete(tgid);
+    return true;
   }
 
   private onCount(n: number): void {
@@ -242,47 +371,49 @@ export class ProcessTracker {
     return !!p?.argv.length && processMatches(this.def, p.comm, p.argv);
   }
 
-  private scanSync(): number {
-    let n = 0;
+  private scanSync(): Set<number> {
+    const out = new Set<number>();
     let pids: string[] = [];
     try {
       pids = readdirSync(this.procDir);
     } catch {
-      return 0;
+      return out;
     }
     for (const pid of pids) {
       if (!/^\d+$/.test(pid)) continue;
       try {
-        if (this.matches(readFileSync(`${this.procDir}/${pid}/stat`, 'utf8'), readFileSync(`${this.procDir}/${pid}/cmdline`, 'utf8'))) n++;
+        if (this.matches(readFileSync(`${this.procDir}/${pid}/stat`, 'utf8'), readFileSync(`${this.procDir}/${pid}/cmdline`, 'utf8'))) out.add(Number(pid));
       } catch {
         /* gone meanwhile */
       }
     }
-    return n;
+    return out;
   }
 
-  private async scan(): Promise<number> {
+  private async scan(): Promise<Set<number>> {
+    const out = new Set<number>();
     let pids: string[] = [];
     try {
       pids = await readdir(this.procDir);
     } catch {
-      return 0;
+      return out;
     }
-    let n = 0;
     for (const pid of pids) {
       if (!/^\d+$/.test(pid)) continue;
       try {
         const [stat, cmdline] = await Promise.all([readFile(`${this.procDir}/${pid}/stat`, 'utf8'), readFile(`${this.procDir}/${pid}/cmdline`, 'utf8')]);
-        if (this.matches(stat, cmdline)) n++;
+        if (this.matches(stat, cmdline)) out.add(Number(pid));
       } catch {
         /* gone meanwhile */
       }
     }
-    return n;
+    return out;
   }
 
   stop(): void {
     this.stopped = true;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     if (this.delayTimer !== undefined) this.clock.clearTimeout(this.delayTimer);
   }

@@ -1,0 +1,94 @@
+// The kernel's process events (the proc connector: NETLINK_CONNECTOR, CN_IDX_PROC): fork, exec, comm
+// and exit of every process, as they happen. Decodes only the events; what a process is, the caller
+// reads from /proc. The kernel serves them in the initial network namespace only: elsewhere the
+// subscription is refused (ECONNREFUSED, as keepalived 2.2.7 logs "Failed to set/clear process event
+// listen - errno 111"), and watchProcessEvents throws so that the caller can fall back to polling.
+import { NETLINK_CONNECTOR } from '../native/constants.js';
+import { readI32, readU32, writeU16, writeU32 } from '../native/host-order.js';
+import { NLMSG_DONE, encodeMessage, type NetlinkMessage } from './netlink-codec.js';
+import { NetlinkMonitor } from './netlink.js';
+
+const CN_IDX_PROC = 1;
+const CN_VAL_PROC = 1;
+const PROC_CN_MCAST_LISTEN = 1;
+const PROC_CN_MCAST_IGNORE = 2;
+/** struct cn_msg: id {idx, val}, seq, ack, len (u16), flags (u16) */
+const CN_MSG_LEN = 20;
+
+const PROC_EVENT_FORK = 0x1;
+const PROC_EVENT_EXEC = 0x2;
+const PROC_EVENT_COMM = 0x200;
+const PROC_EVENT_EXIT = 0x80000000;
+
+/** One process event; pids are thread ids, tgids process ids (a thread has pid !== tgid). */
+export type ProcEvent =
+  | { kind: 'fork'; parentTgid: number; childPid: number; childTgid: number }
+  | { kind: 'exec'; pid: number; tgid: number }
+  | { kind: 'comm'; pid: number; tgid: number }
+  | { kind: 'exit'; pid: number; tgid: number }
+  /** the socket's buffer overflowed (ENOBUFS): events were lost, re-read /proc */
+  | { kind: 'lost' };
+
+/** The subscribe / unsubscribe request (pure). */
+export function encodeProcListen(listen: boolean): Buffer {
+  const b = Buffer.alloc(CN_MSG_LEN + 4);
+  writeU32(b, CN_IDX_PROC, 0);
+  writeU32(b, CN_VAL_PROC, 4);
+  writeU16(b, 4, 16);
+  writeU32(b, listen ? PROC_CN_MCAST_LISTEN : PROC_CN_MCAST_IGNORE, CN_MSG_LEN);
+  return encodeMessage({ type: NLMSG_DONE, flags: 0, payload: b });
+}
+
+/** A connector message's process event, or undefined for others (acks, other connectors, events we do not use). Pure. */
+export function decodeProcEvent(m: NetlinkMessage): ProcEvent | undefined {
+  const p = m.payload;
+  if (p.length < CN_MSG_LEN + 16 || readU32(p, 0) !== CN_IDX_PROC || readU32(p, 4) !== CN_VAL_PROC) return undefined;
+  const ev = CN_MSG_LEN; // struct proc_event: what, cpu, timestamp_ns (u64), then the event's data
+  const what = readU32(p, ev);
+  const d = ev + 16;
+  const need = (n: number): boolean => p.length >= d + 4 * n;
+  switch (what) {
+    case PROC_EVENT_FORK:
+      return need(4) ? { kind: 'fork', parentTgid: readI32(p, d + 4), childPid: readI32(p, d + 8), childTgid: readI32(p, d + 12) } : undefined;
+    case PROC_EVENT_EXEC:
+      return need(2) ? { kind: 'exec', pid: readI32(p, d), tgid: readI32(p, d + 4) } : undefined;
+    case PROC_EVENT_COMM:
+      return need(2) ? { kind: 'comm', pid: readI32(p, d), tgid: readI32(p, d + 4) } : undefined;
+    case PROC_EVENT_EXIT:
+      return need(2) ? { kind: 'exit', pid: readI32(p, d), tgid: readI32(p, d + 4) } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Subscribe to the process events; returns the function that ends the subscription. Throws
+ * SystemError when the kernel refuses (outside the initial network namespace: ECONNREFUSED; no
+ * CAP_NET_ADMIN: EPERM). The socket does not keep the process alive.
+ */
+export function watchProcessEvents(cb: (ev: ProcEvent) => void): () => void {
+  const mon = new NetlinkMonitor(
+    { protocol: NETLINK_CONNECTOR, groups: CN_IDX_PROC, keepAlive: false, label: 'proc-connector' },
+    (msgs) => {
+      for (const m of msgs) {
+        const ev = decodeProcEvent(m);
+        if (ev) cb(ev);
+      }
+    },
+    () => cb({ kind: 'lost' }),
+  );
+  try {
+    mon.send(encodeProcListen(true), 'subscribe to process events');
+  } catch (e) {
+    mon.close();
+    throw e;
+  }
+  return () => {
+    try {
+      mon.send(encodeProcListen(false), 'unsubscribe from process events');
+    } catch {
+      // closing drops the subscription anyway
+    }
+    mon.close();
+  };
+}
