@@ -24,7 +24,6 @@ import type { KeepalivedConfig, VirtualServerGroup } from './model.js';
 import type { BuildState } from './build-state.js';
 import { addVirtualServerScripts, noScripts, validateVirtualServer } from './validate.js';
 import { toRaw } from './table.js';
-import { arg } from './handlers.js';
 import { buildBgp } from './build-bgp.js';
 
 /** Root keywords and the pass that handles them. */
@@ -208,32 +207,63 @@ export class ConfigBuild {
   private parentPass(): void {
     const { ctx, cfg } = this;
     ctx.pass = Pass.Parent;
+    let nsNode: ConfNode | undefined;
     for (const n of this.byPass[Pass.Parent]) {
       switch (n.keyword) {
         case 'global_defs':
           buildGlobalDefs(ctx, n, cfg.global);
           break;
-        case 'net_namespace': {
-          const v = arg(ctx, n);
-          if (v !== undefined) (cfg.root ??= { raw: [] }).netNamespace = v;
+        case 'net_namespace':
+        case 'instance': {
+          // keepalived: the first one counts; the name is its first word
+          const what = n.keyword;
+          const v = n.args[0];
+          const root = (cfg.root ??= { raw: [] });
+          if (v === undefined) ctx.error(n, `${what} name missing - ignoring`);
+          else if ((what === 'instance' ? root.instance : root.netNamespace) !== undefined) ctx.error(n, `Duplicate ${what} definition ${v} - ignoring`);
+          else if (what === 'instance') root.instance = v;
+          else {
+            root.netNamespace = v;
+            nsNode = n;
+          }
           break;
         }
+        case 'use_pid_dir':
+          (cfg.root ??= { raw: [] }).usePidDir = true;
+          this.rootRaw(n);
+          break;
         case 'bgp':
           buildBgp(ctx, n, cfg);
           break;
-        case 'instance': {
-          const v = arg(ctx, n);
-          if (v !== undefined) (cfg.root ??= { raw: [] }).instance = v;
-          break;
-        }
         default:
           this.rootRaw(n);
       }
     }
     this.byPass[Pass.Parent] = [];
     ctx.scripts.enableScriptSecurity = cfg.global.enableScriptSecurity;
+    this.enterNamespace(nsNode);
     // with dynamic_interfaces keepalived accepts interfaces that do not exist (yet)
     if (cfg.global.dynamicInterfaces) ctx.interfaces = undefined;
+  }
+
+  /**
+   * The network namespace (-s overrides net_namespace, as keepalived) is known once the parent
+   * pass is done, before any interface is checked: as keepalived's config test, which enters it
+   * (setns) and then checks the interfaces there, the loader's hook enters it and gives its
+   * interface names; one that cannot be entered is fatal (keepalived: "Unable to set network
+   * namespace NAME - exiting").
+   */
+  private enterNamespace(nsNode: ConfNode | undefined): void {
+    const { ctx, cfg } = this;
+    const ns = ctx.namespaceOverride ?? cfg.root?.netNamespace;
+    if (ns === undefined) return;
+    if (ctx.namespaceOverride !== undefined) (cfg.root ??= { raw: [] }).netNamespace = ns;
+    if (!ctx.enterNamespace) return;
+    const r = ctx.enterNamespace(ns);
+    if ('error' in r) {
+      ctx.fatal(ctx.namespaceOverride === undefined ? nsNode : undefined, `Unable to set network namespace ${ns} - exiting (${r.error})`);
+      ctx.interfaces = undefined;
+    } else if (ctx.interfaces !== undefined) ctx.interfaces = r.interfaces === undefined ? undefined : new Set(r.interfaces);
   }
 
   /**
