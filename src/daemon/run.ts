@@ -86,6 +86,12 @@ export async function runDaemon(opts: DaemonOptions, deps: RunDeps = {}): Promis
   }
   const config = loaded.config;
   const root = config.root;
+  if (root?.netNamespace !== undefined || root?.instance !== undefined) {
+    // as keepalived: syslog entries carry the namespace and instance names
+    const ident = ['Keepalived', root.netNamespace, root.instance].filter((w) => w !== undefined).join('_');
+    log.info(`Changing syslog ident to ${ident}`);
+    handle.setSyslogIdent(ident);
+  }
   if (root?.netNamespace !== undefined)
     log.info({ netns: root.netNamespace, thread: threadNetNamespace() }, `running in network namespace ${root.netNamespace}`);
 
