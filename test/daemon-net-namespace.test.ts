@@ -123,15 +123,15 @@ test('net_namespace in the config: VRRP, VIP, scripts and pid files inside NAME;
   // keepalived 2.2.7 as a peer, with net_namespace NAME-b in its config, started from here as well:
   // it hears our adverts across the veth (so they leave from inside NAME) and stays BACKUP
   const kaConf = join(work, 'ka.conf');
-  writeFileSync(kaConf, vrrpConf({ ns: lab.b, priority: 100, vip }));
+  writeFileSync(kaConf, vrrpConf({ ns: lab.b, priority: 100, vip, extra: 'instance kai\n' }));
   const ka = start(KEEPALIVED, ['-n', '-l', '-D', '-f', kaConf]);
   await waitUntil('keepalived BACKUP', () => ka.output().includes('(VI_1) Entering BACKUP STATE'), 10000);
   await new Promise((r) => setTimeout(r, 4500)); // > its Master_Down_Interval (3 x 1 s + skew)
   assert.ok(!ka.output().includes('Entering MASTER STATE'), `keepalived hears our adverts:\n${ka.output().slice(-1500)}`);
   assert.ok(hasAddress(lab.a, vip) && !hasAddress(lab.b, vip));
-  assert.ok(ka.output().includes(`Changing syslog ident to Keepalived_${lab.b}`));
-  // the same place for keepalived's own pid files (its VRRP child only: no checker config)
-  assert.deepEqual(readdirSync(`/run/keepalived/${lab.b}`).sort(), ['keepalived.pid', 'vrrp.pid']);
+  assert.ok(ka.output().includes(`Changing syslog ident to Keepalived_${lab.b}_kai`));
+  // keepalived's own pid files with `instance kai` (its VRRP child only: no checker config); ours below
+  assert.deepEqual(readdirSync(`/run/keepalived/${lab.b}`).sort(), ['keepalived_kai.pid', 'vrrp_kai.pid']);
   ka.child.kill('SIGTERM');
   await ka.exited();
 
@@ -163,16 +163,18 @@ test('net_namespace in the config: VRRP, VIP, scripts and pid files inside NAME;
   assert.ok(!existsSync(ourDir), 'pid files and their directory removed');
 });
 
-test('-s NAME on the command line overrides net_namespace, as keepalived', { skip }, async () => {
+test('-s NAME on the command line overrides net_namespace, as keepalived; instance names the pid files', { skip }, async () => {
   const lab = pair('s', 219);
   pidDirs.push(`/run/keepalived/${lab.a}`);
   const conf = join(work, 'override.conf');
-  writeFileSync(conf, vrrpConf({ ns: lab.b, priority: 200, vip: '10.219.0.100' }));
+  writeFileSync(conf, vrrpConf({ ns: lab.b, priority: 200, vip: '10.219.0.100', extra: 'instance kai\n' }));
   const ours = start(BIN, ['-n', '-l', '-G', '-P', '-s', lab.a, '-f', conf]);
   await waitUntil('the VIP in the -s namespace', () => hasAddress(lab.a, '10.219.0.100'), 10000);
   assert.ok(!hasAddress(lab.b, '10.219.0.100'));
   assert.equal(readlinkSync(`/proc/${ours.child.pid}/task/${ours.child.pid}/ns/net`), nsId(lab.a));
-  assert.deepEqual(readdirSync(`/run/keepalived/${lab.a}`).sort(), ['keepalived.pid', 'vrrp.pid']);
+  // as keepalived 2.2.7 (checked in the test above): keepalived_INSTANCE.pid, vrrp_INSTANCE.pid
+  assert.deepEqual(readdirSync(`/run/keepalived/${lab.a}`).sort(), ['keepalived_kai.pid', 'vrrp_kai.pid']);
+  assert.match(ours.output(), new RegExp(`Changing syslog ident to Keepalived_${lab.a}_kai`));
   ours.child.kill('SIGTERM');
   assert.equal((await ours.exited()).code, 0, ours.output().slice(-2000));
 });
