@@ -85,7 +85,17 @@ while True:
     if (text.includes('something broke')) break;
     await sleep(30);
   }
+  // net_namespace / instance: keepalived's ident Keepalived_NAMESPACE_INSTANCE from then on
+  h.setSyslogIdent('Keepalived_ns1_inst');
+  h.logger.info('after the config');
+  for (let i = 0; i < 100; i++) {
+    text = existsSync(out) ? readFileSync(out, 'utf8') : '';
+    if (text.includes('after the config')) break;
+    await sleep(30);
+  }
   h.close();
+  assert.match(text, new RegExp(`Keepalived\\[${process.pid}\\]: .*something broke`));
+  assert.match(text, new RegExp(`Keepalived_ns1_inst\\[${process.pid}\\]: .*after the config`));
   // LOG_LOCAL3 = 19: warning (4) -> <156>, error (3) -> <155>
   assert.match(text, /<156>.*\[vrrp\] \(VI_1\) Entering FAULT STATE/);
   assert.match(text, /<155>.*something broke/);

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { alive, BIN, scratch, hasAddress, httpGetIn, isRoot, makePair, runIn, startIn, waitUntil } from './daemon-netns.js';
 
@@ -227,7 +227,7 @@ virtual_server 10.214.0.100 80 {
   await waitUntil('INSTANCE STOP line on the notify fifo', () => lines().some((l) => l.startsWith('INSTANCE "VI_1" STOP')), 3000);
 });
 
-test('-s NAMESPACE: the daemon runs inside the namespace; signals are relayed; exit status returned', { skip: engineSkip }, async () => {
+test('-s NAMESPACE: the daemon enters the namespace itself (setns, no helper process); exit status returned', { skip: engineSkip }, async () => {
   const lab = makePair(`${PREFIX}-ns`, 215);
   labs.push(lab.destroy);
   const conf = join(work, 'ns.conf');
@@ -242,7 +242,8 @@ test('-s NAMESPACE: the daemon runs inside the namespace; signals are relayed; e
   procs.push({ child, output: () => out, exited: async () => ({ code: await exited, signal: null }) });
   await waitUntil('VIP inside the namespace', () => hasAddress(lab.a, '10.215.0.100'), 10000);
   const daemonPid = Number(readFileSync(pid, 'utf8'));
-  assert.notEqual(daemonPid, child.pid, 'the daemon is the process inside the namespace');
+  assert.equal(daemonPid, child.pid, 'the process started is the daemon, inside the namespace');
+  assert.equal(readlinkSync(`/proc/${daemonPid}/task/${daemonPid}/ns/net`), `net:[${statSync(`/run/netns/${lab.a}`).ino}]`);
   child.kill('SIGTERM');
   assert.equal(await exited, 0, out.slice(-2000));
   assert.equal(hasAddress(lab.a, '10.215.0.100'), false);

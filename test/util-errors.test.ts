@@ -7,6 +7,7 @@ import { hasErrorCode, TskeepalivedError } from '../src/util/errors.js';
 import { AddressError, PrefixError, parseIP } from '../src/util/inet.js';
 import { SystemError } from '../src/native/errno.js';
 import { NativeUnavailableError } from '../src/native/addon.js';
+import { NetNamespaceError } from '../src/native/netns.js';
 import { NetlinkRequestError } from '../src/net/netlink.js';
 import { NetlinkDecodeError } from '../src/net/netlink-codec.js';
 import { GenlFamilyUnavailableError } from '../src/net/genetlink.js';
@@ -38,6 +39,7 @@ const own: [TskeepalivedError, string][] = [
   [new AddressError('x', 'r'), 'TSK_ERR_ADDRESS'],
   [new PrefixError('x', 'r'), 'TSK_ERR_PREFIX'],
   [new NativeUnavailableError([], 'c'), 'TSK_ERR_NATIVE_UNAVAILABLE'],
+  [new NetNamespaceError('x', 'm'), 'TSK_ERR_NETNS'],
   [new NetlinkDecodeError('x'), 'TSK_ERR_NETLINK_DECODE'],
   [new GenlFamilyUnavailableError('IPVS'), 'TSK_ERR_GENL_FAMILY_UNAVAILABLE'],
   [new AddressSpecError('x'), 'TSK_ERR_ADDRESS_SPEC'],

@@ -3,7 +3,9 @@
 // exit codes: 0 fine, 4 cannot run, 5 errors or warnings it would run with, 6 scripts without
 // enable_script_security. Loads no engine code.
 import { setFlagsFromString } from 'node:v8';
-import { exitCodeFor, loadConfig } from '../config/load.js';
+import { exitCodeFor, loadConfig, systemInterfaces } from '../config/load.js';
+import type { NamespaceHook } from '../config/context.js';
+import { enterNetNamespace } from '../native/netns.js';
 import { toStableJson } from '../config/dump.js';
 import type { Diagnostic } from '../config/model.js';
 import type { CliOptions } from './options.js';
@@ -15,6 +17,15 @@ export function formatDiagnostic(d: Diagnostic): string {
   return `(${d.file}: Line ${d.line}) ${d.message}`;
 }
 
+const enterForCheck: NamespaceHook = (name) => {
+  try {
+    enterNetNamespace(name);
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+  return { interfaces: systemInterfaces() };
+};
+
 export async function runCheckConfig(opts: CliOptions): Promise<number> {
   const given = opts.useFile;
   // A config check is one short burst. Keep the young generation at its initial size: growing
@@ -25,7 +36,14 @@ export async function runCheckConfig(opts: CliOptions): Promise<number> {
   setFlagsFromString('--semi-space-growth-factor=1');
   setFlagsFromString('--max-inlined-bytecode-size-cumulative=150');
   // the model is only printed with --dump-conf: otherwise virtual servers need not be kept
-  const { config, diagnostics, stopRc } = loadConfig(given, { configId: opts.configId, keepVirtualServers: opts.dumpConf });
+  // as keepalived -t: the interfaces are checked inside the network namespace (net_namespace or
+  // -s), which the check enters (setns) once it knows it
+  const { config, diagnostics, stopRc } = loadConfig(given, {
+    configId: opts.configId,
+    keepVirtualServers: opts.dumpConf,
+    namespace: opts.namespace,
+    enterNamespace: enterForCheck,
+  });
   const code = exitCodeFor(diagnostics, stopRc);
   if (opts.configTest) {
     if (opts.json) {

@@ -209,7 +209,7 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
         -254,
         254,
         (s) => d.reg.trackFiles.has(s),
-        (s) => `(${d.v.name}) track_file ${s} not found, ignoring...`,
+        (s) => `(${d.v.name}) track file ${s} not found, ignoring...`,
       ),
     );
   })
@@ -551,7 +551,7 @@ export const syncGroupTable = new KeywordTable<SyncGroupDraft>('vrrp_sync_group'
         -254,
         254,
         (s) => d.reg.trackFiles.has(s),
-        (s) => `(${d.g.name}) track_file ${s} not found, ignoring...`,
+        (s) => `(${d.g.name}) track file ${s} not found, ignoring...`,
       ),
     );
   })

@@ -24,7 +24,6 @@ import type { KeepalivedConfig, VirtualServerGroup } from './model.js';
 import type { BuildState } from './build-state.js';
 import { addVirtualServerScripts, noScripts, validateVirtualServer } from './validate.js';
 import { toRaw } from './table.js';
-import { arg } from './handlers.js';
 import { buildBgp } from './build-bgp.js';
 
 /** Root keywords and the pass that handles them. */
@@ -106,6 +105,23 @@ function definesNames(n: ConfNode, p: Pass): boolean {
   return p === Pass.Bfd || n.keyword === 'track_file' || n.keyword === 'vrrp_track_file' || n.keyword === 'track_group';
 }
 
+interface NameDef {
+  seq: number;
+  name: string;
+}
+
+/** The names defined by root nodes before a position, grown as the positions asked for grow. */
+class DefinedBefore {
+  readonly names = new Set<string>();
+  private next = 0;
+  constructor(private readonly defs: NameDef[]) {}
+
+  upTo(seq: number): Set<string> {
+    while (this.next < this.defs.length && this.defs[this.next]!.seq < seq) this.names.add(this.defs[this.next++]!.name);
+    return this.names;
+  }
+}
+
 /**
  * Builds the model from root nodes, pass by pass. Either all at once (buildConfig) or streamed:
  * root(n) as the parser completes each root node, then finish(). Streaming builds each
@@ -124,8 +140,19 @@ export class ConfigBuild {
     vsKeys: new Set(),
   };
   private readonly byPass: ConfNode[][] = [[], [], [], []];
-  private readonly trackFileNames = new Set<string>();
-  private readonly bfdNames = new Set<string>();
+  /**
+   * Root nodes in file order: keepalived reads the file once, in order, in each process, so a
+   * track_file or bfd_instance is only known to the blocks after it (a track_bfd, FILE_CHECK or
+   * BFD_CHECK before it gets "not found").
+   */
+  private readonly order = new WeakMap<ConfNode, number>();
+  private seq = 0;
+  /** track_file / vrrp_track_file and bfd_instance names with the position of their node */
+  private trackFileDefs: NameDef[] = [];
+  private bfdDefs: NameDef[] = [];
+  /** the names a checker-pass node sees (those defined before it) */
+  private checkerTrackFiles = new DefinedBefore([]);
+  private checkerBfds = new DefinedBefore([]);
   /** streaming: root nodes before the first checker-pass node */
   private prefix: ConfNode[] = [];
   private streaming = false;
@@ -162,11 +189,13 @@ export class ConfigBuild {
     }
     if (p === undefined || p === Pass.Parent) return false;
     if (p === Pass.Checker) {
+      this.order.set(n, this.seq++);
       this.ctx.pass = Pass.Checker;
       this.checkerNode(n);
       return true;
     }
     if (definesNames(n, p)) return false;
+    this.order.set(n, this.seq++);
     this.byPass[p].push(n);
     return true;
   }
@@ -198,6 +227,7 @@ export class ConfigBuild {
   private distribute(nodes: ConfNode[]): void {
     const byPass = this.byPass;
     for (const n of nodes) {
+      this.order.set(n, this.seq++);
       const p = ROOT_KEYWORDS.get(n.keyword);
       if (p === undefined) unknownRoot(this.ctx, n, byPass);
       else byPass[p].push(n);
@@ -208,32 +238,63 @@ export class ConfigBuild {
   private parentPass(): void {
     const { ctx, cfg } = this;
     ctx.pass = Pass.Parent;
+    let nsNode: ConfNode | undefined;
     for (const n of this.byPass[Pass.Parent]) {
       switch (n.keyword) {
         case 'global_defs':
           buildGlobalDefs(ctx, n, cfg.global);
           break;
-        case 'net_namespace': {
-          const v = arg(ctx, n);
-          if (v !== undefined) (cfg.root ??= { raw: [] }).netNamespace = v;
+        case 'net_namespace':
+        case 'instance': {
+          // keepalived: the first one counts; the name is its first word
+          const what = n.keyword;
+          const v = n.args[0];
+          const root = (cfg.root ??= { raw: [] });
+          if (v === undefined) ctx.error(n, `${what} name missing - ignoring`);
+          else if ((what === 'instance' ? root.instance : root.netNamespace) !== undefined) ctx.error(n, `Duplicate ${what} definition ${v} - ignoring`);
+          else if (what === 'instance') root.instance = v;
+          else {
+            root.netNamespace = v;
+            nsNode = n;
+          }
           break;
         }
+        case 'use_pid_dir':
+          (cfg.root ??= { raw: [] }).usePidDir = true;
+          this.rootRaw(n);
+          break;
         case 'bgp':
           buildBgp(ctx, n, cfg);
           break;
-        case 'instance': {
-          const v = arg(ctx, n);
-          if (v !== undefined) (cfg.root ??= { raw: [] }).instance = v;
-          break;
-        }
         default:
           this.rootRaw(n);
       }
     }
     this.byPass[Pass.Parent] = [];
     ctx.scripts.enableScriptSecurity = cfg.global.enableScriptSecurity;
+    this.enterNamespace(nsNode);
     // with dynamic_interfaces keepalived accepts interfaces that do not exist (yet)
     if (cfg.global.dynamicInterfaces) ctx.interfaces = undefined;
+  }
+
+  /**
+   * The network namespace (-s overrides net_namespace, as keepalived) is known once the parent
+   * pass is done, before any interface is checked: as keepalived's config test, which enters it
+   * (setns) and then checks the interfaces there, the loader's hook enters it and gives its
+   * interface names; one that cannot be entered is fatal (keepalived: "Unable to set network
+   * namespace NAME - exiting").
+   */
+  private enterNamespace(nsNode: ConfNode | undefined): void {
+    const { ctx, cfg } = this;
+    const ns = ctx.namespaceOverride ?? cfg.root?.netNamespace;
+    if (ns === undefined) return;
+    if (ctx.namespaceOverride !== undefined) (cfg.root ??= { raw: [] }).netNamespace = ns;
+    if (!ctx.enterNamespace) return;
+    const r = ctx.enterNamespace(ns);
+    if ('error' in r) {
+      ctx.fatal(ctx.namespaceOverride === undefined ? nsNode : undefined, `Unable to set network namespace ${ns} - exiting (${r.error})`);
+      ctx.interfaces = undefined;
+    } else if (ctx.interfaces !== undefined) ctx.interfaces = r.interfaces === undefined ? undefined : new Set(r.interfaces);
   }
 
   /**
@@ -241,9 +302,12 @@ export class ConfigBuild {
    * bfd_instance in several processes)
    */
   private collectNames(): void {
+    const at = (n: ConfNode) => this.order.get(n) ?? Number.MAX_SAFE_INTEGER;
     for (const n of this.byPass[Pass.Vrrp])
-      if ((n.keyword === 'track_file' || n.keyword === 'vrrp_track_file') && n.args[0]) this.trackFileNames.add(n.args[0]);
-    for (const n of this.byPass[Pass.Bfd]) if (n.args[0]) this.bfdNames.add(n.args[0]);
+      if ((n.keyword === 'track_file' || n.keyword === 'vrrp_track_file') && n.args[0]) this.trackFileDefs.push({ seq: at(n), name: n.args[0] });
+    for (const n of this.byPass[Pass.Bfd]) if (n.args[0]) this.bfdDefs.push({ seq: at(n), name: n.args[0] });
+    this.checkerTrackFiles = new DefinedBefore(this.trackFileDefs);
+    this.checkerBfds = new DefinedBefore(this.bfdDefs);
     for (const n of this.byPass[Pass.Vrrp]) if (n.keyword === 'track_group' && n.args[0]) this.ctx.trackGroups.add(n.args[0]);
   }
 
@@ -257,7 +321,15 @@ export class ConfigBuild {
       const vs = newVirtualServer(ctx, n);
       if (!vs) return;
       if (vs.key.kind === 'addr') this.state.vsKeys.add(`${vs.key.address} ${vs.key.port}`);
-      const d: VsDraft = { vs, protocolSet: false, schedSet: false, kindSet: false, trackFiles: this.trackFileNames, bfds: this.bfdNames };
+      const at = this.order.get(n) ?? Number.MAX_SAFE_INTEGER;
+      const d: VsDraft = {
+        vs,
+        protocolSet: false,
+        schedSet: false,
+        kindSet: false,
+        trackFiles: this.checkerTrackFiles.upTo(at),
+        bfds: this.checkerBfds.upTo(at),
+      };
       virtualServerTable.walk(ctx, n.children, d);
       vs.realServers = exact(vs.realServers);
       if (d.raw) vs.raw = d.raw;
@@ -279,15 +351,16 @@ export class ConfigBuild {
 
   private vrrpPass(): void {
     const { ctx, cfg, state } = this;
-    const bfdNames = this.bfdNames;
+    const bfds = new DefinedBefore(this.bfdDefs);
     const rootRaw = (n: ConfNode) => this.rootRaw(n);
     const byPass = this.byPass;
     // ---- vrrp pass
     ctx.pass = Pass.Vrrp;
-    const reg: VrrpRegistry = { scripts: new Set(), trackFiles: new Set(), trackProcesses: new Set(), bfds: bfdNames, global: cfg.global };
+    const reg: VrrpRegistry = { scripts: new Set(), trackFiles: new Set(), trackProcesses: new Set(), bfds: bfds.names, global: cfg.global };
     const instanceNames = new Set<string>();
     const groupNames = new Set<string>();
     for (const n of byPass[Pass.Vrrp]) {
+      bfds.upTo(this.order.get(n) ?? Number.MAX_SAFE_INTEGER);
       switch (n.keyword) {
         case 'vrrp_instance': {
           const name = blockName(ctx, n, 'vrrp_instance');

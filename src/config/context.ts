@@ -4,6 +4,12 @@ import type { DiagnosticCode } from '../parser/diagnostic.js';
 import type { Diagnostic, Severity, SourceLoc } from './model.js';
 import { ScriptUsers } from './script-users.js';
 
+/**
+ * Enter network namespace NAME (or check that the process is in it) and give its interface
+ * names (none: do not check them), or why it cannot be entered.
+ */
+export type NamespaceHook = (name: string) => { interfaces?: Iterable<string> } | { error: string };
+
 /** keepalived reads the config in several passes; messages are printed pass by pass. */
 export enum Pass {
   Parent = 0,
@@ -18,6 +24,10 @@ export class BuildContext {
   readonly scripts = new ScriptUsers();
   /** set when a configured interface does not exist (keepalived: CONFIG_BAD_IF at the end) */
   missingInterface = false;
+  /** -s NAME: overrides net_namespace */
+  namespaceOverride?: string;
+  /** enters the network namespace (see LoadOptions.enterNamespace) */
+  enterNamespace?: NamespaceHook;
   /** names of track_group blocks (static addresses, routes and rules may refer to them) */
   trackGroups = new Set<string>();
 

@@ -1,10 +1,10 @@
 // loadConfig = parse + build + validate. Never throws for bad input: every problem is a Diagnostic.
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defaultConfigId, parseConfig } from '../parser/index.js';
 import type { BuildState } from './build-state.js';
 import { ConfigBuild, emptyConfig } from './build.js';
-import { BuildContext } from './context.js';
+import { BuildContext, type NamespaceHook } from './context.js';
 import type { Diagnostic, KeepalivedConfig } from './model.js';
 import type { ConfNode } from '../parser/ast.js';
 import { validateChecker, validateParent, validateVrrp } from './validate.js';
@@ -25,6 +25,15 @@ export interface LoadOptions {
    * and exit code are the same. Default true.
    */
   keepVirtualServers?: boolean;
+  /** -s NAME: the network namespace, overriding net_namespace (and set as `root.netNamespace`) */
+  namespace?: string;
+  /**
+   * Called with the network namespace (net_namespace or `namespace`) once the parent pass is
+   * done, before any interface is checked: enters it (the config test and the daemon's start
+   * setns, as keepalived) and gives its interface names, or the reason it cannot (a fatal
+   * diagnostic). Without it the namespace is only recorded.
+   */
+  enterNamespace?: NamespaceHook;
 }
 
 export interface LoadResult {
@@ -34,11 +43,25 @@ export interface LoadResult {
   stopRc?: number;
 }
 
+/**
+ * The interface names of this process's network namespace: /proc/self/net/dev, which follows
+ * the namespace of the main thread (a setns() of the running process included), unlike
+ * /sys/class/net, which shows the namespace sysfs was mounted in.
+ */
 export function systemInterfaces(): Set<string> {
   try {
-    return new Set(readdirSync('/sys/class/net'));
+    const names = new Set<string>();
+    for (const line of readFileSync('/proc/self/net/dev', 'utf8').split('\n').slice(2)) {
+      const colon = line.indexOf(':');
+      if (colon > 0) names.add(line.slice(0, colon).trim());
+    }
+    return names;
   } catch {
-    return new Set();
+    try {
+      return new Set(readdirSync('/sys/class/net'));
+    } catch {
+      return new Set();
+    }
   }
 }
 
@@ -48,7 +71,13 @@ export function loadConfig(path: string, opts: LoadOptions = {}): LoadResult {
   const interfaces = opts.checkInterfaces === false ? undefined : opts.interfaces ? new Set(opts.interfaces) : systemInterfaces();
   let config = emptyConfig(resolve(cwd, path), configId);
   // file names in diagnostics are the path as given (as keepalived prints them)
-  let ctx = new BuildContext(path, interfaces && new Set(interfaces));
+  const newContext = (): BuildContext => {
+    const c = new BuildContext(path, interfaces && new Set(interfaces));
+    c.namespaceOverride = opts.namespace;
+    c.enterNamespace = opts.enterNamespace;
+    return c;
+  };
+  let ctx = newContext();
   const diagnostics: Diagnostic[] = [];
   let stopRc: number | undefined;
   try {
@@ -67,7 +96,7 @@ export function loadConfig(path: string, opts: LoadOptions = {}): LoadResult {
     let state: BuildState | undefined;
     if (parsed.streamStopped) {
       config = emptyConfig(resolve(cwd, path), configId);
-      ctx = new BuildContext(path, interfaces && new Set(interfaces));
+      ctx = newContext();
       builder = new ConfigBuild(ctx, config);
       parsed = parseConfig(path, { configId, cwd });
       state = builder.all(parsed.nodes);

@@ -586,8 +586,12 @@ export interface BfdInstance {
 }
 
 export interface RootSettings {
+  /** net_namespace NAME (the first one), or -s NAME */
   netNamespace?: string;
+  /** instance NAME (the first one): pid file names */
   instance?: string;
+  /** use_pid_dir: pid files in /run/keepalived */
+  usePidDir?: boolean;
   /** every other accepted root keyword or block that has no typed field (track_group, garp_group, SSL, ...) */
   raw: RawKeyword[];
 }

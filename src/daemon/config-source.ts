@@ -1,7 +1,9 @@
 // Loading keepalived.conf for the daemon (start and SIGHUP), through the config builder
 // (src/config/load.ts). A config is usable unless loading threw or reported a 'fatal' diagnostic:
 // keepalived itself runs with 'error' and 'warning' diagnostics (it skips what it cannot use).
-import { loadConfig } from '../config/load.js';
+import { loadConfig, systemInterfaces } from '../config/load.js';
+import type { NamespaceHook } from '../config/context.js';
+import { enterNetNamespace } from '../native/netns.js';
 import type { Diagnostic, DiagnosticCode, KeepalivedConfig } from '../config/model.js';
 
 export interface LoadOutcome {
@@ -13,8 +15,46 @@ export interface LoadOutcome {
 
 type LoadFn = (
   path: string,
-  opts: { configId?: string },
+  opts: { configId?: string; namespace?: string; enterNamespace?: NamespaceHook },
 ) => Promise<{ config: KeepalivedConfig; diagnostics: Diagnostic[] }> | { config: KeepalivedConfig; diagnostics: Diagnostic[] };
+
+/** How the daemon's loads treat the network namespace (net_namespace, -s). */
+export interface NamespaceLoad {
+  /** -s NAME */
+  namespace?: string;
+  /**
+   * true at start: enter the namespace (setns of the main thread, as keepalived after reading its
+   * configuration). false on a reload: never move; the interfaces are those of the namespace the
+   * daemon runs in (a reload that names another namespace is refused by reloadRefusal).
+   */
+  enter: boolean;
+}
+
+/** the network namespace this process entered at start */
+let entered: string | undefined;
+
+/** The network namespace the daemon entered at start (net_namespace or -s), if any. */
+export function enteredNamespace(): string | undefined {
+  return entered;
+}
+
+/**
+ * The load hook of the daemon: enters the namespace at start, reads its interfaces; on a reload
+ * that names another namespace, checks no interface (the reload is refused for the namespace).
+ */
+function namespaceHook(enter: boolean): NamespaceHook {
+  return (name) => {
+    if (enter && entered !== name) {
+      try {
+        enterNetNamespace(name);
+        entered = name;
+      } catch (e) {
+        return { error: (e as Error).message };
+      }
+    }
+    return entered === name ? { interfaces: systemInterfaces() } : {};
+  };
+}
 
 let loader: LoadFn | undefined;
 
@@ -28,10 +68,10 @@ export function formatDiagnostic(d: Diagnostic): string {
   return `${where}${d.severity}: ${d.message}`;
 }
 
-export async function loadConfiguration(path: string, configId?: string): Promise<LoadOutcome> {
+export async function loadConfiguration(path: string, configId?: string, ns: NamespaceLoad = { enter: false }): Promise<LoadOutcome> {
   const fn: LoadFn = loader ?? loadConfig;
   try {
-    const { config, diagnostics } = await fn(path, { configId });
+    const { config, diagnostics } = await fn(path, { configId, namespace: ns.namespace, enterNamespace: namespaceHook(ns.enter) });
     const fatal = diagnostics.filter((d) => d.severity === 'fatal');
     if (fatal.length > 0) return { diagnostics, refused: fatal.map(formatDiagnostic).join('; ') };
     return { config, diagnostics };
@@ -57,6 +97,13 @@ function isEmpty(c: KeepalivedConfig): boolean {
  */
 export function reloadRefusal(outcome: LoadOutcome, running: KeepalivedConfig): string | undefined {
   if (outcome.refused || !outcome.config) return outcome.refused ?? 'no configuration';
+  // keepalived 2.2.7 keeps the running configuration when these change ("please restart")
+  const was = running.root;
+  const now = outcome.config.root;
+  if (was?.netNamespace !== now?.netNamespace)
+    return `Cannot change network namespace at a reload - please restart keepalived (running in ${was?.netNamespace ?? 'the initial namespace'}, the file says ${now?.netNamespace ?? 'none'})`;
+  if (was?.instance !== now?.instance)
+    return `Cannot change instance name at a reload - please restart keepalived (running as ${was?.instance ?? 'no instance'}, the file says ${now?.instance ?? 'none'})`;
   const structural = outcome.diagnostics.filter((d) => (d.severity === 'error' || d.severity === 'fatal') && STRUCTURAL.has(d.code));
   if (structural.length > 0) return `the file's block structure is broken: ${structural.map(formatDiagnostic).join('; ')}`;
   const errors = outcome.diagnostics.filter((d) => d.severity === 'error');

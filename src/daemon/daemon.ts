@@ -276,7 +276,7 @@ export class Daemon {
     if (this.stopping) return false;
     this.counters.lastReloadAt = Date.now();
     this.log.info({ file: this.cli.useFile }, 'Reloading configuration');
-    const outcome = await loadConfiguration(this.cli.useFile, this.cli.configId);
+    const outcome = await loadConfiguration(this.cli.useFile, this.cli.configId, { namespace: this.cli.namespace, enter: false });
     for (const d of outcome.diagnostics) if (d.severity !== 'info') this.log.warn({ diagnostic: d }, formatDiagnostic(d));
     const refusal = reloadRefusal(outcome, this.config);
     if (refusal || !outcome.config) {

@@ -6,48 +6,10 @@ import { spawn } from 'node:child_process';
 import { isAbsolute, resolve } from 'node:path';
 
 export const DAEMON_MARKER = 'TSKEEPALIVED_DAEMON_CHILD';
-/** set to the namespace name once the process runs inside the -s namespace */
-export const NETNS_MARKER = 'TSKEEPALIVED_NETNS';
 
-/** -s NAME: the process still has to enter the namespace (through `ip netns exec`). */
-export function needsNamespace(ns: string | undefined): ns is string {
-  return ns !== undefined && process.env[NETNS_MARKER] !== ns;
-}
-
-/** Command and argv that run this same program again (inside namespace `ns` when given). */
-function selfCommand(args: string[], ns?: string): { cmd: string; argv: string[] } {
-  const self = [...process.execArgv, process.argv[1], ...args];
-  if (ns) return { cmd: 'ip', argv: ['netns', 'exec', ns, process.execPath, ...self] };
-  return { cmd: process.execPath, argv: self };
-}
-
-/**
- * -n with -s NAME: run the daemon inside the namespace as a child, relaying signals to it and
- * exiting with its status. (Node cannot setns(2) itself.)
- */
-export async function runInNamespaceForeground(ns: string): Promise<number> {
-  const { cmd, argv } = selfCommand(process.argv.slice(2), ns);
-  const child = spawn(cmd, argv, { stdio: 'inherit', env: { ...process.env, [NETNS_MARKER]: ns } });
-  const relay = (sig: NodeJS.Signals) => () => {
-    try {
-      child.kill(sig);
-    } catch {
-      /* gone */
-    }
-  };
-  const sigs: NodeJS.Signals[] = ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGUSR1', 'SIGUSR2'];
-  const handlers = sigs.map((s) => [s, relay(s)] as const);
-  for (const [s, h] of handlers) process.on(s, h);
-  return new Promise<number>((resolveCode) => {
-    child.on('error', (e) => {
-      process.stderr.write(`tskeepalived: cannot enter network namespace ${ns}: ${e.message}\n`);
-      resolveCode(4);
-    });
-    child.on('exit', (code, signal) => {
-      for (const [s, h] of handlers) process.off(s, h);
-      resolveCode(code ?? (signal ? 128 : 1));
-    });
-  });
+/** Command and argv that run this same program again. */
+function selfCommand(args: string[]): { cmd: string; argv: string[] } {
+  return { cmd: process.execPath, argv: [...process.execArgv, process.argv[1]!, ...args] };
 }
 
 export type ChildReport = { type: 'ready'; pid: number } | { type: 'failed'; code: number; message: string };
@@ -66,10 +28,9 @@ function childArgs(argv: string[], configFile: string): string[] {
  * In the parent: start the detached child and wait for its report.
  * Resolves to the exit code the parent should use.
  */
-export async function spawnDaemonChild(configFile: string, namespace?: string, timeoutMs = 30000): Promise<number> {
-  const { cmd, argv } = selfCommand(childArgs(process.argv.slice(2), configFile), namespace);
+export async function spawnDaemonChild(configFile: string, timeoutMs = 30000): Promise<number> {
+  const { cmd, argv } = selfCommand(childArgs(process.argv.slice(2), configFile));
   const env: NodeJS.ProcessEnv = { ...process.env, [DAEMON_MARKER]: '1' };
-  if (namespace) env[NETNS_MARKER] = namespace;
   const child = spawn(cmd, argv, {
     detached: true,
     stdio: ['ignore', 'ignore', 'ignore', 'ipc'],

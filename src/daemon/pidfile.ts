@@ -1,5 +1,5 @@
 // keepalived's pid files: refuse to start while a live process holds one, write ours, remove on exit.
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { DaemonOptions } from './options.js';
 
@@ -7,16 +7,36 @@ export const DEFAULT_PID_FILE = '/run/keepalived.pid';
 export const DEFAULT_VRRP_PID_FILE = '/run/keepalived_vrrp.pid';
 export const DEFAULT_CHECKERS_PID_FILE = '/run/keepalived_checkers.pid';
 
+/** keepalived's pid directory (use_pid_dir, instance, net_namespace) */
+export const PID_DIR = '/run/keepalived';
+
+/** What the configuration says about pid file names (net_namespace or -s, instance, use_pid_dir). */
+export interface PidDirSettings {
+  netNamespace?: string;
+  instance?: string;
+  usePidDir?: boolean;
+}
+
 /**
  * The pid files this run uses. tskeepalived is one process, so every file gets the same pid.
  * -r / -c default to keepalived's paths; when only -p is given they are derived from it
  * (/x/node1.pid -> /x/node1_vrrp.pid, /x/node1_checkers.pid) so that two daemons started
  * with different -p never share a file.
+ * As keepalived 2.2.7, a network namespace, an instance name or use_pid_dir put the defaults in
+ * /run/keepalived as keepalived.pid, vrrp.pid, checkers.pid (keepalived_NAME.pid, vrrp_NAME.pid,
+ * checkers_NAME.pid with `instance NAME`); with a network namespace NS keepalived bind-mounts
+ * /run/keepalived/NS on /run/keepalived in a mount namespace of its own, so from outside they
+ * are /run/keepalived/NS/keepalived.pid ...: tskeepalived writes them there directly.
  */
-export function pidFilesFor(o: DaemonOptions, runsVrrp: boolean, runsCheckers: boolean): string[] {
-  const main = o.pidFile ?? DEFAULT_PID_FILE;
+export function pidFilesFor(o: DaemonOptions, runsVrrp: boolean, runsCheckers: boolean, dir: PidDirSettings = {}): string[] {
+  const inPidDir = dir.netNamespace !== undefined || dir.instance !== undefined || dir.usePidDir === true;
+  const inDir = (name: string) => {
+    const base = dir.netNamespace !== undefined ? join(PID_DIR, dir.netNamespace) : PID_DIR;
+    return join(base, `${name}${dir.instance !== undefined ? `_${dir.instance}` : ''}.pid`);
+  };
+  const main = o.pidFile ?? (inPidDir ? inDir('keepalived') : DEFAULT_PID_FILE);
   const derive = (suffix: string, dflt: string) => {
-    if (!o.pidFile) return dflt;
+    if (!o.pidFile) return inPidDir ? inDir(suffix) : dflt;
     const base = basename(o.pidFile).replace(/\.pid$/, '');
     return join(dirname(o.pidFile), `${base}_${suffix}.pid`);
   };
@@ -55,6 +75,8 @@ export function heldPidFile(files: string[], self = process.pid): { file: string
 
 export class PidFiles {
   private written: string[] = [];
+  /** directories write() created, deepest first (removed on exit when empty, as keepalived) */
+  private madeDirs: string[] = [];
 
   constructor(readonly files: string[]) {}
 
@@ -62,7 +84,13 @@ export class PidFiles {
   write(pid = process.pid): void {
     for (const f of this.files) {
       try {
-        mkdirSync(dirname(f), { recursive: true });
+        const dir = dirname(f);
+        const first = mkdirSync(dir, { recursive: true, mode: 0o755 });
+        if (first !== undefined) {
+          const made: string[] = [];
+          for (let d = dir; d.length >= first.length; d = dirname(d)) made.push(d);
+          this.madeDirs.push(...made);
+        }
         writeFileSync(f, `${pid}\n`, { mode: 0o644 });
         this.written.push(f);
       } catch (e) {
@@ -71,7 +99,7 @@ export class PidFiles {
     }
   }
 
-  /** Remove the files we wrote (only while they still hold our pid). */
+  /** Remove the files we wrote (only while they still hold our pid), then the directories we made if empty. */
   remove(pid = process.pid): void {
     for (const f of this.written.splice(0)) {
       if (readPid(f) !== pid) continue;
@@ -79,6 +107,13 @@ export class PidFiles {
         unlinkSync(f);
       } catch {
         /* already gone */
+      }
+    }
+    for (const d of this.madeDirs.splice(0)) {
+      try {
+        rmdirSync(d);
+      } catch {
+        /* not empty (another daemon's files) or gone */
       }
     }
   }

@@ -10,7 +10,8 @@ import type { Diagnostic } from '../config/model.js';
 import { createLogger, logOptionsFromCli, type Logger, type LoggerHandle } from '../log/logger.js';
 import { formatDiagnostic, loadConfiguration } from './config-source.js';
 import { Daemon, type DaemonDeps } from './daemon.js';
-import { isDaemonChild, needsNamespace, reportToParent, runInNamespaceForeground, spawnDaemonChild } from './daemonize.js';
+import { isDaemonChild, reportToParent, spawnDaemonChild } from './daemonize.js';
+import { threadNetNamespace } from '../native/netns.js';
 import { wantedEngines, type EngineFactory } from './engines.js';
 import { heldPidFile, PidFiles, pidFilesFor } from './pidfile.js';
 import { tuneHeapForCheckers, tuneHeapForVrrp } from '../checkers/heap-tuning.js';
@@ -56,11 +57,7 @@ function installProcessGuards(daemon: Daemon | undefined, log: Logger): () => vo
 
 export async function runDaemon(opts: DaemonOptions, deps: RunDeps = {}): Promise<void> {
   if (!opts.dontFork && !isDaemonChild()) {
-    process.exitCode = await spawnDaemonChild(opts.useFile, needsNamespace(opts.namespace) ? opts.namespace : undefined);
-    return;
-  }
-  if (needsNamespace(opts.namespace)) {
-    process.exitCode = await runInNamespaceForeground(opts.namespace);
+    process.exitCode = await spawnDaemonChild(opts.useFile);
     return;
   }
 
@@ -74,18 +71,12 @@ export async function runDaemon(opts: DaemonOptions, deps: RunDeps = {}): Promis
   const log = handle.logger.child({ subsystem: 'main' });
   log.info({ config: opts.useFile }, 'Starting tskeepalived');
 
-  const pidFiles = new PidFiles(pidFilesFor(opts, !opts.checkOnly || opts.vrrpOnly, !opts.vrrpOnly || opts.checkOnly));
-  const held = heldPidFile(pidFiles.files);
-  if (held) {
-    fail(1, `another instance is already running (pid ${held.pid} holds ${held.file}); not starting`, log, opts.logConsole);
-    handle.close();
-    return;
-  }
-
   // before the configuration is read: its allocations would grow the young generation for good
   if (!opts.vrrpOnly) tuneHeapForCheckers();
   else tuneHeapForVrrp();
-  const loaded = await loadConfiguration(opts.useFile, opts.configId);
+  // as keepalived: read the configuration, enter its network namespace (net_namespace or -s) before
+  // any socket is opened, then the pid files (their names depend on the namespace and instance)
+  const loaded = await loadConfiguration(opts.useFile, opts.configId, { namespace: opts.namespace, enter: true });
   const diagText = printDiagnostics(loaded.diagnostics, log);
   if (diagText && !opts.logConsole && !isDaemonChild()) process.stderr.write(diagText + '\n');
   if (!loaded.config || loaded.refused) {
@@ -94,6 +85,23 @@ export async function runDaemon(opts: DaemonOptions, deps: RunDeps = {}): Promis
     return;
   }
   const config = loaded.config;
+  const root = config.root;
+  if (root?.netNamespace !== undefined || root?.instance !== undefined) {
+    // as keepalived: syslog entries carry the namespace and instance names
+    const ident = ['Keepalived', root.netNamespace, root.instance].filter((w) => w !== undefined).join('_');
+    log.info(`Changing syslog ident to ${ident}`);
+    handle.setSyslogIdent(ident);
+  }
+  if (root?.netNamespace !== undefined)
+    log.info({ netns: root.netNamespace, thread: threadNetNamespace() }, `running in network namespace ${root.netNamespace}`);
+
+  const pidFiles = new PidFiles(pidFilesFor(opts, !opts.checkOnly || opts.vrrpOnly, !opts.vrrpOnly || opts.checkOnly, root));
+  const held = heldPidFile(pidFiles.files);
+  if (held) {
+    fail(1, `another instance is already running (pid ${held.pid} holds ${held.file}); not starting`, log, opts.logConsole);
+    handle.close();
+    return;
+  }
 
   const wanted = wantedEngines(opts, config);
   try {

@@ -1,7 +1,7 @@
 // The daemon's side of SNMP: when global_defs or -x ask for it, start the AgentX subagent of
 // src/snmp with sources that read the running config and the engines' live snapshots at request
 // time, and the kernel's interface index and MAC from sysfs (this namespace's).
-import { readFileSync } from 'node:fs';
+import { getLink } from '../net/rtnl-link.js';
 import type { Logger } from 'pino';
 import type { KeepalivedConfig } from '../config/model.js';
 import type { Engine } from '../engine-api/types.js';
@@ -21,12 +21,15 @@ interface WeightSettable {
   setRealServerWeight(virtualServer: string, realServer: string, weight: number): boolean;
 }
 
-function sysfsLink(name: string): { index: number; mac: string } | undefined {
-  if (!name || name.includes('/') || name.startsWith('.')) return undefined;
+/**
+ * An interface's index and MAC, through rtnetlink: in this process's network namespace (sysfs
+ * shows the one it was mounted in, which a net_namespace daemon left).
+ */
+function netlinkLink(name: string): { index: number; mac: string } | undefined {
+  if (!name) return undefined;
   try {
-    const index = Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim());
-    const mac = readFileSync(`/sys/class/net/${name}/address`, 'utf8').trim();
-    return Number.isInteger(index) ? { index, mac } : undefined;
+    const l = getLink(name);
+    return l ? { index: l.index, mac: l.mac } : undefined;
   } catch {
     return undefined;
   }
@@ -37,7 +40,7 @@ export function snmpSources(host: SnmpHost): SnmpSources {
     config: () => host.currentConfig,
     vrrp: () => asVrrpSnap(host.engineSnapshot('vrrp')),
     checkers: () => asCheckerSnap(host.engineSnapshot('checkers')),
-    link: sysfsLink,
+    link: netlinkLink,
     startedAt: host.startedAt,
     setRealServerWeight: (vs, rs, weight) => {
       const e = host.runningEngines.find((x) => x.name === 'checkers') as (Engine & Partial<WeightSettable>) | undefined;

@@ -3,7 +3,7 @@
 // services go to a netdev ingress table (MAC forwarding with `fwd ip to ... device`); the devices come
 // from `ip route get <real server>` and the interfaces that are up (see nft-ruleset.ts).
 import { randomInt } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import type { LbBackend, LbState } from './backend.js';
 import { LbUnavailableError } from './backend.js';
 import type { LbLogger } from './logger.js';
@@ -107,7 +107,14 @@ export class NftablesBackend implements LbBackend {
     if (r.error) throw new LbUnavailableError(`nftables is not available: cannot run ${this.command.join(' ')} (${r.error.message})`);
     if (r.code !== 0) throw new LbUnavailableError(`nftables is not available: ${r.stderr.trim() || `nft exited with ${r.code}`}`);
     if (this.command.length === 1) {
-      const fwd = await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8').catch(() => '');
+      // synchronously: /proc/sys/net is the calling thread's namespace, and libuv's threadpool
+      // threads stay in the initial one when the daemon entered a net_namespace
+      let fwd = '';
+      try {
+        fwd = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8');
+      } catch {
+        /* unknown */
+      }
       if (fwd.trim() === '0') this.log.warn({ backend: this.name }, 'net.ipv4.ip_forward is 0: NAT load balancing of forwarded traffic needs it set to 1');
     }
     this.log.info({ backend: this.name, table: this.table }, 'LB backend nftables ready');

@@ -50,6 +50,8 @@ export interface LoggerHandle {
   /** what the setup could not do (e.g. syslog unavailable), already logged as warnings */
   notes: string[];
   syslogTransport?: 'native' | 'logger' | 'stderr';
+  /** change the syslog ident (keepalived appends _NAMESPACE and _INSTANCE once the config is read); no-op without syslog */
+  setSyslogIdent(ident: string): void;
   close(): void;
 }
 
@@ -81,6 +83,7 @@ export async function createLogger(opts: LogOptions): Promise<LoggerHandle> {
   const notes: string[] = [];
   const closers: (() => void)[] = [];
   let syslogTransport: LoggerHandle['syslogTransport'];
+  let syslogSink: SyslogSink | undefined;
 
   if (opts.console) streams.push({ level, stream: humanStream((t) => process.stderr.write(t)) });
   const jsonStdout = opts.jsonStdout ?? (!opts.console && !process.stdout.isTTY);
@@ -97,6 +100,7 @@ export async function createLogger(opts: LogOptions): Promise<LoggerHandle> {
   if (!opts.noSyslog) {
     const { sink, reason } = await openSyslog(facilityFromCli(opts.facility), opts.ident ?? 'Keepalived', opts.syslogPath);
     if (sink) {
+      syslogSink = sink;
       syslogTransport = sink.transport;
       streams.push({ level, stream: syslogStream(sink) });
       closers.push(() => sink.close());
@@ -124,6 +128,9 @@ export async function createLogger(opts: LogOptions): Promise<LoggerHandle> {
     logger,
     notes,
     syslogTransport,
+    setSyslogIdent(ident) {
+      syslogSink?.setIdent(ident);
+    },
     close() {
       for (const c of closers.splice(0)) {
         try {

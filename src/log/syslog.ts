@@ -31,6 +31,8 @@ export function severityOf(level: string): number {
 export interface SyslogSink {
   readonly transport: 'native' | 'logger';
   send(severity: number, text: string): void;
+  /** the ident of the messages from now on (keepalived: Keepalived_NAMESPACE_INSTANCE) */
+  setIdent(ident: string): void;
   close(): void;
 }
 
@@ -51,7 +53,8 @@ function isSocket(path: string): boolean {
   }
 }
 
-async function tryNative(path: string, facility: number, ident: string): Promise<SyslogSink | undefined> {
+async function tryNative(path: string, facility: number, firstIdent: string): Promise<SyslogSink | undefined> {
+  let ident = firstIdent;
   let addon: NativeAddon;
   try {
     addon = native();
@@ -79,13 +82,17 @@ async function tryNative(path: string, facility: number, ident: string): Promise
     send(severity, text) {
       addon.sendmsg(fd, Buffer.from(formatSyslog(facility, severity, ident, process.pid, text)), addr, null);
     },
+    setIdent(next) {
+      ident = next;
+    },
     close() {
       addon.close(fd);
     },
   };
 }
 
-function tryLoggerProcess(path: string, facility: number, ident: string): SyslogSink | undefined {
+/** One `logger` process with its ident; undefined when it cannot be started. */
+function loggerProcess(path: string, ident: string): { child: ChildProcess; alive: () => boolean } | undefined {
   let child: ChildProcess;
   try {
     child = spawn('logger', ['--prio-prefix', '--socket-errors=off', '-u', path, '-t', ident, `--id=${process.pid}`], {
@@ -100,14 +107,27 @@ function tryLoggerProcess(path: string, facility: number, ident: string): Syslog
   child.stdin?.on('error', () => (alive = false));
   child.unref();
   (child.stdin as unknown as { unref?: () => void })?.unref?.();
+  return { child, alive: () => alive };
+}
+
+function tryLoggerProcess(path: string, facility: number, ident: string): SyslogSink | undefined {
+  let proc = loggerProcess(path, ident);
+  if (!proc) return undefined;
+  let closed = false;
   return {
     transport: 'logger',
     send(severity, text) {
-      if (alive) child.stdin?.write(`<${facility * 8 + severity}>${text.replace(/\n/g, ' ')}\n`);
+      if (!closed && proc?.alive()) proc.child.stdin?.write(`<${facility * 8 + severity}>${text.replace(/\n/g, ' ')}\n`);
+    },
+    setIdent(next) {
+      // logger(1) takes its tag once: the next process gets the new one
+      if (closed) return;
+      proc?.child.stdin?.end();
+      proc = loggerProcess(path, next);
     },
     close() {
-      alive = false;
-      child.stdin?.end();
+      closed = true;
+      proc?.child.stdin?.end();
     },
   };
 }

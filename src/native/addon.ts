@@ -17,6 +17,8 @@ export interface NativeAddon {
   pollStop(fd: number): number;
   pollRef(fd: number, keepAlive: boolean): number;
   close(fd: number): number;
+  /** setns(2) of the calling thread (the main thread) */
+  setns(fd: number, nstype: number): number;
 }
 
 export const ADDON_FILE = 'tskeepalived_native.node';

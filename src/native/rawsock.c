@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -324,6 +325,15 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return make_int(env, close(fd) < 0 ? -errno : 0);
 }
 
+/* setns(fd, nstype) -> 0 | -errno ; moves the calling thread (the main thread: JavaScript's) into a namespace */
+static napi_value js_setns(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t fd, nstype;
+  CHECK(get_args(env, info, 2, argv) == 0 ? napi_ok : napi_generic_failure);
+  if (arg_int(env, argv[0], &fd) || arg_int(env, argv[1], &nstype)) TYPE_ERROR("setns(fd, nstype): integers expected");
+  return make_int(env, setns(fd, nstype) < 0 ? -errno : 0);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   static const struct {
     const char *name;
@@ -332,7 +342,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"socket", js_socket},   {"setsockopt", js_setsockopt}, {"getsockopt", js_getsockopt},
       {"bind", js_bind},       {"sendmsg", js_sendmsg},       {"recvmsg", js_recvmsg},
       {"poll", js_poll},       {"pollStop", js_poll_stop},    {"pollRef", js_poll_ref},
-      {"close", js_close},
+      {"close", js_close},     {"setns", js_setns},
   };
   for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
     napi_value f;

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'TSK_ERR_ADDRESS' // AddressError: not an IP or MAC address (util/inet)
   | 'TSK_ERR_PREFIX' // PrefixError: not a route/rule prefix (util/inet)
   | 'TSK_ERR_NATIVE_UNAVAILABLE' // NativeUnavailableError: the N-API addon is not built (native/addon)
+  | 'TSK_ERR_NETNS' // NetNamespaceError: a network namespace cannot be entered (native/netns)
   | 'TSK_ERR_NETLINK_DECODE' // NetlinkDecodeError (net/netlink-codec)
   | 'TSK_ERR_GENL_FAMILY_UNAVAILABLE' // GenlFamilyUnavailableError (net/genetlink)
   | 'TSK_ERR_ADDRESS_SPEC' // AddressSpecError: an address to add/delete (net/rtnl-addr)
