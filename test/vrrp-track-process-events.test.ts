@@ -105,9 +105,10 @@ test('process events drive the count with no /proc polling: exec and exit, a for
     assert.equal(t.source, 'events');
     assert.equal(t.count, 0);
     assert.equal(t.up, false);
-    // a copy of sh that runs a plain sleep (a fork that execs something else) and keeps a subshell (a
-    // fork that stays a copy of it): two processes named NAME once both are in place
-    kids.push(spawn(bin, ['-c', 'sleep 60 & ( while :; do sleep 60; done ) & wait'], { stdio: 'ignore', detached: true }));
+    // a copy of sh that keeps a subshell (a fork that stays a copy of it), then runs a plain sleep (a
+    // fork that execs something else): two processes named NAME once both are in place. The subshell
+    // first, so that the count never falls below the quorum on the way (each fork counts until its exec)
+    kids.push(spawn(bin, ['-c', '( while :; do sleep 60; done ) & sleep 60 & wait'], { stdio: 'ignore', detached: true }));
     await until('the shell and its subshell', () => t.count === 2);
     assert.equal(t.up, true, 'quorum 2 reached');
     kids.push(spawn(bin, ['-c', 'exec sleep 60'], { stdio: 'ignore' }));
