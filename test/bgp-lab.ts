@@ -158,7 +158,6 @@ router bgp 65001
  bgp graceful-restart-disable
  neighbor ${this.lan.addr4(0)} remote-as 65000
  neighbor ${this.lan.addr4(0)} timers connect 1
- neighbor ${this.lan.addr4(0)} advertisement-interval 0
 `,
     );
     this.frrPidFiles.push(pidFile);
