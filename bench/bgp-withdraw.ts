@@ -91,7 +91,15 @@ async function main(): Promise<void> {
     const hasVip = (ns: string) => sh('ip', ['-n', ns, '-o', 'addr', 'show', 'dev', 'lo']).out.includes(` ${VRRP_VIP}/`);
     for (let r = 0; r < (runs('vrrp') ? ROUNDS : 0); r++) {
       // lb1 MASTER (best path), lb2 BACKUP announcing the worse path
-      await waitFor('lb1 MASTER and lb2 announcing', () => lab.nexthops(VRRP_VIP).join() === lb1.address && !hasVip(lb2.ns), 20_000, 50);
+      try {
+        await waitFor('lb1 MASTER and lb2 announcing', () => lab.nexthops(VRRP_VIP).join() === lb1.address && !hasVip(lb2.ns), 20_000, 50);
+      } catch (e) {
+        // what the lab looked like: the router's paths, the VIPs, the daemons' last lines
+        console.log(`round ${r}: next hops ${lab.nexthops(VRRP_VIP).join()}; VIP on lb1 ${hasVip(lb1.ns)}, on lb2 ${hasVip(lb2.ns)}`);
+        console.log(JSON.stringify(await lab.routerPaths(VRRP_VIP)));
+        for (const lb of [lb1, lb2]) console.log(`lb${lb.index}:\n  ${lb.daemon!.lines.slice(-15).join('\n  ')}`);
+        throw e;
+      }
       for (let i = 0; i < 100 && (await lab.routerPaths(VRRP_VIP)).length < 2; i++) await sleep(50);
       await sleep(Math.random() * 1000);
       const t0 = performance.now();
