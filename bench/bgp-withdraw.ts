@@ -1,6 +1,8 @@
-// BGP withdrawal benchmark (root, BIRD 2). Build first, then: npm run bench:bgp [-- --rounds 20] [--only server|kill|vrrp]
-// The lab of test/bgp-lab.ts: a router with BIRD 2 (ECMP), two load balancers with BIRD 2 +
-// tskeepalived, eBGP. Measured on the router's kernel routing table (polled every 10 ms):
+// BGP withdrawal benchmark (root, BIRD 2; FRR for --driver frr). Build first, then:
+//   npm run bench:bgp [-- --rounds 20] [--only server|kill|vrrp]      (load balancers with BIRD 2)
+//   npm run bench:bgp-frr [-- --rounds 20] [--only server|kill|vrrp]  (load balancers with FRR's bgpd)
+// The lab of test/bgp-lab.ts: a router with BIRD 2 (ECMP), two load balancers with BIRD 2 (or
+// FRR's bgpd) + tskeepalived, eBGP. Measured on the router's kernel routing table (polled every 10 ms):
 //   1. real server killed on lb1 (TCP_CHECK, delay_loop 1 s, connect_timeout 1 s, retry 0)
 //      -> lb1's next hop gone from the multipath route;
 //   2. SIGKILL of lb1's tskeepalived -> lb1's next hop gone (the route guard withdraws);
@@ -9,7 +11,7 @@
 //      BACKUP (its Master_Down_Interval, 3 x advert_int 1 s + skew).
 // keepalived has no BGP: there is no keepalived figure to set beside these.
 import { writeFileSync } from 'node:fs';
-import { BgpLab, ECMP_VIP, hasBird, type LbNode, lbConfig, VRRP_VIP } from '../test/bgp-lab.js';
+import { BgpLab, ECMP_VIP, hasBird, hasFrr, type LabDriver, type LbNode, lbConfig, VRRP_VIP } from '../test/bgp-lab.js';
 import { isRoot, sleep, sh, waitFor } from '../test/vrrp-helpers.js';
 import { pct } from './watch.js';
 
@@ -21,6 +23,8 @@ const ROUNDS = arg('rounds', 20);
 /** --only server|kill|vrrp: one part */
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const runs = (part: string) => ONLY === undefined || ONLY === part;
+/** --driver bird|frr: the load balancers' BGP daemon */
+const DRIVER: LabDriver = process.argv.includes('--driver') && process.argv[process.argv.indexOf('--driver') + 1] === 'frr' ? 'frr' : 'bird';
 
 function line(label: string, v: number[]): string {
   return `${label.padEnd(58)} n=${String(v.length).padStart(2)}  p50 ${pct(v, 50).toFixed(0).padStart(5)} ms  p99 ${pct(v, 99).toFixed(0).padStart(5)} ms  max ${Math.max(
@@ -33,7 +37,9 @@ function line(label: string, v: number[]): string {
 async function main(): Promise<void> {
   if (!isRoot()) throw new Error('bench:bgp needs root (network namespaces)');
   if (!hasBird()) throw new Error('bench:bgp needs BIRD 2: apt-get install bird2');
-  const lab = new BgpLab(`bb${process.pid % 100000}`, 2, [ECMP_VIP]);
+  if (DRIVER === 'frr' && !hasFrr()) throw new Error('bench:bgp-frr needs FRR: apt-get install frr');
+  console.log(`load balancers' BGP daemon: ${DRIVER === 'frr' ? "FRR's bgpd (driver frr)" : 'BIRD 2 (driver bird)'}; router: BIRD 2`);
+  const lab = new BgpLab(`bb${process.pid % 100000}`, 2, [ECMP_VIP], DRIVER);
   const stop = () => {
     lab.cleanup();
     process.exit(130);
@@ -45,7 +51,7 @@ async function main(): Promise<void> {
     lab.startRouterBird();
     for (const lb of lab.lbs) {
       writeFileSync(lb.confPath, lbConfig(lb));
-      lab.startLbBird(lb);
+      lab.startLbBgp(lb);
       await lab.startServer(lb);
       lab.startDaemon(lb);
     }
@@ -85,7 +91,15 @@ async function main(): Promise<void> {
     const hasVip = (ns: string) => sh('ip', ['-n', ns, '-o', 'addr', 'show', 'dev', 'lo']).out.includes(` ${VRRP_VIP}/`);
     for (let r = 0; r < (runs('vrrp') ? ROUNDS : 0); r++) {
       // lb1 MASTER (best path), lb2 BACKUP announcing the worse path
-      await waitFor('lb1 MASTER and lb2 announcing', () => lab.nexthops(VRRP_VIP).join() === lb1.address && !hasVip(lb2.ns), 20_000, 50);
+      try {
+        await waitFor('lb1 MASTER and lb2 announcing', () => lab.nexthops(VRRP_VIP).join() === lb1.address && !hasVip(lb2.ns), 20_000, 50);
+      } catch (e) {
+        // what the lab looked like: the router's paths, the VIPs, the daemons' last lines
+        console.log(`round ${r}: next hops ${lab.nexthops(VRRP_VIP).join()}; VIP on lb1 ${hasVip(lb1.ns)}, on lb2 ${hasVip(lb2.ns)}`);
+        console.log(JSON.stringify(await lab.routerPaths(VRRP_VIP)));
+        for (const lb of [lb1, lb2]) console.log(`lb${lb.index}:\n  ${lb.daemon!.lines.slice(-15).join('\n  ')}`);
+        throw e;
+      }
       for (let i = 0; i < 100 && (await lab.routerPaths(VRRP_VIP)).length < 2; i++) await sleep(50);
       await sleep(Math.random() * 1000);
       const t0 = performance.now();

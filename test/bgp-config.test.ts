@@ -77,7 +77,7 @@ ${VS}`);
 
   it('reports bad values and dangling references with file and line; -t exits 5', () => {
     const text = `bgp {
-  driver frr
+  driver quagga
   control_socket relative.ctl
   protocol_name 9bad
   med -1
@@ -87,12 +87,14 @@ ${VS}`);
     colour blue
   }
   vrrp_instance NOPE
+  asn 65001
 }
 ${VS}`;
     const r = load(text);
     const msgs = r.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.line}: ${d.message}`);
     for (const want of [
-      /^2: bgp driver 'frr' is not implemented/,
+      /^2: Unknown bgp driver 'quagga' - expected bird or frr/,
+      /^12: bgp asn is for driver frr/,
       /^3: bgp control_socket 'relative.ctl' must be an absolute path/,
       /^4: Invalid bgp protocol_name '9bad'/,
       /^5: negative number '-1'/,
@@ -109,8 +111,48 @@ ${VS}`;
     assert.ok(r.config.bgp!.errors >= 8);
     const cli = spawnSync(process.execPath, ['bin/tskeepalived', '-t', '-f', r.path], { encoding: 'utf8' });
     assert.equal(cli.status, 5);
-    assert.match(cli.stderr + cli.stdout, /Line 2\) bgp driver 'frr' is not implemented/);
+    assert.match(cli.stderr + cli.stdout, /Line 2\) Unknown bgp driver 'quagga'/);
     assert.match(cli.stderr + cli.stdout, /Line 7\) bgp virtual_server 192\.0\.2\.99 80 matches no virtual_server/);
+  });
+
+  it('driver frr: its defaults (bgpd vty socket, record file), asn, in any order; bad values with their line', () => {
+    const r = load(`bgp {
+  asn 65001
+  virtual_server 192.0.2.10 80
+  driver frr
+}
+${VS}`);
+    assert.deepEqual(
+      r.diagnostics.filter((d) => d.severity === 'error'),
+      [],
+    );
+    const b = r.config.bgp!;
+    assert.equal(b.driver, 'frr');
+    assert.equal(b.asn, 65001);
+    assert.equal(b.controlSocket, '/run/frr/bgpd.vty');
+    assert.equal(b.routesFile, '/run/tskeepalived/frr-routes.conf');
+    const own = load(`bgp {
+  driver frr
+  control_socket /run/frr/lb/bgpd.vty
+  routes_file /var/lib/tsk/frr.conf
+  asn 0
+  protocol_name has-dash
+}
+${VS}`);
+    assert.equal(own.config.bgp!.controlSocket, '/run/frr/lb/bgpd.vty');
+    assert.equal(own.config.bgp!.routesFile, '/var/lib/tsk/frr.conf');
+    const msgs = own.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.line}: ${d.message}`);
+    assert.ok(
+      msgs.some((m) => /^5: /.test(m)),
+      msgs.join(' | '),
+    );
+    assert.ok(
+      msgs.some((m) => /^6: Invalid bgp protocol_name 'has-dash'/.test(m)),
+      msgs.join(' | '),
+    );
+    const cli = spawnSync(process.execPath, ['bin/tskeepalived', '-t', '-f', own.path], { encoding: 'utf8' });
+    assert.equal(cli.status, 5);
+    assert.match(cli.stderr + cli.stdout, /Line 5\)/);
   });
 
   it('an ECMP address may not also be a VRRP-follow VIP', () => {

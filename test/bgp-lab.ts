@@ -1,10 +1,11 @@
 // The BGP lab (test/bgp-*.test.ts and bench/bgp-withdraw.ts): a router namespace running BIRD 2
 // (eBGP AS 65000, kernel protocol with `merge paths on`), load-balancer namespaces on one LAN
-// each running its own BIRD (AS 65001, exporting tskeepalived's static protocols) and
-// tskeepalived, and a client namespace behind the router. Every process is killed by pid and
-// every namespace deleted by name in cleanup().
+// each running its own BGP daemon (AS 65001) and tskeepalived, and a client namespace behind the
+// router. The load balancers' BGP daemon is the lab's driver: BIRD 2 (exporting tskeepalived's
+// static protocols) or FRR's bgpd (without zebra, its own vty socket directory, tskeepalived's
+// network statements). Every process is killed by pid and every namespace deleted by name in cleanup().
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lan, Node, sh } from './vrrp-helpers.js';
 import { renderBirdRoutes } from '../src/bgp/bird-routes.js';
@@ -12,11 +13,19 @@ import { birdCommand } from '../src/bgp/bird-control.js';
 
 export const hasBird = (): boolean => ['bird', 'birdc'].every((c) => spawnSync('sh', ['-c', `command -v ${c} || test -x /usr/sbin/${c}`]).status === 0);
 const BIRD = existsSync('/usr/sbin/bird') ? '/usr/sbin/bird' : 'bird';
+/** Debian's frr puts its daemons here */
+const BGPD = '/usr/lib/frr/bgpd';
+export const hasFrr = (): boolean => existsSync(BGPD);
+
+export type LabDriver = 'bird' | 'frr';
 
 export interface LbNode {
   index: number;
   ns: string;
   address: string;
+  driver: LabDriver;
+  /** the node's BGP daemon's control socket: BIRD's, or bgpd's vty socket */
+  controlSocket: string;
   birdSocket: string;
   routesFile: string;
   confPath: string;
@@ -57,13 +66,15 @@ export class BgpLab {
   readonly routerSocket: string;
   readonly lbs: LbNode[] = [];
   private readonly birdPidFiles: string[] = [];
+  private readonly frrPidFiles: string[] = [];
   private readonly extra: ChildProcess[] = [];
 
-  /** prefix: unique (with the pid), at most 9 characters; lbCount load balancers. */
+  /** prefix: unique (with the pid), at most 9 characters; lbCount load balancers, their BGP daemon `driver`. */
   constructor(
     readonly prefix: string,
     lbCount: number,
     readonly vips: string[],
+    readonly driver: LabDriver = 'bird',
   ) {
     this.lan = new Lan(prefix, lbCount + 1, '10.77.0', 'fd77::');
     this.router = this.lan.namespaces[0]!;
@@ -91,6 +102,8 @@ export class BgpLab {
         index: i,
         ns,
         address: this.lan.addr4(i),
+        driver,
+        controlSocket: driver === 'frr' ? join(this.lan.dir, `lb${i}-frr`, 'bgpd.vty') : join(this.lan.dir, `lb${i}.ctl`),
         birdSocket: join(this.lan.dir, `lb${i}.ctl`),
         routesFile: join(this.lan.dir, `lb${i}-routes.conf`),
         confPath: join(this.lan.dir, `lb${i}.conf`),
@@ -116,6 +129,63 @@ template bgp lbs {
 ${peers}
 `;
     this.startBird(this.router, 'router', conf, this.routerSocket);
+  }
+
+  /** The load balancer's BGP daemon (the lab's driver). */
+  startLbBgp(lb: LbNode): void {
+    if (lb.driver === 'frr') this.startLbFrr(lb);
+    else this.startLbBird(lb);
+  }
+
+  /**
+   * FRR's bgpd of a load balancer: no zebra (-Z: it installs nothing), no TCP vty (-P 0), its vty
+   * socket, pid file and log in its own directory; tskeepalived adds its network statements.
+   * Graceful restart off: the router's BIRD would otherwise keep a killed bgpd's routes (stale) for
+   * the restart time.
+   */
+  startLbFrr(lb: LbNode): void {
+    const dir = join(this.lan.dir, `lb${lb.index}-frr`);
+    mkdirSync(dir, { recursive: true });
+    const conf = join(dir, 'bgpd.conf');
+    const pidFile = join(dir, 'bgpd.pid');
+    writeFileSync(
+      conf,
+      `hostname lb${lb.index}
+router bgp 65001
+ bgp router-id ${lb.address}
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+ bgp graceful-restart-disable
+ neighbor ${this.lan.addr4(0)} remote-as 65000
+ neighbor ${this.lan.addr4(0)} timers connect 1
+`,
+    );
+    this.frrPidFiles.push(pidFile);
+    const r = sh('ip', [
+      'netns',
+      'exec',
+      lb.ns,
+      BGPD,
+      '-d',
+      '-S',
+      '-Z',
+      '-P',
+      '0',
+      '--vty_socket',
+      dir,
+      '-i',
+      pidFile,
+      '-f',
+      conf,
+      '--log',
+      `file:${join(dir, 'bgpd.log')}`,
+    ]);
+    if (r.code !== 0) throw new Error(`bgpd in ${lb.ns} did not start: ${r.out}`);
+  }
+
+  /** Kill the load balancer's bgpd (SIGKILL, by its pid file). */
+  killLbFrr(lb: LbNode): void {
+    this.killPidFile(join(this.lan.dir, `lb${lb.index}-frr`, 'bgpd.pid'));
   }
 
   /** BIRD of a load balancer: includes tskeepalived's routes file, exports its static protocols. */
@@ -234,7 +304,7 @@ protocol bgp up {
     return t;
   }
 
-  private killPidFile(p: string): void {
+  killPidFile(p: string): void {
     try {
       const pid = Number(readFileSync(p, 'utf8').trim());
       if (pid > 1) process.kill(pid, 'SIGKILL');
@@ -248,7 +318,7 @@ protocol bgp up {
     // the daemons (by their ChildProcess), then the guards and BIRDs by their pid files
     for (const p of this.lan.procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     for (const lb of this.lbs) this.killPidFile(`${lb.routesFile}.guard.pid`);
-    for (const f of this.birdPidFiles) this.killPidFile(f);
+    for (const f of [...this.birdPidFiles, ...this.frrPidFiles]) this.killPidFile(f);
     this.lan.cleanup();
   }
 }
@@ -260,7 +330,7 @@ export const VRRP_VIP = '192.0.2.20';
 /**
  * A load balancer's keepalived.conf in the lab (the test's and bench:bgp's): a virtual server with a
  * TCP_CHECK on the node's own real server (ECMP), a VRRP instance (VRRP-follow, lb1 the MASTER) and
- * the bgp block announcing both through the node's BIRD. `ecmpAttrs`: lines for the ECMP entry's
+ * the bgp block announcing both through the node's BGP daemon (BIRD or FRR). `ecmpAttrs`: lines for the ECMP entry's
  * block (med, community); `extra`: lines after it; `statusListen`: the status endpoint.
  */
 export function lbConfig(lb: LbNode, o: { statusListen?: string; ecmpAttrs?: string; extra?: string } = {}): string {
@@ -291,8 +361,8 @@ vrrp_instance VI_1 {
   }
 }
 bgp {
-  driver bird
-  control_socket ${lb.birdSocket}
+  driver ${lb.driver}
+  control_socket ${lb.controlSocket}
   routes_file ${lb.routesFile}
   virtual_server ${ECMP_VIP} 80${o.ecmpAttrs ? ` {\n${o.ecmpAttrs}  }` : ''}${o.extra ?? ''}
   vrrp_instance VI_1 {

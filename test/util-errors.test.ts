@@ -31,6 +31,7 @@ import { UserspaceConfigError } from '../src/lb/userspace.js';
 import { ServiceExpansionError } from '../src/checkers/services.js';
 import { CliError, parseArgs } from '../src/cli/options.js';
 import { BirdControlError } from '../src/bgp/bird-control.js';
+import { FrrControlError } from '../src/bgp/frr-vty.js';
 import { ListenParseError, parseListen } from '../src/status/server.js';
 import { AgentxError } from '../src/snmp/agentx.js';
 import { SnmpError } from '../src/snmp/subagent.js';
@@ -61,6 +62,7 @@ const own: [TskeepalivedError, string][] = [
   [new UserspaceConfigError(['x']), 'TSK_ERR_USERSPACE_CONFIG'],
   [new ServiceExpansionError('x', 'f', 1), 'TSK_ERR_SERVICE_EXPANSION'],
   [new BirdControlError('x'), 'TSK_ERR_BIRD_CONTROL'],
+  [new FrrControlError('x'), 'TSK_ERR_FRR_CONTROL'],
   [new CliError('x'), 'TSK_ERR_CLI'],
   [new ListenParseError('x'), 'TSK_ERR_LISTEN_PARSE'],
   [new AgentxError('x'), 'TSK_ERR_AGENTX'],

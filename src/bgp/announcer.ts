@@ -1,11 +1,12 @@
 // The BGP announcer: from the `bgp` block and the engines' events, which VIP prefixes to announce
-// with which attributes, and why; hands the set to a driver (BIRD). ECMP entries follow the
+// with which attributes, and why; hands the set to a driver (BIRD or FRR). ECMP entries follow the
 // quorum of their virtual servers, VRRP-follow entries the state of their instance.
 import type { Logger } from 'pino';
 import type { BgpAttributes, BgpConfig, KeepalivedConfig } from '../config/model.js';
 import { virtualServerText } from '../config/server-text.js';
 import { type EngineEvent, type MetricSample, metricSample } from '../engine-api/types.js';
 import { BirdDriver } from './bird-driver.js';
+import { FrrDriver } from './frr-driver.js';
 import type { BgpDriver, BgpRoute } from './types.js';
 
 type VrrpState = Extract<EngineEvent, { kind: 'vrrp-instance' }>['state'];
@@ -18,8 +19,11 @@ export interface BgpSeed {
 
 export type DriverFactory = (bgp: BgpConfig, log: Logger) => BgpDriver;
 
-export const defaultDriverFactory: DriverFactory = (bgp, log) =>
-  new BirdDriver({ controlSocket: bgp.controlSocket, routesFile: bgp.routesFile, protocolName: bgp.protocolName, commandTimeout: bgp.commandTimeout }, log);
+export const defaultDriverFactory: DriverFactory = (bgp, log) => {
+  const { controlSocket, routesFile, protocolName, commandTimeout } = bgp;
+  if (bgp.driver === 'frr') return new FrrDriver({ controlSocket, routesFile, protocolName, commandTimeout, asn: bgp.asn }, log);
+  return new BirdDriver({ controlSocket, routesFile, protocolName, commandTimeout }, log);
+};
 
 interface Announcement {
   prefix: string;
@@ -59,7 +63,7 @@ function sameAttrs(a: BgpAttributes | undefined, b: BgpAttributes | undefined): 
 }
 
 function driverKey(b: BgpConfig): string {
-  return JSON.stringify([b.driver, b.controlSocket, b.routesFile, b.protocolName, b.commandTimeout]);
+  return JSON.stringify([b.driver, b.controlSocket, b.routesFile, b.protocolName, b.commandTimeout, b.asn ?? null]);
 }
 
 export class BgpAnnouncer {
@@ -259,7 +263,8 @@ export class BgpAnnouncer {
       driver: this.driver.name,
       controlSocket: this.bgp.controlSocket,
       routesFile: this.bgp.routesFile,
-      protocols: [`${this.bgp.protocolName}4`, `${this.bgp.protocolName}6`],
+      protocols: this.bgp.driver === 'frr' ? [`route-map ${this.bgp.protocolName}_*`] : [`${this.bgp.protocolName}4`, `${this.bgp.protocolName}6`],
+      ...(this.bgp.asn === undefined ? {} : { asn: this.bgp.asn }),
       health: {
         ok: h.ok,
         reason: h.reason ?? null,

@@ -42,8 +42,3 @@ export function renderBirdRoutes(protocolName: string, routes: readonly BgpRoute
   );
   return `${out.join('\n')}\n`;
 }
-
-/** Where the guard of a routes file writes its pid. */
-export function guardPidFile(routesFile: string): string {
-  return `${routesFile}.guard.pid`;
-}

@@ -1,28 +1,35 @@
-// The route guard: a small process the BIRD driver starts (detached, in its own session) with a
-// pipe on its stdin. When the pipe ends without "bye" (tskeepalived died, SIGKILL included: the
-// kernel closes the pipe), it empties the routes file and asks BIRD to `configure`, so BIRD
-// withdraws every route tskeepalived announced. It ignores SIGTERM/SIGINT/SIGHUP (a stop of the
-// service must not race its own withdrawal) and writes its pid next to the routes file so that a
-// new tskeepalived waits for it before announcing again.
-// argv: JSON {controlSocket, routesFile, protocolName, commandTimeout}
+// The route guard: a small process a BGP driver starts (detached, in its own session) with a pipe
+// on its stdin. When the pipe ends without "bye" (tskeepalived died, SIGKILL included: the kernel
+// closes the pipe), it withdraws every route tskeepalived announced: BIRD: empties the routes file
+// and asks BIRD to `configure`; FRR: removes tskeepalived's network statements and route-maps from
+// bgpd over its vty socket. It ignores SIGTERM/SIGINT/SIGHUP (a stop of the service must not race
+// its own withdrawal) and writes its pid next to the routes file so that a new tskeepalived waits
+// for it before announcing again.
+// argv: JSON GuardArgs (guarded-driver.ts)
 import { rmSync } from 'node:fs';
 import { birdConfigure } from './bird-control.js';
-import { guardPidFile, renderBirdRoutes } from './bird-routes.js';
+import { renderBirdRoutes } from './bird-routes.js';
+import { frrSync, renderFrrRecord } from './frr-routes.js';
+import { type GuardArgs, guardPidFile } from './guarded-driver.js';
 import { writeAtomic } from '../util/write-atomic.js';
 
-interface GuardArgs {
-  controlSocket: string;
-  routesFile: string;
-  protocolName: string;
-  commandTimeout: number;
+async function withdrawOnce(a: GuardArgs): Promise<void> {
+  if (a.driver === 'frr') {
+    await frrSync(a, []);
+    try {
+      writeAtomic(a.routesFile, renderFrrRecord(a.protocolName, []));
+    } catch {
+      /* a record only */
+    }
+  } else await birdConfigure(a.controlSocket, a.commandTimeout);
 }
 
 async function withdrawAll(a: GuardArgs): Promise<void> {
-  writeAtomic(a.routesFile, renderBirdRoutes(a.protocolName, []));
-  // BIRD may be busy or restarting: a few tries within about 5 s
+  if (a.driver !== 'frr') writeAtomic(a.routesFile, renderBirdRoutes(a.protocolName, []));
+  // the BGP daemon may be busy or restarting: a few tries within about 5 s
   for (let i = 0; i < 5; i++) {
     try {
-      await birdConfigure(a.controlSocket, a.commandTimeout);
+      await withdrawOnce(a);
       process.stderr.write(`tskeepalived bgp guard ${process.pid}: tskeepalived is gone, routes withdrawn\n`);
       return;
     } catch (e) {

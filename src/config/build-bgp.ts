@@ -1,5 +1,5 @@
 // The tskeepalived extension block `bgp { ... }` (docs/bgp.md): which VIPs src/bgp announces
-// through BIRD, in which mode and with which attributes. keepalived itself reports `bgp` as an
+// through BIRD or FRR, in which mode and with which attributes. keepalived itself reports `bgp` as an
 // unknown keyword. Cross-references (virtual servers, VRRP instances) are checked by validateBgp
 // once the whole configuration is read.
 import type { ConfNode } from '../parser/ast.js';
@@ -17,6 +17,12 @@ export const BGP_DEFAULTS = {
   commandTimeout: 5000,
 } as const;
 
+/** `driver frr`: bgpd's vty socket, and the record of what was handed to it. */
+export const BGP_FRR_DEFAULTS = {
+  controlSocket: '/run/frr/bgpd.vty',
+  routesFile: '/run/tskeepalived/frr-routes.conf',
+} as const;
+
 /** Partial attributes as written; merged over the block's defaults at the end. */
 interface AttrDraft {
   med?: number;
@@ -30,6 +36,10 @@ interface BgpDraft extends HasRaw {
   defaults: AttrDraft;
   vs: { entry: BgpVirtualServer; attrs: AttrDraft }[];
   vi: { entry: BgpVrrpInstance; master: AttrDraft; backup: AttrDraft; backupAnnounce: boolean }[];
+  /** keywords written (their defaults depend on the driver, which may come later) */
+  explicit: Set<'controlSocket' | 'routesFile'>;
+  /** where `asn` was written (an error unless the driver is frr) */
+  asnNode?: ConfNode;
 }
 
 const U32 = 4294967295;
@@ -108,21 +118,34 @@ export const bgpTable = communityKeywords(
   .model('driver', (ctx, n, d) => {
     const w = arg(ctx, n);
     if (w === undefined) return;
-    if (w === 'bird') d.bgp.driver = 'bird';
-    else if (w === 'frr') ctx.error(n, "bgp driver 'frr' is not implemented (yet) - use 'bird'");
-    else ctx.error(n, `Unknown bgp driver '${w}' - expected bird`);
+    if (w === 'bird' || w === 'frr') d.bgp.driver = w;
+    else ctx.error(n, `Unknown bgp driver '${w}' - expected bird or frr`);
+  })
+  .model('asn', (ctx, n, d) => {
+    const w = arg(ctx, n);
+    if (w === undefined) return;
+    const v = readUnsigned(ctx, n, w, 1, U32);
+    if (v === undefined) return;
+    d.bgp.asn = v;
+    d.asnNode = n;
   })
   .model('control_socket', (ctx, n, d) => {
     const w = arg(ctx, n);
     if (w === undefined) return;
     if (!w.startsWith('/')) ctx.error(n, `bgp control_socket '${w}' must be an absolute path`);
-    else d.bgp.controlSocket = w;
+    else {
+      d.bgp.controlSocket = w;
+      d.explicit.add('controlSocket');
+    }
   })
   .model('routes_file', (ctx, n, d) => {
     const w = arg(ctx, n);
     if (w === undefined) return;
     if (!w.startsWith('/')) ctx.error(n, `bgp routes_file '${w}' must be an absolute path`);
-    else d.bgp.routesFile = w;
+    else {
+      d.bgp.routesFile = w;
+      d.explicit.add('routesFile');
+    }
   })
   .model('protocol_name', (ctx, n, d) => {
     const w = arg(ctx, n);
@@ -193,9 +216,16 @@ export function buildBgp(ctx: BuildContext, n: ConfNode, cfg: KeepalivedConfig):
     errors: 0,
     loc: n.loc,
   };
-  const d: BgpDraft = { bgp, defaults: {}, vs: [], vi: [] };
+  const d: BgpDraft = { bgp, defaults: {}, vs: [], vi: [], explicit: new Set() };
   if (!n.children) ctx.error(n, 'bgp must be a block: bgp { ... }');
   bgpTable.walk(ctx, n.children, d);
+  if (bgp.driver === 'frr') {
+    if (!d.explicit.has('controlSocket')) bgp.controlSocket = BGP_FRR_DEFAULTS.controlSocket;
+    if (!d.explicit.has('routesFile')) bgp.routesFile = BGP_FRR_DEFAULTS.routesFile;
+  } else if (d.asnNode) {
+    ctx.error(d.asnNode, 'bgp asn is for driver frr (BIRD takes the AS from its own configuration) - ignoring');
+    delete bgp.asn;
+  }
   for (const v of d.vs) {
     v.entry.attrs = merge(d.defaults, v.attrs);
     bgp.virtualServers.push(v.entry);

@@ -522,7 +522,7 @@ export interface KeepalivedConfig {
   /** tskeepalived additions (optional, filled by the config builder) */
   trackProcesses?: TrackProcess[];
   bfdInstances?: BfdInstance[];
-  /** tskeepalived extension: the top-level `bgp { ... }` block (src/bgp announces through BIRD) */
+  /** tskeepalived extension: the top-level `bgp { ... }` block (src/bgp announces through BIRD or FRR) */
   bgp?: BgpConfig;
   /** root-level settings: net_namespace, instance, child_wait_time, ... and accepted-but-unmodelled blocks */
   root?: RootSettings;
@@ -631,12 +631,14 @@ export type BgpDriverName = 'bird' | 'frr';
 
 export interface BgpConfig {
   driver: BgpDriverName;
-  /** BIRD's control socket */
+  /** BIRD's control socket / FRR bgpd's vty socket */
   controlSocket: string;
-  /** the include file tskeepalived owns and rewrites (BIRD's config includes it) */
+  /** bird: the include file tskeepalived owns and rewrites (BIRD's config includes it); frr: a record of what was handed to bgpd */
   routesFile: string;
-  /** the static protocols in routesFile are named NAME4 and NAME6 */
+  /** bird: the static protocols in routesFile are named NAME4 and NAME6; frr: the route-maps NAME_xxxxxxxx */
   protocolName: string;
+  /** frr: the `router bgp ASN` instance (absent: bgpd's default instance) */
+  asn?: number;
   /** ms allowed to one control-socket command */
   commandTimeout: number;
   virtualServers: BgpVirtualServer[];

@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'TSK_ERR_USERSPACE_CONFIG' // UserspaceConfigError (ipvs/userspace)
   | 'TSK_ERR_SERVICE_EXPANSION' // ServiceExpansionError (checkers/services)
   | 'TSK_ERR_BIRD_CONTROL' // BirdControlError: BIRD's control socket refused or failed a command (bgp/bird-control)
+  | 'TSK_ERR_FRR_CONTROL' // FrrControlError: FRR's vty socket (bgpd) refused or failed a command (bgp/frr-vty)
   | 'TSK_ERR_CLI' // CliError: bad command line (cli/options)
   | 'TSK_ERR_LISTEN_PARSE' // ListenParseError: bad status listen address (status/server)
   | 'TSK_ERR_AGENTX' // AgentxError: a malformed AgentX PDU or socket address (snmp/agentx)
