@@ -74,6 +74,8 @@ export class DbusService {
   private ready = false;
   private readonly log: Logger;
   readonly stats = { connects: 0, calls: 0, signals: 0, failures: 0 };
+  /** instance object paths in the order they were exported (Introspect lists children in this order, as keepalived's GDBus) */
+  private exported: string[] = [];
 
   constructor(
     private settings: DbusSettings,
@@ -134,7 +136,8 @@ export class DbusService {
     this.stats.connects++;
     this.ready = true;
     // as keepalived on acquiring the bus: the objects are there, VrrpStarted, the states, then the name
-    const instances = this.sources.instances();
+    this.exported = [];
+    const instances = this.instancesInExportOrder();
     if (instances.length) this.signal(vrrpPath(this.base), VRRP_INTERFACE, 'VrrpStarted');
     for (const i of instances) this.statusSignal(i, i.state);
     const name = this.settings.serviceName;
@@ -193,6 +196,7 @@ export class DbusService {
       void old.close().then(() => this.connect());
       return;
     }
+    this.instancesInExportOrder();
     this.signal(vrrpPath(this.base), VRRP_INTERFACE, 'VrrpReloaded');
   }
 
@@ -224,11 +228,20 @@ export class DbusService {
     }
   }
 
+  /** The instances now, in export order: kept ones where they were, new ones after them (keepalived registers a reload's new instances last). */
+  private instancesInExportOrder(): DbusInstance[] {
+    const now = this.sources.instances();
+    const byPath = new Map(now.map((i) => [instancePath(this.base, i), i]));
+    this.exported = this.exported.filter((p) => byPath.has(p));
+    for (const p of byPath.keys()) if (!this.exported.includes(p)) this.exported.push(p);
+    return this.exported.map((p) => byPath.get(p) as DbusInstance);
+  }
+
   private handle(c: IncomingCall): void {
     const m = c.message;
     const path = m.path ?? '/';
     const member = m.member ?? '';
-    const instances = this.sources.instances();
+    const instances = this.instancesInExportOrder();
     const tree = objectTree(this.base, instances);
     const argsAre = (want: string): boolean => {
       if (m.signature === want) return true;
