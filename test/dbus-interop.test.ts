@@ -240,7 +240,7 @@ test('tskeepalived: the same tree, values, errors and signals as keepalived; the
   }
 });
 
-test('tskeepalived: no bus at start, the bus gone and back: one warning each, reconnects, VRRP undisturbed', { skip, timeout: 90_000 }, async () => {
+test('tskeepalived: no bus at start, the bus gone and back: one warning each, reconnects, VRRP undisturbed', { skip, timeout: 90_000 }, async (t) => {
   const late = new DbusLab(lan, 'bus2');
   const confPath = lan.writeText('faults.conf', conf(false));
   const node = startTs(confPath, 'faults', { ...late.env, TSK_DBUS_BACKOFF_MS: '200' });
@@ -258,6 +258,14 @@ test('tskeepalived: no bus at start, the bus gone and back: one warning each, re
     assert.equal(await late.state(P1), 2);
     // the bus goes away: one warning, VRRP unaffected; it comes back: reconnected
     const before = node.lines.length;
+    // the adverts on the wire while the bus goes and comes back (tcpdump -tt: epoch seconds)
+    const dump = spawn('ip', ['netns', 'exec', lan.namespaces[0], 'timeout', '12', 'tcpdump', '-tt', '-n', '-l', '-i', 'eth0', 'ip proto 112'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    lan.procs.push(dump);
+    let adverts = '';
+    dump.stdout.on('data', (d) => (adverts += d));
+    await sleep(500);
     await late.stopBus();
     await sleep(3000);
     const lost = node.lines.slice(before).filter((l) => /D-Bus/.test(l) && /WARN/.test(l));
@@ -266,6 +274,16 @@ test('tskeepalived: no bus at start, the bus gone and back: one warning each, re
     await late.startBus();
     await waitFor('reconnected again', () => node.lines.slice(before).some((l) => /D-Bus connection re-established/.test(l)), 15_000, 50);
     assert.equal(await late.state(P6), 2);
+    dump.kill('SIGTERM');
+    await new Promise((r) => dump.on('close', r));
+    const times = [...adverts.matchAll(/^(\d+\.\d+) IP 10\.77\.0\.1 > 224\.0\.0\.18: VRRPv2, Advertisement, vrid 51,/gm)].map((m) => Number(m[1]));
+    assert.ok(times.length >= 4, `VI_1's adverts seen: ${times.length}`);
+    const gaps = times.slice(1).map((t, k) => t - times[k]);
+    // advert_int 1: a gap of 3 s would let a backup take over; the bus going away must not stretch one
+    assert.ok(Math.max(...gaps) < 1.6, `advert gaps while the bus went and came back: ${gaps.map((g) => g.toFixed(3)).join(' ')}`);
+    t.diagnostic(
+      `reconnected ${reconnectMs} ms after the bus appeared; ${times.length} adverts of VI_1 across the outage, largest gap ${Math.max(...gaps).toFixed(3)} s`,
+    );
     node.proc.kill('SIGTERM');
     const code = await Promise.race([node.exited, sleep(15_000).then(() => 'timeout')]);
     assert.equal(code, 0, 'exits 0');
