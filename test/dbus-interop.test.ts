@@ -184,6 +184,13 @@ async function scenario(kind: 'keepalived' | 'tskeepalived'): Promise<Run> {
     sh('ip', ['-n', lan.namespaces[0], 'link', 'set', 'eth0', 'up']);
     sh('ip', ['-n', lan.namespaces[0], 'addr', 'replace', 'fd77::1/64', 'dev', 'eth0', 'nodad']);
     await waitStates([P1, P6, P7], 2, 20_000);
+    // ReloadConfig removing VI_7: keepalived signals 3 on its object and deletes it
+    step(`${kind}: reload removing VI_7`);
+    lan.writeText(`${kind}.conf`, conf(false));
+    assert.equal((await bus.call(`${ROOT}/Vrrp`, 'org.keepalived.Vrrp1.Vrrp.ReloadConfig')).out.trim(), '()');
+    await waitFor(`${kind}: VrrpReloaded twice`, () => bus.signalsSince(mark).filter((s) => s.member === 'VrrpReloaded').length >= 2, 10_000, 50);
+    assert.match((await bus.call(P7, 'org.freedesktop.DBus.Properties.GetAll', 'org.keepalived.Vrrp1.Instance')).out, /UnknownMethod: Object does not exist/);
+    await waitStates([P1, P6], 2, 5_000);
     step(`${kind}: node.proc.kill('SIGTERM');`);
     node.proc.kill('SIGTERM');
     const code = await Promise.race([node.exited, sleep(15_000).then(() => 'timeout')]);
@@ -212,6 +219,14 @@ test('keepalived 2.2.7 on the private bus: the reference tree, values and signal
   assert.match(reference.introspect, /interface org\.keepalived\.Vrrp1\.Vrrp \{/);
   assert.match(reference.introspect, /PrintStatsClear\(\);/);
   assert.match(reference.introspect, /readonly \(us\) State = \(2, 'Master'\);/);
+  assert.deepEqual(reference.signals.get(P7), [
+    'VrrpStatusChange uint32 1',
+    'VrrpStatusChange uint32 2',
+    'VrrpStatusChange uint32 3',
+    'VrrpStatusChange uint32 1',
+    'VrrpStatusChange uint32 2',
+    'VrrpStatusChange uint32 3',
+  ]);
   assert.deepEqual(reference.signals.get(P1), [
     'VrrpStatusChange uint32 1',
     'VrrpStatusChange uint32 2',

@@ -462,6 +462,8 @@ export class Daemon {
     if (this.stopping) return;
     this.stopping = true;
     this.log.info('Stopping');
+    // from now on the instances' STOP transitions are signalled on D-Bus (keepalived's 98 at exit)
+    this.dbus?.stopping();
     await this.starting;
     // let a reload in progress finish (bounded) before the engines stop
     await Promise.race([this.reloadChain, new Promise((r) => setTimeout(r, this.deps.stopTimeoutMs ?? 10000).unref())]);

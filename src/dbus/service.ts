@@ -76,6 +76,10 @@ export class DbusService {
   readonly stats = { connects: 0, calls: 0, signals: 0, failures: 0 };
   /** instance object paths in the order they were exported (Introspect lists children in this order, as keepalived's GDBus) */
   private exported: string[] = [];
+  /** the last instances seen by name: a reload's DELETED event names one the engine no longer lists */
+  private known = new Map<string, DbusInstance>();
+  /** the daemon is stopping: its instances' STOP transitions are signalled (98), as keepalived's at exit */
+  private daemonStopping = false;
 
   constructor(
     private settings: DbusSettings,
@@ -180,8 +184,23 @@ export class DbusService {
   /** The engines' events: a VRRP instance's transition is a VrrpStatusChange on its object. */
   onEvent(ev: EngineEvent): void {
     if (ev.kind !== 'vrrp-instance' || !this.connected) return;
-    const i = this.sources.instances().find((x) => x.name === ev.name);
-    if (i) this.statusSignal(i, ev.state);
+    const i = this.sources.instances().find((x) => x.name === ev.name) ?? this.known.get(ev.name);
+    if (!i) return;
+    this.known.set(i.name, i);
+    // an instance a reload removes: keepalived 2.2.7 signals 3 once and deletes the object; the
+    // STOP on the way there (also a reload's restart of a changed instance) is not signalled
+    if (ev.state === 'DELETED') {
+      this.known.delete(i.name);
+      this.statusSignal(i, 'FAULT');
+      return;
+    }
+    if (ev.state === 'STOP' && !this.daemonStopping) return;
+    this.statusSignal(i, ev.state);
+  }
+
+  /** The daemon begins to stop (before its engines): their STOP transitions are signalled from now on. */
+  stopping(): void {
+    this.daemonStopping = true;
   }
 
   /** After a reload was applied: VrrpReloaded (the new instances' objects exist from now on). */
@@ -234,6 +253,7 @@ export class DbusService {
     const byPath = new Map(now.map((i) => [instancePath(this.base, i), i]));
     this.exported = this.exported.filter((p) => byPath.has(p));
     for (const p of byPath.keys()) if (!this.exported.includes(p)) this.exported.push(p);
+    for (const i of now) this.known.set(i.name, i);
     return this.exported.map((p) => byPath.get(p) as DbusInstance);
   }
 
