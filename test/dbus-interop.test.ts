@@ -26,11 +26,11 @@ const P1 = `${ROOT}/Instance/eth0/51/IPv4`;
 const P6 = `${ROOT}/Instance/eth0/52/IPv6`;
 const P7 = `${ROOT}/Instance/eth0/53/IPv4`;
 
-function conf(withThird: boolean): string {
+function conf(withThird: boolean, serviceName?: string): string {
   const inst = (name: string, vrid: number, prio: number, vip: string, state = 'BACKUP') =>
     `vrrp_instance ${name} {\n  state ${state}\n  interface eth0\n  virtual_router_id ${vrid}\n  priority ${prio}\n  advert_int 1\n  virtual_ipaddress {\n    ${vip}\n  }\n}\n`;
   return [
-    'global_defs {\n  router_id dbuslab\n  enable_dbus\n}\n',
+    `global_defs {\n  router_id dbuslab\n  enable_dbus\n${serviceName ? `  dbus_service_name ${serviceName}\n` : ''}}\n`,
     inst('VI_1', 51, 100, '10.77.0.100/24'),
     withThird ? inst('VI_7', 53, 50, '10.77.0.101/24') : '',
     inst('VI_6', 52, 150, 'fd77::100/64', 'MASTER'),
@@ -257,7 +257,9 @@ test('tskeepalived: the same tree, values, errors and signals as keepalived; the
 
 test('tskeepalived: no bus at start, the bus gone and back: one warning each, reconnects, VRRP undisturbed', { skip, timeout: 90_000 }, async (t) => {
   const late = new DbusLab(lan, 'bus2');
-  const confPath = lan.writeText('faults.conf', conf(false));
+  // dbus_service_name: the name owned (keepalived's way to run two daemons on one bus)
+  late.dest = 'org.keepalived.Vrrp1.second';
+  const confPath = lan.writeText('faults.conf', conf(false, late.dest));
   const node = startTs(confPath, 'faults', { ...late.env, TSK_DBUS_BACKOFF_MS: '200' });
   try {
     await waitFor('both instances MASTER', () => node.lines.filter((l) => /Entering MASTER STATE/.test(l)).length >= 2, 20_000, 50);
@@ -267,7 +269,7 @@ test('tskeepalived: no bus at start, the bus gone and back: one warning each, re
     assert.match(noBus[0], /WARN/);
     await late.startBus();
     const t0 = Date.now();
-    await waitFor('reconnected', () => node.has(/Acquired the D-Bus name/), 10_000, 50);
+    await waitFor('reconnected', () => node.has(/Acquired the D-Bus name org\.keepalived\.Vrrp1\.second/), 10_000, 50);
     const reconnectMs = Date.now() - t0;
     assert.ok(reconnectMs < 5000, `reconnected after ${reconnectMs} ms (backoff 200 ms doubling)`);
     assert.equal(await late.state(P1), 2);

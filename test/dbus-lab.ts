@@ -26,6 +26,8 @@ export class DbusLab {
   readonly address: string;
   bus?: ChildProcess;
   monitor?: Node;
+  /** the service name gdbus calls (dbus_service_name) */
+  dest = DEST;
 
   constructor(
     readonly lan: Lan,
@@ -142,11 +144,11 @@ export class DbusLab {
   }
 
   call(path: string, method: string, ...args: string[]): Promise<{ code: number | null; out: string }> {
-    return this.gdbus(['call', '--system', '--dest', DEST, '--object-path', path, '--method', method, ...args]);
+    return this.gdbus(['call', '--system', '--dest', this.dest, '--object-path', path, '--method', method, ...args]);
   }
 
   introspect(path = ROOT): Promise<{ code: number | null; out: string }> {
-    return this.gdbus(['introspect', '--system', '--dest', DEST, '--object-path', path, '-r']);
+    return this.gdbus(['introspect', '--system', '--dest', this.dest, '--object-path', path, '-r']);
   }
 
   /** The State property's number, or undefined when the object or the bus does not answer. */
