@@ -119,7 +119,8 @@ export class DbusService {
         timeoutMs: this.opts.timeoutMs,
         onCall: (c) => this.onCall(c),
         onClose: (err) => {
-          if (this.conn !== conn) return;
+          // before it was up, open()'s rejection schedules the retry
+          if (this.conn !== conn || !this.ready) return;
           this.ready = false;
           this.conn = undefined;
           this.retry(`lost the D-Bus connection (${err?.message ?? 'closed'})`, err);
