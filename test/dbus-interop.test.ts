@@ -10,7 +10,7 @@ import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { DbusLab, haveDbusTools, ROOT, type SeenSignal } from './dbus-lab.js';
-import { isRoot, Lan, Node, sh, sleep, startKeepalived, waitFor } from './vrrp-helpers.js';
+import { isRoot, Lan, sh, sleep, waitFor } from './vrrp-helpers.js';
 import { spawn } from 'node:child_process';
 
 const skip = !isRoot()
@@ -48,32 +48,6 @@ before(async () => {
 after(() => {
   lan?.cleanup();
 });
-
-function startTs(confPath: string, tag: string, env: NodeJS.ProcessEnv): Node {
-  const p = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      lan.namespaces[0],
-      process.execPath,
-      'bin/tskeepalived',
-      '-P',
-      '-n',
-      '-l',
-      '-G',
-      '-f',
-      confPath,
-      '-p',
-      join(lan.dir, `${tag}.pid`),
-      '-r',
-      join(lan.dir, `${tag}-vrrp.pid`),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: lan.dir, ...env } },
-  );
-  lan.procs.push(p);
-  return new Node(p);
-}
 
 async function waitStates(paths: string[], want: number, timeoutMs: number): Promise<void> {
   const start = Date.now();
@@ -121,18 +95,7 @@ async function scenario(kind: 'keepalived' | 'tskeepalived'): Promise<Run> {
   const confPath = lan.writeText(`${kind}.conf`, conf(false));
   const dumps = kind === 'keepalived' ? '/tmp' : lan.dir;
   const mark = bus.monitorMark;
-  const node =
-    kind === 'keepalived'
-      ? (() => {
-          // keepalived's gdbus reads DBUS_SYSTEM_BUS_ADDRESS from the environment
-          process.env.DBUS_SYSTEM_BUS_ADDRESS = bus.address;
-          try {
-            return startKeepalived(lan, 0, confPath, kind);
-          } finally {
-            delete process.env.DBUS_SYSTEM_BUS_ADDRESS;
-          }
-        })()
-      : startTs(confPath, kind, bus.env);
+  const node = kind === 'keepalived' ? bus.startKeepalived(confPath, kind) : bus.startTskeepalived(confPath, kind);
   try {
     step(`${kind}: await waitStates([P1, P6], 2, 20_000);`);
     await waitStates([P1, P6], 2, 20_000);
@@ -260,7 +223,7 @@ test('tskeepalived: no bus at start, the bus gone and back: one warning each, re
   // dbus_service_name: the name owned (keepalived's way to run two daemons on one bus)
   late.dest = 'org.keepalived.Vrrp1.second';
   const confPath = lan.writeText('faults.conf', conf(false, late.dest));
-  const node = startTs(confPath, 'faults', { ...late.env, TSK_DBUS_BACKOFF_MS: '200' });
+  const node = late.startTskeepalived(confPath, 'faults', { TSK_DBUS_BACKOFF_MS: '200' });
   try {
     await waitFor('both instances MASTER', () => node.lines.filter((l) => /Entering MASTER STATE/.test(l)).length >= 2, 20_000, 50);
     await sleep(1000);

@@ -151,6 +151,59 @@ export class DbusLab {
     return this.gdbus(['introspect', '--system', '--dest', this.dest, '--object-path', path, '-r']);
   }
 
+  /** keepalived 2.2.7 (-P) in the lab's first namespace on this bus (its gdbus reads DBUS_SYSTEM_BUS_ADDRESS). */
+  startKeepalived(confPath: string, tag: string): Node {
+    const p = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        this.lan.namespaces[0],
+        'keepalived',
+        '-n',
+        '-l',
+        '-D',
+        '-P',
+        '-f',
+        confPath,
+        '-p',
+        join(this.lan.dir, `${tag}.pid`),
+        '-r',
+        join(this.lan.dir, `${tag}-vrrp.pid`),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } },
+    );
+    this.lan.procs.push(p);
+    return new Node(p);
+  }
+
+  /** bin/tskeepalived (-P) likewise; its dumps go to the lab's dir (TMPDIR). */
+  startTskeepalived(confPath: string, tag: string, env: NodeJS.ProcessEnv = {}): Node {
+    const p = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        this.lan.namespaces[0],
+        process.execPath,
+        'bin/tskeepalived',
+        '-P',
+        '-n',
+        '-l',
+        '-G',
+        '-f',
+        confPath,
+        '-p',
+        join(this.lan.dir, `${tag}.pid`),
+        '-r',
+        join(this.lan.dir, `${tag}-vrrp.pid`),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: this.lan.dir, ...this.env, ...env } },
+    );
+    this.lan.procs.push(p);
+    return new Node(p);
+  }
+
   /** The State property's number, or undefined when the object or the bus does not answer. */
   async state(path: string): Promise<number | undefined> {
     const r = await this.call(path, 'org.freedesktop.DBus.Properties.Get', 'org.keepalived.Vrrp1.Instance', 'State');

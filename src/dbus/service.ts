@@ -47,6 +47,9 @@ export interface DbusServiceOptions {
   address?: string;
 }
 
+/** ms a read of the instances answers calls for (a walk of the tree is one read, not one per node); any engine event drops it */
+export const CACHE_MS = 250;
+
 const ERR = {
   unknownMethod: 'org.freedesktop.DBus.Error.UnknownMethod',
   invalidArgs: 'org.freedesktop.DBus.Error.InvalidArgs',
@@ -80,6 +83,8 @@ export class DbusService {
   private known = new Map<string, DbusInstance>();
   /** the daemon is stopping: its instances' STOP transitions are signalled (98), as keepalived's at exit */
   private daemonStopping = false;
+  /** the instances read for the calls being answered: reused for CACHE_MS, dropped on any event or reload */
+  private cache?: { list: DbusInstance[]; at: number };
 
   constructor(
     private settings: DbusSettings,
@@ -142,6 +147,7 @@ export class DbusService {
     this.ready = true;
     // as keepalived on acquiring the bus: the objects are there, VrrpStarted, the states, then the name
     this.exported = [];
+    this.cache = undefined;
     const instances = this.instancesInExportOrder();
     if (instances.length) this.signal(vrrpPath(this.base), VRRP_INTERFACE, 'VrrpStarted');
     for (const i of instances) this.statusSignal(i, i.state);
@@ -184,6 +190,7 @@ export class DbusService {
 
   /** The engines' events: a VRRP instance's transition is a VrrpStatusChange on its object. */
   onEvent(ev: EngineEvent): void {
+    this.cache = undefined;
     if (ev.kind !== 'vrrp-instance' || !this.connected) return;
     const i = this.sources.instances().find((x) => x.name === ev.name) ?? this.known.get(ev.name);
     if (!i) return;
@@ -206,6 +213,7 @@ export class DbusService {
 
   /** After a reload was applied: VrrpReloaded (the new instances' objects exist from now on). */
   reloaded(settings: DbusSettings): void {
+    this.cache = undefined;
     const moved = settings.serviceName !== this.settings.serviceName || basePath(settings) !== this.base;
     this.settings = settings;
     if (moved && this.conn) {
@@ -250,12 +258,16 @@ export class DbusService {
 
   /** The instances now, in export order: kept ones where they were, new ones after them (keepalived registers a reload's new instances last). */
   private instancesInExportOrder(): DbusInstance[] {
+    const t = Date.now();
+    if (this.cache && t - this.cache.at < CACHE_MS) return this.cache.list;
     const now = this.sources.instances();
     const byPath = new Map(now.map((i) => [instancePath(this.base, i), i]));
     this.exported = this.exported.filter((p) => byPath.has(p));
     for (const p of byPath.keys()) if (!this.exported.includes(p)) this.exported.push(p);
     for (const i of now) this.known.set(i.name, i);
-    return this.exported.map((p) => byPath.get(p) as DbusInstance);
+    const list = this.exported.map((p) => byPath.get(p) as DbusInstance);
+    this.cache = { list, at: t };
+    return list;
   }
 
   private handle(c: IncomingCall): void {
