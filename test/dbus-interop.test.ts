@@ -72,6 +72,8 @@ interface Run {
   errors: string[];
   dataFile: string;
   statsFile: string;
+  /** 'Became master' of each instance in the stats file after PrintStatsClear */
+  becameMaster: number[];
 }
 
 /**
@@ -121,6 +123,13 @@ async function scenario(kind: 'keepalived' | 'tskeepalived'): Promise<Run> {
     assert.equal((await bus.call(`${ROOT}/Vrrp`, 'org.keepalived.Vrrp1.Vrrp.PrintStats')).out.trim(), '()');
     step(`${kind}: const statsFile = await`);
     const statsFile = await fileWritten(join(dumps, 'keepalived.stats'), t0, 'VRRP Instance: VI_1');
+    // PrintStatsClear: the stats file, then the counters back to 0 (seen in the next PrintStats)
+    assert.equal((await bus.call(`${ROOT}/Vrrp`, 'org.keepalived.Vrrp1.Vrrp.PrintStatsClear')).out.trim(), '()');
+    await sleep(300);
+    const t1 = Date.now() - 50;
+    await bus.call(`${ROOT}/Vrrp`, 'org.keepalived.Vrrp1.Vrrp.PrintStats');
+    const cleared = await fileWritten(join(dumps, 'keepalived.stats'), t1, 'VRRP Instance: VI_1');
+    const becameMaster = [...cleared.matchAll(/Became master: (\d+)/g)].map((m) => Number(m[1]));
     // SendGarp: one round of gratuitous ARPs for VI_1's VIP
     step(`${kind}: const arp = spawn(`);
     const arp = spawn('ip', ['netns', 'exec', lan.namespaces[0], 'timeout', '5', 'tcpdump', '-n', '-l', '-c', '1', '-i', 'eth0', 'arp and host 10.77.0.100'], {
@@ -159,7 +168,7 @@ async function scenario(kind: 'keepalived' | 'tskeepalived'): Promise<Run> {
     const code = await Promise.race([node.exited, sleep(15_000).then(() => 'timeout')]);
     assert.notEqual(code, 'timeout', `${kind} did not stop`);
     await waitFor(`${kind}: VrrpStopped`, () => bus.signalsSince(mark).some((s) => s.member === 'VrrpStopped'), 5000, 50);
-    return { introspect, introspectAfterReload, props, signals: byPath(bus.signalsSince(mark)), errors, dataFile, statsFile };
+    return { introspect, introspectAfterReload, props, signals: byPath(bus.signalsSince(mark)), errors, dataFile, statsFile, becameMaster };
   } catch (e) {
     console.error(`${kind} output:\n${node.lines.slice(-60).join('\n')}`);
     throw e;
@@ -198,6 +207,7 @@ test('keepalived 2.2.7 on the private bus: the reference tree, values and signal
     'VrrpStatusChange uint32 2',
     'VrrpStatusChange uint32 98',
   ]);
+  assert.deepEqual(reference.becameMaster, [0, 0], 'PrintStatsClear zeroes the counters');
   // /tmp/keepalived.data and .stats are left as keepalived leaves them (another test may be reading its own)
 });
 
@@ -208,6 +218,7 @@ test('tskeepalived: the same tree, values, errors and signals as keepalived; the
   assert.equal(ours.introspectAfterReload, reference.introspectAfterReload, 'gdbus introspect -r after ReloadConfig');
   assert.deepEqual(ours.props, reference.props, 'Properties.Get / GetAll');
   assert.deepEqual(ours.errors, reference.errors, 'error replies');
+  assert.deepEqual(ours.becameMaster, reference.becameMaster, "PrintStatsClear: 'Became master' in the next stats file");
   assert.deepEqual([...ours.signals.keys()].sort(), [...reference.signals.keys()].sort(), 'objects that sent signals');
   for (const [path, list] of reference.signals) assert.deepEqual(ours.signals.get(path), list, `signals of ${path}`);
   // the files name the same instances
