@@ -29,6 +29,8 @@ import { NftError } from '../src/lb/nftables.js';
 import { NftUnsupportedError } from '../src/lb/nft-ruleset.js';
 import { UserspaceConfigError } from '../src/lb/userspace.js';
 import { ServiceExpansionError } from '../src/checkers/services.js';
+import { DbusWireError } from '../src/dbus/wire.js';
+import { DbusError } from '../src/dbus/connection.js';
 import { CliError, parseArgs } from '../src/cli/options.js';
 import { BirdControlError } from '../src/bgp/bird-control.js';
 import { FrrControlError } from '../src/bgp/frr-vty.js';
@@ -67,6 +69,8 @@ const own: [TskeepalivedError, string][] = [
   [new ListenParseError('x'), 'TSK_ERR_LISTEN_PARSE'],
   [new AgentxError('x'), 'TSK_ERR_AGENTX'],
   [new SnmpError('x'), 'TSK_ERR_SNMP'],
+  [new DbusWireError('x'), 'TSK_ERR_DBUS_WIRE'],
+  [new DbusError('x'), 'TSK_ERR_DBUS'],
 ];
 
 describe('errors carry a code', () => {

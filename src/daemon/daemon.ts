@@ -16,6 +16,8 @@ import { formatDiagnostic, loadConfiguration, reloadRefusal } from './config-sou
 import { dumpPaths, writeDataDump, writeJsonDump, writeStatsDump } from './dumps.js';
 import type { SnmpAgent } from '../snmp/agent.js';
 import { applySnmp } from './snmp-hook.js';
+import type { DbusService } from '../dbus/service.js';
+import { applyDbus } from './dbus-hook.js';
 import { defaultEngineFactory, wantedEngines, type EngineFactory } from './engines.js';
 
 type Kind = 'vrrp' | 'checkers' | 'bfd';
@@ -64,6 +66,7 @@ export class Daemon {
   private status?: StatusServer;
   private statusAddress?: string;
   private snmp?: SnmpAgent;
+  private dbus?: DbusService;
   private stopping = false;
   private reloadChain: Promise<unknown> = Promise.resolve();
   private reloadPending = false;
@@ -116,6 +119,8 @@ export class Daemon {
     // before the engines, as keepalived: their first transitions are notified
     this.snmp = await applySnmp(this.cli, config, this, this.snmp, this.deps.logger.child({ subsystem: 'snmp' }));
     if (wanted.vrrp) await this.startEngine('vrrp', config);
+    // as keepalived's VRRP process: on the bus once its instances exist (their states are signalled on connecting)
+    this.dbus = await applyDbus(this.cli, config, this, this.dbus, this.deps.logger.child({ subsystem: 'dbus' }));
     if (wanted.checkers) await this.startEngine('checkers', config);
     // BFD last: its sessions start once the other engines are loaded (module loading and their
     // start pause the event loop, which a 3 x 10 ms detection time would not survive); the
@@ -241,6 +246,7 @@ export class Daemon {
       this.notifier?.handle(ev);
       this.bgp?.handle(ev);
       this.snmp?.onEvent(ev);
+      this.dbus?.onEvent(ev);
       if (this.cli.jsonDump) this.scheduleJson();
     } catch (e) {
       this.log.error({ err: e }, 'event handling failed');
@@ -312,6 +318,8 @@ export class Daemon {
       await this.startStatus(config);
     }
     this.snmp = await applySnmp(this.cli, config, this, this.snmp, this.deps.logger.child({ subsystem: 'snmp' }));
+    // VrrpReloaded once the new config runs
+    this.dbus = await applyDbus(this.cli, config, this, this.dbus, this.deps.logger.child({ subsystem: 'dbus' }));
     this.counters.reloads++;
     this.counters.lastReloadError = undefined;
     if (this.cli.jsonDump) this.writeJson();
@@ -454,6 +462,8 @@ export class Daemon {
     if (this.stopping) return;
     this.stopping = true;
     this.log.info('Stopping');
+    // from now on the instances' STOP transitions are signalled on D-Bus (keepalived's 98 at exit)
+    this.dbus?.stopping();
     await this.starting;
     // let a reload in progress finish (bounded) before the engines stop
     await Promise.race([this.reloadChain, new Promise((r) => setTimeout(r, this.deps.stopTimeoutMs ?? 10000).unref())]);
@@ -480,6 +490,12 @@ export class Daemon {
       }),
     );
     if (this.jsonDumpTimer) clearTimeout(this.jsonDumpTimer);
+    // after the engines: their STOP transitions are signalled, then VrrpStopped (as keepalived)
+    try {
+      await withTimeout(this.dbus?.stop() ?? Promise.resolve(), 2000, 'D-Bus stop');
+    } catch (err) {
+      this.log.error({ err }, 'the D-Bus service failed to stop cleanly');
+    }
     if (this.cli.jsonDump) this.writeJson();
     await this.notifier?.stop(2000);
     await this.snmp?.stop();

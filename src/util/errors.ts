@@ -34,7 +34,9 @@ export type ErrorCode =
   | 'TSK_ERR_CLI' // CliError: bad command line (cli/options)
   | 'TSK_ERR_LISTEN_PARSE' // ListenParseError: bad status listen address (status/server)
   | 'TSK_ERR_AGENTX' // AgentxError: a malformed AgentX PDU or socket address (snmp/agentx)
-  | 'TSK_ERR_SNMP'; // SnmpError: the master agent refused or closed the session (snmp/subagent)
+  | 'TSK_ERR_SNMP' // SnmpError: the master agent refused or closed the session (snmp/subagent)
+  | 'TSK_ERR_DBUS_WIRE' // DbusWireError: a malformed D-Bus message or signature (dbus/wire)
+  | 'TSK_ERR_DBUS'; // DbusError: the bus refused authentication, Hello or a call, or went away (dbus/connection)
 
 /** An errno's name, the code of SystemError and of netlink's error answers. */
 export type ErrnoCode = `E${string}`;

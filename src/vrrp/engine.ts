@@ -73,6 +73,18 @@ export class VrrpEngine implements Engine {
     bfdUp: (name: string) => this.bfdSessions.get(name) ?? false,
   };
 
+  /** D-Bus SendGarp on the instance's object; false when no instance has that name. */
+  sendGarp(name: string): boolean {
+    const rt = this.instances.get(name)?.rt;
+    rt?.sendGarpNow();
+    return rt !== undefined;
+  }
+
+  /** D-Bus PrintStatsClear: every instance's counters back to zero once the stats file is written. */
+  clearStats(): void {
+    for (const { rt } of this.instances.values()) rt.clearStats();
+  }
+
   /** bfd_instance states as the BFD engine reported them (through the daemon) */
   private readonly bfdSessions = new Map<string, boolean>();
 

@@ -218,6 +218,18 @@ export class InstanceRuntime {
     }
   }
 
+  /** D-Bus SendGarp: one round of GARPs / unsolicited NAs, only while the VIPs are set (keepalived's vrrp_send_link_update). */
+  sendGarpNow(): void {
+    if (!this.stopped && this.state === 'MASTER' && this.vipsInstalled) this.garp.burst(1);
+  }
+
+  /** D-Bus PrintStatsClear: the counters of the stats dump back to zero. */
+  clearStats(): void {
+    const st = this.machine?.stats as unknown as Record<string, number> | undefined;
+    if (st) for (const k of Object.keys(st)) st[k] = 0;
+    this.rejects.counts.clear();
+  }
+
   /** the instance's own VMAC while it is up */
   get vmacInterface(): string | undefined {
     return this.vmacs?.main;
