@@ -28,7 +28,13 @@ import {
   waitFor,
 } from './net-lab.js';
 
-const skip = !isRoot ? 'needs root (network namespaces)' : !hasCommand('openssl') ? 'needs openssl (SSL_GET certificate)' : false;
+const skip = !isRoot
+  ? 'needs root (network namespaces)'
+  : !hasCommand('openssl')
+    ? 'needs openssl (SSL_GET certificate)'
+    : !hasCommand('nft')
+      ? 'needs nft (counts the PING_CHECK echo requests)'
+      : false;
 const OCTET = 163;
 const NET = `10.${OCTET}`;
 const SERVICE = `${NET}.9.1`;
@@ -62,6 +68,8 @@ const CHECKS: { port: number; proto: 'tcp' | 'udp'; block: string; from: string 
     from: SRC_LINK2,
   },
   { port: 9003, proto: 'udp', block: 'UDP_CHECK {\n connect_timeout 2\n retry 0\n require_reply\n payload 70696e67\n }', from: SRC_LINK1 },
+  // PING_CHECK: counted by an nftables rule in the server's namespace (the echo requests from link 2)
+  { port: 8008, proto: 'tcp', block: `PING_CHECK {\n connect_timeout 2\n retry 0\n fwmark ${MARK}\n }`, from: SRC_LINK2 },
   { port: 9004, proto: 'udp', block: `DNS_CHECK {\n connect_timeout 2\n retry 0\n type A\n name example.test\n fwmark ${MARK}\n }`, from: SRC_LINK2 },
 ];
 
@@ -100,6 +108,14 @@ for (const port of [9001, 9002, 9003, 9004]) {
 }
 process.stdout.write('ready\\n');
 setTimeout(() => process.exit(0), 120000);
+`;
+
+const NFT = `table ip tkfwm {
+  chain in {
+    type filter hook input priority 0;
+    ip saddr ${SRC_LINK2} icmp type echo-request counter
+  }
+}
 `;
 
 before(async () => {
@@ -141,6 +157,7 @@ before(async () => {
       stdio: 'ignore',
     },
   );
+  execFileSync('ip', ['netns', 'exec', lab.b, 'nft', '-f', '-'], { input: NFT });
   server = nodeInNs(lab, lab.b, SERVER, { KEY: join(lab.tmp, 'k.pem'), CERT: join(lab.tmp, 'c.pem') });
   assert.ok(await waitFor(() => server.stdout().includes('ready'), 10_000), `server did not start: ${server.stderr()}`);
 });
@@ -181,13 +198,19 @@ test('every checker that opens a socket takes fwmark and bind_if: the server see
       return m;
     };
     // two checks of each (delay_loop 1): each is seen, from its expected source only
-    const allSeen = () => CHECKS.every((c) => (jsonLines<{ port: number }>(server.stdout()).filter((l) => l.port === c.port).length ?? 0) >= 2);
+    const pings = () => {
+      const m = /packets (\d+)/.exec(sh('ip', ['netns', 'exec', lab.b, 'nft', 'list', 'chain', 'ip', 'tkfwm', 'in'], { allowFail: true }));
+      return m ? Number(m[1]) : 0;
+    };
+    const allSeen = () =>
+      pings() >= 2 && CHECKS.every((c) => c.port === 8008 || jsonLines<{ port: number }>(server.stdout()).filter((l) => l.port === c.port).length >= 2);
     assert.ok(
       await waitFor(allSeen, 20_000),
       `not every check reached the server: ${JSON.stringify([...sources()].map(([k2, v]) => [k2, [...v]]))}\n${d.stderr()}`,
     );
     const got = sources();
     for (const c of CHECKS) {
+      if (c.port === 8008) continue; // the nftables counter above
       assert.deepEqual([...(got.get(`${c.proto}/${c.port}`) ?? [])], [c.from], `${c.proto}/${c.port} (${c.block.split(' ')[0]}) came from the wrong link`);
     }
     // and every check passed: the status endpoint shows each real server alive with no failure
