@@ -9,7 +9,8 @@ import type { NetEvent, VrrpNetIo } from './io.js';
 import { SocketPool } from './socket-pool.js';
 import { SyncGroupRuntime } from './sync-group.js';
 import { FileTracker, ProcessTracker, ScriptTracker } from './track-runners.js';
-import { renderData, renderStats, instanceMetrics, instanceSnapshot, socketDropMetrics } from './report.js';
+import { keepalivedCommandText } from '../config/script-security.js';
+import { clearStats, keepalivedJson, renderData, renderStats, instanceMetrics, instanceSnapshot, socketDropMetrics } from './report.js';
 import { planVmacs, type VmacPlan } from './vmac.js';
 
 export interface VrrpEngineOptions {
@@ -353,6 +354,18 @@ export class VrrpEngine implements Engine {
 
   dumpStats(): string {
     return renderStats([...this.instances.values()].map((e) => e.rt));
+  }
+
+  keepalivedJson(): unknown[] {
+    const scripts = new Map((this.config?.vrrpScripts ?? []).map((s) => [s.name, s.script ? keepalivedCommandText(s.script) : undefined]));
+    return keepalivedJson(
+      [...this.instances.values()].map((e) => e.rt),
+      (name) => scripts.get(name),
+    );
+  }
+
+  clearStats(): void {
+    clearStats([...this.instances.values()].map((e) => e.rt));
   }
 
   metrics(): MetricSample[] {
