@@ -4,6 +4,7 @@
 // and exit code.
 import { spawn } from 'node:child_process';
 import { isAbsolute, resolve } from 'node:path';
+import { signalNumber } from './signal-numbers.js';
 
 export const DAEMON_MARKER = 'TSKEEPALIVED_DAEMON_CHILD';
 /** set to the namespace name once the process runs inside the -s namespace */
@@ -38,6 +39,14 @@ export async function runInNamespaceForeground(ns: string): Promise<number> {
   const sigs: NodeJS.Signals[] = ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGUSR1', 'SIGUSR2'];
   const handlers = sigs.map((s) => [s, relay(s)] as const);
   for (const [s, h] of handlers) process.on(s, h);
+  const stopRealtime = await relayRealtimeSignals((signum) => {
+    try {
+      // child.kill() takes only the named signals; process.kill() any number
+      if (child.pid !== undefined) process.kill(child.pid, signum);
+    } catch {
+      /* gone */
+    }
+  });
   return new Promise<number>((resolveCode) => {
     child.on('error', (e) => {
       process.stderr.write(`tskeepalived: cannot enter network namespace ${ns}: ${e.message}\n`);
@@ -45,9 +54,21 @@ export async function runInNamespaceForeground(ns: string): Promise<number> {
     });
     child.on('exit', (code, signal) => {
       for (const [s, h] of handlers) process.off(s, h);
+      stopRealtime();
       resolveCode(code ?? (signal ? 128 : 1));
     });
   });
+}
+
+/** keepalived's real-time signals (JSON dump, stats clear) to `relay`; a no-op without the native layer. */
+async function relayRealtimeSignals(relay: (signum: number) => void): Promise<() => void> {
+  try {
+    const { realtimeSignalRange, watchSignals } = await import('../native/signals.js');
+    const range = realtimeSignalRange();
+    return watchSignals([signalNumber('JSON', range)!, signalNumber('STATS_CLEAR', range)!], relay);
+  } catch {
+    return () => {};
+  }
 }
 
 export type ChildReport = { type: 'ready'; pid: number } | { type: 'failed'; code: number; message: string };
