@@ -245,6 +245,9 @@ test('a bind_if naming no interface fails the check with the reason (no crash)',
       { ...base, type: 'UDP_CHECK', bindIf: 'nosuchif0', connectPort: 9003, requireReply: true, payload: Buffer.from('ping') },
       { ...base, type: 'HTTP_GET', bindIf: 'nosuchif0', urls: [{ path: '/', statusCodes: [], loc: 0 }] },
       { ...base, type: 'TCP_CHECK', fwmark: ${MARK}, bindto: '${SRC_LINK2}', bindPort: 41234 },
+      // IPv6 through the native path: bound to the first link, nothing listens: the peer's RST
+      { ...base, type: 'TCP_CHECK', bindIf: '${lab.va}', fwmark: ${MARK}, connectIp: '${lab.ip6B}', connectPort: 8999 },
+      { ...base, type: 'UDP_CHECK', bindIf: '${lab.va}', connectIp: '${lab.ip6B}', connectPort: 8999, requireReply: true, payload: Buffer.from('x') },
     ]) out.push(await runCheck(rs, c, env, undefined, 1000));
     process.stdout.write(JSON.stringify(out));
   `;
@@ -256,6 +259,10 @@ test('a bind_if naming no interface fails the check with the reason (no crash)',
     assert.match(o.reason, /bind_if nosuchif0.*no such device/, o.reason);
   }
   assert.equal(out[3].ok, true, out[3].reason);
+  for (const o of out.slice(4)) {
+    assert.equal(o.ok, false);
+    assert.match(o.reason, /ECONNREFUSED/, o.reason);
+  }
   const last = jsonLines<{ port: number; src: string }>(server.stdout()).filter((l) => l.port === 8003 && l.src.endsWith(SRC_LINK2));
   assert.ok(last.length >= 1, 'bindto + bind_port + fwmark: the server saw the bound address');
 });

@@ -82,10 +82,23 @@ function runNative(sock: NativeDatagram, o: ExchangeOptions, resolve: (r: Exchan
       (m) => {
         if (!o.accept || o.accept(m.data)) finish({ kind: 'reply', data: m.data });
       },
-      (e) => finish({ kind: 'error', reason: errorReason(e) }),
+      (e) => finish({ kind: 'error', reason: errorReason(pendingError(sock) ?? e) }),
     );
     sock.send(o.payload, null, null, 'send the check datagram');
   } catch (e) {
     finish({ kind: 'error', reason: errorReason(e) });
+  }
+}
+
+/**
+ * libuv reports a socket error (an ICMP port unreachable on a connected socket) to a poll watcher
+ * as EBADF: the socket's own error is what a receive returns then (ECONNREFUSED).
+ */
+function pendingError(sock: NativeDatagram): unknown {
+  try {
+    sock.receive();
+    return undefined;
+  } catch (e) {
+    return e;
   }
 }
