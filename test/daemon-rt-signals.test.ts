@@ -129,7 +129,6 @@ test('SIGRTMIN+2 writes keepalived.json as keepalived 2.2.7 does: path, mode, ke
       t.doc.map((i) => i.data.iname),
       k.doc.map((i) => i.data.iname),
     );
-    if (process.env.TSK_SHOW_JSON) process.stderr.write(`keepalived: ${JSON.stringify(k.doc)}\nours: ${JSON.stringify(t.doc)}\n`);
     const now = Date.now() / 1000;
     for (let i = 0; i < k.doc.length; i++) {
       const [kd, td] = [k.doc[i], t.doc[i]];
