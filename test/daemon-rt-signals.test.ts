@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN } from './daemon-netns.js';
-import { createLab, destroyLab, hasCommand, isRoot, type Lab, nsHasAddress, type Running, startInNs, stopProcess, waitFor } from './net-lab.js';
+import { createLab, destroyLab, hasCommand, isRoot, type Lab, nsHasAddress, type Running, sh, startInNs, stopProcess, waitFor } from './net-lab.js';
 
 const hasKeepalived = hasCommand('keepalived');
 const OCTET = 164;
@@ -39,6 +39,8 @@ before(() => {
 });
 after(async () => {
   if (lab) await destroyLab(lab);
+  // a lab that failed half-way (e.g. an ip command timing out under load): its namespaces by name
+  else if (!skip) for (const side of ['a', 'b']) sh('ip', ['netns', 'del', `tkn-${process.pid}-rts-${side}`], { allowFail: true });
 });
 
 function config(ifname: string, work: string): string {
