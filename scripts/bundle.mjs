@@ -32,6 +32,8 @@ await build({
   external: [
     // the daemon: ES modules, loaded by import() relative to dist/src/cli/ as from main.js
     '../daemon/run.js',
+    // --signum=JSON / STATS_CLEAR: SIGRTMIN / SIGRTMAX from the native addon, loaded as from main.js
+    '../native/signals.js',
     // loaded lazily, only for ~SEQ expressions (src/parser/generator-grammar.ts)
     'chevrotain',
   ],

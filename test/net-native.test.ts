@@ -76,4 +76,47 @@ describe('native socket layer', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /caught: boom in callback/);
   });
+  it('connect: a connected datagram socket sends without an address; the peer gone is ECONNREFUSED', async () => {
+    const a = RawSocket.open(AF_UNIX, SOCK_DGRAM, 0, 'ca');
+    const b = RawSocket.open(AF_UNIX, SOCK_DGRAM, 0, 'cb');
+    try {
+      a.bind(sockaddrUn(name('ca')));
+      b.connect(sockaddrUn(name('ca')));
+      const got = new Promise<string>((resolve) => a.onMessage((m) => resolve(m.data.toString())));
+      assert.equal(b.send(Buffer.from('hi')), 2);
+      assert.equal(await got, 'hi');
+      assert.throws(
+        () => b.connect(sockaddrUn(name('nobody'))),
+        (e: unknown) => e instanceof SystemError && e.code === 'ECONNREFUSED',
+      );
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it('signal pipe: real-time signals Node cannot catch reach a listener, coalesced, without ending the process', async () => {
+    const { realtimeSignalRange, watchSignals } = await import('../src/native/signals.js');
+    const { min, max } = realtimeSignalRange();
+    assert.ok(min >= 32 && max > min + 2, `SIGRTMIN ${min}, SIGRTMAX ${max}`);
+    const seen: number[] = [];
+    let wake: () => void = () => {};
+    const stop = watchSignals([min + 2, max - 1], (s) => {
+      seen.push(s);
+      wake();
+    });
+    try {
+      const twice = new Promise<void>((r) => (wake = () => seen.length >= 2 && r()));
+      process.kill(process.pid, min + 2);
+      process.kill(process.pid, max - 1);
+      await Promise.race([twice, new Promise((_, rej) => setTimeout(() => rej(new Error(`signals seen: ${seen}`)), 5000))]);
+      assert.deepEqual([...seen].sort(), [min + 2, max - 1].sort());
+    } finally {
+      stop();
+    }
+    // after stop(): the handler stays (no default action) and the signal is dropped
+    process.kill(process.pid, min + 2);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(seen.length, 2);
+  });
 });

@@ -69,6 +69,8 @@ export async function checkDns(target: CheckTarget, cfg: DnsCheck, signal?: Abor
     timeoutMs: cfg.connectTimeout,
     bindto: cfg.bindto,
     bindPort: cfg.bindPort,
+    fwmark: cfg.fwmark,
+    bindIf: cfg.bindIf,
     // a datagram with another id is not our answer: keep waiting
     accept: (d) => d.length >= 2 && d.readUInt16BE(0) === id,
     signal,

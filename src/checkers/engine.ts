@@ -379,9 +379,6 @@ export class CheckersEngine implements Engine {
         c.healthy = true;
         return;
       }
-      const common = c.checker as { fwmark?: number; bindIf?: string };
-      if (common.fwmark !== undefined || (common.bindIf !== undefined && c.checker.type !== 'PING_CHECK'))
-        this.log.warn({ rs: r.text, checker: c.checker.type }, 'checker fwmark / bind_if are not supported: the check runs without them');
       c.start(firstDelay(`${v.id}|${r.id}|${i}`, c.loopTiming));
     });
     r.alive = this.computeAlive(r);

@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { type ConnectionOptions, createSecureContext, type SecureContext, connect as tlsConnect } from 'node:tls';
 import { type HttpCheck, type HttpUrl, type SslSettings, unpackLoc } from '../config/model.js';
+import { nativeStreamSocket, wantsNativeSocket } from './native-socket.js';
 import { type CheckResult, type CheckTarget, errorReason, fail, pass } from './types.js';
 
 export function statusAccepted(url: HttpUrl, status: number): boolean {
@@ -205,10 +206,18 @@ class UrlAttempt {
     }
   }
 
-  start(connect: ConnectOptions): void {
+  /** `pre`: a socket with fwmark / bind_if set (nativeStreamSocket), connected here */
+  start(connect: ConnectOptions, pre?: Socket): void {
     live.add(this);
     const tls = this.cfg.type === 'SSL_GET';
-    const s = tls ? tlsConnect(connect, () => this.onConnected()) : netConnect(connect as Parameters<typeof netConnect>[0], () => this.onConnected());
+    let s: Socket;
+    if (pre) {
+      const to = { host: connect.host!, port: connect.port! };
+      if (tls) {
+        pre.connect(to);
+        s = tlsConnect({ ...connect, socket: pre }, () => this.onConnected());
+      } else s = pre.connect(to, () => this.onConnected());
+    } else s = tls ? tlsConnect(connect, () => this.onConnected()) : netConnect(connect as Parameters<typeof netConnect>[0], () => this.onConnected());
     this.sock = s;
     s.on('data', (d: Buffer) => this.onData(d));
     s.on('end', () => this.onEnd());
@@ -363,13 +372,34 @@ function getOne(
   const connect = connectOptions(cfg, target, sni, ssl);
   if (typeof connect === 'string') return Promise.resolve({ ok: false, reason: connect });
   const request = httpRequestText(url.path, cfg.httpProtocol, vhost, target);
+  if (wantsNativeSocket(cfg)) {
+    // fwmark / bind_if: the socket comes from the native layer, already bound (bindto, bind_port)
+    delete connect.localAddress;
+    delete connect.localPort;
+    return nativeStreamSocket(target, cfg).then((pre) =>
+      typeof pre === 'string' ? { ok: false, reason: `${pre} on ${url.path}` } : attempt(cfg, url, regex, request, signal, connect, pre),
+    );
+  }
+  return attempt(cfg, url, regex, request, signal, connect);
+}
+
+function attempt(
+  cfg: HttpCheck,
+  url: HttpUrl,
+  regex: RegExp | undefined,
+  request: string,
+  signal: AbortSignal | undefined,
+  connect: ConnectOptions,
+  pre?: Socket,
+): Promise<UrlOutcome> {
   return new Promise<UrlOutcome>((resolve) => {
     const a = new UrlAttempt(cfg, url, regex, request, signal, resolve);
     try {
-      a.start(connect);
+      a.start(connect, pre);
     } catch (e) {
       // invalid options (e.g. a bind address of the wrong family)
       a.abort();
+      pre?.destroy();
       resolve({ ok: false, reason: `${errorReason(e)} on ${url.path}` });
     }
   });

@@ -28,6 +28,7 @@ export async function checkPing(target: CheckTarget, cfg: PingCheck, signal?: Ab
       timeoutMs: cfg.connectTimeout,
       ...(cfg.bindto ? { srcAddress: cfg.bindto } : {}),
       ...(cfg.bindIf ? { ifname: cfg.bindIf } : {}),
+      ...(cfg.fwmark !== undefined ? { mark: cfg.fwmark } : {}),
       ...(signal ? { signal } : {}),
     });
     return r.ok ? pass(`echo reply in ${r.rttMs.toFixed(1)} ms`, started) : fail(r.error ?? `no echo reply within ${cfg.connectTimeout} ms`, started);

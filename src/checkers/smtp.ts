@@ -1,7 +1,9 @@
 // SMTP_CHECK: read the 220 banner, say HELO <helo_name> and expect 250, then QUIT and expect 221,
 // all within connect_timeout. Multi-line replies ("250-...") are read to their last line.
 import type { SmtpCheck } from '../config/model.js';
-import { openTcpSession } from './tcp-session.js';
+import { Socket } from 'node:net';
+import { wantsNativeSocket } from './native-socket.js';
+import { openTcpSession, preparedSocket } from './tcp-session.js';
 import { type CheckResult, type CheckTarget, fail, pass } from './types.js';
 
 /** Splits complete SMTP replies out of a buffer: returns the final codes of complete replies and the rest. */
@@ -21,10 +23,16 @@ export function takeReplies(buf: string): { codes: number[]; rest: string } {
 }
 
 export function checkSmtp(target: CheckTarget, cfg: SmtpCheck, signal?: AbortSignal): Promise<CheckResult> {
+  const started = process.hrtime.bigint();
+  if (!wantsNativeSocket(cfg)) return dialogue(target, cfg, signal, started);
+  return preparedSocket(target, cfg, started).then((pre) => (pre instanceof Socket ? dialogue(target, cfg, signal, started, pre) : pre!));
+}
+
+function dialogue(target: CheckTarget, cfg: SmtpCheck, signal: AbortSignal | undefined, t0: bigint, pre?: Socket): Promise<CheckResult> {
   return new Promise((resolve) => {
     let stage: 'banner' | 'helo' | 'quit' = 'banner';
     let buf = '';
-    const s = openTcpSession(target, cfg, signal, resolve, () => `timeout in ${stage} after ${cfg.connectTimeout} ms`);
+    const s = openTcpSession(target, cfg, signal, resolve, () => `timeout in ${stage} after ${cfg.connectTimeout} ms`, t0, pre);
     const { sock, finish, started } = s;
     sock.setEncoding('latin1');
     sock.on('data', (d: string) => {

@@ -1,6 +1,7 @@
 // One checker TCP connection with its bounds: connect_timeout, abort, and a single verdict.
 // TCP_CHECK and SMTP_CHECK share it; the socket is destroyed as soon as the verdict is known.
 import { connect, type Socket } from 'node:net';
+import { nativeStreamSocket, wantsNativeSocket } from './native-socket.js';
 import type { CheckResult, CheckTarget } from './types.js';
 import { errorReason, fail } from './types.js';
 
@@ -8,6 +9,8 @@ export interface TcpSessionOptions {
   connectTimeout: number;
   bindto?: string;
   bindPort?: number;
+  fwmark?: number;
+  bindIf?: string;
 }
 
 export interface TcpSession {
@@ -18,22 +21,28 @@ export interface TcpSession {
   readonly settled: boolean;
 }
 
-/** `timeoutText` says what timed out (called when connect_timeout expires). */
+/**
+ * `timeoutText` says what timed out (called when connect_timeout expires). `pre`: a socket made by
+ * nativeStreamSocket (fwmark / bind_if, already bound), connected here.
+ */
 export function openTcpSession(
   target: CheckTarget,
   opts: TcpSessionOptions,
   signal: AbortSignal | undefined,
   resolve: (r: CheckResult) => void,
   timeoutText: () => string,
+  started = process.hrtime.bigint(),
+  pre?: Socket,
 ): TcpSession {
-  const started = process.hrtime.bigint();
-  const sock = connect({
-    host: target.address,
-    port: target.port,
-    family: target.family,
-    ...(opts.bindto ? { localAddress: opts.bindto } : {}),
-    ...(opts.bindPort ? { localPort: opts.bindPort } : {}),
-  });
+  const sock = pre
+    ? pre.connect({ host: target.address, port: target.port })
+    : connect({
+        host: target.address,
+        port: target.port,
+        family: target.family,
+        ...(opts.bindto ? { localAddress: opts.bindto } : {}),
+        ...(opts.bindPort ? { localPort: opts.bindPort } : {}),
+      });
   let settled = false;
   const session: TcpSession = {
     sock,
@@ -55,4 +64,14 @@ export function openTcpSession(
   signal?.addEventListener('abort', onAbort, { once: true });
   sock.once('error', (e) => session.finish(fail(errorReason(e), started)));
   return session;
+}
+
+/**
+ * The socket of a check with fwmark / bind_if (undefined without them), or the failed result when
+ * it cannot be made. `pre` of openTcpSession.
+ */
+export async function preparedSocket(target: CheckTarget, opts: TcpSessionOptions, started: bigint): Promise<Socket | CheckResult | undefined> {
+  if (!wantsNativeSocket(opts)) return undefined;
+  const s = await nativeStreamSocket(target, opts);
+  return typeof s === 'string' ? fail(s, started) : s;
 }

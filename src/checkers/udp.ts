@@ -23,6 +23,8 @@ export async function checkUdp(target: CheckTarget, cfg: UdpCheck, signal?: Abor
     timeoutMs: cfg.connectTimeout,
     bindto: cfg.bindto,
     bindPort: cfg.bindPort,
+    fwmark: cfg.fwmark,
+    bindIf: cfg.bindIf,
     signal,
   });
   if (out.kind === 'error') return fail(out.reason, started);

@@ -3,6 +3,27 @@
 import { parseArgs, USAGE, type CliOptions } from './options.js';
 import { hasErrorCode } from '../util/errors.js';
 import { VERSION } from '../util/version.js';
+import { GLIBC_REALTIME_RANGE, signalNumber } from '../daemon/signal-numbers.js';
+
+/** --signum=FUNC as keepalived's: the number on stdout (exit 0), or "Unknown sigfunc FUNC" (exit 1). */
+async function printSignum(func: string): Promise<number> {
+  let range = GLIBC_REALTIME_RANGE;
+  if (func === 'JSON' || func === 'STATS_CLEAR') {
+    try {
+      const { realtimeSignalRange } = await import('../native/signals.js');
+      range = realtimeSignalRange();
+    } catch {
+      /* no addon: glibc's SIGRTMIN / SIGRTMAX */
+    }
+  }
+  const n = signalNumber(func, range);
+  if (n === undefined) {
+    process.stderr.write(`Unknown sigfunc ${func}\n`);
+    return 1;
+  }
+  process.stdout.write(`${n}\n`);
+  return 0;
+}
 
 export async function main(argv: string[]): Promise<void> {
   let opts: CliOptions;
@@ -17,6 +38,10 @@ export async function main(argv: string[]): Promise<void> {
     throw e;
   }
   for (const w of opts.warnings) process.stderr.write(`tskeepalived: warning: ${w}\n`);
+  if (opts.signum !== undefined) {
+    process.exitCode = await printSignum(opts.signum);
+    return;
+  }
   if (opts.help) {
     process.stdout.write(USAGE);
     return;

@@ -12,6 +12,8 @@ export interface CliOptions extends DaemonOptions {
   configTest: boolean; // -t
   version: boolean; // -v
   help: boolean; // -h
+  /** --signum=FUNC: print the signal number of keepalived's signal function FUNC and exit */
+  signum?: string;
   /** tskeepalived: --json (with --check-config): diagnostics as JSON */
   json: boolean;
   /** warnings about accepted-but-unsupported options */
@@ -90,7 +92,7 @@ const SPECS: OptSpec[] = [
   { long: 'no-mem-check', arg: 'none', apply: unsupported('--no-mem-check') },
   { long: 'core-dump', short: 'm', arg: 'none', apply: unsupported('--core-dump') },
   { long: 'core-dump-pattern', short: 'M', arg: 'optional', apply: unsupported('--core-dump-pattern') },
-  { long: 'signum', arg: 'required', apply: unsupported('--signum') },
+  { long: 'signum', arg: 'required', apply: (o, v) => (o.signum = v) },
   { long: 'snmp', short: 'x', arg: 'none', apply: (o) => (o.snmp = true) },
   { long: 'snmp-agent-socket', short: 'A', arg: 'required', apply: (o, v) => (o.snmpAgentSocket = v) },
   { long: 'all', short: 'a', arg: 'none', apply: unsupported('--all') },
@@ -194,12 +196,13 @@ export const USAGE = `Usage: tskeepalived [OPTION...]
   -x, --snmp                   Enable SNMP subsystem
   -A, --snmp-agent-socket=FILE Use the specified socket for master agent
   -s, --namespace=NAME         Run in network namespace NAME (overrides config)
+      --signum=SIGFUNC         Return signal number for STOP, RELOAD, DATA, STATS, STATS_CLEAR, JSON
   -v, --version                Display the version number
   -h, --help                   Display this help message
 tskeepalived extensions:
       --json                   With --config-test: print diagnostics as JSON
-      --json-dump              Write $TMPDIR/keepalived.json at start and on every change
-                                 (Node cannot catch keepalived's SIGRTMIN+2)
+      --json-dump              Write the status document to $TMPDIR/keepalived.json at start and
+                                 on every change (SIGRTMIN+2 writes keepalived's own document)
       --lb-backend=NAME        ipvs (default), nftables, userspace or dry-run
       --status-listen=HOST:PORT  Serve Prometheus /metrics and /status JSON
 `;

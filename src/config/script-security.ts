@@ -60,22 +60,21 @@ function checkElements(path: string): ScriptCheck {
   return { isScript: true, insecure: false };
 }
 
-/** What keepalived makes of a command's file (argv[0]) that root would execute. */
-export function checkScriptFile(command: string, searchPath = process.env.PATH ?? '/bin:/usr/bin'): ScriptCheck {
-  // "</file" tests that a file can be opened: nothing is executed
-  if (/^<[ \t]*\//.test(command)) return { isScript: false, insecure: false };
+type Resolved = { problem: string; isScript: boolean } | { real: string; st: Stats; named: string };
+
+/** argv[0] as keepalived resolves it: PATH search, realpath; `named` keeps a final link's name when it leads to the same file. */
+function resolveScript(command: string, searchPath: string): Resolved {
   let file: string | undefined = command;
   if (!command.includes('/')) file = findInPath(command, searchPath);
-  if (!file) return { isScript: false, insecure: false, problem: `cannot find script '${command}' in PATH` };
+  if (!file) return { isScript: false, problem: `cannot find script '${command}' in PATH` };
   let real: string;
   let st: Stats;
   try {
     real = realpathSync.native(file);
     st = statSync(real);
   } catch {
-    return { isScript: false, insecure: false, problem: `cannot access '${file}'` };
+    return { isScript: false, problem: `cannot access '${file}'` };
   }
-  if (!(st.mode & ANY_EXEC)) return { isScript: true, insecure: false, problem: `'${real}' is not executable` };
   // a final link of another name keeps its name when that name leads to the same file; both are checked
   let named = real;
   if (basename(real) !== basename(file)) {
@@ -87,8 +86,29 @@ export function checkScriptFile(command: string, searchPath = process.env.PATH ?
       /* the resolved name stands */
     }
   }
-  const r = checkElements(named);
-  return r.problem || named === real ? r : checkElements(real);
+  return { real, st, named };
+}
+
+/**
+ * A command line as keepalived shows it in its dumps (cmd_str): each argument in single quotes,
+ * the file resolved as keepalived resolves it (as written when it cannot be found).
+ */
+export function keepalivedCommandText(s: ScriptSpec, searchPath = process.env.PATH ?? '/bin:/usr/bin'): string {
+  if (s.argv.length === 0) return s.command;
+  const r = resolveScript(s.argv[0]!, searchPath);
+  return ['named' in r ? r.named : s.argv[0]!, ...s.argv.slice(1)].map((a) => `'${a}'`).join(' ');
+}
+
+/** What keepalived makes of a command's file (argv[0]) that root would execute. */
+export function checkScriptFile(command: string, searchPath = process.env.PATH ?? '/bin:/usr/bin'): ScriptCheck {
+  // "</file" tests that a file can be opened: nothing is executed
+  if (/^<[ \t]*\//.test(command)) return { isScript: false, insecure: false };
+  const r = resolveScript(command, searchPath);
+  if ('problem' in r) return { isScript: r.isScript, insecure: false, problem: r.problem };
+  const { real, st, named } = r;
+  if (!(st.mode & ANY_EXEC)) return { isScript: true, insecure: false, problem: `'${real}' is not executable` };
+  const c = checkElements(named);
+  return c.problem || named === real ? c : checkElements(real);
 }
 
 /** A configured script's check; undefined or empty: no script. */

@@ -310,8 +310,9 @@ function applyInstanceDefaults(v: VrrpInstance, g: GlobalDefs, strict: boolean):
   v.checkUnicastSrc ??= g.vrrpCheckUnicastSrc;
   v.lowerPrioNoAdvert ??= g.vrrpLowerPrioNoAdvert || strict;
   v.higherPrioSendAdvert ??= g.vrrpHigherPrioSendAdvert;
-  v.garpLowerPrioDelay ??= g.vrrpGarpLowerPrioDelay ?? v.garpMasterDelay;
-  v.garpLowerPrioRepeat ??= g.vrrpGarpLowerPrioRepeat ?? v.garpMasterRepeat;
+  // keepalived: the global values (which default to the global vrrp_garp_master_*), 0 in strict mode
+  v.garpLowerPrioDelay ??= strict ? 0 : (g.vrrpGarpLowerPrioDelay ?? g.vrrpGarpMasterDelay);
+  v.garpLowerPrioRepeat ??= strict ? 0 : (g.vrrpGarpLowerPrioRepeat ?? g.vrrpGarpMasterRepeat);
   v.downTimerAdverts ??= g.vrrpDownTimerAdverts ?? 3;
   if (v.smtpAlert === undefined) {
     const s = g.smtpAlertVrrp ?? g.smtpAlert;

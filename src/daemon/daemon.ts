@@ -13,7 +13,7 @@ import { EventLoopDelay } from '../status/event-loop.js';
 import { processMetrics } from '../status/prometheus.js';
 import { parseListen, StatusServer } from '../status/server.js';
 import { formatDiagnostic, loadConfiguration, reloadRefusal } from './config-source.js';
-import { dumpPaths, writeDataDump, writeJsonDump, writeStatsDump } from './dumps.js';
+import { dumpPaths, writeDataDump, writeJsonDump, writeKeepalivedJson, writeStatsDump } from './dumps.js';
 import type { SnmpAgent } from '../snmp/agent.js';
 import { applySnmp } from './snmp-hook.js';
 import type { DbusService } from '../dbus/service.js';
@@ -340,6 +340,31 @@ export class Daemon {
     const path = dumpPaths().stats;
     writeStatsDump(path, this.runningEngines);
     this.log.info({ file: path }, `stats dump written to ${path}`);
+    return path;
+  }
+
+  /**
+   * keepalived's JSON signal (SIGRTMIN+2): its own document, `[{data, stats}]` per VRRP instance,
+   * to $TMPDIR/keepalived.json (mode 0600, as keepalived's). Like keepalived, nothing is written
+   * without VRRP instances. (--json-dump and GET /status write the tskeepalived status document.)
+   */
+  dumpKeepalivedJson(): string | undefined {
+    const doc = this.engines.get('vrrp')?.keepalivedJson?.() ?? [];
+    if (doc.length === 0) {
+      this.log.info('JSON dump requested: no VRRP instance, nothing written (as keepalived)');
+      return undefined;
+    }
+    const path = dumpPaths().json;
+    writeKeepalivedJson(path, doc);
+    this.log.info({ file: path }, `JSON dump written to ${path}`);
+    return path;
+  }
+
+  /** keepalived's STATS_CLEAR (SIGRTMAX-1): the stats dump, then every counter in it back to zero. */
+  dumpAndClearStats(): string {
+    const path = this.dumpStats();
+    for (const e of this.runningEngines) e.clearStats?.();
+    this.log.info('statistics cleared');
     return path;
   }
 

@@ -1,5 +1,5 @@
 // The signal dumps: SIGUSR1 -> $TMPDIR/keepalived.data, SIGUSR2 -> $TMPDIR/keepalived.stats,
-// JSON -> $TMPDIR/keepalived.json (default /tmp). Written to a temporary name then renamed,
+// JSON (--json-dump, or keepalived's document on SIGRTMIN+2) -> $TMPDIR/keepalived.json (default /tmp). Written to a temporary name then renamed,
 // so a reader never sees half a file.
 import { join } from 'node:path';
 import type { Engine } from '../engine-api/types.js';
@@ -75,4 +75,9 @@ export function writeStatsDump(path: string, engines: Engine[]): void {
 
 export function writeJsonDump(path: string, status: unknown): void {
   writeAtomic(path, JSON.stringify(status, null, 2) + '\n');
+}
+
+/** keepalived's JSON dump: one line, readable by its owner only (keepalived creates it 0600). */
+export function writeKeepalivedJson(path: string, doc: unknown[]): void {
+  writeAtomic(path, JSON.stringify(doc), 0o600);
 }

@@ -2,9 +2,9 @@
 //  - without -n: re-spawn detached, the parent exits 0 once the child runs (pid files written);
 //  - load the config (diagnostics printed; fatal -> exit 4);
 //  - refuse to start while another live instance holds a pid file (exit 1);
-//  - signals: HUP reload, TERM/INT stop (exit 0), USR1 data dump, USR2 stats dump;
-//    keepalived's JSON dump signal is SIGRTMIN+2, which Node cannot catch: use --json-dump
-//    (file written at start and on every state change) or GET /status.
+//  - signals: HUP reload, TERM/INT stop (exit 0), USR1 data dump, USR2 stats dump, and keepalived's
+//    real-time ones, which Node cannot catch, through the native layer's signal pipe
+//    (src/native/signals.ts): SIGRTMIN+2 JSON dump, SIGRTMAX-1 stats dump and clear.
 import type { DaemonOptions } from './options.js';
 import type { Diagnostic } from '../config/model.js';
 import { createLogger, logOptionsFromCli, type Logger, type LoggerHandle } from '../log/logger.js';
@@ -14,6 +14,7 @@ import { isDaemonChild, reportToParent, spawnDaemonChild } from './daemonize.js'
 import { threadNetNamespace } from '../native/netns.js';
 import { wantedEngines, type EngineFactory } from './engines.js';
 import { heldPidFile, PidFiles, pidFilesFor } from './pidfile.js';
+import { signalNumber } from './signal-numbers.js';
 import { tuneHeapForCheckers, tuneHeapForVrrp } from '../checkers/heap-tuning.js';
 
 export interface RunDeps {
@@ -53,6 +54,31 @@ function installProcessGuards(daemon: Daemon | undefined, log: Logger): () => vo
     process.off('uncaughtException', ue);
     process.off('unhandledRejection', ur);
   };
+}
+
+/**
+ * SIGRTMIN+2 (JSON dump) and SIGRTMAX-1 (stats dump and clear) through the native layer; without
+ * the addon they are not caught (their default action ends the process, as for a keepalived
+ * built without them), which is logged once.
+ */
+async function watchRealtimeSignals(daemon: Daemon, log: Logger): Promise<() => void> {
+  try {
+    const { realtimeSignalRange, watchSignals } = await import('../native/signals.js');
+    const range = realtimeSignalRange();
+    const json = signalNumber('JSON', range)!;
+    const statsClear = signalNumber('STATS_CLEAR', range)!;
+    return watchSignals([json, statsClear], (signum) => {
+      try {
+        if (signum === json) daemon.dumpKeepalivedJson();
+        else daemon.dumpAndClearStats();
+      } catch (e) {
+        log.error({ err: e }, `dump on signal ${signum} failed`);
+      }
+    });
+  } catch (e) {
+    log.warn({ err: e }, `keepalived's real-time signals (JSON dump, stats clear) are not available: ${(e as Error).message}`);
+    return () => {};
+  }
 }
 
 export async function runDaemon(opts: DaemonOptions, deps: RunDeps = {}): Promise<void> {
@@ -153,6 +179,7 @@ export async function runDaemon(opts: DaemonOptions, deps: RunDeps = {}): Promis
       log.error({ err: e }, 'stats dump failed');
     }
   };
+  const removeRealtime = await watchRealtimeSignals(daemon, log);
   const onTerm = () => shutdown('SIGTERM');
   const onInt = () => shutdown('SIGINT');
   process.on('SIGHUP', onHup);
@@ -161,6 +188,7 @@ export async function runDaemon(opts: DaemonOptions, deps: RunDeps = {}): Promis
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);
   const removeSignals = () => {
+    removeRealtime();
     process.off('SIGHUP', onHup);
     process.off('SIGUSR1', onUsr1);
     process.off('SIGUSR2', onUsr2);

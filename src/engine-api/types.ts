@@ -120,4 +120,8 @@ export interface Engine {
   on(listener: EngineEventListener): void;
   /** A BFD session's state (track_bfd, BFD_CHECK); called by the daemon on every `bfd-session` event. */
   bfdState?(name: string, up: boolean): void;
+  /** keepalived's own JSON dump document (VRRP: its `[{data, stats}]` array, written on SIGRTMIN+2) */
+  keepalivedJson?(): unknown[];
+  /** keepalived's STATS_CLEAR (SIGRTMAX-1): counters of the stats dump back to zero */
+  clearStats?(): void;
 }

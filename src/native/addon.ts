@@ -19,6 +19,11 @@ export interface NativeAddon {
   close(fd: number): number;
   /** setns(2) of the calling thread (the main thread) */
   setns(fd: number, nstype: number): number;
+  connect(fd: number, sockaddr: Buffer): number;
+  /** a handler for each signal number that writes the number (one byte) to a pipe; returns its read end (one pipe per process) */
+  signalPipe(signums: number[]): number;
+  /** [SIGRTMIN, SIGRTMAX] of the C library the addon was built with */
+  signalRange(): [number, number];
 }
 
 export const ADDON_FILE = 'tskeepalived_native.node';

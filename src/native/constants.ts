@@ -15,6 +15,7 @@ export const SO_REUSEADDR = 2;
 export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
 export const SO_BINDTODEVICE = 25;
+export const SO_MARK = 36;
 export const SO_RCVBUFFORCE = 33;
 /** kernel receive time of each datagram as ancillary data (struct timespec, CLOCK_REALTIME) */
 export const SO_TIMESTAMPNS = 35;

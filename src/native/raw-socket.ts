@@ -83,6 +83,13 @@ export class RawSocket {
     if (rc < 0) throw new SystemError('bind', rc, `${this.label}: ${what}`);
   }
 
+  /** connect(2): a datagram socket then sends to and receives from that peer only (ICMP errors come back as ECONNREFUSED) */
+  connect(sockaddr: Buffer, what = 'connect'): void {
+    this.ensureOpen('connect');
+    const rc = native().connect(this.fd, sockaddr);
+    if (rc < 0) throw new SystemError('connect', rc, `${this.label}: ${what}`);
+  }
+
   /** sendmsg(2); returns bytes sent or -errno (EAGAIN etc. are for the caller to judge). */
   trySend(data: Buffer, sockaddr?: Buffer | null, cmsgs?: RawCmsg[] | Buffer | null): number {
     if (this.closed) return -Errno.EBADF;

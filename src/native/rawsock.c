@@ -7,6 +7,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +130,79 @@ static napi_value js_bind(napi_env env, napi_callback_info info) {
   if (arg_buffer(env, argv[1], &data, &len) || data == NULL) TYPE_ERROR("bind: sockaddr must be a Buffer");
   int rc = bind(fd, (const struct sockaddr *)data, (socklen_t)len);
   return make_int(env, rc < 0 ? -errno : 0);
+}
+
+/* connect(fd, sockaddr: Buffer) -> 0 | -errno (-EINPROGRESS for a stream socket: it is non-blocking) */
+static napi_value js_connect(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t fd;
+  void *data;
+  size_t len;
+  CHECK(get_args(env, info, 2, argv) == 0 ? napi_ok : napi_generic_failure);
+  if (arg_int(env, argv[0], &fd)) TYPE_ERROR("connect(fd, sockaddr): fd must be an integer");
+  if (arg_buffer(env, argv[1], &data, &len) || data == NULL) TYPE_ERROR("connect: sockaddr must be a Buffer");
+  int rc = connect(fd, (const struct sockaddr *)data, (socklen_t)len);
+  return make_int(env, rc < 0 ? -errno : 0);
+}
+
+/* one helper for every signal the daemon takes through the pipe: write() is async-signal safe */
+static int signal_pipe_wr = -1;
+
+static void on_signal(int sig) {
+  int saved = errno;
+  unsigned char b = (unsigned char)sig;
+  ssize_t n = write(signal_pipe_wr, &b, 1); /* a full pipe drops the byte: signals coalesce anyway */
+  (void)n;
+  errno = saved;
+}
+
+/*
+ * signalPipe(signums: number[]) -> read fd | -errno. Installs a handler for each signal number
+ * (real-time ones included, which Node cannot catch) that writes the number as one byte to a
+ * non-blocking pipe; the caller reads the returned end. One pipe per process: later calls add
+ * signals to it and return the same read end.
+ */
+static int signal_pipe_rd = -1;
+
+static napi_value js_signal_pipe(napi_env env, napi_callback_info info) {
+  napi_value argv[1], el;
+  uint32_t n;
+  bool is_array;
+  CHECK(get_args(env, info, 1, argv) == 0 ? napi_ok : napi_generic_failure);
+  if (napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array) TYPE_ERROR("signalPipe(signums): an array expected");
+  CHECK(napi_get_array_length(env, argv[0], &n));
+  if (signal_pipe_rd < 0) {
+    int fds[2];
+    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) return make_int(env, -errno);
+    signal_pipe_rd = fds[0];
+    signal_pipe_wr = fds[1];
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    int32_t sig;
+    CHECK(napi_get_element(env, argv[0], i, &el));
+    if (arg_int(env, el, &sig)) TYPE_ERROR("signalPipe: signal numbers must be integers");
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(sig, &sa, NULL) < 0) return make_int(env, -errno);
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+  }
+  return make_int(env, signal_pipe_rd);
+}
+
+/* signalRange() -> [SIGRTMIN, SIGRTMAX] of this libc (glibc 34..64, musl 35..64) */
+static napi_value js_signal_range(napi_env env, napi_callback_info info) {
+  napi_value out;
+  (void)info;
+  CHECK(napi_create_array_with_length(env, 2, &out));
+  CHECK(napi_set_element(env, out, 0, make_int(env, SIGRTMIN)));
+  CHECK(napi_set_element(env, out, 1, make_int(env, SIGRTMAX)));
+  return out;
 }
 
 /* one buffer, an optional address and optional ancillary data: the msghdr of sendmsg and recvmsg */
@@ -342,7 +417,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"socket", js_socket},   {"setsockopt", js_setsockopt}, {"getsockopt", js_getsockopt},
       {"bind", js_bind},       {"sendmsg", js_sendmsg},       {"recvmsg", js_recvmsg},
       {"poll", js_poll},       {"pollStop", js_poll_stop},    {"pollRef", js_poll_ref},
-      {"close", js_close},     {"setns", js_setns},
+      {"close", js_close},     {"setns", js_setns},       {"connect", js_connect},
+      {"signalPipe", js_signal_pipe}, {"signalRange", js_signal_range},
   };
   for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
     napi_value f;

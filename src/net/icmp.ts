@@ -1,6 +1,6 @@
 // ICMP / ICMPv6 echo over raw sockets, for PING_CHECK.
 import { randomInt } from 'node:crypto';
-import { AF_INET, AF_INET6, IPPROTO_ICMP, IPPROTO_ICMPV6, SO_BINDTODEVICE, SOCK_RAW, SOL_SOCKET } from '../native/constants.js';
+import { AF_INET, AF_INET6, IPPROTO_ICMP, IPPROTO_ICMPV6, SO_BINDTODEVICE, SO_MARK, SOCK_RAW, SOL_SOCKET } from '../native/constants.js';
 import { SystemError } from '../native/errno.js';
 import { ipFamily, isIPv6LinkLocal, isMulticast, stripZone } from '../util/inet.js';
 import { RawSocket } from '../native/raw-socket.js';
@@ -14,6 +14,8 @@ export interface PingOptions {
   /** send through this interface (SO_BINDTODEVICE; also the scope of a link-local target) */
   ifname?: string;
   srcAddress?: string;
+  /** SO_MARK on the socket (PING_CHECK's fwmark) */
+  mark?: number;
   /** payload bytes after the 8-byte header (default 56, like ping) */
   size?: number;
   /** abort the wait (resolves with ok false, error "aborted") */
@@ -115,6 +117,7 @@ export function ping(address: string, opts: PingOptions): Promise<PingResult> {
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       let scope = 0;
+      if (opts.mark !== undefined) sock.setOption(SOL_SOCKET, SO_MARK, opts.mark | 0, `fwmark ${opts.mark}`);
       if (opts.ifname) {
         sock.setOption(SOL_SOCKET, SO_BINDTODEVICE, Buffer.from(`${opts.ifname}\0`), `bind to device ${opts.ifname}`);
         if (family === 6 && isIPv6LinkLocal(target)) scope = ifIndex(opts.ifname);

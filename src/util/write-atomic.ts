@@ -2,8 +2,8 @@
 import { renameSync, writeFileSync } from 'node:fs';
 
 /** Write under a temporary name, then rename: a reader sees the old file or the whole new one. */
-export function writeAtomic(path: string, text: string): void {
+export function writeAtomic(path: string, text: string, mode = 0o644): void {
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o644 });
+  writeFileSync(tmp, text, { mode });
   renameSync(tmp, path);
 }

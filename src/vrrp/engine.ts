@@ -9,7 +9,8 @@ import type { NetEvent, VrrpNetIo } from './io.js';
 import { SocketPool } from './socket-pool.js';
 import { SyncGroupRuntime } from './sync-group.js';
 import { FileTracker, ProcEventHub, ProcessTracker, ScriptTracker } from './track-runners.js';
-import { renderData, renderStats, instanceMetrics, instanceSnapshot, socketDropMetrics } from './report.js';
+import { keepalivedCommandText } from '../config/script-security.js';
+import { keepalivedJson, renderData, renderStats, instanceMetrics, instanceSnapshot, socketDropMetrics } from './report.js';
 import { planVmacs, type VmacPlan } from './vmac.js';
 
 export interface VrrpEngineOptions {
@@ -80,7 +81,7 @@ export class VrrpEngine implements Engine {
     return rt !== undefined;
   }
 
-  /** D-Bus PrintStatsClear: every instance's counters back to zero once the stats file is written. */
+  /** every instance's counters back to zero (D-Bus PrintStatsClear, SIGRTMAX-1), once the stats file is written */
   clearStats(): void {
     for (const { rt } of this.instances.values()) rt.clearStats();
   }
@@ -368,6 +369,14 @@ export class VrrpEngine implements Engine {
 
   dumpStats(): string {
     return renderStats([...this.instances.values()].map((e) => e.rt));
+  }
+
+  keepalivedJson(): unknown[] {
+    const scripts = new Map((this.config?.vrrpScripts ?? []).map((s) => [s.name, s.script ? keepalivedCommandText(s.script) : undefined]));
+    return keepalivedJson(
+      [...this.instances.values()].map((e) => e.rt),
+      (name) => scripts.get(name),
+    );
   }
 
   metrics(): MetricSample[] {

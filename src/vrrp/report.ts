@@ -1,5 +1,7 @@
 // Snapshots, keepalived-style data/stats dumps and Prometheus samples for VRRP instances.
 import type { MetricSample } from '../engine-api/types.js';
+import type { VirtualAddress, VrrpInstance } from '../config/model.js';
+import { keepalivedCommandText } from '../config/script-security.js';
 import type { InstanceRuntime } from './instance.js';
 import { REJECT_REASONS } from './receive-checks.js';
 import type { SocketDropCount } from './socket-pool.js';
@@ -156,4 +158,102 @@ export function socketDropMetrics(drops: SocketDropCount[]): MetricSample[] {
     labels: { interface: d.ifname, family: String(d.family), socket: d.socket, source: d.source, reason: d.reason },
     value: d.count,
   }));
+}
+
+/** keepalived's auth_type numbers (vrrp.h: none, PASS, AH) */
+const AUTH_TYPE: Record<string, number> = { PASS: 1, AH: 2 };
+
+/** One address as keepalived's format_ipaddress writes it in the JSON dump ("10.0.0.1/24 dev eth0 scope global set"). */
+function keepalivedAddressText(rt: InstanceRuntime, v: VirtualAddress, installed: boolean): string {
+  const brd = v.brd ? ` brd ${v.brd}` : '';
+  const label = v.label ? ` label ${v.label}` : '';
+  return `${v.prefix.address}/${v.prefix.prefixLen}${brd} dev ${rt.devFor(v)} scope ${v.scope ?? 'global'}${label}${installed ? ' set' : ''}`;
+}
+
+/**
+ * keepalived 2.2.7's JSON dump (/tmp/keepalived.json on SIGRTMIN+2): one `{data, stats}` object per
+ * VRRP instance with its keys and value types. Not written (as keepalived): `vroutes`, `vrules`.
+ * @param scriptCommand the command line of a vrrp_script (track_script), by name
+ */
+export function keepalivedJson(list: InstanceRuntime[], scriptCommand: (name: string) => string | undefined): unknown[] {
+  return list.map((rt) => {
+    const cfg = rt.cfg;
+    const g = rt.global;
+    const m = rt.machine;
+    const st = m?.stats;
+    const r = (k: Parameters<typeof rt.rejects.get>[0]) => rt.rejects.get(k);
+    const installed = rt.vipsInstalled && rt.state === 'MASTER';
+    const garpDelay = cfg.garpMasterDelay / 1000;
+    const data: Record<string, unknown> = {
+      iname: cfg.name,
+      dont_track_primary: cfg.dontTrackPrimary ? 1 : 0,
+      skip_check_adv_addr: (cfg.skipCheckAdvAddr ?? g.vrrpSkipCheckAdvAddr) ? 1 : 0,
+      strict_mode: (cfg.strictMode ?? g.vrrpStrict) ? 1 : 0,
+      vmac_ifname: rt.vmacInterface ?? '',
+      ifp_ifname: rt.vmacInterface ?? rt.ifname,
+      master_priority: rt.state === 'MASTER' ? 0 : (m?.masterPriority ?? 0),
+      last_transition: rt.lastTransitionAt / 1000,
+      garp_delay: garpDelay,
+      garp_refresh: Math.floor(cfg.garpMasterRefresh / 1000),
+      garp_rep: cfg.garpMasterRepeat,
+      garp_refresh_rep: cfg.garpMasterRefreshRepeat,
+      garp_lower_prio_delay: Math.floor((cfg.garpLowerPrioDelay ?? g.vrrpGarpLowerPrioDelay ?? g.vrrpGarpMasterDelay) / 1000),
+      garp_lower_prio_rep: cfg.garpLowerPrioRepeat ?? g.vrrpGarpLowerPrioRepeat ?? g.vrrpGarpMasterRepeat,
+      lower_prio_no_advert: (cfg.lowerPrioNoAdvert ?? g.vrrpLowerPrioNoAdvert) ? 1 : 0,
+      higher_prio_send_advert: (cfg.higherPrioSendAdvert ?? g.vrrpHigherPrioSendAdvert) ? 1 : 0,
+      vrid: cfg.virtualRouterId ?? 0,
+      base_priority: cfg.priority,
+      effective_priority: m?.priority ?? cfg.priority,
+      vipset: installed,
+      promote_secondaries: cfg.promoteSecondaries === true,
+      adver_int: cfg.advertInt / 1000,
+      master_adver_int: (m?.masterAdvertIntMs || cfg.advertInt) / 1000,
+      accept: cfg.accept === false ? 0 : 1,
+      nopreempt: cfg.nopreempt,
+      preempt_delay: Math.floor(cfg.preemptDelay / 1000),
+      state: STATE_CODE[rt.state] ?? 0,
+      wantstate: STATE_CODE[rt.state] ?? 0,
+      version: rt.version,
+      smtp_alert: cfg.smtpAlert === true,
+      notify_deleted: cfg.notify.deleted !== undefined,
+    };
+    const scripts: [string, keyof VrrpInstance['notify']][] = [
+      ['script_backup', 'backup'],
+      ['script_master', 'master'],
+      ['script_fault', 'fault'],
+      ['script_stop', 'stop'],
+      ['script_deleted', 'deleted'],
+      ['script', 'notify'],
+      ['script_master_rx_lower_pri', 'masterRxLowerPri'],
+    ];
+    for (const [key, which] of scripts) {
+      const s = cfg.notify[which];
+      if (s) data[key] = keepalivedCommandText(s);
+    }
+    if (cfg.virtualIpaddress.length) data.vips = cfg.virtualIpaddress.map((v) => keepalivedAddressText(rt, v, installed));
+    if (cfg.virtualIpaddressExcluded.length) data.evips = cfg.virtualIpaddressExcluded.map((v) => keepalivedAddressText(rt, v, installed));
+    // keepalived does not list the instance's own interface (it is tracked anyway)
+    const tracked = cfg.trackInterface.filter((t) => t.name !== rt.ifname);
+    if (tracked.length) data.track_ifp = tracked.map((t) => t.name);
+    if (cfg.trackScript.length) data.track_script = cfg.trackScript.map((t) => scriptCommand(t.name) ?? t.name);
+    data.auth_type = cfg.auth ? AUTH_TYPE[cfg.auth.type] : 0;
+    if (cfg.auth) data.auth_data = cfg.auth.pass.slice(0, 8);
+    const stats = {
+      advert_rcvd: st?.advertsReceived ?? 0,
+      advert_sent: st?.advertsSent ?? 0,
+      become_master: st?.becameMaster ?? 0,
+      release_master: st?.releasedMaster ?? 0,
+      packet_len_err: r('too-short') + r('length-mismatch'),
+      advert_interval_err: r('interval-mismatch'),
+      ip_ttl_err: r('ttl'),
+      invalid_type_rcvd: r('bad-type'),
+      addr_list_err: r('address-mismatch') + r('wrong-destination'),
+      invalid_authtype: r('auth-type-mismatch'),
+      authtype_mismatch: r('auth-type-mismatch'),
+      auth_failure: r('auth-pass-mismatch') + r('auth-failure') + r('ah-sequence'),
+      pri_zero_rcvd: st?.priorityZeroReceived ?? 0,
+      pri_zero_sent: st?.priorityZeroSent ?? 0,
+    };
+    return { data, stats };
+  });
 }

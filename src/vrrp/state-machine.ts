@@ -73,6 +73,8 @@ export class VrrpStateMachine {
   private faults = new Set<string>();
   /** the address of the current master as last seen (BACKUP) */
   masterAddress: string | undefined;
+  /** the priority in the current master's last advert (BACKUP), 0 when unknown or MASTER */
+  masterPriority = 0;
   /** monotonic time the master-down timer will fire, when armed */
   masterDownAt: number | undefined;
   readonly stats: MachineStats = {
@@ -216,6 +218,7 @@ export class VrrpStateMachine {
     this.clearTimers();
     this.preemptAt = undefined;
     this.masterAddress = undefined;
+    this.masterPriority = 0;
     this.stats.becameMaster++;
     const from = this.st;
     this.st = 'MASTER';
@@ -270,6 +273,7 @@ export class VrrpStateMachine {
       if (this.cfg.nopreempt || priority >= this.prio) {
         this.preemptAt = undefined;
         this.masterAddress = src;
+        this.masterPriority = priority;
         this.armMasterDown(this.masterDownIntervalMs(), ageMs);
         return;
       }
@@ -279,6 +283,7 @@ export class VrrpStateMachine {
         if (this.preemptAt === undefined) this.preemptAt = now + this.cfg.preemptDelayMs;
         if (now < this.preemptAt) {
           this.masterAddress = src;
+          this.masterPriority = priority;
           this.armMasterDown(this.masterDownIntervalMs(), ageMs);
         }
       }
@@ -295,6 +300,7 @@ export class VrrpStateMachine {
       if (this.cfg.higherPrioSendAdvert) this.sendAdvert(this.prio);
       if (this.cfg.version === 3 && advertIntMs > 0) this.masterAdverIntMs = advertIntMs;
       this.masterAddress = src;
+      this.masterPriority = priority;
       this.becomeBackup('higher-priority-advert');
       return;
     }
