@@ -129,7 +129,7 @@ export class DbusLab {
   }
 
   /** gdbus with the lab's bus as the system bus, asynchronously (the test keeps reading the daemons' pipes). */
-  gdbus(args: string[], timeoutMs = 10_000): Promise<{ code: number | null; out: string }> {
+  gdbus(args: string[], timeoutMs = 30_000): Promise<{ code: number | null; out: string }> {
     return new Promise((resolve) => {
       const p = spawn('gdbus', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } });
       let out = '';
