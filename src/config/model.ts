@@ -100,6 +100,10 @@ export interface GlobalDefs {
   vmacPrefix?: string;
   vmacAddrPrefix?: string;
   nftables?: string;
+  /** nftables_priority: the priority of keepalived's input/output chains (keepalived's default -1) */
+  nftablesPriority?: number;
+  /** nftables_counters: a counter in each rule */
+  nftablesCounters?: boolean;
   vrrpIptables?: string[];
   /** Every keyword seen in global_defs with its raw arguments, including ones not modelled above. */
   raw: RawKeyword[];

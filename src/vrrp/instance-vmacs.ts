@@ -2,7 +2,7 @@
 // set up at start, re-made when deleted, removed at stop, and where each address goes.
 import type { Logger } from 'pino';
 import type { VirtualAddress, VrrpInstance } from '../config/model.js';
-import type { InterfaceInfo, VmacSpec, VrrpNetIo } from './io.js';
+import type { FilterTable, InterfaceInfo, VmacInfo, VmacSpec, VrrpNetIo } from './io.js';
 import { canonicalIp } from '../util/inet.js';
 import { addressNeedsVmac, addressVmacKey, eui64LinkLocal, vmacAddress, type VmacPlan } from './vmac.js';
 
@@ -14,6 +14,8 @@ export class InstanceVmacs {
   /** every VMAC set up, for re-creation and removal */
   private specs: VmacSpec[] = [];
   private restoring = false;
+  /** the instance's own VMAC in keepalived's nftables VMAC rules: its ifindex and its base's */
+  private filtered: { vmac: number; base: number } | undefined;
 
   constructor(
     private readonly cfg: VrrpInstance,
@@ -22,6 +24,8 @@ export class InstanceVmacs {
     private readonly plan: VmacPlan,
     private readonly io: VrrpNetIo,
     private readonly log: Logger,
+    /** keepalived's nftables table (the global settings of the moment) */
+    private readonly table: () => FilterTable,
   ) {}
 
   get wanted(): boolean {
@@ -53,8 +57,11 @@ export class InstanceVmacs {
       const linkLocal = cfg.family === 6 && !cfg.vmacXmitBase ? (configured?.includes(':') ? canonicalIp(configured) : baseLinkLocal(info)) : undefined;
       const spec = this.spec(this.plan.main, this.ifname, cfg.family, linkLocal);
       spec.ipv6 = cfg.virtualIpaddressExcluded.some((v) => v.prefix.family !== cfg.family);
-      if (await this.bringUp(spec)) this.main = spec.name;
-      else ok = false;
+      const up = await this.bringUp(spec);
+      if (up) {
+        this.main = spec.name;
+        await this.filterVmac(up.index, info.index);
+      } else ok = false;
     }
     for (const a of this.plan.addressVmacs) {
       const baseInfo = a.base === this.ifname ? info : await this.io.interfaceInfo(a.base).catch(() => undefined);
@@ -84,8 +91,13 @@ export class InstanceVmacs {
         if (!(await this.io.interfaceInfo(spec.base).catch(() => undefined))) continue; // when the base is back
         this.log.info(`VMAC interface ${spec.name} was deleted, re-creating it`);
         try {
-          for (const n of (await this.io.setupVmac(spec)).notices) this.log.info(n);
+          const up = await this.io.setupVmac(spec);
+          for (const n of up.notices) this.log.info(n);
           remade.push(spec.name);
+          if (spec.name === this.main) {
+            const base = await this.io.interfaceInfo(spec.base).catch(() => undefined);
+            if (base) await this.filterVmac(up.index, base.index);
+          }
         } catch (e) {
           this.log.error({ err: e }, `Unable to create VMAC interface ${spec.name}`);
         }
@@ -111,6 +123,7 @@ export class InstanceVmacs {
     this.main = undefined;
     this.byAddress.clear();
     if (!release || !this.io.removeVmac) return;
+    if (this.filtered) await this.filterVmac(undefined, undefined);
     for (const spec of specs) {
       try {
         for (const n of await this.io.removeVmac(spec)) this.log.info(n);
@@ -125,17 +138,36 @@ export class InstanceVmacs {
     return { name, base, mac: vmacAddress(this.cfg, family), family, ipv6: false, linkLocal, owner: this.cfg.name };
   }
 
-  private async bringUp(spec: VmacSpec): Promise<boolean> {
+  private async bringUp(spec: VmacSpec): Promise<VmacInfo | undefined> {
     try {
       const r = await this.io.setupVmac!(spec);
       for (const n of r.notices) this.log.info(n);
       this.specs.push(spec);
       this.log.info(`${r.created ? 'Success creating' : 'Using existing'} VMAC interface ${r.name} (${spec.mac}) on ${spec.base}`);
-      return true;
+      return r;
     } catch (e) {
       this.log.error({ err: e }, `Unable to create VMAC interface ${spec.name}`);
-      return false;
+      return undefined;
     }
+  }
+
+  /**
+   * keepalived's nftables VMAC rules for the instance's own VMAC (keepalived 2.2.7 lists vrrp->ifp,
+   * not the address VMACs): in its family's table, and the other family's when eVIPs of that family
+   * live on it; undefined withdraws it. Failures are logged.
+   */
+  private async filterVmac(vmac: number | undefined, base: number | undefined): Promise<void> {
+    if (!this.io.setVmacFilter) return;
+    const cfg = this.cfg;
+    const other = cfg.family === 4 ? 6 : 4;
+    const families: (4 | 6)[] = cfg.virtualIpaddressExcluded.some((v) => v.prefix.family === other) ? [cfg.family, other] : [cfg.family];
+    const entries = vmac !== undefined && base !== undefined ? [{ vmac, base, families }] : [];
+    this.filtered = entries[0];
+    await this.io
+      .setVmacFilter(this.table(), cfg.name, entries)
+      .catch((e) =>
+        this.log.warn({ err: e }, entries.length ? 'cannot install the nftables rules of the VMAC' : 'cannot remove the nftables rules of the VMAC'),
+      );
   }
 }
 
