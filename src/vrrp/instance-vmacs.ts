@@ -6,6 +6,9 @@ import type { FilterTable, InterfaceInfo, VmacInfo, VmacSpec, VrrpNetIo } from '
 import { canonicalIp } from '../util/inet.js';
 import { addressNeedsVmac, addressVmacKey, eui64LinkLocal, vmacAddress, type VmacPlan } from './vmac.js';
 
+/** use_ipvlan's words as IFLA_IPVLAN_FLAGS (IPVLAN_F_*: linux/if_link.h) */
+const IPVLAN_FLAGS = { bridge: 0, private: 1, vepa: 2 } as const;
+
 export class InstanceVmacs {
   /** the instance's own VMAC once it is up: its VIPs of its family live on it */
   main: string | undefined;
@@ -55,12 +58,20 @@ export class InstanceVmacs {
       const configured = cfg.unicastSrcIp ?? cfg.mcastSrcIp;
       // an IPv6 VMAC sends adverts from the configured source or the base interface's link-local address
       const linkLocal = cfg.family === 6 && !cfg.vmacXmitBase ? (configured?.includes(':') ? canonicalIp(configured) : baseLinkLocal(info)) : undefined;
-      const spec = this.spec(this.plan.main, this.ifname, cfg.family, linkLocal);
+      const ipvlan = cfg.useIpvlan && !cfg.useVmac ? cfg.useIpvlan : undefined;
+      // use_ipvlan: keepalived gives the ipvlan no link-local address of its own
+      const spec = this.spec(this.plan.main, this.ifname, cfg.family, ipvlan ? undefined : linkLocal);
       spec.ipv6 = cfg.virtualIpaddressExcluded.some((v) => v.prefix.family !== cfg.family);
+      if (ipvlan) {
+        spec.kind = 'ipvlan';
+        spec.ipvlanFlags = IPVLAN_FLAGS[ipvlan.flags];
+        if (ipvlan.address) spec.address = { ...ipvlan.address };
+      }
       const up = await this.bringUp(spec);
       if (up) {
         this.main = spec.name;
-        await this.filterVmac(up.index, info.index);
+        // keepalived's nftables VMAC rules are for macvlans (an ipvlan has the base's MAC)
+        if (!ipvlan) await this.filterVmac(up.index, info.index);
       } else ok = false;
     }
     for (const a of this.plan.addressVmacs) {
@@ -94,7 +105,7 @@ export class InstanceVmacs {
           const up = await this.io.setupVmac(spec);
           for (const n of up.notices) this.log.info(n);
           remade.push(spec.name);
-          if (spec.name === this.main) {
+          if (spec.name === this.main && spec.kind !== 'ipvlan') {
             const base = await this.io.interfaceInfo(spec.base).catch(() => undefined);
             if (base) await this.filterVmac(up.index, base.index);
           }
@@ -143,10 +154,11 @@ export class InstanceVmacs {
       const r = await this.io.setupVmac!(spec);
       for (const n of r.notices) this.log.info(n);
       this.specs.push(spec);
-      this.log.info(`${r.created ? 'Success creating' : 'Using existing'} VMAC interface ${r.name} (${spec.mac}) on ${spec.base}`);
+      if (spec.kind === 'ipvlan') this.log.info(`${r.created ? 'Success creating' : 'Using existing'} ipvlan interface ${r.name} on ${spec.base}`);
+      else this.log.info(`${r.created ? 'Success creating' : 'Using existing'} VMAC interface ${r.name} (${spec.mac}) on ${spec.base}`);
       return r;
     } catch (e) {
-      this.log.error({ err: e }, `Unable to create VMAC interface ${spec.name}`);
+      this.log.error({ err: e }, `Unable to create ${spec.kind === 'ipvlan' ? 'ipvlan' : 'VMAC'} interface ${spec.name}`);
       return undefined;
     }
   }
