@@ -31,6 +31,11 @@ export class InstanceVmacs {
     private readonly table: () => FilterTable,
   ) {}
 
+  /** use_ipvlan (not use_vmac): `main` is an ipvlan that carries the adverts, not the VIPs */
+  private get isIpvlan(): boolean {
+    return !!this.cfg.useIpvlan && !this.cfg.useVmac;
+  }
+
   get wanted(): boolean {
     return !!this.plan.main || this.plan.addressVmacs.length > 0;
   }
@@ -47,7 +52,9 @@ export class InstanceVmacs {
   async setup(info: InterfaceInfo | undefined): Promise<boolean> {
     const cfg = this.cfg;
     if (!this.io.setupVmac) {
-      this.log.warn(`use_vmac is not supported: this network edge cannot create macvlan interfaces; the VIPs stay on their interfaces with their own MACs`);
+      if (this.isIpvlan) this.log.warn(`use_ipvlan is not supported: this network edge cannot create ipvlan interfaces; the adverts leave from ${this.ifname}`);
+      else
+        this.log.warn(`use_vmac is not supported: this network edge cannot create macvlan interfaces; the VIPs stay on their interfaces with their own MACs`);
       return true;
     }
     if (!cfg.virtualRouterId) return true;
@@ -58,7 +65,7 @@ export class InstanceVmacs {
       const configured = cfg.unicastSrcIp ?? cfg.mcastSrcIp;
       // an IPv6 VMAC sends adverts from the configured source or the base interface's link-local address
       const linkLocal = cfg.family === 6 && !cfg.vmacXmitBase ? (configured?.includes(':') ? canonicalIp(configured) : baseLinkLocal(info)) : undefined;
-      const ipvlan = cfg.useIpvlan && !cfg.useVmac ? cfg.useIpvlan : undefined;
+      const ipvlan = this.isIpvlan ? cfg.useIpvlan : undefined;
       // use_ipvlan: keepalived gives the ipvlan no link-local address of its own
       const spec = this.spec(this.plan.main, this.ifname, cfg.family, ipvlan ? undefined : linkLocal);
       spec.ipv6 = cfg.virtualIpaddressExcluded.some((v) => v.prefix.family !== cfg.family);
@@ -119,10 +126,13 @@ export class InstanceVmacs {
     return remade;
   }
 
-  /** The interface an address goes on: a VMAC when one applies, else its own (dev or the instance's). */
+  /**
+   * The interface an address goes on: a VMAC when one applies, else its own (dev or the instance's).
+   * Not the ipvlan: keepalived 2.2.7 leaves the VIPs on the instance's interface (seen in the VM).
+   */
   devFor(v: VirtualAddress): string {
     const dev = v.dev ?? this.ifname;
-    if (this.main && dev === this.ifname && v.prefix.family === this.cfg.family) return this.main;
+    if (this.main && !this.isIpvlan && dev === this.ifname && v.prefix.family === this.cfg.family) return this.main;
     if (this.byAddress.size && addressNeedsVmac(this.cfg, v, this.ifname)) return this.byAddress.get(addressVmacKey(dev, v.prefix.family)) ?? dev;
     return dev;
   }
