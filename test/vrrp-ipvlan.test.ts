@@ -121,8 +121,9 @@ function kernelHasIpvlan(): boolean {
 const hasIpvlan = canRun && kernelHasIpvlan();
 const liveLan = () => (lan ??= new Lan(`tkipv-${process.pid}`, 2, '10.67.0', 'fd67'));
 
+// state MASTER: no master-down wait (the VM's emulated CPU is slow enough)
 const CONF = `vrrp_instance IPV {
-  state BACKUP
+  state MASTER
   interface eth0
   use_ipvlan 10.67.0.50/24 private
   virtual_router_id 51
