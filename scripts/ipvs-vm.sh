@@ -83,9 +83,11 @@ T_KERNEL=$(($(date +%s) - T0))
 BINS="$(command -v node) $(command -v busybox)"
 for b in ipvsadm keepalived ip; do BINS="$BINS $(PATH=/usr/sbin:/sbin:$PATH command -v $b)"; done
 LIBS=$(for b in $BINS; do ldd "$b" 2>/dev/null | awk '/=> \// {print $3} /^\t\// {print $1}'; done | sort -u)
+# kernel modules to load (with their dependencies); ipvlan: test/vrrp-ipvlan.test.ts
+WANT='ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_sh ip_vs_dh ip_vs_mh ip_vs_lblc ip_vs_lblcr veth bridge ipvlan'
 # shellcheck disable=SC2086
 BASE_KEY=$({
-  echo "$KVER base-v1"
+  echo "$KVER base-v1 $WANT"
   stat -L -c '%n %s %Y' $BINS $LIBS
 } | md5sum | cut -c1-16)
 BASE="$CACHE/base-$BASE_KEY.cpio"
@@ -122,7 +124,6 @@ if [ ! -f "$BASE" ]; then
   mkdir -p "$BSTAGE/etc/iproute2" && cp -r /etc/iproute2/. "$BSTAGE/etc/iproute2/" 2>/dev/null || true
 
   # kernel modules and their dependencies, dependencies first (modules.dep)
-  WANT='ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_sh ip_vs_dh ip_vs_mh ip_vs_lblc ip_vs_lblcr veth bridge'
   declare -A SEEN=()
   ORDER=()
   resolve() {
@@ -186,6 +187,7 @@ IPVS=\$(head -1 /proc/net/ip_vs 2>/dev/null)
 echo "TSK_IPVS_VM_BOOTED \$(cut -d' ' -f1 /proc/uptime)s \$IPVS"
 cd /project
 S0=\$(cut -d. -f1 /proc/uptime)
+: >/tmp/tap # before tail -f: busybox tail gives up on a file that is not there yet
 TSK_IPVS_VM=1 TSK_SH_TIMEOUT_MS=120000 node --test --test-concurrency=1 --test-reporter=tap $NODEARGS $TESTARGS > /tmp/tap 2>&1 &
 NODE=\$!
 tail -f /tmp/tap &

@@ -40,6 +40,7 @@ vrrp_instance A {
         192.0.2.2 dev lo
     }
     use_ipvlan
+    kernel_rx_buf_size 65536
     notify "/usr/local/bin/notify.sh 'two words'" root
 }
 vrrp_instance B {
@@ -100,8 +101,9 @@ vrrp_instance B {
   it('unmodelled keywords are kept raw; extensions are parsed', () => {
     assert.deepEqual(
       a.raw?.map((r) => r.keyword),
-      ['use_ipvlan'],
+      ['kernel_rx_buf_size'],
     );
+    assert.deepEqual(a.useIpvlan, { flags: 'bridge' });
     assert.ok(config.global.raw.some((r) => r.keyword === 'vrrp_rx_bufs_multiplier' && r.args[0] === '4'));
     assert.equal(config.global.lbBackend, 'nftables');
     assert.equal(config.global.statusListen, '127.0.0.1:9650');

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import type { VirtualAddress, VirtualRoute, VrrpInstance } from '../src/config/model.js';
-import type { VipFilterEntry } from '../src/net/vip-filter.js';
+import type { FilterTable, VipFilterEntry } from '../src/net/vip-filter.js';
 import { VipInstall } from '../src/vrrp/vip-install.js';
 import { MemLan, MemHost } from './vrrp-memnet.js';
 import { config, instance, vip } from './vrrp-helpers.js';
@@ -25,8 +25,8 @@ class RecordingHost extends MemHost {
   override async delRoute(r: VirtualRoute) {
     this.routes = this.routes.filter((x) => !x.startsWith(`${r.dst.address}/`));
   }
-  async setVipFilter(table: string, owner: string, entries: VipFilterEntry[]) {
-    this.filter.push({ table, owner, entries });
+  async setVipFilter(table: FilterTable, owner: string, entries: VipFilterEntry[]) {
+    this.filter.push({ table: `${table.name} ${table.priority}${table.counters ? ' counters' : ''}`, owner, entries });
   }
 }
 
@@ -57,7 +57,7 @@ test('install puts every address (excluded ones too) and the routes in place; re
 test('no accept: the filter lists the VIPs while MASTER, except for the address owner (priority 255)', async () => {
   const a = setup({ accept: false, priority: 100, virtualIpaddress: [vip('10.0.0.100', 24, { dev: 'eth1' })] });
   await a.vips.install();
-  assert.deepEqual(a.host.filter, [{ table: 'keepalived', owner: 'VI_1', entries: [{ address: '10.0.0.100', family: 4, dev: 'eth1' }] }]);
+  assert.deepEqual(a.host.filter, [{ table: 'keepalived -1', owner: 'VI_1', entries: [{ address: '10.0.0.100', family: 4, dev: 'eth1' }] }]);
   const b = setup({ accept: false, priority: 255, virtualIpaddress: [vip('10.0.0.100')] });
   await b.vips.install();
   assert.equal(b.host.filter.length, 0);

@@ -110,12 +110,11 @@ test('an edge that cannot build macvlans: use_vmac says so at start and the VIPs
   const h = new MemHost(new MemLan(), '10.0.0.1');
   const { log, lines } = capturingLogger();
   const e = new VrrpEngine({ io: h, logger: log });
-  const raw = [{ keyword: 'use_ipvlan', args: [], loc: { file: 'test.conf', line: 1 } }];
   await e.start(
     config({
       instances: [
         instance('VI_1', { ...fast, virtualRouterId: 9, priority: 255, useVmac: true, virtualIpaddress: [vip('10.0.0.100')] }),
-        instance('VI_2', { ...fast, virtualRouterId: 10, priority: 255, raw, virtualIpaddress: [vip('10.0.0.101')] }),
+        instance('VI_2', { ...fast, virtualRouterId: 10, priority: 255, useIpvlan: { flags: 'bridge' }, virtualIpaddress: [vip('10.0.0.101')] }),
       ],
     }),
   );

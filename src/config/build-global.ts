@@ -316,6 +316,19 @@ export const globalDefsTable = new KeywordTable<GlobalDefs>('global_defs')
     stringField((g, v) => (g.vmacAddrPrefix = v)),
   )
   .model('nftables', (_ctx, n, g) => (g.nftables = n.args[0] ?? 'keepalived'))
+  .model(
+    'nftables_priority',
+    intField(
+      (g, v) => (g.nftablesPriority = v),
+      -2147483648,
+      2147483647,
+      (ctx, n, w) => ctx.error(n, `invalid nftables chain priority '${w}'`),
+    ),
+  )
+  .model(
+    'nftables_counters',
+    flagField((g) => (g.nftablesCounters = true)),
+  )
   .model('vrrp_iptables', (ctx, n, g) => {
     ctx.error(n, "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option");
     g.vrrpIptables = n.args.slice();
@@ -366,12 +379,10 @@ export const globalDefsTable = new KeywordTable<GlobalDefs>('global_defs')
     'vrrp_min_garp',
     'vrrp_garp_extra_if',
     'vrrp_vmac_garp_intvl',
-    'nftables_priority',
     'nftables_ifindex',
     'nftables_ipvs',
     'nftables_ipvs_priority',
     'nftables_ipvs_start_fwmark',
-    'nftables_counters',
     'vrrp_priority',
     'vrrp_no_swap',
     'vrrp_rt_priority',

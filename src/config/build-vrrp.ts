@@ -4,7 +4,7 @@ import type { BuildContext } from './context.js';
 import { parseAddressLine, parseRouteLine, parseRuleLine } from './build-address.js';
 import { readTrackRefs } from './build-track.js';
 import { arg, flagField } from './handlers.js';
-import { isMulticast, parseAddress } from '../util/inet.js';
+import { isMulticast, parseAddress, parsePrefix } from '../util/inet.js';
 import type { GlobalDefs, NotifyScripts, RawKeyword, SourceLoc, SyncGroup, TrackRef, VrrpInstance } from './model.js';
 import { readScript } from './scripts.js';
 import { KeywordTable } from './table.js';
@@ -153,6 +153,36 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
       else if (w.length >= 16 || /[\s/]/.test(w)) ctx.error(n, `VMAC interface name '${w}' too long or invalid characters - ignoring`);
       else d.v.useVmac = w;
     }
+  })
+  .model('use_ipvlan', (ctx, n, d) => {
+    // keepalived 2.2.7's words: a flag (bridge, private, vepa), an address (with an optional prefix length), else the name
+    if (d.v.useIpvlan) return ctx.error(n, `(${d.v.name}) use_ipvlan already specified`);
+    const ipv: NonNullable<VrrpInstance['useIpvlan']> = { flags: 'bridge' };
+    let hadFlags = false;
+    for (const w of n.args) {
+      if (w === 'bridge' || w === 'private' || w === 'vepa') {
+        if (hadFlags) ctx.error(n, `(${d.v.name}) ipvlan type already specified - ignoring '${w}'`);
+        else {
+          ipv.flags = w;
+          hadFlags = true;
+        }
+        continue;
+      }
+      const p = parsePrefix(w);
+      if (p) {
+        if (ipv.address) ctx.error(n, `(${d.v.name}) ipvlan address already specified - ignoring '${w}'`);
+        else {
+          ipv.address = p;
+          // keepalived sends the adverts from it unless a source address was configured before
+          if (d.v.mcastSrcIp === undefined && d.v.unicastSrcIp === undefined) d.v.mcastSrcIp = p.address;
+        }
+        continue;
+      }
+      if (ipv.name !== undefined) ctx.error(n, `(${d.v.name}) IPVLAN interface already specified - ignoring '${w}'`);
+      else if (w.length >= 16) ctx.error(n, `(${d.v.name}) IPVLAN interface name '${w}' too long - ignoring`);
+      else ipv.name = w;
+    }
+    d.v.useIpvlan = ipv;
   })
   .model(
     'use_vmac_addr',
@@ -490,7 +520,7 @@ export const vrrpInstanceTable = new KeywordTable<InstanceDraft>('vrrp_instance'
   .model('linkbeat_use_polling', (ctx, n, d) =>
     ctx.error(n, `(${d.v.name}) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block`),
   )
-  .raw('use_ipvlan', 'native_ipv6', 'garp_extra_if', 'vmac_garp_intvl', 'kernel_rx_buf_size');
+  .raw('native_ipv6', 'garp_extra_if', 'vmac_garp_intvl', 'kernel_rx_buf_size');
 
 // ---------------------------------------------------------------- vrrp_sync_group
 

@@ -100,6 +100,10 @@ export interface GlobalDefs {
   vmacPrefix?: string;
   vmacAddrPrefix?: string;
   nftables?: string;
+  /** nftables_priority: the priority of keepalived's input/output chains (keepalived's default -1) */
+  nftablesPriority?: number;
+  /** nftables_counters: a counter in each rule */
+  nftablesCounters?: boolean;
   vrrpIptables?: string[];
   /** Every keyword seen in global_defs with its raw arguments, including ones not modelled above. */
   raw: RawKeyword[];
@@ -246,6 +250,8 @@ export interface VrrpInstance {
   useVmac?: string | true;
   /** `use_vmac [NAME] MAC`: the VMAC's address (5 octets: the VRID is the 6th) */
   vmacMac?: string;
+  /** `use_ipvlan [NAME] [ADDRESS[/LEN]] [bridge|private|vepa]`: an l2 ipvlan interface (keepalived 2.2.7 has no l3) */
+  useIpvlan?: { name?: string; address?: IpPrefix; flags: 'bridge' | 'private' | 'vepa' };
   vmacXmitBase: boolean;
   dontTrackPrimary: boolean;
   trackInterface: TrackRef[];

@@ -52,7 +52,7 @@ export function checkersKey(cs: readonly Checker[]): string {
 }
 
 const usesVmac = (inst: VrrpInstance): boolean =>
-  !!inst.useVmac || !!inst.useVmacAddr || [...inst.virtualIpaddress, ...inst.virtualIpaddressExcluded].some((v) => v.useVmac);
+  !!inst.useVmac || !!inst.useIpvlan || !!inst.useVmacAddr || [...inst.virtualIpaddress, ...inst.virtualIpaddressExcluded].some((v) => v.useVmac);
 
 /**
  * What a VRRP instance depends on; equal keys across a reload mean "unchanged".

@@ -16,7 +16,7 @@ import { readSysctl, writeSysctl } from '../net/sysctl.js';
 import { VmacManager } from '../net/vmac.js';
 import { openVrrpSocket } from '../net/vrrp-socket.js';
 import { watchProcessEvents, type ProcEvent } from '../net/proc-connector.js';
-import { VipFilter, type VipFilterEntry } from '../net/vip-filter.js';
+import { VipFilter, type FilterTable, type VipFilterEntry, type VmacFilterEntry } from '../net/vip-filter.js';
 import { hasErrorCode, TskeepalivedError } from '../util/errors.js';
 
 export class NetIoError extends TskeepalivedError {
@@ -137,10 +137,20 @@ class NativeNetIo implements VrrpNetIo {
     return this.vmacs.remove(spec);
   }
 
-  setVipFilter(table: string, owner: string, entries: VipFilterEntry[]): Promise<void> {
-    let f = this.filters.get(table);
-    if (!f) this.filters.set(table, (f = new VipFilter(table)));
-    return f.set(owner, entries);
+  setVipFilter(table: FilterTable, owner: string, entries: VipFilterEntry[]): Promise<void> {
+    return this.filter(table).set(owner, entries);
+  }
+
+  setVmacFilter(table: FilterTable, owner: string, vmacs: VmacFilterEntry[]): Promise<void> {
+    return this.filter(table).setVmacs(owner, vmacs);
+  }
+
+  /** one VipFilter per table name; priority and counters follow the latest config */
+  private filter(table: FilterTable): VipFilter {
+    let f = this.filters.get(table.name);
+    if (!f) this.filters.set(table.name, (f = new VipFilter(table)));
+    else f.configure(table);
+    return f;
   }
 
   openVrrpSocket(opts: { ifname: string; family: 4 | 6; group?: string; srcAddress?: string; ah?: boolean }): VrrpSocketHandle {

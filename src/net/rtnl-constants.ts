@@ -84,3 +84,13 @@ export const MACVLAN_MODE_VEPA = 2;
 export const MACVLAN_MODE_BRIDGE = 4;
 export const MACVLAN_MODE_PASSTHRU = 8;
 export const IN6_ADDR_GEN_MODE_NONE = 1;
+
+// linux/if_link.h: IFLA_INFO_DATA of kind "ipvlan" (u16 each)
+export const IFLA_IPVLAN_MODE = 1;
+export const IFLA_IPVLAN_FLAGS = 2;
+export const IPVLAN_MODE_L2 = 0;
+export const IPVLAN_MODE_L3 = 1;
+export const IPVLAN_MODE_L3S = 2;
+/** IFLA_IPVLAN_FLAGS: 0 is bridge */
+export const IPVLAN_F_PRIVATE = 0x01;
+export const IPVLAN_F_VEPA = 0x02;

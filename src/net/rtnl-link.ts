@@ -16,6 +16,8 @@ import {
   IFLA_INFO_KIND,
   IFLA_LINK,
   IFLA_LINKINFO,
+  IFLA_IPVLAN_FLAGS,
+  IFLA_IPVLAN_MODE,
   IFLA_MACVLAN_MODE,
   IFLA_MASTER,
   IFLA_MTU,
@@ -48,6 +50,9 @@ export interface LinkInfo {
   kind?: string;
   /** IFLA_MACVLAN_MODE of a macvlan (MACVLAN_MODE_*) */
   macvlanMode?: number;
+  /** IFLA_IPVLAN_MODE / IFLA_IPVLAN_FLAGS of an ipvlan (IPVLAN_MODE_*, IPVLAN_F_*) */
+  ipvlanMode?: number;
+  ipvlanFlags?: number;
 }
 
 const IFINFOMSG_LEN = 16;
@@ -97,6 +102,12 @@ export function decodeLink(m: NetlinkMessage): LinkInfo {
   if (kindName !== undefined) link.kind = kindName;
   const mode = kindName === 'macvlan' && data ? readAttrU32(attrMap(data).get(IFLA_MACVLAN_MODE)) : undefined;
   if (mode !== undefined) link.macvlanMode = mode;
+  if (kindName === 'ipvlan' && data) {
+    const d = attrMap(data);
+    const u16 = (b: Buffer | undefined) => (b && b.length >= 2 ? readU16(b, 0) : undefined);
+    link.ipvlanMode = u16(d.get(IFLA_IPVLAN_MODE));
+    link.ipvlanFlags = u16(d.get(IFLA_IPVLAN_FLAGS));
+  }
   return link;
 }
 

@@ -1,10 +1,21 @@
-// keepalived's "no accept" firewall. A MASTER that is not the address owner and runs without
-// `accept` (the default under vrrp_strict, or with `no_accept`) must not accept packets addressed
-// to its virtual addresses (RFC 3768 5.3.3 / RFC 5798 6.4.3). Like keepalived 2.2.7 built with
-// nftables, the addresses go into sets of an nftables table ("keepalived", or the name given by
-// the global `nftables` keyword) whose input and output chains drop them; IPv6 neighbour discovery
-// stays allowed, and link-local VIPs are matched with their interface. Same layout as keepalived's
-// table, so tools that look at it see the same thing.
+// keepalived's nftables tables. Two concerns share them, as in keepalived 2.2.7 built with nftables:
+//
+// - "no accept": a MASTER that is not the address owner and runs without `accept` (the default under
+//   vrrp_strict, or with `no_accept`) must not accept packets addressed to its virtual addresses
+//   (RFC 3768 5.3.3 / RFC 5798 6.4.3). The addresses go into the sets `vips` (and `vips_link_local`,
+//   matched with their interface) whose input and output chains drop them; IPv6 neighbour discovery
+//   stays allowed.
+// - VMACs (use_vmac): the kernel sends IGMP / MLDv2 reports and IPv6 router solicitations from a
+//   macvlan with the virtual MAC as source, also on a BACKUP, where they would teach the switches that
+//   the virtual MAC sits behind the BACKUP's port. The map `vmac_map` (VMAC ifindex -> base ifindex)
+//   duplicates each report onto the base interface (its own MAC) and drops the original; the set
+//   `vmac_set` drops router solicitations from IPv6 VMACs.
+//
+// The table is "keepalived" (or the name of the global `nftables` keyword), its chains have the
+// priority of `nftables_priority` (-1) and a counter in each rule with `nftables_counters`: the same
+// layout, names and rules as keepalived's, so tools that look at them see the same thing. A family's
+// structures, once made, stay until the tables go (when nothing at all is left), as keepalived's stay
+// until it stops: a BACKUP with a VMAC that was MASTER keeps an empty `vips` set.
 //
 // The script is built by pure functions; VipFilter keeps the union of what every instance asked
 // for and replaces the tables atomically (`nft -f -`) only when that union changes.
@@ -19,6 +30,31 @@ export interface VipFilterEntry {
   dev: string;
 }
 
+/** One VMAC in the tables: its ifindex, its base interface's, and the families whose tables list it. */
+export interface VmacFilterEntry {
+  vmac: number;
+  base: number;
+  /** the instance's family, and the other one when eVIPs of that family live on the VMAC */
+  families: (4 | 6)[];
+}
+
+/** The tables' name and settings (global_defs `nftables`, `nftables_priority`, `nftables_counters`). */
+export interface FilterTable {
+  name: string;
+  priority: number;
+  counters: boolean;
+}
+
+export const DEFAULT_FILTER_TABLE: FilterTable = { name: 'keepalived', priority: -1, counters: false };
+
+/** Structures a family's table keeps once made (keepalived creates them once, deletes them at stop). */
+export interface FilterStructures {
+  vips4?: boolean;
+  vips6?: boolean;
+  vmac4?: boolean;
+  vmac6?: boolean;
+}
+
 const isLinkLocal6 = (a: string): boolean => /^fe[89ab]/i.test(a);
 
 function setBlock(type: string, addrs: string[]): string[] {
@@ -28,68 +64,103 @@ function setBlock(type: string, addrs: string[]): string[] {
   return out;
 }
 
-/** The nft script that makes the tables hold exactly these entries (no table for an empty family). */
-export function vipFilterScript(table: string, entries: readonly VipFilterEntry[]): string {
+function vmacBlocks(family: 4 | 6, vmacs: readonly VmacFilterEntry[]): string[] {
+  const mine = [...new Map(vmacs.filter((v) => v.families.includes(family)).map((v) => [v.vmac, v])).values()].sort((a, b) => a.vmac - b.vmac);
+  const map = ['  map vmac_map {', '    type iface_index : iface_index'];
+  if (mine.length) map.push(`    elements = { ${mine.map((v) => `${v.vmac} : ${v.base}`).join(', ')} }`);
+  map.push('  }');
+  if (family === 4) return map;
+  const set = ['  set vmac_set {', '    type iface_index'];
+  if (mine.length) set.push(`    elements = { ${mine.map((v) => v.vmac).join(', ')} }`);
+  set.push('  }');
+  return [...map, ...set];
+}
+
+/**
+ * The nft script that makes the tables hold exactly these entries (no table for a family without
+ * any); `keep` names structures made earlier that stay, empty or not.
+ */
+export function vipFilterScript(
+  table: FilterTable | string,
+  entries: readonly VipFilterEntry[],
+  vmacs: readonly VmacFilterEntry[] = [],
+  keep: FilterStructures = {},
+): string {
+  const t = typeof table === 'string' ? { ...DEFAULT_FILTER_TABLE, name: table } : table;
+  const name = t.name;
+  const hook = (h: 'input' | 'output') => `    type filter hook ${h} priority ${t.priority}; policy accept;`;
+  const verdict = (v: string) => (t.counters ? `counter ${v}` : v);
   const v4 = [...new Set(entries.filter((e) => e.family === 4).map((e) => e.address))].sort();
   const v6 = entries.filter((e) => e.family === 6);
   const global6 = [...new Set(v6.filter((e) => !isLinkLocal6(e.address)).map((e) => e.address))].sort();
   const link6 = [...new Map(v6.filter((e) => isLinkLocal6(e.address)).map((e) => [`${e.dev}/${e.address}`, e])).values()];
+  const vips4 = v4.length > 0 || !!keep.vips4;
+  const vips6 = v6.length > 0 || !!keep.vips6;
+  const vmac4 = vmacs.some((v) => v.families.includes(4)) || !!keep.vmac4;
+  const vmac6 = vmacs.some((v) => v.families.includes(6)) || !!keep.vmac6;
   // "add table" first so that "delete table" never fails on a table that is not there
-  const out: string[] = [`add table ip ${table}`, `delete table ip ${table}`, `add table ip6 ${table}`, `delete table ip6 ${table}`];
-  if (v4.length) {
-    out.push(
-      `table ip ${table} {`,
-      ...setBlock('ipv4_addr', v4),
-      '  chain out {',
-      '    type filter hook output priority filter - 1; policy accept;',
-      '    ip saddr @vips drop',
-      '  }',
-      '  chain in {',
-      '    type filter hook input priority filter - 1; policy accept;',
-      '    ip daddr @vips drop',
-      '  }',
-      '}',
-    );
+  const out: string[] = [`add table ip ${name}`, `delete table ip ${name}`, `add table ip6 ${name}`, `delete table ip6 ${name}`];
+  if (vips4 || vmac4) {
+    out.push(`table ip ${name} {`);
+    if (vmac4) out.push(...vmacBlocks(4, vmacs));
+    if (vips4) out.push(...setBlock('ipv4_addr', v4));
+    out.push('  chain out {', hook('output'));
+    if (vmac4) out.push(`    ip protocol igmp meta oifkind "macvlan" dup to ip daddr device oif map @vmac_map ${verdict('drop')}`);
+    if (vips4) out.push(`    ip saddr @vips ${verdict('drop')}`);
+    out.push('  }');
+    if (vips4) out.push('  chain in {', hook('input'), `    ip daddr @vips ${verdict('drop')}`, '  }');
+    out.push('}');
   }
-  if (v6.length) {
-    out.push(
-      `table ip6 ${table} {`,
-      ...setBlock('ipv6_addr', global6),
-      '  set neighbor-discovery {',
-      '    type icmpv6_type',
-      '    flags constant',
-      '    elements = { nd-neighbor-solicit, nd-neighbor-advert }',
-      '  }',
-    );
-    // link-local addresses are only unique per interface: matched as (address, interface)
-    if (link6.length)
+  if (vips6 || vmac6) {
+    out.push(`table ip6 ${name} {`);
+    if (vmac6) out.push(...vmacBlocks(6, vmacs));
+    if (vips6) {
       out.push(
-        '  set vips_link_local {',
-        '    type ipv6_addr . iface_index',
-        `    elements = { ${link6.map((e) => `${e.address} . ${JSON.stringify(e.dev)}`).join(', ')} }`,
+        ...setBlock('ipv6_addr', global6),
+        '  set neighbor-discovery {',
+        '    type icmpv6_type',
+        '    flags constant',
+        '    elements = { nd-neighbor-solicit, nd-neighbor-advert }',
         '  }',
       );
-    out.push(
-      '  chain out {',
-      '    type filter hook output priority filter - 1; policy accept;',
-      '    icmpv6 type @neighbor-discovery accept',
-      '    ip6 saddr fe80::/10 goto out_link_local',
-      '    ip6 saddr @vips drop',
-      '  }',
-      '  chain in {',
-      '    type filter hook input priority filter - 1; policy accept;',
-      '    icmpv6 type @neighbor-discovery accept',
-      '    ip6 daddr fe80::/10 goto in_link_local',
-      '    ip6 daddr @vips drop',
-      '  }',
-      '  chain in_link_local {',
-      ...(link6.length ? ['    ip6 daddr . iif @vips_link_local drop'] : []),
-      '  }',
-      '  chain out_link_local {',
-      ...(link6.length ? ['    ip6 saddr . oif @vips_link_local drop'] : []),
-      '  }',
-      '}',
-    );
+      // link-local addresses are only unique per interface: matched as (address, interface)
+      if (link6.length)
+        out.push(
+          '  set vips_link_local {',
+          '    type ipv6_addr . iface_index',
+          `    elements = { ${link6.map((e) => `${e.address} . ${JSON.stringify(e.dev)}`).join(', ')} }`,
+          '  }',
+        );
+    }
+    out.push('  chain out {', hook('output'));
+    if (vmac6)
+      out.push(
+        `    icmpv6 type mld2-listener-report meta oifkind "macvlan" dup to ip6 daddr device oif map @vmac_map ${verdict('drop')}`,
+        `    icmpv6 type nd-router-solicit meta oifkind "macvlan" oif @vmac_set ${verdict('drop')}`,
+      );
+    if (vips6)
+      out.push(
+        `    icmpv6 type @neighbor-discovery ${verdict('accept')}`,
+        `    ip6 saddr fe80::/10 ${verdict('goto out_link_local')}`,
+        `    ip6 saddr @vips ${verdict('drop')}`,
+      );
+    out.push('  }');
+    if (vips6)
+      out.push(
+        '  chain in {',
+        hook('input'),
+        `    icmpv6 type @neighbor-discovery ${verdict('accept')}`,
+        `    ip6 daddr fe80::/10 ${verdict('goto in_link_local')}`,
+        `    ip6 daddr @vips ${verdict('drop')}`,
+        '  }',
+        '  chain in_link_local {',
+        ...(link6.length ? [`    ip6 daddr . iif @vips_link_local ${verdict('drop')}`] : []),
+        '  }',
+        '  chain out_link_local {',
+        ...(link6.length ? [`    ip6 saddr . oif @vips_link_local ${verdict('drop')}`] : []),
+        '  }',
+      );
+    out.push('}');
   }
   return out.join('\n') + '\n';
 }
@@ -101,25 +172,63 @@ export class VipFilterError extends TskeepalivedError {
   }
 }
 
-/** The tables of one process: each owner (a VRRP instance) sets its entries; [] withdraws them. */
+/**
+ * The tables of one process: each owner (a VRRP instance) sets its VIP entries (while MASTER) and its
+ * VMACs (while they exist); [] withdraws them. The tables go when nothing is left.
+ */
 export class VipFilter {
   private readonly owners = new Map<string, VipFilterEntry[]>();
+  private readonly vmacOwners = new Map<string, VmacFilterEntry[]>();
+  private keep: FilterStructures = {};
+  private table: FilterTable;
   private applied = '';
   private readonly queue = new SerialQueue();
   /** nft transactions run so far */
   transactions = 0;
 
   constructor(
-    readonly table = 'keepalived',
+    table: FilterTable | string = DEFAULT_FILTER_TABLE,
     private readonly command: readonly string[] = ['nft'],
-  ) {}
+  ) {
+    this.table = typeof table === 'string' ? { ...DEFAULT_FILTER_TABLE, name: table } : { ...table };
+  }
+
+  /** The chains' priority and counters (a reload may change them); applied with the next set. */
+  configure(table: FilterTable): void {
+    this.table = { ...table, name: this.table.name };
+  }
 
   /** Resolves once the tables reflect this call; rejects with a VipFilterError when nft fails. */
   set(owner: string, entries: readonly VipFilterEntry[]): Promise<void> {
     if (entries.length) this.owners.set(owner, [...entries]);
     else this.owners.delete(owner);
+    return this.update();
+  }
+
+  /** The owner's VMACs (use_vmac interfaces), [] when they are gone. */
+  setVmacs(owner: string, vmacs: readonly VmacFilterEntry[]): Promise<void> {
+    if (vmacs.length)
+      this.vmacOwners.set(
+        owner,
+        vmacs.map((v) => ({ ...v, families: [...v.families] })),
+      );
+    else this.vmacOwners.delete(owner);
+    return this.update();
+  }
+
+  private update(): Promise<void> {
     const all = [...this.owners.values()].flat();
-    const script = all.length ? vipFilterScript(this.table, all) : '';
+    const vmacs = [...this.vmacOwners.values()].flat();
+    let script = '';
+    if (all.length || vmacs.length) {
+      script = vipFilterScript(this.table, all, vmacs, this.keep);
+      this.keep = {
+        vips4: this.keep.vips4 || all.some((e) => e.family === 4),
+        vips6: this.keep.vips6 || all.some((e) => e.family === 6),
+        vmac4: this.keep.vmac4 || vmacs.some((v) => v.families.includes(4)),
+        vmac6: this.keep.vmac6 || vmacs.some((v) => v.families.includes(6)),
+      };
+    } else this.keep = {};
     return this.queue.run(() => this.apply(script));
   }
 

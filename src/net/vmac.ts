@@ -5,9 +5,13 @@
 //   all.rp_filter: when non-zero, raised onto default and every interface, then set to 0 (restored)
 //   IPv6: addr_gen_mode none (no EUI-64 link-local from the virtual MAC, RFC 5798 7.4); an IPv4 VMAC
 //   has IPv6 disabled unless eVIPs of the other family need it; an IPv6 VMAC gets the given link-local.
+// use_ipvlan goes through the same manager (kind 'ipvlan'): an l2 ipvlan (the base's MAC) with the
+// configured flags, IPv6 as above, brought up with the configured address, no sysctls (keepalived 2.2.7
+// sets none for it).
 import { addAddress } from './rtnl-addr.js';
 import { getLink, listLinks, type LinkInfo } from './rtnl-link.js';
-import { MACVLAN_MODE_PRIVATE } from './rtnl-constants.js';
+import { IPVLAN_MODE_L2, MACVLAN_MODE_PRIVATE } from './rtnl-constants.js';
+import { createIpvlan } from './rtnl-ipvlan.js';
 import { createMacvlan, deleteLink, setAddrGenModeNone, setLinkUp, updateMacvlan } from './rtnl-macvlan.js';
 import { ipv4ConfPath, ipv6ConfPath, readSysctl, writeSysctl } from './sysctl.js';
 import { hasErrorCode, TskeepalivedError } from '../util/errors.js';
@@ -28,6 +32,12 @@ export interface VmacSpec {
   linkLocal?: string;
   /** instance name, for log messages */
   owner: string;
+  /** use_ipvlan: an l2 ipvlan instead of a macvlan (`mac` unused: an ipvlan has its base's) */
+  kind?: 'ipvlan';
+  /** IPVLAN_F_* (0: bridge) */
+  ipvlanFlags?: number;
+  /** use_ipvlan's address, put on the ipvlan once it is up */
+  address?: { address: string; prefixLen: number; family: 4 | 6 };
 }
 
 export interface VmacInfo {
@@ -87,6 +97,7 @@ export class VmacManager {
     this.notices = [];
     const base = getLink(spec.base);
     if (!base) throw new VmacError(`(${spec.owner}) cannot create VMAC interface ${spec.name}: interface ${spec.base} does not exist`);
+    if (spec.kind === 'ipvlan') return this.setupIpvlan(spec, base);
     const existing = getLink(spec.name);
     let link = existing;
     let created = true;
@@ -123,13 +134,42 @@ export class VmacManager {
     return { name: spec.name, index: link.index, created, notices: this.takeNotices() };
   }
 
-  /** Delete a VMAC set up here; returns the notices for the log. */
+  /**
+   * keepalived's use_ipvlan: an l2 ipvlan with the configured flags (an existing l2 ipvlan on the same
+   * base is taken over; anything else of that name is an error), IPv6 off on an IPv4 instance's
+   * without eVIPs of the other family, up, then the configured address.
+   */
+  private setupIpvlan(spec: VmacSpec, base: LinkInfo): VmacInfo {
+    let link = getLink(spec.name);
+    let created = false;
+    if (link && (link.kind !== 'ipvlan' || link.ipvlanMode !== IPVLAN_MODE_L2 || link.linkIndex !== base.index))
+      throw new VmacError(`(${spec.owner}) interface ${spec.name} already exists and is not an l2 ipvlan on ${spec.base}`);
+    if (!link) {
+      createIpvlan({ name: spec.name, linkIndex: base.index, mode: IPVLAN_MODE_L2, flags: spec.ipvlanFlags ?? 0 });
+      link = getLink(spec.name);
+      if (!link) throw new VmacError(`(${spec.owner}) ipvlan interface ${spec.name} vanished after creation`);
+      created = true;
+    }
+    this.owned.set(spec.name, spec);
+    writeIfExists(ipv6ConfPath(spec.name, 'disable_ipv6'), spec.family === 4 && !spec.ipv6 ? 1 : 0);
+    setLinkUp(link.index, true);
+    if (spec.address) {
+      try {
+        addAddress({ address: spec.address.address, prefixLen: spec.address.prefixLen, ifindex: link.index });
+      } catch (e) {
+        if (!hasErrorCode(e, 'EEXIST')) throw e;
+      }
+    }
+    return { name: spec.name, index: link.index, created, notices: this.takeNotices() };
+  }
+
+  /** Delete a VMAC (or ipvlan) set up here; returns the notices for the log. */
   remove(spec: VmacSpec): string[] {
     this.notices = [];
     if (!this.owned.delete(spec.name)) return [];
-    if (spec.family === 4) this.releaseBase(spec.base);
+    if (spec.family === 4 && spec.kind !== 'ipvlan') this.releaseBase(spec.base);
     const link = getLink(spec.name);
-    if (link && link.kind === 'macvlan') {
+    if (link && link.kind === (spec.kind ?? 'macvlan')) {
       try {
         deleteLink(link.index);
       } catch (e) {

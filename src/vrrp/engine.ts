@@ -227,9 +227,6 @@ export class VrrpEngine implements Engine {
   private newRuntime(inst: VrrpInstance, config: KeepalivedConfig, vmacPlans: Map<string, VmacPlan>): InstanceRuntime {
     const rt = new InstanceRuntime(inst, config, this.io, this.pool, this.clock, this.log, this.hooks);
     rt.vmacPlan = vmacPlans.get(inst.name);
-    // ipvlan does not exist in every kernel and is not built here: said at start, never silently ignored
-    if (inst.raw?.some((r) => r.keyword === 'use_ipvlan'))
-      rt.log.warn(`use_ipvlan is not supported: no ipvlan interface is created; the VIPs go on ${rt.ifname} with its own MAC`);
     return rt;
   }
 

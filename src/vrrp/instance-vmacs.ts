@@ -2,9 +2,12 @@
 // set up at start, re-made when deleted, removed at stop, and where each address goes.
 import type { Logger } from 'pino';
 import type { VirtualAddress, VrrpInstance } from '../config/model.js';
-import type { InterfaceInfo, VmacSpec, VrrpNetIo } from './io.js';
+import type { FilterTable, InterfaceInfo, VmacInfo, VmacSpec, VrrpNetIo } from './io.js';
 import { canonicalIp } from '../util/inet.js';
 import { addressNeedsVmac, addressVmacKey, eui64LinkLocal, vmacAddress, type VmacPlan } from './vmac.js';
+
+/** use_ipvlan's words as IFLA_IPVLAN_FLAGS (IPVLAN_F_*: linux/if_link.h) */
+const IPVLAN_FLAGS = { bridge: 0, private: 1, vepa: 2 } as const;
 
 export class InstanceVmacs {
   /** the instance's own VMAC once it is up: its VIPs of its family live on it */
@@ -14,6 +17,8 @@ export class InstanceVmacs {
   /** every VMAC set up, for re-creation and removal */
   private specs: VmacSpec[] = [];
   private restoring = false;
+  /** the instance's own VMAC in keepalived's nftables VMAC rules: its ifindex and its base's */
+  private filtered: { vmac: number; base: number } | undefined;
 
   constructor(
     private readonly cfg: VrrpInstance,
@@ -22,7 +27,14 @@ export class InstanceVmacs {
     private readonly plan: VmacPlan,
     private readonly io: VrrpNetIo,
     private readonly log: Logger,
+    /** keepalived's nftables table (the global settings of the moment) */
+    private readonly table: () => FilterTable,
   ) {}
+
+  /** use_ipvlan (not use_vmac): `main` is an ipvlan that carries the adverts, not the VIPs */
+  private get isIpvlan(): boolean {
+    return !!this.cfg.useIpvlan && !this.cfg.useVmac;
+  }
 
   get wanted(): boolean {
     return !!this.plan.main || this.plan.addressVmacs.length > 0;
@@ -40,7 +52,9 @@ export class InstanceVmacs {
   async setup(info: InterfaceInfo | undefined): Promise<boolean> {
     const cfg = this.cfg;
     if (!this.io.setupVmac) {
-      this.log.warn(`use_vmac is not supported: this network edge cannot create macvlan interfaces; the VIPs stay on their interfaces with their own MACs`);
+      if (this.isIpvlan) this.log.warn(`use_ipvlan is not supported: this network edge cannot create ipvlan interfaces; the adverts leave from ${this.ifname}`);
+      else
+        this.log.warn(`use_vmac is not supported: this network edge cannot create macvlan interfaces; the VIPs stay on their interfaces with their own MACs`);
       return true;
     }
     if (!cfg.virtualRouterId) return true;
@@ -51,10 +65,21 @@ export class InstanceVmacs {
       const configured = cfg.unicastSrcIp ?? cfg.mcastSrcIp;
       // an IPv6 VMAC sends adverts from the configured source or the base interface's link-local address
       const linkLocal = cfg.family === 6 && !cfg.vmacXmitBase ? (configured?.includes(':') ? canonicalIp(configured) : baseLinkLocal(info)) : undefined;
-      const spec = this.spec(this.plan.main, this.ifname, cfg.family, linkLocal);
+      const ipvlan = this.isIpvlan ? cfg.useIpvlan : undefined;
+      // use_ipvlan: keepalived gives the ipvlan no link-local address of its own
+      const spec = this.spec(this.plan.main, this.ifname, cfg.family, ipvlan ? undefined : linkLocal);
       spec.ipv6 = cfg.virtualIpaddressExcluded.some((v) => v.prefix.family !== cfg.family);
-      if (await this.bringUp(spec)) this.main = spec.name;
-      else ok = false;
+      if (ipvlan) {
+        spec.kind = 'ipvlan';
+        spec.ipvlanFlags = IPVLAN_FLAGS[ipvlan.flags];
+        if (ipvlan.address) spec.address = { ...ipvlan.address };
+      }
+      const up = await this.bringUp(spec);
+      if (up) {
+        this.main = spec.name;
+        // keepalived's nftables VMAC rules are for macvlans (an ipvlan has the base's MAC)
+        if (!ipvlan) await this.filterVmac(up.index, info.index);
+      } else ok = false;
     }
     for (const a of this.plan.addressVmacs) {
       const baseInfo = a.base === this.ifname ? info : await this.io.interfaceInfo(a.base).catch(() => undefined);
@@ -84,8 +109,13 @@ export class InstanceVmacs {
         if (!(await this.io.interfaceInfo(spec.base).catch(() => undefined))) continue; // when the base is back
         this.log.info(`VMAC interface ${spec.name} was deleted, re-creating it`);
         try {
-          for (const n of (await this.io.setupVmac(spec)).notices) this.log.info(n);
+          const up = await this.io.setupVmac(spec);
+          for (const n of up.notices) this.log.info(n);
           remade.push(spec.name);
+          if (spec.name === this.main && spec.kind !== 'ipvlan') {
+            const base = await this.io.interfaceInfo(spec.base).catch(() => undefined);
+            if (base) await this.filterVmac(up.index, base.index);
+          }
         } catch (e) {
           this.log.error({ err: e }, `Unable to create VMAC interface ${spec.name}`);
         }
@@ -96,10 +126,13 @@ export class InstanceVmacs {
     return remade;
   }
 
-  /** The interface an address goes on: a VMAC when one applies, else its own (dev or the instance's). */
+  /**
+   * The interface an address goes on: a VMAC when one applies, else its own (dev or the instance's).
+   * Not the ipvlan: keepalived 2.2.7 leaves the VIPs on the instance's interface (seen in the VM).
+   */
   devFor(v: VirtualAddress): string {
     const dev = v.dev ?? this.ifname;
-    if (this.main && dev === this.ifname && v.prefix.family === this.cfg.family) return this.main;
+    if (this.main && !this.isIpvlan && dev === this.ifname && v.prefix.family === this.cfg.family) return this.main;
     if (this.byAddress.size && addressNeedsVmac(this.cfg, v, this.ifname)) return this.byAddress.get(addressVmacKey(dev, v.prefix.family)) ?? dev;
     return dev;
   }
@@ -111,6 +144,7 @@ export class InstanceVmacs {
     this.main = undefined;
     this.byAddress.clear();
     if (!release || !this.io.removeVmac) return;
+    if (this.filtered) await this.filterVmac(undefined, undefined);
     for (const spec of specs) {
       try {
         for (const n of await this.io.removeVmac(spec)) this.log.info(n);
@@ -125,17 +159,37 @@ export class InstanceVmacs {
     return { name, base, mac: vmacAddress(this.cfg, family), family, ipv6: false, linkLocal, owner: this.cfg.name };
   }
 
-  private async bringUp(spec: VmacSpec): Promise<boolean> {
+  private async bringUp(spec: VmacSpec): Promise<VmacInfo | undefined> {
     try {
       const r = await this.io.setupVmac!(spec);
       for (const n of r.notices) this.log.info(n);
       this.specs.push(spec);
-      this.log.info(`${r.created ? 'Success creating' : 'Using existing'} VMAC interface ${r.name} (${spec.mac}) on ${spec.base}`);
-      return true;
+      if (spec.kind === 'ipvlan') this.log.info(`${r.created ? 'Success creating' : 'Using existing'} ipvlan interface ${r.name} on ${spec.base}`);
+      else this.log.info(`${r.created ? 'Success creating' : 'Using existing'} VMAC interface ${r.name} (${spec.mac}) on ${spec.base}`);
+      return r;
     } catch (e) {
-      this.log.error({ err: e }, `Unable to create VMAC interface ${spec.name}`);
-      return false;
+      this.log.error({ err: e }, `Unable to create ${spec.kind === 'ipvlan' ? 'ipvlan' : 'VMAC'} interface ${spec.name}`);
+      return undefined;
     }
+  }
+
+  /**
+   * keepalived's nftables VMAC rules for the instance's own VMAC (keepalived 2.2.7 lists vrrp->ifp,
+   * not the address VMACs): in its family's table, and the other family's when eVIPs of that family
+   * live on it; undefined withdraws it. Failures are logged.
+   */
+  private async filterVmac(vmac: number | undefined, base: number | undefined): Promise<void> {
+    if (!this.io.setVmacFilter) return;
+    const cfg = this.cfg;
+    const other = cfg.family === 4 ? 6 : 4;
+    const families: (4 | 6)[] = cfg.virtualIpaddressExcluded.some((v) => v.prefix.family === other) ? [cfg.family, other] : [cfg.family];
+    const entries = vmac !== undefined && base !== undefined ? [{ vmac, base, families }] : [];
+    this.filtered = entries[0];
+    await this.io
+      .setVmacFilter(this.table(), cfg.name, entries)
+      .catch((e) =>
+        this.log.warn({ err: e }, entries.length ? 'cannot install the nftables rules of the VMAC' : 'cannot remove the nftables rules of the VMAC'),
+      );
   }
 }
 

@@ -16,7 +16,7 @@ import { computeEffectivePriority, type TrackedStatus } from './tracking.js';
 import type { FileTracker, ProcessTracker, ScriptTracker } from './track-runners.js';
 import { InstanceVmacs } from './instance-vmacs.js';
 import { GarpSchedule } from './garp-schedule.js';
-import { VipInstall } from './vip-install.js';
+import { filterTable, VipInstall } from './vip-install.js';
 import type { VmacPlan } from './vmac.js';
 
 export interface InstanceHooks {
@@ -169,7 +169,7 @@ export class InstanceRuntime {
     };
     if (!info) this.log.error(`interface ${this.ifname} not found`);
     if (!this.primaryAddress) this.log.error(`no IPv${this.family} address on ${this.ifname}`);
-    if (this.vmacPlan) this.vmacs = new InstanceVmacs(cfg, this.ifname, this.vmacPlan, this.io, this.log);
+    if (this.vmacPlan) this.vmacs = new InstanceVmacs(cfg, this.ifname, this.vmacPlan, this.io, this.log, () => filterTable(this.global));
     if (this.vmacs?.wanted && !(await this.vmacs.setup(info))) this.setOwnFault('vmac', true);
     this.sockOpts = this.socketOptions();
     try {

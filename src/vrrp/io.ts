@@ -1,12 +1,13 @@
 // What the VRRP engine needs from the network edge. The production implementation adapts the
 // native layer (src/native, src/net); keeping this seam small keeps the engine testable.
 import type { VirtualAddress, VirtualRoute, VirtualRule } from '../config/model.js';
-import type { VipFilterEntry } from '../net/vip-filter.js';
+import type { FilterTable, VipFilterEntry, VmacFilterEntry } from '../net/vip-filter.js';
 import type { VmacInfo, VmacSpec } from '../net/vmac.js';
 import type { SocketDropReason } from '../net/vrrp-socket.js';
 import type { ProcEvent } from '../net/proc-connector.js';
 
 export type { VmacInfo, VmacSpec } from '../net/vmac.js';
+export type { FilterTable, VmacFilterEntry } from '../net/vip-filter.js';
 /** Why the socket dropped a datagram before it could be dispatched to an instance (the net layer says). */
 export type { SocketDropReason } from '../net/vrrp-socket.js';
 
@@ -64,11 +65,16 @@ export interface VrrpNetIo {
   sendGratuitousArp(ifname: string, address: string): void;
   sendUnsolicitedNa(ifname: string, address: string): void;
   /**
-   * Drop traffic to and from these addresses in the nftables table `table` (keepalived's
+   * Drop traffic to and from these addresses in the nftables table `table.name` (keepalived's
    * no-accept firewall); `owner` is the instance, [] withdraws its entries. Optional: without it
    * non-accept VIPs accept traffic.
    */
-  setVipFilter?(table: string, owner: string, entries: VipFilterEntry[]): Promise<void>;
+  setVipFilter?(table: FilterTable, owner: string, entries: VipFilterEntry[]): Promise<void>;
+  /**
+   * keepalived's VMAC rules in the same tables (IGMP / MLD reports moved to the base interface, router
+   * solicitations dropped) for the owner's VMACs; [] withdraws them. Optional, as setVipFilter.
+   */
+  setVmacFilter?(table: FilterTable, owner: string, vmacs: VmacFilterEntry[]): Promise<void>;
   /** subscribe to address and link changes; returns an unsubscribe function */
   monitor(cb: (ev: NetEvent) => void): Promise<() => void> | (() => void);
   /** create (or take over) and bring up a VMAC interface; absent when the edge cannot */

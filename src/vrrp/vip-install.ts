@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { GlobalDefs, VirtualAddress, VrrpInstance } from '../config/model.js';
 import { canonicalIp } from '../util/inet.js';
-import type { VrrpNetIo } from './io.js';
+import type { FilterTable, VrrpNetIo } from './io.js';
 
 /** What the VIP install needs from its instance, read at each call (a reload replaces the config). */
 export interface VipOwner {
@@ -14,6 +14,14 @@ export interface VipOwner {
   ifname(): string;
   /** the interface an address goes on (its dev, the instance's VMAC or its interface) */
   devFor(v: VirtualAddress): string;
+}
+
+/**
+ * keepalived's nftables table: global `nftables` (default "keepalived": keepalived 2.2.7 uses nftables
+ * for use_vmac and no_accept when no firewall is configured), `nftables_priority` (-1), `nftables_counters`.
+ */
+export function filterTable(g: GlobalDefs): FilterTable {
+  return { name: g.nftables ?? 'keepalived', priority: g.nftablesPriority ?? -1, counters: !!g.nftablesCounters };
 }
 
 export class VipInstall {
@@ -119,6 +127,6 @@ export class VipInstall {
     const failure = entries.length
       ? 'cannot install the nftables rules that drop traffic to the VIPs (no accept mode): the VIPs accept traffic'
       : 'cannot remove the nftables rules of the VIPs';
-    return this.io.setVipFilter(this.owner.global().nftables ?? 'keepalived', this.owner.cfg().name, entries).catch((e) => this.log.warn({ err: e }, failure));
+    return this.io.setVipFilter(filterTable(this.owner.global()), this.owner.cfg().name, entries).catch((e) => this.log.warn({ err: e }, failure));
   }
 }

@@ -38,7 +38,7 @@ export interface AddressVmac {
 }
 
 export interface VmacPlan {
-  /** the instance's own VMAC (use_vmac) */
+  /** the instance's own VMAC (use_vmac), or its ipvlan (use_ipvlan: named as a VMAC) */
   main?: string;
   addressVmacs: AddressVmac[];
 }
@@ -79,9 +79,10 @@ export function planVmacs(instances: VrrpInstance[], global: Pick<GlobalDefs, 'v
   const taken = new Set<string>();
   for (const i of instances) {
     plans.set(i.name, { addressVmacs: [] });
-    if (typeof i.useVmac === 'string') {
-      plans.get(i.name)!.main = i.useVmac;
-      taken.add(i.useVmac);
+    const named = typeof i.useVmac === 'string' ? i.useVmac : i.useIpvlan?.name;
+    if (named !== undefined) {
+      plans.get(i.name)!.main = named;
+      taken.add(named);
     }
   }
   const unique = (prefix: string, vrid: number, family: 4 | 6): string => {
@@ -101,7 +102,7 @@ export function planVmacs(instances: VrrpInstance[], global: Pick<GlobalDefs, 'v
   for (const i of instances) {
     const plan = plans.get(i.name)!;
     const vrid = i.virtualRouterId ?? 0;
-    if (i.useVmac === true) plan.main = unique(prefix, vrid, i.family);
+    if (i.useVmac === true || (i.useIpvlan && !i.useVmac && i.useIpvlan.name === undefined)) plan.main = unique(prefix, vrid, i.family);
     for (const k of addressVmacKeys(i, global)) plan.addressVmacs.push({ ...k, name: unique(addrPrefix, vrid, k.family) });
   }
   return plans;
