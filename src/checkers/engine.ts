@@ -628,6 +628,7 @@ export class CheckersEngine implements Engine {
   private servicesOf(v: VirtualRt, services: Service[]): void {
     {
       const destinations = this.destinationsOf(v);
+      const first = services.length;
       for (const key of v.services) {
         const persistenceTimeout = v.vs.persistenceTimeout;
         services.push({
@@ -637,7 +638,8 @@ export class CheckersEngine implements Engine {
           ...(persistenceTimeout !== undefined ? { persistenceTimeout } : {}),
           ...(v.vs.persistenceGranularity ? { persistenceNetmask: v.vs.persistenceGranularity } : {}),
           ops: v.vs.ops,
-          destinations: destinations.map((d) => ({ ...d })),
+          // computed for this call: the first service takes them, the others (a group's) copies
+          destinations: services.length === first ? destinations : destinations.map((d) => ({ ...d })),
         });
       }
     }

@@ -72,18 +72,13 @@ export function poolDestinations(p: PoolConfig, reals: readonly RealServerHealth
   const sorryActive = !quorumUp && p.sorryServer !== undefined;
   for (let i = 0; i < reals.length; i++) {
     const r = reals[i]!;
+    const weight = !sorryActive && r.alive ? r.weight : r.inhibitOnFailure ? 0 : -1;
+    if (weight < 0) continue;
     src = i;
-    const d: Destination = {
-      address: r.address,
-      family: r.family,
-      port: r.port,
-      weight: 0,
-      lbKind: r.lbKind,
-      ...(r.uthreshold !== undefined ? { uthreshold: r.uthreshold } : {}),
-      ...(r.lthreshold !== undefined ? { lthreshold: r.lthreshold } : {}),
-    };
-    if (!sorryActive && r.alive) put({ ...d, weight: r.weight });
-    else if (r.inhibitOnFailure) put(d);
+    const d: Destination = { address: r.address, family: r.family, port: r.port, weight, lbKind: r.lbKind };
+    if (r.uthreshold !== undefined) d.uthreshold = r.uthreshold;
+    if (r.lthreshold !== undefined) d.lthreshold = r.lthreshold;
+    put(d);
   }
   src = -1;
   if (p.sorryServer) {
