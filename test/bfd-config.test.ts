@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { listOf } from '../src/config/exact.js';
 import { loadConfig } from '../src/config/load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsk-bfdcfg-'));
@@ -147,7 +148,7 @@ virtual_server 10.9.9.10 80 {
   assert.deepEqual(r2.config.vrrpInstances[0].trackBfd, []);
   const rs = r.config.virtualServers[0].realServers[0];
   assert.deepEqual(
-    rs.checkers.map((c) => c.type === 'BFD_CHECK' && c.name),
+    listOf(rs.checkers).map((c) => c.type === 'BFD_CHECK' && c.name),
     ['b1'],
   );
 });

@@ -15,6 +15,7 @@ import { runInNewContext } from 'node:vm';
 import { after, before, describe, it } from 'node:test';
 import { CheckersEngine } from '../src/checkers/engine.js';
 import { checkHttp } from '../src/checkers/http.js';
+import { listOf } from '../src/config/exact.js';
 import { loadConfig } from '../src/config/load.js';
 import type { HttpCheck, HttpUrl, SslSettings } from '../src/config/model.js';
 import { RecordingBackend, httpCheck, loc, silentLogger, waitFor } from './checkers-fixtures.js';
@@ -648,7 +649,7 @@ describe('config: http_protocol, virtualhost and the SSL block as keepalived -t 
       const rs = config.virtualServers[0].realServers[0];
       assert.equal(rs.virtualhost, 'rs.example');
       assert.deepEqual(
-        rs.checkers.map((c) => (c as HttpCheck).httpProtocol),
+        listOf(rs.checkers).map((c) => (c as HttpCheck).httpProtocol),
         ['1.0C', undefined, undefined],
       );
     } finally {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { toStableJson } from '../src/config/dump.js';
+import { itemAt, listOf } from '../src/config/exact.js';
 import { loadConfig } from '../src/config/load.js';
 import type { HttpCheck, MiscCheck } from '../src/config/model.js';
 
@@ -158,17 +159,17 @@ virtual_server 192.0.2.10 443 {
     assert.equal(rs.inhibitOnFailure, true);
   });
   it('checker timers: explicit, else real server, else virtual server, else type default', () => {
-    const [ssl, dns, misc, udp] = rs.checkers;
+    const [ssl, dns, misc, udp] = listOf(rs.checkers);
     assert.equal(ssl.type, 'SSL_GET');
     assert.equal((ssl as HttpCheck).connectTimeout, 5000);
     assert.equal((ssl as HttpCheck).retry, 4);
     assert.equal((ssl as HttpCheck).delayBeforeRetry, 7000);
     assert.equal((ssl as HttpCheck).delayLoop, 20000);
-    assert.deepEqual((ssl as HttpCheck).urls[0].statusCodes, [
+    assert.deepEqual(itemAt((ssl as HttpCheck).urls, 0).statusCodes, [
       { from: 200, to: 299 },
       { from: 302, to: 302 },
     ]);
-    assert.equal((ssl as HttpCheck).urls[0].digest, '9b3a0c85a887a256d6939da88aabd8cd');
+    assert.equal(itemAt((ssl as HttpCheck).urls, 0).digest, '9b3a0c85a887a256d6939da88aabd8cd');
     assert.equal(dns.type === 'DNS_CHECK' && dns.queryType, 'AAAA');
     assert.equal(dns.type === 'DNS_CHECK' && dns.name, 'example.com');
     assert.deepEqual((misc as MiscCheck).miscPath?.argv, ['/bin/check', 'a b', 'c']);

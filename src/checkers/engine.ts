@@ -4,7 +4,7 @@
 import pino from 'pino';
 import type { Checker, KeepalivedConfig, RealServer, ScriptSpec, VirtualServer } from '../config/model.js';
 import { type Engine, type EngineEvent, type EngineEventListener, EngineListeners, type MetricSample } from '../engine-api/types.js';
-import type { LbBackend, LbState, Service, ServiceKey } from '../lb/backend.js';
+import type { Destination, LbBackend, LbState, Service, ServiceKey } from '../lb/backend.js';
 import { serviceKeyText } from '../lb/backend.js';
 import { chooseBackend, createBackend } from '../lb/factory.js';
 import { runScript } from '../util/run-script.js';
@@ -15,8 +15,9 @@ import { checkersKey, realServerId, settingsKey, virtualServerId } from '../conf
 import { type RealServerHealth, initialQuorum, liveWeight, nextQuorum, poolDestinations } from './pool.js';
 import { type CheckEnv, isSchedulable, runCheck } from './run-check.js';
 import { Limiter } from './limiter.js';
-import { CheckerLoop, type LoopHost, type LoopTiming, type Timers, firstDelay, realTimers } from './scheduler.js';
+import { CheckerLoopBase, type LoopOptions, type LoopTiming, type Timers, firstDelay, realTimers } from './scheduler.js';
 import { realServerText, virtualServerText } from '../config/server-text.js';
+import { listOf } from '../config/exact.js';
 import { serviceKeysOf } from './services.js';
 import type { CheckResult } from './types.js';
 
@@ -37,48 +38,114 @@ export interface CheckersEngineOptions {
   maxConcurrentChecks?: number;
 }
 
+/** What the loops of an engine share: the engine's callbacks and the loops' options (one object per engine run). */
+interface LoopLink {
+  opts: LoopOptions;
+  attempt(c: CheckerRt, signal: AbortSignal | undefined): Promise<CheckResult>;
+  verdict(c: CheckerRt, up: boolean, res: CheckResult): void;
+}
+
+// bits of CheckerRt.flags
+/** the engine's view of a checker's verdict (the loop's, or the health kept over a restart) */
+const HEALTHY = 1;
+/** RealRt: all its checkers are healthy */
+const ALIVE = 2;
+/** RealRt: removed by a reload or by stop(); late verdicts are ignored */
+const STOPPED = 4;
+
 /**
- * One checker of one real server: its loop (the CheckerLoop's fields) and the engine's own state in
- * the same object, so that a real server with one checker costs two small objects (see
- * docs/memory.md). A checker that cannot be scheduled (BFD_CHECK) has one that never starts.
+ * One checker of one real server: its loop (the loop's fields) and the engine's own state in the
+ * same object. The first checker of a real server is the real server's object itself (RealRt), the
+ * others hang from it in a list (`next`), so a real server with one checker is one object (see
+ * docs/memory.md). A checker that cannot be scheduled (BFD_CHECK) has a loop that never starts.
  */
-class CheckerRt extends CheckerLoop {
-  /** the engine's view of the verdict (the loop's, or the health kept over a restart) */
-  healthy: boolean;
+abstract class CheckerRt extends CheckerLoopBase {
+  /** HEALTHY, and on the real server's object ALIVE and STOPPED */
+  protected flags: number;
   /** weight set by the checker (misc_dynamic, FILE_CHECK) minus the configured weight */
   weightOffset = 0;
+  /** the real server's next checker */
+  next: CheckerRt | undefined = undefined;
   constructor(
-    host: LoopHost<CheckerRt>,
     timing: LoopTiming,
     healthy: boolean,
-    opts: { timers: Timers; limiter: Limiter; signal: AbortSignal },
-    public checker: Checker,
-    /** owners, for the loop's callbacks (no closure per loop) */
-    readonly v: VirtualRt,
-    readonly r: RealRt,
+    /** undefined only on the object of a real server without checkers */
+    public checker: Checker | undefined,
   ) {
-    super(host, timing, healthy, opts);
-    this.healthy = healthy;
+    super(timing, healthy);
+    this.flags = healthy ? HEALTHY : 0;
+  }
+  /** the real server this checker belongs to */
+  abstract get real(): RealRt;
+  get healthy(): boolean {
+    return (this.flags & HEALTHY) !== 0;
+  }
+  set healthy(up: boolean) {
+    this.flags = up ? this.flags | HEALTHY : this.flags & ~HEALTHY;
+  }
+  protected loopOptions(): LoopOptions {
+    return this.real.v.link.opts;
+  }
+  protected attempt(signal: AbortSignal | undefined): Promise<CheckResult> {
+    return this.real.v.link.attempt(this, signal);
+  }
+  protected verdict(up: boolean, res: CheckResult): void {
+    this.real.v.link.verdict(this, up, res);
   }
 }
 
-/** A real server. Its id and text are computed when needed rather than kept (two strings each). */
-class RealRt {
-  checkers: CheckerRt[] = [];
-  alive = false;
-  /** stopped: removed by a reload or by stop(); late verdicts are ignored */
-  stopped = false;
+/**
+ * A real server, and its first checker. Its id and text are computed when needed rather than kept
+ * (two strings each).
+ */
+class RealRt extends CheckerRt {
   /** weight set by a manager (SNMP SET of realServerWeight): replaces the configured one until a reload */
-  weightSet?: number;
+  weightSet: number | undefined = undefined;
   constructor(
     public rs: RealServer,
     readonly v: VirtualRt,
-  ) {}
+    timing: LoopTiming,
+    healthy: boolean,
+    checker: Checker | undefined,
+  ) {
+    super(timing, healthy, checker);
+  }
+  get real(): RealRt {
+    return this;
+  }
+  /** its first checker; the others follow through `next` */
+  get first(): CheckerRt | undefined {
+    return this.checker === undefined ? undefined : this;
+  }
+  get alive(): boolean {
+    return (this.flags & ALIVE) !== 0;
+  }
+  set alive(up: boolean) {
+    this.flags = up ? this.flags | ALIVE : this.flags & ~ALIVE;
+  }
+  get stopped(): boolean {
+    return (this.flags & STOPPED) !== 0;
+  }
+  set stopped(s: boolean) {
+    this.flags = s ? this.flags | STOPPED : this.flags & ~STOPPED;
+  }
   get id(): string {
     return realServerId(this.rs);
   }
   get text(): string {
     return realServerText(this.rs, this.v.vs);
+  }
+}
+
+/** A real server's second and further checkers. */
+class MoreCheckerRt extends CheckerRt {
+  constructor(
+    timing: LoopTiming,
+    healthy: boolean,
+    checker: Checker,
+    readonly real: RealRt,
+  ) {
+    super(timing, healthy, checker);
   }
 }
 
@@ -89,11 +156,27 @@ interface VirtualRt {
   services: ServiceKey[];
   reals: RealRt[];
   quorumUp: boolean;
-  /** services of this virtual server as last computed; undefined = to recompute */
-  cached?: Service[];
-  /** `cached` as last computed, to tell whether a recomputation changed anything */
-  previous?: Service[];
+  /** the engine's callbacks and loop options */
+  link: LoopLink;
+  /** its pool may have changed since it was last compared */
+  dirty: boolean;
+  /**
+   * Its destinations when last compared, as small numbers (which real server, what weight: the
+   * rest follows from the configuration, and a configuration change applies anyway); undefined =
+   * unknown. The destinations themselves are computed when the backend is called, not kept.
+   */
+  applied: number[] | undefined;
 }
+
+/** a real server's checkers in order */
+function checkersOf(r: RealRt): CheckerRt[] {
+  const out: CheckerRt[] = [];
+  for (let c = r.first; c; c = c.next) out.push(c);
+  return out;
+}
+
+/** the timing of the loop of a real server without checkers (never started) */
+const NO_TIMING: LoopTiming = Object.freeze({ delayLoop: 0, retry: 0, delayBeforeRetry: 0 });
 
 function checkerCommon(c: Checker): { delayLoop?: number; retry?: number; delayBeforeRetry?: number; warmup?: number; alpha?: boolean } {
   if (c.type === 'FILE_CHECK' || c.type === 'BFD_CHECK') return {};
@@ -124,24 +207,6 @@ export async function createBackendFor(cliName: string | undefined, config: Keep
   return createBackend(name, { logger: log.child({ subsystem: 'lb' }) });
 }
 
-function sameServices(a: Service[], b: Service[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i];
-    const y = b[i];
-    if (x.scheduler !== y.scheduler || x.persistenceTimeout !== y.persistenceTimeout || x.ops !== y.ops) return false;
-    if (x.persistenceNetmask !== y.persistenceNetmask || serviceKeyText(x.key) !== serviceKeyText(y.key)) return false;
-    if (x.destinations.length !== y.destinations.length) return false;
-    for (let j = 0; j < x.destinations.length; j++) {
-      const d = x.destinations[j];
-      const e = y.destinations[j];
-      if (d.address !== e.address || d.port !== e.port || d.weight !== e.weight || d.lbKind !== e.lbKind) return false;
-      if (d.uthreshold !== e.uthreshold || d.lthreshold !== e.lthreshold) return false;
-    }
-  }
-  return true;
-}
-
 export class CheckersEngine implements Engine {
   readonly name = 'checkers' as const;
   private backend: LbBackend | undefined;
@@ -153,21 +218,26 @@ export class CheckersEngine implements Engine {
   private readonly limiter: Limiter;
   /** aborted on stop: in-flight checks end at once */
   private stopSignal = new AbortController();
-  /** options shared by every loop (one object, not one per loop); rebuilt with a new stop signal */
-  private loopOpts: { timers: Timers; limiter: Limiter; signal: AbortSignal } | undefined;
+  /** callbacks and options shared by every loop (one object, not one per loop); rebuilt with a new stop signal */
+  private loopLink: LoopLink | undefined;
   private readonly timings = new Map<string, LoopTiming>();
   private readonly listeners = new EngineListeners((err) => this.log.error({ err }, 'event listener failed'));
   private vss = new Map<string, VirtualRt>();
   private config: KeepalivedConfig | undefined;
   private ctxBase: CheckEnv = { enableScriptSecurity: false, trackFiles: new Map() };
-  /** the loops' callbacks */
-  private readonly host: LoopHost<CheckerRt> = {
-    attempt: (c, signal) => {
-      const p = runCheck(c.r.rs, c.checker, this.ctxBase, c.v.vs.virtualhost, c.loopTiming.delayLoop, signal);
-      return this.logAllFailures ? p.then((res) => this.logFailure(c, res)) : p;
-    },
-    verdict: (c, up, res) => this.onVerdict(c.v, c.r, c, up, res),
-  };
+  /** the loops' callbacks and options (a loop finds them through its virtual server) */
+  private link(): LoopLink {
+    this.loopLink ??= {
+      opts: { timers: this.timers, limiter: this.limiter, signal: this.stopSignal.signal },
+      attempt: (c, signal) => {
+        const r = c.real;
+        const p = runCheck(r.rs, c.checker!, this.ctxBase, r.v.vs.virtualhost, c.loopTiming.delayLoop, signal);
+        return this.logAllFailures ? p.then((res) => this.logFailure(c, res)) : p;
+      },
+      verdict: (c, up, res) => this.onVerdict(c.real.v, c.real, c, up, res),
+    };
+    return this.loopLink;
+  }
   private applyTimer: NodeJS.Timeout | undefined;
   private applying: Promise<void> | undefined;
   private applyAgain = false;
@@ -205,7 +275,7 @@ export class CheckersEngine implements Engine {
   async start(config: KeepalivedConfig): Promise<void> {
     if (this.stopSignal.signal.aborted) {
       this.stopSignal = new AbortController();
-      this.loopOpts = undefined;
+      this.loopLink = undefined;
     }
     if (config.virtualServers.length > 0) tuneHeapForCheckers();
     this.backend ??= await createBackendFor(this.cliBackend, config, this.log);
@@ -267,7 +337,7 @@ export class CheckersEngine implements Engine {
   private logAllFailures = false;
 
   private logFailure(c: CheckerRt, res: CheckResult): CheckResult {
-    if (!res.ok) this.log.info({ vs: c.v.text, rs: c.r.text, checker: c.checker.type, reason: res.reason }, 'check failed');
+    if (!res.ok) this.log.info({ vs: c.real.v.text, rs: c.real.text, checker: c.checker?.type, reason: res.reason }, 'check failed');
     return res;
   }
 
@@ -300,6 +370,9 @@ export class CheckersEngine implements Engine {
       services: this.expandServices(vs),
       reals: [],
       quorumUp: true,
+      link: this.link(),
+      dirty: true,
+      applied: undefined,
     };
     for (const rs of vs.realServers) v.reals.push(this.makeReal(v, rs, undefined));
     v.quorumUp = initialQuorum(liveWeight(this.health(v)), vs);
@@ -333,10 +406,10 @@ export class CheckersEngine implements Engine {
         // unchanged checkers: keep running loops and health; pick up new weights/timings
         old.rs = rs;
         old.weightSet = undefined; // a reload goes back to the configured weight, as keepalived
-        for (const c of old.checkers) {
-          const cfg = rs.checkers.find((x) => settingsKey(x) === settingsKey(c.checker));
+        for (let c = old.first; c; c = c.next) {
+          const cfg = listOf(rs.checkers).find((x) => settingsKey(x) === settingsKey(c!.checker));
           if (cfg) c.checker = cfg;
-          c.retime(this.sharedTiming(loopTiming(vs, rs, c.checker)));
+          c.retime(this.sharedTiming(loopTiming(vs, rs, c.checker!)));
         }
         old.alive = this.computeAlive(old);
         reals.push(old);
@@ -355,32 +428,34 @@ export class CheckersEngine implements Engine {
   }
 
   private makeReal(v: VirtualRt, rs: RealServer, previousAlive: boolean | undefined): RealRt {
-    const r = new RealRt(rs, v);
-    this.loopOpts ??= { timers: this.timers, limiter: this.limiter, signal: this.stopSignal.signal };
-    const opts = this.loopOpts;
-    r.checkers = rs.checkers.map(
-      (checker) =>
-        new CheckerRt(this.host, this.sharedTiming(loopTiming(v.vs, rs, checker)), previousAlive ?? startsUp(v.vs, rs, checker), opts, checker, v, r),
-    );
+    const cs = listOf(rs.checkers);
+    const timing = (checker: Checker) => this.sharedTiming(loopTiming(v.vs, rs, checker));
+    const up = (checker: Checker) => previousAlive ?? startsUp(v.vs, rs, checker);
+    // a real server without checkers gets a loop that never starts (and timing it never reads)
+    const r = cs.length > 0 ? new RealRt(rs, v, timing(cs[0]!), up(cs[0]!), cs[0]) : new RealRt(rs, v, NO_TIMING, true, undefined);
+    let last: CheckerRt = r;
+    for (let i = 1; i < cs.length; i++) last = last.next = new MoreCheckerRt(timing(cs[i]!), up(cs[i]!), cs[i]!, r);
     r.alive = this.computeAlive(r);
     return r;
   }
 
   private startReal(v: VirtualRt, r: RealRt): void {
-    r.checkers.forEach((c, i) => {
-      if (c.checker.type === 'BFD_CHECK') {
+    let i = 0;
+    for (let c = r.first; c; c = c.next, i++) {
+      const checker = c.checker!;
+      if (checker.type === 'BFD_CHECK') {
         // event-driven: the BFD engine's session state (through the daemon, bfdState())
-        const known = c.checker.name === undefined ? undefined : this.bfdSessions.get(c.checker.name);
+        const known = checker.name === undefined ? undefined : this.bfdSessions.get(checker.name);
         if (known !== undefined) c.healthy = known;
-        return;
+        continue;
       }
-      if (!isSchedulable(c.checker)) {
-        this.log.warn({ rs: r.text, checker: c.checker.type }, 'checker type not supported: ignored');
+      if (!isSchedulable(checker)) {
+        this.log.warn({ rs: r.text, checker: checker.type }, 'checker type not supported: ignored');
         c.healthy = true;
-        return;
+        continue;
       }
       c.start(firstDelay(`${v.id}|${r.id}|${i}`, c.loopTiming));
-    });
+    }
     r.alive = this.computeAlive(r);
   }
 
@@ -394,7 +469,7 @@ export class CheckersEngine implements Engine {
 
   private stopReal(r: RealRt): void {
     r.stopped = true;
-    for (const c of r.checkers) c.stop();
+    for (let c = r.first; c; c = c.next) c.stop();
   }
 
   // ------------------------------------------------------------------ BFD_CHECK
@@ -406,9 +481,9 @@ export class CheckersEngine implements Engine {
   bfdState(name: string, up: boolean): void {
     this.bfdSessions.set(name, up);
     for (const v of this.vss.values())
-      for (const r of v.reals.values())
-        for (const c of r.checkers) {
-          if (c.checker.type !== 'BFD_CHECK' || c.checker.name !== name || c.healthy === up) continue;
+      for (const r of v.reals)
+        for (let c = r.first; c; c = c.next) {
+          if (c.checker!.type !== 'BFD_CHECK' || c.checker!.name !== name || c.healthy === up) continue;
           this.log.info({ vs: v.text, rs: r.text, bfd: name }, `BFD check of [${name}] RS(${r.text}) is ${up ? 'UP' : 'DOWN'}`);
           this.onVerdict(v, r, c, up, { ok: up, reason: name, latencyMs: 0 });
         }
@@ -417,12 +492,13 @@ export class CheckersEngine implements Engine {
   // ------------------------------------------------------------------ health
 
   private computeAlive(r: RealRt): boolean {
-    return r.checkers.every((c) => c.healthy);
+    for (let c = r.first; c; c = c.next) if (!c.healthy) return false;
+    return true;
   }
 
   private effectiveWeight(r: RealRt): number {
     let w = r.weightSet ?? r.rs.weight;
-    for (const c of r.checkers) w += c.weightOffset;
+    for (let c = r.first; c; c = c.next) w += c.weightOffset;
     return Math.max(0, w);
   }
 
@@ -449,7 +525,7 @@ export class CheckersEngine implements Engine {
     r.alive = this.computeAlive(r);
     const weight = this.effectiveWeight(r);
     if (wasAlive !== r.alive) {
-      this.log.info({ vs: v.text, rs: r.text, checker: c.checker.type, reason: res.reason }, r.alive ? 'real server up' : 'real server down');
+      this.log.info({ vs: v.text, rs: r.text, checker: c.checker?.type, reason: res.reason }, r.alive ? 'real server up' : 'real server down');
       const script = r.alive ? r.rs.notifyUp : r.rs.notifyDown;
       if (script) this.runNotify(script, `${r.text} ${r.alive ? 'notify_up' : 'notify_down'}`);
     } else if (weight !== oldWeight) {
@@ -461,7 +537,7 @@ export class CheckersEngine implements Engine {
       realServer: r.text,
       up: r.alive,
       weight,
-      checker: c.checker.type,
+      checker: c.checker!.type,
       reason: res.reason,
       at: Date.now(),
     });
@@ -506,23 +582,50 @@ export class CheckersEngine implements Engine {
 
   // ------------------------------------------------------------------ load balancer state
 
+  /** The load-balancer state the engine wants: computed from the health of each real server, not kept. */
   desiredState(): LbState {
     const services: Service[] = [];
-    for (const v of this.vss.values()) {
-      v.cached ??= this.servicesOf(v);
-      for (const svc of v.cached) services.push(svc);
-    }
+    for (const v of this.vss.values()) this.servicesOf(v, services);
     return { services };
   }
 
-  private servicesOf(v: VirtualRt): Service[] {
-    const services: Service[] = [];
+  private destinationsOf(v: VirtualRt, sources?: number[]): Destination[] {
+    return poolDestinations(
+      { quorum: v.vs.quorum, hysteresis: v.vs.hysteresis, lbKind: v.vs.lbKind, sorryServer: v.vs.sorryServer, sorryServerInhibit: v.vs.sorryServerInhibit },
+      this.health(v),
+      v.quorumUp,
+      sources,
+    );
+  }
+
+  /**
+   * `v.applied` brought up to date: false when it already described its destinations. Each is a
+   * number weight × 2^21 + (index of its real server + 1, 0 = the sorry server); undefined (never
+   * equal) when one does not fit.
+   */
+  private compareApplied(v: VirtualRt): boolean {
+    const sources: number[] = [];
+    const ds = this.destinationsOf(v, sources);
+    let next: number[] | undefined = [];
+    for (let i = 0; i < ds.length; i++) {
+      const w = ds[i]!.weight;
+      const src = sources[i]! + 1;
+      if (!Number.isInteger(w) || w < 0 || w >= 2 ** 31 || src >= 2 ** 21) {
+        next = undefined;
+        break;
+      }
+      next.push(w * 2 ** 21 + src);
+    }
+    const prev = v.applied;
+    if (next !== undefined && prev !== undefined && prev.length === next.length && prev.every((x, i) => x === next[i])) return false;
+    v.applied = next;
+    return true;
+  }
+
+  private servicesOf(v: VirtualRt, services: Service[]): void {
     {
-      const destinations = poolDestinations(
-        { quorum: v.vs.quorum, hysteresis: v.vs.hysteresis, lbKind: v.vs.lbKind, sorryServer: v.vs.sorryServer, sorryServerInhibit: v.vs.sorryServerInhibit },
-        this.health(v),
-        v.quorumUp,
-      );
+      const destinations = this.destinationsOf(v);
+      const first = services.length;
       for (const key of v.services) {
         const persistenceTimeout = v.vs.persistenceTimeout;
         services.push({
@@ -532,17 +635,17 @@ export class CheckersEngine implements Engine {
           ...(persistenceTimeout !== undefined ? { persistenceTimeout } : {}),
           ...(v.vs.persistenceGranularity ? { persistenceNetmask: v.vs.persistenceGranularity } : {}),
           ops: v.vs.ops,
-          destinations: destinations.map((d) => ({ ...d })),
+          // computed for this call: the first service takes them, the others (a group's) copies
+          destinations: services.length === first ? destinations : destinations.map((d) => ({ ...d })),
         });
       }
     }
-    return services;
   }
 
   /** A virtual server's pool may have changed (or, without one, the set of virtual servers). */
   private markDirty(v?: VirtualRt): void {
-    if (v) v.cached = undefined;
-    else for (const x of this.vss.values()) x.cached = undefined;
+    if (v) v.dirty = true;
+    else for (const x of this.vss.values()) x.dirty = true;
     this.structureChanged ||= v === undefined;
     this.scheduleApply();
   }
@@ -563,11 +666,9 @@ export class CheckersEngine implements Engine {
     // only virtual servers whose pool changed are recomputed; an unchanged result is not re-applied
     let changed = this.structureChanged;
     for (const v of this.vss.values()) {
-      if (v.cached) continue;
-      const before = v.previous;
-      v.cached = this.servicesOf(v);
-      v.previous = v.cached;
-      if (!before || !sameServices(before, v.cached)) changed = true;
+      if (!v.dirty) continue;
+      v.dirty = false;
+      if (this.compareApplied(v)) changed = true;
     }
     if (!changed) return;
     this.structureChanged = false;
@@ -597,7 +698,7 @@ export class CheckersEngine implements Engine {
    */
   setRealServerWeight(virtualServer: string, realServer: string, weight: number): boolean {
     const v = [...this.vss.values()].find((x) => x.text === virtualServer);
-    const r = v && [...v.reals.values()].find((x) => x.text === realServer);
+    const r = v?.reals.find((x) => x.text === realServer);
     if (!v || !r) return false;
     const from = this.effectiveWeight(r);
     r.weightSet = weight;
@@ -622,9 +723,9 @@ export class CheckersEngine implements Engine {
           realServer: r.text,
           alive: r.alive,
           weight: this.effectiveWeight(r),
-          checkers: r.checkers.map((c) => {
+          checkers: checkersOf(r).map((c) => {
             const s = c.stats;
-            return { type: c.checker.type, up: c.healthy, checks: s.checks, failures: s.failures, lastLatencyMs: s.lastLatencyMs, lastReason: s.lastReason };
+            return { type: c.checker!.type, up: c.healthy, checks: s.checks, failures: s.failures, lastLatencyMs: s.lastLatencyMs, lastReason: s.lastReason };
           }),
         })),
       })),
@@ -641,7 +742,7 @@ export class CheckersEngine implements Engine {
       if (v.vs.sorryServer) lines.push(`   sorry server = [${v.vs.sorryServer.address}]:${v.vs.sorryServer.port}`);
       for (const r of v.reals) {
         lines.push(`   RS = ${r.text}, weight = ${this.effectiveWeight(r)}, ${r.alive ? 'alive' : 'down'}`);
-        for (const c of r.checkers) lines.push(`     ${c.checker.type}: ${c.healthy ? 'up' : 'down'}`);
+        for (let c = r.first; c; c = c.next) lines.push(`     ${c.checker!.type}: ${c.healthy ? 'up' : 'down'}`);
       }
     }
     return lines.join('\n') + '\n';
@@ -651,10 +752,10 @@ export class CheckersEngine implements Engine {
     const lines: string[] = ['------< Health checker statistics >------'];
     for (const v of this.vss.values())
       for (const r of v.reals)
-        for (const c of r.checkers) {
+        for (let c = r.first; c; c = c.next) {
           const s = c.stats;
           lines.push(
-            `${v.text} ${r.text} ${c.checker.type}: checks ${s.checks}, failures ${s.failures}, last latency ${s.lastLatencyMs?.toFixed(1) ?? '-'} ms`,
+            `${v.text} ${r.text} ${c.checker!.type}: checks ${s.checks}, failures ${s.failures}, last latency ${s.lastLatencyMs?.toFixed(1) ?? '-'} ms`,
           );
         }
     return lines.join('\n') + '\n';
@@ -677,7 +778,7 @@ export class CheckersEngine implements Engine {
         let checks = 0;
         let failures = 0;
         let latency: number | undefined;
-        for (const c of r.checkers) {
+        for (let c = r.first; c; c = c.next) {
           const s = c.stats;
           checks += s.checks;
           failures += s.failures;

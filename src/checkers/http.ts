@@ -18,6 +18,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { type ConnectionOptions, createSecureContext, type SecureContext, connect as tlsConnect } from 'node:tls';
 import { type HttpCheck, type HttpUrl, type SslSettings, unpackLoc } from '../config/model.js';
 import { nativeStreamSocket, wantsNativeSocket } from './native-socket.js';
+import { countOf, itemAt } from '../config/exact.js';
 import { type CheckResult, type CheckTarget, errorReason, fail, pass } from './types.js';
 
 export function statusAccepted(url: HttpUrl, status: number): boolean {
@@ -423,13 +424,14 @@ export async function checkHttp(
 ): Promise<CheckResult> {
   const started = process.hrtime.bigint();
   const urls = cfg.urls;
-  if (urls.length === 0) return fail('no url configured', started);
-  for (let i = 0; i < urls.length; i++) {
-    const url = urls[i];
+  const n = countOf(urls);
+  if (n === 0) return fail('no url configured', started);
+  for (let i = 0; i < n; i++) {
+    const url = itemAt(urls, i);
     const vhost = url.virtualhost ?? cfg.virtualhost ?? rsVirtualhost ?? vsVirtualhost;
     const sni = cfg.type === 'SSL_GET' && cfg.enableSni ? (url.virtualhost ?? cfg.virtualhost ?? vsVirtualhost) : undefined;
     const r = await getOne(cfg, target, url, vhost, sni, ssl, signal);
     if (!r.ok) return fail(r.reason, started);
   }
-  return pass(PASS_REASONS[urls.length] ?? `${urls.length} url(s) ok`, started);
+  return pass(PASS_REASONS[n] ?? `${n} url(s) ok`, started);
 }

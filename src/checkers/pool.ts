@@ -53,33 +53,43 @@ function familyOf(address: string): 4 | 6 {
  *   inhibit_on_failure stay at weight 0; a sorry server with sorry_server_inhibit sits at weight 0;
  * - quorum down with a sorry server: the sorry server (weight 1), real servers removed except the
  *   inhibit_on_failure ones, which stay at weight 0.
+ * `sources`, when given, receives for each destination the index in `reals` it came from (-1: the
+ * sorry server): with the weights, what tells two results of the same configuration apart.
  */
-export function poolDestinations(p: PoolConfig, reals: readonly RealServerHealth[], quorumUp: boolean): Destination[] {
+export function poolDestinations(p: PoolConfig, reals: readonly RealServerHealth[], quorumUp: boolean, sources?: number[]): Destination[] {
   const out = new Map<string, Destination>();
+  /** index in `reals` of each destination kept (-1: the sorry server), when asked for */
+  const from = sources ? new Map<string, number>() : undefined;
+  let src = -1;
   const put = (d: Destination) => {
     const k = `${d.address}|${d.port}`;
     const prev = out.get(k);
-    if (!prev || d.weight > prev.weight) out.set(k, d);
+    if (!prev || d.weight > prev.weight) {
+      out.set(k, d);
+      from?.set(k, src);
+    }
   };
   const sorryActive = !quorumUp && p.sorryServer !== undefined;
-  for (const r of reals) {
-    const d: Destination = {
-      address: r.address,
-      family: r.family,
-      port: r.port,
-      weight: 0,
-      lbKind: r.lbKind,
-      ...(r.uthreshold !== undefined ? { uthreshold: r.uthreshold } : {}),
-      ...(r.lthreshold !== undefined ? { lthreshold: r.lthreshold } : {}),
-    };
-    if (!sorryActive && r.alive) put({ ...d, weight: r.weight });
-    else if (r.inhibitOnFailure) put(d);
+  for (let i = 0; i < reals.length; i++) {
+    const r = reals[i]!;
+    const weight = !sorryActive && r.alive ? r.weight : r.inhibitOnFailure ? 0 : -1;
+    if (weight < 0) continue;
+    src = i;
+    const d: Destination = { address: r.address, family: r.family, port: r.port, weight, lbKind: r.lbKind };
+    if (r.uthreshold !== undefined) d.uthreshold = r.uthreshold;
+    if (r.lthreshold !== undefined) d.lthreshold = r.lthreshold;
+    put(d);
   }
+  src = -1;
   if (p.sorryServer) {
     const s = p.sorryServer;
     const d: Destination = { address: s.address, family: familyOf(s.address), port: s.port, weight: 1, lbKind: s.lbKind ?? p.lbKind };
     if (sorryActive) put(d);
     else if (p.sorryServerInhibit) put({ ...d, weight: 0 });
+  }
+  if (sources && from) {
+    sources.length = 0;
+    for (const k of out.keys()) sources.push(from.get(k)!);
   }
   return [...out.values()];
 }

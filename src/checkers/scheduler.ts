@@ -81,7 +81,7 @@ function fireWheel(w: TimerWheel): void {
  * one; a single Timeout is armed for it. A loop is in at most one bucket, exactly while it is armed.
  */
 export class TimerWheel {
-  private readonly buckets = new Map<number, CheckerLoop[]>();
+  private readonly buckets = new Map<number, CheckerLoopBase[]>();
   /** min-heap of the ticks in `buckets` */
   private readonly heap: number[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -96,7 +96,7 @@ export class TimerWheel {
   }
 
   /** Arm `loop` to fire in `ms` (rounded up to the tick); returns its tick, for remove(). */
-  add(loop: CheckerLoop, ms: number): number {
+  add(loop: CheckerLoopBase, ms: number): number {
     const tick = Math.ceil((performance.now() - this.origin + ms) / WHEEL_TICK_MS);
     let b = this.buckets.get(tick);
     if (b === undefined) {
@@ -109,7 +109,7 @@ export class TimerWheel {
     return tick;
   }
 
-  remove(loop: CheckerLoop, tick: number): void {
+  remove(loop: CheckerLoopBase, tick: number): void {
     const b = this.buckets.get(tick);
     if (b === undefined) return;
     const i = b.indexOf(loop);
@@ -196,18 +196,27 @@ const RUNNING = 8;
 const STOPPED = 16;
 const RETRY_SHIFT = 5;
 
+/** What a loop uses besides its own fields: one object shared by the loops of an owner. */
+export interface LoopOptions {
+  timers?: Timers;
+  limiter?: Limiter;
+  signal?: AbortSignal;
+}
+
+const NO_OPTIONS: LoopOptions = Object.freeze({});
+
 /**
- * One checker's loop. Kept small (tens of thousands may exist; about 100 bytes each): no closure
+ * One checker's loop. Kept small (tens of thousands may exist; about 70 bytes each): no closure
  * per loop or per run, no Timeout per loop on real timers (the shared TimerWheel), flags and the
  * retry count in one small integer, the statistics as plain fields (the last latency in whole
  * microseconds, a small integer rather than a boxed double), no promise while waiting for a slot of
- * the limiter, and one options object and one stop signal shared by all loops of an owner.
- * An owner may extend it with its own fields (the checkers engine does), the host then receives
- * its own objects.
+ * the limiter. What runs an attempt, hears a verdict and gives the options (timers, limiter, stop
+ * signal) is up to the subclass, so an owner with many loops keeps those once rather than in each
+ * loop (the checkers engine: once per virtual server). CheckerLoop is the ready-made subclass.
  */
-export class CheckerLoop implements LimiterWaiter {
+export abstract class CheckerLoopBase implements LimiterWaiter {
   private bits: number;
-  /** the wheel tick while armed on real timers, else the handle of opts.timers */
+  /** the wheel tick while armed on real timers, else the handle of the options' timers */
   private slot: unknown = undefined;
   private checks = 0;
   private failures = 0;
@@ -216,14 +225,18 @@ export class CheckerLoop implements LimiterWaiter {
   private reason: string | undefined = undefined;
 
   constructor(
-    // biome-ignore lint/suspicious/noExplicitAny: the host is typed by the subclass that uses it
-    private readonly host: LoopHost<any>,
     private timing: LoopTiming,
     initialUp: boolean,
-    private readonly opts: { timers?: Timers; limiter?: Limiter; signal?: AbortSignal } = {},
   ) {
     this.bits = initialUp ? UP : 0;
   }
+
+  /** timers (absent: the shared wheel), limiter and stop signal of this loop */
+  protected abstract loopOptions(): LoopOptions;
+  /** run one attempt */
+  protected abstract attempt(signal: AbortSignal | undefined): Promise<CheckResult>;
+  /** after a success, or after the last failed retry */
+  protected abstract verdict(up: boolean, result: CheckResult): void;
 
   /** current verdict; starts as given (alpha => down) */
   get up(): boolean {
@@ -277,7 +290,7 @@ export class CheckerLoop implements LimiterWaiter {
       return;
     }
     this.bits = b | RUNNING;
-    const limiter = this.opts.limiter;
+    const limiter = this.loopOptions().limiter;
     if (!limiter || limiter.tryAcquire(this)) void this.run();
   }
 
@@ -285,7 +298,7 @@ export class CheckerLoop implements LimiterWaiter {
   granted(): void {
     if (this.bits & STOPPED) {
       this.bits &= ~RUNNING;
-      this.opts.limiter?.release();
+      this.loopOptions().limiter?.release();
       return;
     }
     void this.run();
@@ -293,7 +306,7 @@ export class CheckerLoop implements LimiterWaiter {
 
   private disarm(): void {
     if (this.bits & ARMED) {
-      const timers = this.opts.timers;
+      const timers = this.loopOptions().timers;
       if (timers === undefined || timers === realTimers) timerWheel.remove(this, this.slot as number);
       else timers.clearTimeout(this.slot);
       this.slot = undefined;
@@ -304,7 +317,7 @@ export class CheckerLoop implements LimiterWaiter {
   private schedule(ms: number): void {
     if (this.bits & STOPPED) return;
     this.disarm();
-    const timers = this.opts.timers;
+    const timers = this.loopOptions().timers;
     ms = Math.max(0, ms);
     this.slot = timers === undefined || timers === realTimers ? timerWheel.add(this, ms) : timers.setTimeout(() => this.onTimer(), ms);
     this.bits |= ARMED;
@@ -313,11 +326,11 @@ export class CheckerLoop implements LimiterWaiter {
   private async run(): Promise<void> {
     let r: CheckResult;
     try {
-      r = await this.host.attempt(this, this.opts.signal);
+      r = await this.attempt(this.loopOptions().signal);
     } catch (e) {
       r = { ok: false, reason: `checker error: ${(e as Error).message}`, latencyMs: 0 };
     }
-    this.opts.limiter?.release();
+    this.loopOptions().limiter?.release();
     this.bits &= ~RUNNING;
     if (this.bits & STOPPED) return;
     this.checks++;
@@ -332,7 +345,7 @@ export class CheckerLoop implements LimiterWaiter {
         return;
       }
       this.bits = (flags & ~FAILED_PASS) | UP;
-      this.host.verdict(this, true, r);
+      this.verdict(true, r);
       this.schedule(this.timing.delayLoop);
       return;
     }
@@ -344,7 +357,35 @@ export class CheckerLoop implements LimiterWaiter {
       return;
     }
     this.bits = flags & UP ? (flags | FAILED_PASS) & ~UP : flags & ~UP;
-    this.host.verdict(this, false, r);
+    this.verdict(false, r);
     this.schedule(this.timing.delayLoop);
+  }
+}
+
+/**
+ * A loop with its callbacks and options given to the constructor (one host object may serve many
+ * loops; the host receives the loop, of the subclass's type L when extended).
+ */
+export class CheckerLoop extends CheckerLoopBase {
+  constructor(
+    // biome-ignore lint/suspicious/noExplicitAny: the host is typed by the subclass that uses it
+    private readonly host: LoopHost<any>,
+    timing: LoopTiming,
+    initialUp: boolean,
+    private readonly opts: LoopOptions = NO_OPTIONS,
+  ) {
+    super(timing, initialUp);
+  }
+
+  protected loopOptions(): LoopOptions {
+    return this.opts;
+  }
+
+  protected attempt(signal: AbortSignal | undefined): Promise<CheckResult> {
+    return this.host.attempt(this, signal);
+  }
+
+  protected verdict(up: boolean, result: CheckResult): void {
+    this.host.verdict(this, up, result);
   }
 }

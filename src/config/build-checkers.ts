@@ -2,7 +2,7 @@
 // UDP_CHECK, PING_CHECK, FILE_CHECK, BFD_CHECK.
 import type { ConfNode } from '../parser/ast.js';
 import type { BuildContext } from './context.js';
-import { append, exact } from './exact.js';
+import { EMPTY, addOne, append, countOf, exact, exactList } from './exact.js';
 import { arg, stringField } from './handlers.js';
 import { packLoc } from '../parser/diagnostic.js';
 import { shareString } from '../parser/intern.js';
@@ -217,11 +217,11 @@ function httpTable(type: 'HTTP_GET' | 'SSL_GET') {
       boolArg((c, b) => ((c as HttpCheck).fastRecovery = b), 'Invalid fast_recovery parameter'),
     )
     .model('url', (ctx, n, c) => {
-      const u: HttpUrl & { raw?: RawKeyword[] } = { path: '', statusCodes: [], loc: packLoc(n.loc) };
+      const u: HttpUrl & { raw?: RawKeyword[] } = { path: '', statusCodes: EMPTY as unknown as HttpUrl['statusCodes'], loc: packLoc(n.loc) };
       urlTable.walk(ctx, n.children, u);
       u.statusCodes = exact(u.statusCodes);
       if (!u.path) ctx.error(n.endLoc ?? n, 'HTTP/SSL_GET checker url has no path - ignoring');
-      else c.urls = append(c.urls, u);
+      else c.urls = addOne(c.urls, u);
     });
 }
 
@@ -369,7 +369,7 @@ export function newChecker(type: CheckerKeyword, n: ConfNode): Checker {
   switch (type) {
     case 'HTTP_GET':
     case 'SSL_GET':
-      return { type, connectTimeout: -1, retry: -1, delayBeforeRetry: -1, delayLoop: undefined, alpha: undefined, loc, urls: [], enableSni: false };
+      return { type, connectTimeout: -1, retry: -1, delayBeforeRetry: -1, delayLoop: undefined, alpha: undefined, loc, urls: EMPTY, enableSni: false };
     case 'TCP_CHECK':
     case 'PING_CHECK':
       return { type, connectTimeout: -1, retry: -1, delayBeforeRetry: -1, delayLoop: undefined, alpha: undefined, loc };
@@ -395,11 +395,11 @@ export function buildChecker(ctx: BuildContext, type: CheckerKeyword, n: ConfNod
   lookup.rs = rs;
   (checkerTables[type] as KeywordTable<Checker & { raw?: RawKeyword[] }>).walk(ctx, n.children, c);
   if (c.type === 'HTTP_GET' || c.type === 'SSL_GET') {
-    if (c.urls.length === 0) {
+    if (countOf(c.urls) === 0) {
       ctx.error(n.endLoc ?? n, 'HTTP/SSL_GET checker has no urls specified - ignoring');
       return undefined;
     }
-    c.urls = exact(c.urls);
+    c.urls = exactList(c.urls);
   } else if (c.type === 'MISC_CHECK') {
     if (!c.miscPath) {
       ctx.error(n.endLoc ?? n, 'No script path has been specified for MISC_CHECKER - skipping');

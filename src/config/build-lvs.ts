@@ -1,7 +1,7 @@
 // virtual_server_group, virtual_server and real_server keyword tables.
 import type { ConfNode } from '../parser/ast.js';
 import type { BuildContext } from './context.js';
-import { append, exact } from './exact.js';
+import { EMPTY, addOne, exactList } from './exact.js';
 import { buildChecker, checkerTables, type CheckerKeyword } from './build-checkers.js';
 import { arg, flagField, stringField } from './handlers.js';
 import { packLoc } from '../parser/diagnostic.js';
@@ -147,7 +147,7 @@ export const realServerTable = new KeywordTable<RsDraft>('real_server')
 for (const type of Object.keys(checkerTables) as CheckerKeyword[]) {
   realServerTable.model(type, (ctx, n, d) => {
     const c = buildChecker(ctx, type, n, d.trackFiles, d.bfds, d);
-    if (c) d.rs.checkers = append(d.rs.checkers, c);
+    if (c) d.rs.checkers = addOne(d.rs.checkers, c);
   });
 }
 
@@ -181,7 +181,7 @@ function buildRealServer(ctx: BuildContext, n: ConfNode, d: VsDraft): void {
     lbKind: undefined,
     alpha: undefined,
     delayLoop: undefined,
-    checkers: [],
+    checkers: EMPTY,
     loc: packLoc(n.loc),
   };
   const rd: RsDraft = {
@@ -194,7 +194,7 @@ function buildRealServer(ctx: BuildContext, n: ConfNode, d: VsDraft): void {
     protocol: d.protocolSet ? protocolName(d.vs.protocol) : 'none',
   };
   realServerTable.walk(ctx, n.children, rd);
-  rs.checkers = exact(rs.checkers);
+  rs.checkers = exactList(rs.checkers);
   if (rd.raw) rs.raw = rd.raw;
   d.vs.realServers.push(rs);
 }

@@ -315,9 +315,16 @@ export interface VrrpInstance {
 export type LbKind = 'NAT' | 'DR' | 'TUN';
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 
+/**
+ * One element inline, or several (or none) in an array: most real servers have one checker and
+ * most checkers one url, and a one-element array costs 56 bytes beside its element. Read with
+ * `listOf`, `countOf` and `itemAt` (src/config/exact.ts); `--dump-conf` shows arrays either way.
+ */
+export type OneOrMany<T extends object> = T | readonly T[];
+
 export interface HttpUrl {
   path: string;
-  /** explicit codes/ranges; empty = keepalived's default (any 2xx) */
+  /** explicit codes/ranges; empty = keepalived's default (any 2xx); the empty array is shared (frozen) */
   statusCodes: { from: number; to: number }[];
   /** MD5 hex (lower case) */
   digest?: string;
@@ -352,7 +359,8 @@ interface CheckerCommon {
 
 export interface HttpCheck extends CheckerCommon {
   type: 'HTTP_GET' | 'SSL_GET';
-  urls: HttpUrl[];
+  /** at least one after building (see OneOrMany) */
+  urls: OneOrMany<HttpUrl>;
   virtualhost?: string;
   /** absent = keepalived's default, 1.0 (no Connection header); 1.0C and 1.1 send "Connection: close" */
   httpProtocol?: '1.0' | '1.0C' | '1.1';
@@ -444,7 +452,8 @@ export interface RealServer {
   lthreshold?: number;
   /** Host header of its HTTP_GET/SSL_GET checks when neither the url nor the checker sets one */
   virtualhost?: string;
-  checkers: Checker[];
+  /** see OneOrMany */
+  checkers: OneOrMany<Checker>;
   raw?: RawKeyword[];
   loc: PackedLoc;
 }

@@ -14,7 +14,8 @@
 // | real_server | realServerId: address and port | checkersKey of its checkers (health is kept), each checker by settingsKey |
 // | bfd_instance | its name | bfdInstanceKey: its session settings (weight only matters to track_bfd, above) |
 import { createHash } from 'node:crypto';
-import type { BfdInstance, Checker, KeepalivedConfig, RealServer, VirtualServer, VrrpInstance } from './model.js';
+import type { BfdInstance, Checker, KeepalivedConfig, OneOrMany, RealServer, VirtualServer, VrrpInstance } from './model.js';
+import { listOf } from './exact.js';
 
 /** JSON of a value without its source locations (a moved line is not a changed setting). */
 export function settingsKey(v: unknown): string {
@@ -47,8 +48,10 @@ export function realServerId(rs: RealServer): string {
 }
 
 /** Checkers of a real server are "unchanged" when their settings are the same, in order. */
-export function checkersKey(cs: readonly Checker[]): string {
-  return createHash('sha1').update(settingsKey(cs)).digest('base64');
+export function checkersKey(cs: OneOrMany<Checker>): string {
+  return createHash('sha1')
+    .update(settingsKey(listOf(cs)))
+    .digest('base64');
 }
 
 const usesVmac = (inst: VrrpInstance): boolean =>

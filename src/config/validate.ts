@@ -1,6 +1,7 @@
 // Whole-config checks keepalived makes after parsing (vrrp_complete_init, check_validate_config).
 import type { BuildState, ScriptFlags } from './build-state.js';
 import { applyCheckerDefaults } from './build-checkers.js';
+import { countOf, itemAt } from './exact.js';
 import { formatVs, protocolName } from './build-lvs.js';
 import { Pass, type BuildContext } from './context.js';
 import type { VsDraft } from './build-lvs.js';
@@ -25,8 +26,8 @@ export function addVirtualServerScripts(flags: ScriptFlags, vs: VirtualServer): 
     const rs = rss[i]!;
     addScript(flags, rs.notifyUp);
     addScript(flags, rs.notifyDown);
-    for (let j = 0; j < rs.checkers.length; j++) {
-      const c = rs.checkers[j]!;
+    for (let j = 0, n = countOf(rs.checkers); j < n; j++) {
+      const c = itemAt(rs.checkers, j);
       if (c.type === 'MISC_CHECK') addScript(flags, c.miscPath);
     }
   }
@@ -150,7 +151,7 @@ export function validateVirtualServer(ctx: BuildContext, d: VsDraft, groups: Rea
     if (rs.connectTimeout === undefined && vs.connectTimeout !== undefined) rs.connectTimeout = vs.connectTimeout;
     rs.delayLoop ??= vs.delayLoop;
     const inherited = rs as RealServer & { delayLoop: number };
-    for (let j = 0; j < rs.checkers.length; j++) applyCheckerDefaults(rs.checkers[j]!, inherited, vs);
+    for (let j = 0, n = countOf(rs.checkers); j < n; j++) applyCheckerDefaults(itemAt(rs.checkers, j), inherited, vs);
   }
   return true;
 }

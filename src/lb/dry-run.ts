@@ -1,5 +1,6 @@
 // The dry-run backend: changes nothing on the system, prints the desired state as
 // `ipvsadm -S -n` lines whenever it changes (and returns it from current()/text()).
+import { createHash } from 'node:crypto';
 import type { LbBackend, LbState } from './backend.js';
 import { formatNormalizedState } from './ipvsadm-format.js';
 import type { LbLogger, TextSink } from './logger.js';
@@ -17,7 +18,13 @@ export interface DryRunOptions {
 export class DryRunBackend implements LbBackend {
   readonly name = 'dry-run' as const;
   private state: LbState = { services: [] };
-  private lastText: string | undefined;
+  /**
+   * SHA-1 of the last printed text, not the text: that is formatted again from `state` when asked
+   * for (text()), so a large state is not kept twice (about 50 bytes per destination)
+   */
+  private lastDigest: string | undefined;
+  /** the last printed text once closed (state emptied) */
+  private closedText: string | undefined;
   private readonly out: TextSink;
   private readonly log: LbLogger;
   private readonly header?: (state: LbState) => string | undefined;
@@ -39,8 +46,10 @@ export class DryRunBackend implements LbBackend {
     const lines = formatNormalizedState(norm);
     const text = lines.length ? lines.join('\n') + '\n' : '';
     this.state = cloneState(norm);
-    if (text === this.lastText) return;
-    this.lastText = text;
+    this.closedText = undefined;
+    const digest = createHash('sha1').update(text).digest('base64');
+    if (digest === this.lastDigest) return;
+    this.lastDigest = digest;
     this.dumps++;
     const head = this.header?.(norm);
     this.out.write((head !== undefined ? head + '\n' : '') + text);
@@ -53,10 +62,14 @@ export class DryRunBackend implements LbBackend {
 
   /** The last printed ipvsadm -S text. */
   text(): string {
-    return this.lastText ?? '';
+    if (this.closedText !== undefined) return this.closedText;
+    if (this.lastDigest === undefined) return '';
+    const lines = formatNormalizedState(this.state);
+    return lines.length ? lines.join('\n') + '\n' : '';
   }
 
   async close(_opts: { release: boolean }): Promise<void> {
+    this.closedText = this.text();
     this.state = { services: [] };
   }
 }
