@@ -109,16 +109,13 @@ export async function startHttpServers(ns: string, specs: ServerSpec[]): Promise
   };
 }
 
-// HTTP GETs, a new connection each: `count` in turn over `sources` to host:port, or a list of `targets`
-// (host, port, source address, optional source port) run `parallel` at a time.
+// Sequential HTTP GETs, a new connection each, source addresses in turn.
 const CLIENT_JS = `
 const http = require('http');
 const a = JSON.parse(process.argv[1]);
-function once(t) {
+function once(src) {
   return new Promise((res) => {
-    const o = { host: t.host, port: t.port, path: '/', localAddress: t.src, agent: false, timeout: 3000 };
-    if (t.sport) o.localPort = t.sport;
-    const req = http.get(o, (r) => {
+    const req = http.get({ host: a.host, port: a.port, path: '/', localAddress: src, agent: false, timeout: 3000 }, (r) => {
       let body = '';
       r.setEncoding('utf8');
       r.on('data', (d) => (body += d));
@@ -129,16 +126,11 @@ function once(t) {
   });
 }
 (async () => {
-  const list = a.targets || Array.from({ length: a.count }, (_, i) => ({ host: a.host, port: a.port, src: a.sources[i % a.sources.length] }));
-  const out = new Array(list.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < list.length) {
-      const i = next++;
-      out[i] = { src: list[i].src, reply: await once(list[i]) };
-    }
-  };
-  await Promise.all(Array.from({ length: a.parallel || 1 }, worker));
+  const out = [];
+  for (let i = 0; i < a.count; i++) {
+    const src = a.sources[i % a.sources.length];
+    out.push({ src, reply: await once(src) });
+  }
   process.stdout.write(JSON.stringify(out));
 })();
 `;
@@ -150,18 +142,6 @@ export interface Reply {
 
 export async function httpRequests(ns: string, args: { host: string; port: number; count: number; sources: string[] }): Promise<Reply[]> {
   return JSON.parse(await nsExec(ns, process.execPath, '-e', CLIENT_JS, JSON.stringify(args))) as Reply[];
-}
-
-export interface HttpTarget {
-  host: string;
-  port: number;
-  src: string;
-  sport?: number;
-}
-
-/** One GET per target (a new connection each, `parallel` at a time); replies in target order ('error:CODE' / 'timeout' on failure). */
-export async function httpTargets(ns: string, targets: HttpTarget[], parallel = 8): Promise<Reply[]> {
-  return JSON.parse(await nsExec(ns, process.execPath, '-e', CLIENT_JS, JSON.stringify({ targets, parallel }))) as Reply[];
 }
 
 /** `ipvsadm ARGS` in a namespace, lines. */

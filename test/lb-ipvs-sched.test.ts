@@ -8,16 +8,20 @@
 // the kernel's destination list, as `ipvsadm -Ln` shows).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Destination, LbState, Service } from '../src/lb/backend.js';
 import { ServiceProxy } from '../src/lb/userspace-service.js';
 import { destinationId } from '../src/lb/state.js';
-import { deleteNamespaces, nsExec, sh } from './lb-netns-util.js';
+import { clientTargets, deleteNamespaces, nsExec, sh, startNameServer, type Target } from './lb-netns-util.js';
 import { hasCommand } from './net-lab.js';
-import { addNs, addVeth, type HttpTarget, httpTargets, ipvsadm, ipvsHarness, type Servers, startHttpServers } from './lb-ipvs-lab.js';
+import { addNs, addVeth, ipvsadm, ipvsHarness } from './lb-ipvs-lab.js';
 
 const P = `tks${process.pid}-`;
-const servers: Servers[] = [];
+const servers: ChildProcess[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'tkl-ipvss-'));
 
 function skipReason(): string | false {
   if (!existsSync('/proc/net/ip_vs')) return 'this kernel has no IPVS (npm run test:ipvs-vm runs this test in a VM whose kernel has it)';
@@ -27,20 +31,22 @@ function skipReason(): string | false {
 }
 
 after(async () => {
-  for (const s of servers) s.kill();
+  for (const s of servers) s.kill('SIGKILL');
   await deleteNamespaces(P);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 const VIP = '10.98.0.10';
 const DH_VIPS = Array.from({ length: 16 }, (_, i) => `10.98.1.${i + 1}`);
 const CLIENTS = Array.from({ length: 64 }, (_, i) => `10.98.0.${100 + i}`);
+// real servers: TCP servers that send their name (a port each: mh hashes the address and the port)
 const RS = [
-  { name: 'rs1', address: '10.98.2.11', weight: 3 },
-  { name: 'rs2', address: '10.98.2.12', weight: 2 },
-  { name: 'rs3', address: '10.98.2.13', weight: 1 },
-  { name: 'rs4', address: '10.98.2.14', weight: 1 },
+  { name: 'rs1', address: '10.98.2.11', port: 8001, weight: 3 },
+  { name: 'rs2', address: '10.98.2.12', port: 8002, weight: 2 },
+  { name: 'rs3', address: '10.98.2.13', port: 8003, weight: 1 },
+  { name: 'rs4', address: '10.98.2.14', port: 8004, weight: 1 },
 ];
-const nameOf = new Map(RS.map((r) => [destinationId({ address: r.address, family: 4, port: 80, weight: 0, lbKind: 'NAT' }), r.name]));
+const nameOf = new Map(RS.map((r) => [destinationId({ address: r.address, family: 4, port: r.port, weight: 0, lbKind: 'NAT' }), r.name]));
 
 const HASHED: { port: number; scheduler: string; flags?: string[] }[] = [
   { port: 80, scheduler: 'sh' },
@@ -54,7 +60,7 @@ const HASHED: { port: number; scheduler: string; flags?: string[] }[] = [
 function state(weights: (number | undefined)[]): LbState {
   const dests: Destination[] = [];
   RS.forEach((r, i) => {
-    if (weights[i] !== undefined) dests.push({ address: r.address, family: 4, port: 80, weight: weights[i]!, lbKind: 'NAT' });
+    if (weights[i] !== undefined) dests.push({ address: r.address, family: 4, port: r.port, weight: weights[i]!, lbKind: 'NAT' });
   });
   const svc = (address: string, port: number, scheduler: string, flags?: string[]): Service => ({
     key: { kind: 'addr', family: 4, protocol: 'TCP', address, port },
@@ -75,69 +81,67 @@ test('sh, dh, mh (with -fallback / -port): the userspace scheduler picks the ker
   timeout: 300_000,
 }, async (t) => {
   const [D, C, R] = [`${P}d`, `${P}c`, `${P}r`];
+  const t0 = Date.now();
   await addNs(D, true);
   await addNs(C);
   await addNs(R);
   await addVeth(D, 'eth0', C, 'c0');
   await addVeth(D, 'eth1', R, 'r0');
-  await sh('ip', '-n', D, 'addr', 'add', '10.98.0.1/24', 'dev', 'eth0');
-  for (const v of [VIP, ...DH_VIPS]) await sh('ip', '-n', D, 'addr', 'add', `${v}/32`, 'dev', 'eth0');
-  await sh('ip', '-n', D, 'addr', 'add', '10.98.2.1/24', 'dev', 'eth1');
-  // refusals are ICMP port unreachable from the director: not rate limited here (one per refused client)
+  // many addresses: one `ip -batch` per namespace (each process start costs about a second under TCG)
+  const batch = async (ns: string, lines: string[]) => {
+    const f = join(dir, `${ns}.ip`);
+    writeFileSync(f, `${lines.join('\n')}\n`);
+    await sh('ip', '-n', ns, '-batch', f);
+  };
+  await batch(D, ['addr add 10.98.0.1/24 dev eth0', ...[VIP, ...DH_VIPS].map((v) => `addr add ${v}/32 dev eth0`), 'addr add 10.98.2.1/24 dev eth1']);
+  // a refusal is an ICMP port unreachable from the director: not rate limited here (one per refused client)
   await nsExec(D, 'sysctl', '-qw', 'net.ipv4.icmp_ratelimit=0');
-  for (const a of CLIENTS) await sh('ip', '-n', C, 'addr', 'add', `${a}/24`, 'dev', 'c0');
-  await sh('ip', '-n', C, 'route', 'add', '10.98.1.0/24', 'via', '10.98.0.1');
-  for (const r of RS) await sh('ip', '-n', R, 'addr', 'add', `${r.address}/24`, 'dev', 'r0');
-  await sh('ip', '-n', R, 'route', 'add', 'default', 'via', '10.98.2.1');
-  servers.push(
-    await startHttpServers(
-      R,
-      RS.map((r) => ({ name: r.name, host: r.address, port: 80 })),
-    ),
-  );
+  await batch(C, [...CLIENTS.map((a) => `addr add ${a}/24 dev c0`), 'route add 10.98.1.0/24 via 10.98.0.1']);
+  await batch(R, [...RS.map((r) => `addr add ${r.address}/24 dev r0`), 'route add default via 10.98.2.1']);
+  servers.push(...(await Promise.all(RS.map((r) => startNameServer(R, r.name, r.port, 280_000)))));
+  // how ipvsadm shows the list: three destinations added one after the other
+  await ipvsadm(D, '-A', '-t', '10.98.0.99:1', '-s', 'rr');
+  for (const a of ['10.98.3.1', '10.98.3.2', '10.98.3.3']) await ipvsadm(D, '-a', '-t', '10.98.0.99:1', '-r', a, '-m');
+  const shown = (await ipvsadm(D, '-Ln', '-t', '10.98.0.99:1')).flatMap((l) => /-> (\S+):/.exec(l)?.[1] ?? []);
+  t.diagnostic(`10.98.3.1, .2, .3 added in turn: ipvsadm -Ln lists ${shown.join(' ')}`);
+  await ipvsadm(D, '-D', '-t', '10.98.0.99:1');
+  t.diagnostic(`lab ready in ${Date.now() - t0} ms`);
 
   const proxies = new Map<string, ServiceProxy>();
-  const phases: { label: string; weights: (number | undefined)[] }[] = [
-    { label: 'weights 3:2:1:1', weights: [3, 2, 1, 1] },
-    { label: 'rs2 weight 0', weights: [3, 0, 1, 1] },
-    { label: 'rs2 removed', weights: [3, undefined, 1, 1] },
-    { label: 'rs2 back (weight 2)', weights: [3, 2, 1, 1] },
+  const [SH, SH_FB, SH_PORT, MH, MH_FB, MH_PORT] = HASHED;
+  const phases: { label: string; weights: (number | undefined)[]; services: typeof HASHED }[] = [
+    { label: 'weights 3:2:1:1', weights: [3, 2, 1, 1], services: [SH!, SH_PORT!, MH!, MH_PORT!] },
+    { label: 'rs2 weight 0', weights: [3, 0, 1, 1], services: [SH!, SH_FB!, MH!, MH_FB!] },
+    { label: 'rs2 removed', weights: [3, undefined, 1, 1], services: [SH!, MH!] },
+    { label: 'rs2 back (weight 2)', weights: [3, 2, 1, 1], services: [SH!, SH_PORT!, MH!] },
   ];
-  for (const [phase, { label, weights }] of phases.entries()) {
+  for (const [phase, { label, weights, services }] of phases.entries()) {
     const st = state(weights);
-    // the kernel: through the ipvs backend; ours: the userspace per-service schedulers with the same states
+    // the kernel: through the ipvs backend; ours: the userspace per-service schedulers given the same states
     await ipvsHarness(D, 'apply', st);
     for (const s of st.services) {
       const p = proxies.get(svcKey(s));
       if (p) p.update(s);
       else proxies.set(svcKey(s), new ServiceProxy(s, { udpIdleMs: 300_000 }));
     }
-    // the kernel's destination list order (ipvsadm -Ln, unsorted) is the order the userspace tables use
-    const listed = (await ipvsadm(D, '-Ln', '-t', `${VIP}:80`)).flatMap((l) => /^\s+-> (\S+):80\s/.exec(l)?.[1] ?? []);
-    assert.deepEqual(
-      listed,
-      proxies
-        .get(`${VIP}:80`)!
-        .kernelOrder()
-        .map((id) => id.split('/')[1]),
-      `${label}: kernel list order`,
-    );
-
-    const targets: (HttpTarget & { svc: string })[] = [];
-    for (const h of HASHED)
+    const targets: (Target & { svc: string; col: string })[] = [];
+    for (const h of services)
       for (const [i, src] of CLIENTS.entries()) {
-        // sh-port / mh-port: a known source port per client, new in each phase (no reuse of IPVS connection entries)
+        // sh-port / mh-port: a known source port per client, new in each phase (no IPVS connection entry reused)
         const sport = h.flags?.some((f) => f.endsWith('-port')) ? 30000 + phase * 200 + i : undefined;
-        targets.push({ host: VIP, port: h.port, src, ...(sport ? { sport } : {}), svc: `${VIP}:${h.port}` });
+        const col = `${h.scheduler}${h.flags ? `(${h.flags.join(',')})` : ''}`;
+        targets.push({ host: VIP, port: h.port, src, ...(sport ? { sport } : {}), svc: `${VIP}:${h.port}`, col });
       }
-    for (const [i, v] of DH_VIPS.entries()) for (const src of CLIENTS.slice(i * 4, i * 4 + 4)) targets.push({ host: v, port: 80, src, svc: `${v}:80` });
-    const t0 = Date.now();
-    const replies = await httpTargets(
+    for (const [i, v] of DH_VIPS.entries()) targets.push({ host: v, port: 80, src: CLIENTS[i]!, svc: `${v}:80`, col: 'dh' });
+    if (phase === 0) await clientTargets(C, targets.slice(0, 8), 8, 20_000); // warm-up (ARP, first connections under TCG)
+    const t1 = Date.now();
+    const replies = await clientTargets(
       C,
-      targets.map(({ svc: _svc, ...x }) => x),
+      targets.map(({ svc: _s, col: _c, ...x }) => x),
       8,
+      15_000,
     );
-    const took = Date.now() - t0;
+    const took = Date.now() - t1;
     const kernel: Record<string, string> = {};
     const ours: Record<string, string> = {};
     const perServer: Record<string, Record<string, number>> = {};
@@ -147,10 +151,8 @@ test('sh, dh, mh (with -fallback / -port): the userspace scheduler picks the ker
       kernel[key] = r.reply === 'error:ECONNREFUSED' ? 'none' : r.reply;
       const id = proxies.get(tg.svc)!.preview(tg.src, tg.sport ?? 0);
       ours[key] = id === undefined ? 'none' : (nameOf.get(id) ?? id);
-      const sched = HASHED.find((h) => `${VIP}:${h.port}` === tg.svc);
-      const col = sched ? `${sched.scheduler}${sched.flags ? `(${sched.flags.join(',')})` : ''}` : 'dh';
-      perServer[col] ??= {};
-      perServer[col][kernel[key]!] = (perServer[col][kernel[key]!] ?? 0) + 1;
+      perServer[tg.col] ??= {};
+      perServer[tg.col]![kernel[key]!] = (perServer[tg.col]![kernel[key]!] ?? 0) + 1;
     });
     t.diagnostic(`${label}: ${replies.length} connections in ${took} ms; kernel per server: ${JSON.stringify(perServer)}`);
     const differ = Object.keys(kernel).filter((k) => kernel[k] !== ours[k]);
@@ -161,6 +163,14 @@ test('sh, dh, mh (with -fallback / -port): the userspace scheduler picks the ker
     );
     assert.ok(!Object.values(kernel).some((v) => v === 'timeout' || v.startsWith('error:')), `${label}: every connection answered or refused`);
     if (weights[1] === 0) assert.ok(Object.values(kernel).includes('none'), `${label}: sh/mh without fallback refuse rs2's clients`);
+    // the list the tables are built from, newest first; ipvsadm -Ln prints it from the other end
+    const listed = (await ipvsadm(D, '-Ln', '-t', `${VIP}:80`)).flatMap((l) => /^\s+-> (\S+:\d+)\s/.exec(l)?.[1] ?? []);
+    const ourOrder = proxies
+      .get(`${VIP}:80`)!
+      .kernelOrder()
+      .map((id) => id.split('/').slice(1).join(':'));
+    t.diagnostic(`${label}: ipvsadm -Ln lists ${listed.join(' ')}; userspace list (newest first) ${ourOrder.join(' ')}`);
+    assert.deepEqual(listed, ourOrder.reverse(), `${label}: destination list order`);
   }
   await ipvsHarness(D, 'release', state([3, 2, 1, 1]));
 });

@@ -70,15 +70,18 @@ export async function startNameServer(ns: string, name: string, port: number, li
   return child;
 }
 
-// Sequential requests: one connection (or datagram socket) per request, source address round-robin.
+// Sequential requests: one connection (or datagram socket) per request, source address round-robin; or
+// TCP connections to a list of targets (host, port, source address, optional source port), `parallel` at a time.
 const CLIENT_JS = `
 const net = require('net'), dgram = require('dgram');
 const a = JSON.parse(process.argv[1]);
-function tcpOnce(src) {
+function tcpOnce(src, tg) {
   return new Promise((res) => {
-    const s = net.connect({ host: a.host, port: a.port, localAddress: src });
+    const o = tg ? { host: tg.host, port: tg.port, localAddress: tg.src } : { host: a.host, port: a.port, localAddress: src };
+    if (tg && tg.sport) o.localPort = tg.sport;
+    const s = net.connect(o);
     let buf = '';
-    const t = setTimeout(() => { s.destroy(); res('timeout'); }, 3000);
+    const t = setTimeout(() => { s.destroy(); res('timeout'); }, a.timeoutMs || 3000);
     s.on('data', (d) => { buf += d; if (buf.includes('\\n')) { clearTimeout(t); s.end(); res(buf.split('\\n')[0]); } });
     s.on('error', (e) => { clearTimeout(t); res('error:' + e.code); });
   });
@@ -93,10 +96,20 @@ function udpOnce(src) {
 }
 (async () => {
   const out = [];
-  for (let i = 0; i < a.count; i++) {
-    const src = a.sources[i % a.sources.length];
-    out.push({ src, reply: await (a.udp ? udpOnce(src) : tcpOnce(src)) });
-  }
+  if (a.targets) {
+    let next = 0;
+    const worker = async () => {
+      while (next < a.targets.length) {
+        const i = next++;
+        out[i] = { src: a.targets[i].src, reply: await tcpOnce(undefined, a.targets[i]) };
+      }
+    };
+    await Promise.all(Array.from({ length: a.parallel || 1 }, worker));
+  } else
+    for (let i = 0; i < a.count; i++) {
+      const src = a.sources[i % a.sources.length];
+      out.push({ src, reply: await (a.udp ? udpOnce(src) : tcpOnce(src)) });
+    }
   process.stdout.write(JSON.stringify(out));
 })();
 `;
@@ -108,6 +121,20 @@ export interface Reply {
 
 export async function clientRequests(ns: string, args: { host: string; port: number; count: number; sources: string[]; udp?: boolean }): Promise<Reply[]> {
   const out = await nsExec(ns, process.execPath, '-e', CLIENT_JS, JSON.stringify(args));
+  return JSON.parse(out) as Reply[];
+}
+
+export interface Target {
+  host: string;
+  port: number;
+  src: string;
+  /** source port (default: any) */
+  sport?: number;
+}
+
+/** One TCP connection per target, `parallel` at a time; replies in target order (the server's name, 'timeout' or 'error:CODE'). */
+export async function clientTargets(ns: string, targets: Target[], parallel = 8, timeoutMs = 3000): Promise<Reply[]> {
+  const out = await nsExec(ns, process.execPath, '-e', CLIENT_JS, JSON.stringify({ targets, parallel, timeoutMs }));
   return JSON.parse(out) as Reply[];
 }
 
