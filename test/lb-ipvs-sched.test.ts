@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { Destination, LbState, Service } from '../src/lb/backend.js';
 import { ServiceProxy } from '../src/lb/userspace-service.js';
 import { destinationId } from '../src/lb/state.js';
-import { clientTargets, deleteNamespaces, nsExec, sh, startNameServer, type Target } from './lb-netns-util.js';
+import { clientTargets, deleteNamespaces, nsExec, sh, startNameServers, type Target } from './lb-netns-util.js';
 import { hasCommand } from './net-lab.js';
 import { addNs, addVeth, ipvsadm, ipvsHarness } from './lb-ipvs-lab.js';
 
@@ -98,7 +98,13 @@ test('sh, dh, mh (with -fallback / -port): the userspace scheduler picks the ker
   await nsExec(D, 'sysctl', '-qw', 'net.ipv4.icmp_ratelimit=0');
   await batch(C, [...CLIENTS.map((a) => `addr add ${a}/24 dev c0`), 'route add 10.98.1.0/24 via 10.98.0.1']);
   await batch(R, [...RS.map((r) => `addr add ${r.address}/24 dev r0`), 'route add default via 10.98.2.1']);
-  servers.push(...(await Promise.all(RS.map((r) => startNameServer(R, r.name, r.port, 280_000)))));
+  servers.push(
+    await startNameServers(
+      R,
+      RS.map((r) => ({ name: r.name, port: r.port })),
+      280_000,
+    ),
+  );
   // how ipvsadm shows the list: three destinations added one after the other
   await ipvsadm(D, '-A', '-t', '10.98.0.99:1', '-s', 'rr');
   for (const a of ['10.98.3.1', '10.98.3.2', '10.98.3.3']) await ipvsadm(D, '-a', '-t', '10.98.0.99:1', '-r', a, '-m');
