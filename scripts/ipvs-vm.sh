@@ -186,6 +186,7 @@ IPVS=\$(head -1 /proc/net/ip_vs 2>/dev/null)
 echo "TSK_IPVS_VM_BOOTED \$(cut -d' ' -f1 /proc/uptime)s \$IPVS"
 cd /project
 S0=\$(cut -d. -f1 /proc/uptime)
+: > /tmp/tap # before tail -f starts (it gave up when node's redirect came later)
 TSK_IPVS_VM=1 TSK_SH_TIMEOUT_MS=120000 node --test --test-concurrency=1 --test-reporter=tap $NODEARGS $TESTARGS > /tmp/tap 2>&1 &
 NODE=\$!
 tail -f /tmp/tap &

@@ -59,12 +59,13 @@ test('kernel IPVS in a VM: the IPVS tests of lb-ipvs-kernel.test.ts run there an
   const r = JSON.parse(line[1]!) as VmResult;
   const times = /^TSK_IPVS_VM_TIMES (.*)$/m.exec(out.text);
   t.diagnostic(`kernel ${r.kernel}: ${r.ipvs}; tests ${r.seconds} s in the VM; ${times?.[1] ?? ''}`);
-  for (const m of out.text.matchAll(/^# ((?:tskeepalived|keepalived): .*)$/gm)) t.diagnostic(m[1]!);
+  for (const m of out.text.matchAll(/^# ((?:tskeepalived|keepalived): .*|(?:weights|rs2) .*)$/gm)) t.diagnostic(m[1]!);
   assert.equal(r.fail, 0, `failures in the VM:\n${out.text.slice(-12000)}`);
   assert.equal(r.rc, 0, out.text.slice(-6000));
   assert.match(r.ipvs, /^IP Virtual Server version/);
-  // the three IPVS tests and the nlctrl transport test ran; only the two "no IPVS here" tests skipped
-  assert.equal(r.pass, 4, out.text.slice(-6000));
+  // the three IPVS tests, the nlctrl transport test and the sh/dh/mh comparison (lb-ipvs-sched) ran;
+  // only the two "no IPVS here" tests skipped
+  assert.equal(r.pass, 5, out.text.slice(-6000));
   assert.equal(r.skip, 2);
   assert.equal(out.code, 0);
 });
