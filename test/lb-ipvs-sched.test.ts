@@ -219,5 +219,5 @@ test('sh, dh, mh (with -fallback / -port): the userspace scheduler picks the ker
     assert.ok(!Object.values(kernel).some((v) => v === 'timeout' || v.startsWith('error:')), `${label}: every connection answered or refused`);
     if (weights[1] === 0) assert.ok(Object.values(kernel).includes('none'), `${label}: sh/mh without fallback refuse rs2's clients`);
   }
-  await ipvsHarness(D, 'release', state([3, 2, 1, 1]));
+  // no release: deleting the director's namespace (after) removes its IPVS services (a harness run costs seconds under TCG)
 });
