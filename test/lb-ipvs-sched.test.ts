@@ -18,10 +18,11 @@ import { ServiceProxy } from '../src/lb/userspace-service.js';
 import { destinationId } from '../src/lb/state.js';
 import { clientTargets, deleteNamespaces, nsExec, sh, startNameServers, type Target } from './lb-netns-util.js';
 import { hasCommand } from './net-lab.js';
-import { addNs, addVeth, ipvsHarness } from './lb-ipvs-lab.js';
+import { addNs, addVeth, ipvsHarnessSession } from './lb-ipvs-lab.js';
 
 const P = `tks${process.pid}-`;
 const servers: ChildProcess[] = [];
+const closers: (() => void)[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'tkl-ipvss-'));
 
 function skipReason(): string | false {
@@ -32,6 +33,7 @@ function skipReason(): string | false {
 }
 
 after(async () => {
+  for (const c of closers) c();
   for (const s of servers) s.kill('SIGKILL');
   await deleteNamespaces(P);
   rmSync(dir, { recursive: true, force: true });
@@ -113,6 +115,8 @@ test('sh, dh, mh (with -fallback / -port): the userspace scheduler picks the ker
   );
   t.diagnostic(`lab ready in ${Date.now() - t0} ms`);
 
+  const kernelSide = ipvsHarnessSession(D);
+  closers.push(() => kernelSide.close());
   const proxies = new Map<string, ServiceProxy>();
   const firstOrder = new Map<number, string[]>();
   const [SH, SH_FB, SH_PORT, MH, MH_FB, MH_PORT] = HASHED as [Hashed, Hashed, Hashed, Hashed, Hashed, Hashed];
@@ -158,7 +162,8 @@ test('sh, dh, mh (with -fallback / -port): the userspace scheduler picks the ker
   for (const [phase, { label, weights, services }] of phases.entries()) {
     const st = state(weights);
     // the kernel: through the ipvs backend; ours: the userspace per-service schedulers given the same states
-    await ipvsHarness(D, 'apply', st);
+    const applied = await kernelSide.apply(st);
+    assert.equal(applied.save.filter((l) => l.startsWith('-A')).length, st.services.length, `${label}: services in IPVS`);
     for (const s of st.services) {
       const p = proxies.get(svcKey(s));
       if (p) p.update(s);
@@ -167,8 +172,9 @@ test('sh, dh, mh (with -fallback / -port): the userspace scheduler picks the ker
     const targets: (Target & { svc: string; col: string })[] = [];
     for (const [h, count] of services)
       for (const [i, src] of CLIENTS.slice(0, count).entries()) {
-        // sh-port / mh-port: a known source port per client, new in each phase (no IPVS connection entry reused)
-        const sport = h.flags?.some((f) => f.endsWith('-port')) ? 30000 + phase * 200 + i : undefined;
+        // sh-port / mh-port: a known source port per client, new in each phase and service: a 4-tuple used twice
+        // would meet the first connection's TIME_WAIT on a real server picked by both services
+        const sport = h.flags?.some((f) => f.endsWith('-port')) ? 30000 + phase * 400 + (h.port % 2) * 200 + i : undefined;
         const col = `${h.scheduler}${h.flags ? `(${h.flags.join(',')})` : ''}`;
         targets.push({ host: VIP, port: h.port, src, ...(sport ? { sport } : {}), svc: `${VIP}:${h.port}`, col });
       }
@@ -219,5 +225,5 @@ test('sh, dh, mh (with -fallback / -port): the userspace scheduler picks the ker
     assert.ok(!Object.values(kernel).some((v) => v === 'timeout' || v.startsWith('error:')), `${label}: every connection answered or refused`);
     if (weights[1] === 0) assert.ok(Object.values(kernel).includes('none'), `${label}: sh/mh without fallback refuse rs2's clients`);
   }
-  // no release: deleting the director's namespace (after) removes its IPVS services (a harness run costs seconds under TCG)
+  // no release: deleting the director's namespace (after) removes its IPVS services
 });
