@@ -31,7 +31,7 @@ for a in "$@"; do
   *) TESTS+=("$a") ;;
   esac
 done
-[ ${#TESTS[@]} -eq 0 ] && TESTS=(lb-ipvs-kernel.test.js)
+[ ${#TESTS[@]} -eq 0 ] && TESTS=(lb-ipvs-kernel.test.js lb-ipvs-sched.test.js)
 
 say() { printf 'ipvs-vm: %s\n' "$*" >&2; }
 die() {

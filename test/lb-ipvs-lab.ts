@@ -226,6 +226,48 @@ export async function ipvsHarness(
   });
 }
 
+export interface IpvsSession {
+  /** apply a state (in order); resolves with what the kernel then has */
+  apply(state: unknown): Promise<{ save: string[]; batches: number; requests: number }>;
+  close(): void;
+}
+
+/** The IPVS backend harness as one process in a namespace applying a sequence of states (`serve`). */
+export function ipvsHarnessSession(ns: string): IpvsSession {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, IPVS_HARNESS, 'serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let buf = '';
+  let err = '';
+  const waiting: ((line: string) => void)[] = [];
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      waiting.shift()?.(line);
+    }
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  return {
+    apply: (state) =>
+      new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`ipvs harness session: no answer in 60 s: ${err}`)), 60_000);
+        const onExit = (code: number | null) => reject(new Error(`ipvs harness session exited ${code}: ${err}`));
+        child.once('exit', onExit);
+        waiting.push((line) => {
+          clearTimeout(t);
+          child.off('exit', onExit);
+          resolve(JSON.parse(line));
+        });
+        child.stdin!.write(`${JSON.stringify(state)}\n`);
+      }),
+    close: () => {
+      child.stdin!.end();
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    },
+  };
+}
+
 /** A namespace with lo up and forwarding as asked. */
 export async function addNs(name: string, forward = false): Promise<void> {
   await sh('ip', 'netns', 'add', name);

@@ -1,7 +1,8 @@
 // Kernel IPVS, actually run: scripts/ipvs-vm.sh boots Debian's cloud kernel (IPVS as modules) in
 // QEMU and runs test/lb-ipvs-kernel.test.ts inside, where its IPVS tests (the backend alone, the NAT
 // web farm and DR examples with real traffic, keepalived 2.2.7 as the oracle) run instead of
-// skipping, and test/vrrp-ipvlan.test.ts, whose use_ipvlan comparison with keepalived needs the
+// skipping, test/lb-ipvs-sched.test.ts (sh/dh/mh choices of the kernel against the userspace
+// backend's), and test/vrrp-ipvlan.test.ts, whose use_ipvlan comparison with keepalived needs the
 // kernel's ipvlan (absent from the development machines). This asserts they all ran and passed. 4-6 minutes under TCG (10 cold on a busy machine), so it runs in a
 // CI step of its own (`npm run test:ipvs-vm`, which sets TSK_IPVS_VM_TEST=1), not in `npm test`.
 import { test } from 'node:test';
@@ -45,7 +46,7 @@ interface VmResult {
 
 test('kernel IPVS in a VM: the IPVS tests of lb-ipvs-kernel.test.ts run there and pass', { skip: why(), timeout: 20 * 60_000 }, async (t) => {
   const out = await new Promise<{ code: number | null; text: string }>((resolve) => {
-    const child = spawn('bash', [SCRIPT, 'lb-ipvs-kernel.test.js', 'vrrp-ipvlan.test.js'], {
+    const child = spawn('bash', [SCRIPT, 'lb-ipvs-kernel.test.js', 'lb-ipvs-sched.test.js', 'vrrp-ipvlan.test.js'], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, TSK_IPVS_VM_TIMEOUT: '900' },
@@ -64,13 +65,14 @@ test('kernel IPVS in a VM: the IPVS tests of lb-ipvs-kernel.test.ts run there an
   const r = JSON.parse(line[1]!) as VmResult;
   const times = /^TSK_IPVS_VM_TIMES (.*)$/m.exec(out.text);
   t.diagnostic(`kernel ${r.kernel}: ${r.ipvs}; tests ${r.seconds} s in the VM; ${times?.[1] ?? ''}`);
-  for (const m of out.text.matchAll(/^# ((?:tskeepalived|keepalived): .*)$/gm)) t.diagnostic(m[1]!);
+  for (const m of out.text.matchAll(/^# ((?:tskeepalived|keepalived): .*|(?:weights|rs2) .*)$/gm)) t.diagnostic(m[1]!);
   assert.equal(r.fail, 0, `failures in the VM:\n${out.text.slice(-12000)}`);
   assert.equal(r.rc, 0, out.text.slice(-6000));
   assert.match(r.ipvs, /^IP Virtual Server version/);
-  // the three IPVS tests and the nlctrl transport test ran; only the two "no IPVS here" tests skipped;
-  // vrrp-ipvlan: its four codec/config tests and the live ipvlan comparison passed, its "no ipvlan" test skipped
-  assert.equal(r.pass, 4 + 5, out.text.slice(-6000));
+  // the three IPVS tests, the nlctrl transport test and the sh/dh/mh comparison (lb-ipvs-sched) ran;
+  // only the two "no IPVS here" tests skipped; vrrp-ipvlan: its four codec/config tests and the live
+  // ipvlan comparison passed, its "no ipvlan" test skipped
+  assert.equal(r.pass, 5 + 5, out.text.slice(-6000));
   assert.equal(r.skip, 2 + 1);
   assert.equal(out.code, 0);
 });

@@ -35,30 +35,47 @@ export async function deleteNamespaces(prefix: string): Promise<void> {
 }
 
 // A TCP and UDP server replying its name. TCP: writes "NAME\n" on connect (with showAddresses
-// "NAME LOCAL REMOTE\n": the addresses it sees); answers "ping" with "pong NAME\n".
+// "NAME LOCAL REMOTE\n": the addresses it sees); answers "ping" with "pong NAME\n". Several in one
+// process when argv[1] is a JSON list of {name, port} (TCP only; cheaper to start under TCG).
 const SERVER_JS = `
 const net = require('net'), dgram = require('dgram');
 const [name, port, lifeMs, show] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3] || 120000), process.argv[4] === '1'];
+const specs = name.startsWith('[') ? JSON.parse(name) : [{ name, port }];
 const plain = (a) => String(a).replace(/^::ffff:/, '');
-const srv = net.createServer((s) => {
-  s.on('error', () => {});
-  s.write(name + (show ? ' ' + plain(s.localAddress) + ' ' + plain(s.remoteAddress) : '') + '\\n');
-  s.on('data', (d) => { if (String(d).includes('ping')) s.write('pong ' + name + '\\n'); });
-});
-srv.listen(port, '::');
-const u = dgram.createSocket('udp4');
-u.on('message', (m, r) => u.send(name, r.port, r.address));
-u.bind(port, '0.0.0.0', () => process.stdout.write('ready\\n'));
+let listening = 0;
+for (const sp of specs) {
+  const srv = net.createServer((s) => {
+    s.on('error', () => {});
+    s.write(sp.name + (show ? ' ' + plain(s.localAddress) + ' ' + plain(s.remoteAddress) : '') + '\\n');
+    s.on('data', (d) => { if (String(d).includes('ping')) s.write('pong ' + sp.name + '\\n'); });
+  });
+  srv.listen(sp.port, '::', () => { if (++listening === specs.length && specs.length > 1) process.stdout.write('ready\\n'); });
+}
+if (specs.length === 1) {
+  const u = dgram.createSocket('udp4');
+  u.on('message', (m, r) => u.send(name, r.port, r.address));
+  u.bind(port, '0.0.0.0', () => process.stdout.write('ready\\n'));
+}
 setTimeout(() => process.exit(0), lifeMs).unref();
 `;
 
 /** Start a name server in a namespace (it exits by itself after lifeMs); resolves once it listens. */
-export async function startNameServer(ns: string, name: string, port: number, lifeMs = 120_000, showAddresses = false): Promise<ChildProcess> {
+export async function startNameServer(
+  ns: string,
+  name: string,
+  port: number,
+  lifeMs = 120_000,
+  showAddresses = false,
+  startMs = 10_000,
+): Promise<ChildProcess> {
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', SERVER_JS, name, String(port), String(lifeMs), showAddresses ? '1' : '0'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server ${name} did not start`)), 10_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server ${name} did not start within ${startMs} ms`));
+    }, startMs);
     child.stdout!.on('data', (d: Buffer) => {
       if (String(d).includes('ready')) {
         clearTimeout(timer);
@@ -70,15 +87,23 @@ export async function startNameServer(ns: string, name: string, port: number, li
   return child;
 }
 
-// Sequential requests: one connection (or datagram socket) per request, source address round-robin.
+/** Several TCP name servers (name, port) in one process in a namespace; resolves once all listen (within startMs). */
+export function startNameServers(ns: string, specs: { name: string; port: number }[], lifeMs = 120_000, startMs = 60_000): Promise<ChildProcess> {
+  return startNameServer(ns, JSON.stringify(specs), 0, lifeMs, false, startMs);
+}
+
+// Sequential requests: one connection (or datagram socket) per request, source address round-robin; or
+// TCP connections to a list of targets (host, port, source address, optional source port), `parallel` at a time.
 const CLIENT_JS = `
 const net = require('net'), dgram = require('dgram');
 const a = JSON.parse(process.argv[1]);
-function tcpOnce(src) {
+function tcpOnce(src, tg) {
   return new Promise((res) => {
-    const s = net.connect({ host: a.host, port: a.port, localAddress: src });
+    const o = tg ? { host: tg.host, port: tg.port, localAddress: tg.src } : { host: a.host, port: a.port, localAddress: src };
+    if (tg && tg.sport) o.localPort = tg.sport;
+    const s = net.connect(o);
     let buf = '';
-    const t = setTimeout(() => { s.destroy(); res('timeout'); }, 3000);
+    const t = setTimeout(() => { s.destroy(); res('timeout'); }, a.timeoutMs || 3000);
     s.on('data', (d) => { buf += d; if (buf.includes('\\n')) { clearTimeout(t); s.end(); res(buf.split('\\n')[0]); } });
     s.on('error', (e) => { clearTimeout(t); res('error:' + e.code); });
   });
@@ -93,10 +118,20 @@ function udpOnce(src) {
 }
 (async () => {
   const out = [];
-  for (let i = 0; i < a.count; i++) {
-    const src = a.sources[i % a.sources.length];
-    out.push({ src, reply: await (a.udp ? udpOnce(src) : tcpOnce(src)) });
-  }
+  if (a.targets) {
+    let next = 0;
+    const worker = async () => {
+      while (next < a.targets.length) {
+        const i = next++;
+        out[i] = { src: a.targets[i].src, reply: await tcpOnce(undefined, a.targets[i]) };
+      }
+    };
+    await Promise.all(Array.from({ length: a.parallel || 1 }, worker));
+  } else
+    for (let i = 0; i < a.count; i++) {
+      const src = a.sources[i % a.sources.length];
+      out.push({ src, reply: await (a.udp ? udpOnce(src) : tcpOnce(src)) });
+    }
   process.stdout.write(JSON.stringify(out));
 })();
 `;
@@ -108,6 +143,20 @@ export interface Reply {
 
 export async function clientRequests(ns: string, args: { host: string; port: number; count: number; sources: string[]; udp?: boolean }): Promise<Reply[]> {
   const out = await nsExec(ns, process.execPath, '-e', CLIENT_JS, JSON.stringify(args));
+  return JSON.parse(out) as Reply[];
+}
+
+export interface Target {
+  host: string;
+  port: number;
+  src: string;
+  /** source port (default: any) */
+  sport?: number;
+}
+
+/** One TCP connection per target, `parallel` at a time; replies in target order (the server's name, 'timeout' or 'error:CODE'). */
+export async function clientTargets(ns: string, targets: Target[], parallel = 8, timeoutMs = 3000): Promise<Reply[]> {
+  const out = await nsExec(ns, process.execPath, '-e', CLIENT_JS, JSON.stringify({ targets, parallel, timeoutMs }));
   return JSON.parse(out) as Reply[];
 }
 

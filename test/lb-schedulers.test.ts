@@ -38,7 +38,7 @@ test('sh: deterministic per client, spread follows weights over many clients, sh
     picks.push(a);
   }
   const t = count(picks);
-  // 256 rendezvous slots: each share is within a few percent of its weight share
+  // IPVS's 256 buckets (64/64/128 by weight): each share is within a few percent of its weight share
   assert.ok(Math.abs(t.d0! - 1000) < 250 && Math.abs(t.d1! - 1000) < 250 && Math.abs(t.d2! - 2000) < 300, JSON.stringify(t));
   const plain = new Set(Array.from({ length: 50 }, (_, p) => sh.pick(ds, client('10.9.9.9', p))!.id));
   assert.equal(plain.size, 1);
@@ -127,19 +127,25 @@ test('rendezvous slots: shares follow weights; a member leaving only moves its o
   });
 });
 
-test('sh keeps the clients of remaining servers when one server goes', () => {
+test('sh with a server at weight 0 (IPVS keeps its bucket): its clients get none, the others stay; removal refills the table', () => {
   const sh = createScheduler('sh');
   const ds = dests(1, 1, 1);
   const clients = Array.from({ length: 300 }, (_, i) => client(`10.2.${i >> 8}.${i & 255}`));
   const before = clients.map((c) => sh.pick(ds, c)!.id);
   ds[1]!.weight = 0;
-  const after = clients.map((c) => sh.pick(ds, c)!.id);
-  let moved = 0;
+  const after = clients.map((c) => sh.pick(ds, c)?.id ?? 'none');
+  let refused = 0;
   before.forEach((b, i) => {
     if (b !== 'd1') assert.equal(after[i], b);
-    else moved++;
+    else {
+      assert.equal(after[i], 'none');
+      refused++;
+    }
   });
-  assert.ok(moved > 50 && moved < 150, `moved ${moved}`);
+  assert.ok(refused > 50 && refused < 150, `refused ${refused}`);
+  // removed: 256 buckets over two servers, every client has one again
+  const removed = [ds[0]!, ds[2]!];
+  assert.ok(clients.every((c) => sh.pick(removed, c) !== undefined));
 });
 
 test('sh with an overloaded server: no destination (IPVS), or with sh-fallback another server; other clients stay', () => {

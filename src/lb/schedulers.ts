@@ -12,10 +12,11 @@
 //   wlc   least overhead / weight (first such destination on ties)
 //   sed   shortest expected delay: (active + 1) / weight
 //   nq    never queue: the first destination with no active connection, else sed
-//   sh    source hashing: client address (and port with sh-port) over 256 weighted rendezvous slots; a client
-//         whose server is overloaded gets none, or with sh-fallback its slot's server among the others
-//   mh    approximated by sh (same flags)
-//   dh    destination hashing: the service address over the table (one destination per VIP)
+//   sh    source hashing as ip_vs_sh.c: client address (and port with sh-port) -> one of 256 buckets filled by
+//         weight in the kernel's list order; an unavailable server (weight 0, overloaded): none, or with
+//         sh-fallback the kernel's walk to another bucket (src/lb/ipvs-hash.ts)
+//   mh    Maglev hashing as ip_vs_mh.c (4093 entries, SipHash-1-3 with the kernel's fixed keys; mh-port, mh-fallback)
+//   dh    destination hashing as ip_vs_dh.c: the service address -> one of 256 buckets (one per server, cyclic)
 //   lblc  locality-based least connection: destination address -> server, kept until that server is
 //         unavailable or overloaded (active > weight while another has active * 2 < weight), then wlc;
 //         entries unused for lblcExpirationMs (IPVS: 24 h) are forgotten
@@ -25,9 +26,8 @@
 //   fo    weighted failover: the highest weight
 //   ovf   the highest weight destination whose active connections do not exceed its weight, else none
 // Destinations with weight 0 and overloaded ones are never chosen for a new scheduling decision.
-import { createHash } from 'node:crypto';
 import { parseIP } from '../util/inet.js';
-import { HASH_SLOTS, rendezvousSlots } from './weights.js';
+import { dhPick, dhTable, type MhDest, mhPick, mhTable, shPick, shTable } from './ipvs-hash.js';
 
 export interface SchedDest {
   readonly id: string;
@@ -40,6 +40,11 @@ export interface SchedDest {
   lthreshold?: number;
   /** IPVS IP_VS_DEST_F_OVERLOAD as kept by bindConn/unbindConn; absent = active + inactive >= uthreshold */
   overloaded?: boolean;
+  /** mh: the real server's address and port (hashed for its permutation; default: parsed from a destinationId) */
+  address?: string;
+  port?: number;
+  /** mh: IPVS last_weight, the latest non-zero weight (default: weight) */
+  lastWeight?: number;
 }
 
 export interface SchedClient {
@@ -51,6 +56,8 @@ export interface SchedClient {
 
 export interface Scheduler {
   readonly name: string;
+  /** sh/dh/mh: pick() wants the destinations in the kernel's list order (newest first), as IPVS builds its tables from it */
+  readonly kernelOrder?: boolean;
   pick(dests: readonly SchedDest[], client: SchedClient): SchedDest | undefined;
 }
 
@@ -108,12 +115,6 @@ export function unbindConn(d: SchedDest, wasActive: boolean): void {
   } else if (d.uthreshold) {
     if (total * 4 < d.uthreshold * 3) d.overloaded = false;
   } else d.overloaded = false;
-}
-
-function hash32(parts: (Buffer | string)[]): number {
-  const h = createHash('sha1');
-  for (const p of parts) h.update(p);
-  return h.digest().readUInt32BE(0);
 }
 
 class RoundRobin implements Scheduler {
@@ -192,39 +193,59 @@ class NeverQueue implements Scheduler {
   }
 }
 
+type HashKind = 'sh' | 'dh' | 'mh';
+
 /**
- * Hashing over 256 slots shared out by weighted rendezvous hashing among the destinations with weight > 0
- * (a destination going away only moves its own clients). When a client's server is overloaded, IPVS
- * gives no destination unless the service has the fallback flag (sh-fallback / mh-fallback); with it, the
- * client goes to its slot's server among the servers that are not overloaded.
+ * sh / dh / mh with IPVS's tables (src/lb/ipvs-hash.ts): `dests` is taken as the kernel's destination list
+ * (newest first; the userspace proxy keeps that order, see ServiceProxy). The table is rebuilt when the
+ * list, a weight (sh) or a last weight (mh) changes, as the kernel does on add/del/update. A client whose
+ * server is unavailable (weight 0, overloaded) gets none, or with sh-fallback / mh-fallback the kernel's
+ * walk from its bucket; dh has no fallback.
  */
-class Hashing implements Scheduler {
-  private readonly tables = new Map<string, number[]>();
+class IpvsHashing implements Scheduler {
+  readonly kernelOrder = true;
+  private tableKey = '';
+  private table: Int16Array = new Int16Array(0);
   constructor(
     readonly name: string,
-    private readonly key: (c: SchedClient) => (Buffer | string)[],
+    private readonly kind: HashKind,
+    private readonly withPort: boolean,
     private readonly fallback: boolean,
   ) {}
-  private slotOwner(members: SchedDest[], slot: number): SchedDest {
-    const k = members.map((d) => `${d.id}:${d.weight}`).join(',');
-    let table = this.tables.get(k);
-    if (!table) {
-      if (this.tables.size >= 4) this.tables.clear();
-      table = rendezvousSlots(members, HASH_SLOTS);
-      this.tables.set(k, table);
+  private tableFor(dests: readonly SchedDest[]): Int16Array {
+    const k = this.kind === 'dh' ? dests.map((d) => d.id).join(',') : dests.map((d) => `${d.id}=${this.kind === 'mh' ? lastWeightOf(d) : d.weight}`).join(',');
+    if (k !== this.tableKey || !this.table.length) {
+      this.tableKey = k;
+      if (this.kind === 'sh') this.table = shTable(dests);
+      else if (this.kind === 'dh') this.table = dhTable(dests.length);
+      else this.table = mhTable(dests.map(mhDest));
     }
-    return members[table[slot]!]!;
+    return this.table;
   }
   pick(dests: readonly SchedDest[], client: SchedClient): SchedDest | undefined {
-    const weighted = dests.filter((d) => d.weight > 0);
-    if (!weighted.length) return undefined;
-    const slot = hash32(this.key(client)) % HASH_SLOTS;
-    const d = this.slotOwner(weighted, slot);
-    if (!isOverloaded(d)) return d;
-    if (!this.fallback) return undefined;
-    const live = weighted.filter((x) => !isOverloaded(x));
-    return live.length ? this.slotOwner(live, slot) : undefined;
+    const view = dests.map((d) => ({ weight: d.weight, overloaded: isOverloaded(d) }));
+    const table = this.tableFor(dests);
+    const port = this.withPort ? client.port : 0;
+    let i: number;
+    if (this.kind === 'sh') i = shPick(table, view, client.address, port, this.fallback);
+    else if (this.kind === 'mh') i = mhPick(table, view, client.address, port, this.fallback);
+    else i = dhPick(table, view, client.serviceAddress);
+    return i < 0 ? undefined : dests[i];
   }
+}
+
+const lastWeightOf = (d: SchedDest) => d.lastWeight ?? d.weight;
+
+/** The address and port mh hashes for a destination: its own, or those of a `family/address/port` id. */
+function mhDest(d: SchedDest): MhDest {
+  let address = d.address;
+  let port = d.port;
+  if (address === undefined) {
+    const m = /^[46]\/(.+)\/(\d+)$/.exec(d.id);
+    address = m ? m[1]! : '0.0.0.0';
+    port = port ?? (m ? Number(m[2]) : 0);
+  }
+  return { address, port: port ?? 0, weight: d.weight, lastWeight: lastWeightOf(d) };
 }
 
 /** IPVS lblc/lblcr: a locality's server is overloaded when active > weight while another server has active * 2 < weight. */
@@ -345,7 +366,6 @@ class Failover implements Scheduler {
 export function createScheduler(name: string, flags: readonly string[] = [], opts: SchedulerOptions = {}): Scheduler {
   const withPort = flags.includes('sh-port') || flags.includes('mh-port') || flags.includes('flag-2');
   const fallback = flags.includes('sh-fallback') || flags.includes('mh-fallback') || flags.includes('flag-1');
-  const srcKey = (c: SchedClient) => (withPort ? [parseIP(c.address), String(c.port)] : [parseIP(c.address)]);
   const now = opts.now ?? Date.now;
   const expiration = opts.lblcExpirationMs ?? LBLC_DEFAULT_EXPIRATION_MS;
   switch (name) {
@@ -363,9 +383,9 @@ export function createScheduler(name: string, flags: readonly string[] = [], opt
       return new NeverQueue();
     case 'sh':
     case 'mh':
-      return new Hashing(name, srcKey, fallback);
+      return new IpvsHashing(name, name, withPort, fallback);
     case 'dh':
-      return new Hashing('dh', (c) => [parseIP(c.serviceAddress)], false);
+      return new IpvsHashing('dh', 'dh', false, false);
     case 'lblc':
       return new LocalityBased(now, expiration);
     case 'lblcr':

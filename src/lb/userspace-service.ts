@@ -49,6 +49,8 @@ export class ServiceProxy {
   private scheduler: Scheduler;
   private persistence: PersistenceTable | undefined;
   readonly dests = new Map<string, DestRuntime>();
+  /** the destinations in the order IPVS keeps them (each added one at the head; sh/dh/mh tables follow it) */
+  private kernelList: DestRuntime[] = [];
   private server: net.Server | undefined;
   private udp: dgram.Socket | undefined;
   private readonly tcpConns = new Set<net.Socket>();
@@ -93,15 +95,20 @@ export class ServiceProxy {
       if (rt) {
         rt.dest = d;
         rt.weight = d.weight;
+        // IPVS keeps the latest non-zero weight (mh builds its table from it)
+        if (d.weight !== 0) rt.lastWeight = d.weight;
         // as IPVS on a destination update: removing or raising the upper threshold clears the overload flag
         if (!d.uthreshold || d.uthreshold > (rt.uthreshold ?? 0)) rt.overloaded = false;
         rt.uthreshold = d.uthreshold;
         rt.lthreshold = d.lthreshold;
-      } else
-        this.dests.set(id, {
+      } else {
+        const fresh: DestRuntime = {
           id,
           dest: d,
+          address: d.address,
+          port: d.port,
           weight: d.weight,
+          lastWeight: d.weight,
           uthreshold: d.uthreshold,
           lthreshold: d.lthreshold,
           active: 0,
@@ -109,13 +116,28 @@ export class ServiceProxy {
           overloaded: false,
           total: 0,
           present: true,
-        });
+        };
+        this.dests.set(id, fresh);
+        // the ipvs backend adds new destinations in list order, each at the head of the kernel's list
+        this.kernelList.unshift(fresh);
+      }
     }
     for (const [id, rt] of this.dests) {
       if (seen.has(id)) continue;
       rt.present = false;
       this.dests.delete(id);
     }
+    this.kernelList = this.kernelList.filter((rt) => rt.present);
+  }
+
+  /** The destination ids in IPVS's list order (what `ipvsadm -Ln` prints for the same changes through the ipvs backend). */
+  kernelOrder(): string[] {
+    return this.kernelList.map((d) => d.id);
+  }
+
+  /** (tests) the destination a new connection from address:port would get now, without opening one. */
+  preview(address: string, port: number): string | undefined {
+    return this.choose(address, port)?.id;
   }
 
   /** Take a changed service definition (same key). Open connections are kept. */
@@ -129,7 +151,7 @@ export class ServiceProxy {
   }
 
   private choose(address: string, port: number): DestRuntime | undefined {
-    const list = [...this.dests.values()];
+    const list = this.scheduler.kernelOrder ? this.kernelList : [...this.dests.values()];
     if (this.persistence) {
       const id = this.persistence.lookup(address);
       const rt = id !== undefined ? this.dests.get(id) : undefined;
