@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Lan, Node } from './vrrp-helpers.js';
+import { type Lan, Node, startKeepalived, startTsDaemon } from './vrrp-helpers.js';
 
 export const DBUS_TOOLS = ['/usr/bin/dbus-daemon', '/usr/bin/dbus-monitor', '/usr/bin/gdbus', '/usr/sbin/keepalived'];
 export const haveDbusTools = (): boolean => DBUS_TOOLS.every((t) => existsSync(t));
@@ -153,55 +153,12 @@ export class DbusLab {
 
   /** keepalived 2.2.7 (-P) in the lab's first namespace on this bus (its gdbus reads DBUS_SYSTEM_BUS_ADDRESS). */
   startKeepalived(confPath: string, tag: string): Node {
-    const p = spawn(
-      'ip',
-      [
-        'netns',
-        'exec',
-        this.lan.namespaces[0],
-        'keepalived',
-        '-n',
-        '-l',
-        '-D',
-        '-P',
-        '-f',
-        confPath,
-        '-p',
-        join(this.lan.dir, `${tag}.pid`),
-        '-r',
-        join(this.lan.dir, `${tag}-vrrp.pid`),
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } },
-    );
-    this.lan.procs.push(p);
-    return new Node(p);
+    return startKeepalived(this.lan, 0, confPath, tag, this.env);
   }
 
   /** bin/tskeepalived (-P) likewise; its dumps go to the lab's dir (TMPDIR). */
   startTskeepalived(confPath: string, tag: string, env: NodeJS.ProcessEnv = {}): Node {
-    const p = spawn(
-      'ip',
-      [
-        'netns',
-        'exec',
-        this.lan.namespaces[0],
-        process.execPath,
-        'bin/tskeepalived',
-        '-P',
-        '-n',
-        '-l',
-        '-G',
-        '-f',
-        confPath,
-        '-p',
-        join(this.lan.dir, `${tag}.pid`),
-        '-r',
-        join(this.lan.dir, `${tag}-vrrp.pid`),
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: this.lan.dir, ...this.env, ...env } },
-    );
-    this.lan.procs.push(p);
-    return new Node(p);
+    return startTsDaemon(this.lan, 0, confPath, tag, { TMPDIR: this.lan.dir, ...this.env, ...env });
   }
 
   /** The State property's number, or undefined when the object or the bus does not answer. */

@@ -196,11 +196,18 @@ export function startTsDaemon(lan: Lan, nsIndex: number, confPath: string, tag: 
   return new Node(p);
 }
 
-export function startKeepalived(lan: Lan, nsIndex: number, confPath: string, tag: string): Node & { vrrpPid: () => number | undefined } {
+export function startKeepalived(
+  lan: Lan,
+  nsIndex: number,
+  confPath: string,
+  tag: string,
+  env: NodeJS.ProcessEnv = {},
+): Node & { vrrpPid: () => number | undefined } {
   const pid1 = join(lan.dir, `${tag}.pid`);
   const pid2 = join(lan.dir, `${tag}-vrrp.pid`);
   const p = spawn('ip', ['netns', 'exec', lan.namespaces[nsIndex], 'keepalived', '-n', '-l', '-D', '-P', '-f', confPath, '-p', pid1, '-r', pid2], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   lan.procs.push(p);
   const node = new Node(p) as Node & { vrrpPid: () => number | undefined };

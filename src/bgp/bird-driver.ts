@@ -3,13 +3,12 @@
 // its control socket. Serialising, coalescing, retries (BIRD down, restarting, socket missing: the
 // file is already right, so a BIRD that starts later reads it) and the route guard (guard.ts:
 // empties the file and reconfigures BIRD when this process dies) are guarded-driver.ts's.
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { BirdControlError, birdConfigure, birdHasProtocol, birdRoutesOf } from './bird-control.js';
 import { renderBirdRoutes } from './bird-routes.js';
 import { type GuardArgs, GuardedDriver } from './guarded-driver.js';
 import type { BgpRoute } from './types.js';
-import { writeAtomic } from '../util/write-atomic.js';
+import { writeAtomicIfChanged } from '../util/write-atomic.js';
 
 export interface BirdDriverOptions {
   controlSocket: string;
@@ -47,13 +46,7 @@ export class BirdDriver extends GuardedDriver {
 
   protected async apply(routes: BgpRoute[]): Promise<void> {
     const text = renderBirdRoutes(this.opts.protocolName, routes);
-    let current: string | undefined;
-    try {
-      current = readFileSync(this.opts.routesFile, 'utf8');
-    } catch {
-      current = undefined;
-    }
-    if (current !== text) writeAtomic(this.opts.routesFile, text);
+    writeAtomicIfChanged(this.opts.routesFile, text);
     await birdConfigure(this.opts.controlSocket, this.opts.commandTimeout);
     // BIRD accepted its configuration: does it include ours?
     if (!(await birdHasProtocol(this.opts.controlSocket, `${this.opts.protocolName}4`, this.opts.commandTimeout)))

@@ -6,13 +6,13 @@
 // back within that time). Serialising, retries and the route guard (guard.ts: withdraws through
 // the same vty socket when this process dies) are guarded-driver.ts's. A record of what was handed
 // over is written to routesFile (FRR does not read it).
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { type FrrTarget, frrAnnounced, frrSync, renderFrrRecord } from './frr-routes.js';
 import { type GuardArgs, GuardedDriver } from './guarded-driver.js';
 import type { BgpRoute } from './types.js';
-import { writeAtomic } from '../util/write-atomic.js';
+import { writeAtomicIfChanged } from '../util/write-atomic.js';
 
 export interface FrrDriverOptions extends FrrTarget {
   /** the record of what was handed to FRR; the guard's pid file is ROUTES_FILE.guard.pid */
@@ -69,13 +69,7 @@ export class FrrDriver extends GuardedDriver {
   private writeRecord(routes: BgpRoute[]): void {
     const text = renderFrrRecord(this.opts.protocolName, routes);
     try {
-      let current: string | undefined;
-      try {
-        current = readFileSync(this.opts.routesFile, 'utf8');
-      } catch {
-        current = undefined;
-      }
-      if (current !== text) writeAtomic(this.opts.routesFile, text);
+      writeAtomicIfChanged(this.opts.routesFile, text);
     } catch (e) {
       this.log.warn({ err: e }, `cannot write the record ${this.opts.routesFile}`);
     }
