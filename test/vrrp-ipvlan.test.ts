@@ -14,34 +14,7 @@ import { decodeLink } from '../src/net/rtnl-link.js';
 import { planVmacs } from '../src/vrrp/vmac.js';
 import { spawnSync } from 'node:child_process';
 import { Lan, startKeepalived, startTsDaemon, waitFor, sleep, isRoot, sh, type Node } from './vrrp-helpers.js';
-
-const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const skipBE = LE ? false : 'byte fixtures are little-endian';
-
-/** Netlink TLV (host order; little-endian fixtures). */
-function tlv(type: number, data: Buffer): Buffer {
-  const len = 4 + data.length;
-  const b = Buffer.alloc((len + 3) & ~3);
-  b.writeUInt16LE(len, 0);
-  b.writeUInt16LE(type, 2);
-  data.copy(b, 4);
-  return b;
-}
-const u16 = (v: number) => {
-  const b = Buffer.alloc(2);
-  b.writeUInt16LE(v);
-  return b;
-};
-const u32 = (v: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(v);
-  return b;
-};
-function ifinfomsg(index: number): Buffer {
-  const b = Buffer.alloc(16);
-  b.writeInt32LE(index, 4);
-  return b;
-}
+import { ifinfomsg, skipBE, tlv, u16, u32 } from './rtnl-fixtures.js';
 
 describe('rtnetlink ipvlan messages', { skip: skipBE }, () => {
   it('RTM_NEWLINK creating an l2 ipvlan: ifinfomsg, IFLA_LINK, IFLA_IFNAME, IFLA_LINKINFO{kind "ipvlan", data{IFLA_IPVLAN_MODE u16, IFLA_IPVLAN_FLAGS u16}}', () => {

@@ -11,32 +11,7 @@ import { decodeLink } from '../src/net/rtnl-link.js';
 import { encodeAddrGenModeNone, encodeDelLink, encodeNewMacvlan, encodeSetLinkUp, encodeUpdateMacvlan } from '../src/net/rtnl-macvlan.js';
 import { assignVmacNames, eui64LinkLocal, planVmacs, virtualMac, vmacAddress } from '../src/vrrp/vmac.js';
 import { instance, vip } from './vrrp-helpers.js';
-
-const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const skipBE = LE ? false : 'byte fixtures are little-endian';
-
-/** Netlink TLV (host order; these fixtures are for little-endian hosts). */
-function tlv(type: number, data: Buffer): Buffer {
-  const len = 4 + data.length;
-  const b = Buffer.alloc((len + 3) & ~3);
-  b.writeUInt16LE(len, 0);
-  b.writeUInt16LE(type, 2);
-  data.copy(b, 4);
-  return b;
-}
-const u32 = (v: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(v);
-  return b;
-};
-function ifinfomsg(index: number, flags = 0, change = 0, family = 0): Buffer {
-  const b = Buffer.alloc(16);
-  b[0] = family;
-  b.writeInt32LE(index, 4);
-  b.writeUInt32LE(flags, 8);
-  b.writeUInt32LE(change, 12);
-  return b;
-}
+import { ifinfomsg, skipBE, tlv, u32 } from './rtnl-fixtures.js';
 
 describe('rtnetlink macvlan messages', { skip: skipBE }, () => {
   it('RTM_NEWLINK creating a private-mode macvlan: ifinfomsg, IFLA_LINKINFO{kind, data{mode}}, IFLA_LINK, IFLA_IFNAME, IFLA_ADDRESS', () => {
