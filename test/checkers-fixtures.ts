@@ -1,5 +1,6 @@
 // Shared fixtures of the checkers tests: hand-built configs, a recording LbBackend test double,
 // controllable real servers on 127.0.0.x, and small waiting helpers.
+import { execFileSync } from 'node:child_process';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Checker, GlobalDefs, HttpCheck, KeepalivedConfig, RealServer, ScriptSpec, TcpCheck, VirtualServer } from '../src/config/model.js';
@@ -187,4 +188,28 @@ export async function closedPort(address: string): Promise<number> {
   const port = (s.address() as { port: number }).port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
+}
+
+/** A self-signed RSA certificate made by openssl: writes KEY and CERT (PEM), valid `days`; `extra` goes to `openssl req`. */
+export function selfSignedCert(key: string, cert: string, cn: string, opts: { days?: number; extra?: string[] } = {}): void {
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      String(opts.days ?? 1),
+      '-subj',
+      `/CN=${cn}`,
+      ...(opts.extra ?? []),
+    ],
+    { stdio: 'ignore', timeout: 60_000 },
+  );
 }

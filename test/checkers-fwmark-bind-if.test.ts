@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN } from './daemon-netns.js';
+import { selfSignedCert } from './checkers-fixtures.js';
 import {
   createLab,
   destroyLab,
@@ -136,27 +137,7 @@ before(async () => {
   sh('ip', ['-n', lab.a, 'route', 'add', `${SERVICE}/32`, 'via', `${NET}.1.2`, 'dev', link2, 'metric', '100']);
   sh('ip', ['-n', lab.a, 'route', 'add', `${SERVICE}/32`, 'via', `${NET}.1.2`, 'dev', link2, 'table', '100']);
   sh('ip', ['-n', lab.a, 'rule', 'add', 'fwmark', String(MARK), 'lookup', '100']);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      join(lab.tmp, 'k.pem'),
-      '-out',
-      join(lab.tmp, 'c.pem'),
-      '-days',
-      '2',
-      '-subj',
-      '/CN=fwmark.test',
-    ],
-    {
-      stdio: 'ignore',
-    },
-  );
+  selfSignedCert(join(lab.tmp, 'k.pem'), join(lab.tmp, 'c.pem'), 'fwmark.test', { days: 2 });
   execFileSync('ip', ['netns', 'exec', lab.b, 'nft', '-f', '-'], { input: NFT });
   server = nodeInNs(lab, lab.b, SERVER, { KEY: join(lab.tmp, 'k.pem'), CERT: join(lab.tmp, 'c.pem') });
   assert.ok(await waitFor(() => server.stdout().includes('ready'), 10_000), `server did not start: ${server.stderr()}`);

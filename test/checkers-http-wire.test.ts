@@ -18,7 +18,7 @@ import { checkHttp } from '../src/checkers/http.js';
 import { listOf } from '../src/config/exact.js';
 import { loadConfig } from '../src/config/load.js';
 import type { HttpCheck, HttpUrl, SslSettings } from '../src/config/model.js';
-import { RecordingBackend, httpCheck, loc, silentLogger, waitFor } from './checkers-fixtures.js';
+import { RecordingBackend, httpCheck, loc, selfSignedCert, silentLogger, waitFor } from './checkers-fixtures.js';
 
 /** keepalived's genhash (Debian package keepalived), the oracle; the comparisons are skipped without it */
 const GENHASH = ['/usr/bin/genhash', '/usr/sbin/genhash'].find((p) => existsSync(p));
@@ -39,6 +39,17 @@ interface Seen {
 type Responder = (sock: Socket, request: string) => void;
 
 const answerOk: Responder = (sock) => sock.end('HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok');
+/** a header at once, then a body line every 120 ms for 600 ms: the response keeps flowing past a 300 ms timeout */
+const slowBody: Responder = (sock) => {
+  sock.write('HTTP/1.0 200 OK\r\n\r\n');
+  let n = 0;
+  const t = setInterval(() => {
+    if (sock.destroyed || ++n > 5) {
+      clearInterval(t);
+      sock.end();
+    } else sock.write(`part ${n}\n`);
+  }, 120);
+};
 
 /** A server that records each request's bytes (up to the blank line) and answers with `respond`. */
 class Recorder {
@@ -234,16 +245,7 @@ describe('HTTP_GET responses read as keepalived reads them', () => {
   });
 
   it('HTTP read timeout is per read (a slow body that keeps flowing passes), as keepalived', async () => {
-    rec.respond = (sock) => {
-      sock.write('HTTP/1.0 200 OK\r\n\r\n');
-      let n = 0;
-      const t = setInterval(() => {
-        if (sock.destroyed || ++n > 5) {
-          clearInterval(t);
-          sock.end();
-        } else sock.write(`part ${n}\n`);
-      }, 120);
-    };
+    rec.respond = slowBody;
     const t0 = Date.now();
     const r = await checkHttp(rec.target, httpCheck({ connectTimeout: 300, urls: [url('/slow')] }));
     assert.equal(r.ok, true, r.reason);
@@ -370,22 +372,7 @@ describe('SSL_GET: SNI, client certificate and verify_cert', () => {
   const selfSigned = (name: string, cn: string, extra: string[] = []) => {
     files[`${name}Key`] = join(dir, `${name}.key`);
     files[`${name}Cert`] = join(dir, `${name}.pem`);
-    openssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      files[`${name}Key`],
-      '-out',
-      files[`${name}Cert`],
-      '-days',
-      '1',
-      '-subj',
-      `/CN=${cn}`,
-      ...extra,
-    );
+    selfSignedCert(files[`${name}Key`], files[`${name}Cert`], cn, { extra });
   };
   const read = (f: string) => readFileSync(f);
 
@@ -573,16 +560,7 @@ virtual_server 10.255.0.9 80 {
   });
 
   it('HTTPS response time is bounded as a whole (keepalived carries the remaining time over SSL reads)', async () => {
-    rec.respond = (sock) => {
-      sock.write('HTTP/1.0 200 OK\r\n\r\n');
-      let n = 0;
-      const t = setInterval(() => {
-        if (sock.destroyed || ++n > 5) {
-          clearInterval(t);
-          sock.end();
-        } else sock.write(`part ${n}\n`);
-      }, 120);
-    };
+    rec.respond = slowBody;
     const r = await checkHttp(rec.target, ssl({ connectTimeout: 300 }));
     rec.respond = answerOk;
     assert.equal(r.ok, false);

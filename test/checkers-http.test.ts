@@ -1,6 +1,5 @@
 // HTTP_GET / SSL_GET against real servers on loopback.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
@@ -9,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { checkHttp, statusAccepted } from '../src/checkers/http.js';
-import { TestHttpServer, closedPort, httpCheck, loc } from './checkers-fixtures.js';
+import { TestHttpServer, closedPort, httpCheck, loc, selfSignedCert } from './checkers-fixtures.js';
 
 const target = (s: { address: string; port: number }) => ({ address: s.address, port: s.port, family: 4 as const });
 
@@ -173,25 +172,7 @@ describe('SSL_GET', () => {
   let cert: Buffer;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'tkk-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        join(dir, 'k.pem'),
-        '-out',
-        join(dir, 'c.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=rs.example.test',
-      ],
-      { stdio: 'ignore' },
-    );
+    selfSignedCert(join(dir, 'k.pem'), join(dir, 'c.pem'), 'rs.example.test');
     key = readFileSync(join(dir, 'k.pem'));
     cert = readFileSync(join(dir, 'c.pem'));
   });
