@@ -6,10 +6,9 @@
 // agreed interval, here mult x interval), and for ours also the time from the stall to the expiry.
 // Then the same with two keepalived processes, the reference in this run. Prints both sides' figures
 // and the ratio of ours to keepalived's.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Lan, Node, sleep, waitFor } from '../test/vrrp-helpers.js';
+import { Lan, type Node, sleep, startInNamespace, waitFor } from '../test/vrrp-helpers.js';
 import { pct } from './watch.js';
 
 function arg(name: string, def: number): number {
@@ -27,58 +26,15 @@ const bfdConf = (name: string, neighbor: string) =>
 function startKa(lan: Lan, ns: number, tag: string, conf: string): { node: Node; bfdPid: () => number } {
   const d = lan.dir;
   const path = lan.writeText(`${tag}.conf`, conf);
-  const p = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      lan.namespaces[ns],
-      'keepalived',
-      '-n',
-      '-l',
-      '-D',
-      '-G',
-      '-f',
-      path,
-      '-p',
-      join(d, `${tag}.pid`),
-      '-r',
-      join(d, `${tag}-v.pid`),
-      '-c',
-      join(d, `${tag}-c.pid`),
-      '-b',
-      join(d, `${tag}-b.pid`),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  lan.procs.push(p);
-  return { node: new Node(p), bfdPid: () => Number(readFileSync(join(d, `${tag}-b.pid`), 'utf8').trim()) };
+  const pids = ['-p', join(d, `${tag}.pid`), '-r', join(d, `${tag}-v.pid`), '-c', join(d, `${tag}-c.pid`), '-b', join(d, `${tag}-b.pid`)];
+  const node = startInNamespace(lan, ns, ['keepalived', '-n', '-l', '-D', '-G', '-f', path, ...pids]);
+  return { node, bfdPid: () => Number(readFileSync(join(d, `${tag}-b.pid`), 'utf8').trim()) };
 }
 
 function startTs(lan: Lan, ns: number, tag: string, conf: string): Node {
   const d = lan.dir;
   const path = lan.writeText(`${tag}.conf`, conf);
-  const p = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      lan.namespaces[ns],
-      process.execPath,
-      'bin/tskeepalived',
-      '-n',
-      '-G',
-      '-f',
-      path,
-      '-p',
-      join(d, `${tag}.pid`),
-      '-r',
-      join(d, `${tag}-v.pid`),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  lan.procs.push(p);
-  return new Node(p);
+  return startInNamespace(lan, ns, [process.execPath, 'bin/tskeepalived', '-n', '-G', '-f', path, '-p', join(d, `${tag}.pid`), '-r', join(d, `${tag}-v.pid`)]);
 }
 
 /** keepalived: "(NAME) Expired after N ms (U usec overdue)" -> N + the sub-ms part from the overdue figure */

@@ -5,10 +5,10 @@
 // goes down; SIGCONT brings everything back.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Lan, Node, isRoot, waitFor, sleep } from './vrrp-helpers.js';
+import { Lan, type Node, isRoot, startInNamespace, waitFor, sleep } from './vrrp-helpers.js';
 
 const canRun = isRoot() && existsSync('/usr/sbin/keepalived');
 const skip = canRun ? false : 'needs root and keepalived 2.2.7 (/usr/sbin/keepalived)';
@@ -139,58 +139,11 @@ test('BFD against keepalived 2.2.7: sessions Up both ways, stalls detected withi
   const tsPath = lan.writeText('ts.conf', tsConf());
   const kaPath = lan.writeText('ka.conf', kaConf());
   const d = lan.dir;
-  const kaProc = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      lan.namespaces[1],
-      'keepalived',
-      '-n',
-      '-l',
-      '-D',
-      '-G',
-      '-f',
-      kaPath,
-      '-p',
-      join(d, 'ka.pid'),
-      '-r',
-      join(d, 'ka-v.pid'),
-      '-c',
-      join(d, 'ka-c.pid'),
-      '-b',
-      join(d, 'ka-b.pid'),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  lan.procs.push(kaProc);
-  const ka = new Node(kaProc);
+  const kaPids = ['-p', join(d, 'ka.pid'), '-r', join(d, 'ka-v.pid'), '-c', join(d, 'ka-c.pid'), '-b', join(d, 'ka-b.pid')];
+  const ka = startInNamespace(lan, 1, ['keepalived', '-n', '-l', '-D', '-G', '-f', kaPath, ...kaPids]);
   // no -l: JSON records (with epoch-ms times) on stdout
-  const tsProc = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      lan.namespaces[0],
-      process.execPath,
-      'bin/tskeepalived',
-      '-n',
-      '-D',
-      '-G',
-      '--lb-backend=dry-run',
-      '-f',
-      tsPath,
-      '-p',
-      join(d, 'ts.pid'),
-      '-r',
-      join(d, 'ts-v.pid'),
-      '-c',
-      join(d, 'ts-c.pid'),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  lan.procs.push(tsProc);
-  const ts = new Node(tsProc);
+  const tsPids = ['-p', join(d, 'ts.pid'), '-r', join(d, 'ts-v.pid'), '-c', join(d, 'ts-c.pid')];
+  const ts = startInNamespace(lan, 0, [process.execPath, 'bin/tskeepalived', '-n', '-D', '-G', '--lb-backend=dry-run', '-f', tsPath, ...tsPids]);
   const dump = () => `--- tskeepalived\n${ts.lines.slice(-60).join('\n')}\n--- keepalived\n${ka.lines.slice(-40).join('\n')}`;
   const tsHas = (pred: (r: Rec) => boolean) => records(ts).some(pred);
   const expired = (name: string) => (r: Rec) => r.bfd === name && typeof r.msg === 'string' && r.msg.startsWith(`(${name}) Expired after`);
@@ -273,11 +226,11 @@ test('BFD against keepalived 2.2.7: sessions Up both ways, stalls detected withi
 
     // ---- we stall: keepalived detects it
     const kaBefore = Object.fromEntries(NAMES.map((n) => [n, kaExpired(n).length]));
-    process.kill(tsProc.pid!, 'SIGSTOP');
+    process.kill(ts.pid, 'SIGSTOP');
     try {
       await waitFor('keepalived expires the three sessions', () => NAMES.every((n) => kaExpired(n).length > kaBefore[n]), 5000, 10);
     } finally {
-      process.kill(tsProc.pid!, 'SIGCONT');
+      process.kill(ts.pid, 'SIGCONT');
     }
     const theirs = Object.fromEntries(NAMES.map((n) => [n, Number(kaExpired(n)[kaBefore[n]]![1])]));
     t.diagnostic(`keepalived detects the stalled tskeepalived: ${JSON.stringify(theirs)} ms without a packet (detection time ${DETECT} ms)`);
@@ -289,14 +242,14 @@ test('BFD against keepalived 2.2.7: sessions Up both ways, stalls detected withi
     // ---- a reload (SIGHUP) with the same sessions keeps them Up on both sides
     await sleep(500);
     const beforeReload = downs();
-    process.kill(tsProc.pid!, 'SIGHUP');
+    process.kill(ts.pid, 'SIGHUP');
     await waitFor('the reload done', () => tsHas((r) => r.msg === 'configuration reloaded'), 10_000, 20);
     await sleep(1000);
     assert.equal(downs(), beforeReload, `no session went Down across the reload\n${dump()}`);
     assert.ok(allUp());
   } finally {
-    tsProc.kill('SIGTERM');
-    kaProc.kill('SIGTERM');
+    ts.proc.kill('SIGTERM');
+    ka.proc.kill('SIGTERM');
     await Promise.race([Promise.all([ts.exited, ka.exited]), sleep(5000)]);
   }
 });

@@ -156,44 +156,21 @@ export class Node {
   }
 }
 
-export function startTsNode(lan: Lan, nsIndex: number, confPath: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Node {
-  const p = spawn(
-    'ip',
-    ['netns', 'exec', lan.namespaces[nsIndex], process.execPath, 'dist/test/harness/vrrp-standalone-cli.js', '-f', confPath, '-n', '-l', '-G', ...extra],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...env },
-    },
-  );
+/** ARGV run in the lab's namespace nsIndex (`ip netns exec`), its output read by a Node, killed with the lab. */
+export function startInNamespace(lan: Lan, nsIndex: number, argv: string[], env: NodeJS.ProcessEnv = {}): Node {
+  const p = spawn('ip', ['netns', 'exec', lan.namespaces[nsIndex]!, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   lan.procs.push(p);
   return new Node(p);
 }
 
+export function startTsNode(lan: Lan, nsIndex: number, confPath: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Node {
+  return startInNamespace(lan, nsIndex, [process.execPath, 'dist/test/harness/vrrp-standalone-cli.js', '-f', confPath, '-n', '-l', '-G', ...extra], env);
+}
+
 /** The full daemon (bin/tskeepalived -P) on a keepalived.conf, with keepalived's flags. */
 export function startTsDaemon(lan: Lan, nsIndex: number, confPath: string, tag: string, env: NodeJS.ProcessEnv = {}): Node {
-  const p = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      lan.namespaces[nsIndex],
-      process.execPath,
-      'bin/tskeepalived',
-      '-P',
-      '-n',
-      '-l',
-      '-G',
-      '-f',
-      confPath,
-      '-p',
-      join(lan.dir, `${tag}.pid`),
-      '-r',
-      join(lan.dir, `${tag}-vrrp.pid`),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
-  );
-  lan.procs.push(p);
-  return new Node(p);
+  const pids = ['-p', join(lan.dir, `${tag}.pid`), '-r', join(lan.dir, `${tag}-vrrp.pid`)];
+  return startInNamespace(lan, nsIndex, [process.execPath, 'bin/tskeepalived', '-P', '-n', '-l', '-G', '-f', confPath, ...pids], env);
 }
 
 export function startKeepalived(
@@ -205,12 +182,9 @@ export function startKeepalived(
 ): Node & { vrrpPid: () => number | undefined } {
   const pid1 = join(lan.dir, `${tag}.pid`);
   const pid2 = join(lan.dir, `${tag}-vrrp.pid`);
-  const p = spawn('ip', ['netns', 'exec', lan.namespaces[nsIndex], 'keepalived', '-n', '-l', '-D', '-P', '-f', confPath, '-p', pid1, '-r', pid2], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
-  lan.procs.push(p);
-  const node = new Node(p) as Node & { vrrpPid: () => number | undefined };
+  const node = startInNamespace(lan, nsIndex, ['keepalived', '-n', '-l', '-D', '-P', '-f', confPath, '-p', pid1, '-r', pid2], env) as Node & {
+    vrrpPid: () => number | undefined;
+  };
   node.vrrpPid = () => {
     const r = sh('cat', [pid2]);
     const n = Number(r.out.trim());
