@@ -28,6 +28,11 @@ export interface NamespaceLoad {
    * daemon runs in (a reload that names another namespace is refused by reloadRefusal).
    */
   enter: boolean;
+  /**
+   * at start, just before the setns: what must stay in the initial namespace is made here (the
+   * proc connector socket of track_process: the kernel serves process events there only)
+   */
+  beforeEnter?: () => void;
 }
 
 /** the network namespace this process entered at start */
@@ -42,10 +47,11 @@ export function enteredNamespace(): string | undefined {
  * The load hook of the daemon: enters the namespace at start, reads its interfaces; on a reload
  * that names another namespace, checks no interface (the reload is refused for the namespace).
  */
-function namespaceHook(enter: boolean): NamespaceHook {
+function namespaceHook(enter: boolean, beforeEnter?: () => void): NamespaceHook {
   return (name) => {
     if (enter && entered !== name) {
       try {
+        if (entered === undefined) beforeEnter?.();
         enterNetNamespace(name);
         entered = name;
       } catch (e) {
@@ -71,7 +77,7 @@ export function formatDiagnostic(d: Diagnostic): string {
 export async function loadConfiguration(path: string, configId?: string, ns: NamespaceLoad = { enter: false }): Promise<LoadOutcome> {
   const fn: LoadFn = loader ?? loadConfig;
   try {
-    const { config, diagnostics } = await fn(path, { configId, namespace: ns.namespace, enterNamespace: namespaceHook(ns.enter) });
+    const { config, diagnostics } = await fn(path, { configId, namespace: ns.namespace, enterNamespace: namespaceHook(ns.enter, ns.beforeEnter) });
     const fatal = diagnostics.filter((d) => d.severity === 'fatal');
     if (fatal.length > 0) return { diagnostics, refused: fatal.map(formatDiagnostic).join('; ') };
     return { config, diagnostics };

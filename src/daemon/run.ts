@@ -12,6 +12,7 @@ import { formatDiagnostic, loadConfiguration } from './config-source.js';
 import { Daemon, type DaemonDeps } from './daemon.js';
 import { isDaemonChild, reportToParent, spawnDaemonChild } from './daemonize.js';
 import { threadNetNamespace } from '../native/netns.js';
+import { hasProcConnector, openProcConnector } from '../net/proc-connector.js';
 import { wantedEngines, type EngineFactory } from './engines.js';
 import { heldPidFile, PidFiles, pidFilesFor } from './pidfile.js';
 import { signalNumber } from './signal-numbers.js';
@@ -101,8 +102,23 @@ export async function runDaemon(opts: DaemonOptions, deps: RunDeps = {}): Promis
   if (!opts.vrrpOnly) tuneHeapForCheckers();
   else tuneHeapForVrrp();
   // as keepalived: read the configuration, enter its network namespace (net_namespace or -s) before
-  // any socket is opened, then the pid files (their names depend on the namespace and instance)
-  const loaded = await loadConfiguration(opts.useFile, opts.configId, { namespace: opts.namespace, enter: true });
+  // any socket is opened, then the pid files (their names depend on the namespace and instance).
+  // Only the proc connector socket is made before, where VRRP may run (track_process, also after a
+  // reload): the kernel gives process events to sockets of the initial network namespace only
+  let procConnectorFailure: Error | undefined;
+  const beforeEnter = () => {
+    try {
+      openProcConnector();
+    } catch (e) {
+      procConnectorFailure = e as Error;
+    }
+  };
+  const vrrpMayRun = !opts.checkOnly || opts.vrrpOnly;
+  const loaded = await loadConfiguration(opts.useFile, opts.configId, {
+    namespace: opts.namespace,
+    enter: true,
+    beforeEnter: vrrpMayRun ? beforeEnter : undefined,
+  });
   const diagText = printDiagnostics(loaded.diagnostics, log);
   if (diagText && !opts.logConsole && !isDaemonChild()) process.stderr.write(diagText + '\n');
   if (!loaded.config || loaded.refused) {
@@ -120,6 +136,12 @@ export async function runDaemon(opts: DaemonOptions, deps: RunDeps = {}): Promis
   }
   if (root?.netNamespace !== undefined)
     log.info({ netns: root.netNamespace, thread: threadNetNamespace() }, `running in network namespace ${root.netNamespace}`);
+  if (procConnectorFailure)
+    log.warn(
+      { err: procConnectorFailure },
+      `no proc connector socket opened before entering the network namespace: track_process reads /proc (${procConnectorFailure.message})`,
+    );
+  else if (hasProcConnector()) log.debug('proc connector socket opened in the initial network namespace (track_process events)');
 
   const pidFiles = new PidFiles(pidFilesFor(opts, !opts.checkOnly || opts.vrrpOnly, !opts.vrrpOnly || opts.checkOnly, root));
   const held = heldPidFile(pidFiles.files);

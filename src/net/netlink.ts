@@ -3,7 +3,17 @@
 // The kernel handles a netlink request inside sendmsg() and queues its answer before returning (dumps
 // are refilled inside each recvmsg()), so a request is answered by reading until the ACK / DONE without
 // waiting on the event loop. Monitoring sockets are read asynchronously through uv_poll readiness.
-import { AF_NETLINK, NETLINK_EXT_ACK, NETLINK_ROUTE, SO_RCVBUF, SOCK_RAW, SOL_NETLINK, SOL_SOCKET } from '../native/constants.js';
+import {
+  AF_NETLINK,
+  NETLINK_ADD_MEMBERSHIP,
+  NETLINK_DROP_MEMBERSHIP,
+  NETLINK_EXT_ACK,
+  NETLINK_ROUTE,
+  SO_RCVBUF,
+  SOCK_RAW,
+  SOL_NETLINK,
+  SOL_SOCKET,
+} from '../native/constants.js';
 import { Errno, SystemError } from '../native/errno.js';
 import { RawSocket } from '../native/raw-socket.js';
 import { sockaddrNl } from '../native/sockaddr.js';
@@ -156,6 +166,30 @@ export interface MonitorOptions {
   /** keep the process alive while monitoring (default true) */
   keepAlive?: boolean;
   label?: string;
+  /**
+   * monitor on this open netlink socket (of opts.protocol, made earlier, e.g. before a setns: a
+   * netlink socket stays in the network namespace it was made in) instead of a new one: the groups are
+   * joined with NETLINK_ADD_MEMBERSHIP, and close() leaves them and stops reading, the socket stays open
+   */
+  socket?: RawSocket;
+}
+
+/** A socket made for NetlinkMonitor({socket}): unbound, the receive buffer of a monitor. Throws SystemError. */
+export function openMonitorSocket(protocol: number, label: string): RawSocket {
+  const sock = RawSocket.open(AF_NETLINK, SOCK_RAW, protocol, label, { data: 256 * 1024, control: 0 });
+  try {
+    sock.setOption(SOL_SOCKET, SO_RCVBUF, 1024 * 1024);
+  } catch {
+    // best effort
+  }
+  return sock;
+}
+
+/** the group numbers (1-based, for NETLINK_ADD_MEMBERSHIP) of a bind() group mask */
+function groupNumbers(mask: number): number[] {
+  const out: number[] = [];
+  for (let bit = 0; bit < 32; bit++) if ((mask >>> bit) & 1) out.push(bit + 1);
+  return out;
 }
 
 /**
@@ -164,19 +198,24 @@ export interface MonitorOptions {
  */
 export class NetlinkMonitor {
   private readonly sock: RawSocket;
+  /** the groups joined on a borrowed socket (opts.socket) */
+  private readonly joined: number[] = [];
 
-  constructor(opts: MonitorOptions, onMessages: (msgs: NetlinkMessage[]) => void, onError: (e: Error) => void = () => {}) {
-    this.sock = RawSocket.open(AF_NETLINK, SOCK_RAW, opts.protocol ?? NETLINK_ROUTE, opts.label ?? 'netlink-monitor', {
-      data: 256 * 1024,
-      control: 0,
-    });
+  constructor(
+    private readonly opts: MonitorOptions,
+    onMessages: (msgs: NetlinkMessage[]) => void,
+    onError: (e: Error) => void = () => {},
+  ) {
+    this.sock = opts.socket ?? openMonitorSocket(opts.protocol ?? NETLINK_ROUTE, opts.label ?? 'netlink-monitor');
     try {
-      try {
-        this.sock.setOption(SOL_SOCKET, SO_RCVBUF, 1024 * 1024);
-      } catch {
-        // best effort
+      if (opts.socket) {
+        for (const g of groupNumbers(opts.groups)) {
+          this.sock.setOption(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, g, `join group ${g}`);
+          this.joined.push(g);
+        }
+      } else {
+        this.sock.bind(sockaddrNl(0, opts.groups), `subscribe to groups 0x${opts.groups.toString(16)}`);
       }
-      this.sock.bind(sockaddrNl(0, opts.groups), `subscribe to groups 0x${opts.groups.toString(16)}`);
       this.sock.onMessage(
         (m) => {
           let msgs: NetlinkMessage[];
@@ -192,7 +231,7 @@ export class NetlinkMonitor {
         opts.keepAlive ?? true,
       );
     } catch (e) {
-      this.sock.close();
+      this.close();
       throw e;
     }
   }
@@ -202,7 +241,20 @@ export class NetlinkMonitor {
     this.sock.send(data, null, null, what);
   }
 
+  /** stop monitoring: close the socket, or, borrowed (opts.socket), leave the groups and stop reading it */
   close(): void {
-    this.sock.close();
+    if (!this.opts.socket) {
+      this.sock.close();
+      return;
+    }
+    if (this.sock.isClosed) return;
+    this.sock.stopReading();
+    for (const g of this.joined.splice(0)) {
+      try {
+        this.sock.setOption(SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, g, `leave group ${g}`);
+      } catch {
+        // the socket is going anyway
+      }
+    }
   }
 }

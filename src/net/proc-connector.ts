@@ -3,10 +3,14 @@
 // reads from /proc. The kernel serves them in the initial network namespace only: elsewhere the
 // subscription is refused (ECONNREFUSED, as keepalived 2.2.7 logs "Failed to set/clear process event
 // listen - errno 111"), and watchProcessEvents throws so that the caller can fall back to polling.
+// A netlink socket stays in the network namespace it was made in: openProcConnector(), called before
+// the daemon enters net_namespace (setns), keeps one socket of the initial namespace for the process,
+// on which watchProcessEvents then subscribes from inside the namespace too.
 import { NETLINK_CONNECTOR } from '../native/constants.js';
 import { readI32, readU32, writeU16, writeU32 } from '../native/host-order.js';
+import type { RawSocket } from '../native/raw-socket.js';
 import { NLMSG_DONE, encodeMessage, type NetlinkMessage } from './netlink-codec.js';
-import { NetlinkMonitor } from './netlink.js';
+import { NetlinkMonitor, openMonitorSocket } from './netlink.js';
 
 const CN_IDX_PROC = 1;
 const CN_VAL_PROC = 1;
@@ -61,14 +65,40 @@ export function decodeProcEvent(m: NetlinkMessage): ProcEvent | undefined {
   }
 }
 
+/** the process's pre-opened connector socket (openProcConnector) */
+let early: RawSocket | undefined;
+/** the watchers on it, and the one subscription they share (undefined while none watches) */
+const onEarly = new Set<(ev: ProcEvent) => void>();
+let earlyStop: (() => void) | undefined;
+
 /**
- * Subscribe to the process events; returns the function that ends the subscription. Throws
- * SystemError when the kernel refuses (outside the initial network namespace: ECONNREFUSED; no
- * CAP_NET_ADMIN: EPERM). The socket does not keep the process alive.
+ * Open the process's NETLINK_CONNECTOR socket now, in the calling thread's network namespace: called
+ * before a setns into another one, it keeps reaching the kernel's proc connector of the initial
+ * namespace. Idle (no group, no subscription) until watchProcessEvents uses it. Idempotent; throws
+ * SystemError (no AF_NETLINK, out of descriptors...): the caller then goes on without it.
  */
-export function watchProcessEvents(cb: (ev: ProcEvent) => void): () => void {
+export function openProcConnector(): void {
+  if (!early || early.isClosed) early = openMonitorSocket(NETLINK_CONNECTOR, 'proc-connector');
+}
+
+/** Whether openProcConnector() holds a socket (for the daemon's log). */
+export function hasProcConnector(): boolean {
+  return early !== undefined && !early.isClosed;
+}
+
+/** Close the pre-opened socket (tests); watchProcessEvents then opens sockets of its own again. */
+export function closeProcConnector(): void {
+  earlyStop?.();
+  earlyStop = undefined;
+  onEarly.clear();
+  early?.close();
+  early = undefined;
+}
+
+/** one subscription on a socket (a new one, or the pre-opened one borrowed); returns its end */
+function subscribe(cb: (ev: ProcEvent) => void, socket?: RawSocket): () => void {
   const mon = new NetlinkMonitor(
-    { protocol: NETLINK_CONNECTOR, groups: CN_IDX_PROC, keepAlive: false, label: 'proc-connector' },
+    { protocol: NETLINK_CONNECTOR, groups: CN_IDX_PROC, keepAlive: false, label: 'proc-connector', socket },
     (msgs) => {
       for (const m of msgs) {
         const ev = decodeProcEvent(m);
@@ -87,8 +117,31 @@ export function watchProcessEvents(cb: (ev: ProcEvent) => void): () => void {
     try {
       mon.send(encodeProcListen(false), 'unsubscribe from process events');
     } catch {
-      // closing drops the subscription anyway
+      // closing (or leaving the group) drops the subscription anyway
     }
     mon.close();
+  };
+}
+
+/**
+ * Subscribe to the process events; returns the function that ends the subscription. Throws
+ * SystemError when the kernel refuses (outside the initial network namespace: ECONNREFUSED; no
+ * CAP_NET_ADMIN: EPERM). The socket does not keep the process alive. With a pre-opened socket
+ * (openProcConnector) the watchers share it and its one subscription (made with the first, ended with
+ * the last); else each has a socket of its own, made now.
+ */
+export function watchProcessEvents(cb: (ev: ProcEvent) => void): () => void {
+  if (!early || early.isClosed) return subscribe(cb);
+  if (!earlyStop) {
+    earlyStop = subscribe((ev) => {
+      for (const w of [...onEarly]) w(ev);
+    }, early);
+  }
+  const mine = (ev: ProcEvent) => cb(ev);
+  onEarly.add(mine);
+  return () => {
+    if (!onEarly.delete(mine) || onEarly.size > 0) return;
+    earlyStop?.();
+    earlyStop = undefined;
   };
 }
