@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { alive, BIN, hasAddress, ip, isRoot, makePair, type Proc, scratch, waitUntil } from './daemon-netns.js';
 
@@ -233,4 +233,91 @@ test('-t checks the interfaces inside the namespace, as keepalived -t (net_names
   });
   // the test process itself never left its namespace
   assert.notEqual(readlinkSync('/proc/self/ns/net'), nsId(lab.a));
+});
+
+// track_process inside net_namespace: the daemon opens its proc connector socket before the setns, so
+// the kernel's process events (served to the initial network namespace only; keepalived 2.2.7 gets
+// errno 111 there) still drive the count, not a /proc read every 500 ms.
+test('vrrp_track_process in net_namespace follows the kernel process events: a 100 ms process seen each time, a death at once', {
+  skip,
+  timeout: 60_000,
+}, async (t) => {
+  const lab = pair('p', 214);
+  pidDirs.push(`/run/keepalived/${lab.a}`);
+  const vip = '10.214.0.100';
+  // copies of sleep with names of their own: the tracked daemon and a process that lives 100 ms
+  const main = `tkpm${process.pid % 100000}`;
+  const blip = `tkpb${process.pid % 100000}`;
+  copyFileSync('/bin/sleep', join(work, main));
+  copyFileSync('/bin/sleep', join(work, blip));
+  const conf = join(work, 'track-process.conf');
+  writeFileSync(
+    conf,
+    `net_namespace ${lab.a}
+vrrp_track_process tp_main {
+    process ${main}
+}
+vrrp_track_process tp_blip {
+    process ${blip}
+    weight 10
+}
+vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 62
+    priority 200
+    advert_int 1
+    track_process {
+        tp_main
+        tp_blip
+    }
+    virtual_ipaddress {
+        ${vip}/24 dev eth0
+    }
+}
+`,
+  );
+  const ours = start(BIN, ['-n', '-l', '-G', '-P', '-f', conf]);
+  const pid = ours.child.pid!;
+  const lines = (s: string) =>
+    ours
+      .output()
+      .split('\n')
+      .filter((l) => l.includes(s)).length;
+  await waitUntil('tp_main DOWN at start (no such process yet)', () => lines('Track process tp_main is DOWN') === 1, 10000, 10);
+  assert.equal(readlinkSync(`/proc/${pid}/task/${pid}/ns/net`), nsId(lab.a), 'the daemon runs inside NAME');
+  // the mode line: events, not the /proc polling fallback (ECONNREFUSED inside a namespace without the early socket)
+  await waitUntil('the events mode line', () => ours.output().includes('track_process: process events from the kernel (proc connector)'), 3000, 10);
+  assert.ok(!ours.output().includes('no process events from the kernel'), ours.output().slice(-2000));
+  assert.ok(!hasAddress(lab.a, vip), 'FAULT while the tracked process is missing (weight 0)');
+
+  // the tracked process starts: the instance leaves FAULT and becomes MASTER with the VIP
+  const tracked = spawn(join(work, main), ['60'], { stdio: 'ignore' });
+  procs.push({ child: tracked, output: () => '', exited: () => new Promise((r) => tracked.once('exit', (code, signal) => r({ code, signal }))) });
+  await waitUntil('tp_main UP', () => lines('Track process tp_main is UP') === 1, 3000, 10);
+  await waitUntil('MASTER with the VIP in NAME', () => hasAddress(lab.a, vip), 10000);
+
+  // five processes of ~100 ms, 250 ms apart: every one is seen (UP then DOWN). Reading /proc every
+  // 500 ms would see each with a chance of about 1 in 5, so all five about once in 3000 runs
+  const runs = 5;
+  for (let i = 0; i < runs; i++) {
+    const b = spawn(join(work, blip), ['0.1'], { stdio: 'ignore' });
+    await new Promise((r) => b.once('exit', r));
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await waitUntil(`${runs} x tp_blip UP and DOWN`, () => lines('Track process tp_blip is DOWN') === runs + 1, 3000, 10);
+  assert.equal(lines('Track process tp_blip is UP'), runs, ours.output().slice(-3000));
+
+  // the tracked process dies: tp_main DOWN and FAULT (the VIP goes) at once
+  const killedAt = Date.now();
+  tracked.kill('SIGKILL');
+  await waitUntil('tp_main DOWN after the kill', () => lines('Track process tp_main is DOWN') === 2, 3000, 2);
+  const seenMs = Date.now() - killedAt;
+  await waitUntil('the VIP removed (FAULT)', () => !hasAddress(lab.a, vip), 3000, 10);
+  const vipGoneMs = Date.now() - killedAt;
+  t.diagnostic(`death seen in ${seenMs} ms (log line read by the test), VIP gone within ${vipGoneMs} ms (polling /proc: 186-598 ms)`);
+  assert.ok(seenMs < 150, `the death was seen in ${seenMs} ms: events, not a 500 ms poll`);
+
+  ours.child.kill('SIGTERM');
+  assert.equal((await ours.exited()).code, 0, ours.output().slice(-2000));
 });

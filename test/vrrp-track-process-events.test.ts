@@ -66,6 +66,47 @@ test('outside the initial network namespace the kernel refuses the subscription:
   }
 });
 
+/**
+ * A netlink socket keeps the namespace it was made in: opened before the setns (openProcConnector, what
+ * the daemon does before entering net_namespace), it gets the events inside the namespace; two watchers
+ * share its one subscription, which ends with the last and can start again; closed, the refusal is back.
+ */
+test('a proc connector socket opened before setns keeps the process events inside the namespace', { skip: !root && 'needs root (ip netns)' }, () => {
+  const ns = `tkpf-${process.pid}`;
+  spawnSync('ip', ['netns', 'add', ns]);
+  try {
+    const url = (m: string) => JSON.stringify(new URL(`../src/${m}`, import.meta.url).href);
+    const script = `
+      const pc = await import(${url('net/proc-connector.js')});
+      const { enterNetNamespace, threadNetNamespace } = await import(${url('native/netns.js')});
+      const { spawn } = await import('node:child_process');
+      const before = threadNetNamespace();
+      pc.openProcConnector();
+      enterNetNamespace(${JSON.stringify(ns)});
+      const out = { moved: threadNetNamespace() !== before };
+      const exitSeen = async (watchers) => {
+        const seen = watchers.map(() => new Set());
+        const stops = watchers.map((_, i) => pc.watchProcessEvents((ev) => ev.kind === 'exit' && seen[i].add(ev.tgid)));
+        const c = spawn('/bin/true');
+        await new Promise((r) => c.on('exit', r));
+        for (let i = 0; i < 100 && !seen.every((s) => s.has(c.pid)); i++) await new Promise((r) => setTimeout(r, 10));
+        for (const stop of stops) stop();
+        return seen.map((s) => s.has(c.pid));
+      };
+      out.one = await exitSeen([1]);
+      out.two = await exitSeen([1, 2]);
+      out.again = await exitSeen([1]);
+      pc.closeProcConnector();
+      try { pc.watchProcessEvents(() => {})(); out.closed = 'OK'; } catch (e) { out.closed = e.code; }
+      console.log(JSON.stringify(out));`;
+    // a process of its own, started here in the initial namespace, moves itself (setns of its main thread)
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    assert.deepEqual(JSON.parse(r.stdout.trim() || '{}'), { moved: true, one: [true], two: [true, true], again: [true], closed: 'ECONNREFUSED' }, r.stderr);
+  } finally {
+    spawnSync('ip', ['netns', 'del', ns]);
+  }
+});
+
 function tp(name: string): TrackProcess {
   return { name: 'tp', process: [name], weight: 0, weightReverse: false, quorum: 2, fullCommand: false, loc: { file: 't', line: 1 } } as TrackProcess;
 }
