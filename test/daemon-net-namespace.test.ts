@@ -238,7 +238,7 @@ test('-t checks the interfaces inside the namespace, as keepalived -t (net_names
 // track_process inside net_namespace: the daemon opens its proc connector socket before the setns, so
 // the kernel's process events (served to the initial network namespace only; keepalived 2.2.7 gets
 // errno 111 there) still drive the count, not a /proc read every 500 ms.
-test('vrrp_track_process in net_namespace follows the kernel process events: a 100 ms process seen each time, a death at once', {
+test('vrrp_track_process in net_namespace follows the kernel process events: a 100 ms process seen each time (also after a reload), a death at once', {
   skip,
   timeout: 60_000,
 }, async (t) => {
@@ -307,6 +307,19 @@ vrrp_instance VI_1 {
   }
   await waitUntil(`${runs} x tp_blip UP and DOWN`, () => lines('Track process tp_blip is DOWN') === runs + 1, 3000, 10);
   assert.equal(lines('Track process tp_blip is UP'), runs, ours.output().slice(-3000));
+
+  // a reload that changes both definitions: the trackers are made again and subscribe again, on the
+  // same socket of the initial namespace (the daemon no longer is there to open one)
+  writeFileSync(conf, readFileSync(conf, 'utf8').replace(`process ${main}\n`, `process ${main}\n    fork_delay 1\n`).replace('weight 10', 'weight 20'));
+  ours.child.kill('SIGHUP');
+  await waitUntil('tp_blip made again', () => lines('Track process tp_blip is DOWN') === runs + 2, 5000, 10);
+  await waitUntil('tp_main made again, UP', () => lines('Track process tp_main is UP') === 2, 3000, 10);
+  assert.equal(lines('track_process: process events from the kernel (proc connector)'), 2, 'subscribed again, in events mode');
+  const b = spawn(join(work, blip), ['0.1'], { stdio: 'ignore' });
+  await new Promise((r) => b.once('exit', r));
+  await waitUntil('a 100 ms process after the reload', () => lines('Track process tp_blip is DOWN') === runs + 3, 3000, 10);
+  assert.equal(lines('Track process tp_blip is UP'), runs + 1);
+  assert.ok(!ours.output().includes('no process events from the kernel'), ours.output().slice(-2000));
 
   // the tracked process dies: tp_main DOWN and FAULT (the VIP goes) at once
   const killedAt = Date.now();
