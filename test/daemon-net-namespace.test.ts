@@ -236,8 +236,8 @@ test('-t checks the interfaces inside the namespace, as keepalived -t (net_names
 });
 
 // track_process inside net_namespace: the daemon opens its proc connector socket before the setns, so
-// the kernel's process events (served to the initial network namespace only; keepalived 2.2.7 gets
-// errno 111 there) still drive the count, not a /proc read every 500 ms.
+// the kernel's process events (served to sockets of the initial network namespace only) still drive the
+// count, not a /proc read every 500 ms; keepalived 2.2.7 started the same way gets them too.
 test('vrrp_track_process in net_namespace follows the kernel process events: a 100 ms process seen each time (also after a reload), a death at once', {
   skip,
   timeout: 60_000,
@@ -333,4 +333,28 @@ vrrp_instance VI_1 {
 
   ours.child.kill('SIGTERM');
   assert.equal((await ours.exited()).code, 0, ours.output().slice(-2000));
+
+  // the oracle: keepalived 2.2.7 on the same file in the other namespace also opens its proc connector
+  // before it enters NAME (only one started inside a namespace, by ip netns exec, gets errno 111):
+  // it subscribes, and sees the death at once
+  if (!existsSync(KEEPALIVED)) return t.diagnostic('keepalived 2.2.7 is not installed: no comparison');
+  pidDirs.push(`/run/keepalived/${lab.b}`);
+  const kaConf = join(work, 'track-process-ka.conf');
+  writeFileSync(kaConf, readFileSync(conf, 'utf8').replace(`net_namespace ${lab.a}`, `net_namespace ${lab.b}`));
+  const again = spawn(join(work, main), ['60'], { stdio: 'ignore' });
+  procs.push({ child: again, output: () => '', exited: () => new Promise((r) => again.once('exit', (code, signal) => r({ code, signal }))) });
+  const ka = start(KEEPALIVED, ['-n', '-l', '-D', '-P', '-f', kaConf]);
+  try {
+    await waitUntil('keepalived subscribed', () => ka.output().includes('proc_events has confirmed it is configured'), 10000, 10);
+    await waitUntil('keepalived BACKUP', () => ka.output().includes('(VI_1) Entering BACKUP STATE'), 5000, 10);
+    const kaKilledAt = Date.now();
+    again.kill('SIGKILL');
+    await waitUntil('keepalived: quorum lost', () => ka.output().includes('Quorum lost for tracked process tp_main'), 3000, 2);
+    t.diagnostic(`keepalived 2.2.7: death seen in ${Date.now() - kaKilledAt} ms`);
+    assert.ok(!ka.output().includes('errno 111'), ka.output().slice(-2000));
+  } finally {
+    ka.child.kill('SIGTERM');
+    again.kill('SIGKILL');
+  }
+  await ka.exited();
 });
