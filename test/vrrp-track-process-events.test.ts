@@ -89,7 +89,7 @@ test('a proc connector socket opened before setns keeps the process events insid
         const stops = watchers.map((_, i) => pc.watchProcessEvents((ev) => ev.kind === 'exit' && seen[i].add(ev.tgid)));
         const c = spawn('/bin/true');
         await new Promise((r) => c.on('exit', r));
-        for (let i = 0; i < 100 && !seen.every((s) => s.has(c.pid)); i++) await new Promise((r) => setTimeout(r, 10));
+        for (let i = 0; i < 300 && !seen.every((s) => s.has(c.pid)); i++) await new Promise((r) => setTimeout(r, 10));
         for (const stop of stops) stop();
         return seen.map((s) => s.has(c.pid));
       };
