@@ -38,28 +38,15 @@ const { CheckersEngine } = await import(join(root, 'dist/src/checkers/engine.js'
 const { DryRunBackend } = await import(join(root, 'dist/src/lb/dry-run.js'));
 const pino = createRequire(join(root, 'package.json'))('pino');
 
-function conf(nvs, nrs) {
-  const out = ['global_defs {', '  router_id heap', '}'];
-  for (let v = 0; v < nvs; v++) {
-    out.push(`virtual_server 10.9.${v >> 8}.${v & 255} 80 {`, '  delay_loop 5', '  lb_algo wrr', '  lb_kind NAT', '  protocol TCP');
-    for (let r = 0; r < nrs; r++)
-      out.push(
-        `  real_server 127.0.1.${r + 1} ${20000 + r} {`,
-        '    weight 1',
-        '    HTTP_GET {',
-        '      url {',
-        '        path /health',
-        '      }',
-        '      connect_timeout 3',
-        '      retry 1',
-        '      delay_before_retry 1',
-        '    }',
-        '  }',
-      );
-    out.push('}');
-  }
-  return `${out.join('\n')}\n`;
-}
+/** the config of bench:checkers (bench/checkers-config.ts): VS x RS HTTP_GET checkers on /health */
+const { benchConfig } = await import(join(root, 'dist/bench/checkers-config.js'));
+const conf = (nvs, nrs) =>
+  benchConfig(
+    nvs,
+    nrs,
+    5,
+    Array.from({ length: nrs }, (_, r) => ({ address: `127.0.1.${r + 1}`, port: 20000 + r })),
+  );
 
 const dir = mkdtempSync(join(tmpdir(), `tkp-heap-${process.pid}-`));
 try {
