@@ -14,11 +14,17 @@
 // The table is "keepalived" (or the name of the global `nftables` keyword), its chains have the
 // priority of `nftables_priority` (-1) and a counter in each rule with `nftables_counters`: the same
 // layout, names and rules as keepalived's, so tools that look at them see the same thing. A family's
-// structures, once made, stay until the tables go (when nothing at all is left), as keepalived's stay
-// until it stops: a BACKUP with a VMAC that was MASTER keeps an empty `vips` set.
+// structures, once made, stay until the process stops (`clear()`), as keepalived's: a BACKUP that was
+// MASTER keeps an empty `vips` set, and a reload that removes every no-accept instance keeps the tables.
+//
+// IPv6 link-local VIPs are only unique per interface: they are matched with it, by index (set
+// `vips_link_local`, `iif` / `oif`) or, as keepalived 2.2.7 does for an instance with
+// `dont_track_primary` unless `nftables_ifindex` is set, by name (set `vips_link_local_name`,
+// `iifname` / `oifname`); the two sets come in the order they were first needed.
 //
 // The script is built by pure functions; VipFilter keeps the union of what every instance asked
 // for and replaces the tables atomically (`nft -f -`) only when that union changes.
+import { isIPv6LinkLocal } from '../util/inet.js';
 import { runCommand } from '../util/run-command.js';
 import { TskeepalivedError } from '../util/errors.js';
 import { SerialQueue } from '../util/serial-queue.js';
@@ -28,6 +34,8 @@ export interface VipFilterEntry {
   family: 4 | 6;
   /** interface of the address (matters for IPv6 link-local addresses) */
   dev: string;
+  /** an IPv6 link-local address matched by interface name (`vips_link_local_name`) rather than index */
+  byName?: boolean;
 }
 
 /** One VMAC in the tables: its ifindex, its base interface's, and the families whose tables list it. */
@@ -53,9 +61,23 @@ export interface FilterStructures {
   vips6?: boolean;
   vmac4?: boolean;
   vmac6?: boolean;
+  /** the link-local sets made so far, in the order they were made */
+  linkLocal?: LinkLocalSet[];
 }
 
-const isLinkLocal6 = (a: string): boolean => /^fe[89ab]/i.test(a);
+/** keepalived's two link-local sets: by interface index, by interface name */
+export type LinkLocalSet = 'index' | 'name';
+
+/** The link-local sets these entries need, in the order of the entries. */
+export function linkLocalSets(entries: readonly VipFilterEntry[]): LinkLocalSet[] {
+  const kinds = entries.filter((e) => e.family === 6 && isIPv6LinkLocal(e.address)).map((e): LinkLocalSet => (e.byName ? 'name' : 'index'));
+  return [...new Set(kinds)];
+}
+
+const LINK_LOCAL = {
+  index: { set: 'vips_link_local', type: 'iface_index', iif: 'iif', oif: 'oif' },
+  name: { set: 'vips_link_local_name', type: 'ifname', iif: 'iifname', oif: 'oifname' },
+} as const;
 
 function setBlock(type: string, addrs: string[]): string[] {
   const out = ['  set vips {', `    type ${type}`];
@@ -92,8 +114,10 @@ export function vipFilterScript(
   const verdict = (v: string) => (t.counters ? `counter ${v}` : v);
   const v4 = [...new Set(entries.filter((e) => e.family === 4).map((e) => e.address))].sort();
   const v6 = entries.filter((e) => e.family === 6);
-  const global6 = [...new Set(v6.filter((e) => !isLinkLocal6(e.address)).map((e) => e.address))].sort();
-  const link6 = [...new Map(v6.filter((e) => isLinkLocal6(e.address)).map((e) => [`${e.dev}/${e.address}`, e])).values()];
+  const global6 = [...new Set(v6.filter((e) => !isIPv6LinkLocal(e.address)).map((e) => e.address))].sort();
+  const link6 = [...new Map(v6.filter((e) => isIPv6LinkLocal(e.address)).map((e) => [`${e.dev}/${e.address}/${!!e.byName}`, e])).values()];
+  const llSets = [...new Set([...(keep.linkLocal ?? []), ...linkLocalSets(entries)])];
+  const llElements = (kind: LinkLocalSet) => link6.filter((e) => (kind === 'name') === !!e.byName);
   const vips4 = v4.length > 0 || !!keep.vips4;
   const vips6 = v6.length > 0 || !!keep.vips6;
   const vmac4 = vmacs.some((v) => v.families.includes(4)) || !!keep.vmac4;
@@ -124,13 +148,12 @@ export function vipFilterScript(
         '  }',
       );
       // link-local addresses are only unique per interface: matched as (address, interface)
-      if (link6.length)
-        out.push(
-          '  set vips_link_local {',
-          '    type ipv6_addr . iface_index',
-          `    elements = { ${link6.map((e) => `${e.address} . ${JSON.stringify(e.dev)}`).join(', ')} }`,
-          '  }',
-        );
+      for (const kind of llSets) {
+        const els = llElements(kind);
+        out.push(`  set ${LINK_LOCAL[kind].set} {`, `    type ipv6_addr . ${LINK_LOCAL[kind].type}`);
+        if (els.length) out.push(`    elements = { ${els.map((e) => `${e.address} . ${JSON.stringify(e.dev)}`).join(', ')} }`);
+        out.push('  }');
+      }
     }
     out.push('  chain out {', hook('output'));
     if (vmac6)
@@ -154,10 +177,10 @@ export function vipFilterScript(
         `    ip6 daddr @vips ${verdict('drop')}`,
         '  }',
         '  chain in_link_local {',
-        ...(link6.length ? [`    ip6 daddr . iif @vips_link_local ${verdict('drop')}`] : []),
+        ...llSets.map((k) => `    ip6 daddr . ${LINK_LOCAL[k].iif} @${LINK_LOCAL[k].set} ${verdict('drop')}`),
         '  }',
         '  chain out_link_local {',
-        ...(link6.length ? [`    ip6 saddr . oif @vips_link_local ${verdict('drop')}`] : []),
+        ...llSets.map((k) => `    ip6 saddr . ${LINK_LOCAL[k].oif} @${LINK_LOCAL[k].set} ${verdict('drop')}`),
         '  }',
       );
     out.push('}');
@@ -174,7 +197,8 @@ export class VipFilterError extends TskeepalivedError {
 
 /**
  * The tables of one process: each owner (a VRRP instance) sets its VIP entries (while MASTER) and its
- * VMACs (while they exist); [] withdraws them. The tables go when nothing is left.
+ * VMACs (while they exist); [] withdraws them. The structures made stay, empty, until `clear()` (the
+ * process stops), as keepalived's.
  */
 export class VipFilter {
   private readonly owners = new Map<string, VipFilterEntry[]>();
@@ -216,19 +240,27 @@ export class VipFilter {
     return this.update();
   }
 
+  /** Stopping: every entry withdrawn and the tables deleted (keepalived deletes them at stop, `-V` too). */
+  clear(): Promise<void> {
+    this.owners.clear();
+    this.vmacOwners.clear();
+    this.keep = {};
+    return this.queue.run(() => this.apply(''));
+  }
+
   private update(): Promise<void> {
     const all = [...this.owners.values()].flat();
     const vmacs = [...this.vmacOwners.values()].flat();
-    let script = '';
-    if (all.length || vmacs.length) {
-      script = vipFilterScript(this.table, all, vmacs, this.keep);
-      this.keep = {
-        vips4: this.keep.vips4 || all.some((e) => e.family === 4),
-        vips6: this.keep.vips6 || all.some((e) => e.family === 6),
-        vmac4: this.keep.vmac4 || vmacs.some((v) => v.families.includes(4)),
-        vmac6: this.keep.vmac6 || vmacs.some((v) => v.families.includes(6)),
-      };
-    } else this.keep = {};
+    const k = this.keep;
+    const made = k.vips4 || k.vips6 || k.vmac4 || k.vmac6;
+    const script = all.length || vmacs.length || made ? vipFilterScript(this.table, all, vmacs, k) : '';
+    this.keep = {
+      vips4: k.vips4 || all.some((e) => e.family === 4),
+      vips6: k.vips6 || all.some((e) => e.family === 6),
+      vmac4: k.vmac4 || vmacs.some((v) => v.families.includes(4)),
+      vmac6: k.vmac6 || vmacs.some((v) => v.families.includes(6)),
+      linkLocal: [...new Set([...(k.linkLocal ?? []), ...linkLocalSets(all)])],
+    };
     return this.queue.run(() => this.apply(script));
   }
 
