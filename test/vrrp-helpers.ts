@@ -63,6 +63,27 @@ export function sh(cmd: string, args: string[]): { code: number; out: string } {
 
 export const isRoot = () => process.getuid?.() === 0;
 
+/**
+ * `nft -j list ruleset` of namespace `ns` without metainfo and handles, counters zeroed: what
+ * keepalived's and tskeepalived's nftables tables are compared on. Throws when nft fails.
+ */
+export function nftRuleset(ns: string): unknown[] {
+  const r = sh('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'ruleset']);
+  if (r.code !== 0) throw new Error(`nft -j list ruleset in ${ns}: ${r.out}`);
+  const items = (JSON.parse(r.out) as { nftables: Record<string, unknown>[] }).nftables;
+  return items
+    .filter((o) => !('metainfo' in o))
+    .map((o) =>
+      JSON.parse(
+        JSON.stringify(o, (k, v) => {
+          if (k === 'handle') return undefined;
+          if (k === 'counter' && v && typeof v === 'object') return { packets: 0, bytes: 0 };
+          return v;
+        }),
+      ),
+    );
+}
+
 export class Lan {
   readonly namespaces: string[] = [];
   readonly bridgeNs: string;

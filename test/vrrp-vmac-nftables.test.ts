@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { type FilterTable, vipFilterScript } from '../src/net/vip-filter.js';
-import { Lan, startKeepalived, startTsDaemon, waitFor, sleep, isRoot, sh, type Node } from './vrrp-helpers.js';
+import { Lan, startKeepalived, startTsDaemon, waitFor, sleep, isRoot, sh, nftRuleset, type Node } from './vrrp-helpers.js';
 import { hasCommand } from './net-lab.js';
 
 const canRun = isRoot() && existsSync('/usr/sbin/keepalived') && hasCommand('nft') && hasCommand('tcpdump');
@@ -64,23 +64,8 @@ ${instances(200, '')}`;
 
 const ns = (i: number) => lan.namespaces[i]!;
 
-/** nft -j list ruleset of namespace a, without metainfo and handles, counters zeroed. */
-function ruleset(): unknown[] {
-  const r = sh('ip', ['netns', 'exec', ns(0), 'nft', '-j', 'list', 'ruleset']);
-  assert.equal(r.code, 0, r.out);
-  const items = (JSON.parse(r.out) as { nftables: Record<string, Record<string, unknown>>[] }).nftables;
-  return items
-    .filter((o) => !('metainfo' in o))
-    .map((o) =>
-      JSON.parse(
-        JSON.stringify(o, (k, v) => {
-          if (k === 'handle') return undefined;
-          if (k === 'counter' && v && typeof v === 'object') return { packets: 0, bytes: 0 };
-          return v;
-        }),
-      ),
-    );
-}
+/** nft -j list ruleset of namespace a, normalised */
+const ruleset = (): unknown[] => nftRuleset(ns(0));
 
 const entered = (n: Node, inst: string, state: string) =>
   n.lines.some((l) => l.includes(`(${inst}) Entering ${state} STATE`) || (l.includes(`"instance":"${inst}"`) && l.includes(`Entering ${state} STATE`)));
