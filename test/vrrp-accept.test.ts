@@ -220,9 +220,12 @@ interface LlRun {
   reloaded: unknown[];
   stopped: unknown[];
   ifindex: unknown[];
+  /** after SIGTERM of the nftables_ifindex run, started with -V (VIPs left in place) */
+  stoppedV: unknown[];
+  vipsLeftV: boolean;
 }
 
-async function llRun(who: string, start: (conf: string, tag: string) => Node): Promise<LlRun> {
+async function llRun(who: string, start: (conf: string, tag: string, extra?: string[]) => Node): Promise<LlRun> {
   const conf = lan.writeText(`ll-${who}.conf`, llConf({ ifindex: false, priority: 100, strict: true }));
   const peerConf = lan.writeText('ll-peer.conf', llConf({ ifindex: false, priority: 200, strict: false }));
   const both = (n: Node, state: string, count: number) => entries(n, 'FOUR', state) >= count && entries(n, 'LL', state) >= count;
@@ -255,14 +258,23 @@ async function llRun(who: string, start: (conf: string, tag: string) => Node): P
     await stop(node);
     const stopped = ruleset();
 
-    // nftables_ifindex: every link-local VIP by index
+    // nftables_ifindex: every link-local VIP by index; started with -V: the VIPs stay at stop, the tables go
     lan.writeText(`ll-${who}.conf`, llConf({ ifindex: true, priority: 100, strict: true }));
-    const again = (n = start(conf, `ll-${who}-ifindex`));
+    const again = (n = start(conf, `ll-${who}-ifindex`, ['-V']));
     await waitFor(`${who} MASTER (nftables_ifindex)`, () => both(again, 'MASTER', 1), 10_000, 50);
     await waitFor(`${who}'s drop rules (nftables_ifindex)`, () => rulesText().includes('fe80::63:201') && rulesText().includes('10.63.0.105'), 3000, 50);
     const ifindex = ruleset();
     await stop(again);
-    return { master, llDropped, backup, reloaded, stopped, ifindex };
+    const stoppedV = ruleset();
+    const vipsLeftV = lan.hasAddress(0, '10.63.0.105') && lan.hasAddress(0, 'fe80::63:201');
+    for (const [a, dev] of [
+      ['10.63.0.105/24', 'eth0'],
+      ['fe80::63:201/64', 'eth0'],
+      ['fd63::200/64', 'eth0'],
+      ['fe80::63:200/64', 'x0'],
+    ])
+      sh('ip', ['-n', lan.namespaces[0]!, 'addr', 'del', a!, 'dev', dev!]);
+    return { master, llDropped, backup, reloaded, stopped, ifindex, stoppedV, vipsLeftV };
   } catch (e) {
     throw new Error(`${(e as Error).message}\n${n?.lines.slice(-30).join('\n')}`);
   } finally {
@@ -271,13 +283,13 @@ async function llRun(who: string, start: (conf: string, tag: string) => Node): P
   }
 }
 
-test('link-local VIPs by interface name under dont_track_primary (by index with nftables_ifindex), tables kept empty after MASTER and a reload, removed at SIGTERM: as keepalived', {
+test('link-local VIPs by interface name under dont_track_primary (by index with nftables_ifindex), tables kept empty after MASTER and a reload, removed at SIGTERM (-V too): as keepalived', {
   skip,
   timeout: 90_000,
 }, async (t) => {
   const started = Date.now();
-  const ka = await llRun('ka', (conf, tag) => startKeepalived(lan, 0, conf, tag));
-  const ts = await llRun('ts', (conf, tag) => startTsDaemon(lan, 0, conf, tag));
+  const ka = await llRun('ka', (conf, tag, extra) => startKeepalived(lan, 0, conf, tag, {}, extra));
+  const ts = await llRun('ts', (conf, tag, extra) => startTsDaemon(lan, 0, conf, tag, {}, extra));
   t.diagnostic(`both runs in ${Date.now() - started} ms`);
 
   // keepalived's behaviour, as observed
@@ -290,6 +302,8 @@ test('link-local VIPs by interface name under dont_track_primary (by index with 
   assert.match(text(ka.backup), /vips_link_local_name/, 'keepalived keeps the emptied sets');
   assert.deepEqual(ka.reloaded, ka.backup, 'keepalived keeps the empty tables across the reload');
   assert.deepEqual(ka.stopped, []);
+  assert.ok(ka.vipsLeftV, 'keepalived -V leaves the VIPs');
+  assert.deepEqual(ka.stoppedV, [], 'keepalived -V still deletes its tables at stop');
 
   assert.deepEqual(ts.master, ka.master, 'MASTER: the same ruleset as keepalived');
   assert.equal(ts.llDropped, ka.llDropped, 'the link-local VIP dropped as by keepalived');
@@ -297,6 +311,8 @@ test('link-local VIPs by interface name under dont_track_primary (by index with 
   assert.deepEqual(ts.reloaded, ka.reloaded, 'after the reload without no-accept instances: the same tables as keepalived');
   assert.deepEqual(ts.stopped, [], 'tables removed at SIGTERM');
   assert.deepEqual(ts.ifindex, ka.ifindex, 'nftables_ifindex: the same ruleset as keepalived');
+  assert.ok(ts.vipsLeftV, '-V leaves the VIPs');
+  assert.deepEqual(ts.stoppedV, [], '-V: the tables deleted at stop all the same');
 });
 
 test('vipFilterScript: link-local sets by index and by name, in the order made, kept empty', () => {

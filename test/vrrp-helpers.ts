@@ -188,10 +188,10 @@ export function startTsNode(lan: Lan, nsIndex: number, confPath: string, extra: 
   return startInNamespace(lan, nsIndex, [process.execPath, 'dist/test/harness/vrrp-standalone-cli.js', '-f', confPath, '-n', '-l', '-G', ...extra], env);
 }
 
-/** The full daemon (bin/tskeepalived -P) on a keepalived.conf, with keepalived's flags. */
-export function startTsDaemon(lan: Lan, nsIndex: number, confPath: string, tag: string, env: NodeJS.ProcessEnv = {}): Node {
+/** The full daemon (bin/tskeepalived -P) on a keepalived.conf, with keepalived's flags (and `extra` ones, e.g. -V). */
+export function startTsDaemon(lan: Lan, nsIndex: number, confPath: string, tag: string, env: NodeJS.ProcessEnv = {}, extra: string[] = []): Node {
   const pids = ['-p', join(lan.dir, `${tag}.pid`), '-r', join(lan.dir, `${tag}-vrrp.pid`)];
-  return startInNamespace(lan, nsIndex, [process.execPath, 'bin/tskeepalived', '-P', '-n', '-l', '-G', '-f', confPath, ...pids], env);
+  return startInNamespace(lan, nsIndex, [process.execPath, 'bin/tskeepalived', '-P', '-n', '-l', '-G', '-f', confPath, ...pids, ...extra], env);
 }
 
 export function startKeepalived(
@@ -200,10 +200,11 @@ export function startKeepalived(
   confPath: string,
   tag: string,
   env: NodeJS.ProcessEnv = {},
+  extra: string[] = [],
 ): Node & { vrrpPid: () => number | undefined } {
   const pid1 = join(lan.dir, `${tag}.pid`);
   const pid2 = join(lan.dir, `${tag}-vrrp.pid`);
-  const node = startInNamespace(lan, nsIndex, ['keepalived', '-n', '-l', '-D', '-P', '-f', confPath, '-p', pid1, '-r', pid2], env) as Node & {
+  const node = startInNamespace(lan, nsIndex, ['keepalived', '-n', '-l', '-D', '-P', '-f', confPath, '-p', pid1, '-r', pid2, ...extra], env) as Node & {
     vrrpPid: () => number | undefined;
   };
   node.vrrpPid = () => {
