@@ -334,7 +334,7 @@ test('vipFilterScript: link-local sets by index and by name, in the order made, 
   assert.match(s, /set vips_link_local_name \{\n {4}type ipv6_addr \. ifname\n {4}elements = \{ fe80::1 \. "eth0" \}\n {2}\}\n {2}set vips_link_local \{/);
   assert.match(s, /chain in_link_local \{\n {4}ip6 daddr \. iifname @vips_link_local_name drop\n {4}ip6 daddr \. iif @vips_link_local drop\n {2}\}/);
   assert.match(s, /chain out_link_local \{\n {4}ip6 saddr \. oifname @vips_link_local_name drop\n {4}ip6 saddr \. oif @vips_link_local drop\n {2}\}/);
-  const kept = vipFilterScript('kt', [], [], { vips6: true, linkLocal: ['index'] });
+  const kept = vipFilterScript('kt', [], [], ['vips6', 'll-index']);
   assert.match(kept, /set vips_link_local \{\n {4}type ipv6_addr \. iface_index\n {2}\}/);
   assert.match(kept, /ip6 daddr \. iif @vips_link_local drop/);
   assert.doesNotMatch(kept, /vips_link_local_name/);

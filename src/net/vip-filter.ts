@@ -55,15 +55,13 @@ export interface FilterTable {
 
 export const DEFAULT_FILTER_TABLE: FilterTable = { name: 'keepalived', priority: -1, counters: false };
 
-/** Structures a family's table keeps once made (keepalived creates them once, deletes them at stop). */
-export interface FilterStructures {
-  vips4?: boolean;
-  vips6?: boolean;
-  vmac4?: boolean;
-  vmac6?: boolean;
-  /** the link-local sets made so far, in the order they were made */
-  linkLocal?: LinkLocalSet[];
-}
+/**
+ * A structure of the tables, as keepalived makes them: a family's VMAC map (and IPv6 `vmac_set`) with
+ * its rules, its `vips` set with its chains and rules, an IPv6 link-local set (by index, by name) with
+ * its rules. keepalived makes each once, when first needed, appending its rules to the chains, and
+ * deletes them at stop: a list of them in the order made says what the tables hold and in which order.
+ */
+export type FilterStructure = 'vmac4' | 'vips4' | 'vmac6' | 'vips6' | 'll-index' | 'll-name';
 
 /** keepalived's two link-local sets: by interface index, by interface name */
 export type LinkLocalSet = 'index' | 'name';
@@ -99,14 +97,43 @@ function vmacBlocks(family: 4 | 6, vmacs: readonly VmacFilterEntry[]): string[] 
 }
 
 /**
+ * The structures `made` earlier (they stay), then those these entries need that are not made yet, in
+ * the order keepalived makes them when they are needed at once (the VMAC's before the VIPs': a VMAC
+ * exists before its instance is MASTER; a VIP's link-local set after the `vips` set).
+ */
+export function structureOrder(
+  entries: readonly VipFilterEntry[],
+  vmacs: readonly VmacFilterEntry[],
+  made: readonly FilterStructure[] = [],
+): FilterStructure[] {
+  const order = [...made];
+  const need = (id: FilterStructure, needed: boolean) => {
+    if (needed && !order.includes(id)) order.push(id);
+  };
+  for (const f of [4, 6] as const) {
+    need(
+      `vmac${f}`,
+      vmacs.some((v) => v.families.includes(f)),
+    );
+    need(
+      `vips${f}`,
+      entries.some((e) => e.family === f),
+    );
+  }
+  for (const k of linkLocalSets(entries)) need(`ll-${k}`, true);
+  return order;
+}
+
+/**
  * The nft script that makes the tables hold exactly these entries (no table for a family without
- * any); `keep` names structures made earlier that stay, empty or not.
+ * any); `made` lists the structures made earlier, in the order made: they stay, empty or not, and
+ * the new ones come after them (their rules too, appended to the chains as keepalived does).
  */
 export function vipFilterScript(
   table: FilterTable | string,
   entries: readonly VipFilterEntry[],
   vmacs: readonly VmacFilterEntry[] = [],
-  keep: FilterStructures = {},
+  made: readonly FilterStructure[] = [],
 ): string {
   const t = typeof table === 'string' ? { ...DEFAULT_FILTER_TABLE, name: table } : table;
   const name = t.name;
@@ -116,39 +143,46 @@ export function vipFilterScript(
   const v6 = entries.filter((e) => e.family === 6);
   const global6 = [...new Set(v6.filter((e) => !isIPv6LinkLocal(e.address)).map((e) => e.address))].sort();
   const link6 = [...new Map(v6.filter((e) => isIPv6LinkLocal(e.address)).map((e) => [`${e.dev}/${e.address}/${!!e.byName}`, e])).values()];
-  const llSets = [...new Set([...(keep.linkLocal ?? []), ...linkLocalSets(entries)])];
   const llElements = (kind: LinkLocalSet) => link6.filter((e) => (kind === 'name') === !!e.byName);
-  const vips4 = v4.length > 0 || !!keep.vips4;
-  const vips6 = v6.length > 0 || !!keep.vips6;
-  const vmac4 = vmacs.some((v) => v.families.includes(4)) || !!keep.vmac4;
-  const vmac6 = vmacs.some((v) => v.families.includes(6)) || !!keep.vmac6;
+  const order = structureOrder(entries, vmacs, made);
+  const ids4 = order.filter((id) => id === 'vmac4' || id === 'vips4');
+  // a link-local set is made with (after) the vips set
+  const ids6 = order.filter((id) => id === 'vmac6' || id === 'vips6' || (id.startsWith('ll-') && order.includes('vips6')));
+  const llSets = ids6.filter((id) => id.startsWith('ll-')).map((id) => id.slice(3) as LinkLocalSet);
+  const vips4 = ids4.includes('vips4');
+  const vips6 = ids6.includes('vips6');
   // "add table" first so that "delete table" never fails on a table that is not there
   const out: string[] = [`add table ip ${name}`, `delete table ip ${name}`, `add table ip6 ${name}`, `delete table ip6 ${name}`];
-  if (vips4 || vmac4) {
+  if (ids4.length) {
     out.push(`table ip ${name} {`);
-    if (vmac4) out.push(...vmacBlocks(4, vmacs));
-    if (vips4) out.push(...setBlock('ipv4_addr', v4));
+    for (const id of ids4) out.push(...(id === 'vmac4' ? vmacBlocks(4, vmacs) : setBlock('ipv4_addr', v4)));
     out.push('  chain out {', hook('output'));
-    if (vmac4) out.push(`    ip protocol igmp meta oifkind "macvlan" dup to ip daddr device oif map @vmac_map ${verdict('drop')}`);
-    if (vips4) out.push(`    ip saddr @vips ${verdict('drop')}`);
+    for (const id of ids4)
+      out.push(
+        id === 'vmac4'
+          ? `    ip protocol igmp meta oifkind "macvlan" dup to ip daddr device oif map @vmac_map ${verdict('drop')}`
+          : `    ip saddr @vips ${verdict('drop')}`,
+      );
     out.push('  }');
     if (vips4) out.push('  chain in {', hook('input'), `    ip daddr @vips ${verdict('drop')}`, '  }');
     out.push('}');
   }
-  if (vips6 || vmac6) {
+  if (ids6.length) {
     out.push(`table ip6 ${name} {`);
-    if (vmac6) out.push(...vmacBlocks(6, vmacs));
-    if (vips6) {
-      out.push(
-        ...setBlock('ipv6_addr', global6),
-        '  set neighbor-discovery {',
-        '    type icmpv6_type',
-        '    flags constant',
-        '    elements = { nd-neighbor-solicit, nd-neighbor-advert }',
-        '  }',
-      );
-      // link-local addresses are only unique per interface: matched as (address, interface)
-      for (const kind of llSets) {
+    for (const id of ids6) {
+      if (id === 'vmac6') out.push(...vmacBlocks(6, vmacs));
+      else if (id === 'vips6')
+        out.push(
+          ...setBlock('ipv6_addr', global6),
+          '  set neighbor-discovery {',
+          '    type icmpv6_type',
+          '    flags constant',
+          '    elements = { nd-neighbor-solicit, nd-neighbor-advert }',
+          '  }',
+        );
+      else {
+        // link-local addresses are only unique per interface: matched as (address, interface)
+        const kind = id.slice(3) as LinkLocalSet;
         const els = llElements(kind);
         out.push(`  set ${LINK_LOCAL[kind].set} {`, `    type ipv6_addr . ${LINK_LOCAL[kind].type}`);
         if (els.length) out.push(`    elements = { ${els.map((e) => `${e.address} . ${JSON.stringify(e.dev)}`).join(', ')} }`);
@@ -156,17 +190,19 @@ export function vipFilterScript(
       }
     }
     out.push('  chain out {', hook('output'));
-    if (vmac6)
-      out.push(
-        `    icmpv6 type mld2-listener-report meta oifkind "macvlan" dup to ip6 daddr device oif map @vmac_map ${verdict('drop')}`,
-        `    icmpv6 type nd-router-solicit meta oifkind "macvlan" oif @vmac_set ${verdict('drop')}`,
-      );
-    if (vips6)
-      out.push(
-        `    icmpv6 type @neighbor-discovery ${verdict('accept')}`,
-        `    ip6 saddr fe80::/10 ${verdict('goto out_link_local')}`,
-        `    ip6 saddr @vips ${verdict('drop')}`,
-      );
+    for (const id of ids6) {
+      if (id === 'vmac6')
+        out.push(
+          `    icmpv6 type mld2-listener-report meta oifkind "macvlan" dup to ip6 daddr device oif map @vmac_map ${verdict('drop')}`,
+          `    icmpv6 type nd-router-solicit meta oifkind "macvlan" oif @vmac_set ${verdict('drop')}`,
+        );
+      else if (id === 'vips6')
+        out.push(
+          `    icmpv6 type @neighbor-discovery ${verdict('accept')}`,
+          `    ip6 saddr fe80::/10 ${verdict('goto out_link_local')}`,
+          `    ip6 saddr @vips ${verdict('drop')}`,
+        );
+    }
     out.push('  }');
     if (vips6)
       out.push(
@@ -203,7 +239,8 @@ export class VipFilterError extends TskeepalivedError {
 export class VipFilter {
   private readonly owners = new Map<string, VipFilterEntry[]>();
   private readonly vmacOwners = new Map<string, VmacFilterEntry[]>();
-  private keep: FilterStructures = {};
+  /** the structures made so far, in the order made */
+  private made: FilterStructure[] = [];
   private table: FilterTable;
   private applied = '';
   private readonly queue = new SerialQueue();
@@ -244,23 +281,15 @@ export class VipFilter {
   clear(): Promise<void> {
     this.owners.clear();
     this.vmacOwners.clear();
-    this.keep = {};
+    this.made = [];
     return this.queue.run(() => this.apply(''));
   }
 
   private update(): Promise<void> {
     const all = [...this.owners.values()].flat();
     const vmacs = [...this.vmacOwners.values()].flat();
-    const k = this.keep;
-    const made = k.vips4 || k.vips6 || k.vmac4 || k.vmac6;
-    const script = all.length || vmacs.length || made ? vipFilterScript(this.table, all, vmacs, k) : '';
-    this.keep = {
-      vips4: k.vips4 || all.some((e) => e.family === 4),
-      vips6: k.vips6 || all.some((e) => e.family === 6),
-      vmac4: k.vmac4 || vmacs.some((v) => v.families.includes(4)),
-      vmac6: k.vmac6 || vmacs.some((v) => v.families.includes(6)),
-      linkLocal: [...new Set([...(k.linkLocal ?? []), ...linkLocalSets(all)])],
-    };
+    const script = all.length || vmacs.length || this.made.length ? vipFilterScript(this.table, all, vmacs, this.made) : '';
+    this.made = structureOrder(all, vmacs, this.made);
     return this.queue.run(() => this.apply(script));
   }
 
