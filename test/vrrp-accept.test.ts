@@ -154,8 +154,8 @@ test('vipFilterScript: no table for a family without entries; an empty list remo
 // ---- link-local VIPs (dont_track_primary, nftables_ifindex) and the tables' life until stop
 //
 // keepalived 2.2.7, measured: an instance with dont_track_primary matches a link-local VIP on its
-// own interface by interface name (set vips_link_local_name, iifname / oifname) unless
-// nftables_ifindex is set; one on another interface (dev x0) stays matched by index. Leaving MASTER,
+// own interface, or one with no_track, by interface name (set vips_link_local_name, iifname /
+// oifname) unless nftables_ifindex is set; one on another interface (dev x0) stays matched by index. Leaving MASTER,
 // and a reload that removes every no-accept instance, leave the tables in place with empty sets; they
 // go at SIGTERM.
 
@@ -184,6 +184,7 @@ vrrp_instance LL {
   virtual_ipaddress {
     fe80::63:200/64 dev x0
     fe80::63:201/64
+    fe80::63:202/64 dev x0 no_track
     fd63::200/64
   }
 }
@@ -285,6 +286,7 @@ async function llRun(who: string, start: (conf: string, tag: string, extra?: str
       ['fe80::63:201/64', 'eth0'],
       ['fd63::200/64', 'eth0'],
       ['fe80::63:200/64', 'x0'],
+      ['fe80::63:202/64', 'x0'],
     ])
       sh('ip', ['-n', lan.namespaces[0]!, 'addr', 'del', a!, 'dev', dev!]);
     return { master, llDropped, backup, reloaded, stopped, ifindex, stoppedV, vipsLeftV, phases: phases.join(', ') };
@@ -309,6 +311,8 @@ test('link-local VIPs by interface name under dont_track_primary (by index with 
   const text = (r: unknown[]) => JSON.stringify(r);
   assert.match(text(ka.master), /"name":"vips_link_local_name".*"type":\["ipv6_addr","ifname"\]/);
   assert.match(text(ka.master), /"name":"vips_link_local","table":"keepalived".*"type":\["ipv6_addr","iface_index"\]/);
+  const nameSet = JSON.stringify(ka.master.find((o) => JSON.stringify(o).includes('"name":"vips_link_local_name"')));
+  assert.ok(nameSet.includes('["fe80::63:201","eth0"]') && nameSet.includes('["fe80::63:202","x0"]'), `by name: eth0's and the no_track one: ${nameSet}`);
   assert.doesNotMatch(text(ka.ifindex), /vips_link_local_name/);
   assert.equal(ka.llDropped, true, 'keepalived drops the link-local VIP');
   assert.doesNotMatch(text(ka.backup), /10\.63\.0\.105|fe80::63:20/);
