@@ -352,6 +352,7 @@ test('VipFilter: the tables stay, empty, when the last entry goes; clear() delet
       { address: '192.0.2.1', family: 4, dev: 'eth0' },
       { address: 'fe80::1', family: 6, dev: 'eth0', byName: true },
     ]);
+    f.configure({ name: 'kt', priority: -5, counters: true }); // a reload: the tables keep their chains as made
     await f.set('A', []);
     await f.clear();
     const scripts = sh('cat', [log]).out.split('----\n').filter(Boolean);
@@ -359,6 +360,7 @@ test('VipFilter: the tables stay, empty, when the last entry goes; clear() delet
     assert.match(scripts[0]!, /elements = \{ 192\.0\.2\.1 \}/);
     assert.match(scripts[1]!, /table ip kt \{\n {2}set vips \{\n {4}type ipv4_addr\n {2}\}/, 'the emptied set stays');
     assert.match(scripts[1]!, /set vips_link_local_name \{\n {4}type ipv6_addr \. ifname\n {2}\}/);
+    assert.match(scripts[1]!, /priority -1; policy accept;\n {4}ip saddr @vips drop/, 'priority and counters as made');
     assert.equal(scripts[2], vipFilterScript('kt', []), 'clear: both tables deleted');
   } finally {
     sh('rm', ['-f', log]);

@@ -254,9 +254,13 @@ export class VipFilter {
     this.table = typeof table === 'string' ? { ...DEFAULT_FILTER_TABLE, name: table } : { ...table };
   }
 
-  /** The chains' priority and counters (a reload may change them); applied with the next set. */
+  /**
+   * The chains' priority and counters of a reloaded config: taken while nothing is made yet (else
+   * applied with the next set); once the tables exist they keep the settings they were made with
+   * until `clear()`, as keepalived 2.2.7's chains do across a reload (measured).
+   */
   configure(table: FilterTable): void {
-    this.table = { ...table, name: this.table.name };
+    if (!this.made.length) this.table = { ...table, name: this.table.name };
   }
 
   /** Resolves once the tables reflect this call; rejects with a VipFilterError when nft fails. */
