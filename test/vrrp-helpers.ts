@@ -63,6 +63,27 @@ export function sh(cmd: string, args: string[]): { code: number; out: string } {
 
 export const isRoot = () => process.getuid?.() === 0;
 
+/**
+ * `nft -j list ruleset` of namespace `ns` without metainfo and handles, counters zeroed: what
+ * keepalived's and tskeepalived's nftables tables are compared on. Throws when nft fails.
+ */
+export function nftRuleset(ns: string): unknown[] {
+  const r = sh('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'ruleset']);
+  if (r.code !== 0) throw new Error(`nft -j list ruleset in ${ns}: ${r.out}`);
+  const items = (JSON.parse(r.out) as { nftables: Record<string, unknown>[] }).nftables;
+  return items
+    .filter((o) => !('metainfo' in o))
+    .map((o) =>
+      JSON.parse(
+        JSON.stringify(o, (k, v) => {
+          if (k === 'handle') return undefined;
+          if (k === 'counter' && v && typeof v === 'object') return { packets: 0, bytes: 0 };
+          return v;
+        }),
+      ),
+    );
+}
+
 export class Lan {
   readonly namespaces: string[] = [];
   readonly bridgeNs: string;
@@ -167,10 +188,10 @@ export function startTsNode(lan: Lan, nsIndex: number, confPath: string, extra: 
   return startInNamespace(lan, nsIndex, [process.execPath, 'dist/test/harness/vrrp-standalone-cli.js', '-f', confPath, '-n', '-l', '-G', ...extra], env);
 }
 
-/** The full daemon (bin/tskeepalived -P) on a keepalived.conf, with keepalived's flags. */
-export function startTsDaemon(lan: Lan, nsIndex: number, confPath: string, tag: string, env: NodeJS.ProcessEnv = {}): Node {
+/** The full daemon (bin/tskeepalived -P) on a keepalived.conf, with keepalived's flags (and `extra` ones, e.g. -V). */
+export function startTsDaemon(lan: Lan, nsIndex: number, confPath: string, tag: string, env: NodeJS.ProcessEnv = {}, extra: string[] = []): Node {
   const pids = ['-p', join(lan.dir, `${tag}.pid`), '-r', join(lan.dir, `${tag}-vrrp.pid`)];
-  return startInNamespace(lan, nsIndex, [process.execPath, 'bin/tskeepalived', '-P', '-n', '-l', '-G', '-f', confPath, ...pids], env);
+  return startInNamespace(lan, nsIndex, [process.execPath, 'bin/tskeepalived', '-P', '-n', '-l', '-G', '-f', confPath, ...pids, ...extra], env);
 }
 
 export function startKeepalived(
@@ -179,10 +200,11 @@ export function startKeepalived(
   confPath: string,
   tag: string,
   env: NodeJS.ProcessEnv = {},
+  extra: string[] = [],
 ): Node & { vrrpPid: () => number | undefined } {
   const pid1 = join(lan.dir, `${tag}.pid`);
   const pid2 = join(lan.dir, `${tag}-vrrp.pid`);
-  const node = startInNamespace(lan, nsIndex, ['keepalived', '-n', '-l', '-D', '-P', '-f', confPath, '-p', pid1, '-r', pid2], env) as Node & {
+  const node = startInNamespace(lan, nsIndex, ['keepalived', '-n', '-l', '-D', '-P', '-f', confPath, '-p', pid1, '-r', pid2, ...extra], env) as Node & {
     vrrpPid: () => number | undefined;
   };
   node.vrrpPid = () => {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import type { VirtualAddress, VirtualRoute, VrrpInstance } from '../src/config/model.js';
+import type { GlobalDefs, VirtualAddress, VirtualRoute, VrrpInstance } from '../src/config/model.js';
 import type { FilterTable, VipFilterEntry } from '../src/net/vip-filter.js';
 import { VipInstall } from '../src/vrrp/vip-install.js';
 import { MemLan, MemHost } from './vrrp-memnet.js';
@@ -30,10 +30,10 @@ class RecordingHost extends MemHost {
   }
 }
 
-function setup(over: Partial<VrrpInstance>) {
+function setup(over: Partial<VrrpInstance>, global: Partial<GlobalDefs> = {}) {
   const host = new RecordingHost(new MemLan(), '10.0.0.1');
   const cfg = { current: instance('VI_1', over) };
-  const conf = config({ instances: [cfg.current] });
+  const conf = config({ instances: [cfg.current], global });
   const vips = new VipInstall(host, log, { cfg: () => cfg.current, global: () => conf.global, ifname: () => 'eth0', devFor: (v) => v.dev ?? 'eth0' });
   return { host, cfg, vips };
 }
@@ -91,4 +91,19 @@ test('reload in place: the addresses that went are removed, those kept are not t
   assert.deepEqual([...host.addresses].sort(), ['10.0.0.101', '10.0.0.102', '10.0.0.250']);
   assert.equal(vips.find('10.0.0.102', 'eth0')?.prefix.address, '10.0.0.102');
   assert.equal(vips.find('10.0.0.102', 'eth1'), undefined, 'on another interface it is not ours');
+});
+
+test("no accept, IPv6 link-local VIPs: by interface name under dont_track_primary on the instance's interface or no_track, else by index; always by index with nftables_ifindex", async () => {
+  const vips6 = [vip('fe80::1', 64), vip('fe80::2', 64, { dev: 'eth1' }), vip('fe80::3', 64, { dev: 'eth1', noTrack: true }), vip('fd00::1', 64)];
+  const byName = async (over: Partial<VrrpInstance>, global: Partial<GlobalDefs> = {}) => {
+    const a = setup({ accept: false, priority: 100, family: 6, virtualIpaddress: vips6, ...over }, global);
+    await a.vips.install();
+    return a.host.filter
+      .at(-1)
+      ?.entries.filter((e) => e.byName)
+      .map((e) => e.address);
+  };
+  assert.deepEqual(await byName({ dontTrackPrimary: true }), ['fe80::1', 'fe80::3']);
+  assert.deepEqual(await byName({ dontTrackPrimary: false }), []);
+  assert.deepEqual(await byName({ dontTrackPrimary: true }, { nftablesIfindex: true }), []);
 });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { type FilterTable, vipFilterScript } from '../src/net/vip-filter.js';
-import { Lan, startKeepalived, startTsDaemon, waitFor, sleep, isRoot, sh, type Node } from './vrrp-helpers.js';
+import { Lan, startKeepalived, startTsDaemon, waitFor, sleep, isRoot, sh, nftRuleset, type Node } from './vrrp-helpers.js';
 import { hasCommand } from './net-lab.js';
 
 const canRun = isRoot() && existsSync('/usr/sbin/keepalived') && hasCommand('nft') && hasCommand('tcpdump');
@@ -64,23 +64,8 @@ ${instances(200, '')}`;
 
 const ns = (i: number) => lan.namespaces[i]!;
 
-/** nft -j list ruleset of namespace a, without metainfo and handles, counters zeroed. */
-function ruleset(): unknown[] {
-  const r = sh('ip', ['netns', 'exec', ns(0), 'nft', '-j', 'list', 'ruleset']);
-  assert.equal(r.code, 0, r.out);
-  const items = (JSON.parse(r.out) as { nftables: Record<string, Record<string, unknown>>[] }).nftables;
-  return items
-    .filter((o) => !('metainfo' in o))
-    .map((o) =>
-      JSON.parse(
-        JSON.stringify(o, (k, v) => {
-          if (k === 'handle') return undefined;
-          if (k === 'counter' && v && typeof v === 'object') return { packets: 0, bytes: 0 };
-          return v;
-        }),
-      ),
-    );
-}
+/** nft -j list ruleset of namespace a, normalised */
+const ruleset = (): unknown[] => nftRuleset(ns(0));
 
 const entered = (n: Node, inst: string, state: string) =>
   n.lines.some((l) => l.includes(`(${inst}) Entering ${state} STATE`) || (l.includes(`"instance":"${inst}"`) && l.includes(`Entering ${state} STATE`)));
@@ -207,6 +192,65 @@ test('use_vmac: the same nftables VMAC rules as keepalived in BACKUP, MASTER and
   assert.deepEqual(ts.master, ka.master, 'MASTER: the same ruleset as keepalived');
 });
 
+// keepalived appends each structure's rules to the chains when it first needs it: VMACs made by a
+// reload after the no-accept sets have their map and rules after them (BACKUP first, as above: before)
+const historyInstance = (name: string, vrid: number, vip: string, vmac: boolean) => `vrrp_instance ${name} {
+  state BACKUP
+  interface eth0
+${vmac ? '  use_vmac\n' : ''}  virtual_router_id ${vrid}
+  priority 100
+  advert_int 0.5
+  virtual_ipaddress {
+    ${vip}
+  }
+}
+`;
+const HISTORY_BEFORE = `global_defs {
+  router_id history
+  vrrp_version 3
+  vrrp_strict
+}
+${historyInstance('FOUR', 43, '10.65.0.143/24', false)}${historyInstance('SIX', 44, 'fd65::144/64', false)}`;
+const HISTORY_AFTER = `${HISTORY_BEFORE}${historyInstance('VM4', 45, '10.65.0.145/24', true)}${historyInstance('VM6', 46, 'fd65::146/64', true)}`;
+
+async function historyRun(who: string, start: (conf: string, tag: string) => Node): Promise<{ before: unknown[]; after: unknown[]; stopped: unknown[] }> {
+  const conf = lan.writeText(`history-${who}.conf`, HISTORY_BEFORE);
+  const rules = () => JSON.stringify(ruleset());
+  let n: Node | undefined;
+  try {
+    const node = (n = start(conf, `history-${who}-${Date.now()}`));
+    await waitFor(`${who}: FOUR and SIX MASTER`, () => entered(node, 'FOUR', 'MASTER') && entered(node, 'SIX', 'MASTER'), 10_000, 50);
+    await waitFor(`${who}: their VIPs dropped`, () => rules().includes('10.65.0.143') && rules().includes('fd65::144'), 3000, 50);
+    const before = ruleset();
+    lan.writeText(`history-${who}.conf`, HISTORY_AFTER);
+    node.proc.kill('SIGHUP');
+    await waitFor(`${who}: VM4 and VM6 MASTER`, () => entered(node, 'VM4', 'MASTER') && entered(node, 'VM6', 'MASTER'), 10_000, 50);
+    await waitFor(`${who}: the VMAC VIPs dropped`, () => rules().includes('10.65.0.145') && rules().includes('fd65::146'), 3000, 50);
+    await sleep(300);
+    const after = ruleset();
+    await stop(node);
+    return { before, after, stopped: ruleset() };
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n${n?.lines.slice(-40).join('\n')}`);
+  } finally {
+    await stop(n);
+  }
+}
+
+test('use_vmac added by a reload to a no-accept MASTER: the VMAC map and rules after the vips ones, as keepalived', { skip, timeout: 60_000 }, async (t) => {
+  const started = Date.now();
+  const ka = await historyRun('ka', (conf, tag) => startKeepalived(lan, 0, conf, tag));
+  const ts = await historyRun('ts', (conf, tag) => startTsDaemon(lan, 0, conf, tag));
+  t.diagnostic(`both runs in ${Date.now() - started} ms`);
+  // keepalived, as observed: the igmp rule after `ip saddr @vips drop`
+  const out4 = JSON.stringify(ka.after.filter((o) => JSON.stringify(o).includes('"family":"ip","table":"keepalived","chain":"out"')));
+  assert.ok(out4.indexOf('"saddr"') >= 0 && out4.indexOf('"saddr"') < out4.indexOf('"dup"'), `keepalived's ip out chain: ${out4}`);
+  assert.deepEqual(ts.before, ka.before, 'no-accept MASTER: the same ruleset as keepalived');
+  assert.deepEqual(ts.after, ka.after, 'after the reload adding VMACs: the same ruleset (order included) as keepalived');
+  assert.deepEqual(ka.stopped, []);
+  assert.deepEqual(ts.stopped, []);
+});
+
 test('the VMAC reports really leave with the virtual MAC without the rules (the control of the test above)', { skip, timeout: 30_000 }, async () => {
   sh('ip', ['-n', ns(0), 'link', 'add', 'link', 'eth0', 'name', 'vrrp.41', 'address', '00:00:5e:00:01:29', 'type', 'macvlan', 'mode', 'private']);
   try {
@@ -214,9 +258,11 @@ test('the VMAC reports really leave with the virtual MAC without the rules (the 
     const cap = capture();
     await sleep(500);
     sh('ip', ['-n', ns(0), 'addr', 'add', '239.1.2.3/32', 'dev', 'vrrp.41', 'autojoin']);
-    await waitFor('an IGMP report', () => cap.lines().some((l) => l.includes('igmp v3 report')), 5000, 50);
+    // another report (from eth0) may come first: wait for the VMAC's own
+    const fromVmac = () => cap.lines().some((l) => l.includes('igmp v3 report') && l.split(' ')[1] === '00:00:5e:00:01:29');
+    await waitFor('an IGMP report from the virtual MAC', fromVmac, 5000, 50).catch(() => undefined);
     await cap.stop();
-    assert.ok(cap.lines().some((l) => l.includes('igmp v3 report') && l.split(' ')[1] === '00:00:5e:00:01:29'));
+    assert.ok(fromVmac(), `an IGMP report from the virtual MAC among: ${cap.lines().join(' | ')}`);
   } finally {
     sh('ip', ['-n', ns(0), 'link', 'del', 'vrrp.41']);
   }
@@ -234,7 +280,16 @@ test('vipFilterScript: VMAC maps per family, vmac_set in ip6 only, priority and 
   assert.match(six, /icmpv6 type nd-router-solicit meta oifkind "macvlan" oif @vmac_set drop\n {4}icmpv6 type @neighbor-discovery accept/);
   assert.match(six, /table ip kt \{\n {2}map vmac_map/);
   // a VMAC-holding BACKUP that was MASTER keeps the empty vips set, as keepalived
-  const kept = vipFilterScript('kt', [], [{ vmac: 7, base: 2, families: [4] }], { vips4: true });
+  const kept = vipFilterScript('kt', [], [{ vmac: 7, base: 2, families: [4] }], ['vmac4', 'vips4']);
   assert.match(kept, /set vips \{\n {4}type ipv4_addr\n {2}\}/);
   assert.match(kept, /chain in \{/);
+  assert.match(
+    kept,
+    /map vmac_map \{[\s\S]*set vips \{[\s\S]*dup to ip daddr device oif map @vmac_map drop\n {4}ip saddr @vips drop/,
+    'VMAC first: its map and rule first',
+  );
+  // a VMAC made after the vips set (a reload adding use_vmac to a no-accept MASTER): its map and rules come after, as keepalived's
+  const later = vipFilterScript('kt', [{ address: 'fd00::1', family: 6, dev: 'eth0' }], [{ vmac: 8, base: 2, families: [6] }], ['vips6']);
+  assert.match(later, /set neighbor-discovery \{[\s\S]*\}\n {2}map vmac_map \{/);
+  assert.match(later, /ip6 saddr @vips drop\n {4}icmpv6 type mld2-listener-report [^\n]*\n {4}icmpv6 type nd-router-solicit [^\n]*\n {2}\}/);
 });

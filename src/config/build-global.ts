@@ -329,6 +329,10 @@ export const globalDefsTable = new KeywordTable<GlobalDefs>('global_defs')
     'nftables_counters',
     flagField((g) => (g.nftablesCounters = true)),
   )
+  .model(
+    'nftables_ifindex',
+    flagField((g) => (g.nftablesIfindex = true)),
+  )
   .model('vrrp_iptables', (ctx, n, g) => {
     ctx.error(n, "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option");
     g.vrrpIptables = n.args.slice();
@@ -379,7 +383,6 @@ export const globalDefsTable = new KeywordTable<GlobalDefs>('global_defs')
     'vrrp_min_garp',
     'vrrp_garp_extra_if',
     'vrrp_vmac_garp_intvl',
-    'nftables_ifindex',
     'nftables_ipvs',
     'nftables_ipvs_priority',
     'nftables_ipvs_start_fwmark',

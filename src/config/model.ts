@@ -104,6 +104,8 @@ export interface GlobalDefs {
   nftablesPriority?: number;
   /** nftables_counters: a counter in each rule */
   nftablesCounters?: boolean;
+  /** nftables_ifindex: IPv6 link-local VIPs always matched by interface index (else by name under dont_track_primary) */
+  nftablesIfindex?: boolean;
   vrrpIptables?: string[];
   /** Every keyword seen in global_defs with its raw arguments, including ones not modelled above. */
   raw: RawKeyword[];

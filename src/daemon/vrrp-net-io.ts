@@ -145,6 +145,10 @@ class NativeNetIo implements VrrpNetIo {
     return this.filter(table).setVmacs(owner, vmacs);
   }
 
+  async clearFilters(): Promise<void> {
+    await Promise.all([...this.filters.values()].map((f) => f.clear()));
+  }
+
   /** one VipFilter per table name; priority and counters follow the latest config */
   private filter(table: FilterTable): VipFilter {
     let f = this.filters.get(table.name);

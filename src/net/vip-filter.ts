@@ -14,11 +14,17 @@
 // The table is "keepalived" (or the name of the global `nftables` keyword), its chains have the
 // priority of `nftables_priority` (-1) and a counter in each rule with `nftables_counters`: the same
 // layout, names and rules as keepalived's, so tools that look at them see the same thing. A family's
-// structures, once made, stay until the tables go (when nothing at all is left), as keepalived's stay
-// until it stops: a BACKUP with a VMAC that was MASTER keeps an empty `vips` set.
+// structures, once made, stay until the process stops (`clear()`), as keepalived's: a BACKUP that was
+// MASTER keeps an empty `vips` set, and a reload that removes every no-accept instance keeps the tables.
+//
+// IPv6 link-local VIPs are only unique per interface: they are matched with it, by index (set
+// `vips_link_local`, `iif` / `oif`) or, as keepalived 2.2.7 does for an instance with
+// `dont_track_primary` unless `nftables_ifindex` is set, by name (set `vips_link_local_name`,
+// `iifname` / `oifname`); the two sets come in the order they were first needed.
 //
 // The script is built by pure functions; VipFilter keeps the union of what every instance asked
 // for and replaces the tables atomically (`nft -f -`) only when that union changes.
+import { isIPv6LinkLocal } from '../util/inet.js';
 import { runCommand } from '../util/run-command.js';
 import { TskeepalivedError } from '../util/errors.js';
 import { SerialQueue } from '../util/serial-queue.js';
@@ -28,6 +34,8 @@ export interface VipFilterEntry {
   family: 4 | 6;
   /** interface of the address (matters for IPv6 link-local addresses) */
   dev: string;
+  /** an IPv6 link-local address matched by interface name (`vips_link_local_name`) rather than index */
+  byName?: boolean;
 }
 
 /** One VMAC in the tables: its ifindex, its base interface's, and the families whose tables list it. */
@@ -47,15 +55,27 @@ export interface FilterTable {
 
 export const DEFAULT_FILTER_TABLE: FilterTable = { name: 'keepalived', priority: -1, counters: false };
 
-/** Structures a family's table keeps once made (keepalived creates them once, deletes them at stop). */
-export interface FilterStructures {
-  vips4?: boolean;
-  vips6?: boolean;
-  vmac4?: boolean;
-  vmac6?: boolean;
+/**
+ * A structure of the tables, as keepalived makes them: a family's VMAC map (and IPv6 `vmac_set`) with
+ * its rules, its `vips` set with its chains and rules, an IPv6 link-local set (by index, by name) with
+ * its rules. keepalived makes each once, when first needed, appending its rules to the chains, and
+ * deletes them at stop: a list of them in the order made says what the tables hold and in which order.
+ */
+export type FilterStructure = 'vmac4' | 'vips4' | 'vmac6' | 'vips6' | 'll-index' | 'll-name';
+
+/** keepalived's two link-local sets: by interface index, by interface name */
+export type LinkLocalSet = 'index' | 'name';
+
+/** The link-local sets these entries need, in the order of the entries. */
+export function linkLocalSets(entries: readonly VipFilterEntry[]): LinkLocalSet[] {
+  const kinds = entries.filter((e) => e.family === 6 && isIPv6LinkLocal(e.address)).map((e): LinkLocalSet => (e.byName ? 'name' : 'index'));
+  return [...new Set(kinds)];
 }
 
-const isLinkLocal6 = (a: string): boolean => /^fe[89ab]/i.test(a);
+const LINK_LOCAL = {
+  index: { set: 'vips_link_local', type: 'iface_index', iif: 'iif', oif: 'oif' },
+  name: { set: 'vips_link_local_name', type: 'ifname', iif: 'iifname', oif: 'oifname' },
+} as const;
 
 function setBlock(type: string, addrs: string[]): string[] {
   const out = ['  set vips {', `    type ${type}`];
@@ -77,14 +97,43 @@ function vmacBlocks(family: 4 | 6, vmacs: readonly VmacFilterEntry[]): string[] 
 }
 
 /**
+ * The structures `made` earlier (they stay), then those these entries need that are not made yet, in
+ * the order keepalived makes them when they are needed at once (the VMAC's before the VIPs': a VMAC
+ * exists before its instance is MASTER; a VIP's link-local set after the `vips` set).
+ */
+export function structureOrder(
+  entries: readonly VipFilterEntry[],
+  vmacs: readonly VmacFilterEntry[],
+  made: readonly FilterStructure[] = [],
+): FilterStructure[] {
+  const order = [...made];
+  const need = (id: FilterStructure, needed: boolean) => {
+    if (needed && !order.includes(id)) order.push(id);
+  };
+  for (const f of [4, 6] as const) {
+    need(
+      `vmac${f}`,
+      vmacs.some((v) => v.families.includes(f)),
+    );
+    need(
+      `vips${f}`,
+      entries.some((e) => e.family === f),
+    );
+  }
+  for (const k of linkLocalSets(entries)) need(`ll-${k}`, true);
+  return order;
+}
+
+/**
  * The nft script that makes the tables hold exactly these entries (no table for a family without
- * any); `keep` names structures made earlier that stay, empty or not.
+ * any); `made` lists the structures made earlier, in the order made: they stay, empty or not, and
+ * the new ones come after them (their rules too, appended to the chains as keepalived does).
  */
 export function vipFilterScript(
   table: FilterTable | string,
   entries: readonly VipFilterEntry[],
   vmacs: readonly VmacFilterEntry[] = [],
-  keep: FilterStructures = {},
+  made: readonly FilterStructure[] = [],
 ): string {
   const t = typeof table === 'string' ? { ...DEFAULT_FILTER_TABLE, name: table } : table;
   const name = t.name;
@@ -92,58 +141,68 @@ export function vipFilterScript(
   const verdict = (v: string) => (t.counters ? `counter ${v}` : v);
   const v4 = [...new Set(entries.filter((e) => e.family === 4).map((e) => e.address))].sort();
   const v6 = entries.filter((e) => e.family === 6);
-  const global6 = [...new Set(v6.filter((e) => !isLinkLocal6(e.address)).map((e) => e.address))].sort();
-  const link6 = [...new Map(v6.filter((e) => isLinkLocal6(e.address)).map((e) => [`${e.dev}/${e.address}`, e])).values()];
-  const vips4 = v4.length > 0 || !!keep.vips4;
-  const vips6 = v6.length > 0 || !!keep.vips6;
-  const vmac4 = vmacs.some((v) => v.families.includes(4)) || !!keep.vmac4;
-  const vmac6 = vmacs.some((v) => v.families.includes(6)) || !!keep.vmac6;
+  const global6 = [...new Set(v6.filter((e) => !isIPv6LinkLocal(e.address)).map((e) => e.address))].sort();
+  const link6 = [...new Map(v6.filter((e) => isIPv6LinkLocal(e.address)).map((e) => [`${e.dev}/${e.address}/${!!e.byName}`, e])).values()];
+  const llElements = (kind: LinkLocalSet) => link6.filter((e) => (kind === 'name') === !!e.byName);
+  const order = structureOrder(entries, vmacs, made);
+  const ids4 = order.filter((id) => id === 'vmac4' || id === 'vips4');
+  // a link-local set is made with (after) the vips set
+  const ids6 = order.filter((id) => id === 'vmac6' || id === 'vips6' || (id.startsWith('ll-') && order.includes('vips6')));
+  const llSets = ids6.filter((id) => id.startsWith('ll-')).map((id) => id.slice(3) as LinkLocalSet);
+  const vips4 = ids4.includes('vips4');
+  const vips6 = ids6.includes('vips6');
   // "add table" first so that "delete table" never fails on a table that is not there
   const out: string[] = [`add table ip ${name}`, `delete table ip ${name}`, `add table ip6 ${name}`, `delete table ip6 ${name}`];
-  if (vips4 || vmac4) {
+  if (ids4.length) {
     out.push(`table ip ${name} {`);
-    if (vmac4) out.push(...vmacBlocks(4, vmacs));
-    if (vips4) out.push(...setBlock('ipv4_addr', v4));
+    for (const id of ids4) out.push(...(id === 'vmac4' ? vmacBlocks(4, vmacs) : setBlock('ipv4_addr', v4)));
     out.push('  chain out {', hook('output'));
-    if (vmac4) out.push(`    ip protocol igmp meta oifkind "macvlan" dup to ip daddr device oif map @vmac_map ${verdict('drop')}`);
-    if (vips4) out.push(`    ip saddr @vips ${verdict('drop')}`);
+    for (const id of ids4)
+      out.push(
+        id === 'vmac4'
+          ? `    ip protocol igmp meta oifkind "macvlan" dup to ip daddr device oif map @vmac_map ${verdict('drop')}`
+          : `    ip saddr @vips ${verdict('drop')}`,
+      );
     out.push('  }');
     if (vips4) out.push('  chain in {', hook('input'), `    ip daddr @vips ${verdict('drop')}`, '  }');
     out.push('}');
   }
-  if (vips6 || vmac6) {
+  if (ids6.length) {
     out.push(`table ip6 ${name} {`);
-    if (vmac6) out.push(...vmacBlocks(6, vmacs));
-    if (vips6) {
-      out.push(
-        ...setBlock('ipv6_addr', global6),
-        '  set neighbor-discovery {',
-        '    type icmpv6_type',
-        '    flags constant',
-        '    elements = { nd-neighbor-solicit, nd-neighbor-advert }',
-        '  }',
-      );
-      // link-local addresses are only unique per interface: matched as (address, interface)
-      if (link6.length)
+    for (const id of ids6) {
+      if (id === 'vmac6') out.push(...vmacBlocks(6, vmacs));
+      else if (id === 'vips6')
         out.push(
-          '  set vips_link_local {',
-          '    type ipv6_addr . iface_index',
-          `    elements = { ${link6.map((e) => `${e.address} . ${JSON.stringify(e.dev)}`).join(', ')} }`,
+          ...setBlock('ipv6_addr', global6),
+          '  set neighbor-discovery {',
+          '    type icmpv6_type',
+          '    flags constant',
+          '    elements = { nd-neighbor-solicit, nd-neighbor-advert }',
           '  }',
         );
+      else {
+        // link-local addresses are only unique per interface: matched as (address, interface)
+        const kind = id.slice(3) as LinkLocalSet;
+        const els = llElements(kind);
+        out.push(`  set ${LINK_LOCAL[kind].set} {`, `    type ipv6_addr . ${LINK_LOCAL[kind].type}`);
+        if (els.length) out.push(`    elements = { ${els.map((e) => `${e.address} . ${JSON.stringify(e.dev)}`).join(', ')} }`);
+        out.push('  }');
+      }
     }
     out.push('  chain out {', hook('output'));
-    if (vmac6)
-      out.push(
-        `    icmpv6 type mld2-listener-report meta oifkind "macvlan" dup to ip6 daddr device oif map @vmac_map ${verdict('drop')}`,
-        `    icmpv6 type nd-router-solicit meta oifkind "macvlan" oif @vmac_set ${verdict('drop')}`,
-      );
-    if (vips6)
-      out.push(
-        `    icmpv6 type @neighbor-discovery ${verdict('accept')}`,
-        `    ip6 saddr fe80::/10 ${verdict('goto out_link_local')}`,
-        `    ip6 saddr @vips ${verdict('drop')}`,
-      );
+    for (const id of ids6) {
+      if (id === 'vmac6')
+        out.push(
+          `    icmpv6 type mld2-listener-report meta oifkind "macvlan" dup to ip6 daddr device oif map @vmac_map ${verdict('drop')}`,
+          `    icmpv6 type nd-router-solicit meta oifkind "macvlan" oif @vmac_set ${verdict('drop')}`,
+        );
+      else if (id === 'vips6')
+        out.push(
+          `    icmpv6 type @neighbor-discovery ${verdict('accept')}`,
+          `    ip6 saddr fe80::/10 ${verdict('goto out_link_local')}`,
+          `    ip6 saddr @vips ${verdict('drop')}`,
+        );
+    }
     out.push('  }');
     if (vips6)
       out.push(
@@ -154,10 +213,10 @@ export function vipFilterScript(
         `    ip6 daddr @vips ${verdict('drop')}`,
         '  }',
         '  chain in_link_local {',
-        ...(link6.length ? [`    ip6 daddr . iif @vips_link_local ${verdict('drop')}`] : []),
+        ...llSets.map((k) => `    ip6 daddr . ${LINK_LOCAL[k].iif} @${LINK_LOCAL[k].set} ${verdict('drop')}`),
         '  }',
         '  chain out_link_local {',
-        ...(link6.length ? [`    ip6 saddr . oif @vips_link_local ${verdict('drop')}`] : []),
+        ...llSets.map((k) => `    ip6 saddr . ${LINK_LOCAL[k].oif} @${LINK_LOCAL[k].set} ${verdict('drop')}`),
         '  }',
       );
     out.push('}');
@@ -174,12 +233,14 @@ export class VipFilterError extends TskeepalivedError {
 
 /**
  * The tables of one process: each owner (a VRRP instance) sets its VIP entries (while MASTER) and its
- * VMACs (while they exist); [] withdraws them. The tables go when nothing is left.
+ * VMACs (while they exist); [] withdraws them. The structures made stay, empty, until `clear()` (the
+ * process stops), as keepalived's.
  */
 export class VipFilter {
   private readonly owners = new Map<string, VipFilterEntry[]>();
   private readonly vmacOwners = new Map<string, VmacFilterEntry[]>();
-  private keep: FilterStructures = {};
+  /** the structures made so far, in the order made */
+  private made: FilterStructure[] = [];
   private table: FilterTable;
   private applied = '';
   private readonly queue = new SerialQueue();
@@ -193,9 +254,13 @@ export class VipFilter {
     this.table = typeof table === 'string' ? { ...DEFAULT_FILTER_TABLE, name: table } : { ...table };
   }
 
-  /** The chains' priority and counters (a reload may change them); applied with the next set. */
+  /**
+   * The chains' priority and counters of a reloaded config: taken while nothing is made yet (else
+   * applied with the next set); once the tables exist they keep the settings they were made with
+   * until `clear()`, as keepalived 2.2.7's chains do across a reload (measured).
+   */
   configure(table: FilterTable): void {
-    this.table = { ...table, name: this.table.name };
+    if (!this.made.length) this.table = { ...table, name: this.table.name };
   }
 
   /** Resolves once the tables reflect this call; rejects with a VipFilterError when nft fails. */
@@ -216,19 +281,19 @@ export class VipFilter {
     return this.update();
   }
 
+  /** Stopping: every entry withdrawn and the tables deleted (keepalived deletes them at stop, `-V` too). */
+  clear(): Promise<void> {
+    this.owners.clear();
+    this.vmacOwners.clear();
+    this.made = [];
+    return this.queue.run(() => this.apply(''));
+  }
+
   private update(): Promise<void> {
     const all = [...this.owners.values()].flat();
     const vmacs = [...this.vmacOwners.values()].flat();
-    let script = '';
-    if (all.length || vmacs.length) {
-      script = vipFilterScript(this.table, all, vmacs, this.keep);
-      this.keep = {
-        vips4: this.keep.vips4 || all.some((e) => e.family === 4),
-        vips6: this.keep.vips6 || all.some((e) => e.family === 6),
-        vmac4: this.keep.vmac4 || vmacs.some((v) => v.families.includes(4)),
-        vmac6: this.keep.vmac6 || vmacs.some((v) => v.families.includes(6)),
-      };
-    } else this.keep = {};
+    const script = all.length || vmacs.length || this.made.length ? vipFilterScript(this.table, all, vmacs, this.made) : '';
+    this.made = structureOrder(all, vmacs, this.made);
     return this.queue.run(() => this.apply(script));
   }
 

@@ -343,6 +343,8 @@ export class VrrpEngine implements Engine {
     }
     this.restoreLocalIgmp = undefined;
     this.pool.closeAll();
+    // keepalived's nftables tables go at stop (with -V too), not before
+    await this.io.clearFilters?.().catch((e) => this.log.warn({ err: e }, 'cannot remove the nftables tables'));
     this.io.close?.();
     this.started = false;
   }

@@ -88,7 +88,13 @@ export class InstanceRuntime {
     this.version = cfg.family === 6 ? 3 : cfg.version;
     // the config validator already dropped AH for IPv6 and VRRPv3, as keepalived does
     if (cfg.auth?.type === 'AH' && this.version === 2 && this.family === 4) this.ah = { pass: cfg.auth.pass, counter: new AhCounter() };
-    this.vips = new VipInstall(io, this.log, { cfg: () => this.cfg, global: () => this.global, ifname: () => this.ifname, devFor: (v) => this.devFor(v) });
+    this.vips = new VipInstall(io, this.log, {
+      cfg: () => this.cfg,
+      global: () => this.global,
+      ifname: () => this.ifname,
+      devFor: (v) => this.devFor(v),
+      vrrpIfname: () => this.vmacs?.main ?? this.ifname,
+    });
     this.garp = new GarpSchedule(
       clock,
       io,

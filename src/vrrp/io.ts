@@ -7,7 +7,7 @@ import type { SocketDropReason } from '../net/vrrp-socket.js';
 import type { ProcEvent } from '../net/proc-connector.js';
 
 export type { VmacInfo, VmacSpec } from '../net/vmac.js';
-export type { FilterTable, VmacFilterEntry } from '../net/vip-filter.js';
+export type { FilterTable, VipFilterEntry, VmacFilterEntry } from '../net/vip-filter.js';
 /** Why the socket dropped a datagram before it could be dispatched to an instance (the net layer says). */
 export type { SocketDropReason } from '../net/vrrp-socket.js';
 
@@ -75,6 +75,11 @@ export interface VrrpNetIo {
    * solicitations dropped) for the owner's VMACs; [] withdraws them. Optional, as setVipFilter.
    */
   setVmacFilter?(table: FilterTable, owner: string, vmacs: VmacFilterEntry[]): Promise<void>;
+  /**
+   * Stopping: delete those tables. Until then they stay, empty, once made (keepalived 2.2.7 keeps
+   * them until it stops, also across a reload that removes every instance using them).
+   */
+  clearFilters?(): Promise<void>;
   /** subscribe to address and link changes; returns an unsubscribe function */
   monitor(cb: (ev: NetEvent) => void): Promise<() => void> | (() => void);
   /** create (or take over) and bring up a VMAC interface; absent when the edge cannot */

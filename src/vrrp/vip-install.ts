@@ -3,8 +3,8 @@
 // it, through the network edge. Failures are logged, never thrown: the instance keeps running.
 import type { Logger } from 'pino';
 import type { GlobalDefs, VirtualAddress, VrrpInstance } from '../config/model.js';
-import { canonicalIp } from '../util/inet.js';
-import type { FilterTable, VrrpNetIo } from './io.js';
+import { canonicalIp, isIPv6LinkLocal } from '../util/inet.js';
+import type { FilterTable, VipFilterEntry, VrrpNetIo } from './io.js';
 
 /** What the VIP install needs from its instance, read at each call (a reload replaces the config). */
 export interface VipOwner {
@@ -14,6 +14,8 @@ export interface VipOwner {
   ifname(): string;
   /** the interface an address goes on (its dev, the instance's VMAC or its interface) */
   devFor(v: VirtualAddress): string;
+  /** the interface the instance runs on: its VMAC (or ipvlan), else its interface (keepalived's vrrp->ifp) */
+  vrrpIfname?(): string;
 }
 
 /**
@@ -121,9 +123,24 @@ export class VipInstall {
     return cfg.accept === false && cfg.priority !== 255;
   }
 
+  /**
+   * keepalived 2.2.7 matches an IPv6 link-local VIP with its interface's name instead of its index
+   * when the instance has `dont_track_primary`, `nftables_ifindex` is not set, and the address is on
+   * the instance's own interface (or is `no_track`); measured with keepalived (test/vrrp-accept.test.ts).
+   */
+  private matchedByName(v: VirtualAddress, e: VipFilterEntry): boolean {
+    if (e.family !== 6 || !isIPv6LinkLocal(e.address)) return false;
+    if (this.owner.global().nftablesIfindex || !this.owner.cfg().dontTrackPrimary) return false;
+    return v.noTrack || e.dev === (this.owner.vrrpIfname?.() ?? this.owner.ifname());
+  }
+
   private setVipFilter(addrs: VirtualAddress[]): Promise<void> {
     if (!this.io.setVipFilter) return Promise.resolve();
-    const entries = addrs.map((v) => ({ address: canonicalIp(v.prefix.address), family: v.prefix.family, dev: this.owner.devFor(v) }));
+    const entries = addrs.map((v) => {
+      const e: VipFilterEntry = { address: canonicalIp(v.prefix.address), family: v.prefix.family, dev: this.owner.devFor(v) };
+      if (this.matchedByName(v, e)) e.byName = true;
+      return e;
+    });
     const failure = entries.length
       ? 'cannot install the nftables rules that drop traffic to the VIPs (no accept mode): the VIPs accept traffic'
       : 'cannot remove the nftables rules of the VIPs';
