@@ -24,6 +24,7 @@ import {
 } from './objects.js';
 import type { DbusSettings } from './settings.js';
 import { type DbusValue, variant } from './wire.js';
+import { OutageBackoff } from '../util/outage-backoff.js';
 
 /** What the service reads and asks of the daemon. */
 export interface DbusSources {
@@ -71,8 +72,7 @@ function machineId(): string {
 export class DbusService {
   private conn?: BusConnection;
   private timer?: NodeJS.Timeout;
-  private backoff: number;
-  private warned = false;
+  private readonly backoff: OutageBackoff;
   private stopped = false;
   private ready = false;
   private readonly log: Logger;
@@ -93,7 +93,7 @@ export class DbusService {
     private readonly opts: DbusServiceOptions = {},
   ) {
     this.log = logger;
-    this.backoff = opts.backoffMinMs ?? 1000;
+    this.backoff = new OutageBackoff(opts.backoffMinMs, opts.backoffMaxMs);
   }
 
   get connected(): boolean {
@@ -159,21 +159,16 @@ export class DbusService {
     } catch (e) {
       this.log.warn({ err: e, name }, `cannot own the D-Bus name ${name}: ${(e as Error).message}`);
     }
-    if (this.warned) this.log.info('D-Bus connection re-established');
-    this.warned = false;
-    this.backoff = this.opts.backoffMinMs ?? 1000;
+    if (this.backoff.connected()) this.log.info('D-Bus connection re-established');
   }
 
   /** One warning per outage, then quiet retries with backoff. */
   private retry(message: string, err: unknown): void {
     if (this.stopped) return;
-    if (!this.warned) {
-      this.warned = true;
-      this.log.warn({ err, retryMs: this.backoff }, `${message}; retrying with backoff`);
-    } else this.log.debug({ err }, message);
-    const wait = this.backoff;
-    this.backoff = Math.min(this.backoff * 2, this.opts.backoffMaxMs ?? 30000);
-    this.timer = setTimeout(() => void this.connect(), wait);
+    const { first, waitMs } = this.backoff.failed();
+    if (first) this.log.warn({ err, retryMs: waitMs }, `${message}; retrying with backoff`);
+    else this.log.debug({ err }, message);
+    this.timer = setTimeout(() => void this.connect(), waitMs);
     this.timer.unref();
   }
 

@@ -26,6 +26,7 @@ import {
   type VarBind,
 } from './agentx.js';
 import type { MibView } from './view.js';
+import { OutageBackoff } from '../util/outage-backoff.js';
 
 export class SnmpError extends TskeepalivedError {
   constructor(message: string) {
@@ -109,9 +110,8 @@ export class AgentxSubagent {
   private readonly pending = new Map<number, Pending>();
   private retryTimer?: NodeJS.Timeout;
   private pingTimer?: NodeJS.Timeout;
-  private backoff: number;
+  private readonly backoff: OutageBackoff;
   private stopped = true;
-  private warned = false;
   private ready = false;
   private readonly started = Date.now();
   private queue: { varbinds: VarBind[]; at: number }[] = [];
@@ -120,7 +120,7 @@ export class AgentxSubagent {
   readonly stats: SubagentStats = { connects: 0, requests: 0, notifications: 0, notificationsDropped: 0, parseErrors: 0 };
 
   constructor(private readonly opts: SubagentOptions) {
-    this.backoff = opts.backoffMinMs ?? 1000;
+    this.backoff = new OutageBackoff(opts.backoffMinMs, opts.backoffMaxMs);
   }
 
   get connected(): boolean {
@@ -209,11 +209,9 @@ export class AgentxSubagent {
     }
     this.ready = true;
     this.stats.connects++;
-    this.backoff = this.opts.backoffMinMs ?? 1000;
     const where = addressText(this.opts.address);
-    if (this.warned) this.opts.logger.info({ socket: where }, `AgentX subagent reconnected to ${where}`);
+    if (this.backoff.connected()) this.opts.logger.info({ socket: where }, `AgentX subagent reconnected to ${where}`);
     else this.opts.logger.info({ socket: where }, `AgentX subagent connected to ${where}`);
-    this.warned = false;
     const queued = this.queue.filter((q) => Date.now() - q.at <= QUEUE_AGE_MS);
     this.stats.notificationsDropped += this.queue.length - queued.length;
     this.queue = [];
@@ -243,8 +241,10 @@ export class AgentxSubagent {
     if (this.stopped) return;
     const wasReady = this.ready;
     this.teardown(e);
-    if (!this.warned) {
-      this.warned = true;
+    // a retry already armed: this outage was warned about and its delay counted
+    if (this.retryTimer) return;
+    const { first, waitMs } = this.backoff.failed();
+    if (first) {
       const where = addressText(this.opts.address);
       this.opts.logger.warn(
         { socket: where, err: e },
@@ -253,13 +253,10 @@ export class AgentxSubagent {
           : `cannot reach the SNMP master agent at ${where}: ${e.message}; retrying in the background`,
       );
     }
-    if (this.retryTimer) return;
-    const wait = this.backoff;
-    this.backoff = Math.min(this.backoff * 2, this.opts.backoffMaxMs ?? 30000);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.connectNow();
-    }, wait);
+    }, waitMs);
     this.retryTimer.unref();
   }
 
