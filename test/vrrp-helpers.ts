@@ -226,6 +226,27 @@ export async function waitFor(what: string, pred: () => boolean, timeoutMs: numb
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * `tcpdump -l -n ARGS -i eth0 FILTER` in namespace nsIndex of the LAN (a process of the LAN, killed
+ * with it): `text()` is what it printed so far; `stop()` ends it (SIGTERM, 2 s at most).
+ */
+export function tcpdumpText(lan: Lan, nsIndex: number, args: string[], filter: string): { text: () => string; stop: () => Promise<void> } {
+  const p = spawn('ip', ['netns', 'exec', lan.namespaces[nsIndex], 'tcpdump', '-l', '-n', ...args, '-i', 'eth0', filter], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  lan.procs.push(p);
+  let out = '';
+  p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((r) => p.on('exit', () => r()));
+  return {
+    text: () => out,
+    stop: async () => {
+      p.kill('SIGTERM');
+      await Promise.race([exited, sleep(2000)]);
+    },
+  };
+}
+
 /** The last priority advertised per VRID on the LAN, seen from namespace `ns` (its eth0) for 2.5 s. */
 export function advertisedPriorities(ns: string): Map<number, number> {
   const r = spawnSync('ip', ['netns', 'exec', ns, 'timeout', '2.5', 'tcpdump', '-n', '-l', '-vv', '-i', 'eth0', 'proto', '112'], {

@@ -6,10 +6,9 @@
 // by `vmac_map`, the original dropped), never with the virtual MAC; the no-accept VIP is dropped.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { type FilterTable, vipFilterScript } from '../src/net/vip-filter.js';
-import { Lan, startKeepalived, startTsDaemon, waitFor, sleep, isRoot, sh, nftRuleset, type Node } from './vrrp-helpers.js';
+import { Lan, startKeepalived, startTsDaemon, waitFor, sleep, isRoot, sh, nftRuleset, tcpdumpText, type Node } from './vrrp-helpers.js';
 import { hasCommand } from './net-lab.js';
 
 const canRun = isRoot() && existsSync('/usr/sbin/keepalived') && hasCommand('nft') && hasCommand('tcpdump');
@@ -75,20 +74,8 @@ const reaches = (addr: string) => sh('ip', ['netns', 'exec', ns(1), 'ping', '-c'
 
 /** tcpdump -e -v on b: IGMP and ICMPv6 frames (MLD behind a hop-by-hop header too), one string each (-v continues a frame on indented lines), source MAC second. */
 function capture(): { lines: () => string[]; stop: () => Promise<void> } {
-  const p = spawn('ip', ['netns', 'exec', ns(1), 'tcpdump', '-l', '-n', '-e', '-v', '-i', 'eth0', 'igmp or icmp6 or (ip6 and ip6[6] == 0)'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  lan.procs.push(p);
-  let out = '';
-  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((r) => p.on('exit', () => r()));
-  return {
-    lines: () => out.replace(/\n\s+/g, ' ').split('\n').filter(Boolean),
-    stop: async () => {
-      p.kill('SIGTERM');
-      await Promise.race([exited, sleep(2000)]);
-    },
-  };
+  const cap = tcpdumpText(lan, 1, ['-e', '-v'], 'igmp or icmp6 or (ip6 and ip6[6] == 0)');
+  return { lines: () => cap.text().replace(/\n\s+/g, ' ').split('\n').filter(Boolean), stop: cap.stop };
 }
 
 async function stop(n: Node | undefined): Promise<void> {

@@ -4,9 +4,22 @@
 // Namespaces: a = tskeepalived, b = keepalived, c = observer, on one bridge.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { config, instance, vip, keepalivedConf, Lan, startTsNode, startKeepalived, waitFor, sleep, isRoot, sh, type Node } from './vrrp-helpers.js';
+import {
+  config,
+  instance,
+  vip,
+  keepalivedConf,
+  Lan,
+  startTsNode,
+  startKeepalived,
+  waitFor,
+  sleep,
+  isRoot,
+  sh,
+  tcpdumpText,
+  type Node,
+} from './vrrp-helpers.js';
 
 const canRun = isRoot() && existsSync('/usr/sbin/keepalived');
 const skip = canRun ? false : 'needs root and keepalived';
@@ -52,20 +65,8 @@ function ping(address: string): boolean {
 
 /** tcpdump -e on the observer: link-layer headers of VRRP, ARP and ICMPv6 frames. */
 function capture(): { lines: () => string[]; stop: () => Promise<void> } {
-  const p = spawn('ip', ['netns', 'exec', ns(2), 'tcpdump', '-l', '-n', '-e', '-i', 'eth0', 'ip proto 112 or ip6 proto 112 or arp or icmp6'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  lan.procs.push(p);
-  let out = '';
-  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((r) => p.on('exit', () => r()));
-  return {
-    lines: () => out.split('\n'),
-    stop: async () => {
-      p.kill('SIGTERM');
-      await Promise.race([exited, sleep(2000)]);
-    },
-  };
+  const cap = tcpdumpText(lan, 2, ['-e'], 'ip proto 112 or ip6 proto 112 or arp or icmp6');
+  return { lines: () => cap.text().split('\n'), stop: cap.stop };
 }
 
 function baseMac(i: number): string {
