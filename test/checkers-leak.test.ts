@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { CheckersEngine } from '../src/checkers/engine.js';
 import type { Checker, RealServer } from '../src/config/model.js';
 import { RecordingBackend, closedPort, config, httpCheck, loc, rs, shScript, silentLogger, tcpCheck, vs, waitFor } from './checkers-fixtures.js';
+import { createInterface } from 'node:readline';
 
 /**
  * The failing servers live in a child process so that their sockets do not count in ours: a TCP
@@ -27,15 +28,7 @@ process.stdin.on('end', () => process.exit(0));
 async function startServers(addr: string) {
   const child = spawn(process.execPath, ['-e', SERVERS, addr], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines: string[] = [];
-  let buf = '';
-  child.stdout.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      lines.push(buf.slice(0, nl));
-      buf = buf.slice(nl + 1);
-    }
-  });
+  createInterface({ input: child.stdout }).on('line', (line) => lines.push(line));
   await waitFor('servers up', () => lines.length > 0, 5000);
   const ports = JSON.parse(lines.shift()!) as { tcp: number; udp: number };
   return {

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nsExec, sh } from './lb-netns-util.js';
+import { createInterface } from 'node:readline';
 
 const DIST = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const EXAMPLES = join(DIST, '..', 'examples');
@@ -74,14 +75,8 @@ export async function startHttpServers(ns: string, specs: ServerSpec[]): Promise
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', SERVERS_JS, JSON.stringify(specs)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines: string[] = [];
   let waiter: (() => void) | undefined;
-  let buf = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    buf += d;
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      lines.push(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-    }
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    lines.push(line);
     waiter?.();
   });
   const expect = async (line: string) => {
@@ -235,18 +230,9 @@ export interface IpvsSession {
 /** The IPVS backend harness as one process in a namespace applying a sequence of states (`serve`). */
 export function ipvsHarnessSession(ns: string): IpvsSession {
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, IPVS_HARNESS, 'serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let buf = '';
   let err = '';
   const waiting: ((line: string) => void)[] = [];
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    buf += d;
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      waiting.shift()?.(line);
-    }
-  });
+  createInterface({ input: child.stdout! }).on('line', (line) => waiting.shift()?.(line));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
   return {
     apply: (state) =>

@@ -5,6 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { createInterface } from 'node:readline';
 
 const execFileP = promisify(execFile);
 
@@ -184,17 +185,10 @@ export function holdConnection(ns: string, host: string, port: number, src: stri
   });
   const lines: string[] = [];
   const waiters: ((l: string) => void)[] = [];
-  let buf = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    buf += d;
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      const w = waiters.shift();
-      if (w) w(line);
-      else lines.push(line);
-    }
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    const w = waiters.shift();
+    if (w) w(line);
+    else lines.push(line);
   });
   const next = () =>
     new Promise<string>((resolve) => {
